@@ -1,0 +1,199 @@
+using System.CommandLine;
+using System.Globalization;
+using DealLedger.Auditing;
+using DealLedger.Holdings;
+using DealLedger.Importing;
+using DealLedger.Relationships;
+using DealLedger.Storage;
+using DealLedger.Time;
+
+namespace DealLedger.Cli;
+
+/// <summary>The `dealledger` verbs: parse, call the core, render. No query lives here.</summary>
+public static class Commands
+{
+    private static readonly Option<string?> Connection = new("--connection")
+    {
+        Description = $"Npgsql connection string (default: the {LedgerStore.EnvironmentVariable} environment variable)",
+        Recursive = true,
+    };
+    private static readonly Option<bool> Json = new("--json") { Description = "Print the answer as JSON" };
+    private static readonly Option<string?> At = new("--at") { Description = "Valid date: what was true in the world on this day (YYYY-MM-DD; default: today)" };
+    private static readonly Option<string?> KnownAt = new("--known-at")
+    {
+        Description = "Recorded instant: answer with only what the ledger had recorded by then (ISO 8601, e.g. 2026-01-01T00:00:00Z; default: now)",
+    };
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = Build(stdout);
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            await stderr.WriteLineAsync($"dealledger: {parsed.Errors[0].Message} (see dealledger --help)");
+            return 2;
+        }
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            var (code, message) = Failure.Describe(e);
+            await stderr.WriteLineAsync($"dealledger: {message}");
+            return code;
+        }
+    }
+
+    private static RootCommand Build(TextWriter o)
+    {
+        var root = new RootCommand("DealLedger: the history of corporate relationships — deals, stakes, investments, partnerships — as an append-only, explainable ledger.");
+        root.Options.Add(Connection);
+
+        var holder = new Argument<string>("holder") { Description = "Organization id of the holder (e.g. microsoft)" };
+        var subject = new Argument<string>("subject") { Description = "Organization id of the organization held (e.g. mistral-ai)" };
+        var org = new Argument<string>("organization") { Description = "Organization id (e.g. mistral-ai)" };
+
+        var holding = new Command("holding", "What was HOLDER's stake in SUBJECT on a date, and how do we know?") { holder, subject, At, KnownAt, Json };
+        holding.SetAction(async (p, ct) =>
+        {
+            await using var ledger = Open(p);
+            var answer = await ledger.HoldingAsync(p.GetValue(holder)!, p.GetValue(subject)!, ParseAt(p), ParseKnownAt(p), ct);
+            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(answer, indented: true) : Render.Holding(answer));
+            return 0;
+        });
+
+        var history = new Command("history", "Every period of HOLDER's stake in SUBJECT over time, with sources and corrections") { holder, subject, KnownAt, Json };
+        history.SetAction(async (p, ct) =>
+        {
+            await using var ledger = Open(p);
+            var answer = await ledger.HistoryAsync(p.GetValue(holder)!, p.GetValue(subject)!, ParseKnownAt(p), ct);
+            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(answer, indented: true) : Render.History(answer));
+            return 0;
+        });
+
+        var relationships = new Command("relationships", "An organization's profile and all its relationships on a date, incoming and outgoing") { org, At, KnownAt, Json };
+        relationships.SetAction(async (p, ct) =>
+        {
+            await using var ledger = Open(p);
+            var answer = await ledger.RelationshipsAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), ct);
+            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(answer, indented: true) : Render.Relationships(answer));
+            return 0;
+        });
+
+        var owners = new Command("owners", "Who held stakes in an organization on a date, and the bounds of their known total") { org, At, KnownAt, Json };
+        owners.SetAction(async (p, ct) =>
+        {
+            await using var ledger = Open(p);
+            var answer = await ledger.OwnersAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), ct);
+            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(answer, indented: true) : Render.Owners(answer));
+            return 0;
+        });
+
+        var files = new Argument<string[]>("files") { Description = "Ledger documents (YAML or JSON, DESIGN §9)", Arity = ArgumentArity.OneOrMore };
+        var import = new Command("import", "Import ledger documents; all or nothing, and importing again changes nothing") { files, Json };
+        import.SetAction(async (p, ct) =>
+        {
+            await using var ledger = Open(p);
+            var report = await ledger.ImportFilesAsync(p.GetValue(files)!, ct);
+            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(report, indented: true) : Render.Import(report));
+            return 0;
+        });
+
+        var seedDir = new Option<string?>("--dir") { Description = "Folder of seed documents (default: seeds/ of this checkout)" };
+        var seed = new Command("seed", "Import the seed documents (seeds/); importing again changes nothing") { seedDir, Json };
+        seed.SetAction(async (p, ct) =>
+        {
+            var dir = p.GetValue(seedDir) ?? Checkout.Find("seeds");
+            if (!Directory.Exists(dir))
+            {
+                throw LedgerException.Invalid($"{dir}: no such seeds folder");
+            }
+            var paths = Directory.GetFiles(dir).Where(f => f.EndsWith(".yaml") || f.EndsWith(".yml") || f.EndsWith(".json")).Order(StringComparer.Ordinal).ToList();
+            await using var ledger = Open(p);
+            var report = await ledger.ImportFilesAsync(paths, ct);
+            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(report, indented: true) : Render.Import(report));
+            return 0;
+        });
+
+        var after = new Option<long>("--after") { Description = "Only events after this global sequence number", DefaultValueFactory = _ => 0 };
+        var limit = new Option<int>("--limit") { Description = $"At most this many events (1–{EventLog.MaxLimit})", DefaultValueFactory = _ => 100 };
+        var stream = new Option<string?>("--stream") { Description = "Only this stream (e.g. fact:microsoft-mistral-stake)" };
+        var type = new Option<string?>("--type") { Description = "Only this event type (e.g. fact_corrected)" };
+        var events = new Command("events", "The raw event log in sequence order") { after, limit, stream, type, Json };
+        events.SetAction(async (p, ct) =>
+        {
+            await using var ledger = Open(p);
+            var list = await ledger.EventsAsync(new EventFilter(p.GetValue(after), p.GetValue(limit), p.GetValue(stream), p.GetValue(type)), ct);
+            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(list, indented: true) : Render.Events(list));
+            return 0;
+        });
+
+        var migrationsDir = new Option<string?>("--dir") { Description = "Folder of migrations (default: migrations/ of this checkout)" };
+        var newMigration = new Option<string?>("--new") { Description = "Development: write the SQL that brings the database to the code's schema as a new migration named NAME" };
+        var migrate = new Command("migrate", "Apply the SQL migrations (migrations/) that the database lacks") { migrationsDir, newMigration };
+        migrate.SetAction(async (p, ct) =>
+        {
+            var dir = p.GetValue(migrationsDir) ?? Checkout.Find("migrations");
+            await using var ledger = Open(p);
+            if (p.GetValue(newMigration) is { } name)
+            {
+                var path = await ledger.WriteNextAsync(dir, name, ct);
+                await o.WriteLineAsync(path is null ? "The database already matches the code's schema; no migration written." : $"Wrote {path}");
+                return 0;
+            }
+            var report = await ledger.ApplyAsync(dir, ct);
+            await o.WriteLineAsync(report.Applied.Count == 0
+                ? $"Schema up to date ({report.AlreadyApplied.Count} migration(s) already applied)."
+                : $"Applied {string.Join(", ", report.Applied)}.");
+            return 0;
+        });
+
+        foreach (var c in new[] { holding, history, relationships, owners, import, seed, events, migrate })
+        {
+            root.Subcommands.Add(c);
+        }
+        return root;
+    }
+
+    private static Ledger Open(ParseResult p)
+    {
+        var connection = p.GetValue(Connection) ?? Environment.GetEnvironmentVariable(LedgerStore.EnvironmentVariable);
+        if (string.IsNullOrWhiteSpace(connection))
+        {
+            throw LedgerException.Invalid($"no database: set {LedgerStore.EnvironmentVariable} or pass --connection (eng/dealledger does this for the local ledger)");
+        }
+        try
+        {
+            return Ledger.Connect(connection);
+        }
+        catch (ArgumentException e)
+        {
+            throw LedgerException.Invalid($"the connection string is not valid: {e.Message}");
+        }
+    }
+
+    private static DateOnly? ParseAt(ParseResult p)
+    {
+        var text = p.GetValue(At);
+        if (text is null)
+        {
+            return null;
+        }
+        return DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)
+            ? day
+            : throw LedgerException.Invalid($"--at '{text}' is not a date: use YYYY-MM-DD (e.g. 2024-06-01)");
+    }
+
+    private static DateTimeOffset? ParseKnownAt(ParseResult p)
+    {
+        var text = p.GetValue(KnownAt);
+        if (text is null)
+        {
+            return null;
+        }
+        return Instant.TryParse(text, out var instant)
+            ? instant
+            : throw LedgerException.Invalid($"--known-at '{text}' is not an instant: use ISO 8601, e.g. 2026-01-01T00:00:00Z");
+    }
+}

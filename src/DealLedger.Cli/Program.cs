@@ -1,0 +1,3 @@
+using DealLedger.Cli;
+
+return await Commands.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,137 @@
+using System.Text;
+using DealLedger.Auditing;
+using DealLedger.Holdings;
+using DealLedger.Importing;
+using DealLedger.Relationships;
+using DealLedger.Storage;
+using DealLedger.Time;
+
+namespace DealLedger.Cli;
+
+/// <summary>Readable text for each answer; the JSON form is the answer itself.</summary>
+internal static class Render
+{
+    public static string Holding(HoldingAnswer a)
+    {
+        var s = new StringBuilder();
+        s.AppendLine($"{a.Holder} → {a.Subject} on {a.At} (as known at {a.KnownAt}): {Status(a.Status)}");
+        if (a.Share is { } share)
+        {
+            s.AppendLine($"  share:      {share.ToReadable()}{(share.Wording is { } w ? $" (\"{w}\")" : "")}");
+        }
+        if (a.Since is { } since)
+        {
+            s.AppendLine($"  since:      {since.Date} ({LedgerJson.Word(since.Precision)} precision)");
+        }
+        if (a.Until is { } until)
+        {
+            s.AppendLine($"  until:      {until.Date} ({LedgerJson.Word(until.Precision)} precision)");
+        }
+        if (a.Confidence is { } c)
+        {
+            s.AppendLine($"  confidence: {LedgerJson.Word(c)}");
+        }
+        foreach (var alt in a.Alternatives ?? [])
+        {
+            s.AppendLine($"  disputed:   {alt.Share.ToReadable()} per fact {alt.Fact} ({string.Join(", ", alt.Sources)})");
+        }
+        s.AppendLine($"  why:        {a.Explanation}");
+        Sources(s, a.Sources);
+        Basis(s, a.Basis);
+        return s.ToString().TrimEnd();
+    }
+
+    public static string History(HoldingHistory h)
+    {
+        var s = new StringBuilder($"{h.Holder} → {h.Subject}, as known at {h.KnownAt}:\n");
+        if (h.Periods.Count == 0)
+        {
+            s.AppendLine("  no stake facts recorded.");
+        }
+        foreach (var p in h.Periods)
+        {
+            var f = p.Finding;
+            s.AppendLine($"  {p.From ?? "…",-10} to {p.To ?? "…",-10}  {Status(f.Status),-10} {f.Share?.ToReadable() ?? ""}{(f.Confidence is { } c ? $"  [{LedgerJson.Word(c)}]" : "")}");
+            s.AppendLine($"      {f.Explanation}");
+            if (f.Sources.Count > 0)
+            {
+                s.AppendLine($"      sources: {string.Join(", ", f.Sources.Select(x => x.Id))}; events: {string.Join(", ", f.Basis.Select(b => $"#{b.Sequence}"))}");
+            }
+            foreach (var corr in p.Corrections)
+            {
+                s.AppendLine($"      amended by #{corr.Sequence} {corr.Type} recorded {Instant.Format(corr.RecordedAt)}");
+            }
+        }
+        return s.ToString().TrimEnd();
+    }
+
+    public static string Relationships(RelationshipsAnswer a)
+    {
+        var o = a.Organization;
+        var s = new StringBuilder($"{o.Name} ({o.Id}; {LedgerJson.Word(o.Kind)}{(o.Country is { } c ? $", {c}" : "")})");
+        if (o.Aliases.Count > 0)
+        {
+            s.Append($", also {string.Join(", ", o.Aliases)}");
+        }
+        s.AppendLine($"\nRelationships on {a.At} (as known at {a.KnownAt}):");
+        if (a.Relationships.Count == 0)
+        {
+            s.AppendLine("  none recorded.");
+        }
+        foreach (var r in a.Relationships)
+        {
+            var when = r.Since is { } since ? $" since {since.Date}" : "";
+            s.AppendLine($"  [{LedgerJson.Word(r.Type)}, {LedgerJson.Word(r.Direction)}] {r.Summary}{when}" +
+                $" — {Status(r.Status)}{(r.Confidence is { } conf ? $", {LedgerJson.Word(conf)}" : "")} ({r.Fact}; sources: {string.Join(", ", r.Sources.Select(x => x.Id))})");
+        }
+        return s.ToString().TrimEnd();
+    }
+
+    public static string Owners(OwnersAnswer a)
+    {
+        var s = new StringBuilder($"Owners of {a.Subject} on {a.At} (as known at {a.KnownAt}):\n");
+        foreach (var o in a.Owners)
+        {
+            s.AppendLine($"  {o.Name} ({o.Holder}): {o.Share?.ToReadable() ?? "disputed size"} — {Status(o.Status)}{(o.Confidence is { } c ? $", {LedgerJson.Word(c)}" : "")}");
+        }
+        s.AppendLine($"  total known: {a.Total.Min} % to {a.Total.Max} %. {a.Total.Explanation}");
+        return s.ToString().TrimEnd();
+    }
+
+    public static string Import(ImportReport r)
+    {
+        string List(IReadOnlyDictionary<string, int> d) => d.Count == 0 ? "nothing" : string.Join(", ", d.OrderBy(x => x.Key).Select(x => $"{x.Value} {x.Key}"));
+        return r.EventsAppended == 0
+            ? $"Nothing new: the ledger already holds all of it ({List(r.AlreadyKnown)})."
+            : $"Recorded {List(r.Recorded)} as {r.EventsAppended} events (up to #{r.LastSequence}, at {(r.RecordedAt is { } t ? Instant.Format(t) : "")}); already known: {List(r.AlreadyKnown)}.";
+    }
+
+    public static string Events(IReadOnlyList<LogEntry> list)
+    {
+        var s = new StringBuilder();
+        foreach (var e in list)
+        {
+            s.AppendLine($"#{e.Sequence,-6} {e.RecordedAt}  {e.Type,-22} {e.Stream} v{e.Version}{(e.Writer is { Length: > 0 } w ? $"  by {w}" : "")}");
+        }
+        return list.Count == 0 ? "No events." : s.ToString().TrimEnd();
+    }
+
+    private static string Status(HoldingStatus status) => LedgerJson.Word(status).ToUpperInvariant();
+
+    private static void Sources(StringBuilder s, IReadOnlyList<SourceCitation> sources)
+    {
+        foreach (var src in sources)
+        {
+            s.AppendLine($"  source:     {src.Title} [{LedgerJson.Word(src.Kind)}]" +
+                $"{(src.Publisher is { } p ? $", {p}" : "")}{(src.Published is { } d ? $", {d}" : "")} ({src.Id})");
+        }
+    }
+
+    private static void Basis(StringBuilder s, IReadOnlyList<BasisEvent> basis)
+    {
+        foreach (var b in basis)
+        {
+            s.AppendLine($"  event:      #{b.Sequence} {b.Type} recorded {b.RecordedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z ({b.EventId})");
+        }
+    }
+}

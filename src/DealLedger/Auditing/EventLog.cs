@@ -1,0 +1,40 @@
+using System.Text.Json;
+using DealLedger.Storage;
+using DealLedger.Time;
+
+namespace DealLedger.Auditing;
+
+/// <summary>One event of the log as an auditor reads it.</summary>
+public sealed record LogEntry(long Sequence, Guid Id, string Stream, long Version, string Type, string RecordedAt, string? Writer, string? CorrelationId, JsonElement Data);
+
+public sealed record EventFilter(long After = 0, int Limit = 100, string? Stream = null, string? Type = null);
+
+/// <summary>The raw log in sequence order, with filters (DESIGN §5).</summary>
+public static class EventLog
+{
+    public const int MaxLimit = 10_000;
+
+    public static Task<IReadOnlyList<LogEntry>> EventsAsync(this Ledger ledger, EventFilter filter, CancellationToken ct = default)
+    {
+        if (filter.After < 0)
+        {
+            throw LedgerException.Invalid($"after must be 0 or more, got {filter.After}");
+        }
+        if (filter.Limit is < 1 or > MaxLimit)
+        {
+            throw LedgerException.Invalid($"limit must be between 1 and {MaxLimit}, got {filter.Limit}");
+        }
+        if (filter.Type is { } type && EventNames.TypeOf(type) is null)
+        {
+            throw LedgerException.Invalid($"unknown event type '{type}' (known: {string.Join(", ", EventNames.All)})");
+        }
+        return ledger.ReadAsync<IReadOnlyList<LogEntry>>(null, async (c, _, token) =>
+            await Sql.ListAsync(c,
+                $"select seq_id, id, stream_id, version, type, timestamp, user_name, correlation_id, data::text from {ProjectionTables.Name("mt_events")} " +
+                "where seq_id > $1 and ($2::text is null or stream_id = $2) and ($3::text is null or type = $3) and type = any($5) order by seq_id limit $4",
+                r => new LogEntry(r.GetInt64(0), r.GetGuid(1), r.GetString(2), r.GetInt64(3), r.GetString(4),
+                    Instant.Format(r.GetFieldValue<DateTimeOffset>(5)), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7),
+                    JsonDocument.Parse(r.GetString(8)).RootElement.Clone()),
+                token, filter.After, filter.Stream, filter.Type, filter.Limit, EventNames.All.ToArray()), ct);
+    }
+}

@@ -1,0 +1,36 @@
+using DealLedger.Storage;
+using Npgsql;
+
+namespace DealLedger.Deals;
+
+/// <summary>The projection of every fact's versions over recorded time (table fact_versions).</summary>
+internal static class FactVersions
+{
+    private static readonly string Table = ProjectionTables.Name("fact_versions");
+
+    public static async Task<FactState?> CurrentAsync(NpgsqlConnection c, string id, CancellationToken ct)
+    {
+        await using var cmd = Sql.Command(c, $"select state::text from {Table} where fact_id = $1 and upper_inf(recorded)", id);
+        return await cmd.ExecuteScalarAsync(ct) is string json ? LedgerJson.Deserialize<FactState>(json) : null;
+    }
+
+    public static async Task StoreAsync(NpgsqlConnection c, IEnumerable<FactState> facts, DateTimeOffset recordedAt, long sequence, CancellationToken ct)
+    {
+        foreach (var f in facts)
+        {
+            await Sql.ExecAsync(c, $"update {Table} set recorded = tstzrange(lower(recorded), $2::timestamptz, '[)') where fact_id = $1 and upper_inf(recorded)",
+                ct, f.Id, recordedAt);
+            await Sql.ExecAsync(c,
+                $"insert into {Table} (fact_id, type, holder, subject, orgs, recorded, sequence, state) values ($1, $2, $3, $4, $5, tstzrange($6::timestamptz, null, '[)'), $7, $8::jsonb)",
+                ct, f.Id, LedgerJson.Word(f.Current.Type),
+                f.Current.Type == FactType.Stake ? f.Current.Holder : null,
+                f.Current.Type == FactType.Stake ? f.Current.Subject : null,
+                f.Current.Organizations.ToArray(), recordedAt, sequence, LedgerJson.Canonical(f));
+        }
+    }
+
+    /// <summary>Every fact touching an organization, as known at an instant.</summary>
+    public static Task<List<FactState>> InvolvingAsync(NpgsqlConnection c, string org, DateTimeOffset knownAt, CancellationToken ct) =>
+        Sql.ListAsync(c, $"select state::text from {Table} where orgs @> array[$1]::text[] and recorded @> $2::timestamptz order by fact_id",
+            r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, org, knownAt);
+}

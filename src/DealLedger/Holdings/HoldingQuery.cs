@@ -1,0 +1,77 @@
+using DealLedger.Organizations;
+using DealLedger.Storage;
+using DealLedger.Time;
+using Npgsql;
+
+namespace DealLedger.Holdings;
+
+/// <summary>"What was HOLDER's stake in SUBJECT at AT, as known at KNOWNAT?" — one index lookup.</summary>
+public static class HoldingQuery
+{
+    private static readonly string Table = ProjectionTables.Name("holding_segments");
+
+    public static Task<HoldingAnswer> HoldingAsync(this Ledger ledger, string holder, string subject, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
+        ledger.ReadAsync(knownAt, async (c, k, token) =>
+        {
+            var day = at ?? ledger.Today;
+            var names = await PairNamesAsync(c, holder, subject, token);
+            await using var cmd = Sql.Command(c,
+                $"select finding::text from {Table} where holder = $1 and subject = $2 and recorded @> $3::timestamptz and valid @> $4::date limit 1",
+                holder, subject, k, day);
+            var finding = await cmd.ExecuteScalarAsync(token) is string json
+                ? LedgerJson.Deserialize<HoldingFinding>(json)
+                : Unknown(names.Holder, names.Subject, k);
+            return HoldingAnswer.From(holder, subject, day, k, finding);
+        }, ct);
+
+    /// <summary>Rule 3: no stake fact about the pair was recorded by knownAt.</summary>
+    public static HoldingFinding Unknown(string holderName, string subjectName, DateTimeOffset knownAt) =>
+        new(HoldingStatus.Unknown, null, null, null, null, [], [],
+            $"The ledger had recorded no stake facts about {holderName} in {subjectName} by {Instant.Format(knownAt)}.");
+
+    internal static async Task<(string Holder, string Subject)> PairNamesAsync(NpgsqlConnection c, string holder, string subject, CancellationToken ct)
+    {
+        if (holder == subject)
+        {
+            throw LedgerException.Invalid($"holder and subject are both '{holder}': an organization holds no stake in itself");
+        }
+        var names = await OrganizationDirectory.NamesAsync(c, [holder, subject], ct);
+        foreach (var id in new[] { holder, subject })
+        {
+            if (!names.ContainsKey(id))
+            {
+                throw LedgerException.NotFound($"unknown organization '{id}': no organization with this id is registered");
+            }
+        }
+        return (names[holder], names[subject]);
+    }
+}
+
+/// <summary>One stretch of a pair's history over valid time, with the corrections that touched it.</summary>
+public sealed record HoldingPeriod(string? From, string? To, HoldingFinding Finding, IReadOnlyList<BasisEvent> Corrections);
+
+public sealed record HoldingHistory(string Holder, string Subject, string KnownAt, IReadOnlyList<HoldingPeriod> Periods);
+
+/// <summary>All segments of a pair over valid time, as known at an instant (DESIGN §5).</summary>
+public static class HoldingHistoryQuery
+{
+    private static readonly HashSet<string> Amending = [EventNames.Of(typeof(Deals.FactCorrected)), EventNames.Of(typeof(Deals.FactRetracted)), EventNames.Of(typeof(Deals.FactEnded))];
+
+    public static Task<HoldingHistory> HistoryAsync(this Ledger ledger, string holder, string subject, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
+        ledger.ReadAsync(knownAt, async (c, k, token) =>
+        {
+            await HoldingQuery.PairNamesAsync(c, holder, subject, token);
+            var periods = await Sql.ListAsync(c,
+                $"select lower(valid), upper(valid), finding::text from {ProjectionTables.Name("holding_segments")} " +
+                "where holder = $1 and subject = $2 and recorded @> $3::timestamptz order by lower(valid) nulls first",
+                r =>
+                {
+                    var finding = LedgerJson.Deserialize<HoldingFinding>(r.GetString(2));
+                    return new HoldingPeriod(
+                        r.IsDBNull(0) ? null : r.GetFieldValue<DateOnly>(0).ToString("yyyy-MM-dd"),
+                        r.IsDBNull(1) ? null : r.GetFieldValue<DateOnly>(1).ToString("yyyy-MM-dd"),
+                        finding, finding.Basis.Where(b => Amending.Contains(b.Type)).ToList());
+                }, token, holder, subject, k);
+            return new HoldingHistory(holder, subject, Instant.Format(k), periods);
+        }, ct);
+}

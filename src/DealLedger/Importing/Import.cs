@@ -1,0 +1,265 @@
+using System.Text;
+using DealLedger.Deals;
+using DealLedger.Holdings;
+using DealLedger.Sources;
+using DealLedger.Storage;
+
+namespace DealLedger.Importing;
+
+/// <summary>What an import did: counts of what was new and what the ledger already held.</summary>
+public sealed record ImportReport(int Documents, int EventsAppended, long? LastSequence, DateTimeOffset? RecordedAt,
+    IReadOnlyDictionary<string, int> Recorded, IReadOnlyDictionary<string, int> AlreadyKnown);
+
+/// <summary>
+/// Imports ledger documents (DESIGN §9): every document is read and checked, then all of them are
+/// decided and stored in one write — all or nothing. Ids are natural keys, so importing the same
+/// documents again changes nothing; a different document under a known id is an error.
+/// </summary>
+public static class Import
+{
+    public static async Task<ImportReport> ImportFilesAsync(this Ledger ledger, IEnumerable<string> paths, CancellationToken ct = default)
+    {
+        var documents = new List<(string, string)>();
+        foreach (var path in paths)
+        {
+            if (!File.Exists(path))
+            {
+                throw LedgerException.Invalid($"{path}: no such file");
+            }
+            documents.Add((path, DecodeUtf8(path, await File.ReadAllBytesAsync(path, ct))));
+        }
+        return await ledger.ImportAsync(documents, ct);
+    }
+
+    public static string DecodeUtf8(string name, byte[] bytes)
+    {
+        try
+        {
+            var text = new UTF8Encoding(false, true).GetString(bytes);
+            return text.Length > 0 && text[0] == '\uFEFF' ? text[1..] : text;
+        }
+        catch (DecoderFallbackException)
+        {
+            throw LedgerException.Invalid($"{name}: not valid UTF-8 text");
+        }
+    }
+
+    public static async Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<(string Name, string Text)> documents, CancellationToken ct = default)
+    {
+        if (documents.Count == 0)
+        {
+            throw LedgerException.Invalid("no documents to import");
+        }
+        var parsed = documents.Select(d => LedgerDocument.Read(DocumentNode.Parse(d.Name, d.Text))).ToList();
+        var tally = new Tally();
+        var result = await ledger.WriteAsync(async (t, token) =>
+        {
+            var factIds = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var doc in parsed)
+            {
+                await DecideAsync(t, doc, factIds, tally, token);
+            }
+        }, ct);
+        return new ImportReport(documents.Count, result.EventsAppended, result.LastSequence, result.RecordedAt, tally.Recorded, tally.Known);
+    }
+
+    private sealed class Tally
+    {
+        public Dictionary<string, int> Recorded { get; } = [];
+        public Dictionary<string, int> Known { get; } = [];
+        public void Add(string what, bool recorded) => (recorded ? Recorded : Known)[what] = (recorded ? Recorded : Known).GetValueOrDefault(what) + 1;
+    }
+
+    private static async Task DecideAsync(LedgerTransaction t, LedgerDocument doc, HashSet<string> factIds, Tally tally, CancellationToken ct)
+    {
+        foreach (var (o, node) in doc.Organizations)
+        {
+            var known = await t.OrganizationAsync(o.Id, ct);
+            if (known is not null && LedgerJson.Canonical(known) != LedgerJson.Canonical(o))
+            {
+                throw node.Error($"organization '{o.Id}' is already registered with different details (as \"{known.Name}\")");
+            }
+            Record(t, tally, "organizations", known is null ? o : null);
+        }
+        foreach (var (s, node) in doc.Sources)
+        {
+            var known = await t.SourceAsync(s.Id, ct);
+            if (known is not null && LedgerJson.Canonical(known) != LedgerJson.Canonical(s))
+            {
+                throw node.Error($"source '{s.Id}' is already registered with different details (titled \"{known.Title}\")");
+            }
+            Record(t, tally, "sources", known is null ? s : null);
+        }
+        foreach (var (d, node) in doc.Deals)
+        {
+            foreach (var party in d.Parties)
+            {
+                await RequireOrganizationAsync(t, party, node, ct);
+            }
+            var known = await t.DealAsync(d.Id, ct);
+            if (known is not null && LedgerJson.Canonical(known) != LedgerJson.Canonical(d))
+            {
+                throw node.Error($"deal '{d.Id}' is already recorded with different details");
+            }
+            Record(t, tally, "deals", known is null ? d : null);
+        }
+        foreach (var (fact, node) in doc.Facts)
+        {
+            if (!factIds.Add(fact.Id))
+            {
+                throw node.Error($"the fact id '{fact.Id}' is used twice in this import");
+            }
+            await RequireFactFitsAsync(t, fact, node, ct);
+            var known = await t.FactAsync(fact.Id, ct);
+            if (known is not null && !known.Original.SameAs(fact))
+            {
+                throw node.Error($"fact '{fact.Id}' is already recorded with different values; record a correction instead");
+            }
+            Record(t, tally, "facts", known is null ? new FactRecorded(fact) : null);
+        }
+        foreach (var (claim, node) in doc.Claims)
+        {
+            var fact = await RequireFactAsync(t, claim.Fact, node, ct);
+            await RequireSourceAsync(t, claim.Claim.Source, node, ct);
+            var same = fact.Current.Sources.Any(c => c == claim.Claim);
+            if (!same && fact.Current.Sources.Any(c => c.Source == claim.Claim.Source))
+            {
+                throw node.Error($"source '{claim.Claim.Source}' already speaks of fact '{claim.Fact}' with another claim");
+            }
+            Record(t, tally, "claims", same ? null : claim);
+        }
+        foreach (var (correction, node) in doc.Corrections)
+        {
+            var fact = await RequireFactAsync(t, correction.Fact, node, ct);
+            if (fact.IsRetracted)
+            {
+                throw node.Error($"fact '{correction.Fact}' was retracted; a retracted fact cannot be corrected");
+            }
+            RequireAmendmentFits(fact.Current, correction.Set, node);
+            foreach (var c in correction.Sources)
+            {
+                await RequireSourceAsync(t, c.Source, node, ct);
+            }
+            var corrected = correction.Set.ApplyTo(fact.Current);
+            if (corrected.Valid.To is { } to && to.Start < corrected.Valid.From.Start)
+            {
+                throw node.Error($"after this correction fact '{fact.Id}' would end ({to}) before it starts ({corrected.Valid.From})");
+            }
+            var same = fact.Corrections.Any(c => LedgerJson.Canonical(c.Set) == LedgerJson.Canonical(correction.Set)
+                && c.Reason == correction.Reason && LedgerJson.Canonical(c.Sources) == LedgerJson.Canonical(correction.Sources));
+            Record(t, tally, "corrections", same ? null : correction);
+        }
+        foreach (var (retraction, node) in doc.Retractions)
+        {
+            var fact = await RequireFactAsync(t, retraction.Fact, node, ct);
+            foreach (var c in retraction.Sources)
+            {
+                await RequireSourceAsync(t, c.Source, node, ct);
+            }
+            Record(t, tally, "retractions", fact.IsRetracted ? null : retraction);
+        }
+        foreach (var (ending, node) in doc.Endings)
+        {
+            var fact = await RequireFactAsync(t, ending.Fact, node, ct);
+            foreach (var c in ending.Sources)
+            {
+                await RequireSourceAsync(t, c.Source, node, ct);
+            }
+            if (ending.On.Start < fact.Current.Valid.From.Start)
+            {
+                throw node.Error($"fact '{fact.Id}' cannot end ({ending.On}) before it starts ({fact.Current.Valid.From})");
+            }
+            if (fact.Ending is { } e && e.On != ending.On)
+            {
+                throw node.Error($"fact '{fact.Id}' already ended on {e.On}");
+            }
+            Record(t, tally, "endings", fact.Ending is null ? ending : null);
+        }
+    }
+
+    private static void Record(LedgerTransaction t, Tally tally, string what, object? e)
+    {
+        if (e is not null)
+        {
+            t.Record(e);
+        }
+        tally.Add(what, e is not null);
+    }
+
+    private static async Task RequireOrganizationAsync(LedgerTransaction t, string id, DocumentNode node, CancellationToken ct)
+    {
+        if (await t.OrganizationAsync(id, ct) is null)
+        {
+            throw node.Error($"unknown organization '{id}': register it under 'organizations' first");
+        }
+    }
+
+    private static async Task RequireSourceAsync(LedgerTransaction t, string id, DocumentNode node, CancellationToken ct)
+    {
+        if (await t.SourceAsync(id, ct) is null)
+        {
+            throw node.Error($"unknown source '{id}': register it under 'sources' first");
+        }
+    }
+
+    private static async Task<FactState> RequireFactAsync(LedgerTransaction t, string id, DocumentNode node, CancellationToken ct) =>
+        await t.FactAsync(id, ct) ?? throw node.Error($"unknown fact '{id}'");
+
+    private static async Task RequireFactFitsAsync(LedgerTransaction t, Fact fact, DocumentNode node, CancellationToken ct)
+    {
+        foreach (var org in fact.Organizations)
+        {
+            await RequireOrganizationAsync(t, org, node, ct);
+        }
+        foreach (var claim in fact.Sources)
+        {
+            await RequireSourceAsync(t, claim.Source, node, ct);
+        }
+        if (fact.Type != FactType.Stake)
+        {
+            return;
+        }
+        // The same source cannot tell two incompatible sizes for overlapping periods.
+        foreach (var other in await t.StakesAsync(fact.Holder!, fact.Subject!, ct))
+        {
+            if (other.Id == fact.Id || other.IsRetracted || !Overlap(fact, other.Current) || fact.Share!.Intersect(other.Current.Share!) is not null)
+            {
+                continue;
+            }
+            var shared = fact.Sources.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source)
+                .Intersect(other.Current.Sources.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source)).FirstOrDefault();
+            if (shared is not null)
+            {
+                throw node.Error($"stake '{fact.Id}' ({fact.Share.ToReadable()}) contradicts stake '{other.Id}' ({other.Current.Share!.ToReadable()}) " +
+                    $"from the same source '{shared}' over an overlapping period");
+            }
+        }
+    }
+
+    /// <summary>Two stake facts describe the same stretch of time when neither ends before the other starts.</summary>
+    private static bool Overlap(Fact a, Fact b)
+    {
+        var aEnd = a.Valid.To?.End ?? DateOnly.MaxValue;
+        var bEnd = b.Valid.To?.End ?? DateOnly.MaxValue;
+        // Successive states (different starts) do not contradict: a later one is a change (rule 4).
+        return a.Valid.From.Coincides(b.Valid.From) && a.Valid.From.Start < bEnd && b.Valid.From.Start < aEnd;
+    }
+
+    private static void RequireAmendmentFits(Fact fact, FactAmendment set, DocumentNode node)
+    {
+        void Only(object? value, string field, params FactType[] types)
+        {
+            if (value is not null && !types.Contains(fact.Type))
+            {
+                throw node.Error($"'{field}' cannot be set on a {LedgerJson.Word(fact.Type)} fact");
+            }
+        }
+        Only(set.Share, "share", FactType.Stake);
+        Only(set.Amount, "amount", FactType.Investment, FactType.Acquisition);
+        Only(set.ReportedEquivalent, "reportedEquivalent", FactType.Investment);
+        Only(set.Instrument, "instrument", FactType.Investment);
+        Only(set.Scope, "scope", FactType.Partnership, FactType.Announcement);
+        Only(set.Title, "title", FactType.Announcement);
+        Only(set.Role, "role", FactType.BoardSeat);
+    }
+}

@@ -1,0 +1,136 @@
+using DealLedger.Deals;
+using DealLedger.Storage;
+using DealLedger.Time;
+using Marten;
+using Marten.Services;
+using Npgsql;
+
+namespace DealLedger;
+
+/// <summary>What a write stored: nothing (everything was already known), or events up to a sequence.</summary>
+public sealed record WriteResult(int EventsAppended, long? LastSequence, DateTimeOffset? RecordedAt)
+{
+    public static readonly WriteResult Unchanged = new(0, null, null);
+}
+
+/// <summary>
+/// The ledger: an append-only log in PostgreSQL (Marten) and the projections that answer from it.
+/// Capabilities (Holdings, Relationships, Importing, …) extend it; hosts call them.
+/// </summary>
+public sealed class Ledger : IAsyncDisposable
+{
+    // One lock orders all writes: recorded times then follow commit order (DESIGN §3 rule 8).
+    private const long WriteLock = 0x4465616C4C656467; // "DealLedg"
+
+    private Ledger(NpgsqlDataSource database, DocumentStore store)
+    {
+        Database = database;
+        Store = store;
+    }
+
+    internal NpgsqlDataSource Database { get; }
+    internal DocumentStore Store { get; }
+
+    /// <summary>Today, for queries that do not say `at`.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>Who writes (the CLI passes the OS user); stored with every event.</summary>
+    public string Writer { get; init; } = Environment.UserName;
+
+    /// <summary>Test seam: runs after a write's events and projections are in, just before it commits.</summary>
+    public Func<CancellationToken, Task>? BeforeCommit { get; set; }
+
+    public static Ledger Connect(string connectionString, bool createSchema = false)
+    {
+        var database = LedgerStore.DataSource(connectionString);
+        return new Ledger(database, LedgerStore.Create(database, createSchema));
+    }
+
+    public DateOnly Today => DateOnly.FromDateTime(Clock.GetUtcNow().UtcDateTime);
+
+    /// <summary>
+    /// Runs a command: takes the write lock, lets <paramref name="decide"/> look at the ledger and
+    /// record events, appends them, updates the projections, and commits — all or nothing.
+    /// </summary>
+    public async Task<WriteResult> WriteAsync(Func<LedgerTransaction, CancellationToken, Task> decide, CancellationToken ct = default)
+    {
+        await using var connection = await Database.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await Sql.ExecAsync(connection, "select pg_advisory_xact_lock($1)", ct, WriteLock);
+        // The server's clock, read under the lock, strictly after the last recorded event.
+        await using (var clockCmd = Sql.Command(connection,
+            $"select greatest(clock_timestamp(), (select last_recorded_at + interval '1 microsecond' from {ProjectionTables.Name("ledger_position")} where id = 1))"))
+        {
+            DateTimeOffset recordedAt;
+            await using (var clock = await clockCmd.ExecuteReaderAsync(ct))
+            {
+                await clock.ReadAsync(ct);
+                recordedAt = clock.GetFieldValue<DateTimeOffset>(0);
+            }
+            var write = new LedgerTransaction(connection, recordedAt);
+            await decide(write, ct);
+            if (write.Pending.Count == 0)
+            {
+                await tx.RollbackAsync(ct);
+                return WriteResult.Unchanged;
+            }
+            using (RecordingClock.Use(recordedAt))
+            {
+                await using var session = Store.LightweightSession(SessionOptions.ForTransaction(tx, false));
+                session.CorrelationId = Guid.NewGuid().ToString();
+                session.LastModifiedBy = Writer;
+                var ids = new List<Guid>();
+                foreach (var (stream, e) in write.Pending)
+                {
+                    var action = session.Events.Append(stream, e);
+                    ids.Add(action.Events[^1].Id);
+                }
+                await session.SaveChangesAsync(ct);
+                var logged = await EventLogReader.ByIdsAsync(connection, ids.ToArray(), ct);
+                await Projections.ApplyAsync(connection, logged, ct);
+                if (BeforeCommit is { } hook)
+                {
+                    await hook(ct);
+                }
+                await tx.CommitAsync(ct);
+                return new WriteResult(logged.Count, logged[^1].Ref.Sequence, recordedAt);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs a query as known at <paramref name="knownAt"/> (default: now). When that instant is not
+    /// safely in the past of the log, it first waits for any write in flight, so an answer given now
+    /// is given again, identically, by any later query with the same knownAt (rule 8).
+    /// </summary>
+    public async Task<T> ReadAsync<T>(DateTimeOffset? knownAt, Func<NpgsqlConnection, DateTimeOffset, CancellationToken, Task<T>> query, CancellationToken ct = default)
+    {
+        await using var connection = await Database.OpenConnectionAsync(ct);
+        DateTimeOffset now;
+        DateTimeOffset? last;
+        await using (var cmd = Sql.Command(connection,
+            $"select clock_timestamp(), (select last_recorded_at from {ProjectionTables.Name("ledger_position")} where id = 1)"))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            now = reader.GetFieldValue<DateTimeOffset>(0);
+            last = reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1);
+        }
+        var at = Instant.TruncateToMicroseconds(knownAt ?? now);
+        if (last is { } l && at < l)
+        {
+            return await query(connection, at, ct);
+        }
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await Sql.ExecAsync(connection, "select pg_advisory_xact_lock_shared($1)", ct, WriteLock);
+        var result = await query(connection, at, ct);
+        await tx.CommitAsync(ct);
+        return result;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Store.DisposeAsync();
+        await Database.DisposeAsync();
+    }
+}

@@ -1,0 +1,25 @@
+using DealLedger.Storage;
+using Npgsql;
+
+namespace DealLedger.Organizations;
+
+/// <summary>Organizations as the projections know them (table organizations).</summary>
+internal static class OrganizationDirectory
+{
+    public static async Task<Dictionary<string, string>> NamesAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct)
+    {
+        var rows = await Sql.ListAsync(c, $"select id, name from {ProjectionTables.Name("organizations")} where id = any($1)",
+            r => (Id: r.GetString(0), Name: r.GetString(1)), ct, (object)ids.Distinct().ToArray());
+        return rows.ToDictionary(r => r.Id, r => r.Name, StringComparer.Ordinal);
+    }
+
+    /// <summary>The organization as registered by <paramref name="knownAt"/>, or a precise not-found error.</summary>
+    public static async Task<OrganizationRegistered?> FindAsync(NpgsqlConnection c, string id, CancellationToken ct)
+    {
+        await using var cmd = Sql.Command(c, $"select data::text from {ProjectionTables.Name("organizations")} where id = $1", id);
+        return await cmd.ExecuteScalarAsync(ct) is string json ? LedgerJson.Deserialize<OrganizationRegistered>(json) : null;
+    }
+
+    public static async Task<OrganizationRegistered> RequireAsync(NpgsqlConnection c, string id, CancellationToken ct) =>
+        await FindAsync(c, id, ct) ?? throw LedgerException.NotFound($"unknown organization '{id}': no organization with this id is registered");
+}

@@ -1,0 +1,112 @@
+using DealLedger.Deals;
+using DealLedger.Holdings;
+using DealLedger.Organizations;
+using DealLedger.Sources;
+using DealLedger.Storage;
+using DealLedger.Time;
+
+namespace DealLedger.Relationships;
+
+public enum Direction { Outgoing, Incoming, Mutual }
+
+/// <summary>One tie of an organization at a date: a stake (as the holding timeline has it) or any other fact.</summary>
+public sealed record Relationship(
+    string Fact,
+    FactType Type,
+    Direction Direction,
+    IReadOnlyList<string> Counterparties,
+    HoldingStatus Status,
+    DateWithPrecision? Since,
+    DateWithPrecision? Until,
+    Confidence? Confidence,
+    string Summary,
+    IReadOnlyList<SourceCitation> Sources,
+    IReadOnlyList<BasisEvent> Basis);
+
+public sealed record OrganizationProfile(string Id, string Name, IReadOnlyList<string> Aliases, OrganizationKind Kind, string? Country, IReadOnlyDictionary<string, string> Identifiers);
+
+public sealed record RelationshipsAnswer(OrganizationProfile Organization, string At, string KnownAt, IReadOnlyList<Relationship> Relationships);
+
+/// <summary>An organization's profile and its ties of every kind, incoming and outgoing, at at/knownAt (DESIGN §5).</summary>
+public static class RelationshipsQuery
+{
+    public static Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
+        ledger.ReadAsync(knownAt, async (c, k, token) =>
+        {
+            var day = at ?? ledger.Today;
+            var o = await OrganizationDirectory.RequireAsync(c, org, token);
+            var facts = (await FactVersions.InvolvingAsync(c, org, k, token)).Where(f => !f.IsRetracted).ToList();
+            var names = await OrganizationDirectory.NamesAsync(c, facts.SelectMany(f => f.Current.Organizations).Append(org), token);
+            var sources = await SourceCatalog.LoadAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);
+            string Name(string id) => names.GetValueOrDefault(id, id);
+
+            var result = new List<Relationship>();
+            // Stakes follow the holding timeline (succession, narrowing, disputes), not single facts.
+            var stakes = await Sql.ListAsync(c,
+                $"select holder, subject, finding::text from {ProjectionTables.Name("holding_segments")} " +
+                "where (holder = $1 or subject = $1) and recorded @> $2::timestamptz and valid @> $3::date and status in ('held', 'uncertain') order by holder, subject",
+                r => (Holder: r.GetString(0), Subject: r.GetString(1), Finding: LedgerJson.Deserialize<HoldingFinding>(r.GetString(2))), token, org, k, day);
+            foreach (var (holder, subject, f) in stakes)
+            {
+                var other = holder == org ? subject : holder;
+                var stakeFact = facts.FirstOrDefault(x => x.Current.Type == FactType.Stake && x.Current.Holder == holder && x.Current.Subject == subject);
+                result.Add(new Relationship(stakeFact?.Id ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
+                    [other], f.Status, f.Since, f.Until, f.Confidence,
+                    $"{Name(holder)} holds " + (f.Share is { } s ? (s.Wording is { Length: > 0 } w ? $"a {w} ({s.ToReadable()})" : s.ToReadable()) : "a stake of disputed size") + $" in {Name(subject)}",
+                    f.Sources, f.Basis));
+            }
+            foreach (var f in facts.Where(f => f.Current.Type != FactType.Stake))
+            {
+                var status = StatusAt(f, day);
+                if (status is null)
+                {
+                    continue;
+                }
+                var fact = f.Current;
+                var (direction, others) = fact.Direction is { } d
+                    ? (d.From == org ? Direction.Outgoing : Direction.Incoming, new[] { d.From == org ? d.To : d.From })
+                    : (Direction.Mutual, fact.Organizations.Where(x => x != org).ToArray());
+                var confidence = ConfidenceRules.Of(fact.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty);
+                result.Add(new Relationship(fact.Id, fact.Type, direction, others, status.Value,
+                    DateWithPrecision.Of(fact.Valid.From), DateWithPrecision.Of(f.EndsOn), confidence, FactWords.Summary(fact, Name),
+                    SourceCatalog.CitedBy(f).Distinct().Select(id => sources.TryGetValue(id, out var s)
+                        ? new SourceCitation(s.Id, s.Title, s.Publisher, s.Published?.ToString(), s.Kind)
+                        : new SourceCitation(id, id, null, null, SourceKind.ThirdParty)).ToList(),
+                    f.Basis.Select(BasisEvent.Of).ToList()));
+            }
+            var profile = new OrganizationProfile(o.Id, o.Name, o.Aliases, o.Kind, o.Country, o.Identifiers);
+            return new RelationshipsAnswer(profile, day.ToString("yyyy-MM-dd"), Instant.Format(k),
+                result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ToList());
+        }, ct);
+
+    /// <summary>Held when surely in force on the day, uncertain within an imprecise start or end, null when not in force.</summary>
+    internal static HoldingStatus? StatusAt(FactState f, DateOnly day)
+    {
+        var from = f.Current.Valid.From;
+        var end = f.EndsOn;
+        if ((day < from.Start && !f.Current.Valid.OrEarlier) || (end is { } e && day >= e.End))
+        {
+            return null;
+        }
+        // Before a 'by' date, or within an imprecise start or end, the ledger cannot tell.
+        var unsure = day < from.End && (f.Current.Valid.OrEarlier || !from.IsExactDay) || (end is { } x && !x.IsExactDay && day >= x.Start);
+        return unsure ? HoldingStatus.Uncertain : HoldingStatus.Held;
+    }
+}
+
+/// <summary>A fact in one line a person can read.</summary>
+public static class FactWords
+{
+    public static string Summary(Fact f, Func<string, string> name) => f.Type switch
+    {
+        FactType.Stake => $"{name(f.Holder!)} holds {f.Share?.ToReadable()} of {name(f.Subject!)}",
+        FactType.Investment => $"{name(f.Investor!)} invested {(f.Amount is { } a ? a.ToReadable() : "an undisclosed amount")}"
+            + (f.ReportedEquivalent is { } eq ? $" (≈ {eq.ToReadable()})" : "")
+            + $" in {name(f.Investee!)}" + (f.Instrument is { } i and not Instrument.Unknown ? $" ({LedgerJson.Word(i)})" : ""),
+        FactType.Partnership => $"Partnership of {string.Join(" and ", f.Parties!.Select(name))}: {f.Scope}",
+        FactType.BoardSeat => $"{name(f.Holder!)} holds a board seat at {name(f.Subject!)}" + (f.Role is { Length: > 0 } r ? $" ({r})" : ""),
+        FactType.Acquisition => $"{name(f.Acquirer!)} acquired {name(f.Target!)}" + (f.Amount is { } m ? $" for {m.ToReadable()}" : ""),
+        FactType.Announcement => $"{string.Join(" and ", f.Parties!.Select(name))} announced: {f.Title}" + (f.Scope is { Length: > 0 } s ? $" — {s}" : ""),
+        _ => f.Id,
+    };
+}

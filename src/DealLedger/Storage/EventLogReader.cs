@@ -1,0 +1,26 @@
+using DealLedger.Deals;
+using Npgsql;
+
+namespace DealLedger.Storage;
+
+/// <summary>Reads the log back as the projections and a replay see it: data, sequence, recorded time.</summary>
+internal static class EventLogReader
+{
+    private static readonly string Columns = $"seq_id, id, type, timestamp, stream_id, data::text from {ProjectionTables.Name("mt_events")}";
+
+    public static LoggedEvent Read(NpgsqlDataReader r)
+    {
+        var type = r.GetString(2);
+        var clr = EventNames.TypeOf(type) ?? throw new InvalidOperationException($"unknown event type '{type}' at sequence {r.GetInt64(0)}");
+        var data = System.Text.Json.JsonSerializer.Deserialize(r.GetString(5), clr, LedgerJson.Options)!;
+        var reference = new EventRef(r.GetGuid(1), r.GetInt64(0), type, r.GetFieldValue<DateTimeOffset>(3));
+        return new LoggedEvent(reference, r.GetString(4), data);
+    }
+
+    public static Task<List<LoggedEvent>> ByIdsAsync(NpgsqlConnection c, Guid[] ids, CancellationToken ct) =>
+        Sql.ListAsync(c, $"select {Columns} where id = any($1) order by seq_id", Read, ct, ids);
+
+    /// <summary>The log truncated at a recorded instant, in sequence order.</summary>
+    public static Task<List<LoggedEvent>> KnownAtAsync(NpgsqlConnection c, DateTimeOffset knownAt, CancellationToken ct) =>
+        Sql.ListAsync(c, $"select {Columns} where timestamp <= $1 and type = any($2) order by seq_id", Read, ct, knownAt, EventNames.All.ToArray());
+}

@@ -1,0 +1,51 @@
+using DealLedger.Deals;
+using DealLedger.Organizations;
+using DealLedger.Sources;
+using DealLedger.Time;
+using JasperFx;
+using JasperFx.Events;
+using Marten;
+using Npgsql;
+using Weasel.Core;
+
+namespace DealLedger.Storage;
+
+/// <summary>How the ledger's event store is configured: one place, used by every host and test.</summary>
+public static class LedgerStore
+{
+    public const string EnvironmentVariable = "ConnectionStrings__DealLedger";
+
+    public static readonly Type[] EventTypes =
+    [
+        typeof(OrganizationRegistered), typeof(SourceRegistered), typeof(DealRecorded), typeof(FactRecorded),
+        typeof(SourceAddedToFact), typeof(FactCorrected), typeof(FactRetracted), typeof(FactEnded),
+    ];
+
+    /// <param name="createSchema">Development and test only: let Marten create missing schema objects.
+    /// Otherwise the schema comes from migrations/ and nothing is created at run time.</param>
+    public static DocumentStore Create(NpgsqlDataSource dataSource, bool createSchema = false) =>
+        DocumentStore.For(opts => Configure(opts, dataSource, createSchema));
+
+    public static void Configure(StoreOptions opts, NpgsqlDataSource dataSource, bool createSchema)
+    {
+        opts.Connection(dataSource);
+        opts.DatabaseSchemaName = ProjectionTables.Schema;
+        opts.Events.DatabaseSchemaName = ProjectionTables.Schema;
+        opts.Events.StreamIdentity = StreamIdentity.AsString;
+        // Rich: timestamps come from the RecordingClock (set under the write lock), never from the
+        // database session's clock, so the session's time zone cannot shift them (RECIPE §4).
+        opts.Events.AppendMode = EventAppendMode.Rich;
+        opts.Events.TimeProvider = new RecordingClock();
+        opts.Events.MetadataConfig.CorrelationIdEnabled = true;
+        opts.Events.MetadataConfig.HeadersEnabled = true;
+        opts.Events.MetadataConfig.UserNameEnabled = true;
+        opts.Events.AddEventTypes(EventTypes);
+        opts.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase, LedgerJson.Configure);
+        opts.Storage.ExtendedSchemaObjects.AddRange(ProjectionTables.All());
+        opts.AutoCreateSchemaObjects = createSchema ? AutoCreate.CreateOrUpdate : AutoCreate.None;
+        opts.DisableNpgsqlLogging = true;
+    }
+
+    public static NpgsqlDataSource DataSource(string connectionString) =>
+        new NpgsqlDataSourceBuilder(connectionString).Build();
+}

@@ -1,0 +1,80 @@
+using Weasel.Core;
+using Weasel.Postgresql;
+using Weasel.Postgresql.Tables;
+
+namespace DealLedger.Storage;
+
+/// <summary>
+/// The projection tables, declared in code so Marten's migration writer puts them into
+/// migrations/ beside its own, and a drift test can compare the two.
+/// </summary>
+public static class ProjectionTables
+{
+    public const string Schema = "dealledger";
+
+    public static string Name(string table) => $"{Schema}.{table}";
+
+    public static IEnumerable<ISchemaObject> All()
+    {
+        // GiST indexes mix text equality with range containment.
+        yield return new Extension("btree_gist");
+
+        var position = new Table(Name("ledger_position"));
+        position.AddColumn<int>("id").AsPrimaryKey();
+        position.AddColumn<long>("last_sequence").NotNull();
+        position.AddColumn("last_recorded_at", "timestamptz").NotNull();
+        yield return position;
+
+        var organizations = new Table(Name("organizations"));
+        organizations.AddColumn<string>("id").AsPrimaryKey();
+        organizations.AddColumn<string>("name").NotNull();
+        organizations.AddColumn("recorded_at", "timestamptz").NotNull();
+        organizations.AddColumn<long>("sequence").NotNull();
+        organizations.AddColumn("data", "jsonb").NotNull();
+        yield return organizations;
+
+        var sources = new Table(Name("sources"));
+        sources.AddColumn<string>("id").AsPrimaryKey();
+        sources.AddColumn("recorded_at", "timestamptz").NotNull();
+        sources.AddColumn<long>("sequence").NotNull();
+        sources.AddColumn("data", "jsonb").NotNull();
+        yield return sources;
+
+        var deals = new Table(Name("deals"));
+        deals.AddColumn<string>("id").AsPrimaryKey();
+        deals.AddColumn("recorded_at", "timestamptz").NotNull();
+        deals.AddColumn<long>("sequence").NotNull();
+        deals.AddColumn("data", "jsonb").NotNull();
+        yield return deals;
+
+        // Every version of every fact over recorded time: relationships of every kind as of any knownAt.
+        var facts = new Table(Name("fact_versions"));
+        facts.AddColumn<long>("id").AsPrimaryKey().BigAutoIncrement();
+        facts.AddColumn<string>("fact_id").NotNull();
+        facts.AddColumn<string>("type").NotNull();
+        facts.AddColumn<string>("holder").AllowNulls();
+        facts.AddColumn<string>("subject").AllowNulls();
+        facts.AddColumn("orgs", "text[]").NotNull();
+        facts.AddColumn("recorded", "tstzrange").NotNull();
+        facts.AddColumn<long>("sequence").NotNull();
+        facts.AddColumn("state", "jsonb").NotNull();
+        facts.Indexes.Add(new IndexDefinition("ix_fact_versions_current") { Columns = ["fact_id"], IsUnique = true, Predicate = "upper_inf(recorded)" });
+        facts.Indexes.Add(new IndexDefinition("ix_fact_versions_pair") { Columns = ["holder", "subject"], Predicate = "upper_inf(recorded)" });
+        facts.Indexes.Add(new IndexDefinition("ix_fact_versions_orgs") { Columns = ["orgs"], Method = IndexMethod.gin });
+        yield return facts;
+
+        // The holdings of every pair over valid time × recorded time: the headline query is one lookup here.
+        var holdings = new Table(Name("holding_segments"));
+        holdings.AddColumn<long>("id").AsPrimaryKey().BigAutoIncrement();
+        holdings.AddColumn<string>("holder").NotNull();
+        holdings.AddColumn<string>("subject").NotNull();
+        holdings.AddColumn("valid", "daterange").NotNull();
+        holdings.AddColumn("recorded", "tstzrange").NotNull();
+        holdings.AddColumn<string>("status").NotNull();
+        holdings.AddColumn<long>("sequence").NotNull();
+        holdings.AddColumn("finding", "jsonb").NotNull();
+        holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_pair") { Columns = ["holder", "subject", "recorded", "valid"], Method = IndexMethod.gist });
+        holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_subject") { Columns = ["subject", "recorded", "valid"], Method = IndexMethod.gist });
+        yield return holdings;
+    }
+}

@@ -1,0 +1,35 @@
+using Npgsql;
+
+namespace DealLedger.Storage;
+
+/// <summary>Positional-parameter SQL on an open connection: the projections' and queries' one way to talk to PostgreSQL.</summary>
+internal static class Sql
+{
+    public static NpgsqlCommand Command(NpgsqlConnection connection, string sql, params object?[] args)
+    {
+        var cmd = new NpgsqlCommand(sql, connection);
+        foreach (var arg in args)
+        {
+            cmd.Parameters.Add(arg is NpgsqlParameter p ? p : new NpgsqlParameter { Value = arg ?? DBNull.Value });
+        }
+        return cmd;
+    }
+
+    public static async Task<int> ExecAsync(NpgsqlConnection connection, string sql, CancellationToken ct, params object?[] args)
+    {
+        await using var cmd = Command(connection, sql, args);
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public static async Task<List<T>> ListAsync<T>(NpgsqlConnection connection, string sql, Func<NpgsqlDataReader, T> read, CancellationToken ct, params object?[] args)
+    {
+        await using var cmd = Command(connection, sql, args);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var list = new List<T>();
+        while (await reader.ReadAsync(ct))
+        {
+            list.Add(read(reader));
+        }
+        return list;
+    }
+}
