@@ -12,8 +12,18 @@ namespace DealLedger.Tests;
 /// The server is the one ConnectionStrings__DealLedger names (eng/test sets it), else the checkout's
 /// private cluster (eng/pg).
 /// </summary>
-public sealed class TestDatabase : IAsyncLifetime
+public sealed class TestDatabase : IAsyncLifetime, IAsyncDisposable
 {
+    /// <summary>A database for one test alone.</summary>
+    public static async Task<TestDatabase> CreateAsync()
+    {
+        var db = new TestDatabase();
+        await db.InitializeAsync();
+        return db;
+    }
+
+    async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
+
     private static readonly SemaphoreSlim TemplateGate = new(1, 1);
     private static string? template;
 

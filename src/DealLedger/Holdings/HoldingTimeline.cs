@@ -126,7 +126,9 @@ public static class HoldingTimeline
         {
             for (var k = 0; k < boundaries.Count; k++)
             {
-                if (boundaries[k].Date.End <= d)
+                // A day-precise date has happened on its own day (periods are half-open).
+                var date = boundaries[k].Date;
+                if (date.End <= d || (date.IsExactDay && date.Start <= d))
                 {
                     happened = k;
                 }
