@@ -14,15 +14,22 @@ public static class HoldingQuery
         ledger.ReadAsync(knownAt, async (c, k, token) =>
         {
             var day = at ?? ledger.Today;
-            var names = await PairNamesAsync(c, holder, subject, token);
+            await PairNamesAsync(c, holder, subject, token);
             await using var cmd = Sql.Command(c,
                 $"select finding::text from {Table} where holder = $1 and subject = $2 and recorded @> $3::timestamptz and valid @> $4::date limit 1",
                 holder, subject, k, day);
             var finding = await cmd.ExecuteScalarAsync(token) is string json
                 ? LedgerJson.Deserialize<HoldingFinding>(json)
-                : Unknown(names.Holder, names.Subject, k);
+                : await UnknownAsync(c, holder, subject, k, token);
             return HoldingAnswer.From(holder, subject, day, k, finding);
         }, ct);
+
+    private static async Task<HoldingFinding> UnknownAsync(NpgsqlConnection c, string holder, string subject, DateTimeOffset knownAt, CancellationToken ct)
+    {
+        // Names as recorded by knownAt, as a replay of the log up to then would have them.
+        var names = await OrganizationDirectory.NamesAsync(c, [holder, subject], ct, knownAt);
+        return Unknown(names.GetValueOrDefault(holder, holder), names.GetValueOrDefault(subject, subject), knownAt);
+    }
 
     /// <summary>Rule 3: no stake fact about the pair was recorded by knownAt.</summary>
     public static HoldingFinding Unknown(string holderName, string subjectName, DateTimeOffset knownAt) =>

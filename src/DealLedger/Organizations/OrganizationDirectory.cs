@@ -6,10 +6,11 @@ namespace DealLedger.Organizations;
 /// <summary>Organizations as the projections know them (table organizations).</summary>
 internal static class OrganizationDirectory
 {
-    public static async Task<Dictionary<string, string>> NamesAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct)
+    /// <param name="knownAt">When given, only organizations registered by then.</param>
+    public static async Task<Dictionary<string, string>> NamesAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct, DateTimeOffset? knownAt = null)
     {
-        var rows = await Sql.ListAsync(c, $"select id, name from {ProjectionTables.Name("organizations")} where id = any($1)",
-            r => (Id: r.GetString(0), Name: r.GetString(1)), ct, (object)ids.Distinct().ToArray());
+        var rows = await Sql.ListAsync(c, $"select id, name from {ProjectionTables.Name("organizations")} where id = any($1) and ($2::timestamptz is null or recorded_at <= $2)",
+            r => (Id: r.GetString(0), Name: r.GetString(1)), ct, ids.Distinct().ToArray(), knownAt);
         return rows.ToDictionary(r => r.Id, r => r.Name, StringComparer.Ordinal);
     }
 
