@@ -59,7 +59,7 @@ internal abstract record DocumentNode(string File, string Path, int Line)
             case JsonValueKind.String:
                 return new ScalarNode(file, path, 0, e.GetString(), true);
             default:
-                return new ScalarNode(file, path, 0, e.GetRawText(), false);
+                return new ScalarNode(file, path, 0, e.GetRawText(), false, JsonLiteral: true);
         }
     }
 
@@ -73,6 +73,10 @@ internal abstract record DocumentNode(string File, string Path, int Line)
         catch (YamlException e)
         {
             throw LedgerException.Invalid($"{file}: not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {FirstSentence(e.InnerException?.Message ?? e.Message)}");
+        }
+        if (stream.Documents.Count == 0)
+        {
+            throw LedgerException.Invalid($"{file}: the document is empty");
         }
         if (stream.Documents.Count != 1)
         {
@@ -126,5 +130,8 @@ internal sealed record MapNode(string File, string Path, int Line, IReadOnlyList
 
 internal sealed record ListNode(string File, string Path, int Line, IReadOnlyList<DocumentNode> Items) : DocumentNode(File, Path, Line);
 
-/// <summary>A scalar's text; null for null. Quoted tells a YAML "null" string from a null.</summary>
-internal sealed record ScalarNode(string File, string Path, int Line, string? Value, bool Quoted) : DocumentNode(File, Path, Line);
+/// <summary>
+/// A scalar's text; null for null. Quoted tells a YAML "null" string from a null; JsonLiteral marks a
+/// JSON number or boolean, which is never accepted where text belongs.
+/// </summary>
+internal sealed record ScalarNode(string File, string Path, int Line, string? Value, bool Quoted, bool JsonLiteral = false) : DocumentNode(File, Path, Line);

@@ -46,9 +46,9 @@ internal sealed partial class Fields
 
     public static string TextOf(DocumentNode node)
     {
-        if (node is not ScalarNode { Value: { } value })
+        if (node is not ScalarNode { Value: { } value, JsonLiteral: false })
         {
-            throw node.Error("expected text");
+            throw node.Error($"expected text, got {Describe(node)}");
         }
         if (value.Length > MaxText)
         {

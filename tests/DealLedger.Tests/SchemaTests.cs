@@ -1,0 +1,86 @@
+using DealLedger.Holdings;
+using DealLedger.Storage;
+using Npgsql;
+
+namespace DealLedger.Tests;
+
+/// <summary>migrations/ is the schema: it matches the code, applies once, and nothing else creates schema.</summary>
+public sealed class SchemaTests
+{
+    private static string Migrations => Path.Combine(TestDatabase.RepoRoot, "migrations");
+
+    [Fact]
+    public async Task the_migrations_create_exactly_the_schema_the_code_declares()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var ledger = db.Connect();
+
+        // Fails with the list of differences when code and migrations drift: write a new migration (dealledger migrate --new NAME).
+        await ledger.AssertSchemaMatchesCodeAsync();
+    }
+
+    [Fact]
+    public async Task applying_migrations_again_applies_nothing()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var ledger = db.Connect();
+
+        var report = await ledger.ApplyAsync(Migrations);
+
+        Assert.Empty(report.Applied);
+        Assert.Contains("0001_initial.sql", report.AlreadyApplied);
+    }
+
+    [Fact]
+    public async Task a_migration_changed_after_it_was_applied_is_refused()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var ledger = db.Connect();
+        var copy = Directory.CreateTempSubdirectory("migrations-").FullName;
+        try
+        {
+            foreach (var f in Directory.GetFiles(Migrations))
+            {
+                File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+            }
+            File.AppendAllText(Path.Combine(copy, "0001_initial.sql"), "\n-- edited\n");
+
+            var e = await Assert.ThrowsAsync<LedgerException>(() => ledger.ApplyAsync(copy));
+            Assert.Contains("0001_initial.sql was changed after it was applied", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(copy, true);
+        }
+    }
+
+    [Fact]
+    public async Task without_migrations_the_ledger_creates_no_schema_and_says_so()
+    {
+        var name = $"t_{Guid.NewGuid():N}";
+        await using var admin = new NpgsqlConnection(TestDatabase.ServerConnectionString);
+        await admin.OpenAsync();
+        await using (var create = new NpgsqlCommand($"create database {name}", admin))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+        try
+        {
+            var cs = new NpgsqlConnectionStringBuilder(TestDatabase.ServerConnectionString) { Database = name, Pooling = false }.ConnectionString;
+            await using (var ledger = Ledger.Connect(cs))
+            {
+                var e = await Assert.ThrowsAsync<PostgresException>(() => ledger.HoldingAsync("a", "b"));
+                Assert.Equal("42P01", e.SqlState);
+            }
+            await using var c = new NpgsqlConnection(cs);
+            await c.OpenAsync();
+            await using var count = new NpgsqlCommand($"select count(*) from information_schema.tables where table_schema = '{ProjectionTables.Schema}'", c);
+            Assert.Equal(0L, await count.ExecuteScalarAsync());
+        }
+        finally
+        {
+            await using var drop = new NpgsqlCommand($"drop database {name} with (force)", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+}
