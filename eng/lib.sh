@@ -144,8 +144,22 @@ _cli_build_locked() {
     lib_log eng/dealledger "building the CLI ($(basename "$CLI_PROJECT") -> artifacts/cli; the first build restores packages and can take a minute)..."
   fi
   start=$SECONDS
-  dotnet build "$CLI_PROJECT" -c Release -o "$CLI_OUT" --nologo -v q -tl:off \
-    </dev/null >"$log" 2>&1 || rc=$?
+  # Published ReadyToRun: the CLI starts about a quarter faster than from a plain build. Its own
+  # artifacts path keeps this RID-specific build out of the solution's obj/ folders. Should the
+  # machine lack the ReadyToRun compiler package, a plain build serves as well.
+  local rid
+  case $(uname -m) in
+    x86_64) rid=linux-x64 ;;
+    aarch64 | arm64) rid=linux-arm64 ;;
+    *) rid= ;;
+  esac
+  if [[ -n $rid ]] && dotnet publish "$CLI_PROJECT" -c Release -r "$rid" --self-contained false -p:PublishReadyToRun=true \
+      --artifacts-path "$ARTIFACTS/cli-build" -o "$CLI_OUT" --nologo -v q -tl:off </dev/null >"$log" 2>&1; then
+    :
+  else
+    dotnet build "$CLI_PROJECT" -c Release --artifacts-path "$ARTIFACTS/cli-build" -o "$CLI_OUT" --nologo -v q -tl:off \
+      </dev/null >>"$log" 2>&1 || rc=$?
+  fi
   if (( rc != 0 )); then
     cat "$log" >&2
     lib_log eng/dealledger "error: building the CLI failed (exit $rc); full log: $log"

@@ -80,9 +80,9 @@ internal static class Render
         }
         foreach (var r in a.Relationships)
         {
-            var when = r.Since is { } since ? $" since {since.Date}" : "";
+            var when = r.Since is { } since ? (r.StartUnknown ? $" (in force by {since.Date})" : $" since {since.Date}") : "";
             s.AppendLine($"  [{LedgerJson.Word(r.Type)}, {LedgerJson.Word(r.Direction)}] {r.Summary}{when}" +
-                $" — {Status(r.Status)}{(r.Confidence is { } conf ? $", {LedgerJson.Word(conf)}" : "")} ({r.Fact}; sources: {string.Join(", ", r.Sources.Select(x => x.Id))})");
+                $" — {LedgerJson.Word(r.Status)}{(r.Confidence is { } conf ? $", {LedgerJson.Word(conf)}" : "")} ({r.Fact}; sources: {string.Join(", ", r.Sources.Select(x => x.Id))})");
         }
         return s.ToString().TrimEnd();
     }

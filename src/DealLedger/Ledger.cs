@@ -22,14 +22,18 @@ public sealed class Ledger : IAsyncDisposable
     // One lock orders all writes: recorded times then follow commit order (DESIGN §3 rule 8).
     private const long WriteLock = 0x4465616C4C656467; // "DealLedg"
 
-    private Ledger(NpgsqlDataSource database, DocumentStore store)
+    // Marten is needed only to append and to manage the schema; queries read the projections
+    // directly, so a read-only command (most CLI calls) never pays for building the store.
+    private readonly Lazy<DocumentStore> store;
+
+    private Ledger(NpgsqlDataSource database, bool createSchema)
     {
         Database = database;
-        Store = store;
+        store = new Lazy<DocumentStore>(() => LedgerStore.Create(database, createSchema));
     }
 
     internal NpgsqlDataSource Database { get; }
-    internal DocumentStore Store { get; }
+    internal DocumentStore Store => store.Value;
 
     /// <summary>Today, for queries that do not say `at`.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
@@ -42,8 +46,7 @@ public sealed class Ledger : IAsyncDisposable
 
     public static Ledger Connect(string connectionString, bool createSchema = false)
     {
-        var database = LedgerStore.DataSource(connectionString);
-        return new Ledger(database, LedgerStore.Create(database, createSchema));
+        return new Ledger(LedgerStore.DataSource(connectionString), createSchema);
     }
 
     public DateOnly Today => DateOnly.FromDateTime(Clock.GetUtcNow().UtcDateTime);
@@ -130,7 +133,10 @@ public sealed class Ledger : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Store.DisposeAsync();
+        if (store.IsValueCreated)
+        {
+            await store.Value.DisposeAsync();
+        }
         await Database.DisposeAsync();
     }
 }

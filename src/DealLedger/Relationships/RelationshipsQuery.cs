@@ -9,14 +9,21 @@ namespace DealLedger.Relationships;
 
 public enum Direction { Outgoing, Incoming, Mutual }
 
-/// <summary>One tie of an organization at a date: a stake (as the holding timeline has it) or any other fact.</summary>
+/// <summary>Whether a tie was in force on the date asked, or the ledger cannot tell (an imprecise or unknown start or end).</summary>
+public enum TieStatus { InForce, Uncertain }
+
+/// <summary>
+/// One tie of an organization at a date: a stake (as the holding timeline has it) or any other fact.
+/// <paramref name="StartUnknown"/>: the sources only say the tie was in force by <paramref name="Since"/>.
+/// </summary>
 public sealed record Relationship(
     string Fact,
     FactType Type,
     Direction Direction,
     IReadOnlyList<string> Counterparties,
-    HoldingStatus Status,
+    TieStatus Status,
     DateWithPrecision? Since,
+    bool StartUnknown,
     DateWithPrecision? Until,
     Confidence? Confidence,
     string Summary,
@@ -51,7 +58,7 @@ public static class RelationshipsQuery
                 var other = holder == org ? subject : holder;
                 var stakeFact = facts.FirstOrDefault(x => x.Current.Type == FactType.Stake && x.Current.Holder == holder && x.Current.Subject == subject);
                 result.Add(new Relationship(stakeFact?.Id ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
-                    [other], f.Status, f.Since, f.Until, f.Confidence,
+                    [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Since, false, f.Until, f.Confidence,
                     $"{Name(holder)} holds " + (f.Share is { } s ? (s.Wording is { Length: > 0 } w ? $"a {w} ({s.ToReadable()})" : s.ToReadable()) : "a stake of disputed size") + $" in {Name(subject)}",
                     f.Sources, f.Basis));
             }
@@ -68,7 +75,7 @@ public static class RelationshipsQuery
                     : (Direction.Mutual, fact.Organizations.Where(x => x != org).ToArray());
                 var confidence = ConfidenceRules.Of(fact.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty);
                 result.Add(new Relationship(fact.Id, fact.Type, direction, others, status.Value,
-                    DateWithPrecision.Of(fact.Valid.From), DateWithPrecision.Of(f.EndsOn), confidence, FactWords.Summary(fact, Name),
+                    DateWithPrecision.Of(fact.Valid.From), fact.Valid.OrEarlier, DateWithPrecision.Of(f.EndsOn), confidence, FactWords.Summary(fact, Name),
                     SourceCatalog.CitedBy(f).Distinct().Select(id => sources.TryGetValue(id, out var s)
                         ? new SourceCitation(s.Id, s.Title, s.Publisher, s.Published?.ToString(), s.Kind)
                         : new SourceCitation(id, id, null, null, SourceKind.ThirdParty)).ToList(),
@@ -80,7 +87,7 @@ public static class RelationshipsQuery
         }, ct);
 
     /// <summary>Held when surely in force on the day, uncertain within an imprecise start or end, null when not in force.</summary>
-    internal static HoldingStatus? StatusAt(FactState f, DateOnly day)
+    internal static TieStatus? StatusAt(FactState f, DateOnly day)
     {
         var from = f.Current.Valid.From;
         var end = f.EndsOn;
@@ -90,7 +97,7 @@ public static class RelationshipsQuery
         }
         // Before a 'by' date, or within an imprecise start or end, the ledger cannot tell.
         var unsure = day < from.End && (f.Current.Valid.OrEarlier || !from.IsExactDay) || (end is { } x && !x.IsExactDay && day >= x.Start);
-        return unsure ? HoldingStatus.Uncertain : HoldingStatus.Held;
+        return unsure ? TieStatus.Uncertain : TieStatus.InForce;
     }
 }
 

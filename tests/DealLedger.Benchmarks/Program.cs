@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Globalization;
+using DealLedger;
+using DealLedger.Holdings;
+using DealLedger.Importing;
+using DealLedger.Storage;
+using Npgsql;
+
+// Figures, not tests: the headline query in process on a ledger of its own (database dealledger_bench).
+// Usage: dotnet run -c Release --project tests/DealLedger.Benchmarks -- [--runs N] [--queries N]
+var runs = Arg("--runs", 3);
+var queries = Arg("--queries", 5000);
+var server = Environment.GetEnvironmentVariable(LedgerStore.EnvironmentVariable)
+    ?? throw new InvalidOperationException($"set {LedgerStore.EnvironmentVariable} (eng/bench does)");
+var repo = FindRepo();
+
+var database = "dealledger_bench";
+await using (var admin = new NpgsqlConnection(server))
+{
+    await admin.OpenAsync();
+    await using var drop = new NpgsqlCommand($"drop database if exists {database} with (force)", admin);
+    await drop.ExecuteNonQueryAsync();
+    await using var create = new NpgsqlCommand($"create database {database}", admin);
+    await create.ExecuteNonQueryAsync();
+}
+var cs = new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString;
+await using var ledger = Ledger.Connect(cs);
+await ledger.ApplyAsync(Path.Combine(repo, "migrations"));
+await ledger.ImportFilesAsync(Directory.GetFiles(Path.Combine(repo, "seeds")).Order(StringComparer.Ordinal));
+
+var at = new DateOnly(2024, 6, 1);
+Console.WriteLine($"headline query in process: holding microsoft mistral-ai --at {at:yyyy-MM-dd}, {queries} queries per run, {runs} runs, {Environment.ProcessorCount} cores");
+Console.WriteLine("run   knownAt   p50 ms   p99 ms   mean ms");
+foreach (var known in new[] { "now", "past" })
+{
+    DateTimeOffset? knownAt = known == "now" ? null : DateTimeOffset.UtcNow.AddSeconds(-1);
+    for (var w = 0; w < 200; w++)
+    {
+        await ledger.HoldingAsync("microsoft", "mistral-ai", at, knownAt);
+    }
+    var medians = new List<double>();
+    for (var run = 1; run <= runs; run++)
+    {
+        var times = new double[queries];
+        for (var i = 0; i < queries; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var answer = await ledger.HoldingAsync("microsoft", "mistral-ai", at, knownAt);
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            if (answer.Status != HoldingStatus.Held && known == "now")
+            {
+                throw new InvalidOperationException($"unexpected answer: {answer.Status}");
+            }
+        }
+        Array.Sort(times);
+        var p50 = times[queries / 2];
+        medians.Add(p50);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{run,-5} {known,-9} {p50,7:F3}  {times[(int)(queries * 0.99)],7:F3}  {times.Average(),7:F3}"));
+    }
+    medians.Sort();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median p50 of {runs} runs (knownAt {known}): {medians[medians.Count / 2]:F3} ms"));
+}
+
+int Arg(string name, int fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+}
+
+static string FindRepo()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        if (File.Exists(Path.Combine(dir.FullName, "DealLedger.sln")))
+        {
+            return dir.FullName;
+        }
+    }
+    throw new InvalidOperationException("run from inside the checkout");
+}
