@@ -7,7 +7,13 @@ namespace DealLedger.Holdings;
 public enum HoldingStatus { Held, NotHeld, Uncertain, Unknown }
 
 /// <summary>A source as an answer cites it.</summary>
-public sealed record SourceCitation(string Id, string Title, string? Publisher, string? Published, SourceKind Kind);
+public sealed record SourceCitation(string Id, string Title, string? Publisher, string? Published, SourceKind Kind)
+{
+    public static SourceCitation Of(string id, IReadOnlyDictionary<string, SourceRegistered> sources) =>
+        sources.TryGetValue(id, out var s)
+            ? new SourceCitation(s.Id, s.Title, s.Publisher, s.Published?.ToString(), s.Kind)
+            : new SourceCitation(id, id, null, null, SourceKind.ThirdParty);
+}
 
 public sealed record DateWithPrecision(string Date, DatePrecision Precision)
 {

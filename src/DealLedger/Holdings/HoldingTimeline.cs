@@ -266,15 +266,7 @@ public static class HoldingTimeline
         }
 
         private IReadOnlyList<SourceCitation> Cite(IEnumerable<FactState> facts) =>
-            facts.SelectMany(f => f.Current.Sources.Select(c => c.Source)
-                    .Concat(f.Corrections.SelectMany(c => c.Sources.Select(x => x.Source)))
-                    .Concat(f.Retraction?.Sources.Select(x => x.Source) ?? [])
-                    .Concat(f.Ending?.Sources.Select(x => x.Source) ?? []))
-                .Distinct()
-                .Select(id => sources.TryGetValue(id, out var s)
-                    ? new SourceCitation(s.Id, s.Title, s.Publisher, s.Published?.ToString(), s.Kind)
-                    : new SourceCitation(id, id, null, null, SourceKind.ThirdParty))
-                .ToList();
+            facts.SelectMany(SourceCatalog.CitedBy).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList();
 
         private static IReadOnlyList<BasisEvent> Basis(IEnumerable<FactState> members, IEnumerable<FactState> retracted) =>
             members.Concat(retracted).SelectMany(f => f.Basis).DistinctBy(e => e.Sequence).OrderBy(e => e.Sequence).Select(BasisEvent.Of).ToList();

@@ -76,9 +76,7 @@ public static class RelationshipsQuery
                 var confidence = ConfidenceRules.Of(fact.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty);
                 result.Add(new Relationship(fact.Id, fact.Type, direction, others, status.Value,
                     DateWithPrecision.Of(fact.Valid.From), fact.Valid.OrEarlier, DateWithPrecision.Of(f.EndsOn), confidence, FactWords.Summary(fact, Name),
-                    SourceCatalog.CitedBy(f).Distinct().Select(id => sources.TryGetValue(id, out var s)
-                        ? new SourceCitation(s.Id, s.Title, s.Publisher, s.Published?.ToString(), s.Kind)
-                        : new SourceCitation(id, id, null, null, SourceKind.ThirdParty)).ToList(),
+                    SourceCatalog.CitedBy(f).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
                     f.Basis.Select(BasisEvent.Of).ToList()));
             }
             var profile = new OrganizationProfile(o.Id, o.Name, o.Aliases, o.Kind, o.Country, o.Identifiers);
@@ -91,7 +89,8 @@ public static class RelationshipsQuery
     {
         var from = f.Current.Valid.From;
         var end = f.EndsOn;
-        if ((day < from.Start && !f.Current.Valid.OrEarlier) || (end is { } e && day >= e.End))
+        // Half-open: a tie ended on a day is not in force that day; within an imprecise end it may be.
+        if ((day < from.Start && !f.Current.Valid.OrEarlier) || (end is { } e && day >= (e.IsExactDay ? e.Start : e.End)))
         {
             return null;
         }

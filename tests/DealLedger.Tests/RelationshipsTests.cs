@@ -1,0 +1,76 @@
+using DealLedger.Deals;
+using DealLedger.Relationships;
+using static DealLedger.Tests.Seeds;
+
+namespace DealLedger.Tests;
+
+/// <summary>Ties of every kind at at/knownAt, incoming and outgoing.</summary>
+public sealed class RelationshipsTests
+{
+    private const string Ties = """
+        - { id: seat, type: board-seat, holder: acme, subject: globex, role: observer, valid: { from: 2021-05-10 }, sources: [ { source: filing, claim: stated } ] }
+        - { id: buy, type: acquisition, acquirer: globex, target: initech, amount: { value: 1.5, currency: USD }, valid: { from: 2022-01-01 }, sources: [ { source: wire, claim: stated } ] }
+        - { id: rnd, type: partnership, parties: [acme, globex, initech], scope: joint research, valid: { from: 2020, to: 2023-07 }, sources: [ { source: press, claim: stated } ] }
+        - { id: intent, type: announcement, parties: [acme], title: expansion plan, valid: { by: 2022 }, sources: [ { source: acme-release, claim: claimed } ] }
+        """;
+
+    [Fact]
+    public async Task every_kind_of_tie_appears_with_its_direction()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1", Ties));
+
+        var acme = await s.Ledger.RelationshipsAsync("acme", new DateOnly(2022, 6, 1));
+        var globex = await s.Ledger.RelationshipsAsync("globex", new DateOnly(2022, 6, 1));
+
+        Assert.Contains(acme.Relationships, r => r.Fact == "seat" && r.Direction == Direction.Outgoing && r.Counterparties.SequenceEqual(["globex"]) && r.Status == TieStatus.InForce);
+        Assert.Contains(globex.Relationships, r => r.Fact == "seat" && r.Direction == Direction.Incoming);
+        Assert.Contains(globex.Relationships, r => r.Fact == "buy" && r.Direction == Direction.Outgoing && r.Summary.Contains("1.5 USD"));
+        Assert.Contains(acme.Relationships, r => r.Fact == "rnd" && r.Direction == Direction.Mutual && r.Counterparties.SequenceEqual(["globex", "initech"]));
+        Assert.Contains(acme.Relationships, r => r.Fact == "intent" && r.Type == FactType.Announcement && r.StartUnknown && r.Confidence == Sources.Confidence.Claimed);
+    }
+
+    [Fact]
+    public async Task ties_follow_their_valid_periods_and_imprecise_ends()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1", Ties));
+
+        async Task<TieStatus?> Rnd(string day) =>
+            (await s.Ledger.RelationshipsAsync("acme", DateOnly.Parse(day))).Relationships.FirstOrDefault(r => r.Fact == "rnd")?.Status;
+
+        Assert.Equal(TieStatus.Uncertain, await Rnd("2020-06-01"));
+        Assert.Equal(TieStatus.InForce, await Rnd("2022-06-01"));
+        Assert.Equal(TieStatus.Uncertain, await Rnd("2023-07-15"));
+        Assert.Null(await Rnd("2023-08-01"));
+        Assert.Null(await Rnd("2019-12-31"));
+        var before = (await s.Ledger.RelationshipsAsync("acme", new DateOnly(2010, 1, 1))).Relationships.Single(r => r.Fact == "intent");
+        Assert.Equal(TieStatus.Uncertain, before.Status);
+    }
+
+    [Fact]
+    public async Task a_retracted_tie_disappears_only_as_known_from_its_retraction()
+    {
+        await using var s = await Scenario.StartAsync();
+        var recorded = await s.ImportAsync(Deal("d1", Ties));
+        var retracted = await s.ImportAsync("retractions:\n  - { fact: seat, reason: misreported, sources: [ { source: filing, claim: stated } ] }\n");
+
+        var then = await s.Ledger.RelationshipsAsync("acme", new DateOnly(2022, 6, 1), recorded.RecordedAt);
+        var now = await s.Ledger.RelationshipsAsync("acme", new DateOnly(2022, 6, 1), retracted.RecordedAt);
+
+        Assert.Contains(then.Relationships, r => r.Fact == "seat");
+        Assert.DoesNotContain(now.Relationships, r => r.Fact == "seat");
+        Assert.Empty((await s.Ledger.RelationshipsAsync("acme", new DateOnly(2022, 6, 1), recorded.RecordedAt!.Value.AddTicks(-10))).Relationships);
+    }
+
+    [Fact]
+    public async Task an_ended_partnership_is_no_longer_in_force()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1", "- { id: p, type: partnership, parties: [acme, globex], scope: distribution, valid: { from: 2020-01-01 }, sources: [ { source: press, claim: stated } ] }\n")
+            + "endings:\n  - { fact: p, on: 2022-03-01, sources: [ { source: wire, claim: stated } ] }\n");
+
+        Assert.Contains((await s.Ledger.RelationshipsAsync("globex", new DateOnly(2022, 2, 28))).Relationships, r => r.Fact == "p");
+        Assert.DoesNotContain((await s.Ledger.RelationshipsAsync("globex", new DateOnly(2022, 3, 1))).Relationships, r => r.Fact == "p");
+    }
+}
