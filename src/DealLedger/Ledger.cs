@@ -124,11 +124,11 @@ public sealed class Ledger : IAsyncDisposable
         {
             return await query(connection, at, ct);
         }
-        await using var tx = await connection.BeginTransactionAsync(ct);
+        // A barrier, not a lock held while reading: the statement waits for the write in flight (if
+        // any) to commit and releases at once. Any write not yet begun will read the clock later
+        // than this query did, so it cannot land at or before `at`.
         await Sql.ExecAsync(connection, "select pg_advisory_xact_lock_shared($1)", ct, WriteLock);
-        var result = await query(connection, at, ct);
-        await tx.CommitAsync(ct);
-        return result;
+        return await query(connection, at, ct);
     }
 
     public async ValueTask DisposeAsync()

@@ -14,11 +14,24 @@ public static class HoldingQuery
         ledger.ReadAsync(knownAt, async (c, k, token) =>
         {
             var day = at ?? ledger.Today;
-            await PairNamesAsync(c, holder, subject, token);
+            // One round trip: the segment, and whether both organizations exist.
             await using var cmd = Sql.Command(c,
-                $"select finding::text from {Table} where holder = $1 and subject = $2 and recorded @> $3::timestamptz and valid @> $4::date limit 1",
+                $"select (select finding::text from {Table} where holder = $1 and subject = $2 and recorded @> $3::timestamptz and valid @> $4::date limit 1), " +
+                $"(select count(*) from {ProjectionTables.Name("organizations")} where id in ($1, $2))",
                 holder, subject, k, day);
-            var finding = await cmd.ExecuteScalarAsync(token) is string json
+            string? json;
+            long known;
+            await using (var r = await cmd.ExecuteReaderAsync(token))
+            {
+                await r.ReadAsync(token);
+                json = r.IsDBNull(0) ? null : r.GetString(0);
+                known = r.GetInt64(1);
+            }
+            if (json is null || known < 2)
+            {
+                await PairNamesAsync(c, holder, subject, token);
+            }
+            var finding = json is not null
                 ? LedgerJson.Deserialize<HoldingFinding>(json)
                 : await UnknownAsync(c, holder, subject, k, token);
             return HoldingAnswer.From(holder, subject, day, k, finding);

@@ -46,6 +46,15 @@ public static class LedgerStore
         opts.DisableNpgsqlLogging = true;
     }
 
-    public static NpgsqlDataSource DataSource(string connectionString) =>
-        new NpgsqlDataSourceBuilder(connectionString).Build();
+    public static NpgsqlDataSource DataSource(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        // Queries repeat with new values: let Npgsql prepare them, so PostgreSQL plans each once per connection.
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+        {
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
+            builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+        }
+        return builder.Build();
+    }
 }
