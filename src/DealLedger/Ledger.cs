@@ -119,7 +119,9 @@ public sealed class Ledger : IAsyncDisposable
             now = reader.GetFieldValue<DateTimeOffset>(0);
             last = reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1);
         }
-        var at = Instant.TruncateToMicroseconds(knownAt ?? now);
+        // The ledger cannot know what it has not yet recorded: a knownAt in the future is answered,
+        // and echoed, as now — so the answer can be given again, identically, with its knownAt.
+        var at = Instant.TruncateToMicroseconds(knownAt is { } asked && asked < now ? asked : now);
         if (last is { } l && at < l)
         {
             return await query(connection, at, ct);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DealLedger.Auditing;
 using DealLedger.Cli;
 using DealLedger.Holdings;
 using DealLedger.Relationships;
@@ -12,11 +13,14 @@ namespace DealLedger.Tests;
 public sealed class HeadlineTests(TestDatabase db) : IClassFixture<TestDatabase>, IAsyncLifetime
 {
     private Ledger ledger = null!;
+    private DateTimeOffset seeded;
 
     public async Task InitializeAsync()
     {
         ledger = db.Connect();
         await Seeds.LoadAsync(ledger);
+        // The seeds are one write: every event carries the same recorded time.
+        seeded = DateTimeOffset.Parse((await ledger.EventsAsync(new EventFilter(Limit: 1)))[0].RecordedAt);
     }
 
     public async Task DisposeAsync() => await ledger.DisposeAsync();
@@ -41,18 +45,42 @@ public sealed class HeadlineTests(TestDatabase db) : IClassFixture<TestDatabase>
     [Fact]
     public async Task holding_json_has_exactly_the_shape_of_design_section_4()
     {
-        var json = LedgerJson.Serialize(await ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1), DateTimeOffset.Parse("2030-01-01T00:00:00Z")));
+        var json = LedgerJson.Serialize(await ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1), seeded));
         var root = JsonDocument.Parse(json).RootElement;
 
         Assert.Equal(["holder", "subject", "at", "knownAt", "status", "share", "since", "until", "confidence", "sources", "basis", "explanation"],
             root.EnumerateObject().Select(p => p.Name));
-        Assert.Equal("2030-01-01T00:00:00Z", root.GetProperty("knownAt").GetString());
+        Assert.Equal(Time.Instant.Format(seeded), root.GetProperty("knownAt").GetString());
+        Assert.Equal("2024-06-01", root.GetProperty("at").GetString());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("share").GetProperty("exact").ValueKind);
+        Assert.Equal(0, root.GetProperty("share").GetProperty("min").GetDecimal());
+        Assert.False(root.GetProperty("share").GetProperty("minInclusive").GetBoolean());
+        Assert.Equal(50, root.GetProperty("share").GetProperty("max").GetDecimal());
+        Assert.False(root.GetProperty("share").GetProperty("maxInclusive").GetBoolean());
+        Assert.Equal("small minority stake", root.GetProperty("share").GetProperty("wording").GetString());
+        Assert.Equal("2024-02", root.GetProperty("since").GetProperty("date").GetString());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("until").ValueKind);
+        Assert.Equal("reported", root.GetProperty("confidence").GetString());
+        Assert.Equal("third-party", root.GetProperty("sources")[0].GetProperty("kind").GetString());
+        Assert.Equal(18, root.GetProperty("basis")[0].GetProperty("sequence").GetInt64());
+        Assert.EndsWith("Z", root.GetProperty("basis")[0].GetProperty("recordedAt").GetString());
         Assert.Equal("held", root.GetProperty("status").GetString());
         Assert.Equal(["exact", "min", "minInclusive", "max", "maxInclusive", "wording"], root.GetProperty("share").EnumerateObject().Select(p => p.Name));
         Assert.Equal(["date", "precision"], root.GetProperty("since").EnumerateObject().Select(p => p.Name));
         Assert.Equal("month", root.GetProperty("since").GetProperty("precision").GetString());
         Assert.Equal(["id", "title", "publisher", "published", "kind"], root.GetProperty("sources")[0].EnumerateObject().Select(p => p.Name));
         Assert.Equal(["eventId", "sequence", "type", "recordedAt"], root.GetProperty("basis")[0].EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public async Task a_known_at_in_the_future_is_answered_and_echoed_as_now()
+    {
+        var before = DateTimeOffset.UtcNow.AddSeconds(-5);
+        var a = await ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1), DateTimeOffset.Parse("2999-01-01T00:00:00Z"));
+
+        Assert.InRange(DateTimeOffset.Parse(a.KnownAt), before, DateTimeOffset.UtcNow.AddSeconds(5));
+        var again = await ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1), DateTimeOffset.Parse(a.KnownAt));
+        Assert.Equal(LedgerJson.Serialize(a), LedgerJson.Serialize(again));
     }
 
     [Fact]
@@ -113,12 +141,12 @@ public sealed class HeadlineTests(TestDatabase db) : IClassFixture<TestDatabase>
     [Fact]
     public async Task cli_holding_json_prints_the_same_answer_as_the_core()
     {
-        var args = new[] { "holding", "microsoft", "mistral-ai", "--at", "2024-06-01", "--known-at", "2030-01-01T00:00:00Z", "--json", "--connection", db.ConnectionString };
+        var args = new[] { "holding", "microsoft", "mistral-ai", "--at", "2024-06-01", "--known-at", Time.Instant.Format(seeded), "--json", "--connection", db.ConnectionString };
         var (code, stdout, stderr) = await RunCliAsync(args);
 
         Assert.Equal(0, code);
         Assert.Equal("", stderr);
-        var core = await ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1), DateTimeOffset.Parse("2030-01-01T00:00:00Z"));
+        var core = await ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1), seeded);
         Assert.Equal(LedgerJson.Serialize(core, indented: true), stdout.TrimEnd());
     }
 

@@ -141,11 +141,14 @@ public sealed class HoldingRulesTests
     public async Task a_combined_state_takes_the_strongest_confidence_of_its_facts()
     {
         await using var s = await Scenario.StartAsync();
+        // The confirming fact is the less precise one, and sorts first: neither "most precise" nor "last" would pick it.
         await s.ImportAsync(Deal("d1",
-            Stake("s1", "{ max: 20 }", "{ from: 2020 }", "[ { source: acme-release, claim: claimed } ]"),
-            Stake("s2", "{ exact: 10 }", "{ from: 2020-05 }", "[ { source: filing, claim: stated } ]")));
+            Stake("a-confirmed", "{ max: 20 }", "{ from: 2020 }", "[ { source: filing, claim: stated } ]"),
+            Stake("b-claimed", "{ exact: 10 }", "{ from: 2020-05 }", "[ { source: acme-release, claim: claimed } ]")));
 
-        Assert.Equal(Confidence.Confirmed, (await s.AtAsync("2022-01-01")).Confidence);
+        var a = await s.AtAsync("2022-01-01");
+        Assert.Equal(Confidence.Confirmed, a.Confidence);
+        Assert.Equal(Share.OfExact(10), a.Share);
     }
 
     [Fact]
@@ -209,5 +212,142 @@ public sealed class HoldingRulesTests
         Assert.Equal(Share.OfExact(25), h.Periods[2].Finding.Share);
         Assert.Single(h.Periods[2].Corrections);
         Assert.Empty(h.Periods[1].Corrections);
+    }
+
+    [Fact]
+    public async Task a_pair_whose_only_stake_is_zero_is_not_held()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1", Stake("s1", "{ exact: 0 }", "{ from: 2020-01-01 }")));
+
+        var before = await s.AtAsync("2019-06-01");
+        var after = await s.AtAsync("2021-06-01");
+        Assert.Equal(HoldingStatus.NotHeld, before.Status);
+        Assert.Contains("0 %", before.Explanation);
+        Assert.Equal(HoldingStatus.NotHeld, after.Status);
+        Assert.Equal("2020-01-01", after.Since?.Date);
+    }
+
+    [Fact]
+    public async Task an_imprecise_fact_narrows_one_state_without_merging_states_that_do_not_coincide()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake("a-year", "{ max: 50, maxInclusive: false }", "{ from: 2024 }", "[ { source: wire, claim: stated } ]"),
+            Stake("b-march", "{ exact: 10 }", "{ from: 2024-03-05 }"),
+            Stake("c-november", "{ exact: 20 }", "{ from: 2024-11-20 }")));
+
+        var june = await s.AtAsync("2024-06-01");
+        Assert.Equal(HoldingStatus.Held, june.Status);
+        Assert.Equal(Share.OfExact(10), june.Share);
+        Assert.Equal(Confidence.Reported, june.Confidence);
+        Assert.Equal(["press", "wire"], june.Sources.Select(x => x.Id).Order());
+        Assert.Equal("2024-11-20", june.Until?.Date);
+        Assert.Equal(Share.OfExact(20), (await s.AtAsync("2024-12-01")).Share);
+    }
+
+    [Fact]
+    public async Task when_the_dates_do_not_tell_the_order_of_an_ending_and_a_new_stake_the_answer_is_uncertain()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake("s1", "{ exact: 10 }", "{ from: 2020-01-01 }"),
+            Stake("s2", "{ exact: 20 }", "{ from: 2022 }", "[ { source: wire, claim: stated } ]")) +
+            "endings:\n  - { fact: s1, on: 2022-03-05, sources: [ { source: press, claim: stated } ] }\n");
+
+        Assert.Equal(HoldingStatus.Held, (await s.AtAsync("2021-12-31")).Status);
+        var later = await s.AtAsync("2023-06-01");
+        Assert.Equal(HoldingStatus.Uncertain, later.Status);
+        Assert.Equal(Share.OfExact(20), later.Share);
+        Assert.Contains("do not tell their order", later.Explanation);
+        Assert.Contains(later.Sources, x => x.Id == "wire");
+    }
+
+    [Fact]
+    public async Task a_superseded_facts_own_end_does_not_end_its_successor()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake("s1", "{ exact: 10 }", "{ from: 2020-01-01, to: 2023-01-01 }"),
+            Stake("s2", "{ exact: 20 }", "{ from: 2022-01-01 }", "[ { source: wire, claim: stated } ]")));
+
+        var a = await s.AtAsync("2023-06-01");
+        Assert.Equal(HoldingStatus.Held, a.Status);
+        Assert.Equal(Share.OfExact(20), a.Share);
+    }
+
+    [Fact]
+    public async Task a_facts_own_end_ends_the_holding_when_nothing_follows()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1", Stake("s1", "{ exact: 10 }", "{ from: 2020-01-01, to: 2023-01-01 }")));
+
+        Assert.Equal(HoldingStatus.Held, (await s.AtAsync("2022-12-31")).Status);
+        Assert.Equal("2023-01-01", (await s.AtAsync("2022-12-31")).Until?.Date);
+        Assert.Equal(HoldingStatus.NotHeld, (await s.AtAsync("2023-01-01")).Status);
+    }
+
+    [Fact]
+    public async Task a_stake_ended_and_taken_again_is_not_held_in_between()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake("s1", "{ exact: 10 }", "{ from: 2020-01-01 }"),
+            Stake("s2", "{ exact: 5 }", "{ from: 2022-01-01 }", "[ { source: wire, claim: stated } ]")) +
+            "endings:\n  - { fact: s1, on: 2021-01-01, reason: sold, sources: [ { source: press, claim: stated } ] }\n");
+
+        var between = await s.AtAsync("2021-06-01");
+        Assert.Equal(HoldingStatus.NotHeld, between.Status);
+        Assert.Equal("2021-01-01", between.Since?.Date);
+        Assert.Equal("2022-01-01", between.Until?.Date);
+        Assert.Contains("sold", between.Explanation);
+        Assert.Equal(Share.OfExact(5), (await s.AtAsync("2022-06-01")).Share);
+    }
+
+    [Fact]
+    public async Task an_ending_recorded_on_an_earlier_fact_ends_the_pairs_holding()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake("s1", "{ exact: 10 }", "{ from: 2020-01-01 }"),
+            Stake("s2", "{ exact: 20 }", "{ from: 2022-01-01 }", "[ { source: wire, claim: stated } ]")) +
+            "endings:\n  - { fact: s1, on: 2023-01-01, sources: [ { source: press, claim: stated } ] }\n");
+
+        var a = await s.AtAsync("2023-06-01");
+        Assert.Equal(HoldingStatus.NotHeld, a.Status);
+        Assert.Contains("20 %", a.Explanation);
+    }
+
+    [Fact]
+    public async Task a_second_ending_with_a_new_source_adds_the_source()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1", Stake("s1", "{ exact: 10 }", "{ from: 2020-01-01 }")) +
+            "endings:\n  - { fact: s1, on: 2023-01-01, sources: [ { source: press, claim: stated } ] }\n");
+        var again = await s.ImportAsync("endings:\n  - { fact: s1, on: 2023-01-01, sources: [ { source: filing, claim: stated } ] }\n");
+        var repeat = await s.ImportAsync("endings:\n  - { fact: s1, on: 2023-01-01, sources: [ { source: filing, claim: stated } ] }\n");
+
+        Assert.Equal(1, again.EventsAppended);
+        Assert.Equal(0, repeat.EventsAppended);
+        Assert.Contains((await s.AtAsync("2023-06-01")).Sources, x => x.Id == "filing");
+    }
+
+    [Fact]
+    public async Task a_correction_can_be_reverted_when_it_carries_an_id()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1", Stake("s1", "{ exact: 10 }", "{ from: 2020-01-01 }")));
+        const string Corrections = """
+            corrections:
+              - { id: to-12, fact: s1, set: { share: { exact: 12 } }, reason: restated, sources: [ { source: filing, claim: stated } ] }
+              - { id: back-to-10, fact: s1, set: { share: { exact: 10 } }, reason: restatement withdrawn, sources: [ { source: filing, claim: stated } ] }
+              - { id: to-12-again, fact: s1, set: { share: { exact: 12 } }, reason: restated, sources: [ { source: filing, claim: stated } ] }
+            """;
+        await s.ImportAsync(Corrections);
+        var repeat = await s.ImportAsync(Corrections);
+
+        Assert.Equal(0, repeat.EventsAppended);
+        Assert.Equal(Share.OfExact(12), (await s.AtAsync("2022-01-01")).Share);
+        Assert.Equal(3, (await s.Ledger.HistoryAsync("acme", "globex")).Periods[^1].Corrections.Count);
     }
 }

@@ -14,7 +14,11 @@ public sealed class ValidationTests(TestDatabase db) : IClassFixture<TestDatabas
         ledger = db.Connect();
         await ledger.ImportYamlAsync(Basics);
         await ledger.ImportYamlAsync(Deal("d0", Stake("s0", "{ exact: 10 }", "{ from: 2020-03 }")) +
-            "  - id: d-partner\n    parties: [acme, globex]\n    facts:\n      - { id: p0, type: partnership, parties: [acme, globex], scope: R&D, valid: { from: 2021 }, sources: [ { source: press, claim: stated } ] }\n");
+            "  - id: d-partner\n    parties: [acme, globex]\n    facts:\n      - { id: p0, type: partnership, parties: [acme, globex], scope: R&D, valid: { from: 2021 }, sources: [ { source: press, claim: stated } ] }\n"
+            + "      - { id: s-other, type: stake, holder: acme, subject: globex, share: { exact: 30 }, valid: { from: 2020-03-20 }, sources: [ { source: wire, claim: stated } ] }\n"
+            + "      - { id: s-ended, type: stake, holder: initech, subject: globex, share: { exact: 3 }, valid: { from: 2014 }, sources: [ { source: press, claim: stated } ] }\n"
+            + "endings:\n  - { fact: s-ended, on: 2015-06-30, sources: [ { source: press, claim: stated } ] }\n"
+            + "corrections:\n  - { id: c1, fact: s0, set: { share: { exact: 11 } }, reason: restated, sources: [ { source: filing, claim: stated } ] }\n");
     }
 
     public async Task DisposeAsync() => await ledger.DisposeAsync();
@@ -28,7 +32,7 @@ public sealed class ValidationTests(TestDatabase db) : IClassFixture<TestDatabas
         { "empty range", Deal("d1", Stake("s1", "{ min: 20, max: 20, maxInclusive: false }", "{ from: 2020 }")), "the range is empty" },
         { "exact and range", Deal("d1", Stake("s1", "{ exact: 5, max: 20 }", "{ from: 2020 }")), "either { exact } or a range" },
         { "share not a number", Deal("d1", Stake("s1", "{ exact: \"five\" }", "{ from: 2020 }")), "expected a number, got the text \"five\"" },
-        { "end before start", Deal("d1", Stake("s1", "{ exact: 5 }", "{ from: 2020, to: 2019-12-31 }")), "the period ends (2019-12-31) before it starts (2020)" },
+        { "end before start", Deal("d1", Stake("s1", "{ exact: 5 }", "{ from: 2020, to: 2019-12-31 }")), "the period ends (2019-12-31) before or on the day it starts (2020)" },
         { "month 13", Deal("d1", Stake("s1", "{ exact: 5 }", "{ from: 2024-13 }")), "'2024-13' is not a date: month 13 does not exist" },
         { "29 February 2023", Deal("d1", Stake("s1", "{ exact: 5 }", "{ from: 2023-02-29 }")), "2023-02 has no day 29" },
         { "two-digit year", Deal("d1", Stake("s1", "{ exact: 5 }", "{ from: 24-02 }")), "'24-02' is not a date" },
@@ -58,7 +62,15 @@ public sealed class ValidationTests(TestDatabase db) : IClassFixture<TestDatabas
         { "correction without a source", "corrections:\n  - { fact: s0, set: { share: { exact: 5 } }, reason: r, sources: [] }\n", "at least one source is required" },
         { "correction without a reason", "corrections:\n  - { fact: s0, set: { share: { exact: 5 } }, sources: [ { source: press, claim: stated } ] }\n", "the field 'reason' is required" },
         { "empty correction", "corrections:\n  - { fact: s0, set: {}, reason: r, sources: [ { source: press, claim: stated } ] }\n", "a correction sets at least one field" },
-        { "ending before the start", "endings:\n  - { fact: s0, on: 2019-01-01, sources: [ { source: press, claim: stated } ] }\n", "fact 's0' cannot end (2019-01-01) before it starts (2020-03)" },
+        { "ending before the start", "endings:\n  - { fact: s0, on: 2019-01-01, sources: [ { source: press, claim: stated } ] }\n", "fact 's0' cannot end (2019-01-01) before or on the day it starts (2020-03)" },
+        { "ending on the day a fact starts", Deal("d1", Stake("s1", "{ exact: 5 }", "{ from: 2010-05-05 }", holder: "initech")) + "endings:\n  - { fact: s1, on: 2010-05-05, sources: [ { source: press, claim: stated } ] }\n", "cannot end (2010-05-05) before or on the day it starts (2010-05-05)" },
+        { "a fact only denied", Deal("d1", Stake("s1", "{ exact: 5 }", "{ from: 2010 }", "[ { source: press, claim: denied } ]", holder: "initech")), "no source asserts this fact" },
+        { "year 9999", Deal("d1", Stake("s1", "{ exact: 5 }", "{ from: 9999 }", holder: "initech")), "the year must be between 0001 and 9998" },
+        { "a claim that contradicts the same source", "claims:\n  - { fact: s-other, source: press, claim: stated }\n", "contradicts stake 's0'" },
+        { "a correction that contradicts the same source", "corrections:\n  - { fact: s-other, set: { share: { exact: 40 } }, reason: r, sources: [ { source: press, claim: stated } ] }\n", "contradicts stake 's0'" },
+        { "a correction moving the start past the ending", "corrections:\n  - { fact: s-ended, set: { valid: { from: 2016 } }, reason: r, sources: [ { source: press, claim: stated } ] }\n", "would start (2016) after its recorded ending (2015-06-30)" },
+        { "a stake corrected to 'by'", "corrections:\n  - { fact: s0, set: { valid: { by: 2020 } }, reason: r, sources: [ { source: press, claim: stated } ] }\n", "a stake needs the date it was acquired" },
+        { "an amendment id reused for other content", "corrections:\n  - { id: c1, fact: s0, set: { share: { exact: 12 } }, reason: other, sources: [ { source: filing, claim: stated } ] }\n", "'c1' is already recorded on fact 's0' with different content" },
         { "retraction of an unknown fact", "retractions:\n  - { fact: nope, reason: r, sources: [ { source: press, claim: stated } ] }\n", "unknown fact 'nope'" },
         { "malformed YAML", "deals: [ { id: d1\n", "not valid YAML at line" },
         { "empty document", "", "the document is empty" },

@@ -29,13 +29,24 @@ public sealed record FactState
     public RetractionNote? Retraction { get; init; }
     public EndingNote? Ending { get; init; }
 
+    /// <summary>The ids of the amendments applied, with the canonical content each was recorded with.</summary>
+    public IReadOnlyDictionary<string, string> Amendments { get; init; } = new Dictionary<string, string>();
+
     public string Id => Current.Id;
     public bool IsRetracted => Retraction is not null;
 
     public static FactState Recorded(FactRecorded e, EventRef at) =>
         new() { Original = e.Fact, Current = e.Fact, Basis = [at] };
 
-    public FactState Apply(object data, EventRef at) => data switch
+    public FactState Apply(object data, EventRef at)
+    {
+        var next = Amend(data, at);
+        return AmendmentIds.Of(data) is { } id
+            ? next with { Amendments = new Dictionary<string, string>(Amendments) { [id] = Storage.LedgerJson.Canonical(data) } }
+            : next;
+    }
+
+    private FactState Amend(object data, EventRef at) => data switch
     {
         SourceAddedToFact e => this with
         {
@@ -44,14 +55,29 @@ public sealed record FactState
         },
         FactCorrected e => this with
         {
-            Current = e.Set.ApplyTo(Current) with { Sources = [.. Current.Sources, .. e.Sources] },
+            Current = Corrected(Current, e),
             Corrections = [.. Corrections, new CorrectionNote(at, e.Set, e.Reason, e.Sources)],
             Basis = [.. Basis, at],
         },
-        FactRetracted e => this with { Retraction = new RetractionNote(at, e.Reason, e.Sources), Basis = [.. Basis, at] },
-        FactEnded e => this with { Ending = new EndingNote(at, e.On, e.Reason, e.Sources), Basis = [.. Basis, at] },
+        // A second retraction or ending (same date) brings more sources; the first one's date and reason stand.
+        FactRetracted e => this with
+        {
+            Retraction = Retraction is null ? new RetractionNote(at, e.Reason, e.Sources) : Retraction with { Sources = Union(Retraction.Sources, e.Sources) },
+            Basis = [.. Basis, at],
+        },
+        FactEnded e => this with
+        {
+            Ending = Ending is null ? new EndingNote(at, e.On, e.Reason, e.Sources) : Ending with { Sources = Union(Ending.Sources, e.Sources) },
+            Basis = [.. Basis, at],
+        },
         _ => this,
     };
+
+    /// <summary>The fact after a correction: the values it sets, and its sources added to the fact's.</summary>
+    public static Fact Corrected(Fact fact, FactCorrected e) => e.Set.ApplyTo(fact) with { Sources = Union(fact.Sources, e.Sources) };
+
+    private static IReadOnlyList<Claim> Union(IReadOnlyList<Claim> a, IReadOnlyList<Claim> b) =>
+        [.. a, .. b.Where(x => !a.Any(y => y.Source == x.Source))];
 
     /// <summary>The date the fact stops being true, if known: an ending, else its period's end.</summary>
     public ValidDate? EndsOn => Ending?.On ?? Current.Valid.To;

@@ -62,6 +62,6 @@ public sealed record HoldingAnswer(
     public IReadOnlyList<ShareClaim>? Alternatives { get; init; }
 
     public static HoldingAnswer From(string holder, string subject, DateOnly at, DateTimeOffset knownAt, HoldingFinding f) =>
-        new(holder, subject, at.ToString("yyyy-MM-dd"), Instant.Format(knownAt), f.Status, f.Share, f.Since, f.Until,
+        new(holder, subject, ValidDate.OfDay(at).ToString(), Instant.Format(knownAt), f.Status, f.Share, f.Since, f.Until,
             f.Confidence, f.Sources, f.Basis, f.Explanation) { Alternatives = f.Alternatives };
 }

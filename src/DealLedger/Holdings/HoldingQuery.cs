@@ -88,8 +88,8 @@ public static class HoldingHistoryQuery
                 {
                     var finding = LedgerJson.Deserialize<HoldingFinding>(r.GetString(2));
                     return new HoldingPeriod(
-                        r.IsDBNull(0) ? null : r.GetFieldValue<DateOnly>(0).ToString("yyyy-MM-dd"),
-                        r.IsDBNull(1) ? null : r.GetFieldValue<DateOnly>(1).ToString("yyyy-MM-dd"),
+                        r.IsDBNull(0) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(0)).ToString(),
+                        r.IsDBNull(1) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(1)).ToString(),
                         finding, finding.Basis.Where(b => Amending.Contains(b.Type)).ToList());
                 }, token, holder, subject, k);
             return new HoldingHistory(holder, subject, Instant.Format(k), periods);

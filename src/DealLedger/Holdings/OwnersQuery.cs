@@ -32,6 +32,6 @@ public static class OwnersQuery
             var text = owners.Count == 0
                 ? "No holder of a stake is recorded at this date."
                 : $"Known holders together hold between {min} % and {max} %; holders the ledger does not know of may hold the rest.";
-            return new OwnersAnswer(subject, day.ToString("yyyy-MM-dd"), Instant.Format(k), owners, new OwnedTotal(min, max, text));
+            return new OwnersAnswer(subject, ValidDate.OfDay(day).ToString(), Instant.Format(k), owners, new OwnedTotal(min, max, text));
         }, ct);
 }

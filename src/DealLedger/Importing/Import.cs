@@ -109,11 +109,14 @@ public static class Import
             {
                 throw node.Error($"the fact id '{fact.Id}' is used twice in this import");
             }
-            await RequireFactFitsAsync(t, fact, node, ct);
             var known = await t.FactAsync(fact.Id, ct);
             if (known is not null && !known.Original.SameAs(fact))
             {
                 throw node.Error($"fact '{fact.Id}' is already recorded with different values; record a correction instead");
+            }
+            if (known is null)
+            {
+                await RequireFactFitsAsync(t, fact, node, ct);
             }
             Record(t, tally, "facts", known is null ? new FactRecorded(fact) : null);
         }
@@ -121,10 +124,19 @@ public static class Import
         {
             var fact = await RequireFactAsync(t, claim.Fact, node, ct);
             await RequireSourceAsync(t, claim.Claim.Source, node, ct);
-            var same = fact.Current.Sources.Any(c => c == claim.Claim);
+            if (KnownById(fact, claim, node))
+            {
+                Record(t, tally, "claims", null);
+                continue;
+            }
+            var same = claim.Id is null && fact.Current.Sources.Any(c => c == claim.Claim);
             if (!same && fact.Current.Sources.Any(c => c.Source == claim.Claim.Source))
             {
                 throw node.Error($"source '{claim.Claim.Source}' already speaks of fact '{claim.Fact}' with another claim");
+            }
+            if (!same)
+            {
+                await RequireNoContradictionAsync(t, fact.Current with { Sources = [.. fact.Current.Sources, claim.Claim] }, node, ct);
             }
             Record(t, tally, "claims", same ? null : claim);
         }
@@ -140,13 +152,27 @@ public static class Import
             {
                 await RequireSourceAsync(t, c.Source, node, ct);
             }
-            var corrected = correction.Set.ApplyTo(fact.Current);
-            if (corrected.Valid.To is { } to && to.Start < corrected.Valid.From.Start)
+            if (KnownById(fact, correction, node))
             {
-                throw node.Error($"after this correction fact '{fact.Id}' would end ({to}) before it starts ({corrected.Valid.From})");
+                Record(t, tally, "corrections", null);
+                continue;
             }
-            var same = fact.Corrections.Any(c => LedgerJson.Canonical(c.Set) == LedgerJson.Canonical(correction.Set)
+            // A correction of `valid` replaces the whole period; the corrected fact must still make sense.
+            var corrected = FactState.Corrected(fact.Current, correction);
+            if (corrected.Valid.To is { } to && to.CannotFollow(corrected.Valid.From))
+            {
+                throw node.Error($"after this correction fact '{fact.Id}' would end ({to}) before or on the day it starts ({corrected.Valid.From})");
+            }
+            if (fact.Ending is { } ended && ended.On.CannotFollow(corrected.Valid.From))
+            {
+                throw node.Error($"after this correction fact '{fact.Id}' would start ({corrected.Valid.From}) after its recorded ending ({ended.On})");
+            }
+            var same = correction.Id is null && fact.Corrections.Any(c => LedgerJson.Canonical(c.Set) == LedgerJson.Canonical(correction.Set)
                 && c.Reason == correction.Reason && LedgerJson.Canonical(c.Sources) == LedgerJson.Canonical(correction.Sources));
+            if (!same)
+            {
+                await RequireNoContradictionAsync(t, corrected, node, ct);
+            }
             Record(t, tally, "corrections", same ? null : correction);
         }
         foreach (var (retraction, node) in doc.Retractions)
@@ -156,7 +182,10 @@ public static class Import
             {
                 await RequireSourceAsync(t, c.Source, node, ct);
             }
-            Record(t, tally, "retractions", fact.IsRetracted ? null : retraction);
+            // Retracting again is a no-op unless it brings a new source (or a new id).
+            var known = KnownById(fact, retraction, node) || (retraction.Id is null && fact.Retraction is { } r
+                && retraction.Sources.All(c => r.Sources.Any(x => x.Source == c.Source)));
+            Record(t, tally, "retractions", known ? null : retraction);
         }
         foreach (var (ending, node) in doc.Endings)
         {
@@ -165,15 +194,18 @@ public static class Import
             {
                 await RequireSourceAsync(t, c.Source, node, ct);
             }
-            if (ending.On.Start < fact.Current.Valid.From.Start)
+            if (ending.On.CannotFollow(fact.Current.Valid.From))
             {
-                throw node.Error($"fact '{fact.Id}' cannot end ({ending.On}) before it starts ({fact.Current.Valid.From})");
+                throw node.Error($"fact '{fact.Id}' cannot end ({ending.On}) before or on the day it starts ({fact.Current.Valid.From})");
             }
             if (fact.Ending is { } e && e.On != ending.On)
             {
-                throw node.Error($"fact '{fact.Id}' already ended on {e.On}");
+                throw node.Error($"fact '{fact.Id}' already ended on {e.On}; correct or retract it instead");
             }
-            Record(t, tally, "endings", fact.Ending is null ? ending : null);
+            // Ending again on the same date is a no-op unless it brings a new source (or a new id).
+            var known = KnownById(fact, ending, node) || (ending.Id is null && fact.Ending is { } same
+                && ending.Sources.All(c => same.Sources.Any(x => x.Source == c.Source)));
+            Record(t, tally, "endings", known ? null : ending);
         }
     }
 
@@ -215,11 +247,16 @@ public static class Import
         {
             await RequireSourceAsync(t, claim.Source, node, ct);
         }
+        await RequireNoContradictionAsync(t, fact, node, ct);
+    }
+
+    /// <summary>DESIGN §6: the same source cannot tell two incompatible sizes of one stake for overlapping periods.</summary>
+    private static async Task RequireNoContradictionAsync(LedgerTransaction t, Fact fact, DocumentNode node, CancellationToken ct)
+    {
         if (fact.Type != FactType.Stake)
         {
             return;
         }
-        // The same source cannot tell two incompatible sizes for overlapping periods.
         foreach (var other in await t.StakesAsync(fact.Holder!, fact.Subject!, ct))
         {
             if (other.Id == fact.Id || other.IsRetracted || !Overlap(fact, other.Current) || fact.Share!.Intersect(other.Current.Share!) is not null)
@@ -245,8 +282,24 @@ public static class Import
         return a.Valid.From.Coincides(b.Valid.From) && a.Valid.From.Start < bEnd && b.Valid.From.Start < aEnd;
     }
 
+    /// <summary>True when an amendment with this id was already recorded with the same content; an id reused for other content is an error.</summary>
+    private static bool KnownById(FactState fact, object amendment, DocumentNode node)
+    {
+        if (AmendmentIds.Of(amendment) is not { } id || !fact.Amendments.TryGetValue(id, out var content))
+        {
+            return false;
+        }
+        return content == LedgerJson.Canonical(amendment)
+            ? true
+            : throw node.Error($"'{id}' is already recorded on fact '{fact.Id}' with different content");
+    }
+
     private static void RequireAmendmentFits(Fact fact, FactAmendment set, DocumentNode node)
     {
+        if (fact.Type == FactType.Stake && set.Valid is { OrEarlier: true })
+        {
+            throw node.Error("a stake needs the date it was acquired ('from'); 'by' is for other facts");
+        }
         void Only(object? value, string field, params FactType[] types)
         {
             if (value is not null && !types.Contains(fact.Type))
@@ -258,7 +311,7 @@ public static class Import
         Only(set.Amount, "amount", FactType.Investment, FactType.Acquisition);
         Only(set.ReportedEquivalent, "reportedEquivalent", FactType.Investment);
         Only(set.Instrument, "instrument", FactType.Investment);
-        Only(set.Scope, "scope", FactType.Partnership, FactType.Announcement);
+        Only(set.Scope, "scope", FactType.Partnership, FactType.Announcement, FactType.Investment);
         Only(set.Title, "title", FactType.Announcement);
         Only(set.Role, "role", FactType.BoardSeat);
     }

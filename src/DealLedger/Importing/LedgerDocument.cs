@@ -29,7 +29,7 @@ internal sealed partial record LedgerDocument(
     private static readonly Dictionary<FactType, string[]> FactFields = new()
     {
         [FactType.Stake] = ["holder", "subject", "share"],
-        [FactType.Investment] = ["investor", "investee", "amount", "reportedEquivalent", "instrument"],
+        [FactType.Investment] = ["investor", "investee", "amount", "reportedEquivalent", "instrument", "scope"],
         [FactType.Partnership] = ["parties", "scope"],
         [FactType.BoardSeat] = ["holder", "subject", "role"],
         [FactType.Acquisition] = ["acquirer", "target", "amount"],
@@ -64,25 +64,27 @@ internal sealed partial record LedgerDocument(
             facts,
             top.List("claims").Select(n =>
             {
-                var f = Fields.Of(n, "fact", "source", "claim", "attributedTo");
-                return new Located<SourceAddedToFact>(new SourceAddedToFact(f.Slug("fact"), ReadClaimFields(f)), n);
+                var f = Fields.Of(n, "id", "fact", "source", "claim", "attributedTo", "note");
+                return new Located<SourceAddedToFact>(new SourceAddedToFact(f.Slug("fact"), ReadClaimFields(f), OptionalId(f)), n);
             }).ToList(),
             top.List("corrections").Select(n =>
             {
-                var f = Fields.Of(n, "fact", "set", "reason", "sources");
-                return new Located<FactCorrected>(new FactCorrected(f.Slug("fact"), ReadAmendment(f.Get("set") ?? throw n.Error("the field 'set' is required")), f.Text("reason"), ReadClaims(f)), n);
+                var f = Fields.Of(n, "id", "fact", "set", "reason", "sources");
+                return new Located<FactCorrected>(new FactCorrected(f.Slug("fact"), ReadAmendment(f.Get("set") ?? throw n.Error("the field 'set' is required")), f.Text("reason"), ReadClaims(f), OptionalId(f)), n);
             }).ToList(),
             top.List("retractions").Select(n =>
             {
-                var f = Fields.Of(n, "fact", "reason", "sources");
-                return new Located<FactRetracted>(new FactRetracted(f.Slug("fact"), f.Text("reason"), ReadClaims(f)), n);
+                var f = Fields.Of(n, "id", "fact", "reason", "sources");
+                return new Located<FactRetracted>(new FactRetracted(f.Slug("fact"), f.Text("reason"), ReadClaims(f), OptionalId(f)), n);
             }).ToList(),
             top.List("endings").Select(n =>
             {
-                var f = Fields.Of(n, "fact", "on", "reason", "sources");
-                return new Located<FactEnded>(new FactEnded(f.Slug("fact"), f.Date("on"), f.OptionalText("reason"), ReadClaims(f)), n);
+                var f = Fields.Of(n, "id", "fact", "on", "reason", "sources");
+                return new Located<FactEnded>(new FactEnded(f.Slug("fact"), f.Date("on"), f.OptionalText("reason"), ReadClaims(f), OptionalId(f)), n);
             }).ToList());
     }
+
+    private static string? OptionalId(Fields f) => f.Get("id") is { } n ? Fields.SlugOf(n) : null;
 
     private static OrganizationRegistered ReadOrganization(DocumentNode node)
     {
@@ -152,12 +154,17 @@ internal sealed partial record LedgerDocument(
                 Amount = f.Get("amount") is { } a ? ReadMoney(a) : null,
                 ReportedEquivalent = f.Get("reportedEquivalent") is { } r ? ReadMoney(r) : null,
                 Instrument = f.OptionalEnum<Instrument>("instrument") ?? Instrument.Unknown,
+                Scope = f.OptionalText("scope"),
             },
             FactType.Partnership => fact with { Parties = f.SlugList("parties", 2), Scope = f.Text("scope") },
             FactType.BoardSeat => fact with { Holder = f.Slug("holder"), Subject = f.Slug("subject"), Role = f.OptionalText("role") },
             FactType.Acquisition => fact with { Acquirer = f.Slug("acquirer"), Target = f.Slug("target"), Amount = f.Get("amount") is { } m ? ReadMoney(m) : null },
             _ => fact with { Parties = f.SlugList("parties", 1), Title = f.Text("title"), Scope = f.OptionalText("scope") },
         };
+        if (fact.Sources.All(c => c.Kind == ClaimKind.Denied))
+        {
+            throw f.Get("sources")!.Error("no source asserts this fact (stated, attributed or claimed); a denial alone asserts nothing");
+        }
         if (type == FactType.Stake && fact.Valid.OrEarlier)
         {
             throw f.Get("valid")!.Error("a stake needs the date it was acquired ('from'); 'by' is for other facts");
@@ -179,9 +186,9 @@ internal sealed partial record LedgerDocument(
         var orEarlier = f.Get("by") is not null;
         var from = f.Date(orEarlier ? "by" : "from");
         var to = f.OptionalDate("to");
-        if (to is { } t && (t.Start < from.Start || (t.Start == from.Start && t.End <= from.End)))
+        if (to is { } t && t.CannotFollow(from))
         {
-            throw node.Error($"the period ends ({t}) before it starts ({from})");
+            throw node.Error($"the period ends ({t}) before or on the day it starts ({from})");
         }
         return new ValidPeriod(from, to, orEarlier);
     }
@@ -209,7 +216,7 @@ internal sealed partial record LedgerDocument(
         {
             throw f.Node.Error("at least one source is required ('sources: [ { source: ID, claim: stated } ]')");
         }
-        var claims = nodes.Select(n => ReadClaimFields(Fields.Of(n, "source", "claim", "attributedTo"))).ToList();
+        var claims = nodes.Select(n => ReadClaimFields(Fields.Of(n, "source", "claim", "attributedTo", "note"))).ToList();
         if (claims.GroupBy(c => c.Source).FirstOrDefault(g => g.Count() > 1) is { } twice)
         {
             throw f.Get("sources")!.Error($"the source '{twice.Key}' is listed twice");
@@ -229,7 +236,7 @@ internal sealed partial record LedgerDocument(
         {
             throw f.Get("attributedTo")!.Error("attributedTo goes only with claim: attributed");
         }
-        return new Claim(f.Slug("source"), kind, attributedTo);
+        return new Claim(f.Slug("source"), kind, attributedTo, f.OptionalText("note"));
     }
 
     private static FactAmendment ReadAmendment(DocumentNode node)

@@ -56,7 +56,10 @@ public static class RelationshipsQuery
             foreach (var (holder, subject, f) in stakes)
             {
                 var other = holder == org ? subject : holder;
-                var stakeFact = facts.FirstOrDefault(x => x.Current.Type == FactType.Stake && x.Current.Holder == holder && x.Current.Subject == subject);
+                // The fact this state rests on: of the pair's facts in the answer's basis, the latest to start.
+                var stakeFact = facts.Where(x => x.Current.Type == FactType.Stake && x.Current.Holder == holder && x.Current.Subject == subject
+                        && f.Basis.Any(b => b.EventId == x.Basis[0].EventId))
+                    .OrderByDescending(x => x.Current.Valid.From.Start).FirstOrDefault();
                 result.Add(new Relationship(stakeFact?.Id ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
                     [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Since, false, f.Until, f.Confidence,
                     $"{Name(holder)} holds " + (f.Share is { } s ? (s.Wording is { Length: > 0 } w ? $"a {w} ({s.ToReadable()})" : s.ToReadable()) : "a stake of disputed size") + $" in {Name(subject)}",
@@ -80,7 +83,7 @@ public static class RelationshipsQuery
                     f.Basis.Select(BasisEvent.Of).ToList()));
             }
             var profile = new OrganizationProfile(o.Id, o.Name, o.Aliases, o.Kind, o.Country, o.Identifiers);
-            return new RelationshipsAnswer(profile, day.ToString("yyyy-MM-dd"), Instant.Format(k),
+            return new RelationshipsAnswer(profile, ValidDate.OfDay(day).ToString(), Instant.Format(k),
                 result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ToList());
         }, ct);
 
@@ -108,7 +111,8 @@ public static class FactWords
         FactType.Stake => $"{name(f.Holder!)} holds {f.Share?.ToReadable()} of {name(f.Subject!)}",
         FactType.Investment => $"{name(f.Investor!)} invested {(f.Amount is { } a ? a.ToReadable() : "an undisclosed amount")}"
             + (f.ReportedEquivalent is { } eq ? $" (≈ {eq.ToReadable()})" : "")
-            + $" in {name(f.Investee!)}" + (f.Instrument is { } i and not Instrument.Unknown ? $" ({LedgerJson.Word(i)})" : ""),
+            + $" in {name(f.Investee!)}" + (f.Instrument is { } i and not Instrument.Unknown ? $" ({LedgerJson.Word(i)})" : "")
+            + (f.Scope is { Length: > 0 } purpose ? $" — {purpose}" : ""),
         FactType.Partnership => $"Partnership of {string.Join(" and ", f.Parties!.Select(name))}: {f.Scope}",
         FactType.BoardSeat => $"{name(f.Holder!)} holds a board seat at {name(f.Subject!)}" + (f.Role is { Length: > 0 } r ? $" ({r})" : ""),
         FactType.Acquisition => $"{name(f.Acquirer!)} acquired {name(f.Target!)}" + (f.Amount is { } m ? $" for {m.ToReadable()}" : ""),

@@ -16,8 +16,8 @@ public enum ClaimKind
     Denied,
 }
 
-/// <summary>One source's word on a fact.</summary>
-public sealed record Claim(string Source, ClaimKind Kind, string? AttributedTo = null);
+/// <summary>One source's word on a fact, with an optional note on what exactly it says.</summary>
+public sealed record Claim(string Source, ClaimKind Kind, string? AttributedTo = null, string? Note = null);
 
 /// <summary>How far a fact can be trusted, derived from its claims (DESIGN §3 rule 6), never typed in.</summary>
 public enum Confidence { Confirmed, Reported, Claimed, Disputed, Retracted }

@@ -37,6 +37,13 @@ public readonly record struct ValidDate
     /// <summary>Two dates coincide when some day could be both ("2024-02" and "2024-02-26").</summary>
     public bool Coincides(ValidDate other) => Start < other.End && other.Start < End;
 
+    /// <summary>
+    /// As an end, this date cannot come after <paramref name="start"/>: it lies wholly before it, or
+    /// both are the same day (periods are half-open). Overlapping imprecise dates may still follow.
+    /// </summary>
+    public bool CannotFollow(ValidDate start) =>
+        End <= start.Start || (IsExactDay && start.IsExactDay && Start <= start.Start);
+
     public static ValidDate OfDay(DateOnly day) => new(day.Year, day.Month, day.Day);
 
     public static bool TryParse(string? text, out ValidDate date, out string error)
@@ -56,9 +63,9 @@ public readonly record struct ValidDate
             return false;
         }
         var year = int.Parse(parts[0], CultureInfo.InvariantCulture);
-        if (year < 1)
+        if (year is < 1 or > 9998)
         {
-            error = $"'{text}' is not a date: the year must be 0001 or later";
+            error = $"'{text}' is not a date: the year must be between 0001 and 9998";
             return false;
         }
         int? month = parts.Length > 1 ? int.Parse(parts[1], CultureInfo.InvariantCulture) : null;
