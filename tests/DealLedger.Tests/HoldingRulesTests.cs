@@ -350,4 +350,20 @@ public sealed class HoldingRulesTests
         Assert.Equal(Share.OfExact(12), (await s.AtAsync("2022-01-01")).Share);
         Assert.Equal(3, (await s.Ledger.HistoryAsync("acme", "globex")).Periods[^1].Corrections.Count);
     }
+
+    [Fact]
+    public async Task a_stake_change_within_an_imprecise_month_is_held_with_both_sizes_covered()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake("s1", "{ exact: 10 }", "{ from: 2020-01-01 }"),
+            Stake("s2", "{ exact: 20 }", "{ from: 2022-03 }", "[ { source: wire, claim: stated } ]")));
+
+        var during = await s.AtAsync("2022-03-10");
+        Assert.Equal(HoldingStatus.Held, during.Status);
+        Assert.Equal(Share.Range(10, true, 20, true), during.Share);
+        Assert.Contains("changed during March 2022", during.Explanation);
+        Assert.Equal("2020-01-01", during.Since?.Date);
+        Assert.Equal(Share.OfExact(20), (await s.AtAsync("2022-04-01")).Share);
+    }
 }
