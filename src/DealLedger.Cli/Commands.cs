@@ -55,79 +55,40 @@ public static class Commands
         var org = new Argument<string>("organization") { Description = "Organization id (e.g. mistral-ai)" };
 
         var holding = new Command("holding", "What was HOLDER's stake in SUBJECT on a date, and how do we know?") { holder, subject, At, KnownAt, Json };
-        holding.SetAction(async (p, ct) =>
-        {
-            await using var ledger = Open(p);
-            var answer = await ledger.HoldingAsync(p.GetValue(holder)!, p.GetValue(subject)!, ParseAt(p), ParseKnownAt(p), ct);
-            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(answer, indented: true) : Render.Holding(answer));
-            return 0;
-        });
+        Answers(holding, o, (l, p, ct) => l.HoldingAsync(p.GetValue(holder)!, p.GetValue(subject)!, ParseAt(p), ParseKnownAt(p), ct), Render.Holding);
 
         var history = new Command("history", "Every period of HOLDER's stake in SUBJECT over time, with sources and corrections") { holder, subject, KnownAt, Json };
-        history.SetAction(async (p, ct) =>
-        {
-            await using var ledger = Open(p);
-            var answer = await ledger.HistoryAsync(p.GetValue(holder)!, p.GetValue(subject)!, ParseKnownAt(p), ct);
-            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(answer, indented: true) : Render.History(answer));
-            return 0;
-        });
+        Answers(history, o, (l, p, ct) => l.HistoryAsync(p.GetValue(holder)!, p.GetValue(subject)!, ParseKnownAt(p), ct), Render.History);
 
         var relationships = new Command("relationships", "An organization's profile and all its relationships on a date, incoming and outgoing") { org, At, KnownAt, Json };
-        relationships.SetAction(async (p, ct) =>
-        {
-            await using var ledger = Open(p);
-            var answer = await ledger.RelationshipsAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), ct);
-            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(answer, indented: true) : Render.Relationships(answer));
-            return 0;
-        });
+        Answers(relationships, o, (l, p, ct) => l.RelationshipsAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), ct), Render.Relationships);
 
         var owners = new Command("owners", "Who held stakes in an organization on a date, and the bounds of their known total") { org, At, KnownAt, Json };
-        owners.SetAction(async (p, ct) =>
-        {
-            await using var ledger = Open(p);
-            var answer = await ledger.OwnersAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), ct);
-            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(answer, indented: true) : Render.Owners(answer));
-            return 0;
-        });
+        Answers(owners, o, (l, p, ct) => l.OwnersAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), ct), Render.Owners);
 
         var files = new Argument<string[]>("files") { Description = "Ledger documents (YAML or JSON, DESIGN §9)", Arity = ArgumentArity.OneOrMore };
         var import = new Command("import", "Import ledger documents; all or nothing, and importing again changes nothing") { files, Json };
-        import.SetAction(async (p, ct) =>
-        {
-            await using var ledger = Open(p);
-            var report = await ledger.ImportFilesAsync(p.GetValue(files)!, ct);
-            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(report, indented: true) : Render.Import(report));
-            return 0;
-        });
+        Answers(import, o, (l, p, ct) => l.ImportFilesAsync(p.GetValue(files)!, ct), Render.Import);
 
         var seedDir = new Option<string?>("--dir") { Description = "Folder of seed documents (default: seeds/ of this checkout)" };
         var seed = new Command("seed", "Import the seed documents (seeds/); importing again changes nothing") { seedDir, Json };
-        seed.SetAction(async (p, ct) =>
+        Answers(seed, o, (l, p, ct) =>
         {
             var dir = p.GetValue(seedDir) ?? Checkout.Find("seeds");
             if (!Directory.Exists(dir))
             {
                 throw LedgerException.Invalid($"{dir}: no such seeds folder");
             }
-            var paths = Directory.GetFiles(dir).Where(f => f.EndsWith(".yaml") || f.EndsWith(".yml") || f.EndsWith(".json")).Order(StringComparer.Ordinal).ToList();
-            await using var ledger = Open(p);
-            var report = await ledger.ImportFilesAsync(paths, ct);
-            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(report, indented: true) : Render.Import(report));
-            return 0;
-        });
+            var paths = Directory.GetFiles(dir).Where(f => f.EndsWith(".yaml") || f.EndsWith(".yml") || f.EndsWith(".json")).Order(StringComparer.Ordinal);
+            return l.ImportFilesAsync(paths, ct);
+        }, Render.Import);
 
         var after = new Option<long>("--after") { Description = "Only events after this global sequence number", DefaultValueFactory = _ => 0 };
         var limit = new Option<int>("--limit") { Description = $"At most this many events (1–{EventLog.MaxLimit})", DefaultValueFactory = _ => 100 };
         var stream = new Option<string?>("--stream") { Description = "Only this stream (e.g. fact:microsoft-mistral-stake)" };
         var type = new Option<string?>("--type") { Description = "Only this event type (e.g. fact_corrected)" };
         var events = new Command("events", "The raw event log in sequence order") { after, limit, stream, type, Json };
-        events.SetAction(async (p, ct) =>
-        {
-            await using var ledger = Open(p);
-            var list = await ledger.EventsAsync(new EventFilter(p.GetValue(after), p.GetValue(limit), p.GetValue(stream), p.GetValue(type)), ct);
-            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(list, indented: true) : Render.Events(list));
-            return 0;
-        });
+        Answers(events, o, (l, p, ct) => l.EventsAsync(new EventFilter(p.GetValue(after), p.GetValue(limit), p.GetValue(stream), p.GetValue(type)), ct), Render.Events);
 
         var migrationsDir = new Option<string?>("--dir") { Description = "Folder of migrations (default: migrations/ of this checkout)" };
         var newMigration = new Option<string?>("--new") { Description = "Development: write the SQL that brings the database to the code's schema as a new migration named NAME" };
@@ -155,6 +116,16 @@ public static class Commands
         }
         return root;
     }
+
+    /// <summary>A verb that answers: open the ledger, ask the core, print the answer as text or (--json) as JSON.</summary>
+    private static void Answers<T>(Command command, TextWriter o, Func<Ledger, ParseResult, CancellationToken, Task<T>> ask, Func<T, string> render) =>
+        command.SetAction(async (p, ct) =>
+        {
+            await using var ledger = Open(p);
+            var answer = await ask(ledger, p, ct);
+            await o.WriteLineAsync(p.GetValue(Json) ? LedgerJson.Serialize(answer, indented: true) : render(answer));
+            return 0;
+        });
 
     private static Ledger Open(ParseResult p)
     {
