@@ -18,7 +18,8 @@ public sealed class HoldingRulesTests
         Assert.Equal(HoldingStatus.Uncertain, (await s.AtAsync("2024-02-10")).Status);
         Assert.Equal(HoldingStatus.Held, (await s.AtAsync("2024-03-01")).Status);
         Assert.Equal(HoldingStatus.NotHeld, (await s.AtAsync("2024-01-31")).Status);
-        var uncertain = await s.AtAsync("2024-02-29");
+        var uncertain = await s.AtAsync("2024-02-28");
+        Assert.Equal(HoldingStatus.Held, (await s.AtAsync("2024-02-29")).Status); // acquired on any day of February: held on its last day
         Assert.Equal(Share.Range(0, false, 50, false, "minority stake"), uncertain.Share);
         Assert.Contains("cannot tell", uncertain.Explanation);
     }
@@ -365,5 +366,112 @@ public sealed class HoldingRulesTests
         Assert.Contains("changed during March 2022", during.Explanation);
         Assert.Equal("2020-01-01", during.Since?.Date);
         Assert.Equal(Share.OfExact(20), (await s.AtAsync("2022-04-01")).Share);
+    }
+
+    [Fact]
+    public async Task an_imprecise_start_is_narrowed_by_its_own_ending()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake("s1", "{ exact: 5 }", "{ from: 2024 }"),
+            Stake("s2", "{ exact: 5 }", "{ from: 2024-11-20 }", "[ { source: wire, claim: stated } ]")) +
+            "endings:\n  - { fact: s1, on: 2024-03-01, sources: [ { source: press, claim: stated } ] }\n");
+
+        Assert.Equal(HoldingStatus.Uncertain, (await s.AtAsync("2024-02-15")).Status);
+        Assert.Equal(HoldingStatus.NotHeld, (await s.AtAsync("2024-06-01")).Status);
+        Assert.Equal(HoldingStatus.Held, (await s.AtAsync("2024-12-01")).Status);
+    }
+
+    [Fact]
+    public async Task an_imprecise_ending_cannot_come_before_its_own_start()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake("a", "{ exact: 10 }", "{ from: 2018-01-01 }"),
+            Stake("b", "{ exact: 20 }", "{ from: 2021-11-15 }", "[ { source: wire, claim: stated } ]"),
+            Stake("c", "{ exact: 3 }", "{ from: 2010 }", "[ { source: filing, claim: stated } ]", holder: "initech")) +
+            "endings:\n  - { fact: b, on: 2021, sources: [ { source: wire, claim: stated } ] }\n" +
+            "  - { fact: c, on: 2010-09-05, sources: [ { source: filing, claim: stated } ] }\n");
+
+        var june = await s.AtAsync("2021-06-01");
+        Assert.Equal(HoldingStatus.Held, june.Status);
+        Assert.Equal(Share.OfExact(10), june.Share);
+        Assert.Equal(HoldingStatus.Held, (await s.Ledger.HoldingAsync("initech", "globex", new DateOnly(2010, 9, 4))).Status);
+        Assert.Equal(HoldingStatus.NotHeld, (await s.Ledger.HoldingAsync("initech", "globex", new DateOnly(2010, 9, 5))).Status);
+    }
+
+    [Fact]
+    public async Task an_own_end_within_a_month_does_not_end_a_state_begun_meanwhile()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake("a", "{ exact: 10 }", "{ from: 2020-01-01, to: 2023-01 }"),
+            Stake("b", "{ exact: 20 }", "{ from: 2023-01-15 }", "[ { source: wire, claim: stated } ]")));
+
+        Assert.Equal(HoldingStatus.Uncertain, (await s.AtAsync("2023-01-10")).Status);
+        var after = await s.AtAsync("2023-01-15");
+        Assert.Equal(HoldingStatus.Held, after.Status);
+        Assert.Equal(Share.OfExact(20), after.Share);
+        Assert.Equal(HoldingStatus.Held, (await s.AtAsync("2024-03-01")).Status);
+    }
+
+    [Fact]
+    public async Task an_imprecise_ending_is_certain_on_the_last_day_of_its_month()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1", Stake("a", "{ exact: 10 }", "{ from: 2020-01-01 }")) +
+            "endings:\n  - { fact: a, on: 2023-06, sources: [ { source: press, claim: stated } ] }\n");
+
+        var during = await s.AtAsync("2023-06-15");
+        Assert.Equal(HoldingStatus.Uncertain, during.Status);
+        Assert.Contains("ended in June 2023", during.Explanation);
+        Assert.Equal(HoldingStatus.NotHeld, (await s.AtAsync("2023-06-30")).Status);
+    }
+
+    [Fact]
+    public async Task zero_against_a_stake_for_the_same_start_is_uncertain_with_both_values()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake("a", "{ exact: 0 }", "{ from: 2024-02 }"),
+            Stake("b", "{ exact: 10 }", "{ from: 2024-02-26 }", "[ { source: wire, claim: stated } ]")));
+
+        var a = await s.AtAsync("2024-06-01");
+        Assert.Equal(HoldingStatus.Uncertain, a.Status);
+        Assert.Equal(Confidence.Disputed, a.Confidence);
+        Assert.Equal(2, a.Alternatives!.Count);
+    }
+
+    [Fact]
+    public async Task a_disputed_state_keeps_its_values_while_the_size_changes()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake("a", "{ exact: 10 }", "{ from: 2020-01-01 }"),
+            Stake("b", "{ exact: 5 }", "{ from: 2022-03 }", "[ { source: wire, claim: stated } ]"),
+            Stake("c", "{ exact: 9 }", "{ from: 2022-03 }", "[ { source: filing, claim: stated } ]")));
+
+        var during = await s.AtAsync("2022-03-10");
+        Assert.Equal(HoldingStatus.Held, during.Status);
+        Assert.Equal(Share.Range(5, true, 10, true), during.Share);
+        Assert.NotNull(during.Alternatives);
+        Assert.Equal(Share.Range(5, true, 9, true), (await s.AtAsync("2022-06-01")).Share);
+    }
+
+    [Theory]
+    [InlineData("a", "b")]
+    [InlineData("b", "a")]
+    public async Task facts_with_the_same_start_are_one_state_whatever_their_ids(string tenPercent, string twentyPercent)
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake(tenPercent, "{ exact: 10 }", "{ from: 2024 }", "[ { source: filing, claim: stated } ]"),
+            Stake(twentyPercent, "{ exact: 20 }", "{ from: 2024 }", "[ { source: acme-release, claim: stated } ]"),
+            Stake("c", "{ max: 50, maxInclusive: false }", "{ from: 2024-03-05 }", "[ { source: wire, claim: stated } ]"),
+            Stake("d", "{ max: 50, maxInclusive: false }", "{ from: 2024-11-20 }", "[ { source: wire, claim: stated } ]")));
+
+        var a = await s.AtAsync("2024-06-01");
+        Assert.Equal(Confidence.Disputed, a.Confidence);
+        Assert.Equal([Share.OfExact(10), Share.OfExact(20)], a.Alternatives!.Select(x => x.Share).Where(x => x.Exact is not null).OrderBy(x => x.Exact));
     }
 }

@@ -21,29 +21,39 @@ public sealed record HoldingSegment(DateOnly? From, DateOnly? To, HoldingFinding
 public static class HoldingTimeline
 {
     /// <summary>Facts whose starts coincide describe one state, starting at the most precise of their dates (rule 5).</summary>
-    private sealed record State(ValidDate Start, IReadOnlyList<FactState> Members, Share? Share,
+    private sealed record State(int Index, ValidDate Start, IReadOnlyList<FactState> Members, Share? Share,
         IReadOnlyList<ShareClaim>? Alternatives, Confidence Confidence)
     {
         /// <summary>A stake of exactly 0 ends the holding (rule 4).</summary>
         public bool EndsHolding => Share?.IsZero == true;
+
+        /// <summary>Disputed between 0 % and a stake: whether it is held at all is in doubt.</summary>
+        public bool MaybeNone => Share is null && Alternatives!.Any(a => a.Share.IsZero);
+
+        /// <summary>The share, or when disputed the smallest range covering every value claimed.</summary>
+        public Share? Cover => Share ?? Alternatives?.Select(a => a.Share).Aggregate((a, b) => a.Hull(b));
     }
 
-    /// <summary>A state starts (<see cref="Starts"/>) or the holding ends (an ending of <see cref="EndedFact"/>, or the own end of <see cref="Of"/>).</summary>
-    private sealed record Mark(ValidDate Date, State? Starts, State? Of, FactState? EndedFact, EndingNote? Ending)
+    /// <summary>
+    /// A state starts (<see cref="Starts"/>) or the holding ends: an ending recorded on <see cref="EndedFact"/>
+    /// (it ends the pair's holding, rule 4), or the own end (`to`) of state <see cref="Of"/>, which ends
+    /// only that state. It happened on one day of [First, Last], its date's window narrowed by what
+    /// must come first (a state starts before anything ends it).
+    /// </summary>
+    private sealed record Mark(ValidDate Date, DateOnly First, DateOnly Last, State? Starts, State? Of, FactState? EndedFact, EndingNote? Ending)
     {
         public bool IsEnd => Starts is null;
 
-        /// <summary>Surely happened by <paramref name="day"/> (periods are half-open: a day-precise mark takes effect on its day).</summary>
-        public bool PassedBy(DateOnly day) => Date.End <= day || (Date.IsExactDay && Date.Start <= day);
+        public bool IsOwnEnd => IsEnd && Ending is null;
 
-        public bool OpenOn(DateOnly day) => Date.Start <= day && !PassedBy(day);
+        /// <summary>Happened by <paramref name="day"/> whichever day of its window it was (a mark takes effect on its day).</summary>
+        public bool PassedBy(DateOnly day) => Last <= day;
+
+        public bool OpenOn(DateOnly day) => First <= day && day < Last;
     }
 
-    /// <summary>What may be true on a day: after the latest mark to have happened, or before any.</summary>
-    private sealed record Outcome(Mark? After)
-    {
-        public State? Held => After?.Starts is { EndsHolding: false } s ? s : null;
-    }
+    /// <summary>What may be true on a day: after a mark that may be the latest to have happened (or before any), held in a state or not.</summary>
+    private sealed record Outcome(Mark? After, State? Held);
 
     public static IReadOnlyList<HoldingSegment> Build(
         string holder, string subject, IReadOnlyList<FactState> facts,
@@ -60,7 +70,9 @@ public static class HoldingTimeline
         }
         var states = GroupIntoStates(live, sources);
         var marks = MarksOf(states, live);
-        var points = marks.SelectMany(m => new[] { m.Date.Start, m.Date.End }).Distinct().Order().ToList();
+        var points = marks.SelectMany(m => new[] { m.First, m.Last })
+            .Concat(retracted.SelectMany(r => new[] { r.Current.Valid.From.Start }.Concat(r.EndsOn is { } e ? [e.End] : [])))
+            .Distinct().Order().ToList();
         var segments = new List<HoldingSegment>();
         for (var i = -1; i < points.Count; i++)
         {
@@ -81,47 +93,55 @@ public static class HoldingTimeline
     }
 
     /// <summary>
-    /// Most precise facts first: each fact joins a state whose start it coincides with (preferring one
-    /// whose share it agrees with), or starts a new one. So no two states' starts coincide, and an
-    /// imprecise fact never glues together states that do not ("2024" next to 2024-03-05 and 2024-11-20).
+    /// Facts with the very same start date form one group (rule 5, whatever their ids). Then, most
+    /// precise first, each group joins a state whose start it coincides with — preferring one whose
+    /// share it agrees with, and never one its own end could not follow — or starts a new state. So an
+    /// imprecise fact never glues together states that do not coincide ("2024" next to 2024-03-05 and 2024-11-20).
     /// </summary>
     private static List<State> GroupIntoStates(List<FactState> live, IReadOnlyDictionary<string, SourceRegistered> sources)
     {
-        var groups = new List<(ValidDate Start, List<FactState> Members)>();
-        foreach (var fact in live.OrderBy(f => Width(f.Current.Valid.From)).ThenBy(f => f.Current.Valid.From.Start).ThenBy(f => f.Id, StringComparer.Ordinal))
+        var states = new List<(ValidDate Start, List<FactState> Members)>();
+        var sameDate = live.GroupBy(f => f.Current.Valid.From).OrderBy(g => Width(g.Key)).ThenBy(g => g.Key.Start);
+        foreach (var group in sameDate)
         {
-            var from = fact.Current.Valid.From;
-            var coinciding = groups.Where(g => g.Start.Coincides(from)).OrderBy(g => g.Start.Start).ToList();
-            var home = coinciding.FirstOrDefault(g => Agrees(fact, g.Members));
+            var facts = group.ToList();
+            var coinciding = states.Where(s => s.Start.Coincides(group.Key)
+                    && facts.All(f => f.EndsOn is not { } end || !end.CannotFollow(s.Start))).OrderBy(s => s.Start.Start).ToList();
+            var home = coinciding.FirstOrDefault(s => Agrees([.. facts, .. s.Members]));
             if (home.Members is null && coinciding.Count > 0)
             {
                 home = coinciding[0];
             }
             if (home.Members is null)
             {
-                groups.Add((from, [fact]));
+                states.Add((group.Key, facts));
             }
             else
             {
-                home.Members.Add(fact);
+                home.Members.AddRange(facts);
             }
         }
-        return groups.OrderBy(g => g.Start.Start).Select(g => StateOf(g.Start, g.Members, sources)).ToList();
+        return states.OrderBy(s => s.Start.Start).ThenBy(s => s.Start.End)
+            .Select((s, i) => StateOf(i, s.Start, s.Members, sources)).ToList();
     }
 
-    private static bool Agrees(FactState fact, List<FactState> members)
+    private static bool Agrees(IEnumerable<FactState> facts)
     {
-        Share? share = fact.Current.Share!;
-        foreach (var m in members)
+        Share? share = null;
+        foreach (var f in facts)
         {
-            share = share?.Intersect(m.Current.Share!);
+            share = share is null ? f.Current.Share : share.Intersect(f.Current.Share!);
+            if (share is null)
+            {
+                return false;
+            }
         }
-        return share is not null;
+        return true;
     }
 
     private static int Width(ValidDate d) => d.End.DayNumber - d.Start.DayNumber;
 
-    private static State StateOf(ValidDate start, List<FactState> members, IReadOnlyDictionary<string, SourceRegistered> sources)
+    private static State StateOf(int index, ValidDate start, List<FactState> members, IReadOnlyDictionary<string, SourceRegistered> sources)
     {
         members = members.OrderBy(m => m.Id, StringComparer.Ordinal).ToList();
         Share? share = members[0].Current.Share!;
@@ -132,24 +152,27 @@ public static class HoldingTimeline
         var confidences = members.Select(m => ConfidenceRules.Of(m.Current.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty)).ToList();
         if (share is not null && !confidences.Contains(Confidence.Disputed))
         {
-            return new State(start, members, share, null, confidences.MaxBy(ConfidenceRules.Strength));
+            return new State(index, start, members, share, null, confidences.MaxBy(ConfidenceRules.Strength));
         }
         var alternatives = share is null
             ? members.Select(m => new ShareClaim(m.Current.Share!, m.Id, m.Current.Sources.Select(c => c.Source).Distinct().ToList())).ToList()
             : null;
-        return new State(start, members, share, alternatives, Confidence.Disputed);
+        return new State(index, start, members, share, alternatives, Confidence.Disputed);
     }
 
     /// <summary>
     /// Starts of states; endings recorded against any fact (rule 4: they end the pair's holding);
-    /// a state's own end (`to`), unless the next state surely starts before it.
+    /// a state's own end (`to`), unless the next state surely starts by then. Then each window is
+    /// narrowed: a state starts before whatever ends it.
     /// </summary>
     private static List<Mark> MarksOf(List<State> states, List<FactState> live)
     {
-        var marks = states.Select(s => new Mark(s.Start, s, null, null, null)).ToList();
+        static Mark Of(ValidDate date, State? starts, State? of, FactState? fact, EndingNote? ending) =>
+            new(date, date.Start, date.End.AddDays(-1), starts, of, fact, ending);
+        var marks = states.Select(s => Of(s.Start, s, null, null, null)).ToList();
         foreach (var f in live.Where(f => f.Ending is not null))
         {
-            marks.Add(new Mark(f.Ending!.On, null, states.First(s => s.Members.Contains(f)), f, f.Ending));
+            marks.Add(Of(f.Ending!.On, null, states.First(s => s.Members.Contains(f)), f, f.Ending));
         }
         for (var i = 0; i < states.Count; i++)
         {
@@ -160,23 +183,43 @@ public static class HoldingTimeline
                 continue;
             }
             var next = i + 1 < states.Count ? states[i + 1].Start : (ValidDate?)null;
-            if (next is { } n && (n.End <= own.To.Start || (n.IsExactDay && own.To.IsExactDay && n.Start <= own.To.Start)))
+            if (next is { } n && n.CannotFollow(own.To))
             {
-                continue; // superseded: the next state begins before this one's own end
+                continue; // superseded: the next state surely begins by this one's own end
             }
-            marks.Add(new Mark(own.To, null, states[i], own.Fact, null));
+            marks.Add(Of(own.To, null, states[i], own.Fact, null));
         }
-        return marks.OrderBy(m => m.Date.Start).ThenBy(m => m.Date.End).ThenBy(m => m.IsEnd ? 0 : 1).ToList();
+        foreach (var start in marks.Where(m => m.Starts is not null).ToList())
+        {
+            var ends = marks.Where(m => m.IsEnd && m.Of == start.Starts).ToList();
+            if (ends.Count == 0)
+            {
+                continue;
+            }
+            // The start comes at least a day before its earliest possible end; each end at least a day after the start.
+            var latestStart = ends.Min(e => e.Last).AddDays(-1);
+            var narrowed = start with { Last = Max(start.First, Min(start.Last, latestStart)) };
+            marks[marks.IndexOf(start)] = narrowed;
+            foreach (var e in ends)
+            {
+                marks[marks.IndexOf(e)] = e with { First = Min(e.Last, Max(e.First, narrowed.First.AddDays(1))) };
+            }
+        }
+        return marks.OrderBy(m => m.First).ThenBy(m => m.Last).ThenBy(m => m.IsEnd ? 0 : 1).ToList();
     }
 
+    private static DateOnly Min(DateOnly a, DateOnly b) => a < b ? a : b;
+
+    private static DateOnly Max(DateOnly a, DateOnly b) => a > b ? a : b;
+
     /// <summary>
-    /// <paramref name="a"/> surely happens before <paramref name="b"/>: its window ends before b's begins;
-    /// on one and the same day an end comes before a start (ended and taken again that day: held);
-    /// and a state starts before anything ends it.
+    /// <paramref name="a"/> happens before <paramref name="b"/> in every possible world: its last
+    /// possible day is before b's first; on a day both may share, an end comes before a start
+    /// (ended and taken again that day: held); and a state starts before anything ends it.
     /// </summary>
     private static bool SurelyBefore(Mark a, Mark b) =>
-        a.Date.End <= b.Date.Start
-        || (a.Date.IsExactDay && b.Date.IsExactDay && a.Date.Start == b.Date.Start && a.IsEnd && !b.IsEnd)
+        a.Last < b.First
+        || (a.Last == b.First && a.IsEnd && !b.IsEnd)
         || (a.Starts is not null && b.IsEnd && b.Of == a.Starts);
 
     private static HoldingFinding FindingOn(DateOnly? day, List<Mark> marks, List<State> states, Words words, List<FactState> retracted)
@@ -184,47 +227,70 @@ public static class HoldingTimeline
         var passed = day is { } d ? marks.Where(m => m.PassedBy(d)).ToList() : [];
         var open = day is { } d2 ? marks.Where(m => m.OpenOn(d2)).ToList() : [];
         // A mark may be the latest to have happened unless a mark that surely happened surely came
-        // after it. Only marks whose window reaches past every passed mark's start can be (cheap
-        // test first; long histories have many marks).
-        var latestStart = passed.Count == 0 ? DateOnly.MinValue : passed.Max(m => m.Date.Start);
-        var outcomes = passed.Concat(open).Where(m => m.Date.End > latestStart)
-            .Where(m => !passed.Any(p => p != m && SurelyBefore(m, p)))
-            .Select(m => new Outcome(m)).ToList();
+        // after it. Only marks whose window reaches the latest passed mark's first day can be (a
+        // cheap test first; long histories have many marks).
+        var latestFirst = passed.Count == 0 ? DateOnly.MinValue : passed.Max(m => m.First);
+        var latest = passed.Concat(open).Where(m => m.Last >= latestFirst)
+            .Where(m => !passed.Any(p => p != m && SurelyBefore(m, p))).ToList();
+        var outcomes = latest.SelectMany(m => OutcomesAfter(m, passed)).ToList();
         if (passed.Count == 0)
         {
-            outcomes.Insert(0, new Outcome(null));
+            outcomes.Insert(0, new Outcome(null, null));
         }
         var held = outcomes.Select(o => o.Held).Distinct().ToList();
         if (held.All(s => s is not null))
         {
             return held.Count == 1
                 ? words.Held(held[0]!, UntilOf(marks, held[0]!), retracted)
-                : words.Changing(held.Select(s => s!).OrderBy(s => s.Start.Start).ToList(), open.Select(m => m.Date).ToList(), retracted);
+                : words.Changing(held.Select(s => s!).OrderBy(s => s.Index).ToList(), open.Select(m => m.Date).ToList(), retracted);
         }
         if (held.All(s => s is null))
         {
-            var latest = outcomes.Where(o => o.After is not null).Select(o => o.After!).MaxBy(m => (m.Date.Start, m.Date.End));
-            if (latest is null)
+            if (passed.Count == 0)
             {
                 return words.NotYetHeld(states[0], retracted);
             }
-            // The holding it ended: the last state surely begun before it (an ending ends the pair's holding, rule 4).
-            var previous = marks.LastOrDefault(m => m.Starts is { EndsHolding: false } && SurelyBefore(m, latest))?.Starts ?? latest.Of;
-            var next = marks.FirstOrDefault(m => m.Starts is { EndsHolding: false } && SurelyBefore(latest, m))?.Starts;
-            return words.NoLongerHeld(latest, previous, next, retracted);
+            // Not held since the end that followed the last state begun (or since a 0 % state began).
+            var lastStart = passed.LastOrDefault(m => m.Starts is not null);
+            var end = lastStart is { Starts.EndsHolding: true } ? lastStart
+                : passed.FirstOrDefault(m => m.IsEnd && (lastStart is null || !SurelyBefore(m, lastStart)) && (!m.IsOwnEnd || m.Of == lastStart?.Starts))
+                  ?? latest.Last();
+            var previous = passed.LastOrDefault(m => m.Starts is { EndsHolding: false } && SurelyBefore(m, end))?.Starts ?? end.Of;
+            var next = marks.FirstOrDefault(m => m.Starts is { EndsHolding: false } && SurelyBefore(end, m))?.Starts;
+            return words.NoLongerHeld(end, previous, next, retracted);
         }
-        var heldStates = held.Where(s => s is not null).Select(s => s!).OrderBy(s => s.Start.Start).ToList();
+        var heldStates = held.Where(s => s is not null).Select(s => s!).OrderBy(s => s.Index).ToList();
         var notHeld = outcomes.Where(o => o.Held is null).Select(o => o.After).ToList();
-        var starting = open.FirstOrDefault(m => m.Starts is { } s && heldStates.Contains(s));
+        var starting = open.FirstOrDefault(m => m.Starts is { } s && heldStates.Contains(s) && !s.MaybeNone);
         var ending = notHeld.FirstOrDefault(m => m is { IsEnd: true } && open.Contains(m));
         return words.Uncertain(heldStates, starting, ending, notHeld.FirstOrDefault(m => m is not null), retracted);
     }
 
-    /// <summary>Where a held state stops: the first mark that can only come after its start.</summary>
+    /// <summary>What holds if <paramref name="m"/> was the latest mark to happen.</summary>
+    private static IEnumerable<Outcome> OutcomesAfter(Mark m, List<Mark> passed)
+    {
+        if (m.Starts is { } s)
+        {
+            if (!s.EndsHolding)
+            {
+                yield return new Outcome(m, s);
+            }
+            if (s.EndsHolding || s.MaybeNone)
+            {
+                yield return new Outcome(m, null);
+            }
+            yield break;
+        }
+        // A state's own end ends nothing once a later state has begun: that state goes on.
+        var later = m.IsOwnEnd ? passed.LastOrDefault(p => p.Starts is { } x && x.Index > m.Of!.Index) : null;
+        yield return later is null ? new Outcome(m, null) : new Outcome(m, later.Starts!.EndsHolding ? null : later.Starts);
+    }
+
+    /// <summary>Where a held state stops: the first mark that can only come after its start and can end it.</summary>
     private static ValidDate? UntilOf(List<Mark> marks, State s)
     {
         var start = marks.First(m => m.Starts == s);
-        return marks.FirstOrDefault(m => m != start && SurelyBefore(start, m))?.Date;
+        return marks.FirstOrDefault(m => m != start && SurelyBefore(start, m) && !(m.IsOwnEnd && m.Of!.Index < s.Index))?.Date;
     }
 
     /// <summary>A retracted fact is named where it would have counted: over its own period.</summary>
@@ -239,26 +305,28 @@ public static class HoldingTimeline
             var text = $"{holder} held {StakeWords(s.Share)} in {subject} from {s.Start.ToReadable()}"
                 + (until is { } u ? $" until {u.ToReadable()}." : " on, with no end recorded.")
                 + " " + Evidence(s);
-            return new HoldingFinding(HoldingStatus.Held, s.Share, DateWithPrecision.Of(s.Start), DateWithPrecision.Of(until),
+            // Disputed: the share covers every value claimed (each shown in the alternatives), never one picked.
+            return new HoldingFinding(HoldingStatus.Held, s.Cover, DateWithPrecision.Of(s.Start), DateWithPrecision.Of(until),
                 s.Confidence, Cite(s.Members), Basis(s.Members, retracted), Notes(text, s.Members, retracted), s.Alternatives);
         }
 
         public HoldingFinding Changing(List<State> states, List<ValidDate> windows, List<FactState> retracted)
         {
-            var share = states.Select(s => s.Share).Aggregate((a, b) => a is null || b is null ? a ?? b : a.Hull(b));
+            var share = Covering(states);
             var members = states.SelectMany(s => s.Members).ToList();
             var when = windows.Count > 0 ? $"during {windows[0].ToReadable()}" : "around this date";
             var text = $"{holder} held a stake in {subject} throughout, but its size changed {when} "
-                + $"from {StakeWords(states[0].Share)} to {StakeWords(states[^1].Share)}; on this date the ledger cannot tell which applied.";
+                + $"from {StakeWords(states[0].Share)} to {StakeWords(states[^1].Share)}; on this date the ledger cannot tell which applied. "
+                + Evidence(members, states.Select(s => s.Confidence).MinBy(ConfidenceRules.Strength), Alternatives(states));
             var confidence = states.Select(s => s.Confidence).MinBy(ConfidenceRules.Strength);
             return new HoldingFinding(HoldingStatus.Held, share, DateWithPrecision.Of(states[0].Start), null,
-                confidence, Cite(members), Basis(members, retracted), Notes(text, members, retracted));
+                confidence, Cite(members), Basis(members, retracted), Notes(text, members, retracted), Alternatives(states));
         }
 
         public HoldingFinding Uncertain(List<State> held, Mark? starting, Mark? ending, Mark? notHeldAfter, List<FactState> retracted)
         {
             var s = starting?.Starts ?? held[^1];
-            var share = held.Select(h => h.Share).Aggregate((a, b) => a is null || b is null ? a ?? b : a.Hull(b));
+            var share = Covering(held);
             string text;
             ValidDate? until = null;
             if (starting is not null)
@@ -269,8 +337,12 @@ public static class HoldingTimeline
             else if (ending is not null)
             {
                 until = ending.Date;
-                text = $"{holder}'s stake in {subject} ended in {ending.Date.ToReadable()} ({LedgerJson.Word(ending.Date.Precision)} precision); "
+                text = $"{holder}'s stake in {subject} ended {On(ending.Date)} ({LedgerJson.Word(ending.Date.Precision)} precision); "
                     + "on this date the ledger cannot tell whether it was still held. ";
+            }
+            else if (s.MaybeNone && held.Count == 1)
+            {
+                text = $"The sources disagree whether {holder} held any stake in {subject} from {s.Start.ToReadable()}: one puts it at 0 %. ";
             }
             else
             {
@@ -283,8 +355,8 @@ public static class HoldingTimeline
                 .Concat(notHeldAfter?.Starts?.Members ?? []).Distinct().ToList();
             var confidence = held.Select(h => h.Confidence).MinBy(ConfidenceRules.Strength);
             return new HoldingFinding(HoldingStatus.Uncertain, share, DateWithPrecision.Of(s.Start), DateWithPrecision.Of(until),
-                confidence, Cite(members), Basis(members, retracted), Notes(text + Evidence(s), members, retracted),
-                held.Count == 1 ? s.Alternatives : null);
+                confidence, Cite(members), Basis(members, retracted), Notes(text + Evidence(members, confidence, Alternatives(held)), members, retracted),
+                Alternatives(held));
         }
 
         public HoldingFinding NotYetHeld(State first, List<FactState> retracted)
@@ -301,7 +373,7 @@ public static class HoldingTimeline
         {
             var how = end.Starts is { } zero
                 ? $"{holder}'s stake in {subject} was 0 % from {zero.Start.ToReadable()}"
-                : $"{holder}'s stake in {subject} ended on {end.Date.ToReadable()}" + (end.Ending?.Reason is { Length: > 0 } r ? $" ({r})" : "");
+                : $"{holder}'s stake in {subject} ended {On(end.Date)}" + (end.Ending?.Reason is { Length: > 0 } r ? $" ({r})" : "");
             var text = how + (next is null ? "; nothing recorded shows it held again." : $"; the next recorded holding starts {next.Start.ToReadable()}.")
                 + (previous is null ? "" : $" The nearest recorded holding was {StakeWords(previous.Share)} from {previous.Start.ToReadable()}. " + Evidence(previous));
             var members = (previous?.Members ?? []).Concat(end.Starts?.Members ?? []).Concat(end.EndedFact is { } f ? [f] : []).Distinct().ToList();
@@ -321,15 +393,29 @@ public static class HoldingTimeline
             : share.Exact is not null ? $"a {share.ToReadable()} stake"
             : $"a stake of {share.ToReadable()}";
 
-        private static string Evidence(State s)
+        private static string On(ValidDate date) => (date.IsExactDay ? "on " : "in ") + date.ToReadable();
+
+        /// <summary>The smallest share covering every state's (or, when disputed, every claimed) value.</summary>
+        private static Share? Covering(IEnumerable<State> states) =>
+            states.Select(s => s.Cover).Aggregate((a, b) => a is null || b is null ? a ?? b : a.Hull(b));
+
+        private static IReadOnlyList<ShareClaim>? Alternatives(IEnumerable<State> states)
         {
-            var count = s.Members.SelectMany(m => m.Current.Sources).Select(c => c.Source).Distinct().Count();
-            var basis = s.Confidence switch
+            var all = states.SelectMany(s => s.Alternatives ?? []).ToList();
+            return all.Count == 0 ? null : all;
+        }
+
+        private static string Evidence(State s) => Evidence(s.Members, s.Confidence, s.Alternatives);
+
+        private static string Evidence(IEnumerable<FactState> members, Confidence confidence, IReadOnlyList<ShareClaim>? alternatives)
+        {
+            var count = members.SelectMany(m => m.Current.Sources).Select(c => c.Source).Distinct().Count();
+            var basis = confidence switch
             {
                 Confidence.Confirmed => "Confirmed by a party to it or an official register",
                 Confidence.Reported => "Reported by third parties, not confirmed by the parties",
                 Confidence.Claimed => "Claimed by one party, unverified",
-                _ => "Disputed: the sources disagree" + (s.Alternatives is { } alt
+                _ => "Disputed: the sources disagree" + (alternatives is { } alt
                     ? " (" + string.Join("; ", alt.Select(a => $"{a.Share.ToReadable()} per {string.Join(", ", a.Sources)}")) + ")"
                     : " (a source denies it)"),
             };
