@@ -70,7 +70,9 @@ public static class HoldingTimeline
         }
         var states = GroupIntoStates(live, sources);
         var marks = MarksOf(states, live);
-        var points = marks.SelectMany(m => new[] { m.First, m.Last })
+        // Between these days nothing changes: a mark's window opens (First), closes (Last), or an open
+        // mark may now have come after one that happened on its first day (First + 1).
+        var points = marks.SelectMany(m => new[] { m.First, m.First.AddDays(1), m.Last })
             .Concat(retracted.SelectMany(r => new[] { r.Current.Valid.From.Start }.Concat(r.EndsOn is { } e ? [e.End] : [])))
             .Distinct().Order().ToList();
         var segments = new List<HoldingSegment>();
@@ -217,26 +219,23 @@ public static class HoldingTimeline
     /// possible day is before b's first; on a day both may share, an end comes before a start
     /// (ended and taken again that day: held); and a state starts before anything ends it.
     /// </summary>
-    private static bool SurelyBefore(Mark a, Mark b) =>
-        a.Last < b.First
-        || (a.Last == b.First && a.IsEnd && !b.IsEnd)
-        || (a.Starts is not null && b.IsEnd && b.Of == a.Starts);
+    private static bool SurelyBefore(Mark a, Mark b) => SurelyBefore(a, b, DateOnly.MaxValue);
+
+    /// <summary>The same, among marks that happened by <paramref name="day"/>: a's window is cut off there.</summary>
+    private static bool SurelyBefore(Mark a, Mark b, DateOnly day)
+    {
+        var last = a.Last < day ? a.Last : day;
+        return last < b.First
+            || (last == b.First && a.IsEnd && !b.IsEnd)
+            || (a.Starts is not null && b.IsEnd && b.Of == a.Starts);
+    }
 
     private static HoldingFinding FindingOn(DateOnly? day, List<Mark> marks, List<State> states, Words words, List<FactState> retracted)
     {
         var passed = day is { } d ? marks.Where(m => m.PassedBy(d)).ToList() : [];
         var open = day is { } d2 ? marks.Where(m => m.OpenOn(d2)).ToList() : [];
-        // A mark may be the latest to have happened unless a mark that surely happened surely came
-        // after it. Only marks whose window reaches the latest passed mark's first day can be (a
-        // cheap test first; long histories have many marks).
-        var latestFirst = passed.Count == 0 ? DateOnly.MinValue : passed.Max(m => m.First);
-        var latest = passed.Concat(open).Where(m => m.Last >= latestFirst)
-            .Where(m => !passed.Any(p => p != m && SurelyBefore(m, p))).ToList();
-        var outcomes = latest.SelectMany(m => OutcomesAfter(m, passed)).ToList();
-        if (passed.Count == 0)
-        {
-            outcomes.Insert(0, new Outcome(null, null));
-        }
+        var outcomes = day is { } d3 ? PossibleOutcomes(passed, open, d3) : [new Outcome(null, null)];
+        var latest = outcomes.Where(o => o.After is not null).Select(o => o.After!).ToList();
         var held = outcomes.Select(o => o.Held).Distinct().ToList();
         if (held.All(s => s is not null))
         {
@@ -254,7 +253,7 @@ public static class HoldingTimeline
             var lastStart = passed.LastOrDefault(m => m.Starts is not null);
             var end = lastStart is { Starts.EndsHolding: true } ? lastStart
                 : passed.FirstOrDefault(m => m.IsEnd && (lastStart is null || !SurelyBefore(m, lastStart)) && (!m.IsOwnEnd || m.Of == lastStart?.Starts))
-                  ?? latest.Last();
+                  ?? latest.LastOrDefault() ?? passed[^1];
             var previous = passed.LastOrDefault(m => m.Starts is { EndsHolding: false } && SurelyBefore(m, end))?.Starts ?? end.Of;
             var next = marks.FirstOrDefault(m => m.Starts is { EndsHolding: false } && SurelyBefore(end, m))?.Starts;
             return words.NoLongerHeld(end, previous, next, retracted);
@@ -266,8 +265,70 @@ public static class HoldingTimeline
         return words.Uncertain(heldStates, starting, ending, notHeld.FirstOrDefault(m => m is not null), retracted);
     }
 
-    /// <summary>What holds if <paramref name="m"/> was the latest mark to happen.</summary>
-    private static IEnumerable<Outcome> OutcomesAfter(Mark m, List<Mark> passed)
+    /// <summary>
+    /// Every condition some possible world gives on the day: marks that surely happened before the
+    /// rest are taken in their order; the rest (the cluster whose order the dates leave open, and
+    /// open marks that may not have happened yet) are tried in every order their windows allow.
+    /// </summary>
+    private static List<Outcome> PossibleOutcomes(List<Mark> passed, List<Mark> open, DateOnly day)
+    {
+        var all = passed.Concat(open).ToList();
+        // The cluster: marks not surely before some passed mark, then every mark unordered with a member.
+        var latestFirst = passed.Count == 0 ? DateOnly.MinValue : passed.Max(m => m.First);
+        var cluster = all.Where(m => m.Last >= latestFirst && !passed.Any(p => p != m && SurelyBefore(m, p, day))).ToHashSet();
+        for (var grew = true; grew;)
+        {
+            grew = false;
+            foreach (var m in all.Where(m => !cluster.Contains(m) && cluster.Any(c => !SurelyBefore(m, c, day))).ToList())
+            {
+                grew = cluster.Add(m);
+            }
+        }
+        var before = new List<Outcome> { new(null, null) };
+        foreach (var m in all.Where(m => !cluster.Contains(m)))
+        {
+            before = before.SelectMany(o => After(o, m)).Distinct().ToList();
+        }
+        var outcomes = new HashSet<Outcome>();
+        var members = cluster.OrderBy(m => m.First).ThenBy(m => m.Last).ThenBy(m => m.IsEnd ? 0 : 1).ToList();
+        if (members.Count > 9)
+        {
+            // Too many marks of unknown order to try every order: take each as possibly the last.
+            foreach (var m in members)
+            {
+                foreach (var o in before.SelectMany(b => After(b, m)))
+                {
+                    outcomes.Add(o);
+                }
+            }
+            return [.. outcomes];
+        }
+        foreach (var start in before)
+        {
+            Explore(start, members, passed.ToHashSet(), day, outcomes);
+        }
+        return [.. outcomes];
+    }
+
+    private static void Explore(Outcome current, List<Mark> remaining, HashSet<Mark> passed, DateOnly day, HashSet<Outcome> outcomes)
+    {
+        // The world may stop here if every mark left may not have happened yet.
+        if (!remaining.Any(passed.Contains))
+        {
+            outcomes.Add(current);
+        }
+        foreach (var next in remaining.Where(m => !remaining.Any(r => r != m && SurelyBefore(r, m, day))).ToList())
+        {
+            var rest = remaining.Where(r => r != next).ToList();
+            foreach (var o in After(current, next))
+            {
+                Explore(o, rest, passed, day, outcomes);
+            }
+        }
+    }
+
+    /// <summary>The condition after <paramref name="m"/> happens in <paramref name="current"/>.</summary>
+    private static IEnumerable<Outcome> After(Outcome current, Mark m)
     {
         if (m.Starts is { } s)
         {
@@ -279,11 +340,16 @@ public static class HoldingTimeline
             {
                 yield return new Outcome(m, null);
             }
-            yield break;
         }
-        // A state's own end ends nothing once a later state has begun: that state goes on.
-        var later = m.IsOwnEnd ? passed.LastOrDefault(p => p.Starts is { } x && x.Index > m.Of!.Index) : null;
-        yield return later is null ? new Outcome(m, null) : new Outcome(m, later.Starts!.EndsHolding ? null : later.Starts);
+        else if (!m.IsOwnEnd || current.Held == m.Of)
+        {
+            yield return new Outcome(m, null);
+        }
+        else
+        {
+            // A state's own end ends nothing once another state has begun.
+            yield return current;
+        }
     }
 
     /// <summary>Where a held state stops: the first mark that can only come after its start and can end it.</summary>
