@@ -284,8 +284,11 @@ public static class HoldingTimeline
                 grew = cluster.Add(m);
             }
         }
+        // Before the cluster, in order; only from the last start or ending on does anything still count.
+        var settled = all.Where(m => !cluster.Contains(m)).ToList();
+        var from = settled.FindLastIndex(m => !m.IsOwnEnd);
         var before = new List<Outcome> { new(null, null) };
-        foreach (var m in all.Where(m => !cluster.Contains(m)))
+        foreach (var m in settled.Skip(Math.Max(from, 0)))
         {
             before = before.SelectMany(o => After(o, m)).Distinct().ToList();
         }
