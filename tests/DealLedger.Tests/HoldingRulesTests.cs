@@ -474,4 +474,19 @@ public sealed class HoldingRulesTests
         Assert.Equal(Confidence.Disputed, a.Confidence);
         Assert.Equal([Share.OfExact(10), Share.OfExact(20)], a.Alternatives!.Select(x => x.Share).Where(x => x.Exact is not null).OrderBy(x => x.Exact));
     }
+
+    [Fact]
+    public async Task not_held_since_the_end_that_ended_the_last_holding_not_a_later_one()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake("a", "{ exact: 10 }", "{ from: 2020-01-01 }"),
+            Stake("b", "{ exact: 20 }", "{ from: 2022-01-01, to: 2023-01-01 }", "[ { source: wire, claim: stated } ]")) +
+            "endings:\n  - { fact: a, on: 2024-01-01, sources: [ { source: press, claim: stated } ] }\n");
+
+        Assert.Equal(HoldingStatus.NotHeld, (await s.AtAsync("2023-06-01")).Status);
+        var later = await s.AtAsync("2024-06-01");
+        Assert.Equal(HoldingStatus.NotHeld, later.Status);
+        Assert.Equal("2023-01-01", later.Since?.Date);
+    }
 }

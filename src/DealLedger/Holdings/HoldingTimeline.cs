@@ -281,7 +281,7 @@ public static class HoldingTimeline
             grew = false;
             foreach (var m in all.Where(m => !cluster.Contains(m) && cluster.Any(c => !SurelyBefore(m, c, day))).ToList())
             {
-                grew = cluster.Add(m);
+                grew |= cluster.Add(m);
             }
         }
         // Before the cluster, in order; only from the last start or ending on does anything still count.
