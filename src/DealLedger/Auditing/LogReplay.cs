@@ -20,8 +20,6 @@ public sealed class LogReplay
 
     public DateTimeOffset KnownAt { get; }
 
-    public int EventCount { get; private set; }
-
     public static Task<LogReplay> LoadAsync(Ledger ledger, DateTimeOffset knownAt, CancellationToken ct = default) =>
         ledger.ReadAsync(knownAt, async (c, k, token) =>
         {
@@ -35,7 +33,6 @@ public sealed class LogReplay
 
     private void Apply(LoggedEvent e)
     {
-        EventCount++;
         switch (e.Data)
         {
             case OrganizationRegistered o: organizations[o.Id] = o; break;
@@ -58,8 +55,4 @@ public sealed class LogReplay
             .FirstOrDefault(s => (s.From is null || s.From <= at) && (s.To is null || at < s.To));
         return HoldingAnswer.From(holder, subject, at, KnownAt, segment?.Finding ?? HoldingQuery.Unknown(Name(holder), Name(subject), KnownAt));
     }
-
-    /// <summary>Every (holder, subject) pair with a stake fact in the replayed log.</summary>
-    public IEnumerable<(string Holder, string Subject)> Pairs =>
-        facts.Values.Where(f => f.Current.Type == FactType.Stake).Select(f => (f.Current.Holder!, f.Current.Subject!)).Distinct();
 }
