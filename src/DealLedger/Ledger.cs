@@ -60,45 +60,40 @@ public sealed class Ledger : IAsyncDisposable
         await using var connection = await Database.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         await Sql.ExecAsync(connection, "select pg_advisory_xact_lock($1)", ct, WriteLock);
-        // The server's clock, read under the lock, strictly after the last recorded event.
-        await using (var clockCmd = Sql.Command(connection,
-            $"select greatest(clock_timestamp(), (select last_recorded_at + interval '1 microsecond' from {ProjectionTables.Name("ledger_position")} where id = 1))"))
+        var write = new LedgerTransaction(connection, await RecordingInstantAsync(connection, ct));
+        await decide(write, ct);
+        if (write.Pending.Count == 0)
         {
-            DateTimeOffset recordedAt;
-            await using (var clock = await clockCmd.ExecuteReaderAsync(ct))
-            {
-                await clock.ReadAsync(ct);
-                recordedAt = clock.GetFieldValue<DateTimeOffset>(0);
-            }
-            var write = new LedgerTransaction(connection, recordedAt);
-            await decide(write, ct);
-            if (write.Pending.Count == 0)
-            {
-                await tx.RollbackAsync(ct);
-                return WriteResult.Unchanged;
-            }
-            using (RecordingClock.Use(recordedAt))
-            {
-                await using var session = Store.LightweightSession(SessionOptions.ForTransaction(tx, false));
-                session.CorrelationId = Guid.NewGuid().ToString();
-                session.LastModifiedBy = Writer;
-                var ids = new List<Guid>();
-                foreach (var (stream, e) in write.Pending)
-                {
-                    var action = session.Events.Append(stream, e);
-                    ids.Add(action.Events[^1].Id);
-                }
-                await session.SaveChangesAsync(ct);
-                var logged = await EventLogReader.ByIdsAsync(connection, ids.ToArray(), ct);
-                await Projections.ApplyAsync(connection, logged, ct);
-                if (BeforeCommit is { } hook)
-                {
-                    await hook(ct);
-                }
-                await tx.CommitAsync(ct);
-                return new WriteResult(logged.Count, logged[^1].Ref.Sequence, recordedAt);
-            }
+            await tx.RollbackAsync(ct);
+            return WriteResult.Unchanged;
         }
+        using (RecordingClock.Use(write.RecordedAt))
+        {
+            await using var session = Store.LightweightSession(SessionOptions.ForTransaction(tx, false));
+            session.CorrelationId = Guid.NewGuid().ToString();
+            session.LastModifiedBy = Writer;
+            var ids = write.Pending.Select(p => session.Events.Append(p.Stream, p.Event).Events[^1].Id).ToArray();
+            await session.SaveChangesAsync(ct);
+            // The projections take the events as stored (sequence, recorded time), as a replay will.
+            var logged = await EventLogReader.ByIdsAsync(connection, ids, ct);
+            await Projections.ApplyAsync(connection, logged, ct);
+            if (BeforeCommit is { } hook)
+            {
+                await hook(ct);
+            }
+            await tx.CommitAsync(ct);
+            return new WriteResult(logged.Count, logged[^1].Ref.Sequence, write.RecordedAt);
+        }
+    }
+
+    /// <summary>The server's clock, read under the write lock, strictly after the last recorded event.</summary>
+    private static async Task<DateTimeOffset> RecordingInstantAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var cmd = Sql.Command(connection,
+            $"select greatest(clock_timestamp(), (select last_recorded_at + interval '1 microsecond' from {ProjectionTables.Name("ledger_position")} where id = 1))");
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return reader.GetFieldValue<DateTimeOffset>(0);
     }
 
     /// <summary>

@@ -18,8 +18,11 @@ public sealed class Scenario : IAsyncDisposable
         return s;
     }
 
-    public Task<WriteResult> ImportAsync(string yaml) =>
-        Ledger.ImportYamlAsync(yaml).ContinueWith(t => new WriteResult(t.Result.EventsAppended, t.Result.LastSequence, t.Result.RecordedAt), TaskContinuationOptions.OnlyOnRanToCompletion);
+    public async Task<WriteResult> ImportAsync(string yaml)
+    {
+        var report = await Ledger.ImportYamlAsync(yaml);
+        return new WriteResult(report.EventsAppended, report.LastSequence, report.RecordedAt);
+    }
 
     public Task<HoldingAnswer> AtAsync(string day, DateTimeOffset? knownAt = null) =>
         Ledger.HoldingAsync("acme", "globex", DateOnly.Parse(day), knownAt);

@@ -38,10 +38,9 @@ public sealed class LogReplay
             case OrganizationRegistered o: organizations[o.Id] = o; break;
             case SourceRegistered s: sources[s.Id] = s; break;
             case DealRecorded: break;
-            case FactRecorded f: facts[f.Fact.Id] = FactState.Recorded(f, e.Ref); break;
             default:
-                var id = e.StreamKey["fact:".Length..];
-                facts[id] = facts[id].Apply(e.Data, e.Ref);
+                var id = FactState.FactIdOf(e.Data)!;
+                facts[id] = FactState.Next(facts.GetValueOrDefault(id), e.Data, e.Ref);
                 break;
         }
     }

@@ -7,7 +7,7 @@ namespace DealLedger.Deals;
 public sealed record EventRef(Guid EventId, long Sequence, string Type, DateTimeOffset RecordedAt);
 
 /// <summary>An event of the log with its data, in sequence order.</summary>
-public sealed record LoggedEvent(EventRef Ref, string StreamKey, object Data);
+public sealed record LoggedEvent(EventRef Ref, object Data);
 
 public sealed record CorrectionNote(EventRef Event, FactAmendment Set, string Reason, IReadOnlyList<Claim> Sources);
 
@@ -37,6 +37,22 @@ public sealed record FactState
 
     public static FactState Recorded(FactRecorded e, EventRef at) =>
         new() { Original = e.Fact, Current = e.Fact, Basis = [at] };
+
+    /// <summary>The fact a fact event is about, or null for any other event.</summary>
+    public static string? FactIdOf(object e) => e switch
+    {
+        FactRecorded x => x.Fact.Id,
+        SourceAddedToFact x => x.Fact,
+        FactCorrected x => x.Fact,
+        FactRetracted x => x.Fact,
+        FactEnded x => x.Fact,
+        _ => null,
+    };
+
+    /// <summary>One step of the fold: a recorded fact starts its state; any other fact event amends it.</summary>
+    public static FactState Next(FactState? current, object e, EventRef at) => e is FactRecorded r
+        ? Recorded(r, at)
+        : (current ?? throw new InvalidOperationException($"event {at.Sequence} amends fact '{FactIdOf(e)}', which was never recorded")).Apply(e, at);
 
     public FactState Apply(object data, EventRef at)
     {

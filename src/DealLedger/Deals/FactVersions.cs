@@ -14,6 +14,11 @@ internal static class FactVersions
         return await cmd.ExecuteScalarAsync(ct) is string json ? LedgerJson.Deserialize<FactState>(json) : null;
     }
 
+    /// <summary>The current stake facts about a pair (retracted ones included: they are still named).</summary>
+    public static Task<List<FactState>> StakesAsync(NpgsqlConnection c, string holder, string subject, CancellationToken ct) =>
+        Sql.ListAsync(c, $"select state::text from {Table} where holder = $1 and subject = $2 and type = 'stake' and upper_inf(recorded)",
+            r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, holder, subject);
+
     public static async Task StoreAsync(NpgsqlConnection c, IEnumerable<FactState> facts, DateTimeOffset recordedAt, long sequence, CancellationToken ct)
     {
         foreach (var f in facts)

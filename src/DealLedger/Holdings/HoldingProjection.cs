@@ -17,9 +17,7 @@ internal static class HoldingProjection
 
     public static async Task RefreshAsync(NpgsqlConnection c, string holder, string subject, DateTimeOffset recordedAt, long sequence, CancellationToken ct)
     {
-        var facts = await Sql.ListAsync(c,
-            $"select state::text from {ProjectionTables.Name("fact_versions")} where holder = $1 and subject = $2 and type = 'stake' and upper_inf(recorded)",
-            r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, holder, subject);
+        var facts = await FactVersions.StakesAsync(c, holder, subject, ct);
         var sources = await SourceCatalog.LoadAsync(c, facts.SelectMany(SourceCatalog.CitedBy), ct);
         var names = await OrganizationDirectory.NamesAsync(c, [holder, subject], ct);
         var timeline = HoldingTimeline.Build(holder, subject, facts, sources, id => names.GetValueOrDefault(id, id));

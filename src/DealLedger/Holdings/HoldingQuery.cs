@@ -44,6 +44,17 @@ public static class HoldingQuery
         return Unknown(names.GetValueOrDefault(holder, holder), names.GetValueOrDefault(subject, subject), knownAt);
     }
 
+    /// <summary>Which side of a stake an organization is on.</summary>
+    internal enum Side { Holder, Subject }
+
+    /// <summary>The pairs in which <paramref name="org"/> is on <paramref name="side"/> whose holding is held or uncertain at (knownAt, day): one index lookup.</summary>
+    internal static Task<List<(string Holder, string Subject, HoldingFinding Finding)>> HeldAsync(
+        NpgsqlConnection c, Side side, string org, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
+        Sql.ListAsync(c,
+            $"select holder, subject, finding::text from {Table} where {(side == Side.Holder ? "holder" : "subject")} = $1 " +
+            "and recorded @> $2::timestamptz and valid @> $3::date and status in ('held', 'uncertain') order by holder, subject",
+            r => (r.GetString(0), r.GetString(1), LedgerJson.Deserialize<HoldingFinding>(r.GetString(2))), ct, org, knownAt, day);
+
     /// <summary>Rule 3: no stake fact about the pair was recorded by knownAt.</summary>
     public static HoldingFinding Unknown(string holderName, string subjectName, DateTimeOffset knownAt) =>
         new(HoldingStatus.Unknown, null, null, null, null, [], [],

@@ -371,7 +371,7 @@ public static class HoldingTimeline
     {
         public HoldingFinding Held(State s, ValidDate? until, List<FactState> retracted)
         {
-            var text = $"{holder} held {StakeWords(s.Share)} in {subject} from {s.Start.ToReadable()}"
+            var text = $"{holder} held {Share.Phrase(s.Share)} in {subject} from {s.Start.ToReadable()}"
                 + (until is { } u ? $" until {u.ToReadable()}." : " on, with no end recorded.")
                 + " " + Evidence(s);
             // Disputed: the share covers every value claimed (each shown in the alternatives), never one picked.
@@ -385,7 +385,7 @@ public static class HoldingTimeline
             var members = states.SelectMany(s => s.Members).ToList();
             var when = windows.Count > 0 ? $"during {windows[0].ToReadable()}" : "around this date";
             var text = $"{holder} held a stake in {subject} throughout, but its size changed {when} "
-                + $"from {StakeWords(states[0].Share)} to {StakeWords(states[^1].Share)}; on this date the ledger cannot tell which applied. "
+                + $"from {Share.Phrase(states[0].Share)} to {Share.Phrase(states[^1].Share)}; on this date the ledger cannot tell which applied. "
                 + Evidence(members, states.Select(s => s.Confidence).MinBy(ConfidenceRules.Strength), Alternatives(states));
             var confidence = states.Select(s => s.Confidence).MinBy(ConfidenceRules.Strength);
             return new HoldingFinding(HoldingStatus.Held, share, DateWithPrecision.Of(states[0].Start), null,
@@ -400,7 +400,7 @@ public static class HoldingTimeline
             ValidDate? until = null;
             if (starting is not null)
             {
-                text = $"{holder} acquired {StakeWords(s.Share)} in {subject} in {starting.Date.ToReadable()} ({LedgerJson.Word(starting.Date.Precision)} precision); "
+                text = $"{holder} acquired {Share.Phrase(s.Share)} in {subject} in {starting.Date.ToReadable()} ({LedgerJson.Word(starting.Date.Precision)} precision); "
                     + "on this date the ledger cannot tell whether it was already held. ";
             }
             else if (ending is not null)
@@ -433,7 +433,7 @@ public static class HoldingTimeline
             var text = first.EndsHolding
                 ? $"No stake of {holder} in {subject} is recorded before {first.Start.ToReadable()}, when the sources put it at 0 %. " + Evidence(first)
                 : $"No stake of {holder} in {subject} is recorded before {first.Start.ToReadable()}, when the nearest recorded holding, "
-                    + $"{StakeWords(first.Share)}, starts. " + Evidence(first);
+                    + $"{Share.Phrase(first.Share)}, starts. " + Evidence(first);
             return new HoldingFinding(HoldingStatus.NotHeld, null, null, DateWithPrecision.Of(first.Start), null,
                 Cite(first.Members), Basis(first.Members, retracted), Notes(text, first.Members, retracted));
         }
@@ -444,7 +444,7 @@ public static class HoldingTimeline
                 ? $"{holder}'s stake in {subject} was 0 % from {zero.Start.ToReadable()}"
                 : $"{holder}'s stake in {subject} ended {On(end.Date)}" + (end.Ending?.Reason is { Length: > 0 } r ? $" ({r})" : "");
             var text = how + (next is null ? "; nothing recorded shows it held again." : $"; the next recorded holding starts {next.Start.ToReadable()}.")
-                + (previous is null ? "" : $" The nearest recorded holding was {StakeWords(previous.Share)} from {previous.Start.ToReadable()}. " + Evidence(previous));
+                + (previous is null ? "" : $" The nearest recorded holding was {Share.Phrase(previous.Share)} from {previous.Start.ToReadable()}. " + Evidence(previous));
             var members = (previous?.Members ?? []).Concat(end.Starts?.Members ?? []).Concat(end.EndedFact is { } f ? [f] : []).Distinct().ToList();
             return new HoldingFinding(HoldingStatus.NotHeld, null, DateWithPrecision.Of(end.Date),
                 DateWithPrecision.Of(next?.Start), null, Cite(members), Basis(members, retracted), Notes(text.TrimEnd(), members, retracted));
@@ -455,12 +455,6 @@ public static class HoldingTimeline
             var text = $"Every stake fact recorded about {holder} in {subject} was retracted, so the ledger no longer knows of any holding.";
             return new HoldingFinding(HoldingStatus.Unknown, null, null, null, null, Cite(retracted), Basis([], retracted), Notes(text, [], retracted));
         }
-
-        private static string StakeWords(Share? share) => share is null
-            ? "a stake of disputed size"
-            : share.Wording is { Length: > 0 } w ? $"a {w} ({share.ToReadable()})"
-            : share.Exact is not null ? $"a {share.ToReadable()} stake"
-            : $"a stake of {share.ToReadable()}";
 
         private static string On(ValidDate date) => (date.IsExactDay ? "on " : "in ") + date.ToReadable();
 

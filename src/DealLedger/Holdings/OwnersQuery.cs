@@ -20,10 +20,7 @@ public static class OwnersQuery
         {
             var day = at ?? ledger.Today;
             await OrganizationDirectory.RequireAsync(c, subject, token);
-            var rows = await Sql.ListAsync(c,
-                $"select holder, finding::text from {ProjectionTables.Name("holding_segments")} " +
-                "where subject = $1 and recorded @> $2::timestamptz and valid @> $3::date and status in ('held', 'uncertain') order by holder",
-                r => (Holder: r.GetString(0), Finding: LedgerJson.Deserialize<HoldingFinding>(r.GetString(1))), token, subject, k, day);
+            var rows = await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Subject, subject, k, day, token);
             var names = await OrganizationDirectory.NamesAsync(c, rows.Select(r => r.Holder), token);
             var owners = rows.Select(r => new Owner(r.Holder, names.GetValueOrDefault(r.Holder, r.Holder), r.Finding.Status, r.Finding.Share,
                 r.Finding.Since, r.Finding.Confidence, r.Finding.Sources)).ToList();

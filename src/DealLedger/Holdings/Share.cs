@@ -60,6 +60,13 @@ public sealed record Share(decimal? Exact, decimal? Min, bool MinInclusive, deci
     private static bool Same(Share s, decimal lower, bool lowerInc, decimal upper, bool upperInc) =>
         s.Lower == lower && s.Upper == upper && s.LowerInclusive == lowerInc && s.UpperInclusive == upperInc;
 
+    /// <summary>"a small minority stake (more than 0 % and less than 50 %)", "a 0.8 % stake"; null: "a stake of disputed size".</summary>
+    public static string Phrase(Share? share) => share is null
+        ? "a stake of disputed size"
+        : share.Wording is { Length: > 0 } w ? $"a {w} ({share.ToReadable()})"
+        : share.Exact is not null ? $"a {share.ToReadable()} stake"
+        : $"a stake of {share.ToReadable()}";
+
     /// <summary>"0.8 %", "more than 0 % and less than 50 %", "at least 10 %".</summary>
     public string ToReadable()
     {

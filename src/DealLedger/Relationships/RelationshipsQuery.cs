@@ -49,10 +49,8 @@ public static class RelationshipsQuery
 
             var result = new List<Relationship>();
             // Stakes follow the holding timeline (succession, narrowing, disputes), not single facts.
-            var stakes = await Sql.ListAsync(c,
-                $"select holder, subject, finding::text from {ProjectionTables.Name("holding_segments")} " +
-                "where (holder = $1 or subject = $1) and recorded @> $2::timestamptz and valid @> $3::date and status in ('held', 'uncertain') order by holder, subject",
-                r => (Holder: r.GetString(0), Subject: r.GetString(1), Finding: LedgerJson.Deserialize<HoldingFinding>(r.GetString(2))), token, org, k, day);
+            var stakes = (await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Holder, org, k, day, token))
+                .Concat(await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Subject, org, k, day, token));
             foreach (var (holder, subject, f) in stakes)
             {
                 var other = holder == org ? subject : holder;
@@ -62,7 +60,7 @@ public static class RelationshipsQuery
                     .OrderByDescending(x => x.Current.Valid.From.Start).FirstOrDefault();
                 result.Add(new Relationship(stakeFact?.Id ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
                     [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Since, false, f.Until, f.Confidence,
-                    $"{Name(holder)} holds " + (f.Share is { } s ? (s.Wording is { Length: > 0 } w ? $"a {w} ({s.ToReadable()})" : s.ToReadable()) : "a stake of disputed size") + $" in {Name(subject)}",
+                    $"{Name(holder)} holds {Share.Phrase(f.Share)} in {Name(subject)}",
                     f.Sources, f.Basis));
             }
             foreach (var f in facts.Where(f => f.Current.Type != FactType.Stake))
@@ -108,7 +106,7 @@ public static class FactWords
 {
     public static string Summary(Fact f, Func<string, string> name) => f.Type switch
     {
-        FactType.Stake => $"{name(f.Holder!)} holds {f.Share?.ToReadable()} of {name(f.Subject!)}",
+        FactType.Stake => $"{name(f.Holder!)} holds {Share.Phrase(f.Share)} in {name(f.Subject!)}",
         FactType.Investment => $"{name(f.Investor!)} invested {(f.Amount is { } a ? a.ToReadable() : "an undisclosed amount")}"
             + (f.ReportedEquivalent is { } eq ? $" (≈ {eq.ToReadable()})" : "")
             + $" in {name(f.Investee!)}" + (f.Instrument is { } i and not Instrument.Unknown ? $" ({LedgerJson.Word(i)})" : "")

@@ -6,15 +6,15 @@ namespace DealLedger.Storage;
 /// <summary>Reads the log back as the projections and a replay see it: data, sequence, recorded time.</summary>
 internal static class EventLogReader
 {
-    private static readonly string Columns = $"seq_id, id, type, timestamp, stream_id, data::text from {ProjectionTables.Name("mt_events")}";
+    private static readonly string Columns = $"seq_id, id, type, timestamp, data::text from {ProjectionTables.Name("mt_events")}";
 
     public static LoggedEvent Read(NpgsqlDataReader r)
     {
         var type = r.GetString(2);
         var clr = EventNames.TypeOf(type) ?? throw new InvalidOperationException($"unknown event type '{type}' at sequence {r.GetInt64(0)}");
-        var data = System.Text.Json.JsonSerializer.Deserialize(r.GetString(5), clr, LedgerJson.Options)!;
+        var data = System.Text.Json.JsonSerializer.Deserialize(r.GetString(4), clr, LedgerJson.Options)!;
         var reference = new EventRef(r.GetGuid(1), r.GetInt64(0), type, r.GetFieldValue<DateTimeOffset>(3));
-        return new LoggedEvent(reference, r.GetString(4), data);
+        return new LoggedEvent(reference, data);
     }
 
     public static Task<List<LoggedEvent>> ByIdsAsync(NpgsqlConnection c, Guid[] ids, CancellationToken ct) =>

@@ -34,12 +34,7 @@ public sealed class LedgerTransaction
         OrganizationRegistered o => $"organization:{o.Id}",
         SourceRegistered s => $"source:{s.Id}",
         DealRecorded d => $"deal:{d.Id}",
-        FactRecorded f => $"fact:{f.Fact.Id}",
-        SourceAddedToFact f => $"fact:{f.Fact}",
-        FactCorrected f => $"fact:{f.Fact}",
-        FactRetracted f => $"fact:{f.Fact}",
-        FactEnded f => $"fact:{f.Fact}",
-        _ => throw new ArgumentException($"not a ledger event: {e.GetType().Name}"),
+        _ => FactState.FactIdOf(e) is { } fact ? $"fact:{fact}" : throw new ArgumentException($"not a ledger event: {e.GetType().Name}"),
     };
 
     /// <summary>Adds an event to this write; later reads in the same write see it.</summary>
@@ -52,70 +47,43 @@ public sealed class LedgerTransaction
             case OrganizationRegistered o: organizations[o.Id] = o; break;
             case SourceRegistered s: sources[s.Id] = s; break;
             case DealRecorded d: deals[d.Id] = d; break;
-            case FactRecorded f: facts[f.Fact.Id] = FactState.Recorded(f, provisional); break;
             default:
-                var id = StreamOf(e)["fact:".Length..];
-                facts[id] = facts[id].Apply(e, provisional);
+                var id = FactState.FactIdOf(e)!;
+                facts[id] = FactState.Next(facts.GetValueOrDefault(id), e, provisional);
                 break;
         }
     }
 
     public async Task<OrganizationRegistered?> OrganizationAsync(string id, CancellationToken ct) =>
-        organizations.TryGetValue(id, out var o) ? o
-        : await ReadJsonAsync<OrganizationRegistered>($"select data from {ProjectionTables.Name("organizations")} where id = $1", id, ct);
+        organizations.GetValueOrDefault(id) ?? await OrganizationDirectory.FindAsync(connection, id, ct);
 
     public async Task<SourceRegistered?> SourceAsync(string id, CancellationToken ct) =>
-        sources.TryGetValue(id, out var s) ? s
-        : await ReadJsonAsync<SourceRegistered>($"select data from {ProjectionTables.Name("sources")} where id = $1", id, ct);
+        sources.GetValueOrDefault(id) ?? (await SourceCatalog.LoadAsync(connection, [id], ct)).GetValueOrDefault(id);
 
-    public async Task<DealRecorded?> DealAsync(string id, CancellationToken ct) =>
-        deals.TryGetValue(id, out var d) ? d
-        : await ReadJsonAsync<DealRecorded>($"select data from {ProjectionTables.Name("deals")} where id = $1", id, ct);
+    public async Task<DealRecorded?> DealAsync(string id, CancellationToken ct)
+    {
+        if (deals.TryGetValue(id, out var deal))
+        {
+            return deal;
+        }
+        await using var cmd = Sql.Command(connection, $"select data::text from {ProjectionTables.Name("deals")} where id = $1", id);
+        return await cmd.ExecuteScalarAsync(ct) is string json ? LedgerJson.Deserialize<DealRecorded>(json) : null;
+    }
 
     public async Task<FactState?> FactAsync(string id, CancellationToken ct)
     {
-        if (facts.TryGetValue(id, out var f))
+        if (!facts.TryGetValue(id, out var fact) && await FactVersions.CurrentAsync(connection, id, ct) is { } stored)
         {
-            return f;
+            facts[id] = fact = stored;
         }
-        var stored = await ReadJsonAsync<FactState>(
-            $"select state from {ProjectionTables.Name("fact_versions")} where fact_id = $1 and upper_inf(recorded)", id, ct);
-        if (stored is not null)
-        {
-            facts[id] = stored;
-        }
-        return stored;
+        return fact;
     }
 
-    /// <summary>The stake facts about a pair, stored and pending.</summary>
+    /// <summary>The stake facts about a pair, stored and pending (pending ones as this write left them).</summary>
     public async Task<IReadOnlyList<FactState>> StakesAsync(string holder, string subject, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
-            $"select fact_id from {ProjectionTables.Name("fact_versions")} where holder = $1 and subject = $2 and type = 'stake' and upper_inf(recorded)",
-            connection);
-        cmd.Parameters.AddWithValue(holder);
-        cmd.Parameters.AddWithValue(subject);
-        var ids = new List<string>();
-        await using (var reader = await cmd.ExecuteReaderAsync(ct))
-        {
-            while (await reader.ReadAsync(ct))
-            {
-                ids.Add(reader.GetString(0));
-            }
-        }
-        ids.AddRange(facts.Values.Where(f => f.Current.Type == FactType.Stake && f.Current.Holder == holder && f.Current.Subject == subject).Select(f => f.Id));
-        var result = new List<FactState>();
-        foreach (var id in ids.Distinct())
-        {
-            result.Add((await FactAsync(id, ct))!);
-        }
-        return result;
-    }
-
-    private async Task<T?> ReadJsonAsync<T>(string sql, string id, CancellationToken ct) where T : class
-    {
-        await using var cmd = new NpgsqlCommand(sql, connection);
-        cmd.Parameters.AddWithValue(id);
-        return await cmd.ExecuteScalarAsync(ct) is string json ? LedgerJson.Deserialize<T>(json) : null;
+        var stored = await FactVersions.StakesAsync(connection, holder, subject, ct);
+        var pending = facts.Values.Where(f => f.Current.Type == FactType.Stake && f.Current.Holder == holder && f.Current.Subject == subject).ToList();
+        return [.. pending, .. stored.Where(f => !facts.ContainsKey(f.Id))];
     }
 }

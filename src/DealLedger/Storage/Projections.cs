@@ -31,14 +31,10 @@ internal static class Projections
                     await Sql.ExecAsync(c, $"insert into {ProjectionTables.Name("deals")} (id, recorded_at, sequence, data) values ($1, $2, $3, $4::jsonb)",
                         ct, d.Id, e.Ref.RecordedAt, e.Ref.Sequence, LedgerJson.Canonical(d));
                     break;
-                case FactRecorded f:
-                    facts[f.Fact.Id] = FactState.Recorded(f, e.Ref);
-                    break;
                 default:
-                    var id = e.StreamKey["fact:".Length..];
-                    var state = facts.GetValueOrDefault(id) ?? await FactVersions.CurrentAsync(c, id, ct)
-                        ?? throw new InvalidOperationException($"event {e.Ref.Sequence} refers to unknown fact '{id}'");
-                    facts[id] = state.Apply(e.Data, e.Ref);
+                    var id = FactState.FactIdOf(e.Data)!;
+                    var current = facts.GetValueOrDefault(id) ?? (e.Data is FactRecorded ? null : await FactVersions.CurrentAsync(c, id, ct));
+                    facts[id] = FactState.Next(current, e.Data, e.Ref);
                     break;
             }
         }
