@@ -56,28 +56,13 @@ public sealed class DayByDayOracleTests
         {
             return (HoldingStatus.Unknown, null);
         }
-        // States: one per start date (exact days coincide only when equal).
-        var states = live.GroupBy(f => f.From).OrderBy(g => g.Key).ToList();
-        var changes = new List<(DateOnly Day, int Order, decimal? Share)>();
-        for (var i = 0; i < states.Count; i++)
-        {
-            var shares = states[i].Select(f => f.Share).Distinct().ToList();
-            changes.Add((states[i].Key, 1, shares.Count == 1 ? shares[0] : null));
-            // A state's own end counts unless the next state begins by then.
-            var own = states[i].Where(f => f.Ended is null && f.To is not null).Select(f => f.To!.Value).Order().Cast<DateOnly?>().FirstOrDefault();
-            if (own is { } to && !(i + 1 < states.Count && states[i + 1].Key <= to))
-            {
-                changes.Add((to, 0, 0m));
-            }
-        }
-        // Endings end the pair's holding (rule 4); on one day an ending comes before a new start.
-        changes.AddRange(live.Where(f => f.Ended is not null).Select(f => (f.Ended!.Value, 0, (decimal?)0m)));
-        var last = changes.Where(c => c.Day <= day).OrderBy(c => c.Day).ThenBy(c => c.Order).Select(c => ((DateOnly, int, decimal?)?)c).LastOrDefault();
-        if (last is not { } l || l.Item3 == 0m)
-        {
-            return (HoldingStatus.NotHeld, null);
-        }
-        return (HoldingStatus.Held, l.Item3);
+        // States: one per start date (exact days coincide only when equal); disagreeing shares are disputed.
+        var states = live.GroupBy(f => f.From).OrderBy(g => g.Key)
+            .Select(g => (g.Key, g.Select(f => f.Share).Distinct().Count() == 1 ? g.First().Share : (decimal?)null,
+                g.Where(f => f.Ended is null && f.To is not null).Select(f => f.To).Min()))
+            .ToList();
+        var (held, share) = RulesByDay.Read(states, live.Where(f => f.Ended is not null).Select(f => f.Ended!.Value), day);
+        return held ? (HoldingStatus.Held, share) : (HoldingStatus.NotHeld, null);
     }
 
     private static string NextWrite(Random r, int write, List<ModelFact> facts)

@@ -14,7 +14,7 @@ namespace DealLedger.Tests;
 /// </summary>
 public sealed class PossibleWorldsTests
 {
-    private sealed record World(List<(DateOnly Start, decimal Share, DateOnly? To)> States, List<DateOnly> Endings);
+    private sealed record World(List<(DateOnly Start, decimal? Share, DateOnly? To)> States, List<DateOnly> Endings);
 
     public static IEnumerable<object[]> Batches => Enumerable.Range(0, 6).Select(b => new object[] { b });
 
@@ -36,7 +36,7 @@ public sealed class PossibleWorldsTests
             var worlds = Enumerable.Range(0, 1200).Select(_ => Pick(r, facts, turns)).Where(w => w is not null).Select(w => w!).ToList();
             foreach (var day in days)
             {
-                var outcomes = worlds.Select(w => Read(w, day)).Distinct().ToList();
+                var outcomes = worlds.Select(w => RulesByDay.Read(w.States, w.Endings, day).Share).Distinct().ToList();
                 var expected = outcomes.All(o => o is not null) ? HoldingStatus.Held : outcomes.All(o => o is null) ? HoldingStatus.NotHeld : HoldingStatus.Uncertain;
                 var finding = segments.First(s => (s.From is null || s.From <= day) && (s.To is null || day < s.To)).Finding;
                 Assert.True(expected == finding.Status,
@@ -100,7 +100,7 @@ public sealed class PossibleWorldsTests
     /// <summary>A world: a day for every date, each end after its own start; null when the draw cannot satisfy that.</summary>
     private static World? Pick(Random r, List<FactState> facts, List<DateOnly> turns)
     {
-        var states = new List<(DateOnly, decimal, DateOnly?)>();
+        var states = new List<(DateOnly, decimal?, DateOnly?)>();
         var endings = new List<DateOnly>();
         foreach (var f in facts)
         {
@@ -147,24 +147,5 @@ public sealed class PossibleWorldsTests
             1 => last,
             _ => first.AddDays(r.Next(0, last.DayNumber - first.DayNumber + 1)),
         };
-    }
-
-    /// <summary>The rules, read in one world on one day: the last change by then decides (an end before a start on one day).</summary>
-    private static decimal? Read(World w, DateOnly day)
-    {
-        var changes = new List<(DateOnly Day, int Order, decimal Share)>();
-        for (var i = 0; i < w.States.Count; i++)
-        {
-            var (start, share, to) = w.States[i];
-            changes.Add((start, 1, share));
-            // A state's own end counts unless the next state has begun by then.
-            if (to is { } t && !(i + 1 < w.States.Count && w.States[i + 1].Start <= t))
-            {
-                changes.Add((t, 0, 0m));
-            }
-        }
-        changes.AddRange(w.Endings.Select(e => (e, 0, 0m)));
-        var last = changes.Where(c => c.Day <= day).OrderBy(c => c.Day).ThenBy(c => c.Order).Select(c => ((DateOnly, int, decimal)?)c).LastOrDefault();
-        return last is { } l && l.Item3 != 0m ? l.Item3 : null;
     }
 }

@@ -76,19 +76,22 @@ public static class HoldingTimeline
             .Concat(retracted.SelectMany(r => new[] { r.Current.Valid.From.Start }.Concat(r.EndsOn is { } e ? [e.End] : [])))
             .Distinct().Order().ToList();
         var segments = new List<HoldingSegment>();
+        var lastKey = "";
         for (var i = -1; i < points.Count; i++)
         {
             DateOnly? from = i < 0 ? null : points[i];
             DateOnly? to = i + 1 < points.Count ? points[i + 1] : null;
             var relevant = retracted.Where(r => Overlaps(r, from, to)).ToList();
             var finding = FindingOn(from, marks, states, words, relevant);
-            if (segments.Count > 0 && LedgerJson.Canonical(segments[^1].Finding) == LedgerJson.Canonical(finding))
+            var key = LedgerJson.Canonical(finding);
+            if (segments.Count > 0 && key == lastKey)
             {
                 segments[^1] = segments[^1] with { To = to };
             }
             else
             {
                 segments.Add(new HoldingSegment(from, to, finding));
+                lastKey = key;
             }
         }
         return segments;
@@ -235,7 +238,6 @@ public static class HoldingTimeline
         var passed = day is { } d ? marks.Where(m => m.PassedBy(d)).ToList() : [];
         var open = day is { } d2 ? marks.Where(m => m.OpenOn(d2)).ToList() : [];
         var outcomes = day is { } d3 ? PossibleOutcomes(passed, open, d3) : [new Outcome(null, null)];
-        var latest = outcomes.Where(o => o.After is not null).Select(o => o.After!).ToList();
         var held = outcomes.Select(o => o.Held).Distinct().ToList();
         if (held.All(s => s is not null))
         {
@@ -253,7 +255,7 @@ public static class HoldingTimeline
             var lastStart = passed.LastOrDefault(m => m.Starts is not null);
             var end = lastStart is { Starts.EndsHolding: true } ? lastStart
                 : passed.FirstOrDefault(m => m.IsEnd && (lastStart is null || !SurelyBefore(m, lastStart)) && (!m.IsOwnEnd || m.Of == lastStart?.Starts))
-                  ?? latest.LastOrDefault() ?? passed[^1];
+                  ?? outcomes.LastOrDefault(o => o.After is not null)?.After ?? passed[^1];
             var previous = passed.LastOrDefault(m => m.Starts is { EndsHolding: false } && SurelyBefore(m, end))?.Starts ?? end.Of;
             var next = marks.FirstOrDefault(m => m.Starts is { EndsHolding: false } && SurelyBefore(end, m))?.Starts;
             return words.NoLongerHeld(end, previous, next, retracted);

@@ -14,13 +14,14 @@ internal static class OrganizationDirectory
         return rows.ToDictionary(r => r.Id, r => r.Name, StringComparer.Ordinal);
     }
 
-    /// <summary>The organization as registered by <paramref name="knownAt"/>, or a precise not-found error.</summary>
+    /// <summary>The organization as registered, or null.</summary>
     public static async Task<OrganizationRegistered?> FindAsync(NpgsqlConnection c, string id, CancellationToken ct)
     {
         await using var cmd = Sql.Command(c, $"select data::text from {ProjectionTables.Name("organizations")} where id = $1", id);
         return await cmd.ExecuteScalarAsync(ct) is string json ? LedgerJson.Deserialize<OrganizationRegistered>(json) : null;
     }
 
+    /// <summary>The organization as registered, or a precise not-found error.</summary>
     public static async Task<OrganizationRegistered> RequireAsync(NpgsqlConnection c, string id, CancellationToken ct) =>
         await FindAsync(c, id, ct) ?? throw LedgerException.NotFound($"unknown organization '{id}': no organization with this id is registered");
 }
