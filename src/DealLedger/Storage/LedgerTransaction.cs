@@ -41,7 +41,8 @@ public sealed class LedgerTransaction
     public void Record(object e)
     {
         pending.Add((StreamOf(e), e));
-        var provisional = new EventRef(Guid.Empty, 0, e.GetType().Name, RecordedAt);
+        // Not yet stored: no id or sequence, but the name and recorded time it will have.
+        var provisional = new EventRef(Guid.Empty, 0, EventNames.Of(e.GetType()), RecordedAt);
         switch (e)
         {
             case OrganizationRegistered o: organizations[o.Id] = o; break;
