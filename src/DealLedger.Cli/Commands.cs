@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
+using DealLedger.Access;
 using DealLedger.Auditing;
 using DealLedger.Holdings;
 using DealLedger.Importing;
@@ -110,7 +110,18 @@ public static class Commands
             return 0;
         });
 
-        foreach (var c in new[] { holding, history, relationships, owners, import, seed, events, migrate })
+        var keyName = new Option<string>("--name") { Description = "The key's name: what its writes are recorded under (key:NAME)", Required = true };
+        var role = new Option<string>("--role") { Description = "reader, writer or admin", Required = true };
+        var createKey = new Command("create", "Create an API key and print its secret (shown only this once)") { keyName, role, Json };
+        Answers(createKey, o, (l, p, ct) => l.CreateKeyAsync(p.GetValue(keyName)!, ApiKeys.ParseRole(p.GetValue(role)!), $"cli:{l.Writer}", ct), Render.CreatedKey);
+        var revokeName = new Argument<string>("name") { Description = "The key's name" };
+        var revokeKey = new Command("revoke", "Revoke an API key: it stops working at once") { revokeName, Json };
+        Answers(revokeKey, o, (l, p, ct) => l.RevokeKeyAsync(p.GetValue(revokeName)!, ct), k => Render.Keys([k]));
+        var listKeys = new Command("list", "The API keys (never their secrets)") { Json };
+        Answers(listKeys, o, (l, _, ct) => l.KeysAsync(ct), Render.Keys);
+        var keys = new Command("keys", "API keys for the HTTP API, with roles reader, writer, admin") { createKey, revokeKey, listKeys };
+
+        foreach (var c in new[] { holding, history, relationships, owners, import, seed, events, migrate, keys })
         {
             root.Subcommands.Add(c);
         }
@@ -144,27 +155,7 @@ public static class Commands
         }
     }
 
-    private static DateOnly? ParseAt(ParseResult p)
-    {
-        var text = p.GetValue(At);
-        if (text is null)
-        {
-            return null;
-        }
-        return DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)
-            ? day
-            : throw LedgerException.Invalid($"--at '{text}' is not a date: use YYYY-MM-DD (e.g. 2024-06-01)");
-    }
+    private static DateOnly? ParseAt(ParseResult p) => QueryArguments.Day(p.GetValue(At), "--at");
 
-    private static DateTimeOffset? ParseKnownAt(ParseResult p)
-    {
-        var text = p.GetValue(KnownAt);
-        if (text is null)
-        {
-            return null;
-        }
-        return Instant.TryParse(text, out var instant)
-            ? instant
-            : throw LedgerException.Invalid($"--known-at '{text}' is not an instant: use ISO 8601, e.g. 2026-01-01T00:00:00Z");
-    }
+    private static DateTimeOffset? ParseKnownAt(ParseResult p) => QueryArguments.KnownAt(p.GetValue(KnownAt), "--known-at");
 }

@@ -1,3 +1,4 @@
+using DealLedger.Access;
 using System.Text;
 using DealLedger.Auditing;
 using DealLedger.Holdings;
@@ -115,6 +116,14 @@ internal static class Render
         }
         return list.Count == 0 ? "No events." : s.ToString().TrimEnd();
     }
+
+    public static string CreatedKey(CreatedKey k) =>
+        $"Created {LedgerJson.Word(k.Role)} key '{k.Name}'. Its secret is shown only now; send it in the X-Api-Key header:\n{k.Key}";
+
+    public static string Keys(IReadOnlyList<ApiKey> keys) => keys.Count == 0
+        ? "No API keys."
+        : string.Join("\n", keys.Select(k => $"{k.Name,-24} {LedgerJson.Word(k.Role),-7} created {k.CreatedAt} by {k.CreatedBy}" +
+            (k.RevokedAt is { } r ? $", REVOKED {r}" : "")));
 
     private static string Status(HoldingStatus status) => LedgerJson.Word(status).ToUpperInvariant();
 

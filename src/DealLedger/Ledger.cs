@@ -13,6 +13,9 @@ public sealed record WriteResult(int EventsAppended, long? LastSequence, DateTim
     public static readonly WriteResult Unchanged = new(0, null, null);
 }
 
+/// <summary>A write about to commit (or just committed): its transaction and the events it stored, in sequence order.</summary>
+public sealed record LedgerCommit(NpgsqlConnection Connection, NpgsqlTransaction Transaction, IReadOnlyList<LoggedEvent> Events);
+
 /// <summary>
 /// The ledger: an append-only log in PostgreSQL (Marten) and the projections that answer from it.
 /// Capabilities (Holdings, Relationships, Importing, …) extend it; hosts call them.
@@ -21,6 +24,9 @@ public sealed class Ledger : IAsyncDisposable
 {
     // One lock orders all writes: recorded times then follow commit order (DESIGN §3 rule 8).
     private const long WriteLock = 0x4465616C4C656467; // "DealLedg"
+
+    /// <summary>The PostgreSQL NOTIFY channel on which every committed write announces its last sequence.</summary>
+    public const string LogChannel = "dealledger_log";
 
     // Marten is needed only to append and to manage the schema; queries read the projections
     // directly, so a read-only command (most CLI calls) never pays for building the store.
@@ -32,14 +38,23 @@ public sealed class Ledger : IAsyncDisposable
         store = new Lazy<DocumentStore>(() => LedgerStore.Create(database, createSchema));
     }
 
-    internal NpgsqlDataSource Database { get; }
+    public NpgsqlDataSource Database { get; }
     internal DocumentStore Store => store.Value;
 
     /// <summary>Today, for queries that do not say `at`.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
-    /// <summary>Who writes (the CLI passes the OS user); stored with every event.</summary>
+    /// <summary>Who writes when a write does not say (the CLI: the OS user); stored with every event.</summary>
     public string Writer { get; init; } = Environment.UserName;
+
+    /// <summary>
+    /// Runs inside every write's transaction after its events and projections are in, before commit:
+    /// what must commit with the events or not at all (the messaging outbox) hooks in here.
+    /// </summary>
+    public Func<LedgerCommit, CancellationToken, Task>? Committing { get; set; }
+
+    /// <summary>Runs after a write committed (e.g. to send what the outbox holds at once).</summary>
+    public Func<LedgerCommit, CancellationToken, Task>? Committed { get; set; }
 
     /// <summary>Test seam: runs after a write's events and projections are in, just before it commits.</summary>
     public Func<CancellationToken, Task>? BeforeCommit { get; set; }
@@ -55,7 +70,8 @@ public sealed class Ledger : IAsyncDisposable
     /// Runs a command: takes the write lock, lets <paramref name="decide"/> look at the ledger and
     /// record events, appends them, updates the projections, and commits — all or nothing.
     /// </summary>
-    public async Task<WriteResult> WriteAsync(Func<LedgerTransaction, CancellationToken, Task> decide, CancellationToken ct = default)
+    /// <param name="writer">Who asks (an API key's name); default <see cref="Writer"/>.</param>
+    public async Task<WriteResult> WriteAsync(Func<LedgerTransaction, CancellationToken, Task> decide, CancellationToken ct = default, string? writer = null)
     {
         await using var connection = await Database.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -71,17 +87,28 @@ public sealed class Ledger : IAsyncDisposable
         {
             await using var session = Store.LightweightSession(SessionOptions.ForTransaction(tx, false));
             session.CorrelationId = Guid.NewGuid().ToString();
-            session.LastModifiedBy = Writer;
+            session.LastModifiedBy = writer ?? Writer;
             var ids = write.Pending.Select(p => session.Events.Append(p.Stream, p.Event).Events[^1].Id).ToArray();
             await session.SaveChangesAsync(ct);
             // The projections take the events as stored (sequence, recorded time), as a replay will.
             var logged = await EventLogReader.ByIdsAsync(connection, ids, ct);
             await Projections.ApplyAsync(connection, logged, ct);
+            // Followers of the change feed wake on this; PostgreSQL delivers it only if the write commits.
+            await Sql.ExecAsync(connection, "select pg_notify($1, $2)", ct, LogChannel, logged[^1].Ref.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var commit = new LedgerCommit(connection, tx, logged);
+            if (Committing is { } committing)
+            {
+                await committing(commit, ct);
+            }
             if (BeforeCommit is { } hook)
             {
                 await hook(ct);
             }
             await tx.CommitAsync(ct);
+            if (Committed is { } committed)
+            {
+                await committed(commit, ct);
+            }
             return new WriteResult(logged.Count, logged[^1].Ref.Sequence, write.RecordedAt);
         }
     }

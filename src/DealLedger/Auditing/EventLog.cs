@@ -1,6 +1,7 @@
 using System.Text.Json;
 using DealLedger.Storage;
 using DealLedger.Time;
+using Npgsql;
 
 namespace DealLedger.Auditing;
 
@@ -28,13 +29,16 @@ public static class EventLog
         {
             throw LedgerException.Invalid($"unknown event type '{type}' (known: {string.Join(", ", EventNames.All)})");
         }
-        return ledger.ReadAsync<IReadOnlyList<LogEntry>>(null, async (c, _, token) =>
-            await Sql.ListAsync(c,
-                $"select seq_id, id, stream_id, version, type, timestamp, user_name, correlation_id, data::text from {ProjectionTables.Name("mt_events")} " +
-                "where seq_id > $1 and ($2::text is null or stream_id = $2) and ($3::text is null or type = $3) and type = any($5) order by seq_id limit $4",
-                r => new LogEntry(r.GetInt64(0), r.GetGuid(1), r.GetString(2), r.GetInt64(3), r.GetString(4),
-                    Instant.Format(r.GetFieldValue<DateTimeOffset>(5)), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7),
-                    JsonDocument.Parse(r.GetString(8)).RootElement.Clone()),
-                token, filter.After, filter.Stream, filter.Type, filter.Limit, EventNames.All.ToArray()), ct);
+        return ledger.ReadAsync<IReadOnlyList<LogEntry>>(null, async (c, _, token) => await PageAsync(c, filter, null, token), ct);
     }
+
+    /// <summary>A page of the log in sequence order; with <paramref name="upTo"/>, nothing above that sequence.</summary>
+    internal static Task<List<LogEntry>> PageAsync(NpgsqlConnection c, EventFilter filter, long? upTo, CancellationToken ct) =>
+        Sql.ListAsync(c,
+            $"select seq_id, id, stream_id, version, type, timestamp, user_name, correlation_id, data::text from {ProjectionTables.Name("mt_events")} " +
+            "where seq_id > $1 and ($6::bigint is null or seq_id <= $6) and ($2::text is null or stream_id = $2) and ($3::text is null or type = $3) and type = any($5) order by seq_id limit $4",
+            r => new LogEntry(r.GetInt64(0), r.GetGuid(1), r.GetString(2), r.GetInt64(3), r.GetString(4),
+                Instant.Format(r.GetFieldValue<DateTimeOffset>(5)), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7),
+                JsonDocument.Parse(r.GetString(8)).RootElement.Clone()),
+            ct, filter.After, filter.Stream, filter.Type, filter.Limit, EventNames.All.ToArray(), upTo);
 }

@@ -33,6 +33,9 @@ public sealed record FactState
     public IReadOnlyDictionary<string, string> Amendments { get; init; } = new Dictionary<string, string>();
 
     public string Id => Current.Id;
+
+    /// <summary>How many events made this state: the fact's version for optimistic concurrency (ETag).</summary>
+    public int Version => Basis.Count;
     public bool IsRetracted => Retraction is not null;
 
     public static FactState Recorded(FactRecorded e, EventRef at) =>

@@ -34,7 +34,7 @@ internal static class HoldingProjection
         var closed = current.Where(r => !kept.Contains(r.Key)).Select(r => r.Id).ToArray();
         if (closed.Length > 0)
         {
-            await Sql.ExecAsync(c, $"update {Table} set recorded = tstzrange(lower(recorded), $2::timestamptz, '[)') where id = any($1)", ct, closed, recordedAt);
+            await Sql.ExecAsync(c, $"update {Table} set recorded = tstzrange(lower(recorded), $2::timestamptz, '[)'), closed_sequence = $3 where id = any($1)", ct, closed, recordedAt, sequence);
         }
         foreach (var (segment, _) in wanted.Where(w => !kept.Contains(w.Key)))
         {

@@ -12,7 +12,7 @@ internal abstract record DocumentNode(string File, string Path, int Line)
 {
     public string Where => Line > 0 ? $"{File}: {Path} (line {Line})" : $"{File}: {Path}";
 
-    public LedgerException Error(string message) => LedgerException.Invalid($"{Where}: {message}");
+    public LedgerException Error(string message) => new(LedgerErrorKind.InvalidInput, $"{Where}: {message}") { Field = Path };
 
     public static DocumentNode Parse(string file, string text)
     {

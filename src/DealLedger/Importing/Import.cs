@@ -10,6 +10,12 @@ namespace DealLedger.Importing;
 public sealed record ImportReport(int Documents, int EventsAppended, long? LastSequence, DateTimeOffset? RecordedAt,
     IReadOnlyDictionary<string, int> Recorded, IReadOnlyDictionary<string, int> AlreadyKnown);
 
+/// <summary>The sections of a ledger document; each entry of one can also be written on its own.</summary>
+public enum DocumentSection { Organizations, Sources, Deals, Claims, Corrections, Retractions, Endings }
+
+/// <summary>Who asks for a write (stored with its events), and the fact versions it read (If-Match): another writer's change in between is a conflict.</summary>
+public sealed record WriteRequest(string? Writer = null, IReadOnlyDictionary<string, int>? ExpectedFactVersions = null);
+
 /// <summary>
 /// Imports ledger documents (DESIGN §9): every document is read and checked, then all of them are
 /// decided and stored in one write — all or nothing. Ids are natural keys, so importing the same
@@ -44,22 +50,61 @@ public static class Import
         }
     }
 
-    public static async Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<(string Name, string Text)> documents, CancellationToken ct = default)
+    public static Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<(string Name, string Text)> documents, CancellationToken ct = default, WriteRequest? request = null)
     {
         if (documents.Count == 0)
         {
             throw LedgerException.Invalid("no documents to import");
         }
-        var parsed = documents.Select(d => LedgerDocument.Read(DocumentNode.Parse(d.Name, d.Text))).ToList();
+        return ledger.ImportAsync(documents.Select(d => DocumentNode.Parse(d.Name, d.Text)).ToList(), request ?? new WriteRequest(), ct);
+    }
+
+    /// <summary>
+    /// One entry of a document's section (an organization, a deal, a correction …) sent on its own,
+    /// as the API's write commands take it: checked and stored exactly as if imported in a document.
+    /// Errors name the entry's own fields ("share.max"), not a place in a wrapping document.
+    /// </summary>
+    public static Task<ImportReport> ImportEntryAsync(this Ledger ledger, DocumentSection section, string name, string text,
+        WriteRequest request, CancellationToken ct = default, IReadOnlyDictionary<string, string>? set = null)
+    {
+        var entry = DocumentNode.Parse(name, text);
+        if (entry is not MapNode map)
+        {
+            throw entry.Error("expected an object");
+        }
+        foreach (var (field, value) in set ?? new Dictionary<string, string>())
+        {
+            if (map.Fields.FirstOrDefault(f => f.Key == field).Value is ScalarNode { Value: var given } && given != value)
+            {
+                throw entry.Error($"'{field}' is '{given}' here but '{value}' in the address; leave it out");
+            }
+            map = map with { Fields = [.. map.Fields.Where(f => f.Key != field), new(field, new ScalarNode(name, field, 0, value, true))] };
+        }
+        var key = LedgerJson.Word(section);
+        var document = new MapNode(name, "$", 0, [new(key, new ListNode(name, "$", 0, [map]))]);
+        return ledger.ImportAsync([document], request, ct);
+    }
+
+    private static async Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<DocumentNode> documents, WriteRequest request, CancellationToken ct)
+    {
+        var parsed = documents.Select(LedgerDocument.Read).ToList();
         var tally = new Tally();
         var result = await ledger.WriteAsync(async (t, token) =>
         {
+            foreach (var (fact, expected) in request.ExpectedFactVersions ?? new Dictionary<string, int>())
+            {
+                var known = await t.FactAsync(fact, token) ?? throw LedgerException.NotFound($"unknown fact '{fact}'");
+                if (known.Version != expected)
+                {
+                    throw LedgerException.Stale($"fact '{fact}' is at version {known.Version}, not {expected}: another writer changed it; read it again and retry");
+                }
+            }
             var factIds = new HashSet<string>(StringComparer.Ordinal);
             foreach (var doc in parsed)
             {
                 await DecideAsync(t, doc, factIds, tally, token);
             }
-        }, ct);
+        }, ct, request.Writer);
         return new ImportReport(documents.Count, result.EventsAppended, result.LastSequence, result.RecordedAt, tally.Recorded, tally.Known);
     }
 

@@ -4,6 +4,7 @@ using DealLedger.Organizations;
 using DealLedger.Sources;
 using DealLedger.Storage;
 using DealLedger.Time;
+using Npgsql;
 
 namespace DealLedger.Relationships;
 
@@ -38,52 +39,53 @@ public sealed record RelationshipsAnswer(OrganizationProfile Organization, strin
 public static class RelationshipsQuery
 {
     public static Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
-        ledger.ReadAsync(knownAt, async (c, k, token) =>
-        {
-            var day = at ?? ledger.Today;
-            var o = await OrganizationDirectory.RequireAsync(c, org, token);
-            var facts = (await FactVersions.InvolvingAsync(c, org, k, token)).Where(f => !f.IsRetracted).ToList();
-            var names = await OrganizationDirectory.NamesAsync(c, facts.SelectMany(f => f.Current.Organizations).Append(org), token);
-            var sources = await SourceCatalog.LoadAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);
-            string Name(string id) => names.GetValueOrDefault(id, id);
+        ledger.ReadAsync(knownAt, (c, k, token) => LoadAsync(c, org, at ?? ledger.Today, k, token), ct);
 
-            var result = new List<Relationship>();
-            // Stakes follow the holding timeline (succession, narrowing, disputes), not single facts.
-            var stakes = (await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Holder, org, k, day, token))
-                .Concat(await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Subject, org, k, day, token));
-            foreach (var (holder, subject, f) in stakes)
+    internal static async Task<RelationshipsAnswer> LoadAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k, CancellationToken token)
+    {
+        var o = await OrganizationDirectory.RequireAsync(c, org, token);
+        var facts = (await FactVersions.InvolvingAsync(c, org, k, token)).Where(f => !f.IsRetracted).ToList();
+        var names = await OrganizationDirectory.NamesAsync(c, facts.SelectMany(f => f.Current.Organizations).Append(org), token);
+        var sources = await SourceCatalog.LoadAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);
+        string Name(string id) => names.GetValueOrDefault(id, id);
+
+        var result = new List<Relationship>();
+        // Stakes follow the holding timeline (succession, narrowing, disputes), not single facts.
+        var stakes = (await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Holder, org, k, day, token))
+            .Concat(await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Subject, org, k, day, token));
+        foreach (var (holder, subject, f) in stakes)
+        {
+            var other = holder == org ? subject : holder;
+            // The fact this state rests on: of the pair's facts in the answer's basis, the latest to start.
+            var stakeFact = facts.Where(x => x.Current.Type == FactType.Stake && x.Current.Holder == holder && x.Current.Subject == subject
+                    && f.Basis.Any(b => b.EventId == x.Basis[0].EventId))
+                .OrderByDescending(x => x.Current.Valid.From.Start).FirstOrDefault();
+            result.Add(new Relationship(stakeFact?.Id ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
+                [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Since, false, f.Until, f.Confidence,
+                $"{Name(holder)} holds {Share.Phrase(f.Share)} in {Name(subject)}",
+                f.Sources, f.Basis));
+        }
+        foreach (var f in facts.Where(f => f.Current.Type != FactType.Stake))
+        {
+            var status = StatusAt(f, day);
+            if (status is null)
             {
-                var other = holder == org ? subject : holder;
-                // The fact this state rests on: of the pair's facts in the answer's basis, the latest to start.
-                var stakeFact = facts.Where(x => x.Current.Type == FactType.Stake && x.Current.Holder == holder && x.Current.Subject == subject
-                        && f.Basis.Any(b => b.EventId == x.Basis[0].EventId))
-                    .OrderByDescending(x => x.Current.Valid.From.Start).FirstOrDefault();
-                result.Add(new Relationship(stakeFact?.Id ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
-                    [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Since, false, f.Until, f.Confidence,
-                    $"{Name(holder)} holds {Share.Phrase(f.Share)} in {Name(subject)}",
-                    f.Sources, f.Basis));
+                continue;
             }
-            foreach (var f in facts.Where(f => f.Current.Type != FactType.Stake))
-            {
-                var status = StatusAt(f, day);
-                if (status is null)
-                {
-                    continue;
-                }
-                var fact = f.Current;
-                var (direction, others) = fact.Direction is { } d
-                    ? (d.From == org ? Direction.Outgoing : Direction.Incoming, new[] { d.From == org ? d.To : d.From })
-                    : (Direction.Mutual, fact.Organizations.Where(x => x != org).ToArray());
-                var confidence = ConfidenceRules.Of(fact.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty);
-                result.Add(new Relationship(fact.Id, fact.Type, direction, others, status.Value,
-                    DateWithPrecision.Of(fact.Valid.From), fact.Valid.OrEarlier, DateWithPrecision.Of(f.EndsOn), confidence, FactWords.Summary(fact, Name),
-                    SourceCatalog.CitedBy(f).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
-                    f.Basis.Select(BasisEvent.Of).ToList()));
-            }
-            var profile = new OrganizationProfile(o.Id, o.Name, o.Aliases, o.Kind, o.Country, o.Identifiers);
-            return new RelationshipsAnswer(profile, ValidDate.OfDay(day).ToString(), Instant.Format(k),
-                result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ToList());
-        }, ct);
+            var fact = f.Current;
+            var (direction, others) = fact.Direction is { } d
+                ? (d.From == org ? Direction.Outgoing : Direction.Incoming, new[] { d.From == org ? d.To : d.From })
+                : (Direction.Mutual, fact.Organizations.Where(x => x != org).ToArray());
+            var confidence = ConfidenceRules.Of(fact.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty);
+            result.Add(new Relationship(fact.Id, fact.Type, direction, others, status.Value,
+                DateWithPrecision.Of(fact.Valid.From), fact.Valid.OrEarlier, DateWithPrecision.Of(f.EndsOn), confidence, FactWords.Summary(fact, Name),
+                SourceCatalog.CitedBy(f).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
+                f.Basis.Select(BasisEvent.Of).ToList()));
+        }
+        var profile = new OrganizationProfile(o.Id, o.Name, o.Aliases, o.Kind, o.Country, o.Identifiers);
+        return new RelationshipsAnswer(profile, ValidDate.OfDay(day).ToString(), Instant.Format(k),
+            result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ToList());
+    }
 
     /// <summary>Held when surely in force on the day, uncertain within an imprecise start or end, null when not in force.</summary>
     internal static TieStatus? StatusAt(FactState f, DateOnly day)

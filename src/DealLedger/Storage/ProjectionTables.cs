@@ -61,6 +61,8 @@ public static class ProjectionTables
         facts.Indexes.Add(new IndexDefinition("ix_fact_versions_current") { Columns = ["fact_id"], IsUnique = true, Predicate = "upper_inf(recorded)" });
         facts.Indexes.Add(new IndexDefinition("ix_fact_versions_pair") { Columns = ["holder", "subject"], Predicate = "upper_inf(recorded)" });
         facts.Indexes.Add(new IndexDefinition("ix_fact_versions_orgs") { Columns = ["orgs"], Method = IndexMethod.gin });
+        // The change feed reads what each write changed by its sequence.
+        facts.Indexes.Add(new IndexDefinition("ix_fact_versions_sequence") { Columns = ["sequence"] });
         yield return facts;
 
         // The holdings of every pair over valid time × recorded time: the headline query is one lookup here.
@@ -72,9 +74,24 @@ public static class ProjectionTables
         holdings.AddColumn("recorded", "tstzrange").NotNull();
         holdings.AddColumn<string>("status").NotNull();
         holdings.AddColumn<long>("sequence").NotNull();
+        holdings.AddColumn<long>("closed_sequence").AllowNulls();
         holdings.AddColumn("finding", "jsonb").NotNull();
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_pair") { Columns = ["holder", "subject", "recorded", "valid"], Method = IndexMethod.gist });
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_subject") { Columns = ["subject", "recorded", "valid"], Method = IndexMethod.gist });
+        // The change feed: the segments a write opened (sequence) and closed (closed_sequence).
+        holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_sequence") { Columns = ["sequence"] });
+        holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_closed_sequence") { Columns = ["closed_sequence"], Predicate = "closed_sequence is not null" });
+
+        // API keys: only a hash of each key is kept; a key's name is what its writes are recorded under.
+        var keys = new Table(Name("api_keys"));
+        keys.AddColumn<string>("name").AsPrimaryKey();
+        keys.AddColumn<string>("role").NotNull();
+        keys.AddColumn("key_hash", "bytea").NotNull();
+        keys.AddColumn("created_at", "timestamptz").NotNull();
+        keys.AddColumn<string>("created_by").NotNull();
+        keys.AddColumn("revoked_at", "timestamptz").AllowNulls();
+        keys.Indexes.Add(new IndexDefinition("ix_api_keys_hash") { Columns = ["key_hash"], IsUnique = true });
+        yield return keys;
         yield return holdings;
     }
 }

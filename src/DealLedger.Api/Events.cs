@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using DealLedger.Access;
+using DealLedger.Auditing;
+using DealLedger.Deals;
+using DealLedger.Feed;
+using DealLedger.Storage;
+using Microsoft.AspNetCore.Mvc;
+
+namespace DealLedger.Api;
+
+/// <summary>The log as it is: raw events, single facts (with their ETag), and the change feed for followers (DESIGN §7).</summary>
+public static class Events
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        var reader = api.MapGroup("").RequireAuthorization(nameof(Role.Reader));
+        reader.MapGet("/events", (Ledger ledger, string? after, string? limit, string? stream, string? type, CancellationToken ct) =>
+                ledger.EventsAsync(new EventFilter(Number(after, "after", 0L), (int)Number(limit, "limit", 100L), stream, type), ct))
+            .WithTags("Events").WithSummary("The raw event log in sequence order, with filters");
+        reader.MapGet("/facts/{fact}", async (Ledger ledger, string fact, HttpContext http, CancellationToken ct) =>
+            {
+                var state = await ledger.FactAsync(fact, ct);
+                http.Response.Headers.ETag = Writing.ETagOf(state.Version);
+                return state;
+            })
+            .WithTags("Events").WithSummary("A fact as the ledger holds it now, with what touched it; its ETag is its version (send it as If-Match when amending)");
+
+        var feed = reader.MapGroup("/feed").WithTags("Feed");
+        feed.MapGet("", (Ledger ledger, string? after, string? limit, CancellationToken ct) =>
+                ledger.FeedAsync(Number(after, "after", 0L), (int)Number(limit, "limit", 100L), ct))
+            .WithSummary("A page of the change feed after a checkpoint: events up to the high-water mark, each with the projection changes it made");
+        feed.MapGet("/stream", (Ledger ledger, LogSignal signal, string? after, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken ct) =>
+                TypedResults.ServerSentEvents(StreamAsync(ledger, signal, Number(lastEventId, "Last-Event-ID", Number(after, "after", 0L)), ct)))
+            .WithSummary("The change feed as Server-Sent Events: id is the global sequence; reconnect with Last-Event-ID to resume");
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(Ledger ledger, LogSignal signal, long after, [EnumeratorCancellation] CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            var wake = signal.NextAsync();
+            var page = await ledger.FeedAsync(after, ChangeFeed.MaxLimit, ct);
+            foreach (var m in page.Messages)
+            {
+                yield return new SseItem<string>(LedgerJson.Serialize(m), "change") { EventId = m.Sequence.ToString(CultureInfo.InvariantCulture) };
+            }
+            after = page.Next;
+            if (page.Messages.Count == ChangeFeed.MaxLimit)
+            {
+                continue;
+            }
+            // Caught up: wait for the next commit (or the signal's timer).
+            await signal.WaitAsync(wake, ct);
+        }
+    }
+
+    /// <summary>A whole number from the query string or a header, with an error that names it.</summary>
+    public static long Number(string? text, string name, long fallback) =>
+        text is null ? fallback
+        : long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n
+        : throw new LedgerException(LedgerErrorKind.InvalidInput, $"{name} '{text}' is not a whole number of 0 or more") { Field = name };
+}

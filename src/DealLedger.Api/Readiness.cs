@@ -1,0 +1,38 @@
+using DealLedger.Feed;
+using DealLedger.Storage;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace DealLedger.Api;
+
+/// <summary>
+/// /health/live: the process answers. /health/ready: the database answers, the schema is there, and
+/// the projections stand at the log's head (they are applied in each write's own transaction, so
+/// anything else means events were appended behind the ledger's back).
+/// </summary>
+public sealed class Readiness(Ledger ledger) : IHealthCheck
+{
+    public static void Map(WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+    }
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var c = await ledger.Database.OpenConnectionAsync(cancellationToken);
+            var position = await ChangeFeed.HighWaterMarkAsync(c, cancellationToken);
+            await using var cmd = new Npgsql.NpgsqlCommand($"select coalesce(max(seq_id), 0) from {ProjectionTables.Name("mt_events")} where type <> 'tombstone'", c);
+            var head = (long)(await cmd.ExecuteScalarAsync(cancellationToken))!;
+            return head == position
+                ? HealthCheckResult.Healthy($"projections at sequence {position}")
+                : HealthCheckResult.Unhealthy($"projections at sequence {position}, log at {head}");
+        }
+        catch (Exception e)
+        {
+            return HealthCheckResult.Unhealthy($"the ledger's database is not usable: {e.Message}");
+        }
+    }
+}

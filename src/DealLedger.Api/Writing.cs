@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Text;
+using DealLedger.Access;
+using DealLedger.Deals;
+using DealLedger.Importing;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Net.Http.Headers;
+
+namespace DealLedger.Api;
+
+/// <summary>
+/// The writes of DESIGN §6. Each takes one entry of a ledger document's section (an organization,
+/// a deal with its facts, a correction …) and goes through the same import as documents, so one
+/// set of rules checks everything; POST /api/import takes whole documents (YAML or JSON).
+/// </summary>
+public static class Writing
+{
+    public const int MaxDocumentBytes = (int)ApiHost.MaxRequestBytes;
+    private const int MaxEntryBytes = 256 * 1024;
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        var writer = api.MapGroup("").RequireAuthorization(nameof(Role.Writer)).WithTags("Writing");
+        writer.MapPost("/organizations", (HttpContext h, Ledger l, CancellationToken ct) => New(h, l, DocumentSection.Organizations, ct))
+            .WithSummary("Register an organization (fields as in a document's 'organizations' entry)").Accepts<object>("application/json");
+        writer.MapPost("/sources", (HttpContext h, Ledger l, CancellationToken ct) => New(h, l, DocumentSection.Sources, ct))
+            .WithSummary("Register a source (fields as in a document's 'sources' entry)").Accepts<object>("application/json");
+        writer.MapPost("/deals", (HttpContext h, Ledger l, CancellationToken ct) => New(h, l, DocumentSection.Deals, ct))
+            .WithSummary("Record a deal with its facts and their sources (fields as in a document's 'deals' entry)").Accepts<object>("application/json");
+        writer.MapPost("/facts/{fact}/sources", (HttpContext h, Ledger l, string fact, CancellationToken ct) => Amend(h, l, DocumentSection.Claims, fact, ct))
+            .WithSummary("Add a source to a fact: { source, claim, attributedTo?, note? }; If-Match: the fact's ETag").Accepts<object>("application/json");
+        writer.MapPost("/facts/{fact}/corrections", (HttpContext h, Ledger l, string fact, CancellationToken ct) => Amend(h, l, DocumentSection.Corrections, fact, ct))
+            .WithSummary("Correct a fact: { set, reason, sources }; If-Match: the fact's ETag").Accepts<object>("application/json");
+        writer.MapPost("/facts/{fact}/retractions", (HttpContext h, Ledger l, string fact, CancellationToken ct) => Amend(h, l, DocumentSection.Retractions, fact, ct))
+            .WithSummary("Retract a fact: { reason, sources }; If-Match: the fact's ETag").Accepts<object>("application/json");
+        writer.MapPost("/facts/{fact}/endings", (HttpContext h, Ledger l, string fact, CancellationToken ct) => Amend(h, l, DocumentSection.Endings, fact, ct))
+            .WithSummary("End a relationship: { on, reason?, sources }; If-Match: the fact's ETag").Accepts<object>("application/json");
+        writer.MapPost("/import", async (HttpContext h, Ledger l, CancellationToken ct) =>
+            {
+                var yaml = h.Request.ContentType is { } type && (type.Contains("yaml", StringComparison.OrdinalIgnoreCase));
+                var text = await BodyAsync(h, MaxDocumentBytes, ct);
+                return await l.ImportAsync([(yaml ? "body.yaml" : "body.json", text)], ct, new WriteRequest(ApiKeyAuthentication.WriterOf(h)));
+            })
+            .WithSummary("Import a ledger document (DESIGN §9) as JSON or YAML (Content-Type: application/yaml); all or nothing, and importing again changes nothing")
+            .Accepts<object>("application/json", "application/yaml");
+    }
+
+    public static string ETagOf(int version) => $"\"{version.ToString(CultureInfo.InvariantCulture)}\"";
+
+    private static async Task<Results<Created<ImportReport>, Ok<ImportReport>>> New(HttpContext h, Ledger ledger, DocumentSection section, CancellationToken ct)
+    {
+        var text = await BodyAsync(h, MaxEntryBytes, ct);
+        var report = await ledger.ImportEntryAsync(section, "body", text, new WriteRequest(ApiKeyAuthentication.WriterOf(h)), ct);
+        return report.EventsAppended > 0 ? TypedResults.Created((string?)null, report) : TypedResults.Ok(report);
+    }
+
+    private static async Task<Ok<ImportReport>> Amend(HttpContext h, Ledger ledger, DocumentSection section, string fact, CancellationToken ct)
+    {
+        var expected = IfMatch(h, fact);
+        var text = await BodyAsync(h, MaxEntryBytes, ct);
+        var request = new WriteRequest(ApiKeyAuthentication.WriterOf(h), expected is { } v ? new Dictionary<string, int> { [fact] = v } : null);
+        var report = await ledger.ImportEntryAsync(section, "body", text, request, ct, new Dictionary<string, string> { ["fact"] = fact });
+        h.Response.Headers.ETag = ETagOf((await ledger.FactAsync(fact, ct)).Version);
+        return TypedResults.Ok(report);
+    }
+
+    /// <summary>The fact version the client read (If-Match: "N"); "*" or no header: no expectation.</summary>
+    private static int? IfMatch(HttpContext h, string fact)
+    {
+        var header = h.Request.Headers.IfMatch.ToString();
+        if (header.Length == 0 || header == "*")
+        {
+            return null;
+        }
+        return EntityTagHeaderValue.TryParse(header, out var tag) && !tag.IsWeak
+            && int.TryParse(tag.Tag.AsSpan(1, tag.Tag.Length - 2), NumberStyles.None, CultureInfo.InvariantCulture, out var version)
+            ? version
+            : throw new LedgerException(LedgerErrorKind.InvalidInput, $"If-Match '{header}' is not an ETag of fact '{fact}' (expected e.g. \"3\", from GET /api/facts/{fact})") { Field = "If-Match" };
+    }
+
+    /// <summary>The body as UTF-8 text, refused (413) beyond <paramref name="limit"/> bytes whatever the server's own limit.</summary>
+    private static async Task<string> BodyAsync(HttpContext h, int limit, CancellationToken ct)
+    {
+        if (h.Request.ContentLength > limit)
+        {
+            throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await h.Request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        if (buffer.Length == 0)
+        {
+            throw LedgerException.Invalid("the request has no body: send a JSON object");
+        }
+        return Import.DecodeUtf8("body", buffer.ToArray());
+    }
+}

@@ -1,0 +1,11 @@
+using DealLedger.Storage;
+
+namespace DealLedger.Deals;
+
+/// <summary>A fact as the ledger holds it now: its values after corrections, what touched it, and its version (for If-Match).</summary>
+public static class FactQuery
+{
+    public static Task<FactState> FactAsync(this Ledger ledger, string id, CancellationToken ct = default) =>
+        ledger.ReadAsync(null, async (c, _, token) =>
+            await FactVersions.CurrentAsync(c, id, token) ?? throw LedgerException.NotFound($"unknown fact '{id}'"), ct);
+}

@@ -1,0 +1,58 @@
+using System.Net.Http.Headers;
+using DealLedger.Access;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace DealLedger.Tests;
+
+/// <summary>The API hosted in process over a database of its own, with the seeds and one key of each role.</summary>
+public sealed class ApiHostFixture : IAsyncLifetime
+{
+    private readonly TestDatabase db = new();
+    private WebApplicationFactory<Program> api = null!;
+
+    public Ledger Ledger { get; private set; } = null!;
+    public string ConnectionString => db.ConnectionString;
+    public DateTimeOffset Seeded { get; private set; }
+    public Dictionary<Role, string> Keys { get; } = [];
+
+    public async Task InitializeAsync()
+    {
+        await db.InitializeAsync();
+        Ledger = db.Connect();
+        Seeded = (await Seeds.LoadAsync(Ledger)).RecordedAt!.Value;
+        foreach (var role in Enum.GetValues<Role>())
+        {
+            Keys[role] = (await Ledger.CreateKeyAsync($"test-{LedgerWord(role)}", role, "tests")).Key;
+        }
+        api = Host(anonymousReads: false);
+    }
+
+    private static string LedgerWord(Role role) => Storage.LedgerJson.Word(role);
+
+    public WebApplicationFactory<Program> Host(bool anonymousReads) =>
+        new WebApplicationFactory<Program>().WithWebHostBuilder(b => b
+            .UseSetting("ConnectionStrings:DealLedger", db.ConnectionString)
+            .UseSetting("DealLedger:AnonymousReads", anonymousReads ? "true" : "false"));
+
+    /// <summary>A client sending the key of <paramref name="role"/>, or no key.</summary>
+    public HttpClient Client(Role? role = null, string? key = null)
+    {
+        var client = api.CreateClient();
+        if ((key ?? (role is { } r ? Keys[r] : null)) is { } k)
+        {
+            client.DefaultRequestHeaders.Add("X-Api-Key", k);
+        }
+        client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        return client;
+    }
+
+    public IServiceProvider Services => api.Services;
+
+    public async Task DisposeAsync()
+    {
+        await api.DisposeAsync();
+        await Ledger.DisposeAsync();
+        await db.DisposeAsync();
+    }
+}

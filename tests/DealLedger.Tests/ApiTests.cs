@@ -1,0 +1,215 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DealLedger.Access;
+using DealLedger.Auditing;
+using DealLedger.Time;
+
+namespace DealLedger.Tests;
+
+/// <summary>The HTTP API (DESIGN §4–6): the same answers as the CLI, access by role, problem details, concurrency.</summary>
+public sealed class ApiTests(ApiHostFixture api) : IClassFixture<ApiHostFixture>
+{
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private async Task<long> EventCountAsync() => (await api.Ledger.EventsAsync(new EventFilter(Limit: EventLog.MaxLimit))).Count;
+
+    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        return problem;
+    }
+
+    [Fact]
+    public async Task holding_endpoint_answers_with_exactly_the_json_of_the_cli()
+    {
+        var knownAt = Instant.Format(api.Seeded);
+        var http = await api.Client(Role.Reader).GetStringAsync($"/api/holdings/microsoft/mistral-ai?at=2024-06-01&knownAt={knownAt}");
+        var (code, cli, _) = await HeadlineTests.RunCliAsync(["holding", "microsoft", "mistral-ai", "--at", "2024-06-01", "--known-at", knownAt, "--json", "--connection", api.ConnectionString]);
+
+        Assert.Equal(0, code);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(cli), JsonNode.Parse(http)), $"HTTP:\n{http}\nCLI:\n{cli}");
+        Assert.Equal("held", JsonNode.Parse(http)!["status"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("history", "/api/holdings/microsoft/mistral-ai/history", "history", "microsoft", "mistral-ai")]
+    [InlineData("relationships", "/api/organizations/mistral-ai/relationships?at=2024-06-01", "relationships", "mistral-ai", "--at", "2024-06-01")]
+    [InlineData("owners", "/api/organizations/mistral-ai/owners?at=2024-06-01", "owners", "mistral-ai", "--at", "2024-06-01")]
+    public async Task every_query_answers_as_the_cli_does(string _, string path, params string[] cliArgs)
+    {
+        var knownAt = Instant.Format(api.Seeded);
+        var http = await api.Client(Role.Reader).GetStringAsync($"{path}{(path.Contains('?') ? '&' : '?')}knownAt={knownAt}");
+        var (code, cli, err) = await HeadlineTests.RunCliAsync([.. cliArgs, "--known-at", knownAt, "--json", "--connection", api.ConnectionString]);
+
+        Assert.True(code == 0, err);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(cli), JsonNode.Parse(http)), $"HTTP:\n{http}\nCLI:\n{cli}");
+    }
+
+    [Fact]
+    public async Task the_graph_holds_every_organization_and_each_tie_once()
+    {
+        var graph = JsonNode.Parse(await api.Client(Role.Reader).GetStringAsync("/api/graph?at=2024-06-01"))!;
+        var edges = graph["edges"]!.AsArray();
+
+        Assert.Equal(10, graph["organizations"]!.AsArray().Count);
+        Assert.Contains(edges, e => e!["fact"]!.GetValue<string>() == "microsoft-mistral-stake" && e["directed"]!.GetValue<bool>()
+            && e["organizations"]![0]!.GetValue<string>() == "microsoft" && e["organizations"]![1]!.GetValue<string>() == "mistral-ai");
+        Assert.Equal(edges.Count, edges.Select(e => e!["fact"]!.GetValue<string>()).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task reads_need_a_key_unless_anonymous_reads_are_configured()
+    {
+        const string path = "/api/holdings/microsoft/mistral-ai?at=2024-06-01";
+        var problem = await ProblemAsync(await api.Client().GetAsync(path), HttpStatusCode.Unauthorized);
+        Assert.Contains("X-Api-Key", problem.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await api.Client(Role.Reader).GetAsync(path)).StatusCode);
+        await ProblemAsync(await api.Client(key: "dlk_not-a-key").GetAsync(path), HttpStatusCode.Unauthorized);
+
+        await using var open = api.Host(anonymousReads: true);
+        Assert.Equal(HttpStatusCode.OK, (await open.CreateClient().GetAsync(path)).StatusCode);
+        var write = await open.CreateClient().PostAsync("/api/organizations", Json("""{ "id": "anon", "name": "Anon", "kind": "company" }"""));
+        await ProblemAsync(write, HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task writes_without_a_writer_key_are_refused_and_store_nothing()
+    {
+        var before = await EventCountAsync();
+        const string body = """{ "id": "refused-co", "name": "Refused", "kind": "company" }""";
+
+        await ProblemAsync(await api.Client().PostAsync("/api/organizations", Json(body)), HttpStatusCode.Unauthorized);
+        var forbidden = await ProblemAsync(await api.Client(Role.Reader).PostAsync("/api/organizations", Json(body)), HttpStatusCode.Forbidden);
+        Assert.Contains("'writer'", forbidden.GetProperty("detail").GetString());
+        var revoked = await api.Ledger.CreateKeyAsync("revoked-writer", Role.Writer, "tests");
+        await api.Ledger.RevokeKeyAsync("revoked-writer");
+        await ProblemAsync(await api.Client(key: revoked.Key).PostAsync("/api/organizations", Json(body)), HttpStatusCode.Unauthorized);
+
+        Assert.Equal(before, await EventCountAsync());
+    }
+
+    [Fact]
+    public async Task each_event_records_the_key_that_wrote_it()
+    {
+        var response = await api.Client(Role.Writer).PostAsync("/api/organizations", Json("""{ "id": "keyed-co", "name": "Keyed", "kind": "company" }"""));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var logged = await api.Ledger.EventsAsync(new EventFilter(Stream: "organization:keyed-co"));
+        Assert.Equal("key:test-writer", Assert.Single(logged).Writer);
+    }
+
+    [Fact]
+    public async Task bad_input_gets_problem_details_that_name_the_field_and_store_nothing()
+    {
+        var before = await EventCountAsync();
+        var deal = """
+            { "id": "bad-deal", "parties": ["microsoft", "mistral-ai"], "facts": [
+              { "id": "bad-stake", "type": "stake", "holder": "microsoft", "subject": "mistral-ai",
+                "share": { "min": 10, "max": 120 }, "valid": { "from": "2024-03" },
+                "sources": [ { "source": "ms-mistral-article-de", "claim": "stated" } ] } ] }
+            """;
+        var problem = await ProblemAsync(await api.Client(Role.Writer).PostAsync("/api/deals", Json(deal)), HttpStatusCode.BadRequest);
+
+        Assert.Equal("facts[0].share.max", problem.GetProperty("field").GetString());
+        Assert.Contains("100", problem.GetProperty("detail").GetString());
+        var at = await ProblemAsync(await api.Client(Role.Reader).GetAsync("/api/holdings/microsoft/mistral-ai?at=2024-02-30"), HttpStatusCode.BadRequest);
+        Assert.Equal("at", at.GetProperty("field").GetString());
+        await ProblemAsync(await api.Client(Role.Writer).PostAsync("/api/organizations", Json("{ \"id\": ")), HttpStatusCode.BadRequest);
+        Assert.Equal(before, await EventCountAsync());
+    }
+
+    [Fact]
+    public async Task unknown_ids_get_404()
+    {
+        var problem = await ProblemAsync(await api.Client(Role.Reader).GetAsync("/api/organizations/no-such-org/relationships"), HttpStatusCode.NotFound);
+        Assert.Contains("no-such-org", problem.GetProperty("detail").GetString());
+        await ProblemAsync(await api.Client(Role.Reader).GetAsync("/api/facts/no-such-fact"), HttpStatusCode.NotFound);
+        await ProblemAsync(await api.Client(Role.Reader).GetAsync("/api/no-such-route"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task an_amendment_with_a_stale_if_match_gets_412_and_the_current_one_succeeds()
+    {
+        var writer = api.Client(Role.Writer);
+        var read = await writer.GetAsync("/api/facts/mistral-nvidia-data-centres");
+        var etag = read.Headers.ETag!;
+        var before = await EventCountAsync();
+        var addSource = """{ "source": "ms-mistral-article-de", "claim": "stated" }""";
+
+        var stale = new HttpRequestMessage(HttpMethod.Post, "/api/facts/mistral-nvidia-data-centres/sources") { Content = Json(addSource) };
+        stale.Headers.IfMatch.Add(new EntityTagHeaderValue($"\"{int.Parse(etag.Tag.Trim('"')) + 5}\""));
+        var problem = await ProblemAsync(await writer.SendAsync(stale), HttpStatusCode.PreconditionFailed);
+        Assert.Contains("another writer", problem.GetProperty("detail").GetString());
+        Assert.Equal(before, await EventCountAsync());
+
+        var current = new HttpRequestMessage(HttpMethod.Post, "/api/facts/mistral-nvidia-data-centres/sources") { Content = Json(addSource) };
+        current.Headers.IfMatch.Add(etag);
+        var ok = await writer.SendAsync(current);
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.NotEqual(etag, ok.Headers.ETag);
+        Assert.Equal(before + 1, await EventCountAsync());
+
+        // The first writer's If-Match is now stale too: a lost update is impossible.
+        var again = new HttpRequestMessage(HttpMethod.Post, "/api/facts/mistral-nvidia-data-centres/retractions") { Content = Json("""{ "reason": "test", "sources": [ { "source": "ms-mistral-article-de", "claim": "denied" } ] }""") };
+        again.Headers.IfMatch.Add(etag);
+        await ProblemAsync(await writer.SendAsync(again), HttpStatusCode.PreconditionFailed);
+    }
+
+    [Fact]
+    public async Task a_body_over_the_limit_gets_413()
+    {
+        var huge = new string(' ', 300 * 1024) + "{}";
+        await ProblemAsync(await api.Client(Role.Writer).PostAsync("/api/organizations", Json(huge)), HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
+    public async Task import_takes_yaml_documents_and_importing_again_changes_nothing()
+    {
+        var yaml = "organizations:\n  - { id: yaml-co, name: Yaml Co, kind: company }\n";
+        HttpContent Body() => new StringContent(yaml, Encoding.UTF8, "application/yaml");
+        var writer = api.Client(Role.Writer);
+
+        var first = JsonNode.Parse(await (await writer.PostAsync("/api/import", Body())).Content.ReadAsStringAsync())!;
+        var second = JsonNode.Parse(await (await writer.PostAsync("/api/import", Body())).Content.ReadAsStringAsync())!;
+
+        Assert.Equal(1, first["eventsAppended"]!.GetValue<int>());
+        Assert.Equal(0, second["eventsAppended"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task keys_are_administered_by_admins_only()
+    {
+        var body = Json("""{ "name": "made-over-http", "role": "reader" }""");
+        await ProblemAsync(await api.Client(Role.Writer).PostAsync("/api/keys", body), HttpStatusCode.Forbidden);
+
+        var created = await api.Client(Role.Admin).PostAsync("/api/keys", Json("""{ "name": "made-over-http", "role": "reader" }"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var key = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["key"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.OK, (await api.Client(key: key).GetAsync("/api/graph")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.OK, (await api.Client(Role.Admin).DeleteAsync("/api/keys/made-over-http")).StatusCode);
+        await ProblemAsync(await api.Client(key: key).GetAsync("/api/graph"), HttpStatusCode.Unauthorized);
+        var list = await api.Client(Role.Admin).GetStringAsync("/api/keys");
+        Assert.DoesNotContain(key, list);
+    }
+
+    [Fact]
+    public async Task openapi_reference_ui_and_health_are_served()
+    {
+        var client = api.Client();
+        var openapi = JsonNode.Parse(await client.GetStringAsync("/openapi/v1.json"))!;
+        Assert.NotNull(openapi["paths"]!["/api/holdings/{holder}/{subject}"]);
+        Assert.NotNull(openapi["paths"]!["/api/feed/stream"]);
+        var ui = await client.GetAsync("/reference/");
+        Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
+        Assert.Contains("text/html", ui.Content.Headers.ContentType!.ToString());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+}
