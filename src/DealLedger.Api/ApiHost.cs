@@ -1,4 +1,7 @@
 using DealLedger.Access;
+using DealLedger.Feed;
+using Wolverine;
+using Wolverine.Runtime;
 using DealLedger.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -23,7 +26,13 @@ public static class ApiHost
         {
             throw new InvalidOperationException($"no database: set {LedgerStore.EnvironmentVariable}");
         }
-        builder.Services.AddSingleton(_ => Ledger.Connect(connection));
+        builder.Services.AddSingleton(s =>
+        {
+            var ledger = Ledger.Connect(connection);
+            ledger.PublishThroughOutbox(s.GetRequiredService<IWolverineRuntime>(), builder.Configuration.GetValue<bool>("DealLedger:Testing:CrashAfterCommit"));
+            return ledger;
+        });
+        builder.Host.UseWolverine(o => LedgerMessaging.Configure(o, connection, "dealledger-api"));
         builder.Services.AddSingleton<LogSignal>();
         builder.Services.AddHostedService(s => s.GetRequiredService<LogSignal>());
         builder.Services.ConfigureHttpJsonOptions(o => LedgerJson.Configure(o.SerializerOptions));

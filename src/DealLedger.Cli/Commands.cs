@@ -92,10 +92,18 @@ public static class Commands
 
         var migrationsDir = new Option<string?>("--dir") { Description = "Folder of migrations (default: migrations/ of this checkout)" };
         var newMigration = new Option<string?>("--new") { Description = "Development: write the SQL that brings the database to the code's schema as a new migration named NAME" };
-        var migrate = new Command("migrate", "Apply the SQL migrations (migrations/) that the database lacks") { migrationsDir, newMigration };
+        var messaging = new Option<bool>("--messaging") { Description = "With --new: write Wolverine's tables (message store and queues) instead, as the messaging configuration wants them" };
+        var migrate = new Command("migrate", "Apply the SQL migrations (migrations/) that the database lacks") { migrationsDir, newMigration, messaging };
         migrate.SetAction(async (p, ct) =>
         {
             var dir = p.GetValue(migrationsDir) ?? Checkout.Find("migrations");
+            if (p.GetValue(messaging))
+            {
+                var file = Migrations.NextPath(dir, p.GetValue(newMigration) ?? throw LedgerException.Invalid("--messaging needs --new NAME"));
+                await File.WriteAllTextAsync(file, LedgerMessaging.SchemaScript(), ct);
+                await o.WriteLineAsync($"Wrote {file}");
+                return 0;
+            }
             await using var ledger = Open(p);
             if (p.GetValue(newMigration) is { } name)
             {

@@ -1,15 +1,19 @@
 using System.Diagnostics;
 using System.Globalization;
 using DealLedger;
+using DealLedger.Access;
+using DealLedger.Api;
 using DealLedger.Holdings;
 using DealLedger.Importing;
 using DealLedger.Storage;
 using Npgsql;
 
-// Figures, not tests: the headline query in process on a ledger of its own (database dealledger_bench).
-// Usage: dotnet run -c Release --project tests/DealLedger.Benchmarks -- [--runs N] [--queries N]
+// Figures, not tests: the headline query in process, then over HTTP on loopback, on a ledger of its
+// own (database dealledger_bench).
+// Usage: dotnet run -c Release --project tests/DealLedger.Benchmarks -- [--runs N] [--queries N] [--http-seconds N]
 var runs = Arg("--runs", 3);
 var queries = Arg("--queries", 5000);
+var httpSeconds = Arg("--http-seconds", 10);
 var server = Environment.GetEnvironmentVariable(LedgerStore.EnvironmentVariable)
     ?? throw new InvalidOperationException($"set {LedgerStore.EnvironmentVariable} (eng/bench does)");
 var repo = FindRepo();
@@ -59,6 +63,51 @@ foreach (var known in new[] { "now", "past" })
     }
     medians.Sort();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median p50 of {runs} runs (knownAt {known}): {medians[medians.Count / 2]:F3} ms"));
+}
+
+// The holding endpoint over HTTP: the API on Kestrel (loopback), clients in this process, sharing the cores.
+var key = (await ledger.CreateKeyAsync($"bench-{Guid.NewGuid():N}", Role.Reader, "bench")).Key;
+var app = ApiHost.Build(["--urls", "http://127.0.0.1:0", $"--ConnectionStrings:DealLedger={cs}", "--Logging:LogLevel:Default=Warning"]);
+await app.StartAsync();
+var address = app.Urls.First();
+const string path = "/api/holdings/microsoft/mistral-ai?at=2024-06-01";
+Console.WriteLine($"holding endpoint over HTTP/1.1 on loopback ({address}{path}), {httpSeconds} s per run, {runs} runs");
+Console.WriteLine("clients  run   req/s     p50 ms   p99 ms");
+foreach (var clients in new[] { 1, 8 })
+{
+    using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = clients }) { BaseAddress = new Uri(address) };
+    http.DefaultRequestHeaders.Add("X-Api-Key", key);
+    await Load(http, clients, TimeSpan.FromSeconds(2)); // warm-up
+    for (var run = 1; run <= runs; run++)
+    {
+        var (count, times) = await Load(http, clients, TimeSpan.FromSeconds(httpSeconds));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{clients,-8} {run,-5} {count / (double)httpSeconds,8:F0}  {times[times.Length / 2],7:F3}  {times[(int)(times.Length * 0.99)],7:F3}"));
+    }
+}
+await app.StopAsync();
+
+static async Task<(int Count, double[] Times)> Load(HttpClient http, int clients, TimeSpan duration)
+{
+    var until = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+    var all = await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+    {
+        var times = new List<double>();
+        while (Stopwatch.GetTimestamp() < until)
+        {
+            var start = Stopwatch.GetTimestamp();
+            using var response = await http.GetAsync(path);
+            await response.Content.ReadAsByteArrayAsync();
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"HTTP {(int)response.StatusCode}");
+            }
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        return times;
+    }));
+    var merged = all.SelectMany(t => t).Order().ToArray();
+    return (merged.Length, merged);
 }
 
 int Arg(string name, int fallback)

@@ -83,4 +83,46 @@ public sealed class SchemaTests
             await drop.ExecuteNonQueryAsync();
         }
     }
+
+    [Fact]
+    public void the_messaging_migration_creates_exactly_the_tables_wolverine_is_configured_for()
+    {
+        var migration = Directory.GetFiles(Migrations, "*_messaging.sql").Single();
+
+        // On drift: dealledger migrate --new messaging_NAME --messaging, and keep the old file.
+        Assert.Equal(File.ReadAllText(migration), LedgerMessaging.SchemaScript());
+    }
+
+    [Fact]
+    public async Task the_generated_wolverine_code_checked_in_is_current()
+    {
+        var checkedIn = Path.Combine(TestDatabase.RepoRoot, "src", "DealLedger.Notices", "Internal", "Generated");
+        var scratch = Directory.CreateTempSubdirectory("codegen-").FullName;
+        try
+        {
+            var info = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = scratch, RedirectStandardOutput = true, RedirectStandardError = true };
+            info.ArgumentList.Add(TestDatabase.BuiltHost("DealLedger.Notices"));
+            info.ArgumentList.Add("codegen");
+            info.ArgumentList.Add("write");
+            info.Environment[LedgerStore.EnvironmentVariable] = "Host=localhost;Database=unused";
+            using var process = System.Diagnostics.Process.Start(info)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var errors = await process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            Assert.True(process.ExitCode == 0, $"codegen write failed: {await output}{errors}");
+
+            var generated = Path.Combine(scratch, "Internal", "Generated");
+            string[] Files(string root) => Directory.GetFiles(root, "*.cs", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(root, f)).Order().ToArray();
+            // On drift: cd src/DealLedger.Notices && dotnet bin/Release/net10.0/DealLedger.Notices.dll codegen write, then commit.
+            Assert.Equal(Files(checkedIn), Files(generated));
+            foreach (var file in Files(generated))
+            {
+                Assert.Equal(File.ReadAllText(Path.Combine(checkedIn, file)), File.ReadAllText(Path.Combine(generated, file)));
+            }
+        }
+        finally
+        {
+            Directory.Delete(scratch, true);
+        }
+    }
 }

@@ -32,6 +32,17 @@ public sealed class TestDatabase : IAsyncLifetime, IAsyncDisposable
 
     public static string RepoRoot { get; } = FindRepoRoot();
 
+    /// <summary>
+    /// A host's DLL in its own build output (same configuration as the tests). Run from there, not
+    /// from the tests' folder: that one resolves shared assemblies for ASP.NET, not for a plain host.
+    /// </summary>
+    public static string BuiltHost(string project)
+    {
+        var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var path = Path.Combine(RepoRoot, "src", project, "bin", framework.Parent!.Name, framework.Name, $"{project}.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{project} is not built (it is a ProjectReference of the tests)", path);
+    }
+
     public static string ServerConnectionString { get; } = ResolveServer();
 
     public Ledger Connect(Func<string, string>? adjust = null) =>

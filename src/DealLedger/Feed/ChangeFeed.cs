@@ -71,7 +71,19 @@ public static class ChangeFeed
         {
             return new FeedPage(after, highWater, after, []);
         }
-        var sequences = events.Select(e => e.Sequence).ToArray();
+        var changes = await WriteChangesAsync(c, events.Select(e => e.Sequence).ToArray(), ct);
+        await tx.CommitAsync(ct);
+        return new FeedPage(after, highWater, events[^1].Sequence, events
+            .Select(e => new FeedMessage(e, [.. OwnChanges(e), .. changes.GetValueOrDefault(e.Sequence, [])])).ToList());
+    }
+
+    /// <summary>
+    /// What the writes ending at these sequences changed in the fact and holding projections, by
+    /// sequence: a write's projection rows carry the sequence of its last event (opened rows in
+    /// `sequence`, closed holding segments in `closed_sequence`).
+    /// </summary>
+    internal static async Task<Dictionary<long, List<ProjectionChange>>> WriteChangesAsync(NpgsqlConnection c, long[] sequences, CancellationToken ct)
+    {
         var opened = await Sql.ListAsync(c,
             $"select sequence, holder, subject, id, lower(valid), upper(valid), status, finding::text from {ProjectionTables.Name("holding_segments")} where sequence = any($1) order by id",
             r => (Sequence: r.GetInt64(0), Pair: (r.GetString(1), r.GetString(2)), Row: new SegmentRow(r.GetInt64(3),
@@ -86,28 +98,23 @@ public static class ChangeFeed
         var facts = await Sql.ListAsync(c,
             $"select sequence, fact_id, state::text from {ProjectionTables.Name("fact_versions")} where sequence = any($1) order by fact_id",
             r => (Sequence: r.GetInt64(0), Id: r.GetString(1), State: LedgerJson.Deserialize<FactState>(r.GetString(2))), ct, sequences);
-        await tx.CommitAsync(ct);
 
-        IEnumerable<ProjectionChange> ChangesOf(LogEntry e)
+        var result = new Dictionary<long, List<ProjectionChange>>();
+        foreach (var sequence in sequences)
         {
-            foreach (var own in OwnChanges(e))
+            var list = facts.Where(f => f.Sequence == sequence)
+                .Select(f => new ProjectionChange("facts", f.Id, f.State.Version == 1 ? "recorded" : "amended", f.State.Version)).ToList();
+            var pairs = opened.Where(o => o.Sequence == sequence).Select(o => o.Pair)
+                .Concat(closed.Where(x => x.Sequence == sequence).Select(x => x.Pair)).Distinct().Order();
+            list.AddRange(pairs.Select(pair => new ProjectionChange("holdings", $"{pair.Item1}→{pair.Item2}", "segments", Holder: pair.Item1, Subject: pair.Item2,
+                Closed: closed.Where(x => x.Sequence == sequence && x.Pair == pair).Select(x => x.Id).ToList(),
+                Opened: opened.Where(o => o.Sequence == sequence && o.Pair == pair).Select(o => o.Row).ToList())));
+            if (list.Count > 0)
             {
-                yield return own;
-            }
-            foreach (var f in facts.Where(f => f.Sequence == e.Sequence))
-            {
-                yield return new ProjectionChange("facts", f.Id, f.State.Version == 1 ? "recorded" : "amended", f.State.Version);
-            }
-            var pairs = opened.Where(o => o.Sequence == e.Sequence).Select(o => o.Pair)
-                .Concat(closed.Where(x => x.Sequence == e.Sequence).Select(x => x.Pair)).Distinct().Order();
-            foreach (var pair in pairs)
-            {
-                yield return new ProjectionChange("holdings", $"{pair.Item1}→{pair.Item2}", "segments", Holder: pair.Item1, Subject: pair.Item2,
-                    Closed: closed.Where(x => x.Sequence == e.Sequence && x.Pair == pair).Select(x => x.Id).ToList(),
-                    Opened: opened.Where(o => o.Sequence == e.Sequence && o.Pair == pair).Select(o => o.Row).ToList());
+                result[sequence] = list;
             }
         }
-        return new FeedPage(after, highWater, events[^1].Sequence, events.Select(e => new FeedMessage(e, ChangesOf(e).ToList())).ToList());
+        return result;
     }
 
     /// <summary>A registration changes its own projection's row; fact events change theirs with the write (above).</summary>

@@ -59,8 +59,7 @@ public static class Migrations
     public static async Task<string?> WriteNextAsync(this Ledger ledger, string directory, string name, CancellationToken ct = default)
     {
         await ledger.ApplyAsync(directory, ct);
-        var count = Directory.GetFiles(directory, "*.sql").Count(f => !f.EndsWith(".drop.sql", StringComparison.Ordinal));
-        var path = Path.Combine(directory, $"{count + 1:D4}_{name}.sql");
+        var path = NextPath(directory, name);
         await ledger.Store.Storage.Database.WriteMigrationFileAsync(path, ct);
         if (new FileInfo(path).Length == 0)
         {
@@ -69,6 +68,13 @@ public static class Migrations
             return null;
         }
         return path;
+    }
+
+    /// <summary>The file the next migration named <paramref name="name"/> goes to.</summary>
+    public static string NextPath(string directory, string name)
+    {
+        var count = Directory.GetFiles(directory, "*.sql").Count(f => !f.EndsWith(".drop.sql", StringComparison.Ordinal));
+        return Path.Combine(directory, $"{count + 1:D4}_{name}.sql");
     }
 
     /// <summary>Throws when the database differs from the code's schema (drift between code and migrations).</summary>

@@ -1,0 +1,73 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using DealLedger.Storage;
+using Wolverine;
+using Wolverine.RDBMS;
+using Wolverine.Runtime;
+
+namespace DealLedger.Feed;
+
+/// <summary>
+/// Integration event: a write changed the holding timeline of a pair (the segments it closed and
+/// opened, as in the change feed). <paramref name="Id"/> is derived from the write and the pair, so
+/// it is the same whenever this change is told: consumers deduplicate by it.
+/// </summary>
+public sealed record HoldingChanged(Guid Id, string Holder, string Subject, long Sequence, DateTimeOffset RecordedAt,
+    IReadOnlyList<long> Closed, IReadOnlyList<SegmentRow> Opened)
+{
+    public static Guid IdOf(long sequence, string holder, string subject) =>
+        new(SHA256.HashData(Encoding.UTF8.GetBytes($"holding-changed|{sequence}|{holder}|{subject}"))[..16]);
+}
+
+/// <summary>
+/// Publishes integration events through Wolverine's durable outbox: the outgoing messages are
+/// stored in the write's own transaction (so they commit with the events or not at all) and sent
+/// after the commit. If the process dies in between, Wolverine's durability agent sends them later.
+/// </summary>
+public static class IntegrationEvents
+{
+    private static readonly ConditionalWeakTable<LedgerCommit, MessageContext> Outboxes = new();
+
+    /// <param name="crashAfterCommit">Fault injection for tests: die between the commit and the send.</param>
+    public static void PublishThroughOutbox(this Ledger ledger, IWolverineRuntime runtime, bool crashAfterCommit = false)
+    {
+        ledger.Committing = async (commit, ct) =>
+        {
+            var messages = await HoldingChangesAsync(commit, ct);
+            if (messages.Count == 0)
+            {
+                return;
+            }
+            var outbox = new MessageContext(runtime);
+            await outbox.EnlistInOutboxAsync(new DatabaseEnvelopeTransaction((IMessageDatabase)runtime.Storage, commit.Transaction));
+            foreach (var m in messages)
+            {
+                await outbox.PublishAsync(m);
+            }
+            Outboxes.Add(commit, outbox);
+        };
+        ledger.Committed = async (commit, _) =>
+        {
+            if (!Outboxes.TryGetValue(commit, out var outbox))
+            {
+                return;
+            }
+            if (crashAfterCommit)
+            {
+                Environment.FailFast("DealLedger fault injection: crash after commit, before the outbox was sent");
+            }
+            await outbox.FlushOutgoingMessagesAsync();
+        };
+    }
+
+    private static async Task<List<HoldingChanged>> HoldingChangesAsync(LedgerCommit commit, CancellationToken ct)
+    {
+        var last = commit.Events[^1].Ref;
+        var changes = await ChangeFeed.WriteChangesAsync(commit.Connection, [last.Sequence], ct);
+        return changes.GetValueOrDefault(last.Sequence, []).Where(c => c.Projection == "holdings")
+            .Select(c => new HoldingChanged(HoldingChanged.IdOf(last.Sequence, c.Holder!, c.Subject!), c.Holder!, c.Subject!, last.Sequence, last.RecordedAt,
+                c.Closed!, c.Opened!))
+            .ToList();
+    }
+}

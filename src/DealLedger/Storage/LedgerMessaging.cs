@@ -1,0 +1,86 @@
+using System.Reflection;
+using DealLedger.Feed;
+using JasperFx;
+using JasperFx.CodeGeneration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Weasel.Core;
+using Weasel.Core.Migrations;
+using Wolverine;
+using Wolverine.Postgresql;
+using Wolverine.Postgresql.Transport;
+using Wolverine.RDBMS;
+using Wolverine.Runtime;
+
+namespace DealLedger.Storage;
+
+/// <summary>
+/// Wolverine's configuration for every host that sends or receives the ledger's integration
+/// events: the durable message store (schema wolverine) and the PostgreSQL queue they travel on
+/// (schema wolverine_queues), in the ledger's database. Schema comes from migrations/ only.
+/// </summary>
+public static class LedgerMessaging
+{
+    public const string Schema = "wolverine";
+    public const string QueueSchema = "wolverine_queues";
+    public const string HoldingChangesQueue = "holding-changes";
+
+    /// <param name="handlers">The message handlers this host runs; nothing is found by naming conventions
+    /// (an ASP.NET "…Handler" class would be taken for one).</param>
+    public static void Configure(WolverineOptions opts, string connectionString, string serviceName, params Type[] handlers)
+    {
+        opts.ServiceName = serviceName;
+        opts.Discovery.DisableConventionalDiscovery();
+        foreach (var handler in handlers)
+        {
+            opts.Discovery.IncludeType(handler);
+        }
+        opts.UsePostgresqlPersistenceAndTransport(connectionString, Schema, transportSchema: QueueSchema).EnableQueueNotifications();
+        opts.AutoBuildMessageStorageOnStartup = AutoCreate.None;
+        // 6.62's default envelope ids can collide between processes on one machine (fixed in 6.63).
+        opts.EnvelopeIdGeneration = EnvelopeIdGeneration.GuidV7;
+        // Release builds use the generated code checked in under Internal/Generated (no Roslyn at run time).
+        opts.CodeGeneration.TypeLoadMode = Enum.Parse<TypeLoadMode>(Environment.GetEnvironmentVariable("DEALLEDGER_TYPELOAD") ?? nameof(TypeLoadMode.Static));
+        opts.PublishMessage<HoldingChanged>().ToPostgresqlQueue(HoldingChangesQueue).UseDurableOutbox();
+        // A node that died holding unsent messages is noticed within seconds, and its messages sent by
+        // a live node; the defaults take over a minute. Not much lower: a paused node must not be ejected.
+        opts.Durability.FirstHealthCheckExecution = TimeSpan.FromMilliseconds(500);
+        opts.Durability.HealthCheckPollingTime = TimeSpan.FromSeconds(2);
+        opts.Durability.StaleNodeTimeout = TimeSpan.FromSeconds(10);
+        opts.Durability.FirstNodeReassignmentExecution = TimeSpan.FromMilliseconds(500);
+        opts.Durability.NodeReassignmentPollingTime = TimeSpan.FromSeconds(2);
+        opts.Durability.ScheduledJobFirstExecution = TimeSpan.FromMilliseconds(500);
+        opts.Durability.ScheduledJobPollingTime = TimeSpan.FromSeconds(2);
+        opts.Durability.OrphanedMessageSweepPollingTime = TimeSpan.FromSeconds(2);
+    }
+
+    /// <summary>
+    /// The SQL that creates Wolverine's tables as this configuration wants them (message store and
+    /// queues), for migrations/. Built without starting Wolverine, so no database is needed.
+    /// </summary>
+    public static string SchemaScript()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.UseWolverine(o => Configure(o, "Host=localhost;Database=unused", "schema-script"));
+        using var host = builder.Build();
+        var runtime = host.Services.GetRequiredService<IWolverineRuntime>();
+        var script = ((IDatabase)(IMessageDatabase)runtime.Storage).ToDatabaseScript();
+        // The queue tables are not among the store's objects; Wolverine keeps them on its queue type.
+        var transport = runtime.Options.Transports.GetOrCreate<PostgresqlTransport>();
+        var queues = new StringWriter();
+        queues.WriteLine($"CREATE SCHEMA IF NOT EXISTS {transport.TransportSchemaName};");
+        var migrator = new Weasel.Postgresql.PostgresqlMigrator();
+        foreach (var queue in transport.Queues.OrderBy(q => q.Name, StringComparer.Ordinal))
+        {
+            foreach (var property in new[] { "QueueTable", "ScheduledTable" })
+            {
+                var table = (ISchemaObject)typeof(PostgresqlQueue).GetProperty(property, BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)!.GetValue(queue)!;
+                table.WriteCreateStatement(migrator, queues);
+                queues.WriteLine();
+            }
+        }
+        return script + "\n" + queues;
+    }
+}
