@@ -7,7 +7,7 @@ internal static class Failure
 {
     public static (int Code, string Message) Describe(Exception e) => e switch
     {
-        LedgerException { Kind: LedgerErrorKind.InvalidInput or LedgerErrorKind.NotFound } l => (2, l.Message),
+        LedgerException { Kind: LedgerErrorKind.InvalidInput or LedgerErrorKind.NotFound or LedgerErrorKind.Conflict } l => (2, l.Message),
         LedgerException l => (1, l.Message),
         PostgresException { SqlState: "3D000" } p => (1, $"the database does not exist: {p.MessageText}"),
         PostgresException { SqlState: "42P01" } => (1, "the ledger's schema is missing: run 'dealledger migrate' first"),

@@ -1,0 +1,83 @@
+using System.Text;
+using DealLedger.Access;
+using DealLedger.Deals;
+using DealLedger.Feed;
+using Npgsql;
+
+namespace DealLedger.Tests;
+
+/// <summary>
+/// Integration events through Wolverine's durable outbox (DESIGN §7): the message is stored in the
+/// write's own transaction, so a crash between the commit and the send loses nothing, and a
+/// consumer that deduplicates by message id sees it once.
+/// </summary>
+public sealed class MessagingTests
+{
+    private static async Task<long> CountAsync(string connectionString, string sql)
+    {
+        await using var c = new NpgsqlConnection(connectionString);
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, c);
+        try
+        {
+            return (long)(await cmd.ExecuteScalarAsync())!;
+        }
+        catch (PostgresException e) when (e.SqlState == "42P01")
+        {
+            return -1; // the consumer has not created its table yet
+        }
+    }
+
+    [Fact]
+    public async Task a_message_is_delivered_exactly_once_after_the_api_dies_between_commit_and_send()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using (var setup = db.Connect())
+        {
+            await Seeds.LoadAsync(setup);
+        }
+        await using var ledger = db.Connect();
+        var key = (await ledger.CreateKeyAsync("crash-writer", Role.Writer, "tests")).Key;
+        var url = $"http://127.0.0.1:{ChildProcess.FreePort()}";
+        Dictionary<string, string?> Environment(bool crash) => new()
+        {
+            ["ConnectionStrings__DealLedger"] = db.ConnectionString,
+            ["ASPNETCORE_URLS"] = url,
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["DealLedger__Testing__CrashAfterCommit"] = crash ? "true" : "false",
+        };
+        const string notices = "select count(*) from notices.holding_changes";
+
+        await using var consumer = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Notices"), [], Environment(false), "notices");
+        await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, notices) == 0, TimeSpan.FromSeconds(60), "notices table");
+        var api = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], Environment(true), "api (crashes after commit)");
+        await using (api)
+        {
+            await api.WaitForHttpAsync(new Uri($"{url}/health/ready"), TimeSpan.FromSeconds(60));
+            using var http = new HttpClient { BaseAddress = new Uri(url) };
+            http.DefaultRequestHeaders.Add("X-Api-Key", key);
+            var deal = """
+                { "id": "nvidia-mistral-2025", "parties": ["nvidia", "mistral-ai"], "facts": [
+                  { "id": "nvidia-mistral-stake", "type": "stake", "holder": "nvidia", "subject": "mistral-ai", "share": { "exact": 1.5 },
+                    "valid": { "from": "2025-06-11" }, "sources": [ { "source": "ai-for-citizens-article-de", "claim": "stated" } ] } ] }
+                """;
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.PostAsync("/api/deals", new StringContent(deal, Encoding.UTF8, "application/json")));
+            Assert.NotEqual(0, await api.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        // The write committed with its message in the outbox; nothing was sent.
+        var fact = await ledger.FactAsync("nvidia-mistral-stake");
+        Assert.Equal(1L, await CountAsync(db.ConnectionString, "select count(*) from wolverine.wolverine_outgoing_envelopes"));
+        Assert.Equal(0L, await CountAsync(db.ConnectionString, notices));
+
+        await using var restarted = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], Environment(false), "api (restarted)");
+        await restarted.WaitForHttpAsync(new Uri($"{url}/health/ready"), TimeSpan.FromSeconds(60));
+        await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, notices) == 1, TimeSpan.FromSeconds(90), "the message after the restart", TimeSpan.FromMilliseconds(250));
+        await Task.Delay(TimeSpan.FromSeconds(3)); // a second delivery would show by now
+
+        var id = HoldingChanged.IdOf(fact.Basis[^1].Sequence, "nvidia", "mistral-ai");
+        Assert.Equal(1L, await CountAsync(db.ConnectionString, $"select count(*) from notices.holding_changes where message_id = '{id}' and deliveries = 1"));
+        Assert.Equal(1L, await CountAsync(db.ConnectionString, notices));
+        Assert.Equal(0L, await CountAsync(db.ConnectionString, "select count(*) from wolverine.wolverine_outgoing_envelopes"));
+    }
+}
