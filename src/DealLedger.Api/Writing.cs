@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using DealLedger.Access;
-using DealLedger.Deals;
 using DealLedger.Importing;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
@@ -60,7 +59,8 @@ public static class Writing
         var text = await BodyAsync(h, MaxEntryBytes, ct);
         var request = new WriteRequest(ApiKeyAuthentication.WriterOf(h), expected is { } v ? new Dictionary<string, int> { [fact] = v } : null);
         var report = await ledger.ImportEntryAsync(section, "body", text, request, ct, new Dictionary<string, string> { ["fact"] = fact });
-        h.Response.Headers.ETag = ETagOf((await ledger.FactAsync(fact, ct)).Version);
+        // The version this write left, not a later read's: another writer may have moved on since.
+        h.Response.Headers.ETag = ETagOf(report.FactVersions[fact]);
         return TypedResults.Ok(report);
     }
 

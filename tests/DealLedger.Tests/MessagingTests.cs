@@ -11,6 +11,7 @@ namespace DealLedger.Tests;
 /// write's own transaction, so a crash between the commit and the send loses nothing, and a
 /// consumer that deduplicates by message id sees it once.
 /// </summary>
+[Collection(ChildProcess.Collection)]
 public sealed class MessagingTests
 {
     private static async Task<long> CountAsync(string connectionString, string sql)

@@ -7,8 +7,9 @@ using DealLedger.Storage;
 namespace DealLedger.Importing;
 
 /// <summary>What an import did: counts of what was new and what the ledger already held.</summary>
+/// <param name="FactVersions">The version of every fact the documents name, as this import left it (the ETag for If-Match).</param>
 public sealed record ImportReport(int Documents, int EventsAppended, long? LastSequence, DateTimeOffset? RecordedAt,
-    IReadOnlyDictionary<string, int> Recorded, IReadOnlyDictionary<string, int> AlreadyKnown);
+    IReadOnlyDictionary<string, int> Recorded, IReadOnlyDictionary<string, int> AlreadyKnown, IReadOnlyDictionary<string, int> FactVersions);
 
 /// <summary>The sections of a ledger document; each entry of one can also be written on its own.</summary>
 public enum DocumentSection { Organizations, Sources, Deals, Claims, Corrections, Retractions, Endings }
@@ -89,6 +90,7 @@ public static class Import
     {
         var parsed = documents.Select(LedgerDocument.Read).ToList();
         var tally = new Tally();
+        var versions = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var result = await ledger.WriteAsync(async (t, token) =>
         {
             foreach (var (fact, expected) in request.ExpectedFactVersions ?? new Dictionary<string, int>())
@@ -104,8 +106,14 @@ public static class Import
             {
                 await DecideAsync(t, doc, factIds, tally, token);
             }
+            var named = parsed.SelectMany(d => d.Facts.Select(f => f.Value.Id).Concat(d.Claims.Select(c => c.Value.Fact)).Concat(d.Corrections.Select(c => c.Value.Fact))
+                .Concat(d.Retractions.Select(r => r.Value.Fact)).Concat(d.Endings.Select(e => e.Value.Fact)));
+            foreach (var id in named.Distinct().Order(StringComparer.Ordinal))
+            {
+                versions[id] = (await t.FactAsync(id, token))!.Version;
+            }
         }, ct, request.Writer);
-        return new ImportReport(documents.Count, result.EventsAppended, result.LastSequence, result.RecordedAt, tally.Recorded, tally.Known);
+        return new ImportReport(documents.Count, result.EventsAppended, result.LastSequence, result.RecordedAt, tally.Recorded, tally.Known, versions);
     }
 
     private sealed class Tally

@@ -1,0 +1,54 @@
+using Npgsql;
+
+namespace DealLedger.Mirror;
+
+/// <summary>The mirror's settings: the API, its key and the mirror's own database, from flags or environment variables.</summary>
+public sealed record MirrorArguments(Uri Api, string Key, string Database)
+{
+    public const string Usage = """
+        usage: dealledger-mirror --api URL --key KEY --database CONNECTION
+          --api       the DealLedger API's root, e.g. http://127.0.0.1:5000   (or DEALLEDGER_API)
+          --key       an API key with the reader role                          (or DEALLEDGER_KEY)
+          --database  Npgsql connection string of the mirror's own database    (or MIRROR_DATABASE)
+        """;
+
+    /// <summary>Reads flags (which win) and environment variables; a bad or missing value is an ArgumentException with one readable line.</summary>
+    public static MirrorArguments Parse(string[] args, Func<string, string?> environment)
+    {
+        var given = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name is not ("--api" or "--key" or "--database"))
+            {
+                throw new ArgumentException($"unknown argument '{name}' (expected --api, --key, --database; see --help)");
+            }
+            if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"{name} needs a value");
+            }
+            given[name] = args[++i];
+        }
+        string Required(string flag, string variable) =>
+            given.GetValueOrDefault(flag) is { Length: > 0 } v ? v
+            : environment(variable) is { Length: > 0 } e ? e
+            : throw new ArgumentException($"{flag} (or {variable}) is required");
+
+        var apiText = Required("--api", "DEALLEDGER_API");
+        if (!Uri.TryCreate(apiText, UriKind.Absolute, out var api) || api.Scheme is not ("http" or "https"))
+        {
+            throw new ArgumentException($"--api '{apiText}' is not an http(s) URL");
+        }
+        var key = Required("--key", "DEALLEDGER_KEY");
+        var database = Required("--database", "MIRROR_DATABASE");
+        try
+        {
+            _ = new NpgsqlConnectionStringBuilder(database);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            throw new ArgumentException($"--database is not an Npgsql connection string: {e.Message}");
+        }
+        return new MirrorArguments(api, key, database);
+    }
+}
