@@ -67,7 +67,7 @@ foreach (var known in new[] { "now", "past" })
 
 // The holding endpoint over HTTP: the API on Kestrel (loopback), clients in this process, sharing the cores.
 var key = (await ledger.CreateKeyAsync($"bench-{Guid.NewGuid():N}", Role.Reader, "bench")).Key;
-var app = ApiHost.Build(["--urls", "http://127.0.0.1:0", $"--ConnectionStrings:DealLedger={cs}", "--Logging:LogLevel:Default=Warning"]);
+var app = ApiHost.Build(["--urls", "http://127.0.0.1:0", $"--ConnectionStrings:DealLedger={cs}", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Wolverine.Configuration.HandlerDiscovery=Error"]);
 await app.StartAsync();
 var address = app.Urls.First();
 const string path = "/api/holdings/microsoft/mistral-ai?at=2024-06-01";

@@ -162,6 +162,24 @@ public sealed class ApiTests(ApiHostFixture api) : IClassFixture<ApiHostFixture>
     }
 
     [Fact]
+    public async Task of_two_writers_recording_one_fact_differently_at_once_one_wins_and_the_other_gets_409()
+    {
+        string Deal(decimal share) => $$"""
+            { "id": "race-deal", "parties": ["openai", "mistral-ai"], "facts": [
+              { "id": "race-stake", "type": "stake", "holder": "openai", "subject": "mistral-ai", "share": { "exact": {{share}} },
+                "valid": { "from": "2025-01" }, "sources": [ { "source": "ms-mistral-article-de", "claim": "stated" } ] } ] }
+            """;
+        var writer = api.Client(Role.Writer);
+
+        var responses = await Task.WhenAll(writer.PostAsync("/api/deals", Json(Deal(1))), writer.PostAsync("/api/deals", Json(Deal(2))));
+
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+        var loser = Assert.Single(responses, r => r.StatusCode != HttpStatusCode.Created);
+        var problem = await ProblemAsync(loser, HttpStatusCode.Conflict);
+        Assert.Contains("already recorded with different", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task a_body_over_the_limit_gets_413()
     {
         var huge = new string(' ', 300 * 1024) + "{}";

@@ -14,6 +14,9 @@ internal abstract record DocumentNode(string File, string Path, int Line)
 
     public LedgerException Error(string message) => new(LedgerErrorKind.InvalidInput, $"{Where}: {message}") { Field = Path };
 
+    /// <summary>The entry is well-formed but clashes with what the ledger already holds under its id (another writer got there first).</summary>
+    public LedgerException Conflict(string message) => new(LedgerErrorKind.Conflict, $"{Where}: {message}") { Field = Path };
+
     public static DocumentNode Parse(string file, string text)
     {
         if (text.IndexOf('\0') >= 0)

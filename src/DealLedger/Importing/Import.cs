@@ -130,7 +130,7 @@ public static class Import
             var known = await t.OrganizationAsync(o.Id, ct);
             if (known is not null && LedgerJson.Canonical(known) != LedgerJson.Canonical(o))
             {
-                throw node.Error($"organization '{o.Id}' is already registered with different details (as \"{known.Name}\")");
+                throw node.Conflict($"organization '{o.Id}' is already registered with different details (as \"{known.Name}\")");
             }
             Record(t, tally, "organizations", known is null ? o : null);
         }
@@ -139,7 +139,7 @@ public static class Import
             var known = await t.SourceAsync(s.Id, ct);
             if (known is not null && LedgerJson.Canonical(known) != LedgerJson.Canonical(s))
             {
-                throw node.Error($"source '{s.Id}' is already registered with different details (titled \"{known.Title}\")");
+                throw node.Conflict($"source '{s.Id}' is already registered with different details (titled \"{known.Title}\")");
             }
             Record(t, tally, "sources", known is null ? s : null);
         }
@@ -152,7 +152,7 @@ public static class Import
             var known = await t.DealAsync(d.Id, ct);
             if (known is not null && LedgerJson.Canonical(known) != LedgerJson.Canonical(d))
             {
-                throw node.Error($"deal '{d.Id}' is already recorded with different details");
+                throw node.Conflict($"deal '{d.Id}' is already recorded with different details");
             }
             Record(t, tally, "deals", known is null ? d : null);
         }
@@ -165,7 +165,7 @@ public static class Import
             var known = await t.FactAsync(fact.Id, ct);
             if (known is not null && !known.Original.SameAs(fact))
             {
-                throw node.Error($"fact '{fact.Id}' is already recorded with different values; record a correction instead");
+                throw node.Conflict($"fact '{fact.Id}' is already recorded with different values; record a correction instead");
             }
             if (known is null)
             {
@@ -185,7 +185,7 @@ public static class Import
             var same = claim.Id is null && fact.Current.Sources.Any(c => c == claim.Claim);
             if (!same && fact.Current.Sources.Any(c => c.Source == claim.Claim.Source))
             {
-                throw node.Error($"source '{claim.Claim.Source}' already speaks of fact '{claim.Fact}' with another claim");
+                throw node.Conflict($"source '{claim.Claim.Source}' already speaks of fact '{claim.Fact}' with another claim");
             }
             if (!same)
             {
@@ -253,7 +253,7 @@ public static class Import
             }
             if (fact.Ending is { } e && e.On != ending.On)
             {
-                throw node.Error($"fact '{fact.Id}' already ended on {e.On}; correct or retract it instead");
+                throw node.Conflict($"fact '{fact.Id}' already ended on {e.On}; correct or retract it instead");
             }
             // Ending again on the same date is a no-op unless it brings a new source (or a new id).
             var known = KnownById(fact, ending, node) || (ending.Id is null && fact.Ending is { } same
@@ -344,7 +344,7 @@ public static class Import
         }
         return content == LedgerJson.Canonical(amendment)
             ? true
-            : throw node.Error($"'{id}' is already recorded on fact '{fact.Id}' with different content");
+            : throw node.Conflict($"'{id}' is already recorded on fact '{fact.Id}' with different content");
     }
 
     private static void RequireAmendmentFits(Fact fact, FactAmendment set, DocumentNode node)
