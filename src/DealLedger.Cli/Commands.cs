@@ -17,9 +17,9 @@ public static class Commands
         Description = $"Npgsql connection string (default: the {LedgerStore.EnvironmentVariable} environment variable)",
         Recursive = true,
     };
-    private static readonly Option<bool> Json = new("--json") { Description = "Print the answer as JSON" };
+    internal static readonly Option<bool> Json = new("--json") { Description = "Print the answer as JSON" };
     private static readonly Option<string?> At = new("--at") { Description = "Valid date: what was true in the world on this day (YYYY-MM-DD; default: today)" };
-    private static readonly Option<string?> KnownAt = new("--known-at")
+    internal static readonly Option<string?> KnownAt = new("--known-at")
     {
         Description = "Recorded instant: answer with only what the ledger had recorded by then (ISO 8601, e.g. 2026-01-01T00:00:00Z; default: now)",
     };
@@ -129,7 +129,7 @@ public static class Commands
         Answers(listKeys, o, (l, _, ct) => l.KeysAsync(ct), Render.Keys);
         var keys = new Command("keys", "API keys for the HTTP API, with roles reader, writer, admin") { createKey, revokeKey, listKeys };
 
-        foreach (var c in new[] { holding, history, relationships, owners, import, seed, events, migrate, keys })
+        foreach (var c in new[] { holding, history, relationships, owners, import, seed, events, migrate, keys }.Concat(AuditCommands.Build(o)))
         {
             root.Subcommands.Add(c);
         }
@@ -137,7 +137,7 @@ public static class Commands
     }
 
     /// <summary>A verb that answers: open the ledger, ask the core, print the answer as text or (--json) as JSON.</summary>
-    private static void Answers<T>(Command command, TextWriter o, Func<Ledger, ParseResult, CancellationToken, Task<T>> ask, Func<T, string> render) =>
+    internal static void Answers<T>(Command command, TextWriter o, Func<Ledger, ParseResult, CancellationToken, Task<T>> ask, Func<T, string> render) =>
         command.SetAction(async (p, ct) =>
         {
             await using var ledger = Open(p);
@@ -146,7 +146,7 @@ public static class Commands
             return 0;
         });
 
-    private static Ledger Open(ParseResult p)
+    internal static Ledger Open(ParseResult p)
     {
         var connection = p.GetValue(Connection) ?? Environment.GetEnvironmentVariable(LedgerStore.EnvironmentVariable);
         if (string.IsNullOrWhiteSpace(connection))
@@ -165,5 +165,5 @@ public static class Commands
 
     private static DateOnly? ParseAt(ParseResult p) => QueryArguments.Day(p.GetValue(At), "--at");
 
-    private static DateTimeOffset? ParseKnownAt(ParseResult p) => QueryArguments.KnownAt(p.GetValue(KnownAt), "--known-at");
+    internal static DateTimeOffset? ParseKnownAt(ParseResult p) => QueryArguments.KnownAt(p.GetValue(KnownAt), "--known-at");
 }
