@@ -32,8 +32,11 @@ public sealed class Ledger : IAsyncDisposable
     // directly, so a read-only command (most CLI calls) never pays for building the store.
     private readonly Lazy<DocumentStore> store;
 
-    private Ledger(NpgsqlDataSource database, bool createSchema)
+    private readonly string connectionString;
+
+    private Ledger(string connectionString, NpgsqlDataSource database, bool createSchema)
     {
+        this.connectionString = connectionString;
         Database = database;
         store = new Lazy<DocumentStore>(() => LedgerStore.Create(database, createSchema));
     }
@@ -61,8 +64,12 @@ public sealed class Ledger : IAsyncDisposable
 
     public static Ledger Connect(string connectionString, bool createSchema = false)
     {
-        return new Ledger(LedgerStore.DataSource(connectionString), createSchema);
+        return new Ledger(connectionString, LedgerStore.DataSource(connectionString), createSchema);
     }
+
+    /// <summary>The same ledger answering from the projections in another schema (a replay's or a rebuild's shadow); never for writing.</summary>
+    internal Ledger WithProjectionsIn(string schema) =>
+        new(connectionString, LedgerStore.DataSource(connectionString, schema), createSchema: false) { Clock = Clock };
 
     public DateOnly Today => DateOnly.FromDateTime(Clock.GetUtcNow().UtcDateTime);
 
@@ -117,7 +124,7 @@ public sealed class Ledger : IAsyncDisposable
     private static async Task<DateTimeOffset> RecordingInstantAsync(NpgsqlConnection connection, CancellationToken ct)
     {
         await using var cmd = Sql.Command(connection,
-            $"select greatest(clock_timestamp(), (select last_recorded_at + interval '1 microsecond' from {ProjectionTables.Name("ledger_position")} where id = 1))");
+            $"select greatest(clock_timestamp(), (select last_recorded_at + interval '1 microsecond' from {ProjectionTables.Of("ledger_position")} where id = 1))");
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return reader.GetFieldValue<DateTimeOffset>(0);
@@ -134,7 +141,7 @@ public sealed class Ledger : IAsyncDisposable
         DateTimeOffset now;
         DateTimeOffset? last;
         await using (var cmd = Sql.Command(connection,
-            $"select clock_timestamp(), (select last_recorded_at from {ProjectionTables.Name("ledger_position")} where id = 1)"))
+            $"select clock_timestamp(), (select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1)"))
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);

@@ -6,7 +6,7 @@ namespace DealLedger.Deals;
 /// <summary>The projection of every fact's versions over recorded time (table fact_versions).</summary>
 internal static class FactVersions
 {
-    private static readonly string Table = ProjectionTables.Name("fact_versions");
+    private static readonly string Table = ProjectionTables.Of("fact_versions");
 
     public static async Task<FactState?> CurrentAsync(NpgsqlConnection c, string id, CancellationToken ct)
     {

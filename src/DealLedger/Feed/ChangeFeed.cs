@@ -85,7 +85,7 @@ public static class ChangeFeed
     internal static async Task<Dictionary<long, List<ProjectionChange>>> WriteChangesAsync(NpgsqlConnection c, long[] sequences, CancellationToken ct)
     {
         var opened = await Sql.ListAsync(c,
-            $"select sequence, holder, subject, id, lower(valid), upper(valid), status, finding::text from {ProjectionTables.Name("holding_segments")} where sequence = any($1) order by id",
+            $"select sequence, holder, subject, id, lower(valid), upper(valid), status, finding::text from {ProjectionTables.Of("holding_segments")} where sequence = any($1) order by id",
             r => (Sequence: r.GetInt64(0), Pair: (r.GetString(1), r.GetString(2)), Row: new SegmentRow(r.GetInt64(3),
                 r.IsDBNull(4) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(4)).ToString(),
                 r.IsDBNull(5) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(5)).ToString(),
@@ -93,10 +93,10 @@ public static class ChangeFeed
                 JsonDocument.Parse(r.GetString(7)).RootElement.Clone())),
             ct, sequences);
         var closed = await Sql.ListAsync(c,
-            $"select closed_sequence, holder, subject, id from {ProjectionTables.Name("holding_segments")} where closed_sequence = any($1) order by id",
+            $"select closed_sequence, holder, subject, id from {ProjectionTables.Of("holding_segments")} where closed_sequence = any($1) order by id",
             r => (Sequence: r.GetInt64(0), Pair: (r.GetString(1), r.GetString(2)), Id: r.GetInt64(3)), ct, sequences);
         var facts = await Sql.ListAsync(c,
-            $"select sequence, fact_id, state::text from {ProjectionTables.Name("fact_versions")} where sequence = any($1) order by fact_id",
+            $"select sequence, fact_id, state::text from {ProjectionTables.Of("fact_versions")} where sequence = any($1) order by fact_id",
             r => (Sequence: r.GetInt64(0), Id: r.GetString(1), State: LedgerJson.Deserialize<FactState>(r.GetString(2))), ct, sequences);
 
         var result = new Dictionary<long, List<ProjectionChange>>();
@@ -130,7 +130,7 @@ public static class ChangeFeed
     /// <summary>The last sequence of the last committed write (0 for an empty ledger).</summary>
     public static async Task<long> HighWaterMarkAsync(NpgsqlConnection c, CancellationToken ct)
     {
-        await using var cmd = Sql.Command(c, $"select last_sequence from {ProjectionTables.Name("ledger_position")} where id = 1");
+        await using var cmd = Sql.Command(c, $"select last_sequence from {ProjectionTables.Of("ledger_position")} where id = 1");
         return await cmd.ExecuteScalarAsync(ct) is long last ? last : 0;
     }
 }

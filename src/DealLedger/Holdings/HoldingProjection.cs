@@ -13,7 +13,7 @@ namespace DealLedger.Holdings;
 /// </summary>
 internal static class HoldingProjection
 {
-    private static readonly string Table = ProjectionTables.Name("holding_segments");
+    private static readonly string Table = ProjectionTables.Of("holding_segments");
 
     public static async Task RefreshAsync(NpgsqlConnection c, string holder, string subject, DateTimeOffset recordedAt, long sequence, CancellationToken ct)
     {

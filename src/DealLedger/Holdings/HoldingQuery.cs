@@ -8,7 +8,7 @@ namespace DealLedger.Holdings;
 /// <summary>"What was HOLDER's stake in SUBJECT at AT, as known at KNOWNAT?" — one index lookup.</summary>
 public static class HoldingQuery
 {
-    private static readonly string Table = ProjectionTables.Name("holding_segments");
+    private static readonly string Table = ProjectionTables.Of("holding_segments");
 
     public static Task<HoldingAnswer> HoldingAsync(this Ledger ledger, string holder, string subject, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
         ledger.ReadAsync(knownAt, async (c, k, token) =>
@@ -17,7 +17,7 @@ public static class HoldingQuery
             // One round trip: the segment, and whether both organizations exist.
             await using var cmd = Sql.Command(c,
                 $"select (select finding::text from {Table} where holder = $1 and subject = $2 and recorded @> $3::timestamptz and valid @> $4::date limit 1), " +
-                $"(select count(*) from {ProjectionTables.Name("organizations")} where id in ($1, $2))",
+                $"(select count(*) from {ProjectionTables.Of("organizations")} where id in ($1, $2))",
                 holder, subject, k, day);
             string? json;
             long known;
@@ -93,7 +93,7 @@ public static class HoldingHistoryQuery
         {
             await HoldingQuery.PairNamesAsync(c, holder, subject, token);
             var periods = await Sql.ListAsync(c,
-                $"select lower(valid), upper(valid), finding::text from {ProjectionTables.Name("holding_segments")} " +
+                $"select lower(valid), upper(valid), finding::text from {ProjectionTables.Of("holding_segments")} " +
                 "where holder = $1 and subject = $2 and recorded @> $3::timestamptz order by lower(valid) nulls first",
                 r =>
                 {

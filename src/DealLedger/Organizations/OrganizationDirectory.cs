@@ -9,7 +9,7 @@ internal static class OrganizationDirectory
     /// <param name="knownAt">When given, only organizations registered by then.</param>
     public static async Task<Dictionary<string, string>> NamesAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct, DateTimeOffset? knownAt = null)
     {
-        var rows = await Sql.ListAsync(c, $"select id, name from {ProjectionTables.Name("organizations")} where id = any($1) and ($2::timestamptz is null or recorded_at <= $2)",
+        var rows = await Sql.ListAsync(c, $"select id, name from {ProjectionTables.Of("organizations")} where id = any($1) and ($2::timestamptz is null or recorded_at <= $2)",
             r => (Id: r.GetString(0), Name: r.GetString(1)), ct, ids.Distinct().ToArray(), knownAt);
         return rows.ToDictionary(r => r.Id, r => r.Name, StringComparer.Ordinal);
     }
@@ -17,7 +17,7 @@ internal static class OrganizationDirectory
     /// <summary>The organization as registered, or null.</summary>
     public static async Task<OrganizationRegistered?> FindAsync(NpgsqlConnection c, string id, CancellationToken ct)
     {
-        await using var cmd = Sql.Command(c, $"select data::text from {ProjectionTables.Name("organizations")} where id = $1", id);
+        await using var cmd = Sql.Command(c, $"select data::text from {ProjectionTables.Of("organizations")} where id = $1", id);
         return await cmd.ExecuteScalarAsync(ct) is string json ? LedgerJson.Deserialize<OrganizationRegistered>(json) : null;
     }
 

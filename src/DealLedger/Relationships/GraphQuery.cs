@@ -30,7 +30,7 @@ public static class GraphQuery
         ledger.ReadAsync(knownAt, async (c, k, token) =>
         {
             var day = at ?? ledger.Today;
-            var ids = await Sql.ListAsync(c, $"select id from {ProjectionTables.Name("organizations")} where recorded_at <= $1 order by id",
+            var ids = await Sql.ListAsync(c, $"select id from {ProjectionTables.Of("organizations")} where recorded_at <= $1 order by id",
                 r => r.GetString(0), token, k);
             var profiles = new List<OrganizationProfile>();
             var edges = new Dictionary<string, GraphEdge>(StringComparer.Ordinal);

@@ -9,7 +9,7 @@ internal static class SourceCatalog
 {
     public static async Task<Dictionary<string, SourceRegistered>> LoadAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct)
     {
-        var list = await Sql.ListAsync(c, $"select data::text from {ProjectionTables.Name("sources")} where id = any($1)",
+        var list = await Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("sources")} where id = any($1)",
             r => LedgerJson.Deserialize<SourceRegistered>(r.GetString(0)), ct, (object)ids.Distinct().ToArray());
         return list.ToDictionary(s => s.Id, StringComparer.Ordinal);
     }

@@ -46,9 +46,12 @@ public static class LedgerStore
         opts.DisableNpgsqlLogging = true;
     }
 
-    public static NpgsqlDataSource DataSource(string connectionString)
+    /// <param name="projectionSchema">Where queries find the projection tables (unqualified names):
+    /// the live schema, or a scratch schema that a replay or rebuild fills.</param>
+    public static NpgsqlDataSource DataSource(string connectionString, string projectionSchema = ProjectionTables.Schema)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
+        builder.ConnectionStringBuilder.SearchPath = $"{projectionSchema}, public";
         // Queries repeat with new values: let Npgsql prepare them, so PostgreSQL plans each once per connection.
         if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
         {

@@ -67,7 +67,7 @@ public sealed class LedgerTransaction
         {
             return deal;
         }
-        await using var cmd = Sql.Command(connection, $"select data::text from {ProjectionTables.Name("deals")} where id = $1", id);
+        await using var cmd = Sql.Command(connection, $"select data::text from {ProjectionTables.Of("deals")} where id = $1", id);
         return await cmd.ExecuteScalarAsync(ct) is string json ? LedgerJson.Deserialize<DealRecorded>(json) : null;
     }
 

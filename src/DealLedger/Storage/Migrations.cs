@@ -27,6 +27,8 @@ public static class Migrations
         await using var c = await ledger.Database.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         await Sql.ExecAsync(c, "select pg_advisory_xact_lock($1)", ct, MigrationLock);
+        // Migrations name their schemas; extensions land in public, as on any default connection.
+        await Sql.ExecAsync(c, "set local search_path = public", ct);
         await Sql.ExecAsync(c, $"create schema if not exists {ProjectionTables.Schema}", ct);
         await Sql.ExecAsync(c, $"create table if not exists {Journal} (name text primary key, checksum text not null, applied_at timestamptz not null default now())", ct);
         var applied = (await Sql.ListAsync(c, $"select name, checksum from {Journal}", r => (r.GetString(0), r.GetString(1)), ct))

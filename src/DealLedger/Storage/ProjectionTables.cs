@@ -12,7 +12,18 @@ public static class ProjectionTables
 {
     public const string Schema = "dealledger";
 
+    /// <summary>A table of the ledger's own schema, qualified: the log, keys, and the declarations below.</summary>
     public static string Name(string table) => $"{Schema}.{table}";
+
+    /// <summary>
+    /// A projection table as queries and projections name it: unqualified, so it resolves through the
+    /// connection's search_path, whose first schema is the projection schema — the live one, or a
+    /// scratch schema a replay or rebuild builds into (see <see cref="LedgerStore.DataSource"/>).
+    /// </summary>
+    public static string Of(string table) => table;
+
+    /// <summary>The tables every write keeps (and a replay or rebuild rebuilds), in dependency-free order.</summary>
+    public static readonly string[] Projections = ["ledger_position", "organizations", "sources", "deals", "fact_versions", "holding_segments"];
 
     public static IEnumerable<ISchemaObject> All()
     {

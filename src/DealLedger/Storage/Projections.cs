@@ -20,15 +20,15 @@ internal static class Projections
             switch (e.Data)
             {
                 case OrganizationRegistered o:
-                    await Sql.ExecAsync(c, $"insert into {ProjectionTables.Name("organizations")} (id, name, recorded_at, sequence, data) values ($1, $2, $3, $4, $5::jsonb)",
+                    await Sql.ExecAsync(c, $"insert into {ProjectionTables.Of("organizations")} (id, name, recorded_at, sequence, data) values ($1, $2, $3, $4, $5::jsonb)",
                         ct, o.Id, o.Name, e.Ref.RecordedAt, e.Ref.Sequence, LedgerJson.Canonical(o));
                     break;
                 case SourceRegistered s:
-                    await Sql.ExecAsync(c, $"insert into {ProjectionTables.Name("sources")} (id, recorded_at, sequence, data) values ($1, $2, $3, $4::jsonb)",
+                    await Sql.ExecAsync(c, $"insert into {ProjectionTables.Of("sources")} (id, recorded_at, sequence, data) values ($1, $2, $3, $4::jsonb)",
                         ct, s.Id, e.Ref.RecordedAt, e.Ref.Sequence, LedgerJson.Canonical(s));
                     break;
                 case DealRecorded d:
-                    await Sql.ExecAsync(c, $"insert into {ProjectionTables.Name("deals")} (id, recorded_at, sequence, data) values ($1, $2, $3, $4::jsonb)",
+                    await Sql.ExecAsync(c, $"insert into {ProjectionTables.Of("deals")} (id, recorded_at, sequence, data) values ($1, $2, $3, $4::jsonb)",
                         ct, d.Id, e.Ref.RecordedAt, e.Ref.Sequence, LedgerJson.Canonical(d));
                     break;
                 default:
@@ -47,7 +47,7 @@ internal static class Projections
             await HoldingProjection.RefreshAsync(c, holder, subject, recordedAt, sequence, ct);
         }
         await Sql.ExecAsync(c,
-            $"insert into {ProjectionTables.Name("ledger_position")} (id, last_sequence, last_recorded_at) values (1, $1, $2) " +
+            $"insert into {ProjectionTables.Of("ledger_position")} (id, last_sequence, last_recorded_at) values (1, $1, $2) " +
             "on conflict (id) do update set last_sequence = excluded.last_sequence, last_recorded_at = excluded.last_recorded_at",
             ct, sequence, recordedAt);
     }
