@@ -129,7 +129,7 @@ public static class Commands
         Answers(listKeys, o, (l, _, ct) => l.KeysAsync(ct), Render.Keys);
         var keys = new Command("keys", "API keys for the HTTP API, with roles reader, writer, admin") { createKey, revokeKey, listKeys };
 
-        foreach (var c in new[] { holding, history, relationships, owners, import, seed, events, migrate, keys }.Concat(AuditCommands.Build(o)))
+        foreach (var c in new[] { holding, history, relationships, owners, import, seed, events, migrate, keys }.Concat(AuditCommands.Build(o)).Concat(ReplayCommands.Build(o)))
         {
             root.Subcommands.Add(c);
         }

@@ -82,7 +82,7 @@ public sealed class Ledger : IAsyncDisposable
     {
         await using var connection = await Database.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        await Sql.ExecAsync(connection, "select pg_advisory_xact_lock($1)", ct, WriteLock);
+        await TakeWriteLockAsync(connection, ct);
         var write = new LedgerTransaction(connection, await RecordingInstantAsync(connection, ct));
         await decide(write, ct);
         if (write.Pending.Count == 0)
@@ -119,6 +119,10 @@ public sealed class Ledger : IAsyncDisposable
             return new WriteResult(logged.Count, logged[^1].Ref.Sequence, write.RecordedAt);
         }
     }
+
+    /// <summary>Holds off every write until the caller's transaction ends.</summary>
+    internal static Task TakeWriteLockAsync(NpgsqlConnection connection, CancellationToken ct) =>
+        Sql.ExecAsync(connection, "select pg_advisory_xact_lock($1)", ct, WriteLock);
 
     /// <summary>The server's clock, read under the write lock, strictly after the last recorded event.</summary>
     private static async Task<DateTimeOffset> RecordingInstantAsync(NpgsqlConnection connection, CancellationToken ct)

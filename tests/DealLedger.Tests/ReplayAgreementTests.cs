@@ -70,7 +70,7 @@ public sealed class ReplayAgreementTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.True(compared > 100);
     }
 
-    private static string NextDocument(Random r, int write, List<(string Id, string From)> facts, List<DateOnly> boundaryDays)
+    internal static string NextDocument(Random r, int write, List<(string Id, string From)> facts, List<DateOnly> boundaryDays)
     {
         var doc = new StringBuilder();
         var newFacts = r.Next(facts.Count == 0 ? 1 : 0, 4);

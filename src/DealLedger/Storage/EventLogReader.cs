@@ -20,6 +20,14 @@ internal static class EventLogReader
     public static Task<List<LoggedEvent>> ByIdsAsync(NpgsqlConnection c, Guid[] ids, CancellationToken ct) =>
         Sql.ListAsync(c, $"select {Columns} where id = any($1) order by seq_id", Read, ct, ids);
 
+    /// <summary>Up to <paramref name="limit"/> events after a sequence, recorded by an instant, in sequence order.</summary>
+    public static Task<List<LoggedEvent>> PageAsync(NpgsqlConnection c, long after, DateTimeOffset knownAt, int limit, CancellationToken ct) =>
+        Sql.ListAsync(c, $"select {Columns} where seq_id > $1 and timestamp <= $2 and type = any($3) order by seq_id limit $4", Read, ct, after, knownAt, EventNames.All.ToArray(), limit);
+
+    /// <summary>The rest of the write recorded at <paramref name="recordedAt"/> after a sequence.</summary>
+    public static Task<List<LoggedEvent>> WriteAtAsync(NpgsqlConnection c, DateTimeOffset recordedAt, long after, CancellationToken ct) =>
+        Sql.ListAsync(c, $"select {Columns} where timestamp = $1 and seq_id > $2 and type = any($3) order by seq_id", Read, ct, recordedAt, after, EventNames.All.ToArray());
+
     /// <summary>The log truncated at a recorded instant, in sequence order.</summary>
     public static Task<List<LoggedEvent>> KnownAtAsync(NpgsqlConnection c, DateTimeOffset knownAt, CancellationToken ct) =>
         Sql.ListAsync(c, $"select {Columns} where timestamp <= $1 and type = any($2) order by seq_id", Read, ct, knownAt, EventNames.All.ToArray());

@@ -1,0 +1,78 @@
+using DealLedger.Storage;
+using Npgsql;
+
+namespace DealLedger.Auditing;
+
+/// <summary>A projection's state in one hash: its rows' content in a fixed order, surrogate ids left out.</summary>
+public sealed record ProjectionFingerprint(string Projection, long Rows, string Hash);
+
+public sealed record RebuildReport(int Events, IReadOnlyList<ProjectionFingerprint> Before, IReadOnlyList<ProjectionFingerprint> After)
+{
+    public bool Unchanged => Before.SequenceEqual(After);
+}
+
+/// <summary>
+/// DESIGN §8 rebuild: the projections are built from the log into a shadow schema while queries go
+/// on answering from the live ones; then, under the write lock, the shadow takes the writes that
+/// came meanwhile and its rows replace the live rows in one short transaction.
+/// </summary>
+public static class Rebuild
+{
+    /// <summary>What `rebuild NAME` accepts, and the tables each name covers.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> Names = new Dictionary<string, string[]>
+    {
+        ["organizations"] = ["organizations"],
+        ["sources"] = ["sources"],
+        ["deals"] = ["deals"],
+        ["facts"] = ["fact_versions"],
+        ["holdings"] = ["holding_segments"],
+    };
+
+    public static async Task<RebuildReport> RebuildAsync(this Ledger ledger, string? projection = null, IProgress<AuditProgress>? progress = null, CancellationToken ct = default)
+    {
+        string[] tables = projection is null ? [.. ProjectionTables.Projections]
+            : Names.TryGetValue(projection, out var named) ? [.. named, "ledger_position"]
+            : throw LedgerException.Invalid($"unknown projection '{projection}' (known: {string.Join(", ", Names.Keys)})");
+        var before = await FingerprintAsync(ledger, ct);
+        await using var shadow = await ShadowProjections.CreateAsync(ledger, "rebuild", ct);
+        var total = await ledger.ReadAsync(null, (c, _, token) => Replay.CountAsync(c, $"select count(*) from {ProjectionTables.Name("mt_events")} where type = any($1)", token, (object)EventNames.All.ToArray()), ct);
+        var report = new Progress<int>(n => progress?.Report(new AuditProgress("rebuilding projections", n, total)));
+        await shadow.CatchUpAsync(DateTimeOffset.MaxValue, report, ct);
+
+        await using (var c = await ledger.Database.OpenConnectionAsync(ct))
+        await using (var tx = await c.BeginTransactionAsync(ct))
+        {
+            await Ledger.TakeWriteLockAsync(c, ct);
+            await shadow.CatchUpAsync(DateTimeOffset.MaxValue, report, ct);
+            foreach (var table in tables)
+            {
+                await Sql.ExecAsync(c, $"delete from {ProjectionTables.Name(table)}; insert into {ProjectionTables.Name(table)} select * from {shadow.Schema}.{table}", ct);
+                if (await ShadowProjections.HasIdAsync(c, table, ct))
+                {
+                    // New rows continue after the rebuilt ones.
+                    await Sql.ExecAsync(c, $"select setval(pg_get_serial_sequence('{ProjectionTables.Name(table)}', 'id'), greatest((select max(id) from {ProjectionTables.Name(table)}), 1))", ct);
+                }
+            }
+            await tx.CommitAsync(ct);
+        }
+        return new RebuildReport(shadow.EventsApplied, before, await FingerprintAsync(ledger, ct));
+    }
+
+    /// <summary>Each projection's fingerprint: a SHA-256 over its rows (ids left out: a rebuild may number rows anew), in a fixed order.</summary>
+    public static Task<IReadOnlyList<ProjectionFingerprint>> FingerprintAsync(Ledger ledger, CancellationToken ct = default) =>
+        ledger.ReadAsync<IReadOnlyList<ProjectionFingerprint>>(null, async (c, _, token) =>
+        {
+            var result = new List<ProjectionFingerprint>();
+            foreach (var table in ProjectionTables.Projections)
+            {
+                var id = await ShadowProjections.HasIdAsync(c, table, token) ? " - 'id'" : "";
+                await using var cmd = Sql.Command(c,
+                    $"select count(*), encode(sha256(convert_to(coalesce(string_agg(r, E'\\n' order by r), ''), 'UTF8')), 'hex') " +
+                    $"from (select (to_jsonb(t){id})::text as r from {ProjectionTables.Of(table)} t) rows");
+                await using var reader = await cmd.ExecuteReaderAsync(token);
+                await reader.ReadAsync(token);
+                result.Add(new ProjectionFingerprint(table, reader.GetInt64(0), reader.GetString(1)));
+            }
+            return result;
+        }, ct);
+}

@@ -1,0 +1,100 @@
+using DealLedger.Deals;
+using DealLedger.Storage;
+using Npgsql;
+
+namespace DealLedger.Auditing;
+
+/// <summary>
+/// The projections rebuilt from the log into a schema of their own, by the very code every write
+/// runs (<see cref="Projections.ApplyAsync"/>), one recorded instant (one write) at a time. Replay
+/// compares its answers with the live ones; rebuild copies it over the live tables.
+/// </summary>
+internal sealed class ShadowProjections : IAsyncDisposable
+{
+    private const int Page = 5_000;
+    private readonly Ledger live;
+
+    private ShadowProjections(Ledger live, string schema)
+    {
+        this.live = live;
+        Schema = schema;
+        Ledger = live.WithProjectionsIn(schema);
+    }
+
+    public string Schema { get; }
+
+    /// <summary>The ledger answering from this shadow's projections.</summary>
+    public Ledger Ledger { get; }
+
+    /// <summary>The last sequence applied so far.</summary>
+    public long Position { get; private set; }
+
+    public int EventsApplied { get; private set; }
+
+    /// <summary>Creates empty copies of the projection tables (indexes included) in a new scratch schema.</summary>
+    public static async Task<ShadowProjections> CreateAsync(Ledger live, string purpose, CancellationToken ct)
+    {
+        var shadow = new ShadowProjections(live, $"{purpose}_{Guid.NewGuid():N}"[..(purpose.Length + 13)]);
+        await using var c = await live.Database.OpenConnectionAsync(ct);
+        await Sql.ExecAsync(c, $"create schema {shadow.Schema}", ct);
+        foreach (var table in ProjectionTables.Projections)
+        {
+            // Own sequences for surrogate ids: a shadow never advances the live ones.
+            await Sql.ExecAsync(c, $"create table {shadow.Schema}.{table} (like {ProjectionTables.Name(table)} including all excluding defaults)", ct);
+            if (await HasIdAsync(c, table, ct))
+            {
+                await Sql.ExecAsync(c, $"create sequence {shadow.Schema}.{table}_id_seq owned by {shadow.Schema}.{table}.id; " +
+                    $"alter table {shadow.Schema}.{table} alter column id set default nextval('{shadow.Schema}.{table}_id_seq')", ct);
+            }
+        }
+        return shadow;
+    }
+
+    internal static async Task<bool> HasIdAsync(NpgsqlConnection c, string table, CancellationToken ct)
+    {
+        await using var cmd = Sql.Command(c, "select count(*) from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = 'id' and column_default like 'nextval%'",
+            ProjectionTables.Schema, table);
+        return (long)(await cmd.ExecuteScalarAsync(ct))! > 0;
+    }
+
+    /// <summary>Applies the log's events after <see cref="Position"/> and recorded by <paramref name="knownAt"/>, write by write.</summary>
+    public async Task CatchUpAsync(DateTimeOffset knownAt, IProgress<int>? progress, CancellationToken ct)
+    {
+        await using var log = await live.Database.OpenConnectionAsync(ct);
+        await using var target = await Ledger.Database.OpenConnectionAsync(ct);
+        while (true)
+        {
+            var events = await EventLogReader.PageAsync(log, Position, knownAt, Page, ct);
+            if (events.Count == 0)
+            {
+                return;
+            }
+            // A write's events share one recorded instant; a page may end inside a write, so keep its
+            // last (possibly partial) write for the next page unless the page is the log's end.
+            var complete = events.Count < Page ? events : events.TakeWhile(e => e.Ref.RecordedAt != events[^1].Ref.RecordedAt).ToList();
+            if (complete.Count == 0)
+            {
+                complete = events; // one write larger than a page: apply it whole below
+                complete.AddRange(await EventLogReader.WriteAtAsync(log, events[^1].Ref.RecordedAt, events[^1].Ref.Sequence, ct));
+            }
+            await using (var tx = await target.BeginTransactionAsync(ct))
+            {
+                foreach (var write in complete.GroupBy(e => e.Ref.RecordedAt))
+                {
+                    await Projections.ApplyAsync(target, write.ToList(), ct);
+                }
+                await tx.CommitAsync(ct);
+            }
+            Position = complete[^1].Ref.Sequence;
+            EventsApplied += complete.Count;
+            progress?.Report(EventsApplied);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Ledger.DisposeAsync();
+        await using var c = await live.Database.OpenConnectionAsync();
+        await Sql.ExecAsync(c, $"drop schema if exists {Schema} cascade", CancellationToken.None);
+    }
+}

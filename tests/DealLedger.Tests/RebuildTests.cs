@@ -1,0 +1,136 @@
+using DealLedger.Auditing;
+using DealLedger.Holdings;
+using Npgsql;
+
+namespace DealLedger.Tests;
+
+/// <summary>
+/// DESIGN §8: `replay` rebuilds the projections from the log truncated at knownAt into a scratch
+/// schema and compares every answer; `rebuild` builds into a shadow and switches, state unchanged.
+/// </summary>
+public sealed class RebuildTests
+{
+    /// <summary>A ledger with the seeds and a generated history written in several writes; the recorded instants of the writes.</summary>
+    private static async Task<(Scenario Scenario, List<DateTimeOffset> Writes)> HistoryAsync(int seed)
+    {
+        var s = await Scenario.StartAsync();
+        await Seeds.LoadAsync(s.Ledger);
+        var random = new Random(seed);
+        var facts = new List<(string Id, string From)>();
+        var writes = new List<DateTimeOffset>();
+        for (var w = 0; w < 8; w++)
+        {
+            try
+            {
+                if ((await s.Ledger.ImportYamlAsync(ReplayAgreementTests.NextDocument(random, w, facts, []), $"history-{w}.yaml")).RecordedAt is { } at)
+                {
+                    writes.Add(at);
+                }
+            }
+            catch (LedgerException)
+            {
+                // A generated document the rules reject stores nothing; go on.
+            }
+        }
+        return (s, writes);
+    }
+
+    private static async Task TamperAsync(TestDatabase db, string sql)
+    {
+        await using var c = new NpgsqlConnection(db.ConnectionString);
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, c);
+        Assert.True(await cmd.ExecuteNonQueryAsync() > 0, $"the tampering changed nothing: {sql}");
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(11)]
+    public async Task replay_at_several_moments_finds_no_difference_in_a_ledger_built_write_by_write(int seed)
+    {
+        var (s, writes) = await HistoryAsync(seed);
+        await using var _ = s;
+
+        foreach (var knownAt in new[] { writes[0], writes[writes.Count / 2], writes[^1].AddTicks(-10), DateTimeOffset.UtcNow })
+        {
+            var report = await s.Ledger.ReplayAsync(knownAt);
+
+            Assert.True(report.Agrees, $"at {knownAt:O}: {string.Join("\n", report.Differences.Select(d => $"{d.Question}\n  live {d.Live}\n  replay {d.Replayed}"))}");
+            Assert.True(report.Comparisons > 100, $"only {report.Comparisons} answers compared");
+        }
+    }
+
+    [Fact]
+    public async Task replay_names_every_answer_a_projection_edited_behind_the_ledgers_back_gives_wrongly()
+    {
+        var (s, _) = await HistoryAsync(5);
+        await using var _s = s;
+        await TamperAsync(s.Database, "update dealledger.holding_segments set finding = jsonb_set(finding, '{explanation}', '\"edited\"') " +
+            "where holder = 'microsoft' and subject = 'mistral-ai' and upper_inf(recorded) and status = 'held'");
+
+        var report = await s.Ledger.ReplayAsync(null);
+
+        Assert.False(report.Agrees);
+        Assert.Contains(report.Differences, d => d.Question == "holding microsoft mistral-ai --at 2024-06-01" && d.Live.Contains("\"edited\"") && !d.Replayed.Contains("\"edited\""));
+        Assert.All(report.Differences, d => Assert.Contains("microsoft", d.Question + d.Live));
+        // A replay only reads the live projections: the edit is still there.
+        Assert.Equal("edited", (await s.Ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1))).Explanation);
+        var (code, _, stderr) = await HeadlineTests.RunCliAsync(["replay", "--connection", s.Database.ConnectionString]);
+        Assert.Equal(1, code);
+        Assert.Contains("differ between the live projections and the replay", stderr);
+    }
+
+    [Fact]
+    public async Task rebuild_leaves_the_state_as_it_was_while_queries_go_on_answering()
+    {
+        var (s, _) = await HistoryAsync(7);
+        await using var _s = s;
+        using var stop = new CancellationTokenSource();
+        var answered = 0;
+        var reader = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var a = await s.Ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1));
+                Assert.Equal(HoldingStatus.Held, a.Status);
+                answered++;
+            }
+        });
+
+        var report = await s.Ledger.RebuildAsync();
+        stop.Cancel();
+        await reader;
+
+        Assert.True(report.Unchanged, string.Join("\n", report.Before.Zip(report.After, (b, a) => $"{b} / {a}")));
+        Assert.True(report.Events > 30);
+        Assert.True(answered > 0);
+        Assert.Equal(await Rebuild.FingerprintAsync(s.Ledger), report.After);
+    }
+
+    [Fact]
+    public async Task rebuild_repairs_a_projection_edited_behind_the_ledgers_back_and_new_writes_continue_after_it()
+    {
+        var (s, _) = await HistoryAsync(9);
+        await using var _s = s;
+        var before = await s.Ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1));
+        await TamperAsync(s.Database, "delete from dealledger.holding_segments where holder = 'microsoft' and subject = 'mistral-ai'");
+        Assert.Equal(HoldingStatus.Unknown, (await s.Ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1))).Status);
+
+        var report = await s.Ledger.RebuildAsync("holdings");
+
+        Assert.False(report.Unchanged);
+        Assert.Equal(LedgerJsonOf(before), LedgerJsonOf(await s.Ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1))));
+        await s.Ledger.ImportYamlAsync(Seeds.Deal("after-rebuild", Seeds.Stake("s-after", "{ exact: 3 }", "{ from: 2030-01 }", holder: "initech")));
+        Assert.True((await s.Ledger.ReplayAsync(null)).Agrees);
+    }
+
+    [Fact]
+    public async Task rebuild_of_an_unknown_projection_is_refused()
+    {
+        await using var s = await Scenario.StartAsync();
+        var e = await Assert.ThrowsAsync<LedgerException>(() => s.Ledger.RebuildAsync("owners"));
+        Assert.Contains("unknown projection 'owners' (known: organizations, sources, deals, facts, holdings)", e.Message);
+    }
+
+    private static string LedgerJsonOf(HoldingAnswer a) => Storage.LedgerJson.Serialize(a with { KnownAt = "" });
+}
