@@ -6,6 +6,7 @@ using DealLedger.Auditing;
 using DealLedger.Deals;
 using DealLedger.Feed;
 using DealLedger.Storage;
+using DealLedger.Time;
 using Microsoft.AspNetCore.Mvc;
 
 namespace DealLedger.Api;
@@ -16,9 +17,10 @@ public static class Events
     public static void Map(RouteGroupBuilder api)
     {
         var reader = api.MapGroup("").RequireAuthorization(nameof(Role.Reader));
-        reader.MapGet("/events", (Ledger ledger, string? after, string? limit, string? stream, string? type, CancellationToken ct) =>
-                ledger.EventsAsync(new EventFilter(Number(after, "after", 0L), (int)Number(limit, "limit", 100L), stream, type), ct))
-            .WithTags("Events").WithSummary("The raw event log in sequence order, with filters");
+        reader.MapGet("/events", (Ledger ledger, string? after, string? limit, string? stream, string? type, string? from, string? to, string? writer, CancellationToken ct) =>
+                ledger.EventsAsync(new EventFilter(Number(after, "after", 0L), (int)Number(limit, "limit", 100L), stream, type,
+                    QueryArguments.KnownAt(from, "from"), QueryArguments.KnownAt(to, "to"), writer), ct))
+            .WithTags("Events").WithSummary("The raw event log in sequence order; filters: stream, type, recorded time (from inclusive, to exclusive), writer");
         reader.MapGet("/facts/{fact}", async (Ledger ledger, string fact, HttpContext http, CancellationToken ct) =>
             {
                 var state = await ledger.FactAsync(fact, ct);

@@ -87,8 +87,12 @@ public static class Commands
         var limit = new Option<int>("--limit") { Description = $"At most this many events (1–{EventLog.MaxLimit})", DefaultValueFactory = _ => 100 };
         var stream = new Option<string?>("--stream") { Description = "Only this stream (e.g. fact:microsoft-mistral-stake)" };
         var type = new Option<string?>("--type") { Description = "Only this event type (e.g. fact_corrected)" };
-        var events = new Command("events", "The raw event log in sequence order") { after, limit, stream, type, Json };
-        Answers(events, o, (l, p, ct) => l.EventsAsync(new EventFilter(p.GetValue(after), p.GetValue(limit), p.GetValue(stream), p.GetValue(type)), ct), Render.Events);
+        var from = new Option<string?>("--from") { Description = "Only events recorded at or after this instant (ISO 8601)" };
+        var to = new Option<string?>("--to") { Description = "Only events recorded before this instant (ISO 8601)" };
+        var writer = new Option<string?>("--writer") { Description = "Only events of this writer (key:NAME for an API key, or an OS user)" };
+        var events = new Command("events", "The raw event log in sequence order") { after, limit, stream, type, from, to, writer, Json };
+        Answers(events, o, (l, p, ct) => l.EventsAsync(new EventFilter(p.GetValue(after), p.GetValue(limit), p.GetValue(stream), p.GetValue(type),
+            QueryArguments.KnownAt(p.GetValue(from), "--from"), QueryArguments.KnownAt(p.GetValue(to), "--to"), p.GetValue(writer)), ct), Render.Events);
 
         var migrationsDir = new Option<string?>("--dir") { Description = "Folder of migrations (default: migrations/ of this checkout)" };
         var newMigration = new Option<string?>("--new") { Description = "Development: write the SQL that brings the database to the code's schema as a new migration named NAME" };

@@ -105,6 +105,24 @@ public sealed class ApiTests(ApiHostFixture api) : IClassFixture<ApiHostFixture>
     }
 
     [Fact]
+    public async Task events_filter_by_writer_and_recorded_time()
+    {
+        var created = JsonNode.Parse(await (await api.Client(Role.Writer).PostAsync("/api/organizations", Json("""{ "id": "filtered-co", "name": "Filtered", "kind": "company" }"""))).Content.ReadAsStringAsync())!;
+        var at = created["recordedAt"]!.GetValue<string>();
+        var reader = api.Client(Role.Reader);
+
+        var byWriter = JsonNode.Parse(await reader.GetStringAsync("/api/events?writer=key:test-writer&limit=1000"))!.AsArray();
+        var inWindow = JsonNode.Parse(await reader.GetStringAsync($"/api/events?from={at}&to={Uri.EscapeDataString(DateTimeOffset.Parse(at).AddTicks(10).ToString("O"))}"))!.AsArray();
+        var before = JsonNode.Parse(await reader.GetStringAsync($"/api/events?to={at}&limit=1000"))!.AsArray();
+
+        Assert.NotEmpty(byWriter);
+        Assert.All(byWriter, e => Assert.Equal("key:test-writer", e!["writer"]!.GetValue<string>()));
+        Assert.Equal("organization:filtered-co", Assert.Single(inWindow)!["stream"]!.GetValue<string>());
+        Assert.DoesNotContain(before, e => e!["stream"]!.GetValue<string>() == "organization:filtered-co");
+        await ProblemAsync(await reader.GetAsync("/api/events?from=yesterday"), HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
     public async Task bad_input_gets_problem_details_that_name_the_field_and_store_nothing()
     {
         var before = await EventCountAsync();

@@ -8,7 +8,11 @@ namespace DealLedger.Auditing;
 /// <summary>One event of the log as an auditor reads it.</summary>
 public sealed record LogEntry(long Sequence, Guid Id, string Stream, long Version, string Type, string RecordedAt, string? Writer, string? CorrelationId, JsonElement Data);
 
-public sealed record EventFilter(long After = 0, int Limit = 100, string? Stream = null, string? Type = null);
+/// <param name="RecordedFrom">Only events recorded at or after this instant.</param>
+/// <param name="RecordedTo">Only events recorded before this instant.</param>
+/// <param name="Writer">Only events written by this writer ("key:NAME", or an OS user).</param>
+public sealed record EventFilter(long After = 0, int Limit = 100, string? Stream = null, string? Type = null,
+    DateTimeOffset? RecordedFrom = null, DateTimeOffset? RecordedTo = null, string? Writer = null);
 
 /// <summary>The raw log in sequence order, with filters (DESIGN §5).</summary>
 public static class EventLog
@@ -36,9 +40,10 @@ public static class EventLog
     internal static Task<List<LogEntry>> PageAsync(NpgsqlConnection c, EventFilter filter, long? upTo, CancellationToken ct) =>
         Sql.ListAsync(c,
             $"select seq_id, id, stream_id, version, type, timestamp, user_name, correlation_id, data::text from {ProjectionTables.Name("mt_events")} " +
-            "where seq_id > $1 and ($6::bigint is null or seq_id <= $6) and ($2::text is null or stream_id = $2) and ($3::text is null or type = $3) and type = any($5) order by seq_id limit $4",
+            "where seq_id > $1 and ($6::bigint is null or seq_id <= $6) and ($2::text is null or stream_id = $2) and ($3::text is null or type = $3) and type = any($5) " +
+            "and ($7::timestamptz is null or timestamp >= $7) and ($8::timestamptz is null or timestamp < $8) and ($9::text is null or user_name = $9) order by seq_id limit $4",
             r => new LogEntry(r.GetInt64(0), r.GetGuid(1), r.GetString(2), r.GetInt64(3), r.GetString(4),
                 Instant.Format(r.GetFieldValue<DateTimeOffset>(5)), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7),
                 JsonDocument.Parse(r.GetString(8)).RootElement.Clone()),
-            ct, filter.After, filter.Stream, filter.Type, filter.Limit, EventNames.All.ToArray(), upTo);
+            ct, filter.After, filter.Stream, filter.Type, filter.Limit, EventNames.All.ToArray(), upTo, filter.RecordedFrom, filter.RecordedTo, filter.Writer);
 }
