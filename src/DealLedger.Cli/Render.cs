@@ -62,6 +62,12 @@ internal static class Render
             {
                 s.AppendLine($"      amended by #{corr.Sequence} {corr.Type} recorded {Instant.Format(corr.RecordedAt)}");
             }
+            foreach (var v in p.Supersedes)
+            {
+                s.AppendLine($"      supersedes: {v.From ?? "…"} to {v.To ?? "…"} {Status(v.Status)}{(v.Share is { } share ? $" {share.ToReadable()}" : "")}, known {v.KnownFrom} until {v.KnownUntil}, " +
+                    $"replaced by {string.Join(", ", v.ReplacedBy.Select(b => $"#{b.Sequence} {b.Type}"))}" +
+                    (v.Sources.Count > 0 ? $" on {string.Join(", ", v.Sources.Select(x => x.Id))}" : ""));
+            }
         }
         return s.ToString().TrimEnd();
     }

@@ -1,4 +1,5 @@
 using DealLedger.Organizations;
+using DealLedger.Sources;
 using DealLedger.Storage;
 using DealLedger.Time;
 using Npgsql;
@@ -78,8 +79,18 @@ public static class HoldingQuery
     }
 }
 
-/// <summary>One stretch of a pair's history over valid time, with the corrections that touched it.</summary>
-public sealed record HoldingPeriod(string? From, string? To, HoldingFinding Finding, IReadOnlyList<BasisEvent> Corrections);
+/// <summary>
+/// One stretch of a pair's history over valid time, with the corrections that touched it and what
+/// the ledger said about (part of) it before (<paramref name="Supersedes"/>, latest first).
+/// </summary>
+public sealed record HoldingPeriod(string? From, string? To, HoldingFinding Finding, IReadOnlyList<BasisEvent> Corrections, IReadOnlyList<SupersededVersion> Supersedes);
+
+/// <summary>
+/// An earlier version of the pair's timeline over this period: what it said, while it was the
+/// ledger's knowledge (knownFrom–knownUntil), and the events (with their sources) that replaced it.
+/// </summary>
+public sealed record SupersededVersion(string? From, string? To, HoldingStatus Status, Share? Share, string KnownFrom, string KnownUntil,
+    IReadOnlyList<BasisEvent> ReplacedBy, IReadOnlyList<SourceCitation> Sources);
 
 public sealed record HoldingHistory(string Holder, string Subject, string KnownAt, IReadOnlyList<HoldingPeriod> Periods);
 
@@ -92,17 +103,37 @@ public static class HoldingHistoryQuery
         ledger.ReadAsync(knownAt, async (c, k, token) =>
         {
             await HoldingQuery.PairNamesAsync(c, holder, subject, token);
-            var periods = await Sql.ListAsync(c,
-                $"select lower(valid), upper(valid), finding::text from {ProjectionTables.Of("holding_segments")} " +
-                "where holder = $1 and subject = $2 and recorded @> $3::timestamptz order by lower(valid) nulls first",
-                r =>
+            var table = ProjectionTables.Of("holding_segments");
+            var current = await Sql.ListAsync(c,
+                $"select lower(valid), upper(valid), finding::text from {table} where holder = $1 and subject = $2 and recorded @> $3::timestamptz order by lower(valid) nulls first",
+                r => (From: Day(r, 0), To: Day(r, 1), Finding: LedgerJson.Deserialize<HoldingFinding>(r.GetString(2))), token, holder, subject, k);
+            // Versions the ledger held before and replaced by knownAt, and the pair's fact events that replaced them.
+            var replaced = await Sql.ListAsync(c,
+                $"select lower(valid), upper(valid), finding::text, lower(recorded), upper(recorded) from {table} " +
+                "where holder = $1 and subject = $2 and upper(recorded) <= $3 order by upper(recorded) desc, lower(valid) nulls first",
+                r => (From: Day(r, 0), To: Day(r, 1), Finding: LedgerJson.Deserialize<HoldingFinding>(r.GetString(2)),
+                    KnownFrom: r.GetFieldValue<DateTimeOffset>(3), KnownUntil: r.GetFieldValue<DateTimeOffset>(4)), token, holder, subject, k);
+            var replacing = replaced.Count == 0 ? [] : await Sql.ListAsync(c,
+                $"select e.seq_id, e.id, e.type, e.timestamp, jsonb_path_query_array(e.data, 'strict $.**.source')::text from {ProjectionTables.Name("mt_events")} e " +
+                $"where e.timestamp = any($1) and e.stream_id in (select 'fact:' || fact_id from {ProjectionTables.Of("fact_versions")} where holder = $2 and subject = $3 and type = 'stake') order by e.seq_id",
+                r => (Event: new BasisEvent(r.GetGuid(1), r.GetInt64(0), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3)), Sources: LedgerJson.Deserialize<string[]>(r.GetString(4))),
+                token, replaced.Select(v => v.KnownUntil).Distinct().ToArray(), holder, subject);
+            var sources = await SourceCatalog.LoadAsync(c, replacing.SelectMany(e => e.Sources), token);
+
+            var periods = current.Select(p => new HoldingPeriod(p.From?.ToString(), p.To?.ToString(), p.Finding,
+                p.Finding.Basis.Where(b => Amending.Contains(b.Type)).ToList(),
+                replaced.Where(v => Overlap(v.From, v.To, p.From, p.To)).Select(v =>
                 {
-                    var finding = LedgerJson.Deserialize<HoldingFinding>(r.GetString(2));
-                    return new HoldingPeriod(
-                        r.IsDBNull(0) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(0)).ToString(),
-                        r.IsDBNull(1) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(1)).ToString(),
-                        finding, finding.Basis.Where(b => Amending.Contains(b.Type)).ToList());
-                }, token, holder, subject, k);
+                    var by = replacing.Where(e => e.Event.RecordedAt == v.KnownUntil).ToList();
+                    return new SupersededVersion(v.From?.ToString(), v.To?.ToString(), v.Finding.Status, v.Finding.Share, Instant.Format(v.KnownFrom), Instant.Format(v.KnownUntil),
+                        by.Select(e => e.Event).ToList(), by.SelectMany(e => e.Sources).Distinct().Where(sources.ContainsKey).Select(id => SourceCitation.Of(id, sources)).ToList());
+                }).ToList())).ToList();
             return new HoldingHistory(holder, subject, Instant.Format(k), periods);
         }, ct);
+
+    private static ValidDate? Day(NpgsqlDataReader r, int column) => r.IsDBNull(column) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(column));
+
+    /// <summary>Half-open valid periods (null: unbounded) that share at least one day.</summary>
+    private static bool Overlap(ValidDate? aFrom, ValidDate? aTo, ValidDate? bFrom, ValidDate? bTo) =>
+        (aTo is null || bFrom is null || bFrom.Value.Start < aTo.Value.Start) && (bTo is null || aFrom is null || aFrom.Value.Start < bTo.Value.Start);
 }
