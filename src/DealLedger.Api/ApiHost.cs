@@ -35,6 +35,7 @@ public static class ApiHost
         builder.Host.UseWolverine(o => LedgerMessaging.Configure(o, connection, "dealledger-api"));
         builder.Services.AddSingleton<LogSignal>();
         builder.Services.AddHostedService(s => s.GetRequiredService<LogSignal>());
+        builder.Services.AddHostedService<Sealing>();
         builder.Services.ConfigureHttpJsonOptions(o => LedgerJson.Configure(o.SerializerOptions));
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<Problems>();

@@ -17,6 +17,11 @@ var httpSeconds = Arg("--http-seconds", 10);
 var server = Environment.GetEnvironmentVariable(LedgerStore.EnvironmentVariable)
     ?? throw new InvalidOperationException($"set {LedgerStore.EnvironmentVariable} (eng/bench does)");
 var repo = FindRepo();
+if (Array.IndexOf(args, "--audit") >= 0)
+{
+    await DealLedger.Benchmarks.AuditBenchmark.RunAsync(server, repo, Arg("--audit", 100_000), Array.IndexOf(args, "--reuse") >= 0);
+    return;
+}
 
 var database = "dealledger_bench";
 await using (var admin = new NpgsqlConnection(server))

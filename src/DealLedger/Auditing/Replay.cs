@@ -26,8 +26,11 @@ public sealed record AuditProgress(string Phase, int Done, int? Total);
 /// </summary>
 public static class Replay
 {
-    // Besides every date a pair's timeline changes on (and the day before), a fixed spread.
+    // Organizations are asked on a fixed spread of dates. A pair is asked for its whole history (every
+    // segment over valid time, so every date's finding) and, through the headline query's own path,
+    // on the first days its timeline changes on, the day before each, and one fixed date.
     private static readonly DateOnly[] Spread = [.. Enumerable.Range(0, 9).Select(i => new DateOnly(1990 + 5 * i, 1, 1)), new DateOnly(2024, 6, 1)];
+    private const int ChangeDaysPerPair = 3;
 
     public static async Task<ReplayReport> ReplayAsync(this Ledger ledger, DateTimeOffset? knownAt, IProgress<AuditProgress>? progress = null, CancellationToken ct = default)
     {
@@ -47,7 +50,7 @@ public static class Replay
 
         var differences = new List<ReplayDifference>();
         var comparisons = 0;
-        var dates = new HashSet<DateOnly>(Spread);
+        var dates = new HashSet<DateOnly>(organizations.Count > 0 ? Spread : []);
         // Pairs the replay knows but the live projections do not (or the other way) are differences too.
         foreach (var (holder, subject) in replayedPairs.Except(pairs.Select(p => (p.Holder, p.Subject))))
         {
@@ -57,7 +60,8 @@ public static class Replay
         var questions = pairs.Count + organizations.Count;
         foreach (var (holder, subject, bounds) in pairs)
         {
-            var days = bounds.SelectMany(b => new[] { b, b.AddDays(-1) }).Concat(Spread).Where(d => d > DateOnly.MinValue).Distinct().Order().ToList();
+            var days = bounds.Order().Take(ChangeDaysPerPair).SelectMany(b => new[] { b, b.AddDays(-1) }).Append(new DateOnly(2024, 6, 1))
+                .Where(d => d > DateOnly.MinValue).Distinct().Order().ToList();
             dates.UnionWith(days);
             foreach (var day in days)
             {

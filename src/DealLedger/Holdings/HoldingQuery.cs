@@ -113,11 +113,15 @@ public static class HoldingHistoryQuery
                 "where holder = $1 and subject = $2 and upper(recorded) <= $3 order by upper(recorded) desc, lower(valid) nulls first",
                 r => (From: Day(r, 0), To: Day(r, 1), Finding: LedgerJson.Deserialize<HoldingFinding>(r.GetString(2)),
                     KnownFrom: r.GetFieldValue<DateTimeOffset>(3), KnownUntil: r.GetFieldValue<DateTimeOffset>(4)), token, holder, subject, k);
+            // The pair's fact streams first: the log is then read through its (stream, version) index.
+            var streams = replaced.Count == 0 ? [] : await Sql.ListAsync(c,
+                $"select distinct 'fact:' || fact_id from {ProjectionTables.Of("fact_versions")} where holder = $1 and subject = $2 and type = 'stake'",
+                r => r.GetString(0), token, holder, subject);
             var replacing = replaced.Count == 0 ? [] : await Sql.ListAsync(c,
                 $"select e.seq_id, e.id, e.type, e.timestamp, jsonb_path_query_array(e.data, 'strict $.**.source')::text from {ProjectionTables.Name("mt_events")} e " +
-                $"where e.timestamp = any($1) and e.stream_id in (select 'fact:' || fact_id from {ProjectionTables.Of("fact_versions")} where holder = $2 and subject = $3 and type = 'stake') order by e.seq_id",
+                "where e.stream_id = any($2) and e.timestamp = any($1) order by e.seq_id",
                 r => (Event: new BasisEvent(r.GetGuid(1), r.GetInt64(0), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3)), Sources: LedgerJson.Deserialize<string[]>(r.GetString(4))),
-                token, replaced.Select(v => v.KnownUntil).Distinct().ToArray(), holder, subject);
+                token, replaced.Select(v => v.KnownUntil).Distinct().ToArray(), streams.ToArray());
             var sources = await SourceCatalog.LoadAsync(c, replacing.SelectMany(e => e.Sources), token);
 
             var periods = current.Select(p => new HoldingPeriod(p.From?.ToString(), p.To?.ToString(), p.Finding,

@@ -104,5 +104,6 @@ public static class ProjectionTables
         keys.Indexes.Add(new IndexDefinition("ix_api_keys_hash") { Columns = ["key_hash"], IsUnique = true });
         yield return keys;
         yield return holdings;
+        yield return Auditing.Seals.Declaration();
     }
 }
