@@ -115,7 +115,7 @@ public static class HoldingHistoryQuery
                     KnownFrom: r.GetFieldValue<DateTimeOffset>(3), KnownUntil: r.GetFieldValue<DateTimeOffset>(4)), token, holder, subject, k);
             // The pair's fact streams first: the log is then read through its (stream, version) index.
             var streams = replaced.Count == 0 ? [] : await Sql.ListAsync(c,
-                $"select distinct 'fact:' || fact_id from {ProjectionTables.Of("fact_versions")} where holder = $1 and subject = $2 and type = 'stake'",
+                $"select 'fact:' || fact_id from {ProjectionTables.Of("fact_versions")} where holder = $1 and subject = $2 and upper_inf(recorded)",
                 r => r.GetString(0), token, holder, subject);
             var replacing = replaced.Count == 0 ? [] : await Sql.ListAsync(c,
                 $"select e.seq_id, e.id, e.type, e.timestamp, jsonb_path_query_array(e.data, 'strict $.**.source')::text from {ProjectionTables.Name("mt_events")} e " +
