@@ -46,7 +46,10 @@ public static class Rebuild
             await shadow.CatchUpAsync(DateTimeOffset.MaxValue, report, ct);
             foreach (var table in tables)
             {
-                await Sql.ExecAsync(c, $"delete from {ProjectionTables.Name(table)}; insert into {ProjectionTables.Name(table)} select * from {shadow.Schema}.{table}", ct);
+                // A bulk copy (with index upkeep) may outlast any statement timeout: it runs to the end.
+                await using var copy = Sql.Command(c, $"delete from {ProjectionTables.Name(table)}; insert into {ProjectionTables.Name(table)} select * from {shadow.Schema}.{table}");
+                copy.CommandTimeout = 0;
+                await copy.ExecuteNonQueryAsync(ct);
                 if (await ShadowProjections.HasIdAsync(c, table, ct))
                 {
                     // New rows continue after the rebuilt ones.
@@ -69,6 +72,7 @@ public static class Rebuild
                 await using var cmd = Sql.Command(c,
                     $"select count(*), encode(sha256(convert_to(coalesce(string_agg(r, E'\\n' order by r), ''), 'UTF8')), 'hex') " +
                     $"from (select (to_jsonb(t){id})::text as r from {ProjectionTables.Of(table)} t) rows");
+                cmd.CommandTimeout = 0;
                 await using var reader = await cmd.ExecuteReaderAsync(token);
                 await reader.ReadAsync(token);
                 result.Add(new ProjectionFingerprint(table, reader.GetInt64(0), reader.GetString(1)));
