@@ -23,12 +23,10 @@ public sealed class ApiHostFixture : IAsyncLifetime
         Seeded = (await Seeds.LoadAsync(Ledger)).RecordedAt!.Value;
         foreach (var role in Enum.GetValues<Role>())
         {
-            Keys[role] = (await Ledger.CreateKeyAsync($"test-{LedgerWord(role)}", role, "tests")).Key;
+            Keys[role] = (await Ledger.CreateKeyAsync($"test-{Storage.LedgerJson.Word(role)}", role, "tests")).Key;
         }
         api = Host(anonymousReads: false);
     }
-
-    private static string LedgerWord(Role role) => Storage.LedgerJson.Word(role);
 
     public WebApplicationFactory<Program> Host(bool anonymousReads) =>
         new WebApplicationFactory<Program>().WithWebHostBuilder(b => b

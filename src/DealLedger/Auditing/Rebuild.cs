@@ -35,7 +35,7 @@ public static class Rebuild
             : throw LedgerException.Invalid($"unknown projection '{projection}' (known: {string.Join(", ", Names.Keys)})");
         var before = await FingerprintAsync(ledger, ct);
         await using var shadow = await ShadowProjections.CreateAsync(ledger, "rebuild", ct);
-        var total = await ledger.ReadAsync(null, (c, _, token) => Replay.CountAsync(c, $"select count(*) from {ProjectionTables.Name("mt_events")} where type = any($1)", token, (object)EventNames.All.ToArray()), ct);
+        var total = await ledger.ReadAsync(null, (c, _, token) => EventLogReader.CountAsync(c, DateTimeOffset.MaxValue, token), ct);
         var report = new Progress<int>(n => progress?.Report(new AuditProgress("rebuilding projections", n, total)));
         await shadow.CatchUpAsync(DateTimeOffset.MaxValue, report, ct);
 

@@ -36,7 +36,7 @@ public static class Replay
     {
         var k = await ledger.ReadAsync(knownAt, (_, resolved, _) => Task.FromResult(resolved), ct);
         await using var shadow = await ShadowProjections.CreateAsync(ledger, "replay", ct);
-        var total = await ledger.ReadAsync(k, (c, _, token) => CountAsync(c, $"select count(*) from {ProjectionTables.Name("mt_events")} where timestamp <= $1 and type = any($2)", token, k, EventNames.All.ToArray()), ct);
+        var total = await ledger.ReadAsync(k, (c, _, token) => EventLogReader.CountAsync(c, k, token), ct);
         await shadow.CatchUpAsync(k, new Progress<int>(n => progress?.Report(new AuditProgress("rebuilding projections", n, total))), ct);
 
         var pairs = await ledger.ReadAsync(k, (c, _, token) => Sql.ListAsync(c,
@@ -105,11 +105,5 @@ public static class Replay
         {
             return $"error: {e.Message}";
         }
-    }
-
-    internal static async Task<int> CountAsync(NpgsqlConnection c, string sql, CancellationToken ct, params object?[] args)
-    {
-        await using var cmd = Sql.Command(c, sql, args);
-        return (int)(long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 }

@@ -74,8 +74,8 @@ internal sealed class ShadowProjections : IAsyncDisposable
             var complete = events.Count < Page ? events : events.TakeWhile(e => e.Ref.RecordedAt != events[^1].Ref.RecordedAt).ToList();
             if (complete.Count == 0)
             {
-                complete = events; // one write larger than a page: apply it whole below
-                complete.AddRange(await EventLogReader.WriteAtAsync(log, events[^1].Ref.RecordedAt, events[^1].Ref.Sequence, ct));
+                // One write larger than a page: take the rest of it and apply it whole.
+                complete = [.. events, .. await EventLogReader.WriteAtAsync(log, events[^1].Ref.RecordedAt, events[^1].Ref.Sequence, ct)];
             }
             await using (var tx = await target.BeginTransactionAsync(ct))
             {

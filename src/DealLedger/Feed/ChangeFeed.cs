@@ -54,14 +54,7 @@ public static class ChangeFeed
 
     public static async Task<FeedPage> FeedAsync(this Ledger ledger, long after, int limit, CancellationToken ct = default)
     {
-        if (after < 0)
-        {
-            throw LedgerException.Invalid($"after must be 0 or more, got {after}");
-        }
-        if (limit is < 1 or > MaxLimit)
-        {
-            throw LedgerException.Invalid($"limit must be between 1 and {MaxLimit}, got {limit}");
-        }
+        EventLog.RequirePage(after, limit, MaxLimit);
         await using var c = await ledger.Database.OpenConnectionAsync(ct);
         // One snapshot for the mark and the page, so they agree.
         await using var tx = await c.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);

@@ -28,6 +28,13 @@ internal static class EventLogReader
     public static Task<List<LoggedEvent>> WriteAtAsync(NpgsqlConnection c, DateTimeOffset recordedAt, long after, CancellationToken ct) =>
         Sql.ListAsync(c, $"select {Columns} where timestamp = $1 and seq_id > $2 and type = any($3) order by seq_id", Read, ct, recordedAt, after, EventNames.All.ToArray());
 
+    /// <summary>How many events were recorded by an instant (DateTimeOffset.MaxValue: all).</summary>
+    public static async Task<int> CountAsync(NpgsqlConnection c, DateTimeOffset knownAt, CancellationToken ct)
+    {
+        await using var cmd = Sql.Command(c, $"select count(*) from {ProjectionTables.Name("mt_events")} where timestamp <= $1 and type = any($2)", knownAt, EventNames.All.ToArray());
+        return (int)(long)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
     /// <summary>The log truncated at a recorded instant, in sequence order.</summary>
     public static Task<List<LoggedEvent>> KnownAtAsync(NpgsqlConnection c, DateTimeOffset knownAt, CancellationToken ct) =>
         Sql.ListAsync(c, $"select {Columns} where timestamp <= $1 and type = any($2) order by seq_id", Read, ct, knownAt, EventNames.All.ToArray());
