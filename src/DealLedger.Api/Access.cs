@@ -87,9 +87,12 @@ public sealed record RoleRequirement(Role Role) : IAuthorizationRequirement
                 h.Items[Needed] = ApiKeysWord(requirement.Role);
             }
             var role = context.User.FindFirst(ClaimTypes.Role)?.Value;
+            // A request that sent a key which failed is not anonymous: anonymous reads must not
+            // answer a mistyped or revoked key as if it were fine.
+            var sentKey = context.Resource is HttpContext { Request.Headers: var headers } && headers.ContainsKey(ApiKeyAuthentication.Header);
             var allowed = role is not null
                 ? Enum.Parse<Role>(role).Allows(requirement.Role)
-                : requirement.Role == Role.Reader && access.CurrentValue.AnonymousReads;
+                : requirement.Role == Role.Reader && access.CurrentValue.AnonymousReads && !sentKey;
             if (allowed)
             {
                 context.Succeed(requirement);

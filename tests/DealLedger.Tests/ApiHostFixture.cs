@@ -28,10 +28,17 @@ public sealed class ApiHostFixture : IAsyncLifetime
         api = Host(anonymousReads: false);
     }
 
-    public WebApplicationFactory<Program> Host(bool anonymousReads) =>
-        new WebApplicationFactory<Program>().WithWebHostBuilder(b => b
-            .UseSetting("ConnectionStrings:DealLedger", db.ConnectionString)
-            .UseSetting("DealLedger:AnonymousReads", anonymousReads ? "true" : "false"));
+    /// <param name="settings">More configuration (e.g. DealLedger:RateLimit:Burst), and the connection string to use instead of the owner's.</param>
+    public WebApplicationFactory<Program> Host(bool anonymousReads, IReadOnlyDictionary<string, string>? settings = null) =>
+        new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("ConnectionStrings:DealLedger", db.ConnectionString)
+             .UseSetting("DealLedger:AnonymousReads", anonymousReads ? "true" : "false");
+            foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            {
+                b.UseSetting(key, value);
+            }
+        });
 
     /// <summary>A client sending the key of <paramref name="role"/>, or no key.</summary>
     public HttpClient Client(Role? role = null, string? key = null)
@@ -46,6 +53,9 @@ public sealed class ApiHostFixture : IAsyncLifetime
     }
 
     public IServiceProvider Services => api.Services;
+
+    /// <summary>A fingerprint of everything the ledger stores (<see cref="TestDatabase.FingerprintAsync"/>).</summary>
+    public Task<string> FingerprintAsync() => db.FingerprintAsync();
 
     public async Task DisposeAsync()
     {
