@@ -10,8 +10,8 @@ using Scalar.AspNetCore;
 namespace DealLedger.Api;
 
 /// <summary>
-/// The API host's wiring in one place: configuration, the ledger, JSON, errors, access, OpenAPI,
-/// health and limits. Endpoints live beside the capability they serve (Holdings, Feed, …).
+/// The API host's wiring in one place: configuration, the ledger, JSON, errors, access, rate limits,
+/// CORS, OpenAPI, health and limits. Endpoints live beside the capability they serve (Holdings, Feed, …).
 /// </summary>
 public static class ApiHost
 {
@@ -45,6 +45,8 @@ public static class ApiHost
         builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
         builder.Services.AddSingleton<IAuthorizationHandler, RoleRequirement.Handler>();
+        RateLimits.Add(builder.Services, builder.Configuration.GetSection("DealLedger:RateLimit").Get<RateLimitOptions>() ?? new());
+        var crossOrigin = CrossOrigin.Add(builder.Services, CrossOrigin.Origins(builder.Configuration));
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(nameof(Role.Reader), p => p.AddRequirements(new RoleRequirement(Role.Reader)))
             .AddPolicy(nameof(Role.Writer), p => p.RequireAuthenticatedUser().AddRequirements(new RoleRequirement(Role.Writer)))
@@ -56,7 +58,14 @@ public static class ApiHost
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        if (crossOrigin)
+        {
+            // Before authentication: a browser's preflight carries no key.
+            app.UseCors();
+        }
         app.UseAuthentication();
+        // After authentication (buckets are per key), before authorization (refusals count too).
+        app.UseRateLimiter();
         app.UseAuthorization();
 
         app.MapOpenApi();

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Routing;
 using DealLedger.Feed;
 using DealLedger.Storage;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -14,7 +15,9 @@ public sealed class Readiness(Ledger ledger) : IHealthCheck
 {
     public static void Map(WebApplication app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        // GET and HEAD only (health checks answer any method otherwise, a browser's preflight included).
+        var probe = new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]);
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithMetadata(probe);
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             Predicate = c => c.Tags.Contains("ready"),
@@ -23,7 +26,7 @@ public sealed class Readiness(Ledger ledger) : IHealthCheck
                 status = report.Status.ToString(),
                 checks = report.Entries.Select(e => new { name = e.Key, status = e.Value.Status.ToString(), description = e.Value.Description }),
             }),
-        });
+        }).WithMetadata(probe);
     }
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)

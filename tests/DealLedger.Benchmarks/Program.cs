@@ -71,8 +71,11 @@ foreach (var known in new[] { "now", "past" })
 }
 
 // The holding endpoint over HTTP: the API on Kestrel (loopback), clients in this process, sharing the cores.
+// One key asks far more than a key may by default (DealLedger:RateLimit): the limit is raised, not
+// removed, so each request still pays for the limiter as in service.
 var key = (await ledger.CreateKeyAsync($"bench-{Guid.NewGuid():N}", Role.Reader, "bench")).Key;
-var app = ApiHost.Build(["--urls", "http://127.0.0.1:0", $"--ConnectionStrings:DealLedger={cs}", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Wolverine.Configuration.HandlerDiscovery=Error"]);
+var app = ApiHost.Build(["--urls", "http://127.0.0.1:0", $"--ConnectionStrings:DealLedger={cs}", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Wolverine.Configuration.HandlerDiscovery=Error",
+    "--DealLedger:RateLimit:PermitsPerSecond=1000000", "--DealLedger:RateLimit:Burst=1000000"]);
 await app.StartAsync();
 var address = app.Urls.First();
 const string path = "/api/holdings/microsoft/mistral-ai?at=2024-06-01";

@@ -72,8 +72,10 @@ public sealed class AccessMatrixTests(ApiHostFixture api, ITestOutputHelper outp
         new("GET /reference/scalar.js", _ => Get("/reference/scalar.js"), 200, 200, 200, 200, 200),
         new("GET /reference/scalar.aspnetcore.js", _ => Get("/reference/scalar.aspnetcore.js"), 200, 200, 200, 200, 200),
         new("GET /reference/favicon.svg", _ => Get("/reference/favicon.svg"), 200, 200, 200, 200, 200),
-        new("* /health/live", _ => Get("/health/live"), 200, 200, 200, 200, 200),
-        new("* /health/ready", _ => Get("/health/ready"), 200, 200, 200, 200, 200),
+        new("GET /health/live", _ => Get("/health/live"), 200, 200, 200, 200, 200),
+        new("HEAD /health/live", _ => Head("/health/live"), 200, 200, 200, 200, 200),
+        new("GET /health/ready", _ => Get("/health/ready"), 200, 200, 200, 200, 200),
+        new("HEAD /health/ready", _ => Head("/health/ready"), 200, 200, 200, 200, 200),
     ];
 
     [Fact]
@@ -134,11 +136,12 @@ public sealed class AccessMatrixTests(ApiHostFixture api, ITestOutputHelper outp
         Assert.True(wrong.Count == 0, $"{wrong.Count} of {cells} calls answered otherwise:\n{string.Join("\n", wrong)}");
     }
 
-    /// <summary>Every endpoint the app maps, as "METHOD /pattern" ("*" for any method; a group's "" route has no trailing '/').</summary>
-    private static HashSet<string> MappedEndpoints(IServiceProvider services) =>
+    private static HashSet<string> MappedEndpoints(IServiceProvider services) => Endpoints(services).Select(e => $"{e.Method} {e.Pattern}").ToHashSet();
+
+    /// <summary>Every endpoint the app maps: its method ("*" for any) and route pattern (a group's "" route without its trailing '/').</summary>
+    internal static IEnumerable<(string Method, string Pattern)> Endpoints(IServiceProvider services) =>
         services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
-            .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["*"]).Select(m => $"{m} {e.RoutePattern.RawText!.TrimEnd('/')}"))
-            .ToHashSet();
+            .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["*"]).Select(m => (m, e.RoutePattern.RawText!.TrimEnd('/'))));
 
     private static Task<HttpRequestMessage> RequestAsync(Row row) => row.Request(Guid.NewGuid().ToString("N")[..12]);
 
@@ -186,6 +189,8 @@ public sealed class AccessMatrixTests(ApiHostFixture api, ITestOutputHelper outp
     }
 
     private static Task<HttpRequestMessage> Get(string path) => Task.FromResult(new HttpRequestMessage(HttpMethod.Get, path));
+
+    private static Task<HttpRequestMessage> Head(string path) => Task.FromResult(new HttpRequestMessage(HttpMethod.Head, path));
 
     private static Task<HttpRequestMessage> Post(string path, string json) =>
         Task.FromResult(new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") });

@@ -53,6 +53,10 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
             ["ASPNETCORE_URLS"] = apiRoot.AbsoluteUri.TrimEnd('/'),
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["Logging__LogLevel__Default"] = "Warning",
+            // 4 writers share one key as fast as the write lock lets them: a load test, not a test of
+            // the per-key limit (RateLimitTests), so the limit is raised.
+            ["DealLedger__RateLimit__PermitsPerSecond"] = "100000",
+            ["DealLedger__RateLimit__Burst"] = "100000",
         }, "api");
         await api.WaitForHttpAsync(new Uri(apiRoot, "health/ready"), TimeSpan.FromSeconds(60));
     }
