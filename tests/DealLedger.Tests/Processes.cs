@@ -24,6 +24,7 @@ public sealed class ChildProcess : IAsyncDisposable
     private readonly Queue<string> tail = new();
     private readonly Lock gate = new();
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Seen)> watchers = [];
+    private List<string>? all;
 
     private ChildProcess(string name, Process process)
     {
@@ -45,7 +46,8 @@ public sealed class ChildProcess : IAsyncDisposable
     /// there). <paramref name="environment"/> adds to or (value null) removes from the test's own
     /// environment; the working directory is the DLL's folder.
     /// </summary>
-    public static ChildProcess StartDll(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null, string? name = null)
+    /// <param name="keepAllOutput">Keep every line, not just the last ones (<see cref="AllOutput"/>): for tests that search the whole output.</param>
+    public static ChildProcess StartDll(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null, string? name = null, bool keepAllOutput = false)
     {
         var path = Path.IsPathRooted(dll) ? dll : Path.Combine(AppContext.BaseDirectory, dll);
         if (!File.Exists(path))
@@ -77,7 +79,7 @@ public sealed class ChildProcess : IAsyncDisposable
             }
         }
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var child = new ChildProcess(name ?? Path.GetFileNameWithoutExtension(path), process);
+        var child = new ChildProcess(name ?? Path.GetFileNameWithoutExtension(path), process) { all = keepAllOutput ? [] : null };
         process.OutputDataReceived += (_, e) => child.Line(e.Data, "");
         process.ErrorDataReceived += (_, e) => child.Line(e.Data, "! ");
         process.Start();
@@ -101,6 +103,15 @@ public sealed class ChildProcess : IAsyncDisposable
         lock (gate)
         {
             return string.Join('\n', tail.Skip(Math.Max(0, tail.Count - lines)));
+        }
+    }
+
+    /// <summary>Every line it wrote so far (stderr lines start with "! "), when started with keepAllOutput.</summary>
+    public IReadOnlyList<string> AllOutput()
+    {
+        lock (gate)
+        {
+            return all?.ToList() ?? throw new InvalidOperationException($"{Name} was not started with keepAllOutput");
         }
     }
 
@@ -212,6 +223,7 @@ public sealed class ChildProcess : IAsyncDisposable
         }
         lock (gate)
         {
+            all?.Add(prefix + line);
             tail.Enqueue(prefix + line);
             while (tail.Count > KeptLines)
             {
