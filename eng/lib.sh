@@ -7,6 +7,8 @@
 #   ensure_connection         export ConnectionStrings__DealLedger from eng/pg (unless already set)
 #   ensure_cli                build artifacts/cli/dealledger.dll if any input changed (quiet, stderr only)
 #   with_build_lock CMD...    run CMD while holding artifacts/.build.lock
+#   api_connection [PREFIX]   print the connection string the API should use: a login role that is a
+#                             member of dealledger_api (created or given a fresh password here)
 # Callers may set LIB_PREFIX (e.g. eng/test) for messages printed by the helpers.
 # Also exports the DOTNET_* quietness variables and repairs a missing HOME / minimal PATH.
 #
@@ -84,6 +86,39 @@ ensure_connection() {
     return 1
   fi
   export ConnectionStrings__DealLedger=$cs
+}
+
+# api_connection [LOG_PREFIX]
+# Prints ConnectionStrings__DealLedger with its user and password replaced by the login role
+# $DEALLEDGER_API_LOGIN (default dealledger_api_local), a member of the NOLOGIN role dealledger_api
+# that migrations/0005_api_role.sql creates: it reads and appends, but cannot UPDATE, DELETE or
+# TRUNCATE the stored events or the seals (docs/security.md). The login is created if missing and
+# given a new random password on every call. Needs the migrations applied, and psql (eng/pg psql)
+# connecting as the owner, which may create roles.
+api_connection() {
+  local prefix=${1:-eng} login=${DEALLEDGER_API_LOGIN:-dealledger_api_local} pw part key kept=() parts
+  [[ -n ${ConnectionStrings__DealLedger:-} ]] || { lib_log "$prefix" "error: api_connection needs ConnectionStrings__DealLedger (ensure_connection)"; return 1; }
+  pw=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+  if ! "$REPO/eng/pg" psql -X -q -v ON_ERROR_STOP=1 -v login="$login" -v pw="$pw" >/dev/null <<'SQL'
+SET client_min_messages = warning;
+SELECT format('CREATE ROLE %I LOGIN', :'login') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'login')
+\gexec
+ALTER ROLE :"login" WITH LOGIN PASSWORD :'pw';
+GRANT dealledger_api TO :"login";
+SQL
+  then
+    lib_log "$prefix" "error: could not create the API's login role '$login' (are the migrations applied, may the owner create roles?)"
+    return 1
+  fi
+  IFS=';' read -r -a parts <<<"$ConnectionStrings__DealLedger"
+  for part in "${parts[@]}"; do
+    key=$(printf '%s' "${part%%=*}" | tr -d ' ' | tr '[:upper:]' '[:lower:]')
+    case $key in
+      '' | username | userid | user | password | pwd) ;;
+      *) kept+=("$part") ;;
+    esac
+  done
+  printf '%s;Username=%s;Password=%s\n' "$(IFS=';'; printf '%s' "${kept[*]}")" "$login" "$pw"
 }
 
 # with_build_lock CMD...  — serialises builds of this checkout (eng/dealledger, eng/run, eng/test).
