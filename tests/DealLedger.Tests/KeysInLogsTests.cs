@@ -30,6 +30,7 @@ public sealed class KeysInLogsTests(ITestOutputHelper output) : IAsyncLifetime
             await Seeds.LoadAsync(ledger);
             admin = (await ledger.CreateKeyAsync("log-admin", Role.Admin, "tests")).Key;
         }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var root = new Uri($"http://127.0.0.1:{ChildProcess.FreePort()}/");
         await using var api = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], new Dictionary<string, string?>
         {
@@ -45,9 +46,10 @@ public sealed class KeysInLogsTests(ITestOutputHelper output) : IAsyncLifetime
             ["Logging__Console__FormatterName"] = "json",
             ["Logging__Console__FormatterOptions__IncludeScopes"] = "true",
             ["DealLedger__RateLimit__PermitsPerSecond"] = "1",
-            ["DealLedger__RateLimit__Burst"] = "20",
+            ["DealLedger__RateLimit__Burst"] = "12",
         }, "api", keepAllOutput: true);
         await api.WaitForHttpAsync(new Uri(root, "health/ready"), TimeSpan.FromSeconds(60));
+        var started = clock.Elapsed;
         using var http = new HttpClient { BaseAddress = root };
         var statuses = new List<string>();
 
@@ -136,7 +138,8 @@ public sealed class KeysInLogsTests(ITestOutputHelper output) : IAsyncLifetime
         }).ToList();
         var leaks = secrets.SelectMany(s => lines.Where(l => l.Contains(s.Item2, StringComparison.OrdinalIgnoreCase)).Take(1).Select(l => $"{s.Item1} in: {l}")).ToList();
 
-        output.WriteLine($"{statuses.Count} requests, {lines.Count} log lines, {lines.Sum(l => l.Length)} characters searched for {secrets.Count} strings");
+        output.WriteLine($"API ready after {started.TotalSeconds:0.0} s; {statuses.Count} requests, all logged by {clock.Elapsed.TotalSeconds:0.0} s; " +
+            $"{lines.Count} log lines, {lines.Sum(l => l.Length)} characters searched for {secrets.Count} strings");
         output.WriteLine(string.Join("\n", statuses.Where(s => !s.Contains("api/graph", StringComparison.Ordinal))));
         // The logging was really on: Debug lines of authentication and Trace lines of Kestrel.
         Assert.Contains(lines, l => l.Contains("was not authenticated", StringComparison.Ordinal));
