@@ -37,7 +37,7 @@ public static class ApiHost
         builder.Services.AddHostedService(s => s.GetRequiredService<LogSignal>());
         builder.Services.AddHostedService<Sealing>();
         builder.Services.ConfigureHttpJsonOptions(o => LedgerJson.Configure(o.SerializerOptions));
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.Describe);
         builder.Services.AddExceptionHandler<Problems>();
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxRequestBytes);
 
