@@ -39,15 +39,7 @@ public sealed record BadCommand(string Category, string Name, string[] Args, str
 public static class BadInputCatalogue
 {
     /// <summary>What every case runs against, besides the seeds: facts of each kind to correct, end, contradict.</summary>
-    public const string Scenario = """
-        organizations:
-          - { id: acme, name: Acme Holdings, kind: company, country: US }
-          - { id: globex, name: Globex, kind: company }
-          - { id: initech, name: Initech, kind: company }
-        sources:
-          - { id: press, title: "A newspaper report", kind: third-party, language: en }
-          - { id: wire, title: "A wire report", kind: third-party }
-          - { id: filing, title: "Annual filing", kind: official-register }
+    public static readonly string Scenario = Seeds.Basics + "\n" + """
         deals:
           - id: d0
             parties: [acme, globex]
