@@ -499,6 +499,10 @@ public static class BadInputCatalogue
         Get(query, "feed limit 1,001", "/api/feed?limit=1001", 400, "limit", "limit must be between 1 and 1000, got 1001");
         Get(query, "feed stream Last-Event-ID in words", "/api/feed/stream", 400, "Last-Event-ID", "Last-Event-ID 'abc' is not a whole number", new() { ["Last-Event-ID"] = "abc" });
 
+        Get(query, "knownAt misspelled", "/api/holdings/acme/globex?knwonAt=2020-01-01T00:00:00Z", 400, "knwonAt", "unknown query parameter 'knwonAt' (this route takes: at, knownAt)");
+        Get(query, "a parameter the graph does not take", "/api/graph?holder=acme", 400, "holder", "unknown query parameter 'holder'");
+        Post(query, "a query parameter on a write", "/api/organizations?dryRun=true", "{ \"id\": \"q\", \"name\": \"Q\", \"kind\": \"company\" }", 400, "dryRun", "unknown query parameter 'dryRun' (this route takes none)");
+
         const string routes = "routes and methods";
         list.Add(new(routes, "PUT to a collection", "PUT", "/api/organizations", Role.Writer, "application/json", "{}"u8.ToArray(), 405, null, "/api/organizations does not take PUT"));
         list.Add(new(routes, "DELETE of a holding", "DELETE", "/api/holdings/acme/globex", Role.Admin, null, null, 405, null, "does not take DELETE"));

@@ -61,7 +61,7 @@ public static class QueryArguments
     }
 
     /// <summary>The argument as an error may quote it: clipped, with control characters shown as escapes.</summary>
-    private static string Shown(string text) =>
+    public static string Shown(string text) =>
         string.Concat(Fields.Clip(text).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 
     private static LedgerException Invalid(string name, string message) => new(LedgerErrorKind.InvalidInput, message) { Field = name };
