@@ -130,6 +130,11 @@ public static class BadInputCatalogue
         Y(syntax, "nested 65 levels", Nested(65), 400, "a" + string.Concat(Enumerable.Range(0, 63).Select(_ => "[0]")), "nested more than 64 levels deep");
         Y(syntax, "nested 200,000 levels (would overflow the stack)", Nested(200_000), 400, "a" + string.Concat(Enumerable.Range(0, 63).Select(_ => "[0]")), "nested more than 64 levels deep");
 
+        // Sizes that were quadratic to check (a repeated field or party searched for in a list): now linear.
+        Y(syntax, "50,000 fields, one twice", string.Concat(Enumerable.Range(0, 50_000).Select(i => $"k{i}: 1\n")) + "k0: 2\n", 400, "k0", "the field 'k0' appears twice");
+        J("malformed JSON", "50,000 fields, one twice", "{" + string.Concat(Enumerable.Range(0, 50_000).Select(i => $"\"k{i}\": 1, ")) + "\"k0\": 2 }", 400, "k0", "the field 'k0' appears twice");
+        Y(syntax, "a deal of 20,000 parties, one twice", "deals:\n  - id: d1\n    parties: [" + string.Concat(Enumerable.Range(0, 20_000).Select(i => $"p{i}, ")) + "p0]\n    facts: []\n", 400, "deals[0].parties[20000]", "'p0' is listed twice");
+
         const string encoding = "encoding";
         Raw(encoding, "NUL byte", DocumentFormat.Yaml, Encoding.UTF8.GetBytes("organizations:\n  - { id: q, name: \"a\0b\", kind: company }\n"), "contains a NUL byte");
         Raw(encoding, "invalid UTF-8 bytes", DocumentFormat.Yaml, [.. "organizations:\n  - { id: q, name: "u8, 0xff, 0xfe, .. ", kind: company }\n"u8], "not valid UTF-8");

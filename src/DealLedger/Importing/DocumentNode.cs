@@ -69,10 +69,11 @@ internal abstract record DocumentNode(string File, string Path, int Line)
         {
             case JsonValueKind.Object:
                 var map = new List<KeyValuePair<string, DocumentNode>>();
+                var names = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var p in e.EnumerateObject())
                 {
                     var name = JsonText(file, path, () => p.Name);
-                    if (map.Any(m => m.Key == name))
+                    if (!names.Add(name))
                     {
                         throw new LedgerException(LedgerErrorKind.InvalidInput, $"{file}: {path}: the field '{Clip(name)}' appears twice") { Field = Child(path, name) };
                     }
@@ -141,10 +142,12 @@ internal abstract record DocumentNode(string File, string Path, int Line)
         public int Line { get; } = line;
         public bool IsMap { get; } = isMap;
         public List<KeyValuePair<string, DocumentNode>> Fields { get; } = [];
+        /// <summary>The field names so far: a mapping of 500,000 keys is checked for a repeated one in linear time.</summary>
+        public HashSet<string> Names { get; } = new(StringComparer.Ordinal);
         public List<DocumentNode> Items { get; } = [];
-        public (string Key, int Line)? Key { get; set; }
+        public string? Key { get; set; }
 
-        public string NextPath => IsMap ? Child(Path, Key!.Value.Key) : $"{Path}[{Items.Count}]";
+        public string NextPath => IsMap ? Child(Path, Key!) : $"{Path}[{Items.Count}]";
 
         public DocumentNode Close(string file) => IsMap ? new MapNode(file, Path, Line, Fields) : new ListNode(file, Path, Line, Items);
     }
@@ -172,12 +175,12 @@ internal abstract record DocumentNode(string File, string Path, int Line)
             switch (e)
             {
                 case Scalar s when awaitingKey:
-                    if (parent!.Fields.Any(f => f.Key == s.Value))
+                    if (!parent!.Names.Add(s.Value))
                     {
                         var twice = Child(parent.Path, s.Value);
                         throw new LedgerException(LedgerErrorKind.InvalidInput, $"{file}: {parent.Path} (line {line}): the field '{Clip(s.Value)}' appears twice") { Field = twice };
                     }
-                    parent.Key = (s.Value, line);
+                    parent.Key = s.Value;
                     continue;
                 case MappingStart or SequenceStart when awaitingKey:
                     throw new LedgerException(LedgerErrorKind.InvalidInput, $"{file}: {parent!.Path} (line {line}): a field name must be plain text") { Field = parent.Path };
@@ -206,7 +209,7 @@ internal abstract record DocumentNode(string File, string Path, int Line)
             }
             if (parent.IsMap)
             {
-                parent.Fields.Add(new(parent.Key!.Value.Key, done));
+                parent.Fields.Add(new(parent.Key!, done));
                 parent.Key = null;
             }
             else

@@ -106,9 +106,10 @@ internal sealed partial class Fields
         {
             throw (Get(key) ?? map).Error($"'{key}' needs at least {min} organization{(min == 1 ? "" : "s")}");
         }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < list.Count; i++)
         {
-            if (list.IndexOf(list[i]) < i)
+            if (!seen.Add(list[i]))
             {
                 throw ListOf(Get(key)!)[i].Error($"'{list[i]}' is listed twice");
             }
