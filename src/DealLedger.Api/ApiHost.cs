@@ -1,8 +1,10 @@
+using System.Reflection;
 using DealLedger.Access;
 using DealLedger.Feed;
 using Wolverine;
 using Wolverine.Runtime;
 using DealLedger.Storage;
+using DealLedger.Time;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Scalar.AspNetCore;
@@ -37,7 +39,7 @@ public static class ApiHost
         builder.Services.AddHostedService(s => s.GetRequiredService<LogSignal>());
         builder.Services.AddHostedService<Sealing>();
         builder.Services.ConfigureHttpJsonOptions(o => LedgerJson.Configure(o.SerializerOptions));
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.Describe);
         builder.Services.AddExceptionHandler<Problems>();
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxRequestBytes);
 
@@ -73,11 +75,33 @@ public static class ApiHost
         Readiness.Map(app);
 
         var api = app.MapGroup("/api");
+        api.AddEndpointFilter(RefuseUnknownQueryParameters);
         Holdings.Map(api);
         Organizations.Map(api);
         Events.Map(api);
         Writing.Map(api);
         Keys.Map(api);
         return app;
+    }
+
+    /// <summary>
+    /// A query parameter the route does not take is refused, as an unknown field of a document is:
+    /// a misspelled knownAt must not silently answer as of now.
+    /// </summary>
+    private static ValueTask<object?> RefuseUnknownQueryParameters(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        if (http.Request.Query.Count > 0 && http.GetEndpoint()?.Metadata.GetMetadata<MethodInfo>() is { } handler)
+        {
+            var taken = handler.GetParameters()
+                .Where(p => p.ParameterType == typeof(string) && !http.Request.RouteValues.ContainsKey(p.Name!) && p.GetCustomAttribute<Microsoft.AspNetCore.Mvc.FromHeaderAttribute>() is null)
+                .Select(p => p.Name!).ToList();
+            if (http.Request.Query.Keys.FirstOrDefault(k => !taken.Contains(k, StringComparer.OrdinalIgnoreCase)) is { } unknown)
+            {
+                var allowed = taken.Count == 0 ? "this route takes none" : $"this route takes: {string.Join(", ", taken)}";
+                throw new LedgerException(LedgerErrorKind.InvalidInput, $"unknown query parameter '{QueryArguments.Shown(unknown)}' ({allowed})") { Field = unknown };
+            }
+        }
+        return next(context);
     }
 }

@@ -18,8 +18,11 @@ public static class Events
     {
         var reader = api.MapGroup("").RequireAuthorization(nameof(Role.Reader));
         reader.MapGet("/events", (Ledger ledger, string? after, string? limit, string? stream, string? type, string? from, string? to, string? writer, CancellationToken ct) =>
-                ledger.EventsAsync(new EventFilter(Number(after, "after", 0L), (int)Number(limit, "limit", 100L), stream, type,
-                    QueryArguments.KnownAt(from, "from"), QueryArguments.KnownAt(to, "to"), writer), ct))
+            {
+                var page = Page(after, limit, EventLog.MaxLimit);
+                return ledger.EventsAsync(new EventFilter(page.After, page.Limit, stream, type,
+                    QueryArguments.KnownAt(from, "from"), QueryArguments.KnownAt(to, "to"), writer), ct);
+            })
             .WithTags("Events").WithSummary("The raw event log in sequence order; filters: stream, type, recorded time (from inclusive, to exclusive), writer");
         reader.MapGet("/facts/{fact}", async (Ledger ledger, string fact, HttpContext http, CancellationToken ct) =>
             {
@@ -31,10 +34,13 @@ public static class Events
 
         var feed = reader.MapGroup("/feed").WithTags("Feed");
         feed.MapGet("", (Ledger ledger, string? after, string? limit, CancellationToken ct) =>
-                ledger.FeedAsync(Number(after, "after", 0L), (int)Number(limit, "limit", 100L), ct))
+            {
+                var page = Page(after, limit, ChangeFeed.MaxLimit);
+                return ledger.FeedAsync(page.After, page.Limit, ct);
+            })
             .WithSummary("A page of the change feed after a checkpoint: events up to the high-water mark, each with the projection changes it made");
         feed.MapGet("/stream", (Ledger ledger, LogSignal signal, string? after, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken ct) =>
-                TypedResults.ServerSentEvents(StreamAsync(ledger, signal, Number(lastEventId, "Last-Event-ID", Number(after, "after", 0L)), ct)))
+                TypedResults.ServerSentEvents(StreamAsync(ledger, signal, QueryArguments.Count(lastEventId, "Last-Event-ID", QueryArguments.Count(after, "after", 0L)), ct)))
             .WithSummary("The change feed as Server-Sent Events: id is the global sequence; reconnect with Last-Event-ID to resume");
     }
 
@@ -58,9 +64,7 @@ public static class Events
         }
     }
 
-    /// <summary>A whole number from the query string or a header, with an error that names it.</summary>
-    public static long Number(string? text, string name, long fallback) =>
-        text is null ? fallback
-        : long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n
-        : throw new LedgerException(LedgerErrorKind.InvalidInput, $"{name} '{text}' is not a whole number of 0 or more") { Field = name };
+    /// <summary>The paging arguments as the query string gives them.</summary>
+    private static (long After, int Limit) Page(string? after, string? limit, int maxLimit) =>
+        QueryArguments.Page(QueryArguments.Count(after, "after", 0L), QueryArguments.Count(limit, "limit", 100L), maxLimit);
 }

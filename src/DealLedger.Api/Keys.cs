@@ -11,9 +11,13 @@ public static class Keys
     {
         var admin = api.MapGroup("/keys").RequireAuthorization(nameof(Role.Admin)).WithTags("Access");
         admin.MapGet("", (Ledger ledger, CancellationToken ct) => ledger.KeysAsync(ct)).WithSummary("The API keys (never their secrets)");
-        admin.MapPost("", async (Ledger ledger, NewKey body, HttpContext h, CancellationToken ct) =>
-                TypedResults.Created($"/api/keys/{body.Name}", await ledger.CreateKeyAsync(body.Name, ApiKeys.ParseRole(body.Role), ApiKeyAuthentication.WriterOf(h), ct)))
-            .WithSummary("Create a key: { name, role: reader|writer|admin }; the answer shows its secret, once");
+        // The body is read as text and checked by the core, like every write's: a wrong type or an unknown field gets a precise 400.
+        admin.MapPost("", async (Ledger ledger, HttpContext h, CancellationToken ct) =>
+            {
+                var (name, role) = ApiKeys.ReadKeyRequest("body.json", await Writing.BodyAsync(h, Writing.MaxEntryBytes, ct));
+                return TypedResults.Created($"/api/keys/{name}", await ledger.CreateKeyAsync(name, role, ApiKeyAuthentication.WriterOf(h), ct));
+            })
+            .WithSummary("Create a key: { name, role: reader|writer|admin }; the answer shows its secret, once").Accepts<NewKey>("application/json");
         admin.MapDelete("/{name}", (Ledger ledger, string name, CancellationToken ct) => ledger.RevokeKeyAsync(name, ct))
             .WithSummary("Revoke a key: it stops working at once");
     }

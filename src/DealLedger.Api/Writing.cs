@@ -15,7 +15,7 @@ namespace DealLedger.Api;
 public static class Writing
 {
     public const int MaxDocumentBytes = (int)ApiHost.MaxRequestBytes;
-    private const int MaxEntryBytes = 256 * 1024;
+    public const int MaxEntryBytes = 256 * 1024;
 
     public static void Map(RouteGroupBuilder api)
     {
@@ -37,19 +37,23 @@ public static class Writing
         writer.MapPost("/import", async (HttpContext h, Ledger l, CancellationToken ct) =>
             {
                 var yaml = h.Request.ContentType is { } type && (type.Contains("yaml", StringComparison.OrdinalIgnoreCase));
-                var text = await BodyAsync(h, MaxDocumentBytes, ct);
+                // An empty body is an empty document, and the importer says so as it does for an empty file.
+                var text = await BodyAsync(h, MaxDocumentBytes, ct, allowEmpty: true);
                 return await l.ImportAsync([(yaml ? "body.yaml" : "body.json", text)], ct, new WriteRequest(ApiKeyAuthentication.WriterOf(h)));
             })
             .WithSummary("Import a ledger document (DESIGN §9) as JSON or YAML (Content-Type: application/yaml); all or nothing, and importing again changes nothing")
             .Accepts<object>("application/json", "application/yaml");
     }
 
+    /// <summary>An entry's body is JSON (the routes take application/json only): named so, it is never read as YAML.</summary>
+    private const string EntryName = "body.json";
+
     public static string ETagOf(int version) => $"\"{version.ToString(CultureInfo.InvariantCulture)}\"";
 
     private static async Task<Results<Created<ImportReport>, Ok<ImportReport>>> New(HttpContext h, Ledger ledger, DocumentSection section, CancellationToken ct)
     {
         var text = await BodyAsync(h, MaxEntryBytes, ct);
-        var report = await ledger.ImportEntryAsync(section, "body", text, new WriteRequest(ApiKeyAuthentication.WriterOf(h)), ct);
+        var report = await ledger.ImportEntryAsync(section, EntryName, text, new WriteRequest(ApiKeyAuthentication.WriterOf(h)), ct);
         return report.EventsAppended > 0 ? TypedResults.Created((string?)null, report) : TypedResults.Ok(report);
     }
 
@@ -58,7 +62,7 @@ public static class Writing
         var expected = IfMatch(h, fact);
         var text = await BodyAsync(h, MaxEntryBytes, ct);
         var request = new WriteRequest(ApiKeyAuthentication.WriterOf(h), expected is { } v ? new Dictionary<string, int> { [fact] = v } : null);
-        var report = await ledger.ImportEntryAsync(section, "body", text, request, ct, new Dictionary<string, string> { ["fact"] = fact });
+        var report = await ledger.ImportEntryAsync(section, EntryName, text, request, ct, new Dictionary<string, string> { ["fact"] = fact });
         // The version this write left, not a later read's: another writer may have moved on since.
         h.Response.Headers.ETag = ETagOf(report.FactVersions[fact]);
         return TypedResults.Ok(report);
@@ -79,11 +83,14 @@ public static class Writing
     }
 
     /// <summary>The body as UTF-8 text, refused (413) beyond <paramref name="limit"/> bytes whatever the server's own limit.</summary>
-    private static async Task<string> BodyAsync(HttpContext h, int limit, CancellationToken ct)
+    internal static async Task<string> BodyAsync(HttpContext h, int limit, CancellationToken ct, bool allowEmpty = false)
     {
+        var tooLarge = new BodyTooLargeException(
+            $"The body is larger than the {limit / 1024} KiB that {h.Request.Method} {h.Request.Path} accepts" +
+            (limit < MaxDocumentBytes ? $"; send larger documents to POST /api/import (up to {MaxDocumentBytes / 1024 / 1024} MiB)." : "."));
         if (h.Request.ContentLength > limit)
         {
-            throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
+            throw tooLarge;
         }
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
@@ -92,14 +99,17 @@ public static class Writing
         {
             if (buffer.Length + read > limit)
             {
-                throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
+                throw tooLarge;
             }
             buffer.Write(chunk, 0, read);
         }
-        if (buffer.Length == 0)
+        if (buffer.Length == 0 && !allowEmpty)
         {
             throw LedgerException.Invalid("the request has no body: send a JSON object");
         }
         return Import.DecodeUtf8("body", buffer.ToArray());
     }
 }
+
+/// <summary>A body over a route's own limit (413), with the sentence that names the limit.</summary>
+public sealed class BodyTooLargeException(string message) : BadHttpRequestException(message, StatusCodes.Status413PayloadTooLarge);

@@ -30,7 +30,9 @@ public static class Commands
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            await stderr.WriteLineAsync($"dealledger: {parsed.Errors[0].Message} (see dealledger --help)");
+            // A mistyped verb or option is what the user needs to hear about, before what is then missing.
+            var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+            await stderr.WriteLineAsync($"dealledger: {Failure.OneLine(error.Message)} (see dealledger --help)");
             return 2;
         }
         try
@@ -83,16 +85,21 @@ public static class Commands
             return l.ImportFilesAsync(paths, ct);
         }, Render.Import);
 
-        var after = new Option<long>("--after") { Description = "Only events after this global sequence number", DefaultValueFactory = _ => 0 };
-        var limit = new Option<int>("--limit") { Description = $"At most this many events (1–{EventLog.MaxLimit})", DefaultValueFactory = _ => 100 };
+        // Read as text, so a bad number gets the core's message ("--limit 'abc' is not a whole number"), not the parser's type name.
+        var after = new Option<string?>("--after") { Description = "Only events after this global sequence number (default 0)" };
+        var limit = new Option<string?>("--limit") { Description = $"At most this many events (1–{EventLog.MaxLimit}; default 100)" };
         var stream = new Option<string?>("--stream") { Description = "Only this stream (e.g. fact:microsoft-mistral-stake)" };
         var type = new Option<string?>("--type") { Description = "Only this event type (e.g. fact_corrected)" };
         var from = new Option<string?>("--from") { Description = "Only events recorded at or after this instant (ISO 8601)" };
         var to = new Option<string?>("--to") { Description = "Only events recorded before this instant (ISO 8601)" };
         var writer = new Option<string?>("--writer") { Description = "Only events of this writer (key:NAME for an API key, or an OS user)" };
         var events = new Command("events", "The raw event log in sequence order") { after, limit, stream, type, from, to, writer, Json };
-        Answers(events, o, (l, p, ct) => l.EventsAsync(new EventFilter(p.GetValue(after), p.GetValue(limit), p.GetValue(stream), p.GetValue(type),
-            QueryArguments.KnownAt(p.GetValue(from), "--from"), QueryArguments.KnownAt(p.GetValue(to), "--to"), p.GetValue(writer)), ct), Render.Events);
+        Answers(events, o, (l, p, ct) =>
+        {
+            var page = QueryArguments.Page(QueryArguments.Count(p.GetValue(after), "--after", 0), QueryArguments.Count(p.GetValue(limit), "--limit", 100), EventLog.MaxLimit, "--after", "--limit");
+            return l.EventsAsync(new EventFilter(page.After, page.Limit, p.GetValue(stream), p.GetValue(type),
+                QueryArguments.KnownAt(p.GetValue(from), "--from"), QueryArguments.KnownAt(p.GetValue(to), "--to"), p.GetValue(writer)), ct);
+        }, Render.Events);
 
         var migrationsDir = new Option<string?>("--dir") { Description = "Folder of migrations (default: migrations/ of this checkout)" };
         var newMigration = new Option<string?>("--new") { Description = "Development: write the SQL that brings the database to the code's schema as a new migration named NAME" };

@@ -5,7 +5,18 @@ namespace DealLedger.Cli;
 /// <summary>The one mapping from failures to the CLI's exit code and error line: 2 for bad input, 1 for anything else.</summary>
 internal static class Failure
 {
-    public static (int Code, string Message) Describe(Exception e) => e switch
+    /// <summary>The exit code and the one line to print.</summary>
+    public static (int Code, string Message) Describe(Exception e)
+    {
+        var (code, message) = Classify(e);
+        return (code, OneLine(message));
+    }
+
+    /// <summary>Control characters a message quotes from its input (a newline, the ESC of a terminal sequence) are shown escaped, never sent to the terminal: the error stays one line.</summary>
+    public static string OneLine(string message) =>
+        string.Concat(message.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+
+    private static (int Code, string Message) Classify(Exception e) => e switch
     {
         LedgerException { Kind: LedgerErrorKind.InvalidInput or LedgerErrorKind.NotFound or LedgerErrorKind.Conflict } l => (2, l.Message),
         LedgerException l => (1, l.Message),

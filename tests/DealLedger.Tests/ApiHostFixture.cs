@@ -13,6 +13,7 @@ public sealed class ApiHostFixture : IAsyncLifetime
 
     public Ledger Ledger { get; private set; } = null!;
     public string ConnectionString => db.ConnectionString;
+    public TestDatabase Database => db;
     public DateTimeOffset Seeded { get; private set; }
     public Dictionary<Role, string> Keys { get; } = [];
 

@@ -153,18 +153,63 @@ public sealed class TestDatabase : IAsyncLifetime, IAsyncDisposable
         throw new InvalidOperationException("cannot find the checkout (DealLedger.sln) above " + AppContext.BaseDirectory);
     }
 
-    /// <summary>A fingerprint of everything stored: the log and every projection table.</summary>
+    /// <summary>
+    /// Tables a running API host writes by itself, whatever its requests do: Wolverine's node registry
+    /// and heartbeat (its nodes, their agent assignments, node records and the control queue). Every
+    /// other table and sequence is in the fingerprint.
+    /// </summary>
+    public static readonly IReadOnlySet<string> HostBookkeeping = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "wolverine.wolverine_nodes", "wolverine.wolverine_node_assignments", "wolverine.wolverine_node_records",
+        "wolverine.wolverine_control_queue", "wolverine.wolverine_agent_restrictions",
+    };
+
+    private string? fingerprintSql;
+
+    /// <summary>
+    /// A fingerprint of everything the database stores: every table of every schema (the log and its
+    /// streams, the projections, API keys, seals, Marten's progression and high-water skips,
+    /// Wolverine's envelopes, dead letters and queues) and the position of every sequence — a
+    /// rejected write that consumed an event sequence number would show. Only <see cref="HostBookkeeping"/>
+    /// is left out. One prepared statement; the table list is read once per database.
+    /// </summary>
     public async Task<string> FingerprintAsync()
     {
         await using var c = new NpgsqlConnection(ConnectionString);
         await c.OpenAsync();
-        var tables = new[] { "mt_events", "mt_streams", "organizations", "sources", "deals", "fact_versions", "holding_segments", "ledger_position" };
+        fingerprintSql ??= await FingerprintSqlAsync(c);
         var parts = new StringBuilder();
-        foreach (var t in tables)
+        await using var cmd = new NpgsqlCommand(fingerprintSql, c);
+        // Planning the union of every table costs most of the time; prepared once per pooled connection, it is a few milliseconds.
+        await cmd.PrepareAsync();
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
         {
-            await using var cmd = new NpgsqlCommand($"select coalesce(md5(string_agg(x::text, '|' order by x::text)), '-') from {ProjectionTables.Schema}.{t} x", c);
-            parts.Append(t).Append('=').Append(await cmd.ExecuteScalarAsync()).Append(';');
+            parts.Append(reader.GetString(0)).Append('=').Append(reader.IsDBNull(1) ? "-" : reader.GetString(1)).Append(';');
         }
         return parts.ToString();
+    }
+
+    private static async Task<string> FingerprintSqlAsync(NpgsqlConnection c)
+    {
+        var tables = new List<string>();
+        await using (var cmd = new NpgsqlCommand(
+            "select quote_ident(table_schema) || '.' || quote_ident(table_name) from information_schema.tables " +
+            "where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema') order by 1", c))
+        await using (var r = await cmd.ExecuteReaderAsync())
+        {
+            while (await r.ReadAsync())
+            {
+                tables.Add(r.GetString(0));
+            }
+        }
+        var kept = tables.Where(t => !HostBookkeeping.Contains(t)).ToList();
+        // Sequences owned by left-out tables (serial node numbers) move with them.
+        var sequences = "select 'sequence ' || schemaname || '.' || sequencename, coalesce(last_value::text, 'unused') from pg_sequences s " +
+            "where schemaname not in ('pg_catalog', 'information_schema') and not exists (select 1 from pg_depend d join pg_class q on q.oid = d.objid " +
+            "join pg_class t on t.oid = d.refobjid join pg_namespace n on n.oid = t.relnamespace where q.relname = s.sequencename and d.deptype = 'a' " +
+            $"and n.nspname || '.' || t.relname = any(array[{string.Join(", ", HostBookkeeping.Select(t => $"'{t}'"))}]))";
+        return string.Join(" union all ", kept.Select(t => $"select '{t}', md5(string_agg(x::text, '|' order by x::text)) from {t} x"))
+            + " union all " + sequences + " order by 1";
     }
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using DealLedger.Importing;
 using DealLedger.Storage;
 using DealLedger.Time;
 
@@ -29,19 +30,29 @@ public static partial class ApiKeys
 
     public static bool Allows(this Role role, Role needed) => role >= needed;
 
-    public static Role ParseRole(string text) => text switch
+    public static Role ParseRole(string? text) => text switch
     {
         "reader" => Role.Reader,
         "writer" => Role.Writer,
         "admin" => Role.Admin,
-        _ => throw LedgerException.Invalid($"role '{text}' is not one of: reader, writer, admin"),
+        _ => throw new LedgerException(LedgerErrorKind.InvalidInput, $"role '{Fields.Clip(text ?? "")}' is not one of: reader, writer, admin") { Field = "role" },
     };
+
+    /// <summary>
+    /// A request for a key as the API takes it, { name, role }, read like an entry of a ledger
+    /// document: malformed JSON, a wrong type or an unknown field is refused, naming the field.
+    /// </summary>
+    public static (string Name, Role Role) ReadKeyRequest(string file, string text)
+    {
+        var f = Fields.Of(DocumentNode.Parse(file, text), "name", "role");
+        return (f.Text("name"), ParseRole(f.Text("role")));
+    }
 
     public static async Task<CreatedKey> CreateKeyAsync(this Ledger ledger, string name, Role role, string createdBy, CancellationToken ct = default)
     {
-        if (!KeyName().IsMatch(name))
+        if (name is null || !KeyName().IsMatch(name))
         {
-            throw LedgerException.Invalid($"key name '{name}' must be 1–64 characters: lowercase letters, digits, '-', '_' or '.'");
+            throw new LedgerException(LedgerErrorKind.InvalidInput, $"key name '{Fields.Clip(name ?? "")}' must be 1–64 characters: lowercase letters, digits, '-', '_' or '.'") { Field = "name" };
         }
         var secret = Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         await using var c = await ledger.Database.OpenConnectionAsync(ct);
@@ -50,7 +61,7 @@ public static partial class ApiKeys
             ct, name, LedgerJson.Word(role), Hash(secret), createdBy);
         return inserted == 1
             ? new CreatedKey(name, role, secret)
-            : throw LedgerException.Conflict($"a key named '{name}' already exists (names are never reused, even after revocation)");
+            : throw new LedgerException(LedgerErrorKind.Conflict, $"a key named '{name}' already exists (names are never reused, even after revocation)") { Field = "name" };
     }
 
     public static async Task<ApiKey> RevokeKeyAsync(this Ledger ledger, string name, CancellationToken ct = default)
@@ -58,7 +69,7 @@ public static partial class ApiKeys
         await using var c = await ledger.Database.OpenConnectionAsync(ct);
         await Sql.ExecAsync(c, $"update {Table} set revoked_at = clock_timestamp() where name = $1 and revoked_at is null", ct, name);
         var keys = await ListAsync(c, name, ct);
-        return keys.Count == 1 ? keys[0] : throw LedgerException.NotFound($"unknown key '{name}'");
+        return keys.Count == 1 ? keys[0] : throw new LedgerException(LedgerErrorKind.NotFound, $"unknown key '{Fields.Clip(name)}'") { Field = "name" };
     }
 
     public static async Task<IReadOnlyList<ApiKey>> KeysAsync(this Ledger ledger, CancellationToken ct = default)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DealLedger.Importing;
 using DealLedger.Storage;
 using DealLedger.Time;
 using Npgsql;
@@ -21,25 +22,14 @@ public static class EventLog
 
     public static Task<IReadOnlyList<LogEntry>> EventsAsync(this Ledger ledger, EventFilter filter, CancellationToken ct = default)
     {
-        RequirePage(filter.After, filter.Limit, MaxLimit);
+        QueryArguments.Page(filter.After, filter.Limit, MaxLimit);
+        QueryArguments.Text(filter.Stream, "stream");
+        QueryArguments.Text(filter.Writer, "writer");
         if (filter.Type is { } type && EventNames.TypeOf(type) is null)
         {
-            throw LedgerException.Invalid($"unknown event type '{type}' (known: {string.Join(", ", EventNames.All)})");
+            throw new LedgerException(LedgerErrorKind.InvalidInput, $"unknown event type '{Fields.Clip(type)}' (known: {string.Join(", ", EventNames.All)})") { Field = "type" };
         }
         return ledger.ReadAsync<IReadOnlyList<LogEntry>>(null, async (c, _, token) => await PageAsync(c, filter, null, token), ct);
-    }
-
-    /// <summary>The paging arguments of the log and the feed: a sequence to start after, and a page size up to <paramref name="maxLimit"/>.</summary>
-    internal static void RequirePage(long after, int limit, int maxLimit)
-    {
-        if (after < 0)
-        {
-            throw LedgerException.Invalid($"after must be 0 or more, got {after}");
-        }
-        if (limit < 1 || limit > maxLimit)
-        {
-            throw LedgerException.Invalid($"limit must be between 1 and {maxLimit}, got {limit}");
-        }
     }
 
     /// <summary>A page of the log in sequence order; with <paramref name="upTo"/>, nothing above that sequence.</summary>

@@ -1,4 +1,5 @@
 using DealLedger.Storage;
+using DealLedger.Time;
 
 namespace DealLedger.Deals;
 
@@ -7,5 +8,6 @@ public static class FactQuery
 {
     public static Task<FactState> FactAsync(this Ledger ledger, string id, CancellationToken ct = default) =>
         ledger.ReadAsync(null, async (c, _, token) =>
-            await FactVersions.CurrentAsync(c, id, token) ?? throw LedgerException.NotFound($"unknown fact '{id}'"), ct);
+            await FactVersions.CurrentAsync(c, QueryArguments.Id(id, "fact"), token)
+                ?? throw new LedgerException(LedgerErrorKind.NotFound, $"unknown fact '{id}'") { Field = "fact" }, ct);
 }

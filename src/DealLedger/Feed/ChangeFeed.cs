@@ -54,7 +54,7 @@ public static class ChangeFeed
 
     public static async Task<FeedPage> FeedAsync(this Ledger ledger, long after, int limit, CancellationToken ct = default)
     {
-        EventLog.RequirePage(after, limit, MaxLimit);
+        QueryArguments.Page(after, limit, MaxLimit);
         await using var c = await ledger.Database.OpenConnectionAsync(ct);
         // One snapshot for the mark and the page, so they agree.
         await using var tx = await c.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);

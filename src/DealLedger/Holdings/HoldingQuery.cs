@@ -63,16 +63,18 @@ public static class HoldingQuery
 
     internal static async Task<(string Holder, string Subject)> PairNamesAsync(NpgsqlConnection c, string holder, string subject, CancellationToken ct)
     {
+        QueryArguments.Id(holder, "holder");
+        QueryArguments.Id(subject, "subject");
         if (holder == subject)
         {
-            throw LedgerException.Invalid($"holder and subject are both '{holder}': an organization holds no stake in itself");
+            throw new LedgerException(LedgerErrorKind.InvalidInput, $"holder and subject are both '{holder}': an organization holds no stake in itself") { Field = "subject" };
         }
         var names = await OrganizationDirectory.NamesAsync(c, [holder, subject], ct);
-        foreach (var id in new[] { holder, subject })
+        foreach (var (id, field) in new[] { (holder, "holder"), (subject, "subject") })
         {
             if (!names.ContainsKey(id))
             {
-                throw LedgerException.NotFound($"unknown organization '{id}': no organization with this id is registered");
+                throw new LedgerException(LedgerErrorKind.NotFound, $"unknown organization '{id}': no organization with this id is registered") { Field = field };
             }
         }
         return (names[holder], names[subject]);

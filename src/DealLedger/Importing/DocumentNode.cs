@@ -1,6 +1,6 @@
 using System.Text.Json;
 using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
+using YamlDotNet.Core.Events;
 
 namespace DealLedger.Importing;
 
@@ -13,6 +13,29 @@ internal abstract record DocumentNode(string File, string Path, int Line)
     public string Where => Line > 0 ? $"{File}: {Path} (line {Line})" : $"{File}: {Path}";
 
     public LedgerException Error(string message) => new(LedgerErrorKind.InvalidInput, $"{Where}: {message}") { Field = Path };
+
+    /// <summary>A required field is missing here: the error names where it belongs ("facts[0].valid").</summary>
+    public LedgerException Missing(string key, string message) => new(LedgerErrorKind.InvalidInput, $"{Where}: {message}") { Field = Child(Path, key) };
+
+    /// <summary>The error is about one field of this mapping (its value, or its absence).</summary>
+    public DocumentNode At(string key) => this is MapNode m && m.Fields.FirstOrDefault(f => f.Key == key).Value is { } child ? child : this;
+
+    /// <summary>The field (or list item) among <paramref name="keys"/> that holds <paramref name="value"/>: where an id that does not fit was written.</summary>
+    public DocumentNode Find(string value, params string[] keys)
+    {
+        foreach (var key in keys)
+        {
+            switch (At(key))
+            {
+                case ScalarNode s when s.Value == value && !ReferenceEquals(s, this):
+                    return s;
+                // A list of ids (parties), or of claims whose 'source' is the id.
+                case ListNode l when l.Items.Select(i => i.At("source")).FirstOrDefault(i => i is ScalarNode x && x.Value == value) is { } item:
+                    return item;
+            }
+        }
+        return this;
+    }
 
     /// <summary>The entry is well-formed but clashes with what the ledger already holds under its id (another writer got there first).</summary>
     public LedgerException Conflict(string message) => new(LedgerErrorKind.Conflict, $"{Where}: {message}") { Field = Path };
@@ -31,7 +54,7 @@ internal abstract record DocumentNode(string File, string Path, int Line)
     {
         try
         {
-            using var doc = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 64 });
+            using var doc = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = MaxDepth });
             return Convert(file, "$", doc.RootElement);
         }
         catch (JsonException e)
@@ -46,13 +69,15 @@ internal abstract record DocumentNode(string File, string Path, int Line)
         {
             case JsonValueKind.Object:
                 var map = new List<KeyValuePair<string, DocumentNode>>();
+                var names = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var p in e.EnumerateObject())
                 {
-                    if (map.Any(m => m.Key == p.Name))
+                    var name = JsonText(file, path, () => p.Name);
+                    if (!names.Add(name))
                     {
-                        throw LedgerException.Invalid($"{file}: {path}: the field '{p.Name}' appears twice");
+                        throw new LedgerException(LedgerErrorKind.InvalidInput, $"{file}: {path}: the field '{Clip(name)}' appears twice") { Field = Child(path, name) };
                     }
-                    map.Add(new(p.Name, Convert(file, Child(path, p.Name), p.Value)));
+                    map.Add(new(name, Convert(file, Child(path, name), p.Value)));
                 }
                 return new MapNode(file, path, 0, map);
             case JsonValueKind.Array:
@@ -60,67 +85,147 @@ internal abstract record DocumentNode(string File, string Path, int Line)
             case JsonValueKind.Null:
                 return new ScalarNode(file, path, 0, null, false);
             case JsonValueKind.String:
-                return new ScalarNode(file, path, 0, e.GetString(), true);
+                return new ScalarNode(file, path, 0, JsonText(file, path, e.GetString), true);
             default:
                 return new ScalarNode(file, path, 0, e.GetRawText(), false, JsonLiteral: true);
         }
     }
 
-    private static DocumentNode FromYaml(string file, string text)
+    /// <summary>A JSON string's text; an escaped lone surrogate ("\ud800") is not text, and says where it is.</summary>
+    private static string JsonText(string file, string path, Func<string?> read)
     {
-        var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(text));
+            return read() ?? "";
+        }
+        catch (InvalidOperationException)
+        {
+            throw new LedgerException(LedgerErrorKind.InvalidInput, $"{file}: {path}: text is not valid Unicode (a lone surrogate escape such as \\ud800)") { Field = path };
+        }
+    }
+
+    /// <summary>
+    /// YAML read event by event with a stack of its own, not YamlDotNet's recursive node model: a
+    /// body of a few hundred thousand '[' must be refused at depth 65, not overflow the stack and
+    /// take the process down. Anchors, aliases and tags are refused as they come (an alias bomb
+    /// never gets expanded; a '!!binary' value would otherwise be read as its base64 text).
+    /// </summary>
+    private static DocumentNode FromYaml(string file, string text)
+    {
+        var parser = new Parser(new StringReader(text));
+        try
+        {
+            parser.Consume<StreamStart>();
+            if (parser.Accept<StreamEnd>(out _))
+            {
+                throw LedgerException.Invalid($"{file}: the document is empty");
+            }
+            parser.Consume<DocumentStart>();
+            var root = ReadYamlNode(file, parser);
+            parser.Consume<DocumentEnd>();
+            if (!parser.Accept<StreamEnd>(out _))
+            {
+                throw LedgerException.Invalid($"{file}: expected exactly one YAML document, found more");
+            }
+            return root;
         }
         catch (YamlException e)
         {
             throw LedgerException.Invalid($"{file}: not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {FirstSentence(e.InnerException?.Message ?? e.Message)}");
         }
-        if (stream.Documents.Count == 0)
-        {
-            throw LedgerException.Invalid($"{file}: the document is empty");
-        }
-        if (stream.Documents.Count != 1)
-        {
-            throw LedgerException.Invalid($"{file}: expected exactly one YAML document, found {stream.Documents.Count}");
-        }
-        return Convert(file, "$", stream.Documents[0].RootNode, 0);
     }
 
-    private static DocumentNode Convert(string file, string path, YamlNode node, int depth)
+    /// <summary>A mapping or list being read: its path and line, what it holds so far, and (mappings) the key awaiting its value.</summary>
+    private sealed class Open(string path, int line, bool isMap)
     {
-        var line = (int)node.Start.Line;
-        if (depth > 64)
+        public string Path { get; } = path;
+        public int Line { get; } = line;
+        public bool IsMap { get; } = isMap;
+        public List<KeyValuePair<string, DocumentNode>> Fields { get; } = [];
+        /// <summary>The field names so far: a mapping of 500,000 keys is checked for a repeated one in linear time.</summary>
+        public HashSet<string> Names { get; } = new(StringComparer.Ordinal);
+        public List<DocumentNode> Items { get; } = [];
+        public string? Key { get; set; }
+
+        public string NextPath => IsMap ? Child(Path, Key!) : $"{Path}[{Items.Count}]";
+
+        public DocumentNode Close(string file) => IsMap ? new MapNode(file, Path, Line, Fields) : new ListNode(file, Path, Line, Items);
+    }
+
+    private static DocumentNode ReadYamlNode(string file, IParser parser)
+    {
+        var open = new Stack<Open>();
+        while (true)
         {
-            throw LedgerException.Invalid($"{file}: {path} (line {line}): nested more than 64 levels deep");
-        }
-        switch (node)
-        {
-            case YamlMappingNode m:
-                var map = new List<KeyValuePair<string, DocumentNode>>();
-                foreach (var (k, v) in m.Children)
-                {
-                    var key = (k as YamlScalarNode)?.Value ?? throw LedgerException.Invalid($"{file}: {path} (line {k.Start.Line}): a field name must be plain text");
-                    if (map.Any(x => x.Key == key))
+            var e = parser.Consume<ParsingEvent>();
+            var line = (int)e.Start.Line;
+            var parent = open.Count > 0 ? open.Peek() : null;
+            var awaitingKey = parent is { IsMap: true, Key: null };
+            // Where this event stands: a key stands at its mapping; a value at the key's path or the list's next index.
+            var path = parent is null ? "$" : awaitingKey ? parent.Path : parent.NextPath;
+            if (e is AnchorAlias || e is NodeEvent { Anchor.IsEmpty: false })
+            {
+                throw new LedgerException(LedgerErrorKind.InvalidInput, $"{file}: {path} (line {line}): YAML anchors and aliases (&, *) are not supported: write each value out") { Field = path };
+            }
+            if (e is NodeEvent { Tag.IsEmpty: false } tagged)
+            {
+                throw new LedgerException(LedgerErrorKind.InvalidInput, $"{file}: {path} (line {line}): YAML tags ({Clip(tagged.Tag.Value)}) are not supported: write plain values") { Field = path };
+            }
+            DocumentNode? done;
+            switch (e)
+            {
+                case Scalar s when awaitingKey:
+                    if (!parent!.Names.Add(s.Value))
                     {
-                        throw LedgerException.Invalid($"{file}: {path} (line {k.Start.Line}): the field '{key}' appears twice");
+                        var twice = Child(parent.Path, s.Value);
+                        throw new LedgerException(LedgerErrorKind.InvalidInput, $"{file}: {parent.Path} (line {line}): the field '{Clip(s.Value)}' appears twice") { Field = twice };
                     }
-                    map.Add(new(key, Convert(file, Child(path, key), v, depth + 1)));
-                }
-                return new MapNode(file, path, line, map);
-            case YamlSequenceNode s:
-                return new ListNode(file, path, line, s.Children.Select((x, i) => Convert(file, $"{path}[{i}]", x, depth + 1)).ToList());
-            case YamlScalarNode s:
-                var plain = s.Style is ScalarStyle.Plain or ScalarStyle.Any;
-                var isNull = plain && (s.Value is null or "" or "~" or "null" or "Null" or "NULL");
-                return new ScalarNode(file, path, line, isNull ? null : s.Value, !plain);
-            default:
-                throw LedgerException.Invalid($"{file}: {path} (line {line}): aliases and anchors are not supported");
+                    parent.Key = s.Value;
+                    continue;
+                case MappingStart or SequenceStart when awaitingKey:
+                    throw new LedgerException(LedgerErrorKind.InvalidInput, $"{file}: {parent!.Path} (line {line}): a field name must be plain text") { Field = parent.Path };
+                case MappingStart or SequenceStart:
+                    if (open.Count >= MaxDepth)
+                    {
+                        throw new LedgerException(LedgerErrorKind.InvalidInput, $"{file}: {path} (line {line}): nested more than {MaxDepth} levels deep") { Field = path };
+                    }
+                    open.Push(new Open(path, line, e is MappingStart));
+                    continue;
+                case Scalar s:
+                    var plain = s.Style is ScalarStyle.Plain or ScalarStyle.Any;
+                    var isNull = plain && s.Value is "" or "~" or "null" or "Null" or "NULL";
+                    done = new ScalarNode(file, path, line, isNull ? null : s.Value, !plain);
+                    break;
+                case MappingEnd or SequenceEnd:
+                    done = open.Pop().Close(file);
+                    parent = open.Count > 0 ? open.Peek() : null;
+                    break;
+                default:
+                    throw new LedgerException(LedgerErrorKind.InvalidInput, $"{file}: {path} (line {line}): unexpected YAML ({e.GetType().Name})") { Field = path };
+            }
+            if (parent is null)
+            {
+                return done;
+            }
+            if (parent.IsMap)
+            {
+                parent.Fields.Add(new(parent.Key!, done));
+                parent.Key = null;
+            }
+            else
+            {
+                parent.Items.Add(done);
+            }
         }
     }
 
-    private static string Child(string path, string key) => path == "$" ? key : $"{path}.{key}";
+    /// <summary>The most a document may nest (the ledger's own documents need 6 levels).</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>A field's path; a very long field name is clipped, so an error never echoes a megabyte of it.</summary>
+    private static string Child(string path, string key) => path == "$" ? Clip(key) : $"{path}.{Clip(key)}";
+
+    private static string Clip(string text) => Fields.Clip(text);
 
     private static string FirstSentence(string message)
     {

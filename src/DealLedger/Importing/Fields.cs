@@ -24,7 +24,7 @@ internal sealed partial class Fields
         {
             if (!this.allowed.Contains(key))
             {
-                throw node.Error($"unknown field '{key}' (allowed here: {string.Join(", ", allowed)})");
+                throw node.Error($"unknown field '{Clip(key)}' (allowed here: {string.Join(", ", allowed)})");
             }
         }
     }
@@ -38,7 +38,7 @@ internal sealed partial class Fields
 
     public bool Has(string key) => map.Fields.Any(f => f.Key == key);
 
-    private DocumentNode Require(string key) => Get(key) ?? throw map.Error($"the field '{key}' is required");
+    private DocumentNode Require(string key) => Get(key) ?? throw map.Missing(key, $"the field '{key}' is required");
 
     public string Text(string key) => TextOf(Require(key));
 
@@ -50,17 +50,22 @@ internal sealed partial class Fields
         {
             throw node.Error($"expected text, got {Describe(node)}");
         }
-        if (value.Length > MaxText)
+        foreach (var ch in value)
         {
-            throw node.Error($"text is {value.Length} characters long; at most {MaxText} are allowed");
-        }
-        if (value.Any(ch => char.IsControl(ch) && ch is not '\n' and not '\t'))
-        {
-            throw node.Error("text contains a control character");
+            if (char.IsControl(ch) && ch is not '\n' and not '\t')
+            {
+                throw node.Error($"text contains the control character U+{(int)ch:X4}");
+            }
         }
         if (value.Any(char.IsSurrogate) && !IsWellFormed(value))
         {
             throw node.Error("text is not valid Unicode");
+        }
+        // Characters as a reader counts them (an emoji is one), not UTF-16 units.
+        var length = value.EnumerateRunes().Count();
+        if (length > MaxText)
+        {
+            throw node.Error($"text is {length} characters long; at most {MaxText} are allowed");
         }
         if (string.IsNullOrWhiteSpace(value))
         {
@@ -84,12 +89,15 @@ internal sealed partial class Fields
     public static string SlugOf(DocumentNode node)
     {
         var text = TextOf(node);
-        if (text.Length > 100 || !SlugPattern().IsMatch(text))
+        if (!IsId(text))
         {
             throw node.Error($"'{Clip(text)}' is not an id: use lowercase letters, digits and single hyphens (e.g. mistral-ai), at most 100 characters");
         }
         return text;
     }
+
+    /// <summary>An id of the ledger (organization, source, deal, fact): a lowercase slug of at most 100 characters.</summary>
+    internal static bool IsId(string text) => text.Length <= 100 && SlugPattern().IsMatch(text);
 
     public IReadOnlyList<string> SlugList(string key, int min = 0)
     {
@@ -98,10 +106,13 @@ internal sealed partial class Fields
         {
             throw (Get(key) ?? map).Error($"'{key}' needs at least {min} organization{(min == 1 ? "" : "s")}");
         }
-        var duplicate = list.GroupBy(x => x).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < list.Count; i++)
         {
-            throw Get(key)!.Error($"'{duplicate.Key}' is listed twice");
+            if (!seen.Add(list[i]))
+            {
+                throw ListOf(Get(key)!)[i].Error($"'{list[i]}' is listed twice");
+            }
         }
         return list;
     }
@@ -119,20 +130,45 @@ internal sealed partial class Fields
 
     public static ValidDate DateOf(DocumentNode node)
     {
-        var text = node is ScalarNode { Value: { } v } ? v : throw node.Error("expected a date (YYYY, YYYY-MM or YYYY-MM-DD)");
+        // A JSON number is not a date, even 2024: dates are text, as every other value of a document is typed.
+        var text = node is ScalarNode { Value: { } v, JsonLiteral: false } ? v : throw node.Error($"expected a date as text (\"2024\", \"2024-02\" or \"2024-02-26\"), got {Describe(node)}");
         return ValidDate.TryParse(text, out var date, out var error) ? date : throw node.Error(error);
     }
 
     public decimal Number(string key) => NumberOf(Require(key));
 
+    /// <summary>
+    /// A number, kept exactly: one that a decimal would round (more than 28 significant digits, 1e-30)
+    /// or cannot hold (1e30) is refused, never silently stored as another value (1e-30 as a stake of 0).
+    /// </summary>
     public static decimal NumberOf(DocumentNode node)
     {
-        if (node is ScalarNode { Value: { } v, Quoted: false }
-            && decimal.TryParse(v, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var d))
+        if (node is not ScalarNode { Value: { } v, Quoted: false } || Decompose(v) is not { } number)
+        {
+            throw node.Error($"expected a number, got {Describe(node)}");
+        }
+        if (decimal.TryParse(v, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var d)
+            && Decompose(d.ToString(CultureInfo.InvariantCulture)) == number)
         {
             return d;
         }
-        throw node.Error($"expected a number, got {Describe(node)}");
+        throw node.Error($"'{Clip(v)}' cannot be kept exactly: numbers have at most 28 significant digits and 28 decimal places, up to {decimal.MaxValue.ToString(CultureInfo.InvariantCulture)}");
+    }
+
+    /// <summary>A number's sign, significant digits and power of ten ("-0.50" → (true, "5", -1); zero has no digits); null when the text is not a number.</summary>
+    private static (bool Negative, string Digits, long Exponent)? Decompose(string text)
+    {
+        var m = NumberPattern().Match(text);
+        if (!m.Success || m.Groups["int"].Length + m.Groups["frac"].Length == 0)
+        {
+            return null;
+        }
+        var digits = m.Groups["int"].Value + m.Groups["frac"].Value;
+        var exponent = m.Groups["exp"].Success ? long.Parse(m.Groups["exp"].Value, CultureInfo.InvariantCulture) : 0L;
+        var significant = digits.TrimEnd('0');
+        exponent += digits.Length - significant.Length - m.Groups["frac"].Length;
+        significant = significant.TrimStart('0');
+        return significant.Length == 0 ? (false, "", 0) : (m.Groups["sign"].Value == "-", significant, exponent);
     }
 
     public bool Flag(string key, bool fallback)
@@ -208,4 +244,8 @@ internal sealed partial class Fields
 
     [GeneratedRegex("^[a-z0-9]+(-[a-z0-9]+)*$")]
     private static partial Regex SlugPattern();
+
+    // The exponent has at most 9 digits: anything larger is out of every range anyway, and parses.
+    [GeneratedRegex(@"^(?<sign>[+-]?)(?<int>[0-9]*)(?:\.(?<frac>[0-9]*))?(?:[eE](?<exp>[+-]?[0-9]{1,9}))?$")]
+    private static partial Regex NumberPattern();
 }

@@ -15,7 +15,11 @@ public sealed record ImportReport(int Documents, int EventsAppended, long? LastS
 public enum DocumentSection { Organizations, Sources, Deals, Claims, Corrections, Retractions, Endings }
 
 /// <summary>Who asks for a write (stored with its events), and the fact versions it read (If-Match): another writer's change in between is a conflict.</summary>
-public sealed record WriteRequest(string? Writer = null, IReadOnlyDictionary<string, int>? ExpectedFactVersions = null);
+public sealed record WriteRequest(string? Writer = null, IReadOnlyDictionary<string, int>? ExpectedFactVersions = null)
+{
+    /// <summary>Facts named by the request's address (POST /api/facts/{fact}/…): unknown, they are not found (404), not bad input.</summary>
+    public IReadOnlyList<string> AddressedFacts { get; init; } = [];
+}
 
 /// <summary>
 /// Imports ledger documents (DESIGN §9): every document is read and checked, then all of them are
@@ -29,13 +33,44 @@ public static class Import
         var documents = new List<(string, string)>();
         foreach (var path in paths)
         {
+            if (Directory.Exists(path))
+            {
+                throw LedgerException.Invalid($"{path}: is a folder; name the documents in it (e.g. {Path.Combine(path, "*.yaml")})");
+            }
             if (!File.Exists(path))
             {
                 throw LedgerException.Invalid($"{path}: no such file");
             }
-            documents.Add((path, DecodeUtf8(path, await File.ReadAllBytesAsync(path, ct))));
+            documents.Add((path, DecodeUtf8(path, await ReadFileAsync(path, ct))));
         }
         return await ledger.ImportAsync(documents, ct);
+    }
+
+    /// <summary>The most a document file may hold: far above any real document, and a device such as /dev/zero is refused, not read until memory runs out.</summary>
+    public const int MaxFileBytes = 64 * 1024 * 1024;
+
+    private static async Task<byte[]> ReadFileAsync(string path, CancellationToken ct)
+    {
+        try
+        {
+            await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            using var bytes = new MemoryStream();
+            var chunk = new byte[81920];
+            int read;
+            while ((read = await file.ReadAsync(chunk, ct)) > 0)
+            {
+                if (bytes.Length + read > MaxFileBytes)
+                {
+                    throw LedgerException.Invalid($"{path}: larger than {MaxFileBytes / 1024 / 1024} MiB (or never ends); split it into several documents");
+                }
+                bytes.Write(chunk, 0, read);
+            }
+            return bytes.ToArray();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw LedgerException.Invalid($"{path}: cannot be read: {e.Message}");
+        }
     }
 
     public static string DecodeUtf8(string name, byte[] bytes)
@@ -83,7 +118,7 @@ public static class Import
         }
         var key = LedgerJson.Word(section);
         var document = new MapNode(name, "$", 0, [new(key, new ListNode(name, "$", 0, [map]))]);
-        return ledger.ImportAsync([document], request, ct);
+        return ledger.ImportAsync([document], set?.TryGetValue("fact", out var fact) == true ? request with { AddressedFacts = [fact] } : request, ct);
     }
 
     private static async Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<DocumentNode> documents, WriteRequest request, CancellationToken ct)
@@ -93,18 +128,22 @@ public static class Import
         var versions = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var result = await ledger.WriteAsync(async (t, token) =>
         {
+            foreach (var fact in request.AddressedFacts)
+            {
+                _ = await t.FactAsync(fact, token) ?? throw new LedgerException(LedgerErrorKind.NotFound, $"unknown fact '{fact}'") { Field = "fact" };
+            }
             foreach (var (fact, expected) in request.ExpectedFactVersions ?? new Dictionary<string, int>())
             {
-                var known = await t.FactAsync(fact, token) ?? throw LedgerException.NotFound($"unknown fact '{fact}'");
+                var known = await t.FactAsync(fact, token) ?? throw new LedgerException(LedgerErrorKind.NotFound, $"unknown fact '{fact}'") { Field = "fact" };
                 if (known.Version != expected)
                 {
                     throw LedgerException.Stale($"fact '{fact}' is at version {known.Version}, not {expected}: another writer changed it; read it again and retry");
                 }
             }
-            var factIds = new HashSet<string>(StringComparer.Ordinal);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var doc in parsed)
             {
-                await DecideAsync(t, doc, factIds, tally, token);
+                await DecideAsync(t, doc, seen, tally, token);
             }
             var named = parsed.SelectMany(d => d.Facts.Select(f => f.Value.Id).Concat(d.Claims.Select(c => c.Value.Fact)).Concat(d.Corrections.Select(c => c.Value.Fact))
                 .Concat(d.Retractions.Select(r => r.Value.Fact)).Concat(d.Endings.Select(e => e.Value.Fact)));
@@ -123,15 +162,17 @@ public static class Import
         public void Add(string what, bool recorded) => (recorded ? Recorded : Known)[what] = (recorded ? Recorded : Known).GetValueOrDefault(what) + 1;
     }
 
-    private static async Task DecideAsync(LedgerTransaction t, LedgerDocument doc, HashSet<string> factIds, Tally tally, CancellationToken ct)
+    /// <param name="seen">The ids this import has written so far ("fact:ID", "organization:ID", "fact:ID/AMENDMENT"): one id used twice in one import is the document's mistake (400), not another writer's (409).</param>
+    private static async Task DecideAsync(LedgerTransaction t, LedgerDocument doc, HashSet<string> seen, Tally tally, CancellationToken ct)
     {
         foreach (var (o, node) in doc.Organizations)
         {
             var known = await t.OrganizationAsync(o.Id, ct);
             if (known is not null && LedgerJson.Canonical(known) != LedgerJson.Canonical(o))
             {
-                throw node.Conflict($"organization '{o.Id}' is already registered with different details (as \"{known.Name}\")");
+                throw Clash(seen, $"organization:{o.Id}", node, $"organization '{o.Id}'", $"is already registered with different details (as \"{known.Name}\")");
             }
+            seen.Add($"organization:{o.Id}");
             Record(t, tally, "organizations", known is null ? o : null);
         }
         foreach (var (s, node) in doc.Sources)
@@ -139,28 +180,30 @@ public static class Import
             var known = await t.SourceAsync(s.Id, ct);
             if (known is not null && LedgerJson.Canonical(known) != LedgerJson.Canonical(s))
             {
-                throw node.Conflict($"source '{s.Id}' is already registered with different details (titled \"{known.Title}\")");
+                throw Clash(seen, $"source:{s.Id}", node, $"source '{s.Id}'", $"is already registered with different details (titled \"{known.Title}\")");
             }
+            seen.Add($"source:{s.Id}");
             Record(t, tally, "sources", known is null ? s : null);
         }
         foreach (var (d, node) in doc.Deals)
         {
             foreach (var party in d.Parties)
             {
-                await RequireOrganizationAsync(t, party, node, ct);
+                await RequireOrganizationAsync(t, party, node.Find(party, "parties"), ct);
             }
             var known = await t.DealAsync(d.Id, ct);
             if (known is not null && LedgerJson.Canonical(known) != LedgerJson.Canonical(d))
             {
-                throw node.Conflict($"deal '{d.Id}' is already recorded with different details");
+                throw Clash(seen, $"deal:{d.Id}", node, $"deal '{d.Id}'", "is already recorded with different details");
             }
+            seen.Add($"deal:{d.Id}");
             Record(t, tally, "deals", known is null ? d : null);
         }
         foreach (var (fact, node) in doc.Facts)
         {
-            if (!factIds.Add(fact.Id))
+            if (!seen.Add($"fact:{fact.Id}"))
             {
-                throw node.Error($"the fact id '{fact.Id}' is used twice in this import");
+                throw node.At("id").Error($"the fact id '{fact.Id}' is used twice in this import");
             }
             var known = await t.FactAsync(fact.Id, ct);
             if (known is not null && !known.Original.SameAs(fact))
@@ -177,7 +220,7 @@ public static class Import
         {
             var fact = await RequireFactAsync(t, claim.Fact, node, ct);
             await RequireSourceAsync(t, claim.Claim.Source, node, ct);
-            if (KnownById(fact, claim, node))
+            if (KnownById(fact, claim, node, seen))
             {
                 Record(t, tally, "claims", null);
                 continue;
@@ -185,7 +228,7 @@ public static class Import
             var same = claim.Id is null && fact.Current.Sources.Any(c => c == claim.Claim);
             if (!same && fact.Current.Sources.Any(c => c.Source == claim.Claim.Source))
             {
-                throw node.Conflict($"source '{claim.Claim.Source}' already speaks of fact '{claim.Fact}' with another claim");
+                throw node.At("source").Conflict($"source '{claim.Claim.Source}' already speaks of fact '{claim.Fact}' with another claim");
             }
             if (!same)
             {
@@ -198,14 +241,14 @@ public static class Import
             var fact = await RequireFactAsync(t, correction.Fact, node, ct);
             if (fact.IsRetracted)
             {
-                throw node.Error($"fact '{correction.Fact}' was retracted; a retracted fact cannot be corrected");
+                throw node.At("fact").Error($"fact '{correction.Fact}' was retracted; a retracted fact cannot be corrected");
             }
-            RequireAmendmentFits(fact.Current, correction.Set, node);
+            RequireAmendmentFits(fact.Current, correction.Set, node.At("set"));
             foreach (var c in correction.Sources)
             {
                 await RequireSourceAsync(t, c.Source, node, ct);
             }
-            if (KnownById(fact, correction, node))
+            if (KnownById(fact, correction, node, seen))
             {
                 Record(t, tally, "corrections", null);
                 continue;
@@ -214,11 +257,11 @@ public static class Import
             var corrected = FactState.Corrected(fact.Current, correction);
             if (corrected.Valid.To is { } to && to.CannotFollow(corrected.Valid.From))
             {
-                throw node.Error($"after this correction fact '{fact.Id}' would end ({to}) before or on the day it starts ({corrected.Valid.From})");
+                throw node.At("set").Error($"after this correction fact '{fact.Id}' would end ({to}) before or on the day it starts ({corrected.Valid.From})");
             }
             if (fact.Ending is { } ended && ended.On.CannotFollow(corrected.Valid.From))
             {
-                throw node.Error($"after this correction fact '{fact.Id}' would start ({corrected.Valid.From}) after its recorded ending ({ended.On})");
+                throw node.At("set").Error($"after this correction fact '{fact.Id}' would start ({corrected.Valid.From}) after its recorded ending ({ended.On})");
             }
             var same = correction.Id is null && fact.Corrections.Any(c => LedgerJson.Canonical(c.Set) == LedgerJson.Canonical(correction.Set)
                 && c.Reason == correction.Reason && LedgerJson.Canonical(c.Sources) == LedgerJson.Canonical(correction.Sources));
@@ -236,7 +279,7 @@ public static class Import
                 await RequireSourceAsync(t, c.Source, node, ct);
             }
             // Retracting again is a no-op unless it brings a new source (or a new id).
-            var known = KnownById(fact, retraction, node) || (retraction.Id is null && fact.Retraction is { } r
+            var known = KnownById(fact, retraction, node, seen) || (retraction.Id is null && fact.Retraction is { } r
                 && retraction.Sources.All(c => r.Sources.Any(x => x.Source == c.Source)));
             Record(t, tally, "retractions", known ? null : retraction);
         }
@@ -249,14 +292,18 @@ public static class Import
             }
             if (ending.On.CannotFollow(fact.Current.Valid.From))
             {
-                throw node.Error($"fact '{fact.Id}' cannot end ({ending.On}) before or on the day it starts ({fact.Current.Valid.From})");
+                throw node.At("on").Error($"fact '{fact.Id}' cannot end ({ending.On}) before or on the day it starts ({fact.Current.Valid.From})");
             }
             if (fact.Ending is { } e && e.On != ending.On)
             {
-                throw node.Conflict($"fact '{fact.Id}' already ended on {e.On}; correct or retract it instead");
+                throw Clash(seen, $"fact:{fact.Id}/ending", node.At("on"), $"the ending of fact '{fact.Id}'", $"is already recorded on {e.On}; correct or retract the fact instead");
+            }
+            if (fact.Ending is null)
+            {
+                seen.Add($"fact:{fact.Id}/ending");
             }
             // Ending again on the same date is a no-op unless it brings a new source (or a new id).
-            var known = KnownById(fact, ending, node) || (ending.Id is null && fact.Ending is { } same
+            var known = KnownById(fact, ending, node, seen) || (ending.Id is null && fact.Ending is { } same
                 && ending.Sources.All(c => same.Sources.Any(x => x.Source == c.Source)));
             Record(t, tally, "endings", known ? null : ending);
         }
@@ -283,18 +330,18 @@ public static class Import
     {
         if (await t.SourceAsync(id, ct) is null)
         {
-            throw node.Error($"unknown source '{id}': register it under 'sources' first");
+            throw node.Find(id, "source", "sources").Error($"unknown source '{id}': register it under 'sources' first");
         }
     }
 
     private static async Task<FactState> RequireFactAsync(LedgerTransaction t, string id, DocumentNode node, CancellationToken ct) =>
-        await t.FactAsync(id, ct) ?? throw node.Error($"unknown fact '{id}'");
+        await t.FactAsync(id, ct) ?? throw node.At("fact").Error($"unknown fact '{id}'");
 
     private static async Task RequireFactFitsAsync(LedgerTransaction t, Fact fact, DocumentNode node, CancellationToken ct)
     {
         foreach (var org in fact.Organizations)
         {
-            await RequireOrganizationAsync(t, org, node, ct);
+            await RequireOrganizationAsync(t, org, node.Find(org, "holder", "subject", "investor", "investee", "acquirer", "target", "parties"), ct);
         }
         foreach (var claim in fact.Sources)
         {
@@ -336,28 +383,39 @@ public static class Import
     }
 
     /// <summary>True when an amendment with this id was already recorded with the same content; an id reused for other content is an error.</summary>
-    private static bool KnownById(FactState fact, object amendment, DocumentNode node)
+    private static bool KnownById(FactState fact, object amendment, DocumentNode node, HashSet<string> seen)
     {
-        if (AmendmentIds.Of(amendment) is not { } id || !fact.Amendments.TryGetValue(id, out var content))
+        if (AmendmentIds.Of(amendment) is not { } id)
         {
+            return false;
+        }
+        if (!fact.Amendments.TryGetValue(id, out var content))
+        {
+            seen.Add($"fact:{fact.Id}/{id}");
             return false;
         }
         return content == LedgerJson.Canonical(amendment)
             ? true
-            : throw node.Conflict($"'{id}' is already recorded on fact '{fact.Id}' with different content");
+            : throw Clash(seen, $"fact:{fact.Id}/{id}", node.At("id"), $"'{id}'", $"is already recorded on fact '{fact.Id}' with different content");
     }
+
+    /// <summary>An id that names other content: used twice in this import, the document contradicts itself (400); else the ledger holds it already (409).</summary>
+    private static LedgerException Clash(HashSet<string> seen, string key, DocumentNode node, string what, string clash) =>
+        seen.Contains(key)
+            ? node.Error($"{what} appears twice in this import with different details")
+            : node.Conflict($"{what} {clash}");
 
     private static void RequireAmendmentFits(Fact fact, FactAmendment set, DocumentNode node)
     {
         if (fact.Type == FactType.Stake && set.Valid is { OrEarlier: true })
         {
-            throw node.Error("a stake needs the date it was acquired ('from'); 'by' is for other facts");
+            throw node.At("valid").Error("a stake needs the date it was acquired ('from'); 'by' is for other facts");
         }
         void Only(object? value, string field, params FactType[] types)
         {
             if (value is not null && !types.Contains(fact.Type))
             {
-                throw node.Error($"'{field}' cannot be set on a {LedgerJson.Word(fact.Type)} fact");
+                throw node.At(field).Error($"'{field}' cannot be set on a {LedgerJson.Word(fact.Type)} fact");
             }
         }
         Only(set.Share, "share", FactType.Stake);

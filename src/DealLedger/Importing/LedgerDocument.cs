@@ -70,7 +70,7 @@ internal sealed partial record LedgerDocument(
             top.List("corrections").Select(n =>
             {
                 var f = Fields.Of(n, "id", "fact", "set", "reason", "sources");
-                return new Located<FactCorrected>(new FactCorrected(f.Slug("fact"), ReadAmendment(f.Get("set") ?? throw n.Error("the field 'set' is required")), f.Text("reason"), ReadClaims(f), OptionalId(f)), n);
+                return new Located<FactCorrected>(new FactCorrected(f.Slug("fact"), ReadAmendment(f.Get("set") ?? throw n.Missing("set", "the field 'set' is required")), f.Text("reason"), ReadClaims(f), OptionalId(f)), n);
             }).ToList(),
             top.List("retractions").Select(n =>
             {
@@ -135,14 +135,14 @@ internal sealed partial record LedgerDocument(
     private static Fact ReadFact(DocumentNode node, string deal)
     {
         var type = Fields.EnumOf<FactType>((node as MapNode)?.Fields.FirstOrDefault(x => x.Key == "type").Value
-            ?? throw node.Error("a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement)"));
+            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement)"));
         var f = Fields.Of(node, [.. CommonFactFields, .. FactFields[type]]);
         var fact = new Fact
         {
             Id = f.Slug("id"),
             Deal = deal,
             Type = type,
-            Valid = ReadPeriod(f.Get("valid") ?? throw node.Error("the field 'valid' is required (e.g. valid: { from: 2024-02 })")),
+            Valid = ReadPeriod(f.Get("valid") ?? throw node.Missing("valid", "the field 'valid' is required (e.g. valid: { from: 2024-02 })")),
             Sources = ReadClaims(f),
         };
         fact = type switch
@@ -167,11 +167,11 @@ internal sealed partial record LedgerDocument(
         }
         if (type == FactType.Stake && fact.Valid.OrEarlier)
         {
-            throw f.Get("valid")!.Error("a stake needs the date it was acquired ('from'); 'by' is for other facts");
+            throw f.Get("valid")!.At("by").Error("a stake needs the date it was acquired ('from'); 'by' is for other facts");
         }
         if (fact.Direction is { } d && d.From == d.To)
         {
-            throw node.Error($"'{d.From}' cannot be on both sides of a {LedgerJson.Word(type)}");
+            throw node.Find(d.To, "subject", "investee", "target").Error($"'{d.From}' cannot be on both sides of one {LedgerJson.Word(type)}");
         }
         return fact;
     }
@@ -188,7 +188,7 @@ internal sealed partial record LedgerDocument(
         var to = f.OptionalDate("to");
         if (to is { } t && t.CannotFollow(from))
         {
-            throw node.Error($"the period ends ({t}) before or on the day it starts ({from})");
+            throw node.At("to").Error($"the period ends ({t}) before or on the day it starts ({from})");
         }
         return new ValidPeriod(from, to, orEarlier);
     }
@@ -214,12 +214,12 @@ internal sealed partial record LedgerDocument(
         var nodes = f.List("sources");
         if (nodes.Count == 0)
         {
-            throw f.Node.Error("at least one source is required ('sources: [ { source: ID, claim: stated } ]')");
+            throw f.Node.Missing("sources", "at least one source is required ('sources: [ { source: ID, claim: stated } ]')");
         }
         var claims = nodes.Select(n => ReadClaimFields(Fields.Of(n, "source", "claim", "attributedTo", "note"))).ToList();
         if (claims.GroupBy(c => c.Source).FirstOrDefault(g => g.Count() > 1) is { } twice)
         {
-            throw f.Get("sources")!.Error($"the source '{twice.Key}' is listed twice");
+            throw nodes[claims.FindLastIndex(c => c.Source == twice.Key)].Error($"the source '{twice.Key}' is listed twice");
         }
         return claims;
     }
@@ -230,7 +230,7 @@ internal sealed partial record LedgerDocument(
         var attributedTo = f.OptionalText("attributedTo");
         if (kind == ClaimKind.Attributed && attributedTo is null)
         {
-            throw f.Node.Error("an 'attributed' claim names who reported it: attributedTo");
+            throw f.Node.Missing("attributedTo", "an 'attributed' claim names who reported it: attributedTo");
         }
         if (kind != ClaimKind.Attributed && attributedTo is not null)
         {

@@ -1,4 +1,5 @@
 using DealLedger.Storage;
+using DealLedger.Time;
 using Npgsql;
 
 namespace DealLedger.Organizations;
@@ -23,5 +24,6 @@ internal static class OrganizationDirectory
 
     /// <summary>The organization as registered, or a precise not-found error.</summary>
     public static async Task<OrganizationRegistered> RequireAsync(NpgsqlConnection c, string id, CancellationToken ct) =>
-        await FindAsync(c, id, ct) ?? throw LedgerException.NotFound($"unknown organization '{id}': no organization with this id is registered");
+        await FindAsync(c, QueryArguments.Id(id, "organization"), ct)
+            ?? throw new LedgerException(LedgerErrorKind.NotFound, $"unknown organization '{id}': no organization with this id is registered") { Field = "organization" };
 }

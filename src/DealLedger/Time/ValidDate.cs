@@ -38,11 +38,12 @@ public readonly record struct ValidDate
     public bool Coincides(ValidDate other) => Start < other.End && other.Start < End;
 
     /// <summary>
-    /// As an end, this date cannot come after <paramref name="start"/>: it lies wholly before it, or
-    /// both are the same day (periods are half-open). Overlapping imprecise dates may still follow.
+    /// As an end, this date cannot come after <paramref name="start"/>: even its last possible day is
+    /// on or before the start's first possible day (periods are half-open, so ending on the day a
+    /// fact starts leaves it no day at all). Overlapping imprecise dates may still follow
+    /// ("2024-02" can end a period from "2024-02-10"), but "2024-02" cannot end one from "2024-02-29".
     /// </summary>
-    public bool CannotFollow(ValidDate start) =>
-        End <= start.Start || (IsExactDay && start.IsExactDay && Start <= start.Start);
+    public bool CannotFollow(ValidDate start) => End.AddDays(-1) <= start.Start;
 
     public static ValidDate OfDay(DateOnly day) => new(day.Year, day.Month, day.Day);
 
