@@ -5,11 +5,26 @@ using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace DealLedger.Tests;
 
-/// <summary>The API hosted in process over a database of its own, with the seeds and one key of each role.</summary>
-public sealed class ApiHostFixture : IAsyncLifetime
+/// <summary>The API hosted in process over a database of its own, with the seeds (unless made <see cref="EmptyAsync"/>) and one key of each role.</summary>
+public sealed class ApiHostFixture : IAsyncLifetime, IAsyncDisposable
 {
     private readonly TestDatabase db = new();
+    private readonly bool seeded;
     private WebApplicationFactory<Program> api = null!;
+
+    public ApiHostFixture() : this(seeded: true)
+    {
+    }
+
+    private ApiHostFixture(bool seeded) => this.seeded = seeded;
+
+    /// <summary>The API over an empty ledger of its own, for one test.</summary>
+    public static async Task<ApiHostFixture> EmptyAsync()
+    {
+        var fixture = new ApiHostFixture(seeded: false);
+        await fixture.InitializeAsync();
+        return fixture;
+    }
 
     public Ledger Ledger { get; private set; } = null!;
     public string ConnectionString => db.ConnectionString;
@@ -20,7 +35,7 @@ public sealed class ApiHostFixture : IAsyncLifetime
     {
         await db.InitializeAsync();
         Ledger = db.Connect();
-        Seeded = (await Seeds.LoadAsync(Ledger)).RecordedAt!.Value;
+        Seeded = seeded ? (await Seeds.LoadAsync(Ledger)).RecordedAt!.Value : default;
         foreach (var role in Enum.GetValues<Role>())
         {
             Keys[role] = (await Ledger.CreateKeyAsync($"test-{Storage.LedgerJson.Word(role)}", role, "tests")).Key;
@@ -46,6 +61,8 @@ public sealed class ApiHostFixture : IAsyncLifetime
     }
 
     public IServiceProvider Services => api.Services;
+
+    async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
 
     public async Task DisposeAsync()
     {
