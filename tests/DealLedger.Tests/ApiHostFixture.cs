@@ -2,6 +2,8 @@ using System.Net.Http.Headers;
 using DealLedger.Access;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DealLedger.Tests;
 
@@ -43,10 +45,18 @@ public sealed class ApiHostFixture : IAsyncLifetime, IAsyncDisposable
         api = Host(anonymousReads: false);
     }
 
-    public WebApplicationFactory<Program> Host(bool anonymousReads) =>
+    /// <param name="clock">The host's TimeProvider ("today"), instead of the system clock.</param>
+    public WebApplicationFactory<Program> Host(bool anonymousReads, TimeProvider? clock = null) =>
         new WebApplicationFactory<Program>().WithWebHostBuilder(b => b
             .UseSetting("ConnectionStrings:DealLedger", db.ConnectionString)
-            .UseSetting("DealLedger:AnonymousReads", anonymousReads ? "true" : "false"));
+            .UseSetting("DealLedger:AnonymousReads", anonymousReads ? "true" : "false")
+            .ConfigureTestServices(s =>
+            {
+                if (clock is not null)
+                {
+                    s.AddSingleton(clock);
+                }
+            }));
 
     /// <summary>A client sending the key of <paramref name="role"/>, or no key.</summary>
     public HttpClient Client(Role? role = null, string? key = null)
