@@ -7,6 +7,7 @@ using DealLedger.Storage;
 using DealLedger.Time;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Scalar.AspNetCore;
 
 namespace DealLedger.Api;
@@ -28,9 +29,11 @@ public static class ApiHost
         {
             throw new InvalidOperationException($"no database: set {LedgerStore.EnvironmentVariable}");
         }
+        // "Today" (the default `at`) comes from the host's TimeProvider: the system clock, in UTC.
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(s =>
         {
-            var ledger = Ledger.Connect(connection);
+            var ledger = Ledger.Connect(connection, clock: s.GetRequiredService<TimeProvider>());
             ledger.PublishThroughOutbox(s.GetRequiredService<IWolverineRuntime>(), builder.Configuration.GetValue<bool>("DealLedger:Testing:CrashAfterCommit"));
             return ledger;
         });

@@ -146,7 +146,7 @@ internal static class Render
     {
         foreach (var b in basis)
         {
-            s.AppendLine($"  event:      #{b.Sequence} {b.Type} recorded {b.RecordedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z ({b.EventId})");
+            s.AppendLine($"  event:      #{b.Sequence} {b.Type} recorded {Instant.Format(b.RecordedAt)} ({b.EventId})");
         }
     }
 }

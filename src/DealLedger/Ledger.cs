@@ -62,9 +62,10 @@ public sealed class Ledger : IAsyncDisposable
     /// <summary>Test seam: runs after a write's events and projections are in, just before it commits.</summary>
     public Func<CancellationToken, Task>? BeforeCommit { get; set; }
 
-    public static Ledger Connect(string connectionString, bool createSchema = false)
+    /// <param name="clock">Where "today" comes from (default: the system clock); only its UTC time is read.</param>
+    public static Ledger Connect(string connectionString, bool createSchema = false, TimeProvider? clock = null)
     {
-        return new Ledger(connectionString, LedgerStore.DataSource(connectionString), createSchema);
+        return new Ledger(connectionString, LedgerStore.DataSource(connectionString), createSchema) { Clock = clock ?? TimeProvider.System };
     }
 
     /// <summary>The same ledger answering from the projections in another schema (a replay's or a rebuild's shadow); never for writing.</summary>

@@ -2,14 +2,31 @@ using System.Net.Http.Headers;
 using DealLedger.Access;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DealLedger.Tests;
 
-/// <summary>The API hosted in process over a database of its own, with the seeds and one key of each role.</summary>
-public sealed class ApiHostFixture : IAsyncLifetime
+/// <summary>The API hosted in process over a database of its own, with the seeds (unless made <see cref="EmptyAsync"/>) and one key of each role.</summary>
+public sealed class ApiHostFixture : IAsyncLifetime, IAsyncDisposable
 {
     private readonly TestDatabase db = new();
+    private readonly bool seeded;
     private WebApplicationFactory<Program> api = null!;
+
+    public ApiHostFixture() : this(seeded: true)
+    {
+    }
+
+    private ApiHostFixture(bool seeded) => this.seeded = seeded;
+
+    /// <summary>The API over an empty ledger of its own, for one test.</summary>
+    public static async Task<ApiHostFixture> EmptyAsync()
+    {
+        var fixture = new ApiHostFixture(seeded: false);
+        await fixture.InitializeAsync();
+        return fixture;
+    }
 
     public Ledger Ledger { get; private set; } = null!;
     public string ConnectionString => db.ConnectionString;
@@ -21,7 +38,7 @@ public sealed class ApiHostFixture : IAsyncLifetime
     {
         await db.InitializeAsync();
         Ledger = db.Connect();
-        Seeded = (await Seeds.LoadAsync(Ledger)).RecordedAt!.Value;
+        Seeded = seeded ? (await Seeds.LoadAsync(Ledger)).RecordedAt!.Value : default;
         foreach (var role in Enum.GetValues<Role>())
         {
             Keys[role] = (await Ledger.CreateKeyAsync($"test-{Storage.LedgerJson.Word(role)}", role, "tests")).Key;
@@ -30,7 +47,8 @@ public sealed class ApiHostFixture : IAsyncLifetime
     }
 
     /// <param name="settings">More configuration (e.g. DealLedger:RateLimit:Burst), and the connection string to use instead of the owner's.</param>
-    public WebApplicationFactory<Program> Host(bool anonymousReads, IReadOnlyDictionary<string, string>? settings = null) =>
+    /// <param name="clock">The host's TimeProvider ("today"), instead of the system clock.</param>
+    public WebApplicationFactory<Program> Host(bool anonymousReads, IReadOnlyDictionary<string, string>? settings = null, TimeProvider? clock = null) =>
         new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
         {
             b.UseSetting("ConnectionStrings:DealLedger", db.ConnectionString)
@@ -39,6 +57,13 @@ public sealed class ApiHostFixture : IAsyncLifetime
             {
                 b.UseSetting(key, value);
             }
+            b.ConfigureTestServices(s =>
+            {
+                if (clock is not null)
+                {
+                    s.AddSingleton(clock);
+                }
+            });
         });
 
     /// <summary>A client sending the key of <paramref name="role"/>, or no key.</summary>
@@ -57,6 +82,8 @@ public sealed class ApiHostFixture : IAsyncLifetime
 
     /// <summary>A fingerprint of everything the ledger stores (<see cref="TestDatabase.FingerprintAsync"/>).</summary>
     public Task<string> FingerprintAsync() => db.FingerprintAsync();
+
+    async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
 
     public async Task DisposeAsync()
     {

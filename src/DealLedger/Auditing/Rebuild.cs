@@ -65,6 +65,10 @@ public static class Rebuild
     public static Task<IReadOnlyList<ProjectionFingerprint>> FingerprintAsync(Ledger ledger, CancellationToken ct = default) =>
         ledger.ReadAsync<IReadOnlyList<ProjectionFingerprint>>(null, async (c, _, token) =>
         {
+            // Rows become text, and recorded times become text in the session's time zone: in UTC,
+            // so the same state has the same fingerprint from any session.
+            await using var tx = await c.BeginTransactionAsync(token);
+            await Sql.ExecAsync(c, "set local timezone = 'UTC'", token);
             var result = new List<ProjectionFingerprint>();
             foreach (var table in ProjectionTables.Projections)
             {
@@ -77,6 +81,7 @@ public static class Rebuild
                 await reader.ReadAsync(token);
                 result.Add(new ProjectionFingerprint(table, reader.GetInt64(0), reader.GetString(1)));
             }
+            await tx.CommitAsync(token);
             return result;
         }, ct);
 }
