@@ -30,11 +30,13 @@ public sealed class NodesTests(ITestOutputHelper output)
     [Fact]
     public async Task two_nodes_on_one_database_give_the_same_answers_and_each_sees_the_others_writes_at_once()
     {
+        var clock = Stopwatch.StartNew();
         await using var cluster = await Cluster.CreateAsync();
-        await cluster.StartNoticesAsync();
-        var a = await cluster.StartNodeAsync("node-a", holdOutbox: false);
-        var b = await cluster.StartNodeAsync("node-b", holdOutbox: false);
-        Node[] nodes = [a, b];
+        var starting = cluster.StartNoticesAsync();
+        Node[] nodes = await Task.WhenAll(cluster.StartNodeAsync("node-a", holdOutbox: false), cluster.StartNodeAsync("node-b", holdOutbox: false));
+        await starting;
+        var up = clock.Elapsed;
+        var (a, b) = (nodes[0], nodes[1]);
         var head = await cluster.LedgerHeadAsync() - 1; // the streams start with the last event of the seed
         await using var streamA = await FeedStream.OpenAsync(a, head);
         await using var streamB = await FeedStream.OpenAsync(b, head);
@@ -115,7 +117,9 @@ public sealed class NodesTests(ITestOutputHelper output)
             Assert.True(answers[0] == answers[1], $"the nodes answer {q} differently:\n{answers[0]}\n{answers[1]}");
         }
 
+        var written = clock.Elapsed;
         var checks = await cluster.AssertConsistentAsync();
+        output.WriteLine($"2 nodes and the consumer up after {up.TotalSeconds:0.0} s, writes and reads done at {written.TotalSeconds:0.0} s, checks done at {clock.Elapsed.TotalSeconds:0.0} s");
         output.WriteLine($"{writes.Count} deals written alternately through 2 nodes by 4 writers, each read back at once from the other node; 6 cross-node If-Match races (6 × one 200, one 412); {questions.Count} questions answered identically by both");
         output.WriteLine($"feed stream, write answered → delivered by the other node: median {Ms(crossNode[crossNode.Count / 2])}, max {Ms(crossNode[^1])} (same node: median {Ms(sameNode[sameNode.Count / 2])}, max {Ms(sameNode[^1])})");
         output.WriteLine(checks);
@@ -125,16 +129,18 @@ public sealed class NodesTests(ITestOutputHelper output)
     [Fact]
     public async Task a_node_killed_under_write_load_is_taken_over_within_30_s_with_no_write_lost_and_every_message_delivered_once()
     {
+        var total = Stopwatch.StartNew();
         await using var cluster = await Cluster.CreateAsync();
         // The first victim starts alone, so it leads Wolverine's nodes: the first kill is the leader's, later ones are not.
         var victim = await cluster.StartNodeAsync("node-1", holdOutbox: true);
         await victim.Process.WaitUntilAsync(async () => await cluster.AgentNodeAsync("wolverine://leader/") == victim.WolverineNode, TimeSpan.FromSeconds(60), "it to lead");
+        var starting = cluster.StartNoticesAsync();
         var survivor = await cluster.StartNodeAsync("node-s", holdOutbox: false);
-        await cluster.StartNoticesAsync();
+        await starting;
         var deal = 0;
         var figures = new List<string>();
         var takeovers = new List<(TimeSpan Delivered, TimeSpan Sealed)>();
-        var total = Stopwatch.StartNew();
+        var up = total.Elapsed;
         for (var kill = 1; kill <= Kills; kill++)
         {
             if (kill > 1)
@@ -154,18 +160,16 @@ public sealed class NodesTests(ITestOutputHelper output)
             await victim.Process.KillAsync();
             var head = await cluster.LedgerHeadAsync();
             var pending = await cluster.PendingAsync(victim.WolverineNode);
-            var expected = (await cluster.ExpectedNoticesAsync(head)).Count;
-            TimeSpan? gone = null, sealedPast = null, delivered = null, ejected = null;
-            while (clock.Elapsed < Takeover && (gone is null || sealedPast is null || delivered is null || ejected is null))
-            {
-                gone ??= await cluster.ScalarAsync<long>("select count(*) from pg_stat_activity where pid = any($1)", backends) == 0 ? clock.Elapsed : null;
-                sealedPast ??= await cluster.SealHeadAsync() >= head ? clock.Elapsed : null;
-                delivered ??= await cluster.NoticesAsync(head) == expected ? clock.Elapsed : null;
-                ejected ??= !(await cluster.NodeNumbersAsync()).Contains(victim.WolverineNode) ? clock.Elapsed : null;
-                await Task.Delay(100);
-            }
+            // Each watched on its own, so that one slow look does not delay the others' timing.
+            var expected = cluster.ExpectedNoticesAsync(head);
+            var watches = await Task.WhenAll(
+                FirstAsync(clock, async () => await cluster.ScalarAsync<long>("select count(*) from pg_stat_activity where pid = any($1)", backends) == 0),
+                FirstAsync(clock, async () => await cluster.SealHeadAsync() >= head),
+                FirstAsync(clock, async () => !(await cluster.NodeNumbersAsync()).Contains(victim.WolverineNode)),
+                FirstAsync(clock, async () => await cluster.NoticesAsync(head) == (await expected).Count));
+            var (gone, sealedPast, ejected, delivered) = (watches[0], watches[1], watches[2], watches[3]);
             var (deals, failovers) = await load.StopAsync();
-            var stored = await cluster.ScalarAsync<long>("select count(*) from dealledger.deals where id = any($1)", deals.ToArray());
+            var stored = await cluster.ScalarAsync<long>("select count(*) from dealledger.deals where id = any($1)", (object)deals.ToArray());
 
             figures.Add($"kill {kill}: {victim.Name} (Wolverine node {victim.WolverineNode}{(leader ? ", the leader" : "")}{(recovery ? ", running outbox recovery" : "")}) " +
                 $"with {pending} unsent messages, {backends.Length} backends ({locks} advisory locks held), log head {head}: " +
@@ -179,9 +183,10 @@ public sealed class NodesTests(ITestOutputHelper output)
             takeovers.Add((delivered!.Value, sealedPast!.Value));
         }
 
+        var killed = total.Elapsed;
         var checks = await cluster.AssertConsistentAsync();
         output.WriteLine(checks);
-        output.WriteLine($"{Kills} kills in {total.Elapsed.TotalSeconds:0} s; kill → last unsent message delivered: {string.Join(", ", takeovers.Select(t => Seconds(t.Delivered)))}; " +
+        output.WriteLine($"nodes up after {up.TotalSeconds:0.0} s, {Kills} kills done at {killed.TotalSeconds:0.0} s, checks done at {total.Elapsed.TotalSeconds:0.0} s; kill → last unsent message delivered: {string.Join(", ", takeovers.Select(t => Seconds(t.Delivered)))}; " +
             $"kill → seal head past the last write: {string.Join(", ", takeovers.Select(t => Seconds(t.Sealed)))}");
     }
 
@@ -250,6 +255,20 @@ public sealed class NodesTests(ITestOutputHelper output)
             Assert.Equal(0L, (long)(await cmd.ExecuteScalarAsync())!); // all or nothing: the vanished write stored nothing
         }
         return waited ?? clock.Elapsed;
+    }
+
+    /// <summary>When <paramref name="condition"/> first held, by <paramref name="clock"/>; null if not within <see cref="Takeover"/>.</summary>
+    private static async Task<TimeSpan?> FirstAsync(Stopwatch clock, Func<Task<bool>> condition)
+    {
+        while (clock.Elapsed < Takeover)
+        {
+            if (await condition())
+            {
+                return clock.Elapsed;
+            }
+            await Task.Delay(50);
+        }
+        return null;
     }
 
     private static string Seconds(TimeSpan? t) => t is { } s ? $"+{s.TotalSeconds:0.0} s" : "never (within 30 s)";
@@ -367,16 +386,16 @@ public sealed class NodesTests(ITestOutputHelper output)
             ["ASPNETCORE_URLS"] = url?.AbsoluteUri.TrimEnd('/'),
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Wolverine.Runtime.Agents.NodeAgentController"] = "Information", // its node number
             ["DealLedger__Testing__HoldOutbox"] = holdOutbox ? "true" : "false",
         };
 
         public async Task<ChildProcess> StartNoticesAsync()
         {
-            var before = await NodeNumbersAsync();
             var notices = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Notices"), [], Environment("notices"), "notices");
             processes.Add(notices);
-            await notices.WaitUntilAsync(async () => await ScalarAsync<long>("select count(*) from pg_tables where schemaname = 'notices'") == 1, TimeSpan.FromSeconds(60), "the notices table");
-            await JoinedAsync(notices, before);
+            await notices.WaitUntilAsync(async () => await ScalarAsync<long>("select count(*) from pg_tables where schemaname = 'notices'") == 1, TimeSpan.FromSeconds(90), "the notices table");
+            await JoinedAsync(notices);
             return notices;
         }
 
@@ -384,25 +403,22 @@ public sealed class NodesTests(ITestOutputHelper output)
         /// <param name="holdOutbox">The node never sends its outbox: its messages wait until a live node takes them over.</param>
         public async Task<Node> StartNodeAsync(string name, bool holdOutbox)
         {
-            var before = await NodeNumbersAsync();
             var url = new Uri($"http://127.0.0.1:{ChildProcess.FreePort()}/");
             var process = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], Environment(name, url, holdOutbox), name);
             processes.Add(process);
             await process.WaitForHttpAsync(new Uri(url, "health/ready"), TimeSpan.FromSeconds(90));
-            var node = new Node(name, url, process, await JoinedAsync(process, before), writerKey, readerKey);
+            var node = new Node(name, url, process, await JoinedAsync(process), writerKey, readerKey);
             nodes.Add(node);
             return node;
         }
 
-        private async Task<int> JoinedAsync(ChildProcess process, HashSet<int> before)
+        /// <summary>The number Wolverine gave the process's node (it logs it once its node agent starts).</summary>
+        private static async Task<int> JoinedAsync(ChildProcess process)
         {
-            var number = 0;
-            await process.WaitUntilAsync(async () =>
-            {
-                number = (await NodeNumbersAsync()).Except(before).SingleOrDefault();
-                return number != 0;
-            }, TimeSpan.FromSeconds(60), "its row in wolverine_nodes");
-            return number;
+            const string marker = "with assigned node id ";
+            var line = await process.WaitForLineAsync(l => l.Contains(marker, StringComparison.Ordinal), TimeSpan.FromSeconds(90), "its Wolverine node id");
+            var number = line[(line.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..].Split(' ')[0];
+            return int.Parse(number, CultureInfo.InvariantCulture);
         }
 
         public async Task<HashSet<int>> NodeNumbersAsync() =>
@@ -483,7 +499,7 @@ public sealed class NodesTests(ITestOutputHelper output)
             var rebuild = await Ledger.RebuildAsync();
             Assert.True(rebuild.Unchanged, "the projections differ from a clean rebuild: " + string.Join("; ",
                 rebuild.Before.Zip(rebuild.After).Where(p => p.First != p.Second).Select(p => $"{p.First} → {p.Second}")));
-            return $"{head} events, sealed and verified to {verify.SealedHead}; {expected.Count} HoldingChanged delivered once each; projections = a clean rebuild of {rebuild.Events} events";
+            return $"log head {head}, sealed and verified to {verify.SealedHead}; {expected.Count} HoldingChanged delivered once each; projections = a clean rebuild of {rebuild.Events} events";
         }
 
         public async Task<T> ScalarAsync<T>(string sql, params object[] args) => (await ListAsync(sql, r => r.GetFieldValue<T>(0), args))[0];
