@@ -290,16 +290,6 @@ public sealed class NodesTests(ITestOutputHelper output)
     /// <summary>Fact g starts in a month of its own within its pair, so each fact changes its pair's holdings.</summary>
     private static DateOnly StartOf(int g) => new DateOnly(2000, 1, 1).AddMonths(g / Pairs * 6 + g % Pairs % 5);
 
-    private static string SeedDocument() => JsonSerializer.Serialize(new
-    {
-        organizations = Enumerable.Range(0, Organizations).Select(i => new { id = Org(i), name = $"Organization {i}", kind = "company" }),
-        sources = new object[]
-        {
-            new { id = "src-a", title = "A trade paper", kind = "third-party" },
-            new { id = "src-b", title = "A company filing", kind = "self-declaration" },
-        },
-    });
-
     /// <summary>Deal d: facts 3d, 3d+1, 3d+2, each a stake on its own pair.</summary>
     private static object DealOf(int d)
     {
@@ -375,7 +365,7 @@ public sealed class NodesTests(ITestOutputHelper output)
             var cluster = new Cluster(await TestDatabase.CreateAsync());
             cluster.writerKey = (await cluster.Ledger.CreateKeyAsync("writers", Role.Writer, "tests")).Key;
             cluster.readerKey = (await cluster.Ledger.CreateKeyAsync("readers", Role.Reader, "tests")).Key;
-            await cluster.Ledger.ImportAsync([("seed.json", SeedDocument())]);
+            await cluster.Ledger.ImportAsync([("seed.json", Seeds.Companies(Organizations))]);
             return cluster;
         }
 
