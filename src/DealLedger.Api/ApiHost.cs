@@ -34,7 +34,8 @@ public static class ApiHost
         builder.Services.AddSingleton(s =>
         {
             var ledger = Ledger.Connect(connection, clock: s.GetRequiredService<TimeProvider>());
-            ledger.PublishThroughOutbox(s.GetRequiredService<IWolverineRuntime>(), builder.Configuration.GetValue<bool>("DealLedger:Testing:CrashAfterCommit"));
+            ledger.PublishThroughOutbox(s.GetRequiredService<IWolverineRuntime>(),
+                builder.Configuration.GetValue<bool>("DealLedger:Testing:CrashAfterCommit"), builder.Configuration.GetValue<bool>("DealLedger:Testing:HoldOutbox"));
             return ledger;
         });
         builder.Host.UseWolverine(o => LedgerMessaging.Configure(o, connection, "dealledger-api"));

@@ -192,7 +192,7 @@ public sealed partial class ClockTests : IAsyncLifetime
         await using var api = await ApiHostFixture.EmptyAsync();
         await api.Ledger.ImportYamlAsync(TodayLedger);
         var clock = new SetClock();
-        await using var host = api.Host(anonymousReads: true, clock);
+        await using var host = api.Host(anonymousReads: true, clock: clock);
         using var http = host.CreateClient();
 
         foreach (var (now, localZone, today, localDay) in Midnights)

@@ -82,7 +82,7 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
         using var writer = new LedgerClient(apiRoot, writerKey);
         using var reader = new LedgerClient(apiRoot, readerKey);
         var clock = Stopwatch.StartNew();
-        await writer.ImportAsync(SeedDocument());
+        await writer.ImportAsync(Seeds.Companies(Organizations));
 
         var mirror = StartMirror();
         var writing = Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(() => WriteAsync(writer, w))));
@@ -152,7 +152,7 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
     {
         using var writer = new LedgerClient(apiRoot, writerKey);
         using var reader = new LedgerClient(apiRoot, readerKey);
-        await writer.ImportAsync(SeedDocument());
+        await writer.ImportAsync(Seeds.Companies(Organizations));
         await writer.RecordDealAsync(DealOf(0));
         await writer.RecordDealAsync(DealOf(50));
         var (holder, subject) = PairOf(3);
@@ -200,7 +200,7 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task mirror_stops_with_one_line_instead_of_drifting_when_a_change_would_be_applied_twice_or_was_missed()
     {
         using var writer = new LedgerClient(apiRoot, writerKey);
-        await writer.ImportAsync(SeedDocument());
+        await writer.ImportAsync(Seeds.Companies(Organizations));
         var first = (await writer.RecordDealAsync(DealOf(0))).LastSequence!.Value;
         var second = (await writer.RecordDealAsync(DealOf(50))).LastSequence!.Value; // the same pairs again: closes segments the first opened
         var mirror = StartMirror();
@@ -277,16 +277,6 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
     private static DateOnly StartOf(int p, int k) => new DateOnly(2010, 1, 1).AddMonths(k * 9 + p % 7);
 
     private static string Month(DateOnly d) => d.ToString("yyyy-MM", CultureInfo.InvariantCulture);
-
-    private static string SeedDocument() => JsonSerializer.Serialize(new
-    {
-        organizations = Enumerable.Range(0, Organizations).Select(i => new { id = Org(i), name = $"Organization {i}", kind = "company" }),
-        sources = new object[]
-        {
-            new { id = "src-a", title = "A trade paper", kind = "third-party" },
-            new { id = "src-b", title = "A company filing", kind = "self-declaration" },
-        },
-    });
 
     /// <summary>Deal d holds pairs 10d … 10d+9 (mod 500): pair p's k-th fact is in deal (p − j)/10 + 50k, so every pair is written by several writers over time.</summary>
     private static object DealOf(int d)

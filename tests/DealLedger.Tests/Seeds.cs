@@ -13,6 +13,17 @@ public static class Seeds
     public static Task<ImportReport> ImportYamlAsync(this Ledger ledger, string yaml, string name = "test.yaml") =>
         ledger.ImportAsync([(name, yaml)]);
 
+    /// <summary>A JSON document of <paramref name="count"/> companies, org-00, org-01 …, and two sources: src-a (third-party) and src-b (self-declaration).</summary>
+    public static string Companies(int count) => System.Text.Json.JsonSerializer.Serialize(new
+    {
+        organizations = Enumerable.Range(0, count).Select(i => new { id = $"org-{i:D2}", name = $"Organization {i}", kind = "company" }),
+        sources = new object[]
+        {
+            new { id = "src-a", title = "A trade paper", kind = "third-party" },
+            new { id = "src-b", title = "A company filing", kind = "self-declaration" },
+        },
+    });
+
     /// <summary>Two companies and one source of each kind.</summary>
     public const string Basics = """
         organizations:

@@ -30,7 +30,9 @@ public static class IntegrationEvents
     private static readonly ConditionalWeakTable<LedgerCommit, MessageContext> Outboxes = new();
 
     /// <param name="crashAfterCommit">Fault injection for tests: die between the commit and the send.</param>
-    public static void PublishThroughOutbox(this Ledger ledger, IWolverineRuntime runtime, bool crashAfterCommit = false)
+    /// <param name="holdAfterCommit">Fault injection for tests: never send; the messages wait in the outbox, owned by this
+    /// node, until it dies and a live node takes them over (the widest window a crash can leave).</param>
+    public static void PublishThroughOutbox(this Ledger ledger, IWolverineRuntime runtime, bool crashAfterCommit = false, bool holdAfterCommit = false)
     {
         ledger.Committing = async (commit, ct) =>
         {
@@ -56,6 +58,10 @@ public static class IntegrationEvents
             if (crashAfterCommit)
             {
                 Environment.FailFast("DealLedger fault injection: crash after commit, before the outbox was sent");
+            }
+            if (holdAfterCommit)
+            {
+                return;
             }
             await outbox.FlushOutgoingMessagesAsync();
         };

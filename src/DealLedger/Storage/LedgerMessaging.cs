@@ -36,7 +36,7 @@ public static class LedgerMessaging
         {
             opts.Discovery.IncludeType(handler);
         }
-        opts.UsePostgresqlPersistenceAndTransport(connectionString, Schema, transportSchema: QueueSchema).EnableQueueNotifications();
+        opts.UsePostgresqlPersistenceAndTransport(LedgerStore.WithClientCheck(connectionString), Schema, transportSchema: QueueSchema).EnableQueueNotifications();
         opts.AutoBuildMessageStorageOnStartup = AutoCreate.None;
         // 6.62's default envelope ids can collide between processes on one machine (fixed in 6.63).
         opts.EnvelopeIdGeneration = EnvelopeIdGeneration.GuidV7;

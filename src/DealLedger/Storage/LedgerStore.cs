@@ -46,11 +46,37 @@ public static class LedgerStore
         opts.DisableNpgsqlLogging = true;
     }
 
+    /// <summary>How often a server backend busy with a ledger connection's statement checks that its client is still there.</summary>
+    public static readonly TimeSpan ClientCheck = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The connection string as every ledger connection (queries, writes, Wolverine) uses it: the server checks every
+    /// <see cref="ClientCheck"/> that the client of a running statement is still there (client_connection_check_interval,
+    /// PostgreSQL 14+). An idle backend notices a killed client at once; a busy one would otherwise run its statement to
+    /// the end first, holding its locks — for a rebuild's bulk copy under the write lock, minutes in which no node can
+    /// write. A connection string that sets client_connection_check_interval itself is left as it is (docs/nodes.md).
+    /// </summary>
+    public static string WithClientCheck(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        CheckClient(builder);
+        return builder.ConnectionString;
+    }
+
+    private static void CheckClient(NpgsqlConnectionStringBuilder builder)
+    {
+        if (builder.Options?.Contains("client_connection_check_interval", StringComparison.Ordinal) != true)
+        {
+            builder.Options = $"{builder.Options} -c client_connection_check_interval={ClientCheck.TotalMilliseconds:0}".Trim();
+        }
+    }
+
     /// <param name="projectionSchema">Where queries find the projection tables (unqualified names):
     /// the live schema, or a scratch schema that a replay or rebuild fills.</param>
     public static NpgsqlDataSource DataSource(string connectionString, string projectionSchema = ProjectionTables.Schema)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
+        CheckClient(builder.ConnectionStringBuilder);
         builder.ConnectionStringBuilder.SearchPath = $"{projectionSchema}, public";
         // Queries repeat with new values: let Npgsql prepare them, so PostgreSQL plans each once per connection.
         if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
