@@ -6,11 +6,14 @@ namespace DealLedger.Api;
 
 /// <summary>
 /// The one mapping from failures to RFC 9457 problem details: 400 bad input (naming the field),
-/// 404 unknown ids, 409 conflicts, 412 stale If-Match, 413 too large, 503 database unreachable.
-/// Never a stack trace.
+/// 404 unknown ids, 409 conflicts, 412 stale If-Match, 413 too large, 503 database unreachable
+/// (with Retry-After: the request may simply be sent again). Never a stack trace.
 /// </summary>
 public sealed class Problems(IProblemDetailsService problems, ILogger<Problems> log) : IExceptionHandler
 {
+    /// <summary>What a 503 asks the client to wait: a restarting PostgreSQL is usually back within seconds.</summary>
+    public const int RetryAfterSeconds = 2;
+
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
         var (status, title, detail) = exception switch
@@ -22,11 +25,17 @@ public sealed class Problems(IProblemDetailsService problems, ILogger<Problems> 
             BadHttpRequestException { StatusCode: 413 } => (413, "Request too large", $"The body is larger than the {ApiHost.MaxRequestBytes / 1024 / 1024} MiB this API accepts."),
             BadHttpRequestException e => (e.StatusCode, "Bad request", e.Message),
             PostgresException { SqlState: "42P01" } => (503, "Ledger not ready", "The ledger's schema is missing: run 'dealledger migrate'."),
-            NpgsqlException => (503, "Database unavailable", "The ledger's database cannot be reached; try again shortly."),
             OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "Client closed request", "The request was cancelled."),
+            _ when Unavailable(exception) is not null => (503, "Database unavailable", "The ledger's database cannot be reached just now; send the request again shortly (a write sent again is stored once)."),
             _ => (500, "Internal error", "The ledger failed to answer; the error is logged on the server."),
         };
-        if (status >= 500)
+        if (status == 503)
+        {
+            // Expected while PostgreSQL restarts: one line, not a stack trace per request.
+            log.LogWarning("Request {Method} {Path}: {Title} ({Message})", context.Request.Method, context.Request.Path, title, (Unavailable(exception) ?? exception).Message);
+            context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else if (status >= 500)
         {
             log.LogError(exception, "Request {Method} {Path} failed", context.Request.Method, context.Request.Path);
         }
@@ -37,6 +46,27 @@ public sealed class Problems(IProblemDetailsService problems, ILogger<Problems> 
             problem.Extensions["field"] = field;
         }
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+
+    /// <summary>
+    /// The database failure, if that is what this is, that a retry may cure: PostgreSQL down, restarting
+    /// or out of connections, the connection lost. Marten and Wolverine may wrap it, so inner exceptions
+    /// count too. Npgsql decides what is transient; a failing statement (a bug) stays a 500.
+    /// </summary>
+    public static NpgsqlException? Unavailable(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is NpgsqlException { IsTransient: true } transient)
+            {
+                return transient;
+            }
+            if (e is AggregateException { InnerExceptions: var inner })
+            {
+                return inner.Select(Unavailable).FirstOrDefault(x => x is not null);
+            }
+        }
+        return null;
     }
 
     public static async Task WriteAsync(HttpContext context, int status, string title, string detail)
