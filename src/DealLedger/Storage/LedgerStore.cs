@@ -15,6 +15,9 @@ public static class LedgerStore
 {
     public const string EnvironmentVariable = "ConnectionStrings__DealLedger";
 
+    /// <summary>How often PostgreSQL checks, during a statement, that the ledger's client is still there.</summary>
+    public const int ClientCheckMilliseconds = 2000;
+
     public static readonly Type[] EventTypes =
     [
         typeof(OrganizationRegistered), typeof(SourceRegistered), typeof(DealRecorded), typeof(FactRecorded),
@@ -52,6 +55,13 @@ public static class LedgerStore
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         builder.ConnectionStringBuilder.SearchPath = $"{projectionSchema}, public";
+        // A backend whose client died (kill -9, a lost network) notices within seconds, even in a long statement
+        // or a lock wait, and rolls back: it must not hold the write lock, or a rebuild's switch, meanwhile.
+        // (PostgreSQL 14 or later.)
+        if (builder.ConnectionStringBuilder.Options?.Contains("client_connection_check_interval", StringComparison.Ordinal) != true)
+        {
+            builder.ConnectionStringBuilder.Options = $"{builder.ConnectionStringBuilder.Options} -c client_connection_check_interval={ClientCheckMilliseconds}".Trim();
+        }
         // Queries repeat with new values: let Npgsql prepare them, so PostgreSQL plans each once per connection.
         if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
         {
