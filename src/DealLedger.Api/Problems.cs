@@ -6,11 +6,14 @@ namespace DealLedger.Api;
 
 /// <summary>
 /// The one mapping from failures to RFC 9457 problem details: 400 bad input (naming the field),
-/// 404 unknown ids, 409 conflicts, 412 stale If-Match, 413 too large, 503 database unreachable.
-/// Never a stack trace.
+/// 404 unknown ids, 409 conflicts, 412 stale If-Match, 413 too large, 503 database unreachable
+/// (with Retry-After: the request may simply be sent again). Never a stack trace.
 /// </summary>
 public sealed class Problems(IProblemDetailsService problems, ILogger<Problems> log) : IExceptionHandler
 {
+    /// <summary>What a 503 asks the client to wait: a restarting PostgreSQL is usually back within seconds.</summary>
+    public const int RetryAfterSeconds = 2;
+
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
         var (status, title, detail) = exception switch
@@ -23,14 +26,17 @@ public sealed class Problems(IProblemDetailsService problems, ILogger<Problems> 
             BadHttpRequestException { StatusCode: 413 } => (413, "Request too large", $"The body is larger than the {ApiHost.MaxRequestBytes / 1024 / 1024} MiB this API accepts."),
             BadHttpRequestException e => (e.StatusCode, "Bad request", e.Message),
             PostgresException { SqlState: "42P01" } => (503, "Ledger not ready", "The ledger's schema is missing: run 'dealledger migrate'."),
-            // Only what a retry can cure is 503: the connection, the server going away or short of resources,
-            // a serialization failure. Any other PostgreSQL error is the ledger's own fault (500), never "try again".
-            PostgresException p when !Retryable(p) => (500, "Internal error", "The ledger failed to answer; the error is logged on the server."),
-            NpgsqlException => (503, "Database unavailable", "The ledger's database cannot be reached; try again shortly."),
             OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "Client closed request", "The request was cancelled."),
+            _ when Unavailable(exception) is not null => (503, "Database unavailable", "The ledger's database cannot be reached just now; send the request again shortly (a write sent again is stored once)."),
             _ => (500, "Internal error", "The ledger failed to answer; the error is logged on the server."),
         };
-        if (status >= 500)
+        if (status == 503)
+        {
+            // Expected while PostgreSQL restarts: one line, not a stack trace per request.
+            log.LogWarning("Request {Method} {Path}: {Title} ({Message})", context.Request.Method, context.Request.Path, title, (Unavailable(exception) ?? exception).Message);
+            context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else if (status >= 500)
         {
             log.LogError(exception, "Request {Method} {Path} failed", context.Request.Method, context.Request.Path);
         }
@@ -42,10 +48,6 @@ public sealed class Problems(IProblemDetailsService problems, ILogger<Problems> 
         }
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
     }
-
-    private static bool Retryable(PostgresException p) =>
-        p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState.StartsWith("53", StringComparison.Ordinal)
-        || p.SqlState.StartsWith("57P", StringComparison.Ordinal) || p.SqlState is "40001" or "40P01";
 
     /// <summary>
     /// What the framework answers by itself (no such route, a method or a media type the route does
@@ -68,6 +70,27 @@ public sealed class Problems(IProblemDetailsService problems, ILogger<Problems> 
             400 => "The request could not be read.",
             _ => null,
         };
+    }
+
+    /// <summary>
+    /// The database failure, if that is what this is, that a retry may cure: PostgreSQL down, restarting
+    /// or out of connections, the connection lost. Marten and Wolverine may wrap it, so inner exceptions
+    /// count too. Npgsql decides what is transient; a failing statement (a bug) stays a 500.
+    /// </summary>
+    public static NpgsqlException? Unavailable(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is NpgsqlException { IsTransient: true } transient)
+            {
+                return transient;
+            }
+            if (e is AggregateException { InnerExceptions: var inner })
+            {
+                return inner.Select(Unavailable).FirstOrDefault(x => x is not null);
+            }
+        }
+        return null;
     }
 
     public static async Task WriteAsync(HttpContext context, int status, string title, string detail)

@@ -59,6 +59,7 @@ internal static class ReplayCommands
     }
 
     private static string Render(RebuildReport r) =>
+        (r.AbandonedShadowsDropped.Count == 0 ? "" : $"Dropped {r.AbandonedShadowsDropped.Count} shadow schema(s) left by interrupted runs: {string.Join(", ", r.AbandonedShadowsDropped)}.\n") +
         $"Rebuilt from {r.Events} events.\n" +
         string.Join('\n', r.Before.Zip(r.After, (b, a) => $"  {b.Projection,-17} before {b.Rows,8} rows {b.Hash[..16]}   after {a.Rows,8} rows {a.Hash[..16]}{(b == a ? "" : "   DIFFERENT")}")) +
         (r.Unchanged ? "\nState after equals state before." : "\nThe state changed: the old rows were not what the log gives today.");

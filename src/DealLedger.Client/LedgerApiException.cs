@@ -16,6 +16,9 @@ public sealed class LedgerApiException(HttpStatusCode status, string title, stri
     public string? Field { get; } = field;
     public string? Type { get; } = type;
 
+    /// <summary>How long the API asked to wait before sending the request again (Retry-After of a 503), if it said.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     /// <summary>Worth trying again later: the server or the database was unavailable, or the request timed out.</summary>
     public bool IsTransient => (int)Status >= 500 || Status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests;
 
@@ -26,6 +29,7 @@ public sealed class LedgerApiException(HttpStatusCode status, string title, stri
     internal static async Task<LedgerApiException> FromAsync(HttpResponseMessage response, CancellationToken ct)
     {
         var body = await response.Content.ReadAsStringAsync(ct);
+        var retryAfter = response.Headers.RetryAfter is { } r ? r.Delta ?? (r.Date is { } at ? at - DateTimeOffset.UtcNow : null) : null;
         try
         {
             using var json = JsonDocument.Parse(body);
@@ -33,7 +37,7 @@ public sealed class LedgerApiException(HttpStatusCode status, string title, stri
             if (p.ValueKind == JsonValueKind.Object && p.TryGetProperty("title", out var title))
             {
                 return new LedgerApiException(response.StatusCode, title.GetString() ?? response.ReasonPhrase ?? "",
-                    Text(p, "detail"), Text(p, "field"), Text(p, "type"));
+                    Text(p, "detail"), Text(p, "field"), Text(p, "type")) { RetryAfter = retryAfter };
             }
         }
         catch (JsonException)
@@ -41,7 +45,7 @@ public sealed class LedgerApiException(HttpStatusCode status, string title, stri
             // Not problem details (a proxy's page, an empty body): fall through.
         }
         var excerpt = body.Length > 300 ? body[..300] + "…" : body;
-        return new LedgerApiException(response.StatusCode, response.ReasonPhrase ?? "HTTP error", excerpt.Length > 0 ? excerpt : null);
+        return new LedgerApiException(response.StatusCode, response.ReasonPhrase ?? "HTTP error", excerpt.Length > 0 ? excerpt : null) { RetryAfter = retryAfter };
     }
 
     private static string? Text(JsonElement e, string name) =>

@@ -23,7 +23,7 @@ public sealed record LedgerCommit(NpgsqlConnection Connection, NpgsqlTransaction
 public sealed class Ledger : IAsyncDisposable
 {
     // One lock orders all writes: recorded times then follow commit order (DESIGN §3 rule 8).
-    private const long WriteLock = 0x4465616C4C656467; // "DealLedg"
+    internal const long WriteLock = 0x4465616C4C656467; // "DealLedg"
 
     /// <summary>The PostgreSQL NOTIFY channel on which every committed write announces its last sequence.</summary>
     public const string LogChannel = "dealledger_log";

@@ -9,12 +9,17 @@ public sealed record ProjectionFingerprint(string Projection, long Rows, string 
 public sealed record RebuildReport(int Events, IReadOnlyList<ProjectionFingerprint> Before, IReadOnlyList<ProjectionFingerprint> After)
 {
     public bool Unchanged => Before.SequenceEqual(After);
+
+    /// <summary>Shadow schemas left by replays or rebuilds that died (e.g. killed), dropped by this one.</summary>
+    public IReadOnlyList<string> AbandonedShadowsDropped { get; init; } = [];
 }
 
 /// <summary>
 /// DESIGN §8 rebuild: the projections are built from the log into a shadow schema while queries go
 /// on answering from the live ones; then, under the write lock, the shadow takes the writes that
-/// came meanwhile and its rows replace the live rows in one short transaction.
+/// came meanwhile and its rows replace the live rows in one short transaction. A rebuild killed at
+/// any point leaves the live projections as they were (the switch commits whole or not at all) and
+/// at most a shadow schema, which the next rebuild or replay drops.
 /// </summary>
 public static class Rebuild
 {
@@ -52,13 +57,15 @@ public static class Rebuild
                 await copy.ExecuteNonQueryAsync(ct);
                 if (await ShadowProjections.HasIdAsync(c, table, ct))
                 {
-                    // New rows continue after the rebuilt ones.
-                    await Sql.ExecAsync(c, $"select setval(pg_get_serial_sequence('{ProjectionTables.Name(table)}', 'id'), greatest((select max(id) from {ProjectionTables.Name(table)}), 1))", ct);
+                    // New rows continue after the rebuilt ones, and never below the sequence's last value: setval
+                    // is not undone if this transaction is (a crash before the commit), and the old rows stay then.
+                    var sequence = $"pg_get_serial_sequence('{ProjectionTables.Name(table)}', 'id')";
+                    await Sql.ExecAsync(c, $"select setval({sequence}, greatest((select max(id) from {ProjectionTables.Name(table)}), pg_sequence_last_value({sequence}::regclass), 1))", ct);
                 }
             }
             await tx.CommitAsync(ct);
         }
-        return new RebuildReport(shadow.EventsApplied, before, await FingerprintAsync(ledger, ct));
+        return new RebuildReport(shadow.EventsApplied, before, await FingerprintAsync(ledger, ct)) { AbandonedShadowsDropped = shadow.Abandoned };
     }
 
     /// <summary>Each projection's fingerprint: a SHA-256 over its rows (ids left out: a rebuild may number rows anew), in a fixed order.</summary>

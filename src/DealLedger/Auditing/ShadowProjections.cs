@@ -8,15 +8,26 @@ namespace DealLedger.Auditing;
 /// The projections rebuilt from the log into a schema of their own, by the very code every write
 /// runs (<see cref="Projections.ApplyAsync"/>), one recorded instant (one write) at a time. Replay
 /// compares its answers with the live ones; rebuild copies it over the live tables.
+/// A run that dies (kill -9, lost connection) cannot drop its shadow, so every shadow's owner holds
+/// a session lock named after it while it lives, and the next shadow drops those whose lock is free.
 /// </summary>
 internal sealed class ShadowProjections : IAsyncDisposable
 {
     private const int Page = 5_000;
-    private readonly Ledger live;
 
-    private ShadowProjections(Ledger live, string schema)
+    /// <summary>The advisory lock class of shadows ("DLSH"); the key is the hash of the shadow's name.</summary>
+    internal const int OwnerLock = 0x444C5348;
+
+    /// <summary>What shadows are made for; only schemas named "PURPOSE_" + 12 hex digits are ever taken for a shadow.</summary>
+    private static readonly string[] Purposes = ["replay", "rebuild"];
+
+    private readonly Ledger live;
+    private readonly NpgsqlConnection owner;
+
+    private ShadowProjections(Ledger live, string schema, NpgsqlConnection owner)
     {
         this.live = live;
+        this.owner = owner;
         Schema = schema;
         Ledger = live.WithProjectionsIn(schema);
     }
@@ -31,23 +42,59 @@ internal sealed class ShadowProjections : IAsyncDisposable
 
     public int EventsApplied { get; private set; }
 
+    /// <summary>Shadows of runs that died, dropped before this one was made.</summary>
+    public IReadOnlyList<string> Abandoned { get; private set; } = [];
+
     /// <summary>Creates empty copies of the projection tables (indexes included) in a new scratch schema.</summary>
     public static async Task<ShadowProjections> CreateAsync(Ledger live, string purpose, CancellationToken ct)
     {
-        var shadow = new ShadowProjections(live, $"{purpose}_{Guid.NewGuid():N}"[..(purpose.Length + 13)]);
-        await using var c = await live.Database.OpenConnectionAsync(ct);
-        await Sql.ExecAsync(c, $"create schema {shadow.Schema}", ct);
-        foreach (var table in ProjectionTables.Projections)
+        if (!Purposes.Contains(purpose))
         {
-            // Own sequences for surrogate ids: a shadow never advances the live ones.
-            await Sql.ExecAsync(c, $"create table {shadow.Schema}.{table} (like {ProjectionTables.Name(table)} including all excluding defaults)", ct);
-            if (await HasIdAsync(c, table, ct))
+            throw new ArgumentException($"not a shadow's purpose: {purpose}", nameof(purpose));
+        }
+        var owner = await live.Database.OpenConnectionAsync(ct);
+        try
+        {
+            var shadow = new ShadowProjections(live, $"{purpose}_{Guid.NewGuid():N}"[..(purpose.Length + 13)], owner);
+            // Taken before the schema exists, so no other run ever sees this shadow unowned.
+            await Sql.ExecAsync(owner, "select pg_advisory_lock($1, hashtext($2))", ct, OwnerLock, shadow.Schema);
+            shadow.Abandoned = await DropAbandonedAsync(owner, ct);
+            await Sql.ExecAsync(owner, $"create schema {shadow.Schema}", ct);
+            foreach (var table in ProjectionTables.Projections)
             {
-                await Sql.ExecAsync(c, $"create sequence {shadow.Schema}.{table}_id_seq owned by {shadow.Schema}.{table}.id; " +
-                    $"alter table {shadow.Schema}.{table} alter column id set default nextval('{shadow.Schema}.{table}_id_seq')", ct);
+                // Own sequences for surrogate ids: a shadow never advances the live ones.
+                await Sql.ExecAsync(owner, $"create table {shadow.Schema}.{table} (like {ProjectionTables.Name(table)} including all excluding defaults)", ct);
+                if (await HasIdAsync(owner, table, ct))
+                {
+                    await Sql.ExecAsync(owner, $"create sequence {shadow.Schema}.{table}_id_seq owned by {shadow.Schema}.{table}.id; " +
+                        $"alter table {shadow.Schema}.{table} alter column id set default nextval('{shadow.Schema}.{table}_id_seq')", ct);
+                }
+            }
+            return shadow;
+        }
+        catch
+        {
+            await owner.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Drops every shadow schema whose owner is gone (its lock is free); their names.</summary>
+    private static async Task<IReadOnlyList<string>> DropAbandonedAsync(NpgsqlConnection c, CancellationToken ct)
+    {
+        var pattern = $"^({string.Join('|', Purposes)})_[0-9a-f]{{12}}$";
+        var dropped = new List<string>();
+        foreach (var schema in await Sql.ListAsync(c, "select nspname::text from pg_namespace where nspname ~ $1 order by 1", r => r.GetString(0), ct, pattern))
+        {
+            await using var cmd = Sql.Command(c, "select pg_try_advisory_lock($1, hashtext($2))", OwnerLock, schema);
+            if ((bool)(await cmd.ExecuteScalarAsync(ct))!)
+            {
+                await Sql.ExecAsync(c, $"drop schema if exists {schema} cascade", ct);
+                await Sql.ExecAsync(c, "select pg_advisory_unlock($1, hashtext($2))", ct, OwnerLock, schema);
+                dropped.Add(schema);
             }
         }
-        return shadow;
+        return dropped;
     }
 
     internal static async Task<bool> HasIdAsync(NpgsqlConnection c, string table, CancellationToken ct)
@@ -94,7 +141,11 @@ internal sealed class ShadowProjections : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Ledger.DisposeAsync();
-        await using var c = await live.Database.OpenConnectionAsync();
-        await Sql.ExecAsync(c, $"drop schema if exists {Schema} cascade", CancellationToken.None);
+        await using (owner)
+        {
+            // Should this fail (the database went away), the next shadow drops this one.
+            await Sql.ExecAsync(owner, $"drop schema if exists {Schema} cascade", CancellationToken.None);
+            await Sql.ExecAsync(owner, "select pg_advisory_unlock($1, hashtext($2))", CancellationToken.None, OwnerLock, Schema);
+        }
     }
 }

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+
+namespace DealLedger.Tests;
+
+/// <summary>
+/// The API as a child process over one database, always on the same port: started (and waited for
+/// until /health/ready answers), killed with SIGKILL, started again, and killed on dispose.
+/// </summary>
+public sealed class ApiProcess(string connectionString, string name = "api") : IAsyncDisposable
+{
+    public Uri Url { get; } = new($"http://127.0.0.1:{ChildProcess.FreePort()}/");
+
+    /// <summary>The running process, if any.</summary>
+    public ChildProcess? Process { get; private set; }
+
+    /// <summary>How long each start took, until ready.</summary>
+    public List<TimeSpan> Starts { get; } = [];
+
+    /// <summary>Starts it unless it runs; returns when it is ready.</summary>
+    public async Task<ChildProcess> StartAsync()
+    {
+        if (Process is not null)
+        {
+            return Process;
+        }
+        var started = Stopwatch.StartNew();
+        Process = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__DealLedger"] = connectionString,
+            ["ASPNETCORE_URLS"] = Url.AbsoluteUri.TrimEnd('/'),
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["Logging__LogLevel__Default"] = "Warning",
+        }, $"{name}#{Starts.Count + 1}");
+        await Process.WaitForHttpAsync(new Uri(Url, "health/ready"), TimeSpan.FromSeconds(60));
+        Starts.Add(started.Elapsed);
+        return Process;
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        if (Process is { } p)
+        {
+            Process = null;
+            await p.DisposeAsync();
+        }
+    }
+
+    /// <summary>A client of this API sending <paramref name="key"/>.</summary>
+    public HttpClient Client(string key, TimeSpan timeout)
+    {
+        var http = new HttpClient { BaseAddress = Url, Timeout = timeout };
+        http.DefaultRequestHeaders.Add("X-Api-Key", key);
+        return http;
+    }
+
+    public ValueTask DisposeAsync() => new(KillAsync());
+}
