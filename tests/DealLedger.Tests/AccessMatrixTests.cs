@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using DealLedger.Access;
+using DealLedger.Auditing;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -108,6 +109,8 @@ public sealed class AccessMatrixTests(ApiHostFixture api, ITestOutputHelper outp
         {
             refused.Add((row, caller, await RequestAsync(row)));
         }
+        // The host seals in the background: seal the preparations' writes now, so only a refusal could change the seals.
+        await api.Ledger.SealAsync(CancellationToken.None);
         var before = await StateAsync();
         foreach (var (row, caller, request) in refused)
         {

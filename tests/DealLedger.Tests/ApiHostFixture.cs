@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using DealLedger.Access;
+using DealLedger.Auditing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -43,6 +44,8 @@ public sealed class ApiHostFixture : IAsyncLifetime, IAsyncDisposable
         {
             Keys[role] = (await Ledger.CreateKeyAsync($"test-{Storage.LedgerJson.Word(role)}", role, "tests")).Key;
         }
+        // The host seals in the background; sealed now, the seeds cannot change the seals under a test's fingerprint.
+        await Ledger.SealAsync();
         api = Host(anonymousReads: false);
     }
 
