@@ -30,7 +30,7 @@ public static class IntegrationEvents
     private static readonly ConditionalWeakTable<LedgerCommit, MessageContext> Outboxes = new();
 
     /// <param name="crashAfterCommit">Fault injection for tests: die between the commit and the send.</param>
-    /// <param name="holdAfterCommit">Fault injection for tests: never send; the messages wait in the outbox, owned by this
+    /// <param name="holdAfterCommit">Fault injection for tests: this node never sends them itself; they wait in the outbox, owned by this
     /// node, until it dies and a live node takes them over (the widest window a crash can leave).</param>
     public static void PublishThroughOutbox(this Ledger ledger, IWolverineRuntime runtime, bool crashAfterCommit = false, bool holdAfterCommit = false)
     {
