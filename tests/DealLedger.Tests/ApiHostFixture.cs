@@ -13,18 +13,20 @@ public sealed class ApiHostFixture : IAsyncLifetime, IAsyncDisposable
 {
     private readonly TestDatabase db = new();
     private readonly bool seeded;
+    private readonly IReadOnlyDictionary<string, string>? settings;
     private WebApplicationFactory<Program> api = null!;
 
     public ApiHostFixture() : this(seeded: true)
     {
     }
 
-    private ApiHostFixture(bool seeded) => this.seeded = seeded;
+    private ApiHostFixture(bool seeded, IReadOnlyDictionary<string, string>? settings = null) => (this.seeded, this.settings) = (seeded, settings);
 
     /// <summary>The API over an empty ledger of its own, for one test.</summary>
-    public static async Task<ApiHostFixture> EmptyAsync()
+    /// <param name="settings">More configuration for its host (e.g. DealLedger:RateLimit:PermitsPerSecond).</param>
+    public static async Task<ApiHostFixture> EmptyAsync(IReadOnlyDictionary<string, string>? settings = null)
     {
-        var fixture = new ApiHostFixture(seeded: false);
+        var fixture = new ApiHostFixture(seeded: false, settings);
         await fixture.InitializeAsync();
         return fixture;
     }
@@ -46,7 +48,7 @@ public sealed class ApiHostFixture : IAsyncLifetime, IAsyncDisposable
         }
         // The host seals in the background; sealed now, the seeds cannot change the seals under a test's fingerprint.
         await Ledger.SealAsync();
-        api = Host(anonymousReads: false);
+        api = Host(anonymousReads: false, settings);
     }
 
     /// <param name="settings">More configuration (e.g. DealLedger:RateLimit:Burst), and the connection string to use instead of the owner's.</param>

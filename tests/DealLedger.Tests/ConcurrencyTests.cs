@@ -56,10 +56,13 @@ public sealed partial class ConcurrencyTests(ITestOutputHelper output)
     /// <summary>A fact as a writer last read it (GET /api/facts/ID).</summary>
     private sealed record FactView(int Version, bool Retracted, DateOnly From, string? EndedOn, IReadOnlySet<string> Sources);
 
+    /// <summary>Admission is not under test here: one key replays up to 16,000 commands serially, past any per-key rate limit.</summary>
+    private static readonly Dictionary<string, string> Unlimited = new() { ["DealLedger:RateLimit:PermitsPerSecond"] = "0" };
+
     [Fact]
     public async Task concurrent_writers_lose_no_update_and_end_where_a_serial_replay_of_the_accepted_commands_ends()
     {
-        await using var live = await ApiHostFixture.EmptyAsync();
+        await using var live = await ApiHostFixture.EmptyAsync(Unlimited);
         var setup = await SetUpAsync(live);
         var keys = new List<string>();
         for (var w = 0; w < Writers; w++)
@@ -122,7 +125,7 @@ public sealed partial class ConcurrencyTests(ITestOutputHelper output)
 
         // Replay the accepted commands serially, in log order, into a fresh ledger through the same API.
         clock.Restart();
-        await using var replay = await ApiHostFixture.EmptyAsync();
+        await using var replay = await ApiHostFixture.EmptyAsync(Unlimited);
         await SetUpAsync(replay);
         var inOrder = accepted.OrderBy(o => byToken[o.Command.Token].Sequence).ToList();
         using (var http = replay.Client(Role.Writer))
