@@ -3,13 +3,14 @@ using Npgsql;
 namespace DealLedger.Mirror;
 
 /// <summary>The mirror's settings: the API, its key and the mirror's own database, from flags or environment variables.</summary>
-public sealed record MirrorArguments(Uri Api, string Key, string Database)
+public sealed record MirrorArguments(Uri Api, string Key, string Database, int PageSize = 500)
 {
     public const string Usage = """
-        usage: dealledger-mirror --api URL --key KEY --database CONNECTION
-          --api       the DealLedger API's root, e.g. http://127.0.0.1:5000   (or DEALLEDGER_API)
-          --key       an API key with the reader role                          (or DEALLEDGER_KEY)
-          --database  Npgsql connection string of the mirror's own database    (or MIRROR_DATABASE)
+        usage: dealledger-mirror --api URL --key KEY --database CONNECTION [--page-size N]
+          --api        the DealLedger API's root, e.g. http://127.0.0.1:5000   (or DEALLEDGER_API)
+          --key        an API key with the reader role                          (or DEALLEDGER_KEY)
+          --database   Npgsql connection string of the mirror's own database    (or MIRROR_DATABASE)
+          --page-size  feed messages asked for per request, 1–1000; default 500 (or MIRROR_PAGE_SIZE)
         """;
 
     /// <summary>Reads flags (which win) and environment variables; a bad or missing value is an ArgumentException with one readable line.</summary>
@@ -19,9 +20,9 @@ public sealed record MirrorArguments(Uri Api, string Key, string Database)
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
-            if (name is not ("--api" or "--key" or "--database"))
+            if (name is not ("--api" or "--key" or "--database" or "--page-size"))
             {
-                throw new ArgumentException($"unknown argument '{name}' (expected --api, --key, --database; see --help)");
+                throw new ArgumentException($"unknown argument '{name}' (expected --api, --key, --database, --page-size; see --help)");
             }
             if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
             {
@@ -49,6 +50,12 @@ public sealed record MirrorArguments(Uri Api, string Key, string Database)
         {
             throw new ArgumentException($"--database is not an Npgsql connection string: {e.Message}");
         }
-        return new MirrorArguments(api, key, database);
+        var pageText = given.GetValueOrDefault("--page-size") ?? environment("MIRROR_PAGE_SIZE");
+        var pageSize = 500;
+        if (pageText is { Length: > 0 } && (!int.TryParse(pageText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > 1000))
+        {
+            throw new ArgumentException($"--page-size '{pageText}' is not a whole number from 1 to 1000");
+        }
+        return new MirrorArguments(api, key, database, pageSize);
     }
 }

@@ -32,7 +32,7 @@ try
     var mirror = new HoldingsMirror(database);
     await mirror.CreateSchemaAsync(stop.Token);
     using var client = new LedgerClient(settings.Api, settings.Key);
-    var follower = new FeedFollower(client, mirror, new FeedFollowerOptions { IsTransientViewFailure = e => e is NpgsqlException { IsTransient: true } })
+    var follower = new FeedFollower(client, mirror, new FeedFollowerOptions { PageSize = settings.PageSize, IsTransientViewFailure = e => e is NpgsqlException { IsTransient: true } })
     {
         PageApplied = (page, checkpoint) => Console.WriteLine(
             $"mirror: applied {page.Messages.Count} message(s) {page.Messages[0].Sequence}–{checkpoint} " +

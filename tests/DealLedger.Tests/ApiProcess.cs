@@ -30,6 +30,8 @@ public sealed class ApiProcess(string connectionString, string name = "api") : I
             ["ASPNETCORE_URLS"] = Url.AbsoluteUri.TrimEnd('/'),
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["Logging__LogLevel__Default"] = "Warning",
+            // The fault tests read and write as fast as they can with one key; admission is RateLimitTests' subject.
+            ["DealLedger__RateLimit__PermitsPerSecond"] = "0",
         }, $"{name}#{Starts.Count + 1}");
         await Process.WaitForHttpAsync(new Uri(Url, "health/ready"), TimeSpan.FromSeconds(60));
         Starts.Add(started.Elapsed);

@@ -116,7 +116,8 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
         }
         await writing;
         var written = clock.Elapsed;
-        mirror = StartMirror();
+        // Small pages make its catch-up many steps long, so the kill lands mid catch-up even on a fast machine.
+        mirror = StartMirror(pageSize: 5);
         var from = await MirrorCheckpointAsync();
         await mirror.WaitUntilAsync(async () => await MirrorCheckpointAsync() > from, TimeSpan.FromSeconds(60), $"mirror checkpoint to move past {from}", TimeSpan.FromMilliseconds(10));
         await KillAsync(restart: true);
@@ -225,6 +226,12 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
         mirrors.Add(bare);
         Assert.Equal(2, await bare.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal("! mirror: --api 'not a url' is not an http(s) URL", bare.Tail());
+
+        var page = ChildProcess.StartDll("DealLedger.Mirror.dll", ["--api", apiRoot.AbsoluteUri, "--key", readerKey, "--database", MirrorConnection, "--page-size", "1001"],
+            new Dictionary<string, string?> { ["MIRROR_PAGE_SIZE"] = null }, "mirror-bad-page-size");
+        mirrors.Add(page);
+        Assert.Equal(2, await page.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("! mirror: --page-size '1001' is not a whole number from 1 to 1000", page.Tail());
     }
 
     private static string Word(HoldingStatus status) => JsonNamingPolicy.KebabCaseLower.ConvertName(status.ToString());
@@ -258,9 +265,9 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
-    private ChildProcess StartMirror()
+    private ChildProcess StartMirror(int pageSize = 500)
     {
-        var m = ChildProcess.StartDll("DealLedger.Mirror.dll", ["--api", apiRoot.AbsoluteUri, "--key", readerKey, "--database", MirrorConnection],
+        var m = ChildProcess.StartDll("DealLedger.Mirror.dll", ["--api", apiRoot.AbsoluteUri, "--key", readerKey, "--database", MirrorConnection, "--page-size", $"{pageSize}"],
             new Dictionary<string, string?> { ["ConnectionStrings__DealLedger"] = null }, $"mirror#{mirrors.Count + 1}");
         mirrors.Add(m);
         return m;
