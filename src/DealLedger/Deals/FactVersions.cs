@@ -19,6 +19,11 @@ internal static class FactVersions
         Sql.ListAsync(c, $"select state::text from {Table} where holder = $1 and subject = $2 and type = 'stake' and upper_inf(recorded)",
             r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, holder, subject);
 
+    /// <summary>The current facts that tie all of <paramref name="orgs"/> together.</summary>
+    public static Task<List<FactState>> AmongAsync(NpgsqlConnection c, IReadOnlyList<string> orgs, CancellationToken ct) =>
+        Sql.ListAsync(c, $"select state::text from {Table} where orgs @> $1::text[] and upper_inf(recorded)",
+            r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, (object)orgs.ToArray());
+
     public static async Task StoreAsync(NpgsqlConnection c, IEnumerable<FactState> facts, DateTimeOffset recordedAt, long sequence, CancellationToken ct)
     {
         foreach (var f in facts)
