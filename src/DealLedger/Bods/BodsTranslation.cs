@@ -36,6 +36,10 @@ internal sealed partial class BodsTranslation(LedgerTransaction t)
         ["boardChair"] = (FactType.BoardSeat, "board chair"),
     };
 
+    /// <summary>The BODS interest type of a control fact's means, or null when the means is not one of BODS's.</summary>
+    public static string? InterestTypeOf(string? means) =>
+        Mapped.Where(m => m.Value.Kind == FactType.Control && m.Value.Words == means).Select(m => m.Key).FirstOrDefault();
+
     private const string Kinds = "the ledger records stakes (direct shareholdings), board seats and control";
 
     /// <summary>Interest types with no counterpart among the ledger's facts, and why.</summary>

@@ -39,6 +39,11 @@ internal static class FactVersions
         }
     }
 
+    /// <summary>Every fact of these kinds as known at an instant.</summary>
+    public static Task<List<FactState>> OfTypesAsync(NpgsqlConnection c, DateTimeOffset knownAt, IReadOnlyList<FactType> types, CancellationToken ct) =>
+        Sql.ListAsync(c, $"select state::text from {Table} where type = any($1) and recorded @> $2::timestamptz order by fact_id",
+            r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, types.Select(LedgerJson.Word).ToArray(), knownAt);
+
     /// <summary>Every fact touching an organization, as known at an instant.</summary>
     public static Task<List<FactState>> InvolvingAsync(NpgsqlConnection c, string org, DateTimeOffset knownAt, CancellationToken ct) =>
         Sql.ListAsync(c, $"select state::text from {Table} where orgs @> array[$1]::text[] and recorded @> $2::timestamptz order by fact_id",
