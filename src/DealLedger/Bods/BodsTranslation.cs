@@ -538,6 +538,10 @@ internal sealed partial class BodsTranslation(LedgerTransaction t)
             d.Notes.Add($"{where}: no share given; recorded as a stake of unstated size (more than 0 %)");
         }
         var start = Date(e, "startDate", index, annotations, where, d, out var startBy);
+        if (start is null && kind.Kind == FactType.Stake)
+        {
+            d.Notes.Add($"{where}: no start date; a stake without one is dated from the statement date that first declares it");
+        }
         var end = Date(e, "endDate", index, annotations, where, d, out _);
         var notes = new List<string>();
         if (BodsStatement.Text(e, "details") is { } text)
