@@ -237,6 +237,41 @@ public sealed class BodsTests(TestDatabase db) : IClassFixture<TestDatabase>, IA
         }
     }
 
+    [Fact]
+    public async Task a_month_precise_stake_goes_out_rounded_and_comes_back_at_its_precision()
+    {
+        var (seeded, seeds) = await FreshAsync();
+        var (copy, copied) = await FreshAsync();
+        try
+        {
+            await Seeds.LoadAsync(seeds);
+            var day = new DateOnly(2024, 6, 1);
+            var (statements, _) = await seeds.BodsStatementsAsync(day);
+            Assert.Empty(await BodsSchema.ErrorsAsync(statements.ToJsonString()));
+            var stake = statements.Single(s => s!["recordId"]!.GetValue<string>() == "microsoft~mistral-ai")!;
+            // BODS dates are days: February 2024 goes out as its first day, with the precision in an annotation.
+            Assert.Equal("2024-02-01", stake["recordDetails"]!["interests"]![0]!["startDate"]!.GetValue<string>());
+            Assert.Equal(0m, stake["recordDetails"]!["interests"]![0]!["share"]!["exclusiveMinimum"]!.GetValue<decimal>());
+            Assert.Equal(50m, stake["recordDetails"]!["interests"]![0]!["share"]!["exclusiveMaximum"]!.GetValue<decimal>());
+            Assert.Contains("month (2024-02)", stake["annotations"]![0]!["description"]!.GetValue<string>());
+
+            await copied.ImportBodsAsync([("seeds-export.json", statements.ToJsonString())]);
+            foreach (var at in new[] { day, new DateOnly(2024, 2, 10), new DateOnly(2024, 1, 31) })
+            {
+                var (original, back) = (await seeds.HoldingAsync("microsoft", "mistral-ai", at), await copied.HoldingAsync("bods-microsoft", "bods-mistral-ai", at));
+                // The wording ("small minority stake") travels as the interest's details, a note on the way back.
+                Assert.Equal(Answer(original with { Share = original.Share is { } s ? s with { Wording = null } : null }), Answer(back));
+            }
+        }
+        finally
+        {
+            await seeds.DisposeAsync();
+            await ((IAsyncDisposable)seeded).DisposeAsync();
+            await copied.DisposeAsync();
+            await ((IAsyncDisposable)copy).DisposeAsync();
+        }
+    }
+
     private static object Answer(HoldingAnswer a) => (a.Status, a.Share, a.Since, a.Until, a.Confidence);
 
     private static string Ties(RelationshipsAnswer r) => string.Join("\n", r.Relationships

@@ -14,6 +14,9 @@ internal static class BodsParties
     /// <summary>The identifier kind that keeps the BODS recordId exactly as published.</summary>
     public const string RecordIdentifier = "bods-record";
 
+    private static readonly string[] KeptOfEntities = ["isComponent", "entityType", "name", "alternateNames", "jurisdiction", "identifiers"];
+    private static readonly string[] KeptOfPersons = ["isComponent", "personType", "names", "identifiers"];
+
     public static JsonObject Organization(BodsStatement s, List<string> notes)
     {
         var d = s.Details;
@@ -36,6 +39,12 @@ internal static class BodsParties
                 key = $"{BodsIds.Slug(scheme, 56)}-{n}";
             }
             identifiers[key] = BodsTranslation.Clip(value);
+        }
+        var kept = person ? KeptOfPersons : KeptOfEntities;
+        var dropped = d.EnumerateObject().Select(p => p.Name).Where(n => !kept.Contains(n)).ToList();
+        if (dropped.Count > 0)
+        {
+            notes.Add($"not kept, the ledger has no field for them: {string.Join(", ", dropped)}");
         }
         var org = new JsonObject
         {
