@@ -165,6 +165,8 @@ public sealed class BodsTests(TestDatabase db) : IClassFixture<TestDatabase>, IA
             Assert.Equal("bad.json: statement 2: 'statementId' is required (a non-empty string)", e.Message);
             var notBods = await Assert.ThrowsAsync<LedgerException>(() => ledger.ImportBodsAsync([("doc.yaml", "organizations: []")]));
             Assert.Contains("not a BODS package", notBods.Message);
+            var document = await Assert.ThrowsAsync<LedgerException>(() => ledger.ImportBodsAsync([("doc.json", "{\n  \"organizations\": []\n}")]));
+            Assert.Contains("a ledger document is imported without --format bods", document.Message);
             Assert.Equal(before, await db.FingerprintAsync());
 
             var (code, _, stderr) = await HeadlineTests.RunCliAsync(["import", "--format", "nope", Example("tecido.json"), "--connection", db.ConnectionString]);
@@ -173,6 +175,18 @@ public sealed class BodsTests(TestDatabase db) : IClassFixture<TestDatabase>, IA
             Assert.Equal(2, code);
             Assert.Contains("--format bods", stderr);
         }
+    }
+
+    [Fact]
+    public async Task a_json_lines_package_reads_like_the_array()
+    {
+        var array = await ledger.ImportBodsFilesAsync([Example("tecido.json")]);
+        var lines = string.Join("\n", JsonNode.Parse(await File.ReadAllTextAsync(Example("tecido.json")))!.AsArray().Select(n => n!.ToJsonString())) + "\n";
+
+        var again = await ledger.ImportBodsAsync([("tecido.jsonl", lines)]);
+
+        Assert.Equal(0, again.Import.EventsAppended);
+        Assert.Equal(array.Packages[0].StatementReports.Select(r => (r.StatementId, r.Mapping)), again.Packages[0].StatementReports.Select(r => (r.StatementId, r.Mapping)));
     }
 
     [Fact]

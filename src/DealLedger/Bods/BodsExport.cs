@@ -10,7 +10,6 @@ using DealLedger.Relationships;
 using DealLedger.Sources;
 using DealLedger.Storage;
 using DealLedger.Time;
-using Npgsql;
 
 namespace DealLedger.Bods;
 

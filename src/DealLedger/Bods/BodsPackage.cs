@@ -47,6 +47,15 @@ public static class BodsPackage
                 statements.Add(Statement(file, ++i, e));
             }
         }
+        else if (trimmed.StartsWith('{') && TryParse(text) is { } single)
+        {
+            // One JSON object: a lone statement, or something that is not BODS at all.
+            if (BodsStatement.Get(single, "statementId") is null)
+            {
+                throw LedgerException.Invalid($"{file}: not a BODS package: one JSON object that is not a statement (a ledger document is imported without --format bods)");
+            }
+            statements.Add(Statement(file, 1, single));
+        }
         else if (trimmed.StartsWith('{'))
         {
             var lines = text.Split('\n');
@@ -67,6 +76,19 @@ public static class BodsPackage
             throw LedgerException.Invalid($"{file}: the package holds no statements");
         }
         return statements;
+    }
+
+    private static JsonElement? TryParse(string text)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 64 });
+            return doc.RootElement.ValueKind == JsonValueKind.Object ? doc.RootElement.Clone() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static JsonElement Parse(string file, string text, int line)

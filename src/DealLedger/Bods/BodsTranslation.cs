@@ -1,13 +1,7 @@
-using System.Buffers;
-using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
-using DealLedger.Auditing;
 using DealLedger.Deals;
 using DealLedger.Holdings;
-using DealLedger.Sources;
 using DealLedger.Storage;
 using DealLedger.Time;
 
@@ -20,7 +14,7 @@ namespace DealLedger.Bods;
 /// through the ledger's one import, so every rule and natural key applies. What has no place in
 /// the ledger is reported with its reason (docs/bods.md has the whole mapping).
 /// </summary>
-internal sealed partial class BodsTranslation(LedgerTransaction t)
+internal sealed class BodsTranslation(LedgerTransaction t)
 {
     /// <summary>Interest types the ledger has a fact for: the kind, and the words of its means or role.</summary>
     private static readonly Dictionary<string, (FactType Kind, string Words)> Mapped = new()
