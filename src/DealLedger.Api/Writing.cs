@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using DealLedger.Access;
+using DealLedger.Bods;
 using DealLedger.Importing;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
@@ -34,15 +35,24 @@ public static class Writing
             .WithSummary("Retract a fact: { reason, sources }; If-Match: the fact's ETag").Accepts<object>("application/json");
         writer.MapPost("/facts/{fact}/endings", (HttpContext h, Ledger l, string fact, CancellationToken ct) => Amend(h, l, DocumentSection.Endings, fact, ct))
             .WithSummary("End a relationship: { on, reason?, sources }; If-Match: the fact's ETag").Accepts<object>("application/json");
-        writer.MapPost("/import", async (HttpContext h, Ledger l, CancellationToken ct) =>
+        writer.MapPost("/import", async Task<IResult> (HttpContext h, Ledger l, string? format, CancellationToken ct) =>
             {
+                var bods = BodsImport.IsBods(format);
                 var yaml = h.Request.ContentType is { } type && (type.Contains("yaml", StringComparison.OrdinalIgnoreCase));
                 // An empty body is an empty document, and the importer says so as it does for an empty file.
                 var text = await BodyAsync(h, MaxDocumentBytes, ct, allowEmpty: true);
-                return await l.ImportAsync([(yaml ? "body.yaml" : "body.json", text)], ct, new WriteRequest(ApiKeyAuthentication.WriterOf(h)));
+                var request = new WriteRequest(ApiKeyAuthentication.WriterOf(h));
+                return bods
+                    ? TypedResults.Ok(await l.ImportBodsAsync([("body.json", text)], ct, request))
+                    : TypedResults.Ok(await l.ImportAsync([(yaml ? "body.yaml" : "body.json", text)], ct, request));
             })
-            .WithSummary("Import a ledger document (DESIGN §9) as JSON or YAML (Content-Type: application/yaml); all or nothing, and importing again changes nothing")
-            .Accepts<object>("application/json", "application/yaml");
+            .WithSummary("Import a ledger document (DESIGN §9) as JSON or YAML (Content-Type: application/yaml), or with ?format=bods a BODS 0.4 package; all or nothing, and importing again changes nothing")
+            .WithDescription("format: 'ledger' (default) takes a ledger document and answers an ImportReport; 'bods' takes a BODS 0.4 package " +
+                "(a JSON array of statements, or JSON Lines) and answers a BodsImportReport: the import's report and, per statement, what it maps to, " +
+                "what was recorded, and what could not be mapped and why (docs/bods.md).")
+            .Accepts<object>("application/json", "application/yaml", "application/x-ndjson")
+            .Produces<ImportReport>()
+            .Produces<BodsImportReport>(StatusCodes.Status200OK, "application/json");
     }
 
     /// <summary>An entry's body is JSON (the routes take application/json only): named so, it is never read as YAML.</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using DealLedger.Auditing;
+using DealLedger.Bods;
 using DealLedger.Storage;
 
 namespace DealLedger.Cli;
@@ -32,14 +33,33 @@ internal static class AuditCommands
         });
         yield return verify;
 
-        var output = new Option<string>("--out") { Description = "A new or empty folder to write the bundle into", Required = true };
-        var export = new Command("export", "Seal, then write a bundle a third party can verify offline: events (canonical JSON Lines), seals, sources and a manifest") { output, Commands.Json };
+        var output = new Option<string>("--out") { Description = "The bundle: a new or empty folder; --format bods: the JSON file to write", Required = true };
+        var format = new Option<string?>("--format") { Description = "bundle (default): the auditors' bundle; bods: BODS 0.4 statements of the ties in force at --at as known at --known-at (docs/bods.md)" };
+        var export = new Command("export", "Seal, then write a bundle a third party can verify offline (events, seals, sources, manifest); or, with --format bods, BODS 0.4 statements")
+        {
+            output, format, Commands.At, Commands.KnownAt, Commands.Json,
+        };
         export.SetAction(async (p, ct) =>
         {
             await using var ledger = Commands.Open(p);
-            var result = await ledger.ExportAsync(p.GetValue(output)!, ct);
-            await o.WriteLineAsync(p.GetValue(Commands.Json) ? LedgerJson.Serialize(result, indented: true) : AuditRender.Export(result));
-            return await ExitAsync(p, result.Break);
+            var json = p.GetValue(Commands.Json);
+            switch (p.GetValue(format)?.ToLowerInvariant())
+            {
+                case "bods":
+                    var bods = await ledger.ExportBodsAsync(p.GetValue(output)!, Commands.ParseAt(p), Commands.ParseKnownAt(p), ct);
+                    await o.WriteLineAsync(json ? LedgerJson.Serialize(bods, indented: true) : AuditRender.BodsExport(bods));
+                    return 0;
+                case null or "bundle":
+                    if (p.GetValue(Commands.At) is not null || p.GetValue(Commands.KnownAt) is not null)
+                    {
+                        throw LedgerException.Invalid("--at and --known-at go with --format bods; the bundle holds the whole log");
+                    }
+                    var result = await ledger.ExportAsync(p.GetValue(output)!, ct);
+                    await o.WriteLineAsync(json ? LedgerJson.Serialize(result, indented: true) : AuditRender.Export(result));
+                    return await ExitAsync(p, result.Break);
+                default:
+                    throw LedgerException.Invalid($"format '{p.GetValue(format)}' is not one of: bundle, bods");
+            }
         });
         yield return export;
     }

@@ -1,5 +1,6 @@
 using System.Text;
 using DealLedger.Auditing;
+using DealLedger.Bods;
 
 namespace DealLedger.Cli;
 
@@ -38,6 +39,10 @@ internal static class AuditRender
         }
         return s.ToString().TrimEnd();
     }
+
+    public static string BodsExport(BodsExportResult r) =>
+        $"Wrote {r.Statements} BODS 0.4 statements to {r.File}: {r.Entities} entities, {r.Persons} persons, {r.Relationships} relationships with {r.Interests} interests, " +
+        $"in force on {r.At} as known at {r.KnownAt}.";
 
     public static string Export(ExportResult r)
     {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DealLedger.Access;
 using DealLedger.Auditing;
+using DealLedger.Bods;
 using DealLedger.Holdings;
 using DealLedger.Importing;
 using DealLedger.Relationships;
@@ -18,7 +19,7 @@ public static class Commands
         Recursive = true,
     };
     internal static readonly Option<bool> Json = new("--json") { Description = "Print the answer as JSON" };
-    private static readonly Option<string?> At = new("--at") { Description = "Valid date: what was true in the world on this day (YYYY-MM-DD; default: today)" };
+    internal static readonly Option<string?> At = new("--at") { Description = "Valid date: what was true in the world on this day (YYYY-MM-DD; default: today)" };
     internal static readonly Option<string?> KnownAt = new("--known-at")
     {
         Description = "Recorded instant: answer with only what the ledger had recorded by then (ISO 8601, e.g. 2026-01-01T00:00:00Z; default: now)",
@@ -68,9 +69,30 @@ public static class Commands
         var owners = new Command("owners", "Who held stakes in an organization on a date, and the bounds of their known total") { org, At, KnownAt, Json };
         Answers(owners, o, (l, p, ct) => l.OwnersAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), ct), Render.Owners);
 
-        var files = new Argument<string[]>("files") { Description = "Ledger documents (YAML or JSON, DESIGN §9)", Arity = ArgumentArity.OneOrMore };
-        var import = new Command("import", "Import ledger documents; all or nothing, and importing again changes nothing") { files, Json };
-        Answers(import, o, (l, p, ct) => l.ImportFilesAsync(p.GetValue(files)!, ct), Render.Import);
+        var files = new Argument<string[]>("files") { Description = "Ledger documents (YAML or JSON, DESIGN §9), or BODS packages with --format bods", Arity = ArgumentArity.OneOrMore };
+        var format = new Option<string?>("--format")
+        {
+            Description = "ledger (default): ledger documents; bods: BODS 0.4 packages (a JSON array of statements, or JSON Lines), reported statement by statement (docs/bods.md)",
+        };
+        var import = new Command("import", "Import ledger documents or BODS packages; all or nothing, and importing again changes nothing") { files, format, Json };
+        import.SetAction(async (p, ct) =>
+        {
+            await using var ledger = Open(p);
+            var json = p.GetValue(Json);
+            string text;
+            if (BodsImport.IsBods(p.GetValue(format)))
+            {
+                var report = await ledger.ImportBodsFilesAsync(p.GetValue(files)!, ct);
+                text = json ? LedgerJson.Serialize(report, indented: true) : Render.BodsImport(report);
+            }
+            else
+            {
+                var report = await ledger.ImportFilesAsync(p.GetValue(files)!, ct);
+                text = json ? LedgerJson.Serialize(report, indented: true) : Render.Import(report);
+            }
+            await o.WriteLineAsync(text);
+            return 0;
+        });
 
         var seedDir = new Option<string?>("--dir") { Description = "Folder of seed documents (default: seeds/ of this checkout)" };
         var seed = new Command("seed", "Import the seed documents (seeds/); importing again changes nothing") { seedDir, Json };
@@ -174,7 +196,7 @@ public static class Commands
         }
     }
 
-    private static DateOnly? ParseAt(ParseResult p) => QueryArguments.Day(p.GetValue(At), "--at");
+    internal static DateOnly? ParseAt(ParseResult p) => QueryArguments.Day(p.GetValue(At), "--at");
 
     internal static DateTimeOffset? ParseKnownAt(ParseResult p) => QueryArguments.KnownAt(p.GetValue(KnownAt), "--known-at");
 }

@@ -1,6 +1,7 @@
 using DealLedger.Access;
 using System.Text;
 using DealLedger.Auditing;
+using DealLedger.Bods;
 using DealLedger.Holdings;
 using DealLedger.Importing;
 using DealLedger.Relationships;
@@ -111,6 +112,35 @@ internal static class Render
         return r.EventsAppended == 0
             ? $"Nothing new: the ledger already holds all of it ({List(r.AlreadyKnown)})."
             : $"Recorded {List(r.Recorded)} as {r.EventsAppended} events (up to #{r.LastSequence}, at {(r.RecordedAt is { } t ? Instant.Format(t) : "")}); already known: {List(r.AlreadyKnown)}.";
+    }
+
+    /// <summary>Per package and per statement: what it maps to, what was new, and what could not be placed and why.</summary>
+    public static string BodsImport(BodsImportReport r)
+    {
+        var s = new StringBuilder();
+        s.AppendLine(Import(r.Import));
+        foreach (var p in r.Packages)
+        {
+            s.AppendLine($"{p.File}: {p.Statements} statements read — {p.Mapped} mapped, {p.PartlyMapped} partly mapped, {p.NotMapped} not mapped; {p.FactsCreated} facts created");
+            foreach (var st in p.StatementReports)
+            {
+                s.AppendLine($"  {st.Index,3}. {st.RecordType} {st.RecordStatus ?? "-"} {st.RecordId} ({st.StatementId}): {LedgerJson.Word(st.Mapping)}" +
+                    (st.FactsCreated > 0 ? $", {st.FactsCreated} facts created" : ""));
+                foreach (var m in st.Maps)
+                {
+                    s.AppendLine($"       → {m}");
+                }
+                foreach (var u in st.Unmapped)
+                {
+                    s.AppendLine($"       ✗ not mapped: {u}");
+                }
+                foreach (var n in st.Notes)
+                {
+                    s.AppendLine($"       · {n}");
+                }
+            }
+        }
+        return s.ToString().TrimEnd();
     }
 
     public static string Events(IReadOnlyList<LogEntry> list)

@@ -219,6 +219,29 @@ public sealed class ApiTests(ApiHostFixture api) : IClassFixture<ApiHostFixture>
     }
 
     [Fact]
+    public async Task import_takes_bods_packages_with_format_bods_and_reports_each_statement()
+    {
+        var package = await File.ReadAllTextAsync(Path.Combine(BodsSchema.Folder, "examples", "simple-pep-declaration.json"));
+        var writer = api.Client(Role.Writer);
+
+        var first = JsonNode.Parse(await (await writer.PostAsync("/api/import?format=bods", Json(package))).Content.ReadAsStringAsync())!;
+        var second = JsonNode.Parse(await (await writer.PostAsync("/api/import?format=bods", Json(package))).Content.ReadAsStringAsync())!;
+
+        Assert.Equal(3, first["packages"]![0]!["statements"]!.GetValue<int>());
+        Assert.Equal(2, first["packages"]![0]!["factsCreated"]!.GetValue<int>());
+        Assert.Equal("mapped", first["packages"]![0]!["statementReports"]![2]!["mapping"]!.GetValue<string>());
+        Assert.Equal(0, second["import"]!["eventsAppended"]!.GetValue<int>());
+        var held = JsonNode.Parse(await writer.GetStringAsync("/api/holdings/bods-c9ceb68d7241/bods-841083ba86e3?at=2019-01-01"))!;
+        Assert.Equal(25m, held["share"]!["min"]!.GetValue<decimal>());
+        Assert.False(held["share"]!["maxInclusive"]!.GetValue<bool>());
+
+        var problem = await ProblemAsync(await writer.PostAsync("/api/import?format=nope", Json(package)), HttpStatusCode.BadRequest);
+        Assert.Contains("not one of: ledger, bods", problem.GetProperty("detail").GetString());
+        var openapi = JsonNode.Parse(await writer.GetStringAsync("/openapi/v1.json"))!;
+        Assert.Contains(openapi["paths"]!["/api/import"]!["post"]!["parameters"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "format");
+    }
+
+    [Fact]
     public async Task keys_are_administered_by_admins_only()
     {
         var body = Json("""{ "name": "made-over-http", "role": "reader" }""");

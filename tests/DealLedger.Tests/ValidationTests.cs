@@ -144,4 +144,16 @@ public sealed class ValidationTests(TestDatabase db) : IClassFixture<TestDatabas
         var profile = await ledger.RelationshipsAsync("omega");
         Assert.Equal(name, profile.Organization.Name);
     }
+
+    [Fact]
+    public async Task an_organization_with_several_identifiers_imports_again_unchanged()
+    {
+        // jsonb orders keys shortest first (lei before gb-coh): read back, they must still compare equal.
+        var doc = "organizations:\n  - { id: az, name: AstraZeneca, kind: company, identifiers: { lei: PY6ZZQWO2IZFZC3IOL08, gb-coh: \"02723534\" } }\n";
+        await ledger.ImportYamlAsync(doc);
+
+        var again = await ledger.ImportYamlAsync(doc);
+
+        Assert.Equal(0, again.EventsAppended);
+    }
 }

@@ -1,17 +1,22 @@
 using DealLedger.Holdings;
 using DealLedger.Sources;
 using DealLedger.Storage;
+using System.Text.Json.Serialization;
 using DealLedger.Time;
 
 namespace DealLedger.Deals;
 
-public enum FactType { Stake, Investment, Partnership, BoardSeat, Acquisition, Announcement }
+/// <summary>
+/// The kinds of fact. <see cref="Control"/> is control of the subject that is not ownership (voting rights, the
+/// right to appoint the board, senior management …): it never counts as a stake, so holdings and owners' totals stay about shares.
+/// </summary>
+public enum FactType { Stake, Investment, Partnership, BoardSeat, Acquisition, Announcement, Control }
 
 public enum Instrument { Equity, ConvertibleNote, Loan, Grant, Unknown }
 
 /// <summary>
 /// One claim about the world with a valid period. The fields that apply depend on <see cref="Type"/>:
-/// stake and board seat (Holder → Subject), investment (Investor → Investee), acquisition
+/// stake, board seat and control (Holder → Subject), investment (Investor → Investee), acquisition
 /// (Acquirer → Target), partnership and announcement (Parties).
 /// </summary>
 public sealed record Fact
@@ -37,10 +42,14 @@ public sealed record Fact
     public string? Scope { get; init; }
     public string? Title { get; init; }
 
+    /// <summary>How a control fact's holder controls the subject ("voting rights"). Left out of JSON when null, so facts recorded before it existed keep their exact form.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Means { get; init; }
+
     /// <summary>The directed edge for kinds that have one (holder → subject), else null.</summary>
     public (string From, string To)? Direction => Type switch
     {
-        FactType.Stake or FactType.BoardSeat => (Holder!, Subject!),
+        FactType.Stake or FactType.BoardSeat or FactType.Control => (Holder!, Subject!),
         FactType.Investment => (Investor!, Investee!),
         FactType.Acquisition => (Acquirer!, Target!),
         _ => null,
@@ -65,6 +74,9 @@ public sealed record FactAmendment
     public string? Title { get; init; }
     public string? Role { get; init; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Means { get; init; }
+
     public Fact ApplyTo(Fact fact) => fact with
     {
         Share = Share ?? fact.Share,
@@ -75,5 +87,6 @@ public sealed record FactAmendment
         Scope = Scope ?? fact.Scope,
         Title = Title ?? fact.Title,
         Role = Role ?? fact.Role,
+        Means = Means ?? fact.Means,
     };
 }

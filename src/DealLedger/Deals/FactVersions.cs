@@ -19,6 +19,11 @@ internal static class FactVersions
         Sql.ListAsync(c, $"select state::text from {Table} where holder = $1 and subject = $2 and type = 'stake' and upper_inf(recorded)",
             r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, holder, subject);
 
+    /// <summary>The current facts that tie all of <paramref name="orgs"/> together.</summary>
+    public static Task<List<FactState>> AmongAsync(NpgsqlConnection c, IReadOnlyList<string> orgs, CancellationToken ct) =>
+        Sql.ListAsync(c, $"select state::text from {Table} where orgs @> $1::text[] and upper_inf(recorded)",
+            r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, (object)orgs.ToArray());
+
     public static async Task StoreAsync(NpgsqlConnection c, IEnumerable<FactState> facts, DateTimeOffset recordedAt, long sequence, CancellationToken ct)
     {
         foreach (var f in facts)
@@ -33,6 +38,11 @@ internal static class FactVersions
                 f.Current.Organizations.ToArray(), recordedAt, sequence, LedgerJson.Canonical(f));
         }
     }
+
+    /// <summary>Every fact of these kinds as known at an instant.</summary>
+    public static Task<List<FactState>> OfTypesAsync(NpgsqlConnection c, DateTimeOffset knownAt, IReadOnlyList<FactType> types, CancellationToken ct) =>
+        Sql.ListAsync(c, $"select state::text from {Table} where type = any($1) and recorded @> $2::timestamptz order by fact_id",
+            r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, types.Select(LedgerJson.Word).ToArray(), knownAt);
 
     /// <summary>Every fact touching an organization, as known at an instant.</summary>
     public static Task<List<FactState>> InvolvingAsync(NpgsqlConnection c, string org, DateTimeOffset knownAt, CancellationToken ct) =>

@@ -56,6 +56,13 @@ public static class HoldingQuery
             "and recorded @> $2::timestamptz and valid @> $3::date and status in ('held', 'uncertain') order by holder, subject",
             r => (r.GetString(0), r.GetString(1), LedgerJson.Deserialize<HoldingFinding>(r.GetString(2))), ct, org, knownAt, day);
 
+    /// <summary>Every pair whose holding is held or uncertain at (knownAt, day), in id order.</summary>
+    internal static Task<List<(string Holder, string Subject, HoldingFinding Finding)>> AllHeldAsync(
+        NpgsqlConnection c, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
+        Sql.ListAsync(c,
+            $"select holder, subject, finding::text from {Table} where recorded @> $1::timestamptz and valid @> $2::date and status in ('held', 'uncertain') order by holder, subject",
+            r => (r.GetString(0), r.GetString(1), LedgerJson.Deserialize<HoldingFinding>(r.GetString(2))), ct, knownAt, day);
+
     /// <summary>Rule 3: no stake fact about the pair was recorded by knownAt.</summary>
     public static HoldingFinding Unknown(string holderName, string subjectName, DateTimeOffset knownAt) =>
         new(HoldingStatus.Unknown, null, null, null, null, [], [],

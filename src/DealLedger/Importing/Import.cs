@@ -11,6 +11,9 @@ namespace DealLedger.Importing;
 public sealed record ImportReport(int Documents, int EventsAppended, long? LastSequence, DateTimeOffset? RecordedAt,
     IReadOnlyDictionary<string, int> Recorded, IReadOnlyDictionary<string, int> AlreadyKnown, IReadOnlyDictionary<string, int> FactVersions);
 
+/// <summary>What deciding one document did: per section, how many entries were new and how many the ledger already held.</summary>
+public sealed record DocumentOutcome(IReadOnlyDictionary<string, int> Recorded, IReadOnlyDictionary<string, int> Known);
+
 /// <summary>The sections of a ledger document; each entry of one can also be written on its own.</summary>
 public enum DocumentSection { Organizations, Sources, Deals, Claims, Corrections, Retractions, Endings }
 
@@ -121,9 +124,38 @@ public static class Import
         return ledger.ImportAsync([document], set?.TryGetValue("fact", out var fact) == true ? request with { AddressedFacts = [fact] } : request, ct);
     }
 
-    private static async Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<DocumentNode> documents, WriteRequest request, CancellationToken ct)
+    private static Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<DocumentNode> documents, WriteRequest request, CancellationToken ct)
     {
+        // Every document is read and checked before the write begins.
         var parsed = documents.Select(LedgerDocument.Read).ToList();
+        return ledger.WriteDocumentsAsync(documents.Count, async (_, decide, _) =>
+        {
+            foreach (var doc in parsed)
+            {
+                await decide.Invoke(doc);
+            }
+        }, request, ct);
+    }
+
+    /// <summary>
+    /// Imports documents that are made inside the write, one after another, each decided before the
+    /// next is made, so a translation (BODS) can read what the ledger — and the documents before —
+    /// already hold. Each goes through the same reading, rules and decisions as a written document.
+    /// </summary>
+    /// <param name="translate">Makes the documents: hands each to its second argument and gets back what deciding it recorded.</param>
+    internal static Task<ImportReport> ImportTranslatedAsync(this Ledger ledger, int sources,
+        Func<LedgerTransaction, Func<DocumentNode, Task<DocumentOutcome>>, CancellationToken, Task> translate, WriteRequest request, CancellationToken ct) =>
+        ledger.WriteDocumentsAsync(sources, (t, decide, token) => translate(t, async node =>
+        {
+            var doc = LedgerDocument.Read(node);
+            var before = decide.Tally.Snapshot();
+            await decide.Invoke(doc);
+            return decide.Tally.Since(before);
+        }, token), request, ct);
+
+    private static async Task<ImportReport> WriteDocumentsAsync(this Ledger ledger, int count,
+        Func<LedgerTransaction, Decider, CancellationToken, Task> produce, WriteRequest request, CancellationToken ct)
+    {
         var tally = new Tally();
         var versions = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var result = await ledger.WriteAsync(async (t, token) =>
@@ -141,18 +173,28 @@ public static class Import
                 }
             }
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var doc in parsed)
+            var decided = new List<LedgerDocument>();
+            var decide = new Decider(tally, async doc =>
             {
                 await DecideAsync(t, doc, seen, tally, token);
-            }
-            var named = parsed.SelectMany(d => d.Facts.Select(f => f.Value.Id).Concat(d.Claims.Select(c => c.Value.Fact)).Concat(d.Corrections.Select(c => c.Value.Fact))
+                decided.Add(doc);
+            });
+            await produce(t, decide, token);
+            var named = decided.SelectMany(d => d.Facts.Select(f => f.Value.Id).Concat(d.Claims.Select(c => c.Value.Fact)).Concat(d.Corrections.Select(c => c.Value.Fact))
                 .Concat(d.Retractions.Select(r => r.Value.Fact)).Concat(d.Endings.Select(e => e.Value.Fact)));
             foreach (var id in named.Distinct().Order(StringComparer.Ordinal))
             {
                 versions[id] = (await t.FactAsync(id, token))!.Version;
             }
         }, ct, request.Writer);
-        return new ImportReport(documents.Count, result.EventsAppended, result.LastSequence, result.RecordedAt, tally.Recorded, tally.Known, versions);
+        return new ImportReport(count, result.EventsAppended, result.LastSequence, result.RecordedAt, tally.Recorded, tally.Known, versions);
+    }
+
+    /// <summary>Decides one document within the write (and keeps the count of what all of them recorded).</summary>
+    private sealed class Decider(Tally tally, Func<LedgerDocument, Task> decide)
+    {
+        public Tally Tally { get; } = tally;
+        public Task Invoke(LedgerDocument doc) => decide(doc);
     }
 
     private sealed class Tally
@@ -160,6 +202,15 @@ public static class Import
         public Dictionary<string, int> Recorded { get; } = [];
         public Dictionary<string, int> Known { get; } = [];
         public void Add(string what, bool recorded) => (recorded ? Recorded : Known)[what] = (recorded ? Recorded : Known).GetValueOrDefault(what) + 1;
+
+        public (Dictionary<string, int> Recorded, Dictionary<string, int> Known) Snapshot() => (new(Recorded), new(Known));
+
+        public DocumentOutcome Since((Dictionary<string, int> Recorded, Dictionary<string, int> Known) before)
+        {
+            static Dictionary<string, int> Delta(Dictionary<string, int> now, Dictionary<string, int> then) =>
+                now.Where(x => x.Value > then.GetValueOrDefault(x.Key)).ToDictionary(x => x.Key, x => x.Value - then.GetValueOrDefault(x.Key));
+            return new DocumentOutcome(Delta(Recorded, before.Recorded), Delta(Known, before.Known));
+        }
     }
 
     /// <param name="seen">The ids this import has written so far ("fact:ID", "organization:ID", "fact:ID/AMENDMENT"): one id used twice in one import is the document's mistake (400), not another writer's (409).</param>
@@ -418,12 +469,13 @@ public static class Import
                 throw node.At(field).Error($"'{field}' cannot be set on a {LedgerJson.Word(fact.Type)} fact");
             }
         }
-        Only(set.Share, "share", FactType.Stake);
+        Only(set.Share, "share", FactType.Stake, FactType.Control);
         Only(set.Amount, "amount", FactType.Investment, FactType.Acquisition);
         Only(set.ReportedEquivalent, "reportedEquivalent", FactType.Investment);
         Only(set.Instrument, "instrument", FactType.Investment);
         Only(set.Scope, "scope", FactType.Partnership, FactType.Announcement, FactType.Investment);
         Only(set.Title, "title", FactType.Announcement);
         Only(set.Role, "role", FactType.BoardSeat);
+        Only(set.Means, "means", FactType.Control);
     }
 }

@@ -34,6 +34,7 @@ internal sealed partial record LedgerDocument(
         [FactType.BoardSeat] = ["holder", "subject", "role"],
         [FactType.Acquisition] = ["acquirer", "target", "amount"],
         [FactType.Announcement] = ["parties", "title", "scope"],
+        [FactType.Control] = ["holder", "subject", "means", "share"],
     };
 
     public static LedgerDocument Read(DocumentNode root)
@@ -86,7 +87,7 @@ internal sealed partial record LedgerDocument(
 
     private static string? OptionalId(Fields f) => f.Get("id") is { } n ? Fields.SlugOf(n) : null;
 
-    private static OrganizationRegistered ReadOrganization(DocumentNode node)
+    public static OrganizationRegistered ReadOrganization(DocumentNode node)
     {
         var f = Fields.Of(node, "id", "name", "aliases", "kind", "country", "identifiers");
         var country = f.OptionalText("country");
@@ -135,7 +136,7 @@ internal sealed partial record LedgerDocument(
     private static Fact ReadFact(DocumentNode node, string deal)
     {
         var type = Fields.EnumOf<FactType>((node as MapNode)?.Fields.FirstOrDefault(x => x.Key == "type").Value
-            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement)"));
+            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement, control)"));
         var f = Fields.Of(node, [.. CommonFactFields, .. FactFields[type]]);
         var fact = new Fact
         {
@@ -158,6 +159,11 @@ internal sealed partial record LedgerDocument(
             },
             FactType.Partnership => fact with { Parties = f.SlugList("parties", 2), Scope = f.Text("scope") },
             FactType.BoardSeat => fact with { Holder = f.Slug("holder"), Subject = f.Slug("subject"), Role = f.OptionalText("role") },
+            FactType.Control => fact with
+            {
+                Holder = f.Slug("holder"), Subject = f.Slug("subject"), Means = f.Text("means"),
+                Share = f.Get("share") is { } share ? Fields.ShareOf(share) : null,
+            },
             FactType.Acquisition => fact with { Acquirer = f.Slug("acquirer"), Target = f.Slug("target"), Amount = f.Get("amount") is { } m ? ReadMoney(m) : null },
             _ => fact with { Parties = f.SlugList("parties", 1), Title = f.Text("title"), Scope = f.OptionalText("scope") },
         };
@@ -241,7 +247,7 @@ internal sealed partial record LedgerDocument(
 
     private static FactAmendment ReadAmendment(DocumentNode node)
     {
-        var f = Fields.Of(node, "share", "valid", "amount", "reportedEquivalent", "instrument", "scope", "title", "role");
+        var f = Fields.Of(node, "share", "valid", "amount", "reportedEquivalent", "instrument", "scope", "title", "role", "means");
         if (node is MapNode { Fields.Count: 0 })
         {
             throw node.Error("a correction sets at least one field");
@@ -256,6 +262,7 @@ internal sealed partial record LedgerDocument(
             Scope = f.OptionalText("scope"),
             Title = f.OptionalText("title"),
             Role = f.OptionalText("role"),
+            Means = f.OptionalText("means"),
         };
     }
 

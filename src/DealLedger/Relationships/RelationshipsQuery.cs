@@ -115,6 +115,7 @@ public static class FactWords
             + (f.Scope is { Length: > 0 } purpose ? $" — {purpose}" : ""),
         FactType.Partnership => $"Partnership of {string.Join(" and ", f.Parties!.Select(name))}: {f.Scope}",
         FactType.BoardSeat => $"{name(f.Holder!)} holds a board seat at {name(f.Subject!)}" + (f.Role is { Length: > 0 } r ? $" ({r})" : ""),
+        FactType.Control => $"{name(f.Holder!)} controls {name(f.Subject!)} through {f.Means}" + (f.Share is { } c ? $" ({c.ToReadable()})" : ""),
         FactType.Acquisition => $"{name(f.Acquirer!)} acquired {name(f.Target!)}" + (f.Amount is { } m ? $" for {m.ToReadable()}" : ""),
         FactType.Announcement => $"{string.Join(" and ", f.Parties!.Select(name))} announced: {f.Title}" + (f.Scope is { Length: > 0 } s ? $" — {s}" : ""),
         _ => f.Id,

@@ -87,4 +87,11 @@ public sealed class LedgerTransaction
         var pending = facts.Values.Where(f => f.Current.Type == FactType.Stake && f.Current.Holder == holder && f.Current.Subject == subject).ToList();
         return [.. pending, .. stored.Where(f => !facts.ContainsKey(f.Id))];
     }
+
+    /// <summary>The facts of a deal as this write left them (stored and pending), found through its parties.</summary>
+    public async Task<IReadOnlyList<FactState>> FactsOfDealAsync(string deal, IReadOnlyList<string> parties, CancellationToken ct)
+    {
+        var stored = await FactVersions.AmongAsync(connection, parties, ct);
+        return [.. facts.Values.Where(f => f.Original.Deal == deal), .. stored.Where(f => f.Original.Deal == deal && !facts.ContainsKey(f.Id))];
+    }
 }

@@ -1,0 +1,347 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using DealLedger.Auditing;
+using DealLedger.Deals;
+using DealLedger.Holdings;
+using DealLedger.Organizations;
+using DealLedger.Relationships;
+using DealLedger.Sources;
+using DealLedger.Storage;
+using DealLedger.Time;
+
+namespace DealLedger.Bods;
+
+/// <summary>What a BODS export wrote.</summary>
+public sealed record BodsExportResult(string File, string At, string KnownAt, int Statements, int Entities, int Persons, int Relationships, int Interests);
+
+/// <summary>
+/// The ledger's ties in force on a date, as known at an instant, written as BODS 0.4 statements
+/// (docs/bods.md): each organization as an entity or person statement; each pair as one
+/// relationship statement whose interests are its holding (as the headline query answers it) and
+/// its board seats and control. Imprecise dates are rounded to their first day, as BODS asks, with
+/// an annotation giving the precision (the import reads it back); sources become the statement's
+/// source. Statement ids are hashes of their content, so the same export is the same file.
+/// </summary>
+public static class BodsExport
+{
+    public const string Publisher = "DealLedger";
+
+    public static async Task<BodsExportResult> ExportBodsAsync(this Ledger ledger, string path, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            throw LedgerException.Invalid($"{path} is a folder: a BODS export is one JSON file");
+        }
+        if (Path.GetDirectoryName(full) is { } dir && !Directory.Exists(dir))
+        {
+            throw LedgerException.Invalid($"{path}: the folder {dir} does not exist");
+        }
+        var (statements, result) = await ledger.BodsStatementsAsync(at, knownAt, ct);
+        await File.WriteAllTextAsync(full, statements.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n", ct);
+        return result with { File = path };
+    }
+
+    public static Task<(JsonArray Statements, BodsExportResult Result)> BodsStatementsAsync(this Ledger ledger, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
+        ledger.ReadAsync(knownAt, async (c, k, token) =>
+        {
+            var day = at ?? ledger.Today;
+            var holdings = await HoldingQuery.AllHeldAsync(c, k, day, token);
+            var ties = (await FactVersions.OfTypesAsync(c, k, [FactType.BoardSeat, FactType.Control], token))
+                .Where(f => !f.IsRetracted && RelationshipsQuery.StatusAt(f, day) is not null).ToList();
+            var pairs = holdings.Select(h => (h.Holder, h.Subject)).Concat(ties.Select(f => (f.Current.Holder!, f.Current.Subject!)))
+                .Distinct().OrderBy(p => p.Item1, StringComparer.Ordinal).ThenBy(p => p.Item2, StringComparer.Ordinal).ToList();
+            var orgs = new Dictionary<string, OrganizationRegistered>(StringComparer.Ordinal);
+            foreach (var id in pairs.SelectMany(p => new[] { p.Item1, p.Item2 }).Distinct().Order(StringComparer.Ordinal))
+            {
+                orgs[id] = await OrganizationDirectory.RequireAsync(c, id, token);
+            }
+            var cited = holdings.SelectMany(h => h.Finding.Sources.Select(x => x.Id)).Concat(ties.SelectMany(SourceCatalog.CitedBy));
+            var sources = await SourceCatalog.LoadAsync(c, cited, token);
+            var date = Instant.Format(k)[..10];
+            var writer = new Writer(date, orgs);
+
+            var statements = new JsonArray();
+            foreach (var org in orgs.Values)
+            {
+                statements.Add(writer.Party(org));
+            }
+            var interests = 0;
+            foreach (var (holder, subject) in pairs)
+            {
+                var holding = holdings.Where(h => h.Holder == holder && h.Subject == subject).Select(h => h.Finding).FirstOrDefault();
+                var facts = ties.Where(f => f.Current.Holder == holder && f.Current.Subject == subject).OrderBy(f => f.Id, StringComparer.Ordinal).ToList();
+                var statement = writer.Relationship(holder, subject, holding, facts, sources, Instant.Format(k));
+                interests += statement["recordDetails"]!["interests"]!.AsArray().Count;
+                statements.Add(statement);
+            }
+            foreach (var s in statements)
+            {
+                Identify(s!.AsObject());
+            }
+            return (statements, new BodsExportResult("", ValidDate.OfDay(day).ToString(), Instant.Format(k), statements.Count,
+                orgs.Values.Count(o => o.Kind != OrganizationKind.Person), orgs.Values.Count(o => o.Kind == OrganizationKind.Person), pairs.Count, interests));
+        }, ct);
+
+    /// <summary>A statement's id: the SHA-256 of its canonical content (64 hex digits, within BODS's 32–64).</summary>
+    private static void Identify(JsonObject statement)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        CanonicalEvent.Json(buffer, statement.ToJsonString());
+        var id = Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
+        var copy = new JsonObject { ["statementId"] = id };
+        foreach (var (key, value) in statement.ToList())
+        {
+            statement.Remove(key);
+            copy[key] = value;
+        }
+        foreach (var (key, value) in copy.ToList())
+        {
+            copy.Remove(key);
+            statement[key] = value;
+        }
+    }
+
+    private sealed class Writer(string date, IReadOnlyDictionary<string, OrganizationRegistered> orgs)
+    {
+        /// <summary>The BODS recordId of an organization: the one it was imported under, else its ledger id.</summary>
+        private string RecordOf(string id) => orgs[id].Identifiers.GetValueOrDefault(BodsParties.RecordIdentifier) ?? id;
+
+        private JsonObject Statement(string recordId, string type, string subject, JsonObject details, JsonObject? source = null, JsonArray? annotations = null)
+        {
+            var s = new JsonObject
+            {
+                ["statementDate"] = date,
+                ["declarationSubject"] = subject,
+                ["recordId"] = recordId,
+                ["recordType"] = type,
+                ["recordStatus"] = "new",
+                ["recordDetails"] = details,
+                ["publicationDetails"] = new JsonObject
+                {
+                    ["publicationDate"] = date,
+                    ["bodsVersion"] = "0.4",
+                    ["publisher"] = new JsonObject { ["name"] = Publisher },
+                },
+            };
+            if (source is not null)
+            {
+                s["source"] = source;
+            }
+            if (annotations is { Count: > 0 })
+            {
+                s["annotations"] = annotations;
+            }
+            return s;
+        }
+
+        public JsonObject Party(OrganizationRegistered o)
+        {
+            var record = RecordOf(o.Id);
+            var identifiers = new JsonArray();
+            foreach (var (kind, value) in o.Identifiers.Where(i => i.Key != BodsParties.RecordIdentifier).OrderBy(i => i.Key, StringComparer.Ordinal))
+            {
+                identifiers.Add(kind == "lei" ? new JsonObject { ["id"] = value, ["scheme"] = "XI-LEI" } : new JsonObject { ["id"] = value, ["schemeName"] = kind });
+            }
+            JsonObject details;
+            if (o.Kind == OrganizationKind.Person)
+            {
+                var names = new JsonArray(new JsonObject { ["type"] = "legal", ["fullName"] = o.Name });
+                foreach (var alias in o.Aliases)
+                {
+                    names.Add(new JsonObject { ["type"] = "alternative", ["fullName"] = alias });
+                }
+                details = new JsonObject { ["isComponent"] = false, ["personType"] = "knownPerson", ["names"] = names };
+            }
+            else
+            {
+                var type = o.Kind switch
+                {
+                    OrganizationKind.Government => "state",
+                    OrganizationKind.PublicBody => "stateBody",
+                    OrganizationKind.Fund => "legalEntity",
+                    _ => "registeredEntity",
+                };
+                var entityType = new JsonObject { ["type"] = type };
+                if (o.Kind == OrganizationKind.Fund)
+                {
+                    entityType["details"] = "fund";
+                }
+                details = new JsonObject { ["isComponent"] = false, ["entityType"] = entityType, ["name"] = o.Name };
+                if (o.Aliases.Count > 0)
+                {
+                    details["alternateNames"] = new JsonArray(o.Aliases.Select(a => (JsonNode)a).ToArray());
+                }
+                if (o.Country is { } country)
+                {
+                    details["jurisdiction"] = new JsonObject { ["name"] = CountryName(country), ["code"] = country };
+                }
+            }
+            if (identifiers.Count > 0)
+            {
+                details["identifiers"] = identifiers;
+            }
+            return Statement(record, o.Kind == OrganizationKind.Person ? "person" : "entity", record, details);
+        }
+
+        public JsonObject Relationship(string holder, string subject, HoldingFinding? holding, List<FactState> facts,
+            IReadOnlyDictionary<string, SourceRegistered> sources, string knownAt)
+        {
+            var interests = new JsonArray();
+            var annotations = new JsonArray();
+            var cited = new List<string>();
+            if (holding is not null)
+            {
+                var interest = new JsonObject { ["type"] = "shareholding", ["directOrIndirect"] = "direct" };
+                if (holding.Share is { } share)
+                {
+                    interest["share"] = ShareJson(share);
+                    if (share.Wording is { } w)
+                    {
+                        interest["details"] = w;
+                    }
+                }
+                Dates(interest, holding.Since, holding.Until, false, 0, annotations);
+                var rating = holding.Status == HoldingStatus.Uncertain
+                    ? $"As known at {knownAt}, the ledger cannot tell whether this stake was held on the date exported: {holding.Explanation}"
+                    : holding.Confidence is Confidence.Claimed or Confidence.Disputed
+                        ? $"As known at {knownAt}, the ledger rates this stake {LedgerJson.Word(holding.Confidence.Value)}: {holding.Explanation}"
+                        : null;
+                if (rating is not null)
+                {
+                    annotations.Add(Annotation("/recordDetails/interests/0", "commenting", BodsTranslation.Clip(rating)));
+                }
+                interests.Add(interest);
+                cited.AddRange(holding.Sources.Select(x => x.Id));
+            }
+            foreach (var f in facts)
+            {
+                var fact = f.Current;
+                var interest = new JsonObject { ["type"] = TypeOf(fact), ["directOrIndirect"] = "direct" };
+                if (fact.Type == FactType.Control && fact.Share is { } share)
+                {
+                    interest["share"] = ShareJson(share);
+                }
+                if (DetailsOf(fact) is { } text)
+                {
+                    interest["details"] = text;
+                }
+                Dates(interest, DateWithPrecision.Of(fact.Valid.From), DateWithPrecision.Of(f.EndsOn), fact.Valid.OrEarlier, interests.Count, annotations);
+                interests.Add(interest);
+                cited.AddRange(SourceCatalog.CitedBy(f));
+            }
+            var details = new JsonObject
+            {
+                ["isComponent"] = false,
+                ["subject"] = RecordOf(subject),
+                ["interestedParty"] = RecordOf(holder),
+                ["interests"] = interests,
+            };
+            return Statement($"{RecordOf(holder)}~{RecordOf(subject)}", "relationship", RecordOf(subject), details,
+                SourceOf(cited.Distinct().Where(sources.ContainsKey).Select(id => sources[id]).ToList()), annotations);
+        }
+
+        /// <summary>Start and end as BODS days; a month or year is its first day, with an annotation of the export giving the precision.</summary>
+        private static void Dates(JsonObject interest, DateWithPrecision? since, DateWithPrecision? until, bool startUnknown, int index, JsonArray annotations)
+        {
+            var pointer = $"/recordDetails/interests/{index}";
+            if (since is { } s)
+            {
+                var from = ValidDate.Parse(s.Date);
+                if (startUnknown)
+                {
+                    annotations.Add(Annotation(pointer, "commenting", BodsAnnotations.InForceText(from)));
+                }
+                else
+                {
+                    interest["startDate"] = from.Start.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                    if (!from.IsExactDay)
+                    {
+                        annotations.Add(Annotation(pointer + "/startDate", "transformation", BodsAnnotations.RoundedText(from)));
+                    }
+                }
+            }
+            if (until is { } u)
+            {
+                var to = ValidDate.Parse(u.Date);
+                interest["endDate"] = to.Start.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                if (!to.IsExactDay)
+                {
+                    annotations.Add(Annotation(pointer + "/endDate", "transformation", BodsAnnotations.RoundedText(to)));
+                }
+            }
+        }
+
+        private static JsonObject Annotation(string pointer, string motivation, string description) => new()
+        {
+            ["statementPointerTarget"] = pointer,
+            ["motivation"] = motivation,
+            ["description"] = description,
+            ["createdBy"] = new JsonObject { ["name"] = Publisher },
+        };
+
+        /// <summary>The ledger's sources of a relationship as one BODS source: their kinds, titles and the first URL.</summary>
+        private static JsonObject? SourceOf(List<SourceRegistered> cited)
+        {
+            if (cited.Count == 0)
+            {
+                return null;
+            }
+            var types = cited.Select(s => s.Kind switch
+            {
+                SourceKind.SelfDeclaration => "selfDeclaration",
+                SourceKind.OfficialRegister => "officialRegister",
+                SourceKind.PrimaryResearch => "primaryResearch",
+                _ => "thirdParty",
+            }).Distinct().Order(StringComparer.Ordinal).Select(t => (JsonNode)t).ToArray();
+            var source = new JsonObject
+            {
+                ["type"] = new JsonArray(types),
+                ["description"] = BodsTranslation.Clip("As recorded in DealLedger from: " + string.Join("; ", cited.Select(s =>
+                    $"{s.Title} [{s.Id}; {LedgerJson.Word(s.Kind)}{(s.Publisher is { } p ? $"; {p}" : "")}{(s.Published is { } d ? $"; {d}" : "")}]"))),
+            };
+            if (cited.Select(s => s.Url).FirstOrDefault(u => u is not null) is { } url)
+            {
+                source["url"] = url;
+            }
+            return source;
+        }
+    }
+
+    /// <summary>A ledger share as BODS writes it: exact, or each bound as inclusive (minimum/maximum) or exclusive.</summary>
+    public static JsonObject ShareJson(Share s)
+    {
+        if (s.Exact is { } e)
+        {
+            return new JsonObject { ["exact"] = e };
+        }
+        return new JsonObject
+        {
+            [s.MinInclusive ? "minimum" : "exclusiveMinimum"] = s.Min ?? 0m,
+            [s.MaxInclusive ? "maximum" : "exclusiveMaximum"] = s.Max ?? 100m,
+        };
+    }
+
+    /// <summary>The BODS interest type of a board seat or control fact (the reverse of the import's table).</summary>
+    private static string TypeOf(Fact f) => f.Type == FactType.BoardSeat
+        ? f.Role == "board chair" ? "boardChair" : "boardMember"
+        : BodsTranslation.InterestTypeOf(f.Means) ?? "otherInfluenceOrControl";
+
+    private static string? DetailsOf(Fact f) => f.Type == FactType.BoardSeat
+        ? f.Role is null or "board chair" or "board member" ? null : f.Role
+        : BodsTranslation.InterestTypeOf(f.Means) is null ? f.Means : null;
+
+    private static string CountryName(string code)
+    {
+        try
+        {
+            return new RegionInfo(code).EnglishName;
+        }
+        catch (ArgumentException)
+        {
+            return code;
+        }
+    }
+}
