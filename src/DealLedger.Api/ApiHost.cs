@@ -56,6 +56,7 @@ public static class ApiHost
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        Page.Map(app);
         app.UseAuthentication();
         app.UseAuthorization();
 
