@@ -65,7 +65,7 @@ function commit(changes, { replace = false } = {}) {
 let generation = 0;
 let graph = null; // the last graph answer
 let drawn = null; // what renderGraph returned
-let changesSince = 0; // writes seen on the feed while the view is fixed
+let changesSince = 0; // events the feed delivered while the view is fixed
 
 const isLive = () => !state.knownAt;
 
@@ -85,8 +85,12 @@ function showError(error) {
   els.error.hidden = false;
 }
 
+/** loading | ready | error; each view shown counts in data-loads (tests and scripts wait on it). */
 function setPhase(phase) {
   document.body.dataset.state = phase;
+  if (phase === 'ready') {
+    document.body.dataset.loads = String(Number(document.body.dataset.loads ?? 0) + 1);
+  }
 }
 
 /** Reloads everything the address asks for: the graph, then the answer panel and the timeline at the graph's instant. */
@@ -119,6 +123,8 @@ async function load({ keepFocus = false } = {}) {
   }
   document.title = `DealLedger — relationships on ${answer.at}`;
   document.body.dataset.knownAt = answer.knownAt;
+  // The panel's room first, so the graph is drawn at the width it will keep.
+  els.panel.hidden = !(state.edge || state.org);
   draw(focusKey);
   await Promise.all([loadPanel(gen), loadTimeline(gen)]);
   if (gen === generation) {
@@ -540,6 +546,7 @@ function startLive() {
 function liveNotice() {
   const p = els.live;
   p.dataset.state = liveState;
+  p.dataset.changesSince = String(changesSince);
   if (lastChange !== null) {
     p.dataset.sequence = String(lastChange);
   }
@@ -563,6 +570,15 @@ function liveNotice() {
 
 // ---- Keyboard and history -------------------------------------------------------------------
 
+// The skip link lands on the graph's item in the Tab order, ready for the arrow keys.
+document.querySelector('.skip').addEventListener('click', (e) => {
+  const item = els.graph.querySelector('[data-key][tabindex="0"]');
+  if (item) {
+    e.preventDefault();
+    item.focus();
+  }
+});
+
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && !e.defaultPrevented && (state.edge || state.org)) {
     e.preventDefault();
@@ -571,6 +587,10 @@ document.addEventListener('keydown', (e) => {
 });
 
 window.addEventListener('popstate', () => {
+  // A jump within the page (#graph) changes no state: nothing to reload.
+  if (address(readAddress()) === address(state)) {
+    return;
+  }
   state = readAddress();
   changesSince = 0;
   load();

@@ -58,3 +58,17 @@ export function link(url, text) {
   }
   return h('span', {}, text ?? url);
 }
+
+/**
+ * Puts an opaque box behind an SVG text already in the document, so it reads on whatever lines
+ * pass beneath it (and contrast checkers see its real background).
+ */
+export function backdrop(text, className = 'backdrop') {
+  const box = text.getBBox();
+  // Whole units: the same drawing gives the same boxes whatever the window's size.
+  const x = Math.floor(box.x) - 3;
+  const y = Math.floor(box.y) - 1;
+  const rect = s('rect', { x, y, width: Math.ceil(box.x + box.width) + 3 - x, height: Math.ceil(box.y + box.height) + 1 - y, rx: 3, class: className });
+  text.before(rect);
+  return rect;
+}

@@ -3,7 +3,7 @@
 // picture, so a shared address reopens the same view). Keyboard: one item is in the Tab order at a
 // time; the arrow keys move between ties and organizations, Enter or Space selects.
 
-import { s } from './dom.js';
+import { backdrop, s } from './dom.js';
 import { capital, kindWord, shareLabel, statusWord } from './words.js';
 
 export const WIDTH = 960;
@@ -132,7 +132,7 @@ function linkWords(edge, name) {
   const [from, ...others] = edge.organizations;
   const ends = edge.directed ? `${name(from)} → ${others.map(name).join(', ')}` : [from, ...others].map(name).join(' and ');
   const since = edge.since ? `, since ${edge.startUnknown ? 'at least ' : ''}${edge.since.date}` : '';
-  return `${capital(kindWord(edge.type))}, ${ends}: ${edge.summary}. ${capital(statusWord(edge.status))} on this date, ${edge.confidence ?? 'no confidence'}${since}.`;
+  return `${linkLabel(edge)} — ${kindWord(edge.type)}, ${ends}: ${edge.summary}. ${capital(statusWord(edge.status))} on this date, ${edge.confidence ?? 'no confidence'}${since}.`;
 }
 
 /**
@@ -171,6 +171,7 @@ export function renderGraph(container, graph, options) {
     byPair.set(pair, [...(byPair.get(pair) ?? []), l]);
   }
   const items = [];
+  const labels = [];
   const linkGroup = s('g', { class: 'links' });
   for (const [pair, group] of byPair) {
     const [a, b] = pair.split('|');
@@ -194,7 +195,7 @@ export function renderGraph(container, graph, options) {
       const start = toward(p1, control, NODE_RADIUS + 2);
       const end = toward(p2, control, NODE_RADIUS + (l.edge.directed ? 4 : 2));
       const d = `M${start.x.toFixed(1)},${start.y.toFixed(1)} Q${control.x.toFixed(1)},${control.y.toFixed(1)} ${end.x.toFixed(1)},${end.y.toFixed(1)}`;
-      const label = { x: 0.25 * start.x + 0.5 * control.x + 0.25 * end.x, y: 0.25 * start.y + 0.5 * control.y + 0.25 * end.y };
+      const label = at(start, control, end, 0.5);
       const e = l.edge;
       const dim = matches && !matches.has(l.from) && !matches.has(l.to);
       const selected = e.fact === options.selectedFact;
@@ -208,12 +209,14 @@ export function renderGraph(container, graph, options) {
       s('path', { d, class: `line kind-${e.type}`, 'marker-end': e.directed ? `url(#arrow-${e.type})` : null }),
       s('text', { x: label.x.toFixed(1), y: (label.y + 4).toFixed(1), class: 'edge-label', 'text-anchor': 'middle', text: linkLabel(e) }));
       g.addEventListener('click', () => options.onSelectEdge(e, l.key));
+      labels.push({ text: g.lastChild, curve: [start, control, end], priority: e.type === 'stake' ? 0 : e.status === 'uncertain' ? 2 : 1 });
       linkGroup.append(g);
       items.push(g);
     });
   }
 
   const nodeGroup = s('g', { class: 'nodes' });
+  const badges = s('g', { class: 'badges' });
   const sorted = [...graph.organizations].sort((a, b) => a.name.localeCompare(b.name, 'en'));
   for (const o of sorted) {
     const p = positions.get(o.id);
@@ -232,12 +235,16 @@ export function renderGraph(container, graph, options) {
     s('title', { text: `${o.name}${o.aliases.length ? ` (also ${o.aliases.join(', ')})` : ''}` }),
     shape(o.kind),
     s('text', { class: 'node-label', 'text-anchor': 'middle', y: NODE_RADIUS + 15 },
-      lines.map((line, i) => s('tspan', { x: 0, dy: i === 0 ? 0 : 13, text: line }))),
-    said ? s('g', { class: 'badge', transform: `translate(${NODE_RADIUS - 2},${-NODE_RADIUS + 2})`, 'aria-hidden': 'true' },
-      s('circle', { r: 8 }), s('text', { 'text-anchor': 'middle', y: 4, text: String(said) })) : null);
+      lines.map((line, i) => s('tspan', { x: 0, dy: i === 0 ? 0 : 13, text: i < lines.length - 1 ? `${line} ` : line }))),
+  );
     g.addEventListener('click', () => options.onSelectNode(o.id, `org|${o.id}`));
     nodeGroup.append(g);
     items.push(g);
+    if (said) {
+      // Beside the node, not in it: the node's accessible name stays its name.
+      badges.append(s('g', { class: 'badge', transform: `translate(${(p.x + NODE_RADIUS - 2).toFixed(1)},${(p.y - NODE_RADIUS + 2).toFixed(1)})`, 'aria-hidden': 'true' },
+        s('circle', { r: 8 }), s('text', { 'text-anchor': 'middle', y: 4, text: String(said) })));
+    }
   }
 
   const hasIsolated = [...positions.values()].some((p) => p.isolated);
@@ -248,7 +255,7 @@ export function renderGraph(container, graph, options) {
   hasIsolated ? s('g', { class: 'strip' },
     s('line', { x1: 20, x2: WIDTH - 20, y1: HEIGHT - STRIP, y2: HEIGHT - STRIP }),
     s('text', { x: 24, y: HEIGHT - STRIP + 16, text: 'No tie on this date' })) : null,
-  linkGroup, nodeGroup);
+  linkGroup, nodeGroup, badges);
 
   // Roving focus: exactly one item can be reached with Tab.
   const keep = items.find((i) => i.dataset.key === options.focusKey)
@@ -282,6 +289,7 @@ export function renderGraph(container, graph, options) {
     }
   });
   container.replaceChildren(svg);
+  placeLabels(svg, labels, positions);
   return {
     links,
     focus(key) {
@@ -294,6 +302,54 @@ export function renderGraph(container, graph, options) {
       return Boolean(item);
     },
   };
+}
+
+/** The point at t of a quadratic curve. */
+function at(p0, p1, p2, t) {
+  const u = 1 - t;
+  return { x: u * u * p0.x + 2 * u * t * p1.x + t * t * p2.x, y: u * u * p0.y + 2 * u * t * p1.y + t * t * p2.y };
+}
+
+function overlap(a, b) {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+/**
+ * Slides each tie's label along its line to where it covers no organization and no other label
+ * (stakes first: their share matters most), then gives every label an opaque backdrop.
+ */
+function placeLabels(svg, labels, positions) {
+  const taken = [];
+  for (const g of svg.querySelectorAll('.node')) {
+    const p = positions.get(g.dataset.org);
+    const b = g.getBBox();
+    taken.push({ x: p.x + b.x, y: p.y + b.y, width: b.width, height: b.height });
+  }
+  for (const label of [...labels].sort((a, b) => a.priority - b.priority)) {
+    let best = null;
+    for (const t of [0.5, 0.4, 0.6, 0.32, 0.68, 0.25, 0.75]) {
+      const p = at(...label.curve, t);
+      label.text.setAttribute('x', p.x.toFixed(1));
+      label.text.setAttribute('y', (p.y + 4).toFixed(1));
+      const box = label.text.getBBox();
+      const cost = taken.reduce((sum, other) => sum + overlap(box, other), 0);
+      if (!best || cost < best.cost) {
+        best = { cost, p, box };
+      }
+      if (cost === 0) {
+        break;
+      }
+    }
+    label.text.setAttribute('x', best.p.x.toFixed(1));
+    label.text.setAttribute('y', (best.p.y + 4).toFixed(1));
+    taken.push(best.box);
+    backdrop(label.text, 'label-bg');
+  }
+  for (const text of svg.querySelectorAll('.node-label')) {
+    backdrop(text, 'label-bg');
+  }
 }
 
 /** Companies and persons are circles, governments and public bodies squares, funds diamonds. */

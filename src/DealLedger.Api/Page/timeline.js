@@ -2,7 +2,7 @@
 // a hatched span over the days it may fall on), what the ledger said before a correction, and the
 // events on the recorded-time axis where they were recorded (corrections and retractions marked).
 
-import { fill, h, s } from './dom.js';
+import { backdrop, fill, h, s } from './dom.js';
 import { capital, dateWithPrecision, eventWord, instant, shareLabel, statusWord } from './words.js';
 
 const WIDTH = 960;
@@ -144,28 +144,33 @@ export function renderTimeline(section, history, ctx) {
     const words = `${capital(statusWord(f.status))} from ${range}${f.share ? `: ${shareLabel(f.share)}` : ''}${f.confidence ? `, ${f.confidence}` : ''}. ${f.explanation}`;
     const g = s('g', {
       class: `period status-${f.status} conf-${f.confidence ?? 'none'}${p.to ? '' : ' open-end'}${p.from ? '' : ' open-start'}`,
-      tabindex: 0, role: 'button', 'aria-label': `${words} Press Enter to show this date.`,
-      dataset: { from: p.from ?? '', to: p.to ?? '', status: f.status },
+      tabindex: 0, role: 'button', dataset: { from: p.from ?? '', to: p.to ?? '', status: f.status },
     }, s('title', { text: words }));
+    // What the period shows in words comes first in its name, then the whole answer.
+    const shown = [];
     const y = lanes.valid - 12;
     if (f.status === 'held' || f.status === 'uncertain') {
       g.append(s('rect', { x: x1, y, width: w, height: 24, rx: 2, class: 'bar' }));
       const label = f.status === 'uncertain' ? '?' : shareLabel(f.share);
       if (w > label.length * 6.5 + 8) {
         g.append(s('text', { x: x1 + w / 2, y: lanes.valid + 4, 'text-anchor': 'middle', class: 'bar-label', text: label }));
+        shown.push(label);
       }
       if (f.status === 'uncertain') {
         const imprecise = [f.since, f.until].find((d) => d && d.precision !== 'day');
-        g.append(s('text', { x: x1 + w / 2, y: lanes.valid + 26, 'text-anchor': 'middle', class: 'caption',
-          text: imprecise ? `${imprecise.date}: ${imprecise.precision} precision` : 'cannot tell' }));
+        const caption = imprecise ? `${imprecise.date}: ${imprecise.precision} precision` : 'cannot tell';
+        g.append(s('text', { x: x1 + w / 2, y: lanes.valid + 26, 'text-anchor': 'middle', class: 'caption', text: caption }));
+        shown.push(caption);
       }
     } else {
       g.append(s('rect', { x: x1, y, width: w, height: 24, class: 'hit' }),
         s('line', { x1, x2: x1 + w, y1: lanes.valid, y2: lanes.valid, class: 'bar' }));
       if (w > 60) {
         g.append(s('text', { x: x1 + w / 2, y: lanes.valid - 4, 'text-anchor': 'middle', class: 'caption', text: statusWord(f.status) }));
+        shown.push(statusWord(f.status));
       }
     }
+    g.setAttribute('aria-label', `${shown.length ? `${shown.join(' ')} — ` : ''}${words} Press Enter to show this date.`);
     const pick = () => ctx.onPickDate(p.from ?? iso(day(p.to) - DAY));
     g.addEventListener('click', pick);
     g.addEventListener('keydown', (e) => {
@@ -183,10 +188,11 @@ export function renderTimeline(section, history, ctx) {
     const x2 = v.to ? x(day(v.to)) : RIGHT;
     const replaced = v.replacedBy.map((b) => `#${b.sequence} ${eventWord(b.type)}`).join(', ');
     const words = `Said ${statusWord(v.status)}${v.share ? ` (${shareLabel(v.share)})` : ''} for ${v.from ?? 'the beginning'} to ${v.to ?? 'open end'}, known from ${instant(v.knownFrom)} until ${instant(v.knownUntil)}; replaced by ${replaced || 'a later write'}.`;
-    svg.append(s('g', { class: `superseded status-${v.status}`, tabindex: 0, role: 'img', 'aria-label': words },
+    const caption = x2 - x1 > 140 ? `${statusWord(v.status)}${v.share ? ` ${shareLabel(v.share)}` : ''} — until ${replaced}` : null;
+    svg.append(s('g', { class: `superseded status-${v.status}`, tabindex: 0, role: 'img', 'aria-label': caption ? `${caption}. ${words}` : words },
       s('title', { text: words }),
       s('rect', { x: x1, y: lanes.superseded - 8, width: Math.max(x2 - x1, 2), height: 16, rx: 2, class: 'bar' }),
-      x2 - x1 > 140 ? s('text', { x: x1 + 6, y: lanes.superseded + 4, class: 'caption', text: `${statusWord(v.status)}${v.share ? ` ${shareLabel(v.share)}` : ''} — until ${replaced}` }) : null));
+      caption ? s('text', { x: x1 + 6, y: lanes.superseded + 4, class: 'caption', text: caption }) : null));
   }
 
   // Events where they were recorded: one mark per write (its events share the recorded time).
@@ -202,7 +208,8 @@ export function renderTimeline(section, history, ctx) {
     lift = cx - lastX < 70 ? (lift + 1) % 3 : 0;
     lastX = cx;
     const kind = top.type.replace(/_/g, '-');
-    const words = `${list.map((b) => `#${b.sequence} ${eventWord(b.type)}`).join(', ')}, recorded ${instant(when)}`;
+    const caption = `#${list.map((b) => b.sequence).join(', #')}${top.type === 'fact_recorded' ? '' : ` ${eventWord(top.type)}`}`;
+    const words = `${caption}: ${list.map((b) => `#${b.sequence} ${eventWord(b.type)}`).join(', ')}, recorded ${instant(when)}`;
     const y = lanes.recorded;
     const mark = top.type === 'fact_corrected' ? s('path', { d: `M${cx},${y - 7} L${cx + 7},${y} L${cx},${y + 7} L${cx - 7},${y} z`, class: 'mark' })
       : top.type === 'fact_retracted' ? s('path', { d: `M${cx - 6},${y - 6} L${cx + 6},${y + 6} M${cx + 6},${y - 6} L${cx - 6},${y + 6}`, class: 'mark cross' })
@@ -210,8 +217,7 @@ export function renderTimeline(section, history, ctx) {
           : s('circle', { cx, cy: y, r: 5.5, class: 'mark' });
     svg.append(s('g', { class: `event event-${kind}`, tabindex: 0, role: 'img', 'aria-label': words, dataset: { type: top.type } },
       s('title', { text: words }), mark,
-      s('text', { x: cx, y: y + 20 + lift * 12, 'text-anchor': 'middle', class: 'caption',
-        text: `#${list.map((b) => b.sequence).join(', #')}${top.type === 'fact_recorded' ? '' : ` ${eventWord(top.type)}`}` })));
+      s('text', { x: cx, y: y + 20 + lift * 12, 'text-anchor': 'middle', class: 'caption', text: caption })));
   }
 
   // Where the view stands: the date asked (valid lanes) and the moment known (recorded lane).
@@ -223,6 +229,9 @@ export function renderTimeline(section, history, ctx) {
     s('text', { x: x(knownAt) - 4, y: lanes.recorded - 18, 'text-anchor': 'end', text: 'known at' })));
 
   fill(section, head, asOf, h('div', { class: 'timeline-figure' }, svg), periodTable(periods), changesList(events));
+  for (const text of svg.querySelectorAll('.caption, .marker text')) {
+    backdrop(text);
+  }
 }
 
 function periodTable(periods) {
