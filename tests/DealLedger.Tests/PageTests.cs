@@ -165,6 +165,18 @@ public sealed class PageSession : IAsyncDisposable
     public Task ScreenshotAsync(string name) =>
         Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(PageHost.Screenshots, $"{name}.png"), FullPage = true });
 
+    /// <summary>axe-core finds nothing against WCAG 2.0/2.1 A and AA in what the page shows now.</summary>
+    public async Task AssertWcagAsync()
+    {
+        var result = await Page.RunAxe(new AxeRunOptions
+        {
+            RunOnly = new RunOnlyOptions { Type = "tag", Values = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+        });
+        Assert.True(result.Violations.Length == 0, string.Join('\n', result.Violations.Select(v =>
+            $"{v.Id}: {v.Help} — {string.Join(" | ", v.Nodes.Take(5).Select(n => $"{n.Html} ({string.Join("; ", n.Any.Concat(n.All).Select(c => c.Message))})"))}")));
+        Assert.NotEmpty(result.Passes);
+    }
+
     public void AssertNothingWentWrong() => Assert.True(problems.Count == 0, string.Join('\n', problems));
 
     public async ValueTask DisposeAsync() => await context.CloseAsync();
@@ -179,6 +191,95 @@ public sealed class PageSession : IAsyncDisposable
 public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
 {
     private const string Stake = "microsoft-mistral-stake";
+
+    [Fact]
+    public async Task first_opened_the_page_shows_today_as_known_now_and_follows_the_ledger()
+    {
+        await using var s = await PageSession.OpenAsync(host, "/");
+
+        var address = await s.AddressAsync();
+        var at = Assert.Single(Regex.Matches(address, @"^/\?at=(\d{4}-\d{2}-\d{2})$")).Groups[1].Value;
+        Assert.InRange(DateOnly.Parse(at, System.Globalization.CultureInfo.InvariantCulture),
+            DateOnly.FromDateTime(DateTime.UtcNow.AddDays(-1)), DateOnly.FromDateTime(DateTime.UtcNow.AddDays(1)));
+        await Expect(s.Page.Locator("#at")).ToHaveValueAsync(at);
+        await Expect(s.Page.Locator("#knownAt")).ToHaveValueAsync("");
+        await Expect(s.Page.Locator("#graph-title")).ToHaveTextAsync($"Relationships on {at}");
+        await Expect(s.Page.Locator("#as-of")).ToContainTextAsync("now: the view follows the ledger");
+        await Expect(s.Page.Locator("#live")).ToHaveAttributeAsync("data-state", "connected");
+        await Expect(s.Edge(Stake)).ToHaveCountAsync(1);
+        await s.ScreenshotAsync("first-open");
+        s.AssertNothingWentWrong();
+    }
+
+    [Fact]
+    public async Task the_pair_timeline_marks_a_correction_and_a_retraction_where_they_were_recorded()
+    {
+        using var http = host.Http(host.WriterKey);
+        async Task<(long Sequence, DateTimeOffset RecordedAt)> ImportAsync(string yaml)
+        {
+            using var body = new StringContent(yaml, Encoding.UTF8, "application/yaml");
+            var response = await http.PostAsync("/api/import", body);
+            var report = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            Assert.True(response.StatusCode == HttpStatusCode.OK, report.ToString());
+            return (report.GetProperty("lastSequence").GetInt64(), report.GetProperty("recordedAt").GetDateTimeOffset());
+        }
+        await ImportAsync("""
+            organizations:
+              - { id: globex-capital, name: Globex Capital, kind: fund }
+            sources:
+              - { id: globex-wire, title: "Wire: Globex Capital buys into OpenAI", kind: third-party }
+              - { id: globex-statement, title: Globex Capital statement, kind: self-declaration }
+            deals:
+              - id: globex-openai-2023
+                parties: [globex-capital, openai]
+                facts:
+                  - { id: globex-openai-stake, type: stake, holder: globex-capital, subject: openai, share: { exact: 5 },
+                      valid: { from: 2023-05 }, sources: [ { source: globex-wire, claim: stated } ] }
+            """);
+        var corrected = await ImportAsync("""
+            corrections:
+              - { fact: globex-openai-stake, set: { share: { exact: 4.2 } }, reason: the wire rounded, sources: [ { source: globex-statement, claim: stated } ] }
+            """);
+        var retracted = await ImportAsync("""
+            retractions:
+              - { fact: globex-openai-stake, reason: Globex Capital denies any stake, sources: [ { source: globex-statement, claim: stated } ] }
+            """);
+
+        async Task<DateTimeOffset> RecordedAsync(ILocator mark) =>
+            DateTimeOffset.Parse(Regex.Match(await mark.GetAttributeAsync("aria-label") ?? "", @"recorded (\S+ \S+) UTC").Groups[1].Value + "Z",
+                System.Globalization.CultureInfo.InvariantCulture);
+        async Task<DateTimeOffset> UntilAsync(ILocator row) =>
+            DateTimeOffset.Parse((await row.First.GetAttributeAsync("data-until"))!, System.Globalization.CultureInfo.InvariantCulture);
+
+        // Now: retracted, the pair is unknown again; both changes are marked where they were recorded.
+        await using var s = await PageSession.OpenAsync(host, "/?at=2024-06-01&pair=globex-capital,openai");
+        var timeline = s.Page.Locator("#timeline");
+        await Expect(timeline.Locator(".period.status-unknown")).ToHaveCountAsync(1);
+        var correction = timeline.Locator(".event[data-type='fact_corrected']");
+        var retraction = timeline.Locator(".event[data-type='fact_retracted']");
+        await Expect(correction).ToHaveAttributeAsync("aria-label", new Regex($"#{corrected.Sequence} correction"));
+        await Expect(retraction).ToHaveAttributeAsync("aria-label", new Regex($"#{retracted.Sequence} retraction"));
+        Assert.Equal(corrected.RecordedAt, await RecordedAsync(correction));
+        Assert.Equal(retracted.RecordedAt, await RecordedAsync(retraction));
+        // What the ledger said before each of them.
+        var beforeCorrection = timeline.Locator(".superseded.status-held").Filter(new LocatorFilterOptions { HasText = "5 %" });
+        var beforeRetraction = timeline.Locator(".superseded.status-held").Filter(new LocatorFilterOptions { HasText = "4.2 %" });
+        Assert.Equal(corrected.RecordedAt, await UntilAsync(beforeCorrection));
+        Assert.Equal(retracted.RecordedAt, await UntilAsync(beforeRetraction));
+        await s.ScreenshotAsync("timeline-correction-and-retraction");
+        await s.AssertWcagAsync();
+
+        // As known between the two: the corrected share, and no retraction yet.
+        await s.AfterAsync(async () =>
+        {
+            await s.Page.FillAsync("#knownAt", Instant.Format(corrected.RecordedAt));
+            await s.Page.PressAsync("#knownAt", "Enter");
+        });
+        await Expect(timeline.Locator(".period.status-held .bar-label")).ToHaveTextAsync("4.2 %");
+        await Expect(retraction).ToHaveCountAsync(0);
+        await Expect(correction).ToHaveCountAsync(1);
+        s.AssertNothingWentWrong();
+    }
 
     [Fact]
     public async Task on_2024_06_01_the_graph_shows_microsofts_stake_in_mistral_ai_and_selecting_it_shows_the_answer_and_its_evidence()
@@ -452,14 +553,7 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
         await using var s = await PageSession.OpenAsync(host, $"/?at=2024-06-01&edge={Stake}&pair=microsoft,mistral-ai");
         await Expect(s.Page.Locator("#timeline .period")).Not.ToHaveCountAsync(0);
 
-        var result = await s.Page.RunAxe(new AxeRunOptions
-        {
-            RunOnly = new RunOnlyOptions { Type = "tag", Values = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
-        });
-
-        Assert.True(result.Violations.Length == 0, string.Join('\n', result.Violations.Select(v =>
-            $"{v.Id}: {v.Help} — {string.Join(" | ", v.Nodes.Take(5).Select(n => $"{n.Html} ({string.Join("; ", n.Any.Concat(n.All).Select(c => c.Message))})"))}")));
-        Assert.NotEmpty(result.Passes);
+        await s.AssertWcagAsync();
         s.AssertNothingWentWrong();
     }
 

@@ -32,26 +32,73 @@ export function linksOf(graph) {
     || a.edge.fact.localeCompare(b.edge.fact, 'en'));
 }
 
-/** Positions by organization id: tied organizations by force, the others in a row at the bottom. */
+/**
+ * Positions by organization id: each group of tied organizations laid out by force in a column of
+ * its own (wider for bigger groups), the organizations with no tie in a row at the bottom.
+ */
 export function layout(organizations, links) {
-  const tied = new Set(links.flatMap((l) => [l.from, l.to]));
-  const ids = organizations.map((o) => o.id).filter((id) => tied.has(id)).sort();
-  const isolated = organizations.filter((o) => !tied.has(o.id)).sort((a, b) => a.name.localeCompare(b.name, 'en'));
+  const neighbours = new Map();
+  for (const l of links) {
+    neighbours.set(l.from, new Set([...(neighbours.get(l.from) ?? []), l.to]));
+    neighbours.set(l.to, new Set([...(neighbours.get(l.to) ?? []), l.from]));
+  }
+  const isolated = organizations.filter((o) => !neighbours.has(o.id)).sort((a, b) => a.name.localeCompare(b.name, 'en'));
   const height = HEIGHT - (isolated.length ? STRIP : 0);
   const positions = new Map();
 
+  const groups = [];
+  const seen = new Set();
+  for (const id of [...neighbours.keys()].sort()) {
+    if (seen.has(id)) {
+      continue;
+    }
+    const group = [];
+    const queue = [id];
+    seen.add(id);
+    while (queue.length) {
+      const next = queue.shift();
+      group.push(next);
+      for (const other of [...neighbours.get(next)].sort()) {
+        if (!seen.has(other)) {
+          seen.add(other);
+          queue.push(other);
+        }
+      }
+    }
+    groups.push(group.sort());
+  }
+  groups.sort((a, b) => b.length - a.length || a[0].localeCompare(b[0]));
+  const weight = (g) => Math.sqrt(g.length);
+  const total = groups.reduce((sum, g) => sum + weight(g), 0);
+  let left = 0;
+  for (const group of groups) {
+    const width = (WIDTH * weight(group)) / total;
+    place(group, links, positions, { left, width, height });
+    left += width;
+  }
+  isolated.forEach((o, i) => positions.set(o.id, {
+    x: ((i + 0.5) * WIDTH) / isolated.length,
+    y: HEIGHT - STRIP / 2 - 8,
+    isolated: true,
+  }));
+  return { positions, isolatedCount: isolated.length };
+}
+
+/** Fruchterman–Reingold from a circle, a fixed number of rounds: the same group always lands the same way. */
+function place(ids, links, positions, box) {
   const n = ids.length;
   const index = new Map(ids.map((id, i) => [id, i]));
-  const pairs = [...new Set(links.map((l) => [index.get(l.from), index.get(l.to)].sort((a, b) => a - b).join(',')))]
+  const pairs = [...new Set(links.filter((l) => index.has(l.from))
+    .map((l) => [index.get(l.from), index.get(l.to)].sort((a, b) => a - b).join(',')))]
     .map((p) => p.split(',').map(Number));
-  const cx = WIDTH / 2;
-  const cy = height / 2;
-  const k = Math.sqrt((WIDTH * height) / Math.max(n, 1)) * 0.6;
-  const x = ids.map((_, i) => cx + (WIDTH / 3) * Math.cos((2 * Math.PI * i) / n - Math.PI / 2));
-  const y = ids.map((_, i) => cy + (height / 3) * Math.sin((2 * Math.PI * i) / n - Math.PI / 2));
-  const rounds = 300;
-  for (let round = 0; round < rounds && n > 1; round++) {
-    const heat = (WIDTH / 10) * (1 - round / rounds) + 0.5;
+  const cx = box.width / 2;
+  const cy = box.height / 2;
+  const k = Math.sqrt((box.width * box.height) / n) * 0.9;
+  const x = ids.map((_, i) => cx + (box.width / 3) * Math.cos((2 * Math.PI * i) / n - Math.PI / 2));
+  const y = ids.map((_, i) => cy + (box.height / 3) * Math.sin((2 * Math.PI * i) / n - Math.PI / 2));
+  const rounds = 400;
+  for (let round = 0; round < rounds; round++) {
+    const heat = (box.width / 10) * (1 - round / rounds) + 0.5;
     const dx = new Array(n).fill(0);
     const dy = new Array(n).fill(0);
     for (let i = 0; i < n; i++) {
@@ -77,31 +124,24 @@ export function layout(organizations, links) {
       dy[j] += (ey / d) * pull;
     }
     for (let i = 0; i < n; i++) {
-      dx[i] += (cx - x[i]) * 0.05;
-      dy[i] += (cy - y[i]) * 0.05;
+      dx[i] += (cx - x[i]) * 0.03;
+      dy[i] += (cy - y[i]) * 0.03;
       const d = Math.max(Math.hypot(dx[i], dy[i]), 0.01);
       x[i] += (dx[i] / d) * Math.min(d, heat);
       y[i] += (dy[i] / d) * Math.min(d, heat);
     }
   }
-  // Fit into the drawing, leaving room for labels; wider than tall, as the page is.
-  const margin = { x: 110, top: 50, bottom: 70 };
+  // Fit into the box, leaving room for labels; each axis fills its room, but neither is
+  // stretched to more than 1.6 times the other.
+  const margin = { x: Math.min(110, box.width / 4), top: 50, bottom: 70 };
   const [minX, maxX, minY, maxY] = [Math.min(...x), Math.max(...x), Math.min(...y), Math.max(...y)];
-  const scaleX = n > 1 && maxX > minX ? (WIDTH - 2 * margin.x) / (maxX - minX) : 1;
-  const scaleY = n > 1 && maxY > minY ? (height - margin.top - margin.bottom) / (maxY - minY) : 1;
-  const scale = Math.min(scaleX, scaleY, 3);
-  const offX = (WIDTH - (maxX - minX) * scale) / 2;
-  const offY = margin.top + (height - margin.top - margin.bottom - (maxY - minY) * scale) / 2;
-  ids.forEach((id, i) => positions.set(id, {
-    x: n === 1 ? cx : offX + (x[i] - minX) * scale,
-    y: n === 1 ? cy : offY + (y[i] - minY) * scale,
-  }));
-  isolated.forEach((o, i) => positions.set(o.id, {
-    x: ((i + 0.5) * WIDTH) / isolated.length,
-    y: HEIGHT - STRIP / 2 - 8,
-    isolated: true,
-  }));
-  return { positions, isolatedCount: isolated.length };
+  const scaleX = maxX > minX ? (box.width - 2 * margin.x) / (maxX - minX) : 1;
+  const scaleY = maxY > minY ? (box.height - margin.top - margin.bottom) / (maxY - minY) : 1;
+  const sx = Math.min(scaleX, scaleY * 1.6, 3);
+  const sy = Math.min(scaleY, scaleX * 1.6, 3);
+  const offX = box.left + (box.width - (maxX - minX) * sx) / 2;
+  const offY = margin.top + (box.height - margin.top - margin.bottom - (maxY - minY) * sy) / 2;
+  ids.forEach((id, i) => positions.set(id, { x: offX + (x[i] - minX) * sx, y: offY + (y[i] - minY) * sy }));
 }
 
 /** Up to three lines of about 18 characters, for a node's name. */

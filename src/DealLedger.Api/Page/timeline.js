@@ -107,12 +107,18 @@ export function renderTimeline(section, history, ctx) {
   const max = hi + pad;
   const x = (t) => LEFT + ((Math.min(Math.max(t, min), max) - min) / (max - min)) * (RIGHT - LEFT);
 
-  const lanes = { valid: 36, superseded: superseded.length ? 96 : null, recorded: superseded.length ? 150 : 110 };
+  // One row per write that replaced what the ledger said (a correction, a retraction…), oldest first.
+  const rows = [...new Set(superseded.map((v) => v.knownUntil))].sort((a, b) => Date.parse(a) - Date.parse(b))
+    .map((until) => superseded.filter((v) => v.knownUntil === until));
+  const ROW = 34;
+  const lanes = { valid: 36, superseded: rows.length ? 96 : null, recorded: rows.length ? 96 + rows.length * ROW + 16 : 110 };
   const height = lanes.recorded + 70;
   const svg = s('svg', { viewBox: `0 0 ${WIDTH} ${height}`, class: 'timeline-svg', role: 'group', 'aria-label': `Timeline of ${holder}'s stake in ${subject}` },
     s('defs', {},
       s('pattern', { id: 'hatch', patternUnits: 'userSpaceOnUse', width: 7, height: 7, patternTransform: 'rotate(45)' },
         s('rect', { width: 7, height: 7, class: 'hatch-ground' }), s('line', { x1: 0, y1: 0, x2: 0, y2: 7, class: 'hatch-line' })),
+      s('pattern', { id: 'hatch-grey', patternUnits: 'userSpaceOnUse', width: 7, height: 7, patternTransform: 'rotate(45)' },
+        s('rect', { width: 7, height: 7, class: 'hatch-ground grey' }), s('line', { x1: 0, y1: 0, x2: 0, y2: 7, class: 'hatch-line grey' })),
       s('pattern', { id: 'hatch-disputed', patternUnits: 'userSpaceOnUse', width: 7, height: 7, patternTransform: 'rotate(-45)' },
         s('rect', { width: 7, height: 7, class: 'hatch-ground' }), s('line', { x1: 0, y1: 0, x2: 0, y2: 7, class: 'hatch-line disputed' }))));
 
@@ -182,18 +188,29 @@ export function renderTimeline(section, history, ctx) {
     svg.append(g);
   }
 
-  // What the ledger said before corrections replaced it.
-  for (const v of superseded) {
-    const x1 = v.from ? x(day(v.from)) : LEFT;
-    const x2 = v.to ? x(day(v.to)) : RIGHT;
-    const replaced = v.replacedBy.map((b) => `#${b.sequence} ${eventWord(b.type)}`).join(', ');
-    const words = `Said ${statusWord(v.status)}${v.share ? ` (${shareLabel(v.share)})` : ''} for ${v.from ?? 'the beginning'} to ${v.to ?? 'open end'}, known from ${instant(v.knownFrom)} until ${instant(v.knownUntil)}; replaced by ${replaced || 'a later write'}.`;
-    const caption = x2 - x1 > 140 ? `${statusWord(v.status)}${v.share ? ` ${shareLabel(v.share)}` : ''} — until ${replaced}` : null;
-    svg.append(s('g', { class: `superseded status-${v.status}`, tabindex: 0, role: 'img', 'aria-label': caption ? `${caption}. ${words}` : words },
+  // What the ledger said before later writes replaced it: each row as it stood until one write.
+  rows.forEach((row, r) => {
+    const top = lanes.superseded - 12 + r * ROW;
+    const replaced = row[0].replacedBy.map((b) => `#${b.sequence} ${eventWord(b.type)}`).join(', ') || 'a later write';
+    const heading = `Until ${replaced} (recorded ${instant(row[0].knownUntil)}):`;
+    svg.append(s('text', { x: LEFT, y: top, class: 'caption row-heading', text: heading }));
+    for (const v of row) {
+      const x1 = v.from ? x(day(v.from)) : LEFT;
+      const x2 = v.to ? x(day(v.to)) : RIGHT;
+      const w = Math.max(x2 - x1, 2);
+      const label = v.status === 'held' && v.share ? shareLabel(v.share) : null;
+      const words = `Said ${statusWord(v.status)}${v.share ? ` (${shareLabel(v.share)})` : ''} for ${v.from ?? 'the beginning'} to ${v.to ?? 'open end'}, known from ${instant(v.knownFrom)} until ${instant(v.knownUntil)}; replaced by ${replaced}.`;
+      const shown = label && w > label.length * 6.5 + 8 ? label : null;
+      const y = top + 6;
+      svg.append(s('g', { class: `superseded status-${v.status}`, tabindex: 0, role: 'img', 'aria-label': shown ? `${shown}: ${words}` : words,
+        dataset: { from: v.from ?? '', to: v.to ?? '', status: v.status, until: v.knownUntil } },
       s('title', { text: words }),
-      s('rect', { x: x1, y: lanes.superseded - 8, width: Math.max(x2 - x1, 2), height: 16, rx: 2, class: 'bar' }),
-      caption ? s('text', { x: x1 + 6, y: lanes.superseded + 4, class: 'caption', text: caption }) : null));
-  }
+      v.status === 'held' || v.status === 'uncertain'
+        ? s('rect', { x: x1, y, width: w, height: 16, rx: 2, class: 'bar' })
+        : s('line', { x1, x2: x1 + w, y1: y + 8, y2: y + 8, class: 'bar' }),
+      shown ? s('text', { x: x1 + w / 2, y: y + 12, 'text-anchor': 'middle', class: 'caption', text: shown }) : null));
+    }
+  });
 
   // Events where they were recorded: one mark per write (its events share the recorded time).
   const writes = new Map();
@@ -222,7 +239,7 @@ export function renderTimeline(section, history, ctx) {
 
   // Where the view stands: the date asked (valid lanes) and the moment known (recorded lane).
   svg.append(s('g', { class: 'marker at', 'aria-hidden': 'true' },
-    s('line', { x1: x(at), x2: x(at), y1: 12, y2: (lanes.superseded ?? lanes.valid) + 16 }),
+    s('line', { x1: x(at), x2: x(at), y1: 12, y2: lanes.superseded ? lanes.superseded + rows.length * ROW - 8 : lanes.valid + 16 }),
     s('text', { x: x(at) + 4, y: 10, text: `on ${ctx.at}` })));
   svg.append(s('g', { class: 'marker known', 'aria-hidden': 'true' },
     s('line', { x1: x(knownAt), x2: x(knownAt), y1: lanes.recorded - 16, y2: lanes.recorded + 10 }),
