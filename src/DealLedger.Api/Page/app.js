@@ -7,7 +7,7 @@ import { linksOf, renderGraph } from './graph.js';
 import { Live } from './live.js';
 import { renderError, renderHolding, renderLoading, renderNotInForce, renderOrganization, renderTie } from './panel.js';
 import { renderTimeline } from './timeline.js';
-import { capital, fold, instant, kindWord, shareLabel, statusWord } from './words.js';
+import { fold, instant, kindWord, shareLabel, statusWord } from './words.js';
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -80,8 +80,7 @@ function showError(error) {
     els.error.textContent = '';
     return;
   }
-  const problem = error instanceof ApiError ? error.problem : null;
-  els.error.textContent = problem?.field ? `${capital(problem.field)}: ${error.message}` : error.message;
+  els.error.textContent = error.message;
   els.error.hidden = false;
 }
 
@@ -138,6 +137,15 @@ async function load({ keepFocus = false } = {}) {
 
 function failed(e) {
   setPhase('error');
+  // No answer for these dates: show none, rather than the last one under the new dates.
+  graph = null;
+  drawn = null;
+  fill(els.graph);
+  fill(els.ties);
+  fill(els.asOf);
+  els.empty.hidden = true;
+  els.panel.hidden = true;
+  els.timeline.hidden = true;
   if (e instanceof ApiError && e.status === 401) {
     askForKey(apiKey() ? 'The API key is unknown or revoked. Enter another one.' : null);
     return;
@@ -336,6 +344,8 @@ async function refreshSelection(focus) {
   }
 }
 
+let lastSelected = null; // the graph item the open panel came from: Escape returns there
+
 function selectEdge(edge, key) {
   const [from, to] = edge.organizations;
   commit({ edge: edge.fact, org: null, pair: [from, to] });
@@ -353,8 +363,6 @@ function showTimeline(holder, subject) {
   commit({ pair: [holder, subject] });
   loadTimeline(generation).then(() => els.timeline.scrollIntoView({ block: 'nearest' }));
 }
-
-let lastSelected = null;
 
 function closePanel() {
   if (!state.edge && !state.org) {

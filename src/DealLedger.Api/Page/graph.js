@@ -81,7 +81,7 @@ export function layout(organizations, links) {
     y: HEIGHT - STRIP / 2 - 8,
     isolated: true,
   }));
-  return { positions, isolatedCount: isolated.length };
+  return positions;
 }
 
 /** Fruchterman–Reingold from a circle, a fixed number of rounds: the same group always lands the same way. */
@@ -184,7 +184,7 @@ export function renderGraph(container, graph, options) {
   const names = new Map(graph.organizations.map((o) => [o.id, o.name]));
   const name = (id) => names.get(id) ?? id;
   const links = linksOf(graph);
-  const { positions } = layout(graph.organizations, links);
+  const positions = layout(graph.organizations, links);
   const announcements = new Map();
   for (const e of graph.edges.filter((e) => !DRAWN.includes(e.type))) {
     for (const id of e.organizations) {

@@ -141,7 +141,7 @@ export function renderOrganization(panel, answer, ctx) {
     answer.relationships.length
       ? h('ul', { class: 'ties-list' }, answer.relationships.map((r) => h('li', {},
         h('button', { type: 'button', class: 'link-button', onclick: () => ctx.onSelectFact(r.fact, r.type, o.id, r), text: r.summary }),
-        h('span', { class: 'meta', text: ` — ${kindWord(r.type)}, ${r.direction}, ${statusWord(r.status)}, ${r.confidence ?? 'no confidence'}` }),
+        h('span', { class: 'meta', text: ` — ${[kindWord(r.type), r.type === 'announcement' ? null : r.direction, statusWord(r.status), r.confidence ?? 'no confidence'].filter(Boolean).join(', ')}` }),
         r.type === 'stake' ? [' ', h('button', { type: 'button', class: 'link-button small',
           onclick: () => ctx.onShowTimeline(r.direction === 'incoming' ? r.counterparties[0] : o.id, r.direction === 'incoming' ? o.id : r.counterparties[0]),
           text: 'timeline' })] : null)))

@@ -1,8 +1,6 @@
 // How the page writes the API's values for people. Display only: every status, share, date and
 // confidence shown comes from an API answer as it is; nothing here decides anything.
 
-export const KINDS = ['stake', 'investment', 'partnership', 'board-seat', 'acquisition', 'announcement'];
-
 export function kindWord(type) {
   return type === 'board-seat' ? 'board seat' : type;
 }
