@@ -46,10 +46,10 @@ public sealed class PageHost : IAsyncLifetime
         Directory.CreateDirectory(Screenshots);
     }
 
-    /// <summary>Another API process on the same ledger (e.g. one that needs keys for reads).</summary>
-    public async Task<(ChildProcess Process, Uri Root)> StartApiAsync(bool anonymousReads)
+    /// <summary>Another API process on the same ledger (e.g. one that needs keys for reads), on a free port or the one given.</summary>
+    public async Task<(ChildProcess Process, Uri Root)> StartApiAsync(bool anonymousReads, int? port = null)
     {
-        var root = new Uri($"http://127.0.0.1:{ChildProcess.FreePort()}/");
+        var root = new Uri($"http://127.0.0.1:{port ?? ChildProcess.FreePort()}/");
         var process = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], new Dictionary<string, string?>
         {
             ["ConnectionStrings__DealLedger"] = db.ConnectionString,
@@ -465,6 +465,54 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
         await fixedView.ScreenshotAsync("fixed-view-after-a-write");
         live.AssertNothingWentWrong();
         fixedView.AssertNothingWentWrong();
+    }
+
+    [Fact]
+    public async Task after_the_api_restarts_the_live_view_resumes_after_the_last_event_it_saw_and_shows_what_it_missed()
+    {
+        var port = ChildProcess.FreePort();
+        var (first, root) = await host.StartApiAsync(anonymousReads: true, port);
+        await using var s = await PageSession.OpenAsync(host, "/?at=2024-06-01", root);
+        var resumedFrom = new List<string>();
+        s.Page.Request += (_, r) =>
+        {
+            if (r.Url.Contains("/api/feed/stream", StringComparison.Ordinal))
+            {
+                resumedFrom.Add(r.Headers.GetValueOrDefault("last-event-id") ?? "");
+            }
+        };
+        await Expect(s.Page.Locator("#live")).ToHaveAttributeAsync("data-state", "connected");
+        using var http = host.Http(host.WriterKey);
+        var head = JsonDocument.Parse(await http.GetStringAsync("/api/feed?after=0&limit=1")).RootElement.GetProperty("highWaterMark").GetInt64();
+
+        // The API the page follows dies; the ledger records a stake meanwhile (through another API).
+        await first.KillAsync();
+        await first.DisposeAsync();
+        await Expect(s.Page.Locator("#live")).ToHaveAttributeAsync("data-state", "reconnecting");
+        using var body = new StringContent("""
+            organizations:
+              - { id: initech-partners, name: Initech Partners, kind: fund }
+            sources:
+              - { id: initech-register, title: Initech Partners register entry, kind: official-register }
+            deals:
+              - id: initech-nvidia-2024
+                parties: [initech-partners, nvidia]
+                facts:
+                  - { id: initech-nvidia-stake, type: stake, holder: initech-partners, subject: nvidia, share: { exact: 0.5 },
+                      valid: { from: 2024-01-10 }, sources: [ { source: initech-register, claim: stated } ] }
+            """, Encoding.UTF8, "application/yaml");
+        var write = await http.PostAsync("/api/import", body);
+        Assert.Equal(HttpStatusCode.OK, write.StatusCode);
+        var last = JsonDocument.Parse(await write.Content.ReadAsStringAsync()).RootElement.GetProperty("lastSequence").GetInt64();
+
+        // Back on the same address, the page reconnects from the last event it saw and catches up.
+        var (second, _) = await host.StartApiAsync(anonymousReads: true, port);
+        await using var restarted = second;
+        await Expect(s.Edge("initech-nvidia-stake")).ToHaveCountAsync(1, new LocatorAssertionsToHaveCountOptions { Timeout = 60_000 });
+        await Expect(s.Page.Locator("#live")).ToHaveAttributeAsync("data-sequence", last.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Contains(head.ToString(System.Globalization.CultureInfo.InvariantCulture), resumedFrom);
+        await s.ScreenshotAsync("live-resumed-after-restart");
+        s.AssertNothingWentWrong();
     }
 
     [Fact]

@@ -124,7 +124,7 @@ export class Live {
       }
       this.onState('reconnecting');
       await new Promise((resolve) => setTimeout(resolve, wait));
-      wait = Math.min(wait * 2, 15000);
+      wait = Math.min(wait * 2, 5000);
     }
   }
 }
