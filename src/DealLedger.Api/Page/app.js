@@ -470,11 +470,15 @@ function datesFromControls() {
 
 els.dates.addEventListener('submit', (e) => {
   e.preventDefault();
+  clearTimeout(atTimer);
   datesFromControls();
 });
+// Typing a year digit by digit passes through valid dates (0002, 0020, 0202…): wait for a pause.
+let atTimer = null;
 els.at.addEventListener('change', () => {
+  clearTimeout(atTimer);
   if (els.at.value) {
-    datesFromControls();
+    atTimer = setTimeout(datesFromControls, 350);
   }
 });
 els.knownAt.addEventListener('change', datesFromControls);
