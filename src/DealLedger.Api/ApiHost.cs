@@ -69,6 +69,7 @@ public static class ApiHost
             // Before authentication: a browser's preflight carries no key.
             app.UseCors();
         }
+        Page.Map(app);
         app.UseAuthentication();
         // After authentication (buckets are per key), before authorization (refusals count too).
         app.UseRateLimiter();

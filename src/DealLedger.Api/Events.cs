@@ -39,13 +39,14 @@ public static class Events
                 return ledger.FeedAsync(page.After, page.Limit, ct);
             })
             .WithSummary("A page of the change feed after a checkpoint: events up to the high-water mark, each with the projection changes it made");
-        feed.MapGet("/stream", (Ledger ledger, LogSignal signal, string? after, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken ct) =>
-                TypedResults.ServerSentEvents(StreamAsync(ledger, signal, QueryArguments.Count(lastEventId, "Last-Event-ID", QueryArguments.Count(after, "after", 0L)), ct)))
+        feed.MapGet("/stream", (Ledger ledger, LogSignal signal, HttpResponse response, string? after, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken ct) =>
+                TypedResults.ServerSentEvents(StreamAsync(ledger, signal, response, QueryArguments.Count(lastEventId, "Last-Event-ID", QueryArguments.Count(after, "after", 0L)), ct)))
             .WithSummary("The change feed as Server-Sent Events: id is the global sequence; reconnect with Last-Event-ID to resume");
     }
 
-    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(Ledger ledger, LogSignal signal, long after, [EnumeratorCancellation] CancellationToken ct)
+    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(Ledger ledger, LogSignal signal, HttpResponse response, long after, [EnumeratorCancellation] CancellationToken ct)
     {
+        var started = false;
         while (!ct.IsCancellationRequested)
         {
             var wake = signal.NextAsync();
@@ -58,6 +59,13 @@ public static class Events
             if (page.Messages.Count == ChangeFeed.MaxLimit)
             {
                 continue;
+            }
+            if (!started)
+            {
+                // Send the headers now, not with the first change: a follower (a browser's
+                // EventSource among them) then knows it is connected while the log is idle.
+                await response.Body.FlushAsync(ct);
+                started = true;
             }
             // Caught up: wait for the next commit (or the signal's timer).
             await signal.WaitAsync(wake, ct);

@@ -168,7 +168,7 @@ internal static class Render
         foreach (var src in sources)
         {
             s.AppendLine($"  source:     {src.Title} [{LedgerJson.Word(src.Kind)}]" +
-                $"{(src.Publisher is { } p ? $", {p}" : "")}{(src.Published is { } d ? $", {d}" : "")} ({src.Id})");
+                $"{(src.Publisher is { } p ? $", {p}" : "")}{(src.Published is { } d ? $", {d}" : "")} ({src.Id}){(src.Url is { } u ? $" {u}" : "")}");
         }
     }
 

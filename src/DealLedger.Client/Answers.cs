@@ -19,8 +19,9 @@ public sealed record Share(decimal? Exact, decimal? Min, bool MinInclusive, deci
 /// <summary>A valid date as the ledger knows it: "2024-02" with month precision.</summary>
 public sealed record DateWithPrecision(string Date, DatePrecision Precision);
 
-/// <summary>A source as an answer cites it.</summary>
-public sealed record SourceCitation(string Id, string Title, string? Publisher, string? Published, SourceKind Kind);
+/// <summary>A source as an answer cites it; <paramref name="Url"/> only when the source has a link.</summary>
+public sealed record SourceCitation(string Id, string Title, string? Publisher, string? Published, SourceKind Kind,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Url = null);
 
 /// <summary>An event an answer rests on; open it with <see cref="LedgerClient.EventsAsync"/>.</summary>
 public sealed record BasisEvent(Guid EventId, long Sequence, string Type, DateTimeOffset RecordedAt);

@@ -111,4 +111,19 @@ public sealed class FeedTests(ApiHostFixture api) : IClassFixture<ApiHostFixture
         Assert.Equal(HttpStatusCode.Created, write.StatusCode);
         Assert.Equal(head + 1, await NextIdAsync());
     }
+
+    [Fact]
+    public async Task a_stream_opened_at_the_head_answers_at_once_while_the_log_is_idle()
+    {
+        var head = (await api.Ledger.FeedAsync(0, 1)).HighWaterMark;
+        var request = new HttpRequestMessage(HttpMethod.Get, "/api/feed/stream");
+        request.Headers.Add("Last-Event-ID", head.ToString());
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        // Nothing to send yet: the headers alone tell a follower (a browser's EventSource) it is connected.
+        using var response = await api.Client(Role.Reader).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+    }
 }

@@ -31,6 +31,37 @@ public sealed class RelationshipsTests
     }
 
     [Fact]
+    public async Task graph_edges_carry_a_stakes_share_and_answers_cite_a_sources_link()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync("""
+            sources:
+              - { id: acme-report, title: Acme annual report, kind: self-declaration, url: "https://example.org/acme/2024" }
+            """);
+        await s.ImportAsync(Deal("d1",
+            Stake("st", "{ exact: 12.5, wording: minority stake }", "{ from: 2024-03 }", "[ { source: acme-report, claim: stated }, { source: press, claim: stated } ]"),
+            "- { id: intent, type: announcement, parties: [acme], title: expansion plan, valid: { by: 2022 }, sources: [ { source: press, claim: stated } ] }\n"));
+
+        var graph = await s.Ledger.GraphAsync(new DateOnly(2024, 6, 1));
+        var stake = graph.Edges.Single(e => e.Fact == "st");
+        Assert.Equal(12.5m, stake.Share?.Exact);
+        Assert.Equal("minority stake", stake.Share?.Wording);
+        Assert.False(stake.StartUnknown);
+        var intent = graph.Edges.Single(e => e.Fact == "intent");
+        Assert.Null(intent.Share);
+        Assert.True(intent.StartUnknown);
+
+        var answer = await s.AtAsync("2024-06-01");
+        Assert.Equal("https://example.org/acme/2024", answer.Sources.Single(x => x.Id == "acme-report").Url);
+        // A source without a link is cited in exactly the shape of DESIGN §4: no 'url' field at all.
+        var json = System.Text.Json.JsonDocument.Parse(Storage.LedgerJson.Serialize(answer)).RootElement.GetProperty("sources");
+        var press = json.EnumerateArray().Single(x => x.GetProperty("id").GetString() == "press");
+        Assert.Equal(["id", "title", "publisher", "published", "kind"], press.EnumerateObject().Select(p => p.Name));
+        var report = json.EnumerateArray().Single(x => x.GetProperty("id").GetString() == "acme-report");
+        Assert.Equal("https://example.org/acme/2024", report.GetProperty("url").GetString());
+    }
+
+    [Fact]
     public async Task ties_follow_their_valid_periods_and_imprecise_ends()
     {
         await using var s = await Scenario.StartAsync();

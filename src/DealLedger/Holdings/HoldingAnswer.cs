@@ -6,12 +6,13 @@ namespace DealLedger.Holdings;
 
 public enum HoldingStatus { Held, NotHeld, Uncertain, Unknown }
 
-/// <summary>A source as an answer cites it.</summary>
-public sealed record SourceCitation(string Id, string Title, string? Publisher, string? Published, SourceKind Kind)
+/// <summary>A source as an answer cites it; <paramref name="Url"/> (a link to the document) only when the source has one.</summary>
+public sealed record SourceCitation(string Id, string Title, string? Publisher, string? Published, SourceKind Kind,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Url = null)
 {
     public static SourceCitation Of(string id, IReadOnlyDictionary<string, SourceRegistered> sources) =>
         sources.TryGetValue(id, out var s)
-            ? new SourceCitation(s.Id, s.Title, s.Publisher, s.Published?.ToString(), s.Kind)
+            ? new SourceCitation(s.Id, s.Title, s.Publisher, s.Published?.ToString(), s.Kind, s.Url)
             : new SourceCitation(id, id, null, null, SourceKind.ThirdParty);
 }
 

@@ -9,6 +9,7 @@ namespace DealLedger.Relationships;
 /// <summary>
 /// A tie between organizations in the graph: directed (from → to) for stakes, investments,
 /// board seats and acquisitions; between all <paramref name="Organizations"/> otherwise.
+/// <paramref name="Share"/>: a stake's size (null for other kinds); <paramref name="StartUnknown"/>: in force by <paramref name="Since"/>, start not given.
 /// </summary>
 public sealed record GraphEdge(
     string Fact,
@@ -16,7 +17,9 @@ public sealed record GraphEdge(
     bool Directed,
     IReadOnlyList<string> Organizations,
     TieStatus Status,
+    Share? Share,
     DateWithPrecision? Since,
+    bool StartUnknown,
     DateWithPrecision? Until,
     Confidence? Confidence,
     string Summary);
@@ -42,7 +45,7 @@ public static class GraphQuery
                 foreach (var r in answer.Relationships.Where(r => r.Direction != Direction.Incoming))
                 {
                     edges.TryAdd(r.Fact, new GraphEdge(r.Fact, r.Type, r.Direction == Direction.Outgoing, [id, .. r.Counterparties],
-                        r.Status, r.Since, r.Until, r.Confidence, r.Summary));
+                        r.Status, r.Share, r.Since, r.StartUnknown, r.Until, r.Confidence, r.Summary));
                 }
             }
             return new GraphAnswer(ValidDate.OfDay(day).ToString(), Instant.Format(k), profiles,

@@ -15,6 +15,7 @@ public enum TieStatus { InForce, Uncertain }
 
 /// <summary>
 /// One tie of an organization at a date: a stake (as the holding timeline has it) or any other fact.
+/// <paramref name="Share"/>: a stake's size as the timeline has it (null for other kinds, or a disputed size).
 /// <paramref name="StartUnknown"/>: the sources only say the tie was in force by <paramref name="Since"/>.
 /// </summary>
 public sealed record Relationship(
@@ -23,6 +24,7 @@ public sealed record Relationship(
     Direction Direction,
     IReadOnlyList<string> Counterparties,
     TieStatus Status,
+    Share? Share,
     DateWithPrecision? Since,
     bool StartUnknown,
     DateWithPrecision? Until,
@@ -61,7 +63,7 @@ public static class RelationshipsQuery
                     && f.Basis.Any(b => b.EventId == x.Basis[0].EventId))
                 .OrderByDescending(x => x.Current.Valid.From.Start).FirstOrDefault();
             result.Add(new Relationship(stakeFact?.Id ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
-                [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Since, false, f.Until, f.Confidence,
+                [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Share, f.Since, false, f.Until, f.Confidence,
                 $"{Name(holder)} holds {Share.Phrase(f.Share)} in {Name(subject)}",
                 f.Sources, f.Basis));
         }
@@ -77,7 +79,7 @@ public static class RelationshipsQuery
                 ? (d.From == org ? Direction.Outgoing : Direction.Incoming, new[] { d.From == org ? d.To : d.From })
                 : (Direction.Mutual, fact.Organizations.Where(x => x != org).ToArray());
             var confidence = ConfidenceRules.Of(fact.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty);
-            result.Add(new Relationship(fact.Id, fact.Type, direction, others, status.Value,
+            result.Add(new Relationship(fact.Id, fact.Type, direction, others, status.Value, null,
                 DateWithPrecision.Of(fact.Valid.From), fact.Valid.OrEarlier, DateWithPrecision.Of(f.EndsOn), confidence, FactWords.Summary(fact, Name),
                 SourceCatalog.CitedBy(f).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
                 f.Basis.Select(BasisEvent.Of).ToList()));

@@ -1,0 +1,611 @@
+// The explorer page: its state lives in the address (at, knownAt, edge, pair, org, q), so a view
+// can be shared and reopened exactly; every answer shown comes from the API as it is.
+
+import { ApiError, api, apiKey, setApiKey } from './api.js';
+import { fill, h } from './dom.js';
+import { linksOf, renderGraph } from './graph.js';
+import { Live } from './live.js';
+import { renderError, renderHolding, renderLoading, renderNotInForce, renderOrganization, renderTie } from './panel.js';
+import { renderTimeline } from './timeline.js';
+import { fold, instant, kindWord, shareLabel, statusWord } from './words.js';
+
+const $ = (id) => document.getElementById(id);
+const els = {
+  dates: $('dates'), at: $('at'), knownAt: $('knownAt'), now: $('now'), freeze: $('freeze'),
+  search: $('search'), results: $('search-results'), live: $('live'), keyForm: $('key-form'), key: $('key'),
+  keyStatus: $('key-status'), keyText: $('key-text'), forgetKey: $('forget-key'), error: $('error'),
+  graphTitle: $('graph-title'), asOf: $('as-of'), graph: $('graph'), empty: $('graph-empty'), ties: $('ties-table'),
+  panel: $('panel'), timeline: $('timeline'),
+};
+
+// ---- State in the address -------------------------------------------------------------------
+
+function readAddress() {
+  const p = new URLSearchParams(location.search);
+  const pair = (p.get('pair') ?? '').split(',').filter(Boolean);
+  return {
+    at: p.get('at') || null,
+    knownAt: p.get('knownAt') || null,
+    edge: p.get('edge') || null,
+    pair: pair.length === 2 ? pair : null,
+    org: p.get('org') || null,
+    q: p.get('q') ?? '',
+  };
+}
+
+let state = readAddress();
+
+function address(st) {
+  const parts = [];
+  const add = (k, v) => {
+    if (v) {
+      parts.push(`${k}=${encodeURIComponent(v).replace(/%2C/g, ',')}`);
+    }
+  };
+  add('at', st.at);
+  add('knownAt', st.knownAt);
+  add('edge', st.edge);
+  add('pair', st.pair?.join(','));
+  add('org', st.org);
+  add('q', st.q);
+  return `${location.pathname}${parts.length ? `?${parts.join('&')}` : ''}`;
+}
+
+/** Changes the state and the address with it (a new history entry unless replace). */
+function commit(changes, { replace = false } = {}) {
+  state = { ...state, ...changes };
+  const url = address(state);
+  if (url !== location.pathname + location.search) {
+    history[replace ? 'replaceState' : 'pushState'](null, '', url);
+  }
+}
+
+// ---- Loading the view ----------------------------------------------------------------------
+
+let generation = 0;
+let graph = null; // the last graph answer
+let drawn = null; // what renderGraph returned
+let changesSince = 0; // events the feed delivered while the view is fixed
+
+const isLive = () => !state.knownAt;
+
+function names() {
+  const m = new Map((graph?.organizations ?? []).map((o) => [o.id, o.name]));
+  return (id) => m.get(id) ?? id;
+}
+
+function showError(error) {
+  if (!error) {
+    els.error.hidden = true;
+    els.error.textContent = '';
+    return;
+  }
+  els.error.textContent = error.message;
+  els.error.hidden = false;
+}
+
+/** loading | ready | error; each view shown counts in data-loads (tests and scripts wait on it). */
+function setPhase(phase) {
+  document.body.dataset.state = phase;
+  if (phase === 'ready') {
+    document.body.dataset.loads = String(Number(document.body.dataset.loads ?? 0) + 1);
+  }
+}
+
+/** Reloads everything the address asks for: the graph, then the answer panel and the timeline at the graph's instant. */
+async function load({ keepFocus = false } = {}) {
+  const gen = ++generation;
+  setPhase('loading');
+  els.at.value = state.at ?? '';
+  els.knownAt.value = state.knownAt ?? '';
+  els.search.value = state.q;
+  const focusKey = keepFocus ? document.activeElement?.closest?.('#graph [data-key]')?.dataset.key : null;
+  let answer;
+  try {
+    answer = await api.graph(state.at, state.knownAt);
+  } catch (e) {
+    if (gen === generation) {
+      failed(e);
+    }
+    return;
+  }
+  if (gen !== generation) {
+    return;
+  }
+  showError(null);
+  els.keyForm.hidden = true;
+  showKeyStatus();
+  graph = answer;
+  if (!state.at) {
+    commit({ at: answer.at }, { replace: true });
+    els.at.value = answer.at;
+  }
+  document.title = `DealLedger — relationships on ${answer.at}`;
+  document.body.dataset.knownAt = answer.knownAt;
+  // The panel's room first, so the graph is drawn at the width it will keep.
+  els.panel.hidden = !(state.edge || state.org);
+  draw(focusKey);
+  await Promise.all([loadPanel(gen), loadTimeline(gen)]);
+  if (gen === generation) {
+    if (focusKey && drawn && !els.panel.contains(document.activeElement)) {
+      drawn.focus(focusKey);
+    }
+    setPhase('ready');
+    startLive();
+  }
+}
+
+function failed(e) {
+  setPhase('error');
+  // No answer for these dates: show none, rather than the last one under the new dates.
+  graph = null;
+  drawn = null;
+  fill(els.graph);
+  fill(els.ties);
+  fill(els.asOf);
+  els.empty.hidden = true;
+  els.panel.hidden = true;
+  els.timeline.hidden = true;
+  if (e instanceof ApiError && e.status === 401) {
+    askForKey(apiKey() ? 'The API key is unknown or revoked. Enter another one.' : null);
+    return;
+  }
+  if (e instanceof ApiError && e.status === 403) {
+    askForKey('This key may not read. Enter a key with the role reader or higher.');
+    return;
+  }
+  showError(e instanceof ApiError ? e : new Error(`The API cannot be reached (${e.message}).`));
+}
+
+function draw(focusKey) {
+  const name = names();
+  const live = isLive();
+  els.graphTitle.textContent = `Relationships on ${graph.at}`;
+  fill(els.asOf, 'As known at ', h('strong', { text: instant(graph.knownAt) }),
+    live ? ' — now: the view follows the ledger as it records.' : ' — a fixed moment: a past view never changes.');
+  els.freeze.disabled = !live;
+  els.now.disabled = live;
+  const matches = searchMatches();
+  if (!graph.organizations.length) {
+    fill(els.graph);
+    drawn = null;
+    els.empty.textContent = `The ledger had recorded nothing by ${instant(graph.knownAt)}: no organization, no tie.`;
+    els.empty.hidden = false;
+  } else {
+    drawn = renderGraph(els.graph, graph, {
+      selectedFact: state.edge, selectedOrg: state.org, matches: matches && new Set(matches.map((o) => o.id)),
+      focusKey, onSelectEdge: selectEdge, onSelectNode: selectOrg,
+    });
+    els.empty.hidden = drawn.links.length > 0;
+    els.empty.textContent = drawn.links.length ? '' : `No tie between organizations is in force on ${graph.at}.`;
+  }
+  drawTies(name);
+  renderSearch(matches);
+  liveNotice();
+}
+
+function drawTies(name) {
+  const links = graph ? linksOf(graph) : [];
+  if (!links.length) {
+    fill(els.ties, h('p', { class: 'none', text: 'No tie on this date.' }));
+    return;
+  }
+  fill(els.ties, h('table', {},
+    h('thead', {}, h('tr', {}, ['Tie', 'From', 'To', 'Share or kind', 'On this date', 'Confidence', 'Since'].map((t) => h('th', { scope: 'col', text: t })))),
+    h('tbody', {}, links.map((l) => h('tr', {},
+      h('td', {}, h('button', { type: 'button', class: 'link-button', onclick: () => selectEdge(l.edge, l.key), text: l.edge.fact })),
+      h('td', { text: name(l.from) }),
+      h('td', { text: name(l.to) }),
+      h('td', { text: l.edge.type === 'stake' ? shareLabel(l.edge.share) : kindWord(l.edge.type) }),
+      h('td', { text: statusWord(l.edge.status) }),
+      h('td', { text: l.edge.confidence ?? '—' }),
+      h('td', { text: l.edge.since ? `${l.edge.startUnknown ? 'by ' : ''}${l.edge.since.date}` : '—' }))))));
+}
+
+// ---- The answer panel and the timeline ------------------------------------------------------
+
+function panelContext() {
+  return {
+    name: names(),
+    live: isLive(),
+    onClose: closePanel,
+    onShowTimeline: showTimeline,
+    onSelectFact: (fact, type, org, r) => {
+      commit({ edge: fact, org: null, pair: r.type === 'announcement' ? state.pair : pairOf(org, r) });
+      refreshSelection('panel');
+    },
+    loadEvent: (sequence) => api.event(sequence),
+  };
+}
+
+/** The directed pair of a relationship seen from org: holder first. */
+function pairOf(org, r) {
+  const other = r.counterparties[0];
+  return r.direction === 'incoming' ? [other, org] : [org, other];
+}
+
+async function loadPanel(gen) {
+  const panel = els.panel;
+  const ctx = panelContext();
+  if (!state.edge && !state.org) {
+    panel.hidden = true;
+    fill(panel);
+    return;
+  }
+  panel.hidden = false;
+  const title = state.edge ?? ctx.name(state.org);
+  if (!panel.childElementCount) {
+    renderLoading(panel, title, ctx);
+  }
+  const at = graph.at;
+  const knownAt = graph.knownAt;
+  try {
+    if (state.org && !state.edge) {
+      const answer = await api.relationships(state.org, at, knownAt);
+      if (gen === generation) {
+        renderOrganization(panel, answer, ctx);
+      }
+      return;
+    }
+    let edge = graph.edges.find((e) => e.fact === state.edge);
+    let type = edge?.type;
+    let orgs = edge?.organizations;
+    if (!edge) {
+      // Not in force on this date: the fact itself says what kind of tie it is and between whom
+      // (neither changes with corrections); the answer below is still the one at at/knownAt.
+      try {
+        const fact = (await api.fact(state.edge)).current;
+        type = fact.type;
+        orgs = fact.organizations;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404) {
+          if (gen === generation) {
+            renderNotInForce(panel, state.edge, null, at, knownAt, ctx);
+          }
+          return;
+        }
+        throw e;
+      }
+    }
+    if (type === 'stake') {
+      const answer = await api.holding(orgs[0], orgs[1], at, knownAt);
+      if (gen === generation) {
+        renderHolding(panel, answer, ctx);
+      }
+      return;
+    }
+    const answer = await api.relationships(orgs[0], at, knownAt);
+    const r = answer.relationships.find((x) => x.fact === state.edge);
+    if (gen === generation) {
+      if (r) {
+        renderTie(panel, r, answer, orgs[0], ctx);
+      } else {
+        renderNotInForce(panel, state.edge, type, at, knownAt, ctx);
+      }
+    }
+  } catch (e) {
+    if (gen === generation) {
+      renderError(panel, title, e, ctx);
+    }
+  }
+}
+
+async function loadTimeline(gen) {
+  const section = els.timeline;
+  if (!state.pair) {
+    section.hidden = true;
+    fill(section);
+    return;
+  }
+  const [holder, subject] = state.pair;
+  const ctx = {
+    name: names(),
+    at: graph.at,
+    live: isLive(),
+    onPickDate: (day) => {
+      commit({ at: day });
+      load();
+    },
+    onClose: () => {
+      commit({ pair: null });
+      loadTimeline(generation);
+    },
+    onSwap: () => {
+      commit({ pair: [subject, holder] });
+      loadTimeline(generation);
+    },
+  };
+  section.hidden = false;
+  try {
+    const history = await api.history(holder, subject, graph.knownAt);
+    if (gen === generation) {
+      renderTimeline(section, history, ctx);
+    }
+  } catch (e) {
+    if (gen === generation) {
+      fill(section, h('h2', { id: 'timeline-title', text: `Timeline: ${ctx.name(holder)} in ${ctx.name(subject)}` }),
+        h('p', { class: 'error', role: 'alert', text: e.message }));
+    }
+  }
+}
+
+/** After a selection: redraw the graph from the answer in hand, then the panel (and the timeline). */
+async function refreshSelection(focus) {
+  const gen = ++generation;
+  setPhase('loading');
+  const focusKey = document.activeElement?.closest?.('#graph [data-key]')?.dataset.key;
+  draw(focusKey);
+  await Promise.all([loadPanel(gen), loadTimeline(gen)]);
+  if (gen === generation) {
+    setPhase('ready');
+    if (focus === 'panel' && !els.panel.hidden) {
+      els.panel.focus();
+    }
+  }
+}
+
+let lastSelected = null; // the graph item the open panel came from: Escape returns there
+
+function selectEdge(edge, key) {
+  const [from, to] = edge.organizations;
+  commit({ edge: edge.fact, org: null, pair: [from, to] });
+  lastSelected = key;
+  refreshSelection('panel');
+}
+
+function selectOrg(id, key) {
+  commit({ org: id, edge: null });
+  lastSelected = key ?? `org|${id}`;
+  refreshSelection('panel');
+}
+
+function showTimeline(holder, subject) {
+  commit({ pair: [holder, subject] });
+  loadTimeline(generation).then(() => els.timeline.scrollIntoView({ block: 'nearest' }));
+}
+
+function closePanel() {
+  if (!state.edge && !state.org) {
+    return;
+  }
+  const back = lastSelected ?? (state.edge ? `${state.edge}|` : `org|${state.org}`);
+  commit({ edge: null, org: null });
+  els.panel.hidden = true;
+  fill(els.panel);
+  draw(back);
+  if (drawn && !drawn.focus(back)) {
+    // The key may be a prefix (a tie chosen from a list): focus its first line.
+    const item = els.graph.querySelector(`[data-key^="${CSS.escape(back)}"]`);
+    if (item) {
+      drawn.focus(item.dataset.key);
+    }
+  }
+}
+
+// ---- Search ---------------------------------------------------------------------------------
+
+let active = -1;
+
+function searchMatches() {
+  const q = fold(state.q.trim());
+  if (!q || !graph) {
+    return null;
+  }
+  return graph.organizations.filter((o) => [o.name, o.id, ...o.aliases].some((t) => fold(t).includes(q)))
+    .sort((a, b) => a.name.localeCompare(b.name, 'en'));
+}
+
+function renderSearch(matches) {
+  const list = els.results;
+  if (!matches || document.activeElement !== els.search) {
+    list.hidden = true;
+    els.search.setAttribute('aria-expanded', 'false');
+    els.search.removeAttribute('aria-activedescendant');
+    return;
+  }
+  active = Math.min(active, matches.length - 1);
+  fill(list, ...(matches.length ? matches.map((o, i) => h('li', {
+    id: `found-${o.id}`, role: 'option', 'aria-selected': i === active ? 'true' : 'false', dataset: { org: o.id },
+    onmousedown: (e) => e.preventDefault(), onclick: () => choose(o.id),
+  }, h('strong', { text: o.name }), o.aliases.length ? ` — also ${o.aliases.join(', ')}` : '', h('span', { class: 'id', text: ` (${o.id})` })))
+    : [h('li', { class: 'none', role: 'option', 'aria-disabled': 'true', text: 'No organization by that name.' })]));
+  list.hidden = false;
+  els.search.setAttribute('aria-expanded', 'true');
+  if (active >= 0 && matches[active]) {
+    els.search.setAttribute('aria-activedescendant', `found-${matches[active].id}`);
+  } else {
+    els.search.removeAttribute('aria-activedescendant');
+  }
+}
+
+function choose(id) {
+  active = -1;
+  els.results.hidden = true;
+  els.search.setAttribute('aria-expanded', 'false');
+  selectOrg(id);
+}
+
+els.search.addEventListener('input', () => {
+  active = -1;
+  commit({ q: els.search.value }, { replace: true });
+  if (graph) {
+    draw(null);
+  }
+});
+els.search.addEventListener('focus', () => renderSearch(searchMatches()));
+els.search.addEventListener('blur', () => renderSearch(null));
+els.search.addEventListener('keydown', (e) => {
+  const matches = searchMatches() ?? [];
+  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+    e.preventDefault();
+    if (matches.length) {
+      active = (active + (e.key === 'ArrowDown' ? 1 : -1) + matches.length) % matches.length;
+      renderSearch(matches);
+    }
+  } else if (e.key === 'Enter') {
+    e.preventDefault();
+    const pick = matches[active] ?? matches[0];
+    if (pick) {
+      choose(pick.id);
+    }
+  } else if (e.key === 'Escape' && !els.results.hidden) {
+    e.preventDefault();
+    e.stopPropagation();
+    els.results.hidden = true;
+    els.search.setAttribute('aria-expanded', 'false');
+  }
+});
+
+// ---- Dates ----------------------------------------------------------------------------------
+
+function datesFromControls() {
+  const at = els.at.value || null;
+  const knownAt = els.knownAt.value.trim() || null;
+  if (at !== state.at || knownAt !== state.knownAt) {
+    changesSince = 0;
+    commit({ at, knownAt });
+    load();
+  }
+}
+
+els.dates.addEventListener('submit', (e) => {
+  e.preventDefault();
+  clearTimeout(atTimer);
+  datesFromControls();
+});
+// Typing a year digit by digit passes through valid dates (0002, 0020, 0202…): wait for a pause.
+let atTimer = null;
+els.at.addEventListener('change', () => {
+  clearTimeout(atTimer);
+  if (els.at.value) {
+    atTimer = setTimeout(datesFromControls, 350);
+  }
+});
+els.knownAt.addEventListener('change', datesFromControls);
+els.now.addEventListener('click', () => {
+  changesSince = 0;
+  commit({ knownAt: null });
+  load();
+});
+els.freeze.addEventListener('click', () => {
+  if (graph) {
+    changesSince = 0;
+    commit({ knownAt: graph.knownAt });
+    load();
+  }
+});
+
+// ---- Keys -----------------------------------------------------------------------------------
+
+function askForKey(message) {
+  els.keyForm.hidden = false;
+  els.keyStatus.hidden = true;
+  showError(message ? new Error(message) : null);
+  live.stop();
+  els.key.focus();
+}
+
+function showKeyStatus() {
+  const key = apiKey();
+  els.keyStatus.hidden = !key;
+  els.keyText.textContent = key ? 'Reading with the API key you entered (kept in this tab only).' : '';
+}
+
+els.keyForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  setApiKey(els.key.value.trim());
+  els.key.value = '';
+  load();
+});
+els.forgetKey.addEventListener('click', () => {
+  setApiKey(null);
+  live.stop();
+  load();
+});
+
+// ---- Live -----------------------------------------------------------------------------------
+
+let refreshTimer = null;
+let lastChange = null;
+let liveState = 'off';
+
+const live = new Live({
+  onChange: ({ sequence }) => {
+    lastChange = sequence;
+    if (isLive()) {
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(() => load({ keepFocus: true }), 250);
+    } else {
+      changesSince += 1;
+    }
+    liveNotice();
+  },
+  onState: (s) => {
+    liveState = s;
+    if (s === 'needs-key') {
+      askForKey(null);
+    }
+    liveNotice();
+  },
+});
+
+function startLive() {
+  if (!live.running) {
+    live.start();
+  }
+}
+
+function liveNotice() {
+  const p = els.live;
+  p.dataset.state = liveState;
+  p.dataset.changesSince = String(changesSince);
+  if (lastChange !== null) {
+    p.dataset.sequence = String(lastChange);
+  }
+  const connection = {
+    off: 'Not following the ledger.',
+    connecting: 'Connecting to the change feed…',
+    connected: 'Following the change feed.',
+    reconnecting: 'The change feed was interrupted; reconnecting (nothing will be missed)…',
+    'needs-key': 'The change feed needs an API key.',
+  }[liveState];
+  if (isLive()) {
+    fill(p, h('span', { class: `dot ${liveState}`, 'aria-hidden': 'true' }),
+      ` Live: ${connection}`, lastChange !== null ? ` Last change shown: #${lastChange}.` : ' The view updates by itself when the ledger records a change.');
+  } else {
+    fill(p, h('span', { class: 'dot fixed', 'aria-hidden': 'true' }),
+      ` Fixed view as known at ${instant(graph?.knownAt ?? state.knownAt)}: a past moment never changes, so this view does not follow new writes.`,
+      changesSince ? ` ${changesSince} ${changesSince === 1 ? 'change has' : 'changes have'} been recorded since you opened it. ` : ' ',
+      h('button', { type: 'button', class: 'link-button', onclick: () => els.now.click(), text: 'Show now' }));
+  }
+}
+
+// ---- Keyboard and history -------------------------------------------------------------------
+
+// The skip link lands on the graph's item in the Tab order, ready for the arrow keys.
+document.querySelector('.skip').addEventListener('click', (e) => {
+  const item = els.graph.querySelector('[data-key][tabindex="0"]');
+  if (item) {
+    e.preventDefault();
+    item.focus();
+  }
+});
+
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && !e.defaultPrevented && (state.edge || state.org)) {
+    e.preventDefault();
+    closePanel();
+  }
+});
+
+window.addEventListener('popstate', () => {
+  // A jump within the page (#graph) changes no state: nothing to reload.
+  if (address(readAddress()) === address(state)) {
+    return;
+  }
+  state = readAddress();
+  changesSince = 0;
+  load();
+});
+
+load();
