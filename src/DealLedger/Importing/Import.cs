@@ -86,12 +86,16 @@ public static class Import
         return ledger.ImportAsync([document], request, ct);
     }
 
-    private static async Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<DocumentNode> documents, WriteRequest request, CancellationToken ct)
+    private static Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<DocumentNode> documents, WriteRequest request, CancellationToken ct) =>
+        ledger.ImportAsync(documents.Select(LedgerDocument.Read).ToList(), request, null, ct);
+
+    /// <param name="load">Null: decide entry by entry against the database. Else a set-based write (<see cref="BulkImport"/>).</param>
+    internal static async Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<LedgerDocument> parsed, WriteRequest request,
+        Func<Npgsql.NpgsqlConnection, CancellationToken, Task<LedgerState>>? load, CancellationToken ct)
     {
-        var parsed = documents.Select(LedgerDocument.Read).ToList();
         var tally = new Tally();
         var versions = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        var result = await ledger.WriteAsync(async (t, token) =>
+        var result = await ledger.WriteAsync(load, async (t, token) =>
         {
             foreach (var (fact, expected) in request.ExpectedFactVersions ?? new Dictionary<string, int>())
             {
@@ -113,7 +117,7 @@ public static class Import
                 versions[id] = (await t.FactAsync(id, token))!.Version;
             }
         }, ct, request.Writer);
-        return new ImportReport(documents.Count, result.EventsAppended, result.LastSequence, result.RecordedAt, tally.Recorded, tally.Known, versions);
+        return new ImportReport(parsed.Count, result.EventsAppended, result.LastSequence, result.RecordedAt, tally.Recorded, tally.Known, versions);
     }
 
     private sealed class Tally
