@@ -50,13 +50,20 @@ internal static class HoldingProjection
     /// unchanged segments stay as they are.
     /// </summary>
     internal static (List<T> Closed, List<(HoldingSegment Segment, string Finding, string Key)> Opened) Changes<T>(
-        IReadOnlyList<T> current, Func<T, string> keyOf, IReadOnlyList<HoldingSegment> timeline)
-    {
-        var wanted = timeline.Select(s =>
+        IReadOnlyList<T> current, Func<T, string> keyOf, IReadOnlyList<HoldingSegment> timeline) =>
+        Changes(current, keyOf, Keyed(timeline));
+
+    /// <summary>A timeline's segments with their canonical findings and keys.</summary>
+    internal static List<(HoldingSegment Segment, string Finding, string Key)> Keyed(IReadOnlyList<HoldingSegment> timeline) =>
+        timeline.Select(s =>
         {
             var finding = LedgerJson.Canonical(s.Finding);
             return (Segment: s, Finding: finding, Key: Key(s.From, s.To, finding));
         }).ToList();
+
+    internal static (List<T> Closed, List<(HoldingSegment Segment, string Finding, string Key)> Opened) Changes<T>(
+        IReadOnlyList<T> current, Func<T, string> keyOf, List<(HoldingSegment Segment, string Finding, string Key)> wanted)
+    {
         var wantedKeys = wanted.Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
         var kept = current.Select(keyOf).Where(wantedKeys.Contains).ToHashSet(StringComparer.Ordinal);
         return (current.Where(r => !kept.Contains(keyOf(r))).ToList(), wanted.Where(w => !kept.Contains(w.Key)).ToList());

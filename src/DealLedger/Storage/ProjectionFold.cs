@@ -99,19 +99,37 @@ internal sealed class ProjectionFold(LedgerState state)
             FactVersions.Add(row);
             openFacts[f.Id] = row;
         }
-        foreach (var pair in facts.Values.Where(f => f.Current.Type == FactType.Stake).Select(f => (f.Current.Holder!, f.Current.Subject!)).Distinct())
+        var pairs = facts.Values.Where(f => f.Current.Type == FactType.Stake).Select(f => (f.Current.Holder!, f.Current.Subject!)).Distinct().ToList();
+        // Each pair's timeline is its own pure computation: built in parallel, diffed and numbered in order.
+        var timelines = new List<(HoldingSegment Segment, string Finding, string Key)>[pairs.Count];
+        if (pairs.Count > 8)
         {
-            Refresh(pair, recordedAt, sequence);
+            Parallel.For(0, pairs.Count, i => timelines[i] = Timeline(pairs[i]));
+        }
+        else
+        {
+            for (var i = 0; i < pairs.Count; i++)
+            {
+                timelines[i] = Timeline(pairs[i]);
+            }
+        }
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            Refresh(pairs[i], timelines[i], recordedAt, sequence);
         }
         Position = (sequence, recordedAt);
         EventsApplied += write.Count;
     }
 
     /// <summary>As <see cref="HoldingProjection.RefreshAsync"/>: the pair's timeline now, diffed against its open segments.</summary>
-    private void Refresh((string Holder, string Subject) pair, DateTimeOffset recordedAt, long sequence)
+    private List<(HoldingSegment Segment, string Finding, string Key)> Timeline((string Holder, string Subject) pair)
     {
         var facts = state.StakesOf(pair);
-        var timeline = HoldingTimeline.Build(pair.Holder, pair.Subject, facts, SourcesOf(facts), NameOf);
+        return HoldingProjection.Keyed(HoldingTimeline.Build(pair.Holder, pair.Subject, facts, SourcesOf(facts), NameOf));
+    }
+
+    private void Refresh((string Holder, string Subject) pair, List<(HoldingSegment Segment, string Finding, string Key)> timeline, DateTimeOffset recordedAt, long sequence)
+    {
         if (!state.Segments.TryGetValue(pair, out var current))
         {
             state.Segments[pair] = current = [];

@@ -103,6 +103,49 @@ internal static class ProjectionCopy
         }
     }
 
+    /// <summary>
+    /// Stores what a fold made from an empty start (a rebuild's shadow, outside any one transaction):
+    /// each table on a connection of its own, at the same time, so the server builds their indexes in parallel.
+    /// </summary>
+    public static async Task WriteInParallelAsync(NpgsqlDataSource target, ProjectionFold fold, CancellationToken ct)
+    {
+        if (fold.ClosedStoredFacts.Count > 0 || fold.ClosedStoredSegments.Count > 0)
+        {
+            throw new InvalidOperationException("a fold that closes stored rows is written in its write's own transaction");
+        }
+        async Task On(Func<NpgsqlConnection, Task> work)
+        {
+            await using var c = await target.OpenConnectionAsync(ct);
+            await work(c);
+        }
+        await Task.WhenAll(
+            On(async c =>
+            {
+                foreach (var (table, rows) in fold.Registrations)
+                {
+                    await RegistrationsAsync(c, table, rows, ct);
+                }
+                if (fold.Position is { } position)
+                {
+                    await Projections.PositionAsync(c, position.Sequence, position.RecordedAt, ct);
+                }
+            }),
+            On(async c =>
+            {
+                if (fold.FactVersions.Count > 0)
+                {
+                    await FactVersionsAsync(c, fold.FactVersions, await IdBlockAsync(c, "fact_versions", fold.FactVersions.Count, ct), ct);
+                }
+            }),
+            On(async c =>
+            {
+                if (fold.Segments.Count > 0)
+                {
+                    await HoldingSegmentsAsync(c, fold.Segments, await IdBlockAsync(c, "holding_segments", fold.Segments.Count, ct), ct);
+                }
+            }));
+    }
+
     /// <summary>The first of <paramref name="count"/> ids taken from the table's id sequence at once (the fold's row 0 gets it).</summary>
     private static async Task<long> IdBlockAsync(NpgsqlConnection c, string table, int count, CancellationToken ct)
     {
