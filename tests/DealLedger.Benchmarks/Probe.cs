@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace DealLedger.Benchmarks;
 
-/// <summary>Where the time goes: the timeline of every pair of a ledger, built from its current facts, timed.</summary>
+/// <summary>Where the time goes: the timeline of every pair of a ledger, built from its current facts, timed (CPU time of this process).</summary>
 public static class Probe
 {
     public static async Task RunAsync(string cs)
@@ -16,22 +16,39 @@ public static class Probe
         await c.OpenAsync();
         var facts = await Sql.ListAsync(c, "select state::text from dealledger.fact_versions where type = 'stake' and upper_inf(recorded)", r => LedgerJson.Deserialize<FactState>(r.GetString(0)), default);
         var sources = (await Sql.ListAsync(c, "select data::text from dealledger.sources", r => LedgerJson.Deserialize<SourceRegistered>(r.GetString(0)), default)).ToDictionary(s => s.Id);
-        for (var round = 0; round < 2; round++) {
-        var times = new List<(string Pair, int Facts, double Ms, int Segments)>();
-        foreach (var pair in facts.GroupBy(f => (f.Current.Holder!, f.Current.Subject!)))
+        var pairs = facts.GroupBy(f => (f.Current.Holder!, f.Current.Subject!)).Select(g => (g.Key, Facts: g.ToList())).ToList();
+        var small = pairs.Where(p => p.Facts.Count < 50).ToList();
+        var large = pairs.Where(p => p.Facts.Count >= 50).ToList();
+        for (var round = 0; round < 3; round++)
         {
-            var list = pair.ToList();
-            var watch = Stopwatch.StartNew();
-            var timeline = HoldingTimeline.Build(pair.Key.Item1, pair.Key.Item2, list, sources, id => id);
-            times.Add(($"{pair.Key.Item1}->{pair.Key.Item2}", list.Count, watch.Elapsed.TotalMilliseconds, timeline.Count));
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var built = new List<IReadOnlyList<HoldingSegment>>();
+            foreach (var (key, list) in small)
+            {
+                built.Add(HoldingTimeline.Build(key.Item1, key.Item2, list, sources, id => id));
+            }
+            var buildCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+            cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            foreach (var t in built)
+            {
+                HoldingProjection.Keyed(t);
+            }
+            var keyCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+            cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            foreach (var f in facts)
+            {
+                LedgerJson.Canonical(f);
+            }
+            var stateCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+            Console.WriteLine($"round {round}: {small.Count} small pairs ({small.Average(p => p.Facts.Count):F1} facts, {built.Average(b => b.Count):F1} segments): " +
+                $"build {buildCpu.TotalMilliseconds * 1000 / small.Count:F0} µs/pair, keys {keyCpu.TotalMilliseconds * 1000 / small.Count:F0} µs/pair (CPU); " +
+                $"fact state JSON {stateCpu.TotalMilliseconds * 1000 / facts.Count:F1} µs/fact");
         }
-        Console.WriteLine($"{times.Count} pairs, {facts.Count} stake facts, total {times.Sum(t => t.Ms):F0} ms");
-        foreach (var t in times.OrderByDescending(t => t.Ms).Take(8))
+        foreach (var (key, list) in large)
         {
-            Console.WriteLine($"  {t.Pair}: {t.Facts} facts, {t.Segments} segments, {t.Ms:F1} ms");
-        }
-        var small = times.Where(t => t.Facts < 50).ToList();
-        Console.WriteLine($"pairs under 50 facts: {small.Count}, mean {small.Average(t => t.Ms) * 1000:F0} µs, mean facts {small.Average(t => t.Facts):F1}");
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var t = HoldingTimeline.Build(key.Item1, key.Item2, list, sources, id => id);
+            Console.WriteLine($"{key.Item1}->{key.Item2}: {list.Count} facts, {t.Count} segments: build {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds:F0} ms CPU");
         }
     }
 }
