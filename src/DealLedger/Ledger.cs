@@ -164,27 +164,32 @@ public sealed class Ledger : IAsyncDisposable
     public async Task<T> ReadAsync<T>(DateTimeOffset? knownAt, Func<NpgsqlConnection, DateTimeOffset, CancellationToken, Task<T>> query, CancellationToken ct = default)
     {
         await using var connection = await Database.OpenConnectionAsync(ct);
+        var asked = knownAt is { } k ? Instant.TruncateToMicroseconds(k) : (DateTimeOffset?)null;
+        // One round trip: the clock and — unless the instant is safely in the past of the
+        // log — a barrier, not a lock held while reading: the statement waits for the write in flight (if
+        // any) to commit and releases at once. The clock is read first, so any write not yet begun reads a
+        // later one and cannot land at or before the instant (rule 8).
+        var position = ProjectionTables.Of("ledger_position");
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("select clock_timestamp()"),
+                new NpgsqlBatchCommand($"select pg_advisory_xact_lock_shared($1) where $2::timestamptz is null or $2 >= coalesce((select last_recorded_at from {position} where id = 1), '-infinity')")
+                {
+                    Parameters = { new() { Value = WriteLock }, new() { Value = (object?)asked ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz } },
+                },
+            },
+        };
         DateTimeOffset now;
-        DateTimeOffset? last;
-        await using (var cmd = Sql.Command(connection,
-            $"select clock_timestamp(), (select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1)"))
-        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);
             now = reader.GetFieldValue<DateTimeOffset>(0);
-            last = reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1);
         }
         // The ledger cannot know what it has not yet recorded: a knownAt in the future is answered,
         // and echoed, as now — so the answer can be given again, identically, with its knownAt.
-        var at = Instant.TruncateToMicroseconds(knownAt is { } asked && asked < now ? asked : now);
-        if (last is { } l && at < l)
-        {
-            return await query(connection, at, ct);
-        }
-        // A barrier, not a lock held while reading: the statement waits for the write in flight (if
-        // any) to commit and releases at once. Any write not yet begun will read the clock later
-        // than this query did, so it cannot land at or before `at`.
-        await Sql.ExecAsync(connection, "select pg_advisory_xact_lock_shared($1)", ct, WriteLock);
+        var at = asked is { } a && a < now ? a : Instant.TruncateToMicroseconds(now);
         return await query(connection, at, ct);
     }
 

@@ -192,7 +192,7 @@ public sealed class HistoryGenerator
         return events;
     }
 
-    /// <summary>20 events: 4 successive stakes, each with 4 amendments.</summary>
+    /// <summary>20 fact events (4 successive stakes, each with 4 amendments), and their 4 deals.</summary>
     private int ShortPair(List<(string, string)> documents)
     {
         var pair = PairOf(ShortHolder, ShortSubject);
@@ -207,7 +207,7 @@ public sealed class HistoryGenerator
                 events += Deal(w, $"short-deal-{i}", [ShortHolder, ShortSubject], () => [Stake(w, pair, months: 24)], made);
             }
             w.WriteEndArray();
-            events += Amendments(w, made.SelectMany(f => Enumerable.Repeat(f, 3)).ToList(), claimsAndCorrectionsOnly: true);
+            events += Amendments(w, made.SelectMany(f => Enumerable.Repeat(f, 4)).ToList(), claimsAndCorrectionsOnly: true);
         })));
         return events;
     }

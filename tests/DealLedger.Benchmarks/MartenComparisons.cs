@@ -71,13 +71,17 @@ public static class MartenComparisons
 {
     public const string Schema = "bench_marten";
 
-    public static DocumentStore Store(string cs) => DocumentStore.For(o =>
+    /// <param name="daemon">With the plain projection the async daemon rebuilds.</param>
+    public static DocumentStore Store(string cs, bool daemon = false) => DocumentStore.For(o =>
     {
         LedgerStore.Configure(o, NpgsqlDataSource.Create(cs), createSchema: true);
         o.Storage.ExtendedSchemaObjects.Clear();
         o.DatabaseSchemaName = Schema;
         o.Events.DatabaseSchemaName = Schema;
-        o.Projections.Add<FactSummaryProjection>(ProjectionLifecycle.Async);
+        if (daemon)
+        {
+            o.Projections.Add<FactSummaryProjection>(ProjectionLifecycle.Async);
+        }
         o.Projections.Add<PairFactsProjection>(ProjectionLifecycle.Live);
     });
 
@@ -123,7 +127,8 @@ public static class MartenComparisons
     /// <summary>Rebuilds the plain projection over the events appended: events/s.</summary>
     public static async Task<double> DaemonRebuildAsync(string cs, long events)
     {
-        await using var store = Store(cs);
+        await using var store = Store(cs, daemon: true);
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         using var daemon = await store.BuildProjectionDaemonAsync();
         var watch = Stopwatch.StartNew();
         await daemon.RebuildProjectionAsync<FactSummaryProjection>(TimeSpan.FromMinutes(30), CancellationToken.None);

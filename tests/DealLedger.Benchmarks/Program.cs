@@ -8,6 +8,7 @@ using DealLedger.Storage;
 // CSV and the scaling curves as PNG (artifacts/bench/ unless --out).
 //
 //   eng/bench [--quick] [--sizes 10000,100000,1000000] [--runs 3] [--only import,query,http,audit,feed]
+//             (without import: the ledgers a previous run left, dealledger_bench_SIZE, are measured again)
 //             [--http-seconds 10] [--feed-seconds 20] [--out DIR]
 //   eng/bench --audit EVENTS [--reuse]      the older auditing benchmark (writes through the row-by-row path)
 var quick = args.Contains("--quick");
@@ -40,9 +41,22 @@ foreach (var size in sizes)
     var generated = Stopwatch.StartNew();
     var history = generator.Generate().ToList();
     Bench.Log($"history {Report.Size(size)}: {history.Sum(b => b.Events):N0} events in {history.Count} writes ({history.Sum(b => b.Documents.Count):N0} documents), generated in {generated.Elapsed.TotalSeconds:F1} s");
-    if (only.Contains("import"))
+    var cs = only.Contains("import") || !await DatabaseExistsAsync(bench, size)
+        ? await ImportBench.RunAsync(bench, size, history, measure: only.Contains("import"))
+        : bench.ConnectionString($"dealledger_bench_{size}");
+    history.Clear();
+    if (only.Contains("query"))
     {
-        await ImportBench.RunAsync(bench, size, history);
+        await QueryBench.RunAsync(bench, size, cs);
+    }
+    // The API's workloads once, on the largest ledger: they do not scale with the history.
+    if ((only.Contains("http") || only.Contains("feed")) && size == sizes.Max())
+    {
+        await ApiBench.RunAsync(bench, size, cs, only.Contains("http"), only.Contains("feed"), Arg("--http-seconds", quick ? 3 : 10), Arg("--feed-seconds", quick ? 3 : 20));
+    }
+    if (only.Contains("audit"))
+    {
+        await AuditBench.RunAsync(bench, size, cs);
     }
 }
 
@@ -51,8 +65,13 @@ var header = $"DealLedger benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm}Z, {E
 Console.WriteLine();
 Console.WriteLine(Report.Table(bench.Results, header));
 await File.WriteAllTextAsync(Path.Combine(output, "results.csv"), Report.Csv(bench.Results));
-Console.WriteLine($"wrote {Path.Combine(output, "results.csv")}");
+await File.WriteAllTextAsync(Path.Combine(output, "results.txt"), Report.Table(bench.Results, header));
+ScalingChart.Write(Path.Combine(output, "scaling.png"), bench.Results);
+Console.WriteLine($"wrote {Path.Combine(output, "results.csv")}, results.txt and scaling.png");
 return 0;
+
+static async Task<bool> DatabaseExistsAsync(Bench bench, long size) =>
+    await Bench.ScalarAsync<long>(bench.Server, $"select count(*) from pg_database where datname = 'dealledger_bench_{size}'") > 0;
 
 int Arg(string name, int fallback) => Text(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
 
