@@ -184,7 +184,8 @@ public static partial class ApiBench
         var rates = new List<double>();
         var orgs = (await QueryBench.PairsAsync(cs)).SelectMany(p => new[] { p.Holder, p.Subject })
             .Where(o => o.StartsWith("org-", StringComparison.Ordinal)).Distinct().Take(400).ToList();
-        var sources = await Bench.ScalarAsync<string>(cs, "select min(id) from dealledger.sources");
+        // Ids of their own for this invocation (a ledger may be measured again), and a source of its own per run.
+        var tag = (DateTime.UtcNow.Ticks / TimeSpan.TicksPerSecond).ToString("x", CultureInfo.InvariantCulture);
         for (var run = 1; run <= bench.Runs; run++)
         {
             var committed = new Dictionary<long, long>();
@@ -240,7 +241,7 @@ public static partial class ApiBench
                 {
                     await Task.Delay(wait);
                 }
-                events += (await ledger.BulkImportAsync([($"feed-{run}-{w}.json", FeedDocument(run, w, orgs, sources))])).EventsAppended;
+                events += (await ledger.BulkImportAsync([($"feed-{run}-{w}.json", FeedDocument($"{tag}-{run}", w, orgs))])).EventsAppended;
             }
             var elapsed = Stopwatch.GetElapsedTime(began);
             // Let the last events arrive.
@@ -274,20 +275,25 @@ public static partial class ApiBench
             Note: $"writes of 50 events every 50 ms through the bulk path, {Bench.Median(rates):N0} events/s sustained, p50 {Bench.Median(p50s):F1} ms"));
     }
 
-    /// <summary>25 deals with one stake each: 50 events, new facts on known organizations (each starting on a day of its own, so none contradicts another).</summary>
-    private static string FeedDocument(int run, int write, List<string> orgs, string source)
+    /// <summary>
+    /// 25 deals with one stake each: 50 events, new facts on known organizations, each starting on a day of
+    /// its own, so none contradicts another (the first write also registers the run's source).
+    /// </summary>
+    private static string FeedDocument(string run, int write, List<string> orgs)
     {
-        var text = new StringBuilder("{\"deals\":[");
+        var source = $"feed-source-{run}";
+        var text = new StringBuilder(write == 0 ? $"{{\"sources\":[{{\"id\":\"{source}\",\"title\":\"Feed benchmark\",\"kind\":\"third-party\"}}],\"deals\":[" : "{\"deals\":[");
         for (var d = 0; d < 25; d++)
         {
             var h = orgs[(write * 25 + d) % orgs.Count];
-            var s = orgs[(write * 25 + d + 7 + run) % orgs.Count];
+            var s = orgs[(write * 25 + d + 7) % orgs.Count];
             if (h == s)
             {
-                s = orgs[(write * 25 + d + 8 + run) % orgs.Count];
+                s = orgs[(write * 25 + d + 8) % orgs.Count];
             }
-            text.Append(CultureInfo.InvariantCulture, $"{(d > 0 ? "," : "")}{{\"id\":\"feed-{run}-{write}-{d}\",\"parties\":[\"{h}\",\"{s}\"],\"facts\":[{{\"id\":\"feed-{run}-{write}-{d}-f\",\"type\":\"stake\",")
-                .Append(CultureInfo.InvariantCulture, $"\"holder\":\"{h}\",\"subject\":\"{s}\",\"share\":{{\"exact\":{1 + d % 40}}},\"valid\":{{\"from\":\"{new DateOnly(2030 + run, 1, 1).AddDays(write * 25 + d):yyyy-MM-dd}\"}},")
+            var id = $"feed-{run}-{write}-{d}";
+            text.Append(CultureInfo.InvariantCulture, $"{(d > 0 ? "," : "")}{{\"id\":\"{id}\",\"parties\":[\"{h}\",\"{s}\"],\"facts\":[{{\"id\":\"{id}-f\",\"type\":\"stake\",")
+                .Append(CultureInfo.InvariantCulture, $"\"holder\":\"{h}\",\"subject\":\"{s}\",\"share\":{{\"exact\":{1 + d % 40}}},\"valid\":{{\"from\":\"{new DateOnly(2030, 1, 1).AddDays(write * 25 + d):yyyy-MM-dd}\"}},")
                 .Append(CultureInfo.InvariantCulture, $"\"sources\":[{{\"source\":\"{source}\",\"claim\":\"stated\"}}]}}]}}");
         }
         return text.Append("]}").ToString();
