@@ -75,7 +75,7 @@ public static class ScalingChart
             image.Text(left - 60, Y(v) - 3, Label(v), (0, 0, 0), 1);
         }
         image.Text(left - 60, top - 14, unit, (0, 0, 0), 1);
-        image.Text(left + width - 60, top + height + 10, "EVENTS", (0, 0, 0), 1);
+        image.Text(left + width - 110, top + height + 26, "HISTORY (EVENTS)", (0, 0, 0), 1);
         foreach (var t in targets.Where(t => Math.Log10(t) >= y0 && Math.Log10(t) <= y1))
         {
             for (var x = left; x < left + width; x += 8)
