@@ -79,46 +79,68 @@ public sealed class Ledger : IAsyncDisposable
     /// record events, appends them, updates the projections, and commits — all or nothing.
     /// </summary>
     /// <param name="writer">Who asks (an API key's name); default <see cref="Writer"/>.</param>
-    public async Task<WriteResult> WriteAsync(Func<LedgerTransaction, CancellationToken, Task> decide, CancellationToken ct = default, string? writer = null)
+    public Task<WriteResult> WriteAsync(Func<LedgerTransaction, CancellationToken, Task> decide, CancellationToken ct = default, string? writer = null) =>
+        WriteAsync(null, decide, ct, writer);
+
+    /// <param name="load">For a set-based write (bulk import): loads, in a few queries, what the decision
+    /// will read. The decision then reads memory, the events are appended with COPY, and the projections
+    /// are folded in memory and written with COPY — the same rows as the row-by-row path.</param>
+    internal async Task<WriteResult> WriteAsync(Func<NpgsqlConnection, CancellationToken, Task<LedgerState>>? load,
+        Func<LedgerTransaction, CancellationToken, Task> decide, CancellationToken ct = default, string? writer = null)
     {
+        // Built before the write lock is taken: a first write must not hold it while Marten starts.
+        var store = Store;
         await using var connection = await Database.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         await TakeWriteLockAsync(connection, ct);
-        var write = new LedgerTransaction(connection, await RecordingInstantAsync(connection, ct));
+        var recordedAt = await RecordingInstantAsync(connection, ct);
+        var state = load is null ? null : await load(connection, ct);
+        var write = new LedgerTransaction(connection, recordedAt, state);
         await decide(write, ct);
         if (write.Pending.Count == 0)
         {
             await tx.RollbackAsync(ct);
             return WriteResult.Unchanged;
         }
-        using (RecordingClock.Use(write.RecordedAt))
+        List<LoggedEvent> logged;
+        var correlationId = Guid.NewGuid().ToString();
+        if (state is null)
         {
-            await using var session = Store.LightweightSession(SessionOptions.ForTransaction(tx, false));
-            session.CorrelationId = Guid.NewGuid().ToString();
-            session.LastModifiedBy = writer ?? Writer;
-            var ids = write.Pending.Select(p => session.Events.Append(p.Stream, p.Event).Events[^1].Id).ToArray();
-            await session.SaveChangesAsync(ct);
+            Guid[] ids;
+            using (RecordingClock.Use(write.RecordedAt))
+            {
+                await using var session = store.LightweightSession(SessionOptions.ForTransaction(tx, false));
+                session.CorrelationId = correlationId;
+                session.LastModifiedBy = writer ?? Writer;
+                ids = write.Pending.Select(p => session.Events.Append(p.Stream, p.Event).Events[^1].Id).ToArray();
+                await session.SaveChangesAsync(ct);
+            }
             // The projections take the events as stored (sequence, recorded time), as a replay will.
-            var logged = await EventLogReader.ByIdsAsync(connection, ids, ct);
+            logged = await EventLogReader.ByIdsAsync(connection, ids, ct);
             await Projections.ApplyAsync(connection, logged, ct);
-            // Followers of the change feed wake on this; PostgreSQL delivers it only if the write commits.
-            await Sql.ExecAsync(connection, "select pg_notify($1, $2)", ct, LogChannel, logged[^1].Ref.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            var commit = new LedgerCommit(connection, tx, logged);
-            if (Committing is { } committing)
-            {
-                await committing(commit, ct);
-            }
-            if (BeforeCommit is { } hook)
-            {
-                await hook(ct);
-            }
-            await tx.CommitAsync(ct);
-            if (Committed is { } committed)
-            {
-                await committed(commit, ct);
-            }
-            return new WriteResult(logged.Count, logged[^1].Ref.Sequence, write.RecordedAt);
         }
+        else
+        {
+            logged = await EventCopy.AppendAsync(connection, store, write.Pending, write.RecordedAt, writer ?? Writer, correlationId, ct);
+            await ProjectionFold.ApplyAsync(connection, state, logged, ct);
+        }
+        // Followers of the change feed wake on this; PostgreSQL delivers it only if the write commits.
+        await Sql.ExecAsync(connection, "select pg_notify($1, $2)", ct, LogChannel, logged[^1].Ref.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var commit = new LedgerCommit(connection, tx, logged);
+        if (Committing is { } committing)
+        {
+            await committing(commit, ct);
+        }
+        if (BeforeCommit is { } hook)
+        {
+            await hook(ct);
+        }
+        await tx.CommitAsync(ct);
+        if (Committed is { } committed)
+        {
+            await committed(commit, ct);
+        }
+        return new WriteResult(logged.Count, logged[^1].Ref.Sequence, write.RecordedAt);
     }
 
     /// <summary>Holds off every write until the caller's transaction ends.</summary>
@@ -143,27 +165,32 @@ public sealed class Ledger : IAsyncDisposable
     public async Task<T> ReadAsync<T>(DateTimeOffset? knownAt, Func<NpgsqlConnection, DateTimeOffset, CancellationToken, Task<T>> query, CancellationToken ct = default)
     {
         await using var connection = await Database.OpenConnectionAsync(ct);
+        var asked = knownAt is { } k ? Instant.TruncateToMicroseconds(k) : (DateTimeOffset?)null;
+        // One round trip: the clock and — unless the instant is safely in the past of the
+        // log — a barrier, not a lock held while reading: the statement waits for the write in flight (if
+        // any) to commit and releases at once. The clock is read first, so any write not yet begun reads a
+        // later one and cannot land at or before the instant (rule 8).
+        var position = ProjectionTables.Of("ledger_position");
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("select clock_timestamp()"),
+                new NpgsqlBatchCommand($"select pg_advisory_xact_lock_shared($1) where $2::timestamptz is null or $2 >= coalesce((select last_recorded_at from {position} where id = 1), '-infinity')")
+                {
+                    Parameters = { new() { Value = WriteLock }, new() { Value = (object?)asked ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz } },
+                },
+            },
+        };
         DateTimeOffset now;
-        DateTimeOffset? last;
-        await using (var cmd = Sql.Command(connection,
-            $"select clock_timestamp(), (select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1)"))
-        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);
             now = reader.GetFieldValue<DateTimeOffset>(0);
-            last = reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1);
         }
         // The ledger cannot know what it has not yet recorded: a knownAt in the future is answered,
         // and echoed, as now — so the answer can be given again, identically, with its knownAt.
-        var at = Instant.TruncateToMicroseconds(knownAt is { } asked && asked < now ? asked : now);
-        if (last is { } l && at < l)
-        {
-            return await query(connection, at, ct);
-        }
-        // A barrier, not a lock held while reading: the statement waits for the write in flight (if
-        // any) to commit and releases at once. Any write not yet begun will read the clock later
-        // than this query did, so it cannot land at or before `at`.
-        await Sql.ExecAsync(connection, "select pg_advisory_xact_lock_shared($1)", ct, WriteLock);
+        var at = asked is { } a && a < now ? a : Instant.TruncateToMicroseconds(now);
         return await query(connection, at, ct);
     }
 

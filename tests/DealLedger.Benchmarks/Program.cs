@@ -1,128 +1,87 @@
 using System.Diagnostics;
 using System.Globalization;
-using DealLedger;
-using DealLedger.Access;
-using DealLedger.Api;
-using DealLedger.Holdings;
-using DealLedger.Importing;
+using DealLedger.Benchmarks;
 using DealLedger.Storage;
-using Npgsql;
 
-// Figures, not tests: the headline query in process, then over HTTP on loopback, on a ledger of its
-// own (database dealledger_bench).
-// Usage: dotnet run -c Release --project tests/DealLedger.Benchmarks -- [--runs N] [--queries N] [--http-seconds N]
+// Figures, not tests (eng/bench). Generates realistic histories at several sizes, runs every workload of
+// issue 8 on each, each with its comparison measured in the same run, and prints one table; writes it as
+// CSV and the scaling curves as PNG (artifacts/bench/ unless --out).
+//
+//   eng/bench [--quick] [--sizes 10000,100000,1000000] [--runs 3] [--only import,query,http,audit,feed]
+//             (without import: the ledgers a previous run left, dealledger_bench_SIZE, are measured again)
+//             [--http-seconds 10] [--feed-seconds 20] [--out DIR]
+//   eng/bench --audit EVENTS [--reuse]      the older auditing benchmark (writes through the row-by-row path)
+var quick = args.Contains("--quick");
 var runs = Arg("--runs", 3);
-var queries = Arg("--queries", 5000);
-var httpSeconds = Arg("--http-seconds", 10);
+var sizes = (Text("--sizes") ?? (quick ? "10000" : "10000,100000,1000000")).Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+var only = Text("--only")?.Split(',').ToHashSet() ?? ["import", "query", "http", "audit", "feed"];
 var server = Environment.GetEnvironmentVariable(LedgerStore.EnvironmentVariable)
     ?? throw new InvalidOperationException($"set {LedgerStore.EnvironmentVariable} (eng/bench does)");
 var repo = FindRepo();
-if (Array.IndexOf(args, "--audit") >= 0)
+if (args.Contains("--audit"))
 {
-    await DealLedger.Benchmarks.AuditBenchmark.RunAsync(server, repo, Arg("--audit", 100_000), Array.IndexOf(args, "--reuse") >= 0);
-    return;
+    await AuditBenchmark.RunAsync(server, repo, Arg("--audit", 100_000), args.Contains("--reuse"));
+    return 0;
 }
-
-var database = "dealledger_bench";
-await using (var admin = new NpgsqlConnection(server))
+if (Text("--probe") is { } probe)
 {
-    await admin.OpenAsync();
-    await using var drop = new NpgsqlCommand($"drop database if exists {database} with (force)", admin);
-    await drop.ExecuteNonQueryAsync();
-    await using var create = new NpgsqlCommand($"create database {database}", admin);
-    await create.ExecuteNonQueryAsync();
+    await Probe.RunAsync(new Npgsql.NpgsqlConnectionStringBuilder(server) { Database = probe }.ConnectionString);
+    return 0;
 }
-var cs = new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString;
-await using var ledger = Ledger.Connect(cs);
-await ledger.ApplyAsync(Path.Combine(repo, "migrations"));
-await ledger.ImportFilesAsync(Directory.GetFiles(Path.Combine(repo, "seeds")).Order(StringComparer.Ordinal));
+var output = Text("--out") ?? Path.Combine(repo, "artifacts", "bench");
+Directory.CreateDirectory(output);
 
-var at = new DateOnly(2024, 6, 1);
-Console.WriteLine($"headline query in process: holding microsoft mistral-ai --at {at:yyyy-MM-dd}, {queries} queries per run, {runs} runs, {Environment.ProcessorCount} cores");
-Console.WriteLine("run   knownAt   p50 ms   p99 ms   mean ms");
-foreach (var known in new[] { "now", "past" })
+var watch = Stopwatch.StartNew();
+var bench = new Bench(server, repo, runs, quick);
+Bench.Log($"eng/bench{(quick ? " --quick" : "")}: sizes {string.Join(", ", sizes.Select(Report.Size))}, {runs} runs each, {Environment.ProcessorCount} cores, load average {LoadAverage()}");
+await bench.PrepareTemplateAsync();
+foreach (var size in sizes)
 {
-    DateTimeOffset? knownAt = known == "now" ? null : DateTimeOffset.UtcNow.AddSeconds(-1);
-    for (var w = 0; w < 200; w++)
+    var generator = new HistoryGenerator((int)size, batches: size >= 100_000 ? 10 : 4);
+    var generated = Stopwatch.StartNew();
+    var history = generator.Generate().ToList();
+    Bench.Log($"history {Report.Size(size)}: {history.Sum(b => b.Events):N0} events in {history.Count} writes ({history.Sum(b => b.Documents.Count):N0} documents), generated in {generated.Elapsed.TotalSeconds:F1} s");
+    var cs = only.Contains("import") || !await DatabaseExistsAsync(bench, size)
+        ? await ImportBench.RunAsync(bench, size, history, measure: only.Contains("import"))
+        : bench.ConnectionString($"dealledger_bench_{size}");
+    history.Clear();
+    if (only.Contains("query"))
     {
-        await ledger.HoldingAsync("microsoft", "mistral-ai", at, knownAt);
+        await QueryBench.RunAsync(bench, size, cs);
     }
-    var medians = new List<double>();
-    for (var run = 1; run <= runs; run++)
+    // The API's workloads once, on the largest ledger: they do not scale with the history.
+    if ((only.Contains("http") || only.Contains("feed")) && size == sizes.Max())
     {
-        var times = new double[queries];
-        for (var i = 0; i < queries; i++)
-        {
-            var start = Stopwatch.GetTimestamp();
-            var answer = await ledger.HoldingAsync("microsoft", "mistral-ai", at, knownAt);
-            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            if (answer.Status != HoldingStatus.Held && known == "now")
-            {
-                throw new InvalidOperationException($"unexpected answer: {answer.Status}");
-            }
-        }
-        Array.Sort(times);
-        var p50 = times[queries / 2];
-        medians.Add(p50);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{run,-5} {known,-9} {p50,7:F3}  {times[(int)(queries * 0.99)],7:F3}  {times.Average(),7:F3}"));
+        await ApiBench.RunAsync(bench, size, cs, only.Contains("http"), only.Contains("feed"), Arg("--http-seconds", quick ? 3 : 10), Arg("--feed-seconds", quick ? 3 : 20));
     }
-    medians.Sort();
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median p50 of {runs} runs (knownAt {known}): {medians[medians.Count / 2]:F3} ms"));
-}
-
-// The holding endpoint over HTTP: the API on Kestrel (loopback), clients in this process, sharing the cores.
-// One key asks far more than a key may by default (DealLedger:RateLimit): the limit is raised, not
-// removed, so each request still pays for the limiter as in service.
-var key = (await ledger.CreateKeyAsync($"bench-{Guid.NewGuid():N}", Role.Reader, "bench")).Key;
-var app = ApiHost.Build(["--urls", "http://127.0.0.1:0", $"--ConnectionStrings:DealLedger={cs}", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Wolverine.Configuration.HandlerDiscovery=Error",
-    "--DealLedger:RateLimit:PermitsPerSecond=1000000", "--DealLedger:RateLimit:Burst=1000000"]);
-await app.StartAsync();
-var address = app.Urls.First();
-const string path = "/api/holdings/microsoft/mistral-ai?at=2024-06-01";
-Console.WriteLine($"holding endpoint over HTTP/1.1 on loopback ({address}{path}), {httpSeconds} s per run, {runs} runs");
-Console.WriteLine("clients  run   req/s     p50 ms   p99 ms");
-foreach (var clients in new[] { 1, 8 })
-{
-    using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = clients }) { BaseAddress = new Uri(address) };
-    http.DefaultRequestHeaders.Add("X-Api-Key", key);
-    await Load(http, clients, TimeSpan.FromSeconds(2)); // warm-up
-    for (var run = 1; run <= runs; run++)
+    if (only.Contains("audit"))
     {
-        var (count, times) = await Load(http, clients, TimeSpan.FromSeconds(httpSeconds));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{clients,-8} {run,-5} {count / (double)httpSeconds,8:F0}  {times[times.Length / 2],7:F3}  {times[(int)(times.Length * 0.99)],7:F3}"));
+        await AuditBench.RunAsync(bench, size, cs);
     }
 }
-await app.StopAsync();
 
-static async Task<(int Count, double[] Times)> Load(HttpClient http, int clients, TimeSpan duration)
-{
-    var until = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-    var all = await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
-    {
-        var times = new List<double>();
-        while (Stopwatch.GetTimestamp() < until)
-        {
-            var start = Stopwatch.GetTimestamp();
-            using var response = await http.GetAsync(path);
-            await response.Content.ReadAsByteArrayAsync();
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new InvalidOperationException($"HTTP {(int)response.StatusCode}");
-            }
-            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-        }
-        return times;
-    }));
-    var merged = all.SelectMany(t => t).Order().ToArray();
-    return (merged.Length, merged);
-}
+var header = $"DealLedger benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm}Z, {Environment.ProcessorCount} cores, load average at the end {LoadAverage()}, " +
+             $"median of {runs} runs each, {watch.Elapsed.TotalMinutes:F1} min in all{(quick ? ", --quick" : "")}";
+Console.WriteLine();
+Console.WriteLine(Report.Table(bench.Results, header));
+await File.WriteAllTextAsync(Path.Combine(output, "results.csv"), Report.Csv(bench.Results));
+await File.WriteAllTextAsync(Path.Combine(output, "results.txt"), Report.Table(bench.Results, header));
+ScalingChart.Write(Path.Combine(output, "scaling.png"), bench.Results);
+Console.WriteLine($"wrote {Path.Combine(output, "results.csv")}, results.txt and scaling.png");
+return 0;
 
-int Arg(string name, int fallback)
+static async Task<bool> DatabaseExistsAsync(Bench bench, long size) =>
+    await Bench.ScalarAsync<long>(bench.Server, $"select count(*) from pg_database where datname = 'dealledger_bench_{size}'") > 0;
+
+int Arg(string name, int fallback) => Text(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+string? Text(string name)
 {
     var i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }
+
+static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
 
 static string FindRepo()
 {

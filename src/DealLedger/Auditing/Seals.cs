@@ -71,7 +71,7 @@ public sealed record VerifyReport(bool Ok, string Subject, long EventsChecked, l
 public static class Seals
 {
     private const long SealLock = 0x4465616C5365616C; // "DealSeal"
-    private const int Page = 2_000;
+    private const int Page = 20_000;
 
     public static readonly string Table = ProjectionTables.Name("seals");
 
@@ -99,19 +99,20 @@ public static class Seals
         var sealedAt = (await Sql.ListAsync(c, "select now()", r => r.GetFieldValue<DateTimeOffset>(0), ct))[0];
         var count = 0;
         long? first = null;
-        var bytes = new ArrayBufferWriter<byte>();
+        var canonical = new CanonicalWriter();
         while (head < upTo)
         {
             var page = new List<(long Sequence, Guid Id, byte[] Link)>(Page);
-            await using (var cmd = Sql.Command(c, $"select {CanonicalEvent.Columns} from {ProjectionTables.Name("mt_events")} e where e.seq_id > $1 and e.seq_id <= $2 order by e.seq_id limit $3", head, upTo, Page))
-            await using (var r = await cmd.ExecuteReaderAsync(ct))
+            await using (var r = await BinaryCopyReader.StartAsync(c,
+                $"select {CanonicalWriter.Columns} from {ProjectionTables.Name("mt_events")} e where e.seq_id > {head} and e.seq_id <= {upTo} order by e.seq_id limit {Page}", ct))
             {
                 while (await r.ReadAsync(ct))
                 {
-                    bytes.ResetWrittenCount();
-                    CanonicalEvent.Write(r, 0, bytes);
-                    link = Link(link, bytes.WrittenSpan);
-                    page.Add((r.GetInt64(0), r.GetGuid(1), link));
+                    canonical.Write(r, 0);
+                    var next = new byte[32];
+                    canonical.Link(link, next);
+                    link = next;
+                    page.Add((r.Int64(0), r.Uuid(1), link));
                 }
             }
             if (page.Count == 0)
@@ -160,14 +161,18 @@ public static class Seals
     {
         var (head, headLink) = await HeadAsync(c, ct);
         var lastWrite = await LastWriteAsync(c, ct);
+        // The chain as verified so far, the link recomputed for the current event, the link sealed for it:
+        // three buffers for the whole walk, no allocation per event.
         var link = new byte[32];
+        var eventLink = new byte[32];
+        var sealedLink = new byte[32];
         long checkedCount = 0, tailCount = 0, aboveLastWrite = 0;
         long? firstChecked = null, tailFirst = null, tailLast = null;
-        var bytes = new ArrayBufferWriter<byte>();
+        var canonical = new CanonicalWriter();
         // The rows of one sequence (its event, its seal; in either order), gathered then judged together.
         long? current = null;
         Guid? eventId = null, sealedId = null;
-        byte[]? eventLink = null, sealedLink = null;
+        bool hasEventLink = false, hasSealedLink = false;
         (BreakKind Kind, long Sequence, Guid? EventId, Guid? SealedId)? found = null;
 
         async ValueTask JudgeAsync()
@@ -198,34 +203,34 @@ public static class Seals
                 found = (BreakKind.Missing, s, null, sealedId);
                 return;
             }
-            if (!sealedLink.AsSpan().SequenceEqual(eventLink))
+            if (!hasSealedLink || !hasEventLink || !sealedLink.AsSpan().SequenceEqual(eventLink))
             {
                 found = (BreakKind.Altered, s, eventId, sealedId);
                 return;
             }
-            link = eventLink!;
+            eventLink.CopyTo(link, 0);
             checkedCount++;
             firstChecked ??= s;
             if (onSealed is not null)
             {
-                await onSealed(s, eventId.Value, bytes.WrittenMemory, link, ct);
+                await onSealed(s, eventId.Value, canonical.CanonicalMemory, link, ct);
             }
         }
 
         const string none = "null::bigint, null::uuid, null::varchar, null::bigint, null::varchar, null::timestamptz, null::varchar, null::varchar, null::text, null::text";
         var columns = string.Join(", ", Enumerable.Range(1, CanonicalEvent.ColumnCount).Select(i => $"c{i}"));
-        // Ordered by sequence alone, so PostgreSQL merges the two primary-key scans without sorting.
+        // Ordered by sequence alone, so PostgreSQL merges the two primary-key scans without sorting;
+        // read as binary COPY, so the event's bytes reach the canonical writer as they are.
         var sql =
             $"select seq, src, sealed_id, link, {columns} from (" +
-            $"select e.seq_id as seq, 0 as src, null::uuid as sealed_id, null::bytea as link, {CanonicalEvent.Columns} from {ProjectionTables.Name("mt_events")} e " +
+            $"select e.seq_id as seq, 0 as src, null::uuid as sealed_id, null::bytea as link, {CanonicalWriter.Columns} from {ProjectionTables.Name("mt_events")} e " +
             $"union all select s.sequence, 1, s.event_id, s.link, {none} from {Table} s" +
             $") x (seq, src, sealed_id, link, {columns}) order by seq";
-        await using (var cmd = Sql.Command(c, sql))
-        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        await using (var r = await BinaryCopyReader.StartAsync(c, sql, ct))
         {
             while (found is null && await r.ReadAsync(ct))
             {
-                var sequence = r.GetInt64(0);
+                var sequence = r.Int64(0);
                 if (sequence != current)
                 {
                     await JudgeAsync();
@@ -235,20 +240,25 @@ public static class Seals
                     }
                     current = sequence;
                     eventId = sealedId = null;
-                    eventLink = sealedLink = null;
+                    hasEventLink = hasSealedLink = false;
                 }
-                if (r.GetInt32(1) == 1)
+                if (r.Int32(1) == 1)
                 {
-                    sealedId = r.GetGuid(2);
-                    sealedLink = r.GetFieldValue<byte[]>(3);
+                    sealedId = r.Uuid(2);
+                    var sealedBytes = r.Bytes(3);
+                    hasSealedLink = sealedBytes.Length == 32;
+                    if (hasSealedLink)
+                    {
+                        sealedBytes.CopyTo(sealedLink);
+                    }
                     continue;
                 }
-                eventId = r.GetGuid(5);
+                eventId = r.Uuid(5);
                 if (sequence <= head)
                 {
-                    bytes.ResetWrittenCount();
-                    CanonicalEvent.Write(r, 4, bytes);
-                    eventLink = Link(link, bytes.WrittenSpan);
+                    canonical.Write(r, 4);
+                    canonical.Link(link, eventLink);
+                    hasEventLink = true;
                 }
             }
             if (found is null)

@@ -104,9 +104,16 @@ internal sealed class ShadowProjections : IAsyncDisposable
         return (long)(await cmd.ExecuteScalarAsync(ct))! > 0;
     }
 
-    /// <summary>Applies the log's events after <see cref="Position"/> and recorded by <paramref name="knownAt"/>, write by write.</summary>
+    /// <summary>
+    /// Applies the log's events after <see cref="Position"/> and recorded by <paramref name="knownAt"/>, write by write.
+    /// An empty shadow is built set-based (<see cref="BuildAsync"/>); later writes take the row-by-row path.
+    /// </summary>
     public async Task CatchUpAsync(DateTimeOffset knownAt, IProgress<int>? progress, CancellationToken ct)
     {
+        if (Position == 0)
+        {
+            await BuildAsync(knownAt, progress, ct);
+        }
         await using var log = await live.Database.OpenConnectionAsync(ct);
         await using var target = await Ledger.Database.OpenConnectionAsync(ct);
         while (true)
@@ -136,6 +143,45 @@ internal sealed class ShadowProjections : IAsyncDisposable
             EventsApplied += complete.Count;
             progress?.Report(EventsApplied);
         }
+    }
+
+    /// <summary>
+    /// The whole log (up to knownAt) in one streaming read, folded in memory write by write
+    /// (<see cref="ProjectionFold"/>: the rows the row-by-row path would make), then copied into the
+    /// shadow's tables, each on its own connection.
+    /// </summary>
+    private async Task BuildAsync(DateTimeOffset knownAt, IProgress<int>? progress, CancellationToken ct)
+    {
+        var fold = new ProjectionFold(new LedgerState { Complete = true });
+        var write = new List<LoggedEvent>();
+        await using (var log = await live.Database.OpenConnectionAsync(ct))
+        {
+            await foreach (var chunk in EventLogReader.StreamAsync(log, 0, knownAt, 20_000, ct))
+            {
+                foreach (var e in chunk)
+                {
+                    // A write's events share one recorded instant and are contiguous in sequence order.
+                    if (write.Count > 0 && e.Ref.RecordedAt != write[^1].Ref.RecordedAt)
+                    {
+                        fold.Apply(write);
+                        write = [];
+                    }
+                    write.Add(e);
+                }
+                progress?.Report(fold.EventsApplied);
+            }
+        }
+        if (write.Count > 0)
+        {
+            fold.Apply(write);
+        }
+        await ProjectionCopy.WriteInParallelAsync(Ledger.Database, fold, ct);
+        if (fold.Position is { } position)
+        {
+            Position = position.Sequence;
+        }
+        EventsApplied += fold.EventsApplied;
+        progress?.Report(EventsApplied);
     }
 
     public async ValueTask DisposeAsync()

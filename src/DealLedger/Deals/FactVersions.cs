@@ -30,12 +30,10 @@ internal static class FactVersions
         {
             await Sql.ExecAsync(c, $"update {Table} set recorded = tstzrange(lower(recorded), $2::timestamptz, '[)') where fact_id = $1 and upper_inf(recorded)",
                 ct, f.Id, recordedAt);
+            var row = new FactVersionRow(0, f, recordedAt, sequence);
             await Sql.ExecAsync(c,
                 $"insert into {Table} (fact_id, type, holder, subject, orgs, recorded, sequence, state) values ($1, $2, $3, $4, $5, tstzrange($6::timestamptz, null, '[)'), $7, $8::jsonb)",
-                ct, f.Id, LedgerJson.Word(f.Current.Type),
-                f.Current.Type == FactType.Stake ? f.Current.Holder : null,
-                f.Current.Type == FactType.Stake ? f.Current.Subject : null,
-                f.Current.Organizations.ToArray(), recordedAt, sequence, LedgerJson.Canonical(f));
+                ct, f.Id, row.Type, row.Holder, row.Subject, f.Current.Organizations.ToArray(), recordedAt, sequence, LedgerJson.Canonical(f));
         }
     }
 

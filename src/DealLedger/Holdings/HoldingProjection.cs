@@ -24,25 +24,48 @@ internal static class HoldingProjection
 
         var current = await Sql.ListAsync(c,
             $"select id, lower(valid), upper(valid), finding::text from {Table} where holder = $1 and subject = $2 and upper_inf(recorded)",
-            r => (Id: r.GetInt64(0), Key: Key(new HoldingSegment(
-                r.IsDBNull(1) ? null : r.GetFieldValue<DateOnly>(1),
-                r.IsDBNull(2) ? null : r.GetFieldValue<DateOnly>(2),
-                LedgerJson.Deserialize<HoldingFinding>(r.GetString(3))))),
+            r => (Id: r.GetInt64(0), Key: Key(r.IsDBNull(1) ? null : r.GetFieldValue<DateOnly>(1), r.IsDBNull(2) ? null : r.GetFieldValue<DateOnly>(2),
+                LedgerJson.Canonical(LedgerJson.Deserialize<HoldingFinding>(r.GetString(3))))),
             ct, holder, subject);
-        var wanted = timeline.Select(s => (Segment: s, Key: Key(s))).ToList();
-        var kept = current.Where(r => wanted.Any(w => w.Key == r.Key)).Select(r => r.Key).ToHashSet();
-        var closed = current.Where(r => !kept.Contains(r.Key)).Select(r => r.Id).ToArray();
-        if (closed.Length > 0)
+        var (closed, opened) = Changes(current, r => r.Key, timeline);
+        if (closed.Count > 0)
         {
-            await Sql.ExecAsync(c, $"update {Table} set recorded = tstzrange(lower(recorded), $2::timestamptz, '[)'), closed_sequence = $3 where id = any($1)", ct, closed, recordedAt, sequence);
+            await Sql.ExecAsync(c, $"update {Table} set recorded = tstzrange(lower(recorded), $2::timestamptz, '[)'), closed_sequence = $3 where id = any($1)",
+                ct, closed.Select(r => r.Id).ToArray(), recordedAt, sequence);
         }
-        foreach (var (segment, _) in wanted.Where(w => !kept.Contains(w.Key)))
+        foreach (var (segment, finding, _) in opened)
         {
             await Sql.ExecAsync(c,
                 $"insert into {Table} (holder, subject, valid, recorded, status, sequence, finding) values ($1, $2, daterange($3::date, $4::date, '[)'), tstzrange($5::timestamptz, null, '[)'), $6, $7, $8::jsonb)",
-                ct, holder, subject, segment.From, segment.To, recordedAt, LedgerJson.Word(segment.Finding.Status), sequence, LedgerJson.Canonical(segment.Finding));
+                ct, holder, subject, segment.From, segment.To, recordedAt, LedgerJson.Word(segment.Finding.Status), sequence, finding);
         }
     }
 
-    private static string Key(HoldingSegment s) => $"{s.From}|{s.To}|{LedgerJson.Canonical(s.Finding)}";
+    /// <summary>What identifies a segment's content: its valid period and its finding (canonical JSON).</summary>
+    internal static string Key(DateOnly? from, DateOnly? to, string finding) => $"{from}|{to}|{finding}";
+
+    /// <summary>
+    /// The pair's open segments that the new timeline no longer has (to close), and the timeline's
+    /// segments not open yet (to open, in timeline order, with their canonical finding and key);
+    /// unchanged segments stay as they are.
+    /// </summary>
+    internal static (List<T> Closed, List<(HoldingSegment Segment, string Finding, string Key)> Opened) Changes<T>(
+        IReadOnlyList<T> current, Func<T, string> keyOf, IReadOnlyList<HoldingSegment> timeline) =>
+        Changes(current, keyOf, Keyed(timeline));
+
+    /// <summary>A timeline's segments with their canonical findings and keys.</summary>
+    internal static List<(HoldingSegment Segment, string Finding, string Key)> Keyed(IReadOnlyList<HoldingSegment> timeline) =>
+        timeline.Select(s =>
+        {
+            var finding = LedgerJson.Canonical(s.Finding);
+            return (Segment: s, Finding: finding, Key: Key(s.From, s.To, finding));
+        }).ToList();
+
+    internal static (List<T> Closed, List<(HoldingSegment Segment, string Finding, string Key)> Opened) Changes<T>(
+        IReadOnlyList<T> current, Func<T, string> keyOf, List<(HoldingSegment Segment, string Finding, string Key)> wanted)
+    {
+        var wantedKeys = wanted.Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
+        var kept = current.Select(keyOf).Where(wantedKeys.Contains).ToHashSet(StringComparer.Ordinal);
+        return (current.Where(r => !kept.Contains(keyOf(r))).ToList(), wanted.Where(w => !kept.Contains(w.Key)).ToList());
+    }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DealLedger.Deals;
 using DealLedger.Sources;
 using DealLedger.Storage;
@@ -32,6 +33,11 @@ public static class HoldingTimeline
 
         /// <summary>The share, or when disputed the smallest range covering every value claimed.</summary>
         public Share? Cover => Share ?? Alternatives?.Select(a => a.Share).Aggregate((a, b) => a.Hull(b));
+
+        // Each state is made once: it is itself, never compared (or hashed) member by member.
+        public bool Equals(State? other) => ReferenceEquals(this, other);
+
+        public override int GetHashCode() => RuntimeHelpers.GetHashCode(this);
     }
 
     /// <summary>
@@ -50,6 +56,11 @@ public static class HoldingTimeline
         public bool PassedBy(DateOnly day) => Last <= day;
 
         public bool OpenOn(DateOnly day) => First <= day && day < Last;
+
+        // As for states: identity, not content (outcomes are deduplicated by the marks and states they name).
+        public bool Equals(Mark? other) => ReferenceEquals(this, other);
+
+        public override int GetHashCode() => RuntimeHelpers.GetHashCode(this);
     }
 
     /// <summary>What may be true on a day: after a mark that may be the latest to have happened (or before any), held in a state or not.</summary>

@@ -124,18 +124,20 @@ public static class Import
         return ledger.ImportAsync([document], set?.TryGetValue("fact", out var fact) == true ? request with { AddressedFacts = [fact] } : request, ct);
     }
 
-    private static Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<DocumentNode> documents, WriteRequest request, CancellationToken ct)
-    {
+    private static Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<DocumentNode> documents, WriteRequest request, CancellationToken ct) =>
         // Every document is read and checked before the write begins.
-        var parsed = documents.Select(LedgerDocument.Read).ToList();
-        return ledger.WriteDocumentsAsync(documents.Count, async (_, decide, _) =>
+        ledger.ImportAsync(documents.Select(LedgerDocument.Read).ToList(), request, null, ct);
+
+    /// <param name="load">Null: decide entry by entry against the database. Else a set-based write (<see cref="BulkImport"/>).</param>
+    internal static Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<LedgerDocument> parsed, WriteRequest request,
+        Func<Npgsql.NpgsqlConnection, CancellationToken, Task<LedgerState>>? load, CancellationToken ct) =>
+        ledger.WriteDocumentsAsync(parsed.Count, load, async (_, decide, _) =>
         {
             foreach (var doc in parsed)
             {
                 await decide.Invoke(doc);
             }
         }, request, ct);
-    }
 
     /// <summary>
     /// Imports documents that are made inside the write, one after another, each decided before the
@@ -145,7 +147,7 @@ public static class Import
     /// <param name="translate">Makes the documents: hands each to its second argument and gets back what deciding it recorded.</param>
     internal static Task<ImportReport> ImportTranslatedAsync(this Ledger ledger, int sources,
         Func<LedgerTransaction, Func<DocumentNode, Task<DocumentOutcome>>, CancellationToken, Task> translate, WriteRequest request, CancellationToken ct) =>
-        ledger.WriteDocumentsAsync(sources, (t, decide, token) => translate(t, async node =>
+        ledger.WriteDocumentsAsync(sources, null, (t, decide, token) => translate(t, async node =>
         {
             var doc = LedgerDocument.Read(node);
             var before = decide.Tally.Snapshot();
@@ -153,12 +155,12 @@ public static class Import
             return decide.Tally.Since(before);
         }, token), request, ct);
 
-    private static async Task<ImportReport> WriteDocumentsAsync(this Ledger ledger, int count,
+    private static async Task<ImportReport> WriteDocumentsAsync(this Ledger ledger, int count, Func<Npgsql.NpgsqlConnection, CancellationToken, Task<LedgerState>>? load,
         Func<LedgerTransaction, Decider, CancellationToken, Task> produce, WriteRequest request, CancellationToken ct)
     {
         var tally = new Tally();
         var versions = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        var result = await ledger.WriteAsync(async (t, token) =>
+        var result = await ledger.WriteAsync(load, async (t, token) =>
         {
             foreach (var fact in request.AddressedFacts)
             {

@@ -17,11 +17,16 @@ public sealed class LedgerTransaction
     private readonly Dictionary<string, SourceRegistered> sources = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DealRecorded> deals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, FactState> facts = new(StringComparer.Ordinal);
+    // The stake facts of `facts` by pair: a pair's stakes are found without scanning every fact of the write.
+    private readonly Dictionary<(string, string), List<FactState>> pairs = [];
+    private readonly LedgerState? state;
 
-    internal LedgerTransaction(NpgsqlConnection connection, DateTimeOffset recordedAt)
+    /// <param name="state">What the ledger holds, loaded beforehand (a bulk import): read from memory, not entry by entry.</param>
+    internal LedgerTransaction(NpgsqlConnection connection, DateTimeOffset recordedAt, LedgerState? state = null)
     {
         this.connection = connection;
         RecordedAt = recordedAt;
+        this.state = state;
     }
 
     /// <summary>The recorded time every event of this write will carry.</summary>
@@ -50,16 +55,37 @@ public sealed class LedgerTransaction
             case DealRecorded d: deals[d.Id] = d; break;
             default:
                 var id = FactState.FactIdOf(e)!;
-                facts[id] = FactState.Next(facts.GetValueOrDefault(id), e, provisional);
+                Keep(FactState.Next(facts.GetValueOrDefault(id), e, provisional));
                 break;
         }
     }
 
+    private void Keep(FactState fact)
+    {
+        if (facts.TryGetValue(fact.Id, out var known) && fact.Current.Type == FactType.Stake)
+        {
+            var list = pairs[(fact.Current.Holder!, fact.Current.Subject!)];
+            list[list.FindIndex(f => f.Id == known.Id)] = fact;
+        }
+        else if (fact.Current.Type == FactType.Stake)
+        {
+            var pair = (fact.Current.Holder!, fact.Current.Subject!);
+            if (!pairs.TryGetValue(pair, out var list))
+            {
+                pairs[pair] = list = [];
+            }
+            list.Add(fact);
+        }
+        facts[fact.Id] = fact;
+    }
+
     public async Task<OrganizationRegistered?> OrganizationAsync(string id, CancellationToken ct) =>
-        organizations.GetValueOrDefault(id) ?? await OrganizationDirectory.FindAsync(connection, id, ct);
+        organizations.GetValueOrDefault(id)
+        ?? (state is not null && state.Knows(state.Organizations, id) ? state.Organizations.GetValueOrDefault(id) : await OrganizationDirectory.FindAsync(connection, id, ct));
 
     public async Task<SourceRegistered?> SourceAsync(string id, CancellationToken ct) =>
-        sources.GetValueOrDefault(id) ?? (await SourceCatalog.LoadAsync(connection, [id], ct)).GetValueOrDefault(id);
+        sources.GetValueOrDefault(id)
+        ?? (state is not null && state.Knows(state.Sources, id) ? state.Sources.GetValueOrDefault(id) : (await SourceCatalog.LoadAsync(connection, [id], ct)).GetValueOrDefault(id));
 
     public async Task<DealRecorded?> DealAsync(string id, CancellationToken ct)
     {
@@ -67,25 +93,36 @@ public sealed class LedgerTransaction
         {
             return deal;
         }
+        if (state is not null && state.Knows(state.Deals, id))
+        {
+            return state.Deals.GetValueOrDefault(id);
+        }
         await using var cmd = Sql.Command(connection, $"select data::text from {ProjectionTables.Of("deals")} where id = $1", id);
         return await cmd.ExecuteScalarAsync(ct) is string json ? LedgerJson.Deserialize<DealRecorded>(json) : null;
     }
 
     public async Task<FactState?> FactAsync(string id, CancellationToken ct)
     {
-        if (!facts.TryGetValue(id, out var fact) && await FactVersions.CurrentAsync(connection, id, ct) is { } stored)
+        if (facts.TryGetValue(id, out var fact))
         {
-            facts[id] = fact = stored;
+            return fact;
         }
-        return fact;
+        var stored = state is not null && state.Knows(state.Facts, id) ? state.Facts.GetValueOrDefault(id) : await FactVersions.CurrentAsync(connection, id, ct);
+        if (stored is not null)
+        {
+            Keep(stored);
+        }
+        return stored;
     }
 
     /// <summary>The stake facts about a pair, stored and pending (pending ones as this write left them).</summary>
     public async Task<IReadOnlyList<FactState>> StakesAsync(string holder, string subject, CancellationToken ct)
     {
-        var stored = await FactVersions.StakesAsync(connection, holder, subject, ct);
-        var pending = facts.Values.Where(f => f.Current.Type == FactType.Stake && f.Current.Holder == holder && f.Current.Subject == subject).ToList();
-        return [.. pending, .. stored.Where(f => !facts.ContainsKey(f.Id))];
+        var stored = state is not null && state.KnowsPair((holder, subject))
+            ? state.StakesOf((holder, subject))
+            : await FactVersions.StakesAsync(connection, holder, subject, ct);
+        var known = pairs.GetValueOrDefault((holder, subject)) ?? [];
+        return [.. known, .. stored.Where(f => !facts.ContainsKey(f.Id))];
     }
 
     /// <summary>The facts of a deal as this write left them (stored and pending), found through its parties.</summary>

@@ -89,6 +89,8 @@ public static class ProjectionTables
         holdings.AddColumn("finding", "jsonb").NotNull();
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_pair") { Columns = ["holder", "subject", "recorded", "valid"], Method = IndexMethod.gist });
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_subject") { Columns = ["subject", "recorded", "valid"], Method = IndexMethod.gist });
+        // The headline query as known now: a pair's open segments in valid-time order (ranges sort by their start).
+        holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_current") { Columns = ["holder", "subject", "valid"], Predicate = "upper_inf(recorded)" });
         // The change feed: the segments a write opened (sequence) and closed (closed_sequence).
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_sequence") { Columns = ["sequence"] });
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_closed_sequence") { Columns = ["closed_sequence"], Predicate = "closed_sequence is not null" });

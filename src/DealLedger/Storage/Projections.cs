@@ -1,7 +1,5 @@
 using DealLedger.Deals;
 using DealLedger.Holdings;
-using DealLedger.Organizations;
-using DealLedger.Sources;
 using Npgsql;
 
 namespace DealLedger.Storage;
@@ -17,26 +15,18 @@ internal static class Projections
         var facts = new Dictionary<string, FactState>(StringComparer.Ordinal);
         foreach (var e in batch)
         {
-            switch (e.Data)
+            if (RegistrationRow.TableOf(e.Data) is { } table)
             {
-                case OrganizationRegistered o:
-                    await Sql.ExecAsync(c, $"insert into {ProjectionTables.Of("organizations")} (id, name, recorded_at, sequence, data) values ($1, $2, $3, $4, $5::jsonb)",
-                        ct, o.Id, o.Name, e.Ref.RecordedAt, e.Ref.Sequence, LedgerJson.Canonical(o));
-                    break;
-                case SourceRegistered s:
-                    await Sql.ExecAsync(c, $"insert into {ProjectionTables.Of("sources")} (id, recorded_at, sequence, data) values ($1, $2, $3, $4::jsonb)",
-                        ct, s.Id, e.Ref.RecordedAt, e.Ref.Sequence, LedgerJson.Canonical(s));
-                    break;
-                case DealRecorded d:
-                    await Sql.ExecAsync(c, $"insert into {ProjectionTables.Of("deals")} (id, recorded_at, sequence, data) values ($1, $2, $3, $4::jsonb)",
-                        ct, d.Id, e.Ref.RecordedAt, e.Ref.Sequence, LedgerJson.Canonical(d));
-                    break;
-                default:
-                    var id = FactState.FactIdOf(e.Data)!;
-                    var current = facts.GetValueOrDefault(id) ?? (e.Data is FactRecorded ? null : await FactVersions.CurrentAsync(c, id, ct));
-                    facts[id] = FactState.Next(current, e.Data, e.Ref);
-                    break;
+                var row = RegistrationRow.Of(e.Data, e.Ref);
+                await Sql.ExecAsync(c, table == "organizations"
+                        ? $"insert into {ProjectionTables.Of(table)} (id, name, recorded_at, sequence, data) values ($1, $5, $2, $3, $4::jsonb)"
+                        : $"insert into {ProjectionTables.Of(table)} (id, recorded_at, sequence, data) values ($1, $2, $3, $4::jsonb)",
+                    ct, [row.Id, row.RecordedAt, row.Sequence, row.Data, .. table == "organizations" ? new object?[] { row.Name } : []]);
+                continue;
             }
+            var id = FactState.FactIdOf(e.Data)!;
+            var current = facts.GetValueOrDefault(id) ?? (e.Data is FactRecorded ? null : await FactVersions.CurrentAsync(c, id, ct));
+            facts[id] = FactState.Next(current, e.Data, e.Ref);
         }
         var recordedAt = batch[^1].Ref.RecordedAt;
         var sequence = batch[^1].Ref.Sequence;
@@ -46,9 +36,13 @@ internal static class Projections
         {
             await HoldingProjection.RefreshAsync(c, holder, subject, recordedAt, sequence, ct);
         }
-        await Sql.ExecAsync(c,
+        await PositionAsync(c, sequence, recordedAt, ct);
+    }
+
+    /// <summary>ledger_position: the last write applied (the feed's high-water mark).</summary>
+    public static Task PositionAsync(NpgsqlConnection c, long sequence, DateTimeOffset recordedAt, CancellationToken ct) =>
+        Sql.ExecAsync(c,
             $"insert into {ProjectionTables.Of("ledger_position")} (id, last_sequence, last_recorded_at) values (1, $1, $2) " +
             "on conflict (id) do update set last_sequence = excluded.last_sequence, last_recorded_at = excluded.last_recorded_at",
             ct, sequence, recordedAt);
-    }
 }

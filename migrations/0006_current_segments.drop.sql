@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS dealledger.ix_holding_segments_current;

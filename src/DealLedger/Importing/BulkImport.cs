@@ -1,0 +1,70 @@
+using System.Runtime.ExceptionServices;
+using DealLedger.Deals;
+using DealLedger.Storage;
+
+namespace DealLedger.Importing;
+
+/// <summary>
+/// Imports many ledger documents at once, set-based: the same decisions and the same stored state
+/// as <see cref="Import.ImportAsync(Ledger, IReadOnlyList{ValueTuple{string, string}}, CancellationToken, WriteRequest?)"/>
+/// (one write, all or nothing, one recorded instant), without a round trip per entry. The documents
+/// are read in parallel; what the ledger already holds about the entries they name is loaded in a few
+/// queries; the decisions run in memory; the events go to Marten's tables and the projections to
+/// theirs with binary COPY (<see cref="EventCopy"/>, <see cref="ProjectionFold"/>).
+/// </summary>
+public static class BulkImport
+{
+    public static Task<ImportReport> BulkImportAsync(this Ledger ledger, IReadOnlyList<(string Name, string Text)> documents, CancellationToken ct = default, WriteRequest? request = null)
+    {
+        if (documents.Count == 0)
+        {
+            throw LedgerException.Invalid("no documents to import");
+        }
+        var parsed = ReadAll(documents);
+        return ledger.ImportAsync(parsed, request ?? new WriteRequest(), (c, token) => LoadAsync(c, parsed, token), ct);
+    }
+
+    /// <summary>Reads every document, in parallel; a bad document fails the import with its own error, the first in document order.</summary>
+    private static List<LedgerDocument> ReadAll(IReadOnlyList<(string Name, string Text)> documents)
+    {
+        var parsed = new LedgerDocument?[documents.Count];
+        var errors = new Exception?[documents.Count];
+        Parallel.For(0, documents.Count, i =>
+        {
+            try
+            {
+                parsed[i] = LedgerDocument.Read(DocumentNode.Parse(documents[i].Name, documents[i].Text));
+            }
+            catch (Exception e)
+            {
+                errors[i] = e;
+            }
+        });
+        if (errors.FirstOrDefault(e => e is not null) is { } first)
+        {
+            ExceptionDispatchInfo.Capture(first).Throw();
+        }
+        return parsed.Select(d => d!).ToList();
+    }
+
+    /// <summary>Everything the documents name, loaded from the projections at once.</summary>
+    private static Task<LedgerState> LoadAsync(Npgsql.NpgsqlConnection c, List<LedgerDocument> docs, CancellationToken ct)
+    {
+        var facts = docs.SelectMany(d => d.Facts.Select(f => f.Value)).ToList();
+        var claims = facts.SelectMany(f => f.Sources)
+            .Concat(docs.SelectMany(d => d.Claims.Select(x => x.Value.Claim)))
+            .Concat(docs.SelectMany(d => d.Corrections.SelectMany(x => x.Value.Sources)))
+            .Concat(docs.SelectMany(d => d.Retractions.SelectMany(x => x.Value.Sources)))
+            .Concat(docs.SelectMany(d => d.Endings.SelectMany(x => x.Value.Sources)));
+        var amended = docs.SelectMany(d => d.Claims.Select(x => x.Value.Fact)
+            .Concat(d.Corrections.Select(x => x.Value.Fact)).Concat(d.Retractions.Select(x => x.Value.Fact)).Concat(d.Endings.Select(x => x.Value.Fact)));
+        return LedgerState.LoadAsync(c,
+            organizations: docs.SelectMany(d => d.Organizations.Select(o => o.Value.Id).Concat(d.Deals.SelectMany(x => x.Value.Parties)))
+                .Concat(facts.SelectMany(f => f.Organizations)),
+            sources: docs.SelectMany(d => d.Sources.Select(s => s.Value.Id)).Concat(claims.Select(x => x.Source)),
+            deals: docs.SelectMany(d => d.Deals.Select(x => x.Value.Id)),
+            facts: facts.Select(f => f.Id).Concat(amended),
+            pairs: facts.Where(f => f.Type == FactType.Stake).Select(f => (f.Holder!, f.Subject!)),
+            ct);
+    }
+}

@@ -1,0 +1,174 @@
+using DealLedger.Deals;
+using DealLedger.Holdings;
+using DealLedger.Organizations;
+using DealLedger.Sources;
+using Npgsql;
+
+namespace DealLedger.Storage;
+
+/// <summary>A holding segment a pair has open (upper_inf(recorded)), as the projection diffs against it.</summary>
+internal sealed record OpenSegment(long Id, string Key, HoldingSegmentRow? Row);
+
+/// <summary>
+/// What the projections hold, in memory: the registrations, facts, pairs and open holding segments
+/// that a set-based write (bulk import) loaded in a few queries, or that a rebuild built from the log.
+/// A write decides against it without a round trip per entry (<see cref="LedgerTransaction"/>), and
+/// <see cref="ProjectionFold"/> moves it forward event by event. An entry it has not loaded is
+/// looked up in the database, unless it is <see cref="Complete"/>.
+/// </summary>
+internal sealed class LedgerState
+{
+    /// <summary>Holds the whole ledger (a rebuild from the log): what it lacks does not exist.</summary>
+    public bool Complete { get; init; }
+
+    // A key with a null value: looked up, and absent.
+    public Dictionary<string, OrganizationRegistered?> Organizations { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, SourceRegistered?> Sources { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, DealRecorded?> Deals { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, FactState?> Facts { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>For each pair loaded: its stake facts (ids, in the order they were recorded or loaded).</summary>
+    public Dictionary<(string Holder, string Subject), List<string>> Stakes { get; } = [];
+
+    /// <summary>For each pair loaded: its open holding segments.</summary>
+    public Dictionary<(string Holder, string Subject), List<OpenSegment>> Segments { get; } = [];
+
+    public bool Knows<T>(Dictionary<string, T?> entries, string id) where T : class => Complete || entries.ContainsKey(id);
+
+    public bool KnowsPair((string, string) pair) => Complete || Stakes.ContainsKey(pair);
+
+    /// <summary>The pair's current stake facts (its stakes must be loaded).</summary>
+    public IReadOnlyList<FactState> StakesOf((string, string) pair) =>
+        Stakes.TryGetValue(pair, out var ids) ? ids.Select(id => Facts[id]!).ToList() : [];
+
+    /// <summary>Keeps a fact's current state; a new stake joins its pair's list when the pair is loaded.</summary>
+    public void Put(FactState fact)
+    {
+        var isNew = !Facts.TryGetValue(fact.Id, out var known) || known is null;
+        Facts[fact.Id] = fact;
+        if (!isNew || fact.Current.Type != FactType.Stake)
+        {
+            return;
+        }
+        var pair = (fact.Current.Holder!, fact.Current.Subject!);
+        if (Stakes.TryGetValue(pair, out var list))
+        {
+            list.Add(fact.Id);
+        }
+        else if (Complete)
+        {
+            Stakes[pair] = [fact.Id];
+        }
+    }
+
+    /// <summary>
+    /// Loads what a write naming these entries will read: the registrations and facts by id, every
+    /// stake fact of the pairs named (directly, or through a fact of theirs), the sources those facts
+    /// cite and the pairs' open holding segments — a handful of set-based queries.
+    /// </summary>
+    public static async Task<LedgerState> LoadAsync(NpgsqlConnection c, IEnumerable<string> organizations, IEnumerable<string> sources,
+        IEnumerable<string> deals, IEnumerable<string> facts, IEnumerable<(string Holder, string Subject)> pairs, CancellationToken ct)
+    {
+        var state = new LedgerState();
+        await state.LoadFactsAsync(c, facts, ct);
+        var named = pairs.Concat(state.Facts.Values.Where(f => f?.Current.Type == FactType.Stake).Select(f => (f!.Current.Holder!, f.Current.Subject!)))
+            .Distinct().ToArray();
+        await state.LoadPairsAsync(c, named, ct);
+        var orgIds = organizations.Concat(named.SelectMany(p => new[] { p.Item1, p.Item2 })).Distinct().ToArray();
+        foreach (var id in orgIds)
+        {
+            state.Organizations[id] = null;
+        }
+        foreach (var o in await Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("organizations")} where id = any($1)",
+                     r => LedgerJson.Deserialize<OrganizationRegistered>(r.GetString(0)), ct, (object)orgIds))
+        {
+            state.Organizations[o.Id] = o;
+        }
+        var cited = state.Facts.Values.Where(f => f is not null).SelectMany(f => SourceCatalog.CitedBy(f!));
+        await state.LoadSourcesAsync(c, sources.Concat(cited), ct);
+        var dealIds = deals.Distinct().ToArray();
+        foreach (var id in dealIds)
+        {
+            state.Deals[id] = null;
+        }
+        foreach (var d in await Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("deals")} where id = any($1)",
+                     r => LedgerJson.Deserialize<DealRecorded>(r.GetString(0)), ct, (object)dealIds))
+        {
+            state.Deals[d.Id] = d;
+        }
+        return state;
+    }
+
+    /// <summary>Loads facts not loaded yet (their current versions).</summary>
+    public async Task LoadFactsAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct)
+    {
+        var missing = ids.Where(id => !Knows(Facts, id)).Distinct().ToArray();
+        if (missing.Length == 0)
+        {
+            return;
+        }
+        foreach (var id in missing)
+        {
+            Facts[id] = null;
+        }
+        foreach (var f in await Sql.ListAsync(c, $"select state::text from {ProjectionTables.Of("fact_versions")} where fact_id = any($1) and upper_inf(recorded)",
+                     r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, (object)missing))
+        {
+            Put(f);
+        }
+    }
+
+    /// <summary>Loads sources not loaded yet.</summary>
+    public async Task LoadSourcesAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct)
+    {
+        var missing = ids.Where(id => !Knows(Sources, id)).Distinct().ToArray();
+        if (missing.Length == 0)
+        {
+            return;
+        }
+        foreach (var id in missing)
+        {
+            Sources[id] = null;
+        }
+        foreach (var (id, s) in await SourceCatalog.LoadAsync(c, missing, ct))
+        {
+            Sources[id] = s;
+        }
+    }
+
+    /// <summary>Loads the stake facts and open segments of pairs not loaded yet.</summary>
+    public async Task LoadPairsAsync(NpgsqlConnection c, IReadOnlyCollection<(string Holder, string Subject)> pairs, CancellationToken ct)
+    {
+        var missing = pairs.Where(p => !KnowsPair(p)).Distinct().ToArray();
+        if (missing.Length == 0)
+        {
+            return;
+        }
+        var holders = missing.Select(p => p.Holder).ToArray();
+        var subjects = missing.Select(p => p.Subject).ToArray();
+        foreach (var pair in missing)
+        {
+            Stakes[pair] = [];
+            Segments[pair] = [];
+        }
+        const string pairs_ = "(holder, subject) in (select * from unnest($1::text[], $2::text[]))";
+        foreach (var f in await Sql.ListAsync(c, $"select state::text from {ProjectionTables.Of("fact_versions")} where {pairs_} and type = 'stake' and upper_inf(recorded) order by id",
+                     r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, holders, subjects))
+        {
+            if (Facts.TryGetValue(f.Id, out var known) && known is not null)
+            {
+                Stakes[(f.Current.Holder!, f.Current.Subject!)].Add(f.Id);
+                continue;
+            }
+            Put(f);
+        }
+        foreach (var (pair, segment) in await Sql.ListAsync(c,
+                     $"select holder, subject, id, lower(valid), upper(valid), finding::text from {ProjectionTables.Of("holding_segments")} where {pairs_} and upper_inf(recorded) order by id",
+                     r => ((r.GetString(0), r.GetString(1)), new OpenSegment(r.GetInt64(2), HoldingProjection.Key(
+                         r.IsDBNull(3) ? null : r.GetFieldValue<DateOnly>(3), r.IsDBNull(4) ? null : r.GetFieldValue<DateOnly>(4),
+                         LedgerJson.Canonical(LedgerJson.Deserialize<HoldingFinding>(r.GetString(5)))), null)), ct, holders, subjects))
+        {
+            Segments[pair].Add(segment);
+        }
+    }
+}

@@ -1,0 +1,175 @@
+using DealLedger.Deals;
+using DealLedger.Holdings;
+using DealLedger.Organizations;
+using DealLedger.Sources;
+using Npgsql;
+
+namespace DealLedger.Storage;
+
+/// <summary>
+/// The projections moved forward in memory, write by write, exactly as <see cref="Projections.ApplyAsync"/>
+/// moves the tables: the same fold of fact events, the same timelines, the same rows in the same
+/// order (surrogate ids included). What it makes is written with COPY (<see cref="ProjectionCopy"/>);
+/// rows that were already stored and that a write closes are closed with one UPDATE per table.
+/// Bulk imports and rebuilds use it; a single write takes the row-by-row path.
+/// </summary>
+internal sealed class ProjectionFold(LedgerState state)
+{
+    public LedgerState State => state;
+
+    public Dictionary<string, List<RegistrationRow>> Registrations { get; } = new()
+    {
+        ["organizations"] = [], ["sources"] = [], ["deals"] = [],
+    };
+
+    public List<FactVersionRow> FactVersions { get; } = [];
+
+    public List<HoldingSegmentRow> Segments { get; } = [];
+
+    /// <summary>Stored fact versions (by fact) that a write closed: at which instant.</summary>
+    public List<(string Fact, DateTimeOffset At)> ClosedStoredFacts { get; } = [];
+
+    /// <summary>Stored holding segments (by id) that a write closed: at which instant, by which sequence.</summary>
+    public List<(long Id, DateTimeOffset At, long Sequence)> ClosedStoredSegments { get; } = [];
+
+    /// <summary>The last write applied: ledger_position.</summary>
+    public (long Sequence, DateTimeOffset RecordedAt)? Position { get; private set; }
+
+    public int EventsApplied { get; private set; }
+
+    private readonly Dictionary<string, FactVersionRow> openFacts = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// One write, set-based: completes the loaded state with what the fold will read (the facts the
+    /// events amend, every stake of the pairs they touch, the sources those cite), folds, and stores.
+    /// </summary>
+    public static async Task ApplyAsync(NpgsqlConnection c, LedgerState state, IReadOnlyList<LoggedEvent> write, CancellationToken ct)
+    {
+        await state.LoadFactsAsync(c, write.Where(e => e.Data is not FactRecorded).Select(e => FactState.FactIdOf(e.Data)).OfType<string>(), ct);
+        var pairs = write.Select(e => e.Data switch
+            {
+                FactRecorded r => r.Fact,
+                _ when FactState.FactIdOf(e.Data) is { } id => state.Facts.GetValueOrDefault(id)?.Current,
+                _ => null,
+            })
+            .Where(f => f?.Type == FactType.Stake).Select(f => (f!.Holder!, f.Subject!)).Distinct().ToList();
+        await state.LoadPairsAsync(c, pairs, ct);
+        await state.LoadSourcesAsync(c, pairs.SelectMany(state.StakesOf).SelectMany(SourceCatalog.CitedBy)
+            .Concat(write.Select(e => e.Data).OfType<FactRecorded>().SelectMany(r => r.Fact.Sources.Select(s => s.Source))), ct);
+        var fold = new ProjectionFold(state);
+        fold.Apply(write);
+        await ProjectionCopy.WriteAsync(c, fold, ct);
+    }
+
+    /// <summary>Applies one write: its events, all recorded at one instant, in sequence order.</summary>
+    public void Apply(IReadOnlyList<LoggedEvent> write)
+    {
+        var facts = new Dictionary<string, FactState>(StringComparer.Ordinal);
+        foreach (var e in write)
+        {
+            if (RegistrationRow.TableOf(e.Data) is { } table)
+            {
+                Registrations[table].Add(RegistrationRow.Of(e.Data, e.Ref));
+                switch (e.Data)
+                {
+                    case OrganizationRegistered o: state.Organizations[o.Id] = o; break;
+                    case SourceRegistered s: state.Sources[s.Id] = s; break;
+                    case DealRecorded d: state.Deals[d.Id] = d; break;
+                }
+                continue;
+            }
+            var id = FactState.FactIdOf(e.Data)!;
+            var current = facts.GetValueOrDefault(id) ?? (e.Data is FactRecorded ? null : state.Facts.GetValueOrDefault(id));
+            facts[id] = FactState.Next(current, e.Data, e.Ref);
+        }
+        var recordedAt = write[^1].Ref.RecordedAt;
+        var sequence = write[^1].Ref.Sequence;
+        foreach (var f in facts.Values)
+        {
+            if (openFacts.Remove(f.Id, out var open))
+            {
+                open.RecordedTo = recordedAt;
+            }
+            else if (state.Facts.GetValueOrDefault(f.Id) is not null)
+            {
+                ClosedStoredFacts.Add((f.Id, recordedAt));
+            }
+            state.Put(f);
+            var row = new FactVersionRow(FactVersions.Count, f, recordedAt, sequence);
+            FactVersions.Add(row);
+            openFacts[f.Id] = row;
+        }
+        var pairs = facts.Values.Where(f => f.Current.Type == FactType.Stake).Select(f => (f.Current.Holder!, f.Current.Subject!)).Distinct().ToList();
+        // Each pair's timeline is its own pure computation: built in parallel, diffed and numbered in order.
+        var timelines = new List<(HoldingSegment Segment, string Finding, string Key)>[pairs.Count];
+        if (pairs.Count > 8)
+        {
+            Parallel.For(0, pairs.Count, i => timelines[i] = Timeline(pairs[i]));
+        }
+        else
+        {
+            for (var i = 0; i < pairs.Count; i++)
+            {
+                timelines[i] = Timeline(pairs[i]);
+            }
+        }
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            Refresh(pairs[i], timelines[i], recordedAt, sequence);
+        }
+        Position = (sequence, recordedAt);
+        EventsApplied += write.Count;
+    }
+
+    /// <summary>As <see cref="HoldingProjection.RefreshAsync"/>: the pair's timeline now, diffed against its open segments.</summary>
+    private List<(HoldingSegment Segment, string Finding, string Key)> Timeline((string Holder, string Subject) pair)
+    {
+        var facts = state.StakesOf(pair);
+        return HoldingProjection.Keyed(HoldingTimeline.Build(pair.Holder, pair.Subject, facts, SourcesOf(facts), NameOf));
+    }
+
+    private void Refresh((string Holder, string Subject) pair, List<(HoldingSegment Segment, string Finding, string Key)> timeline, DateTimeOffset recordedAt, long sequence)
+    {
+        if (!state.Segments.TryGetValue(pair, out var current))
+        {
+            state.Segments[pair] = current = [];
+        }
+        var (closed, opened) = HoldingProjection.Changes(current, s => s.Key, timeline);
+        foreach (var segment in closed)
+        {
+            if (segment.Row is { } row)
+            {
+                row.RecordedTo = recordedAt;
+                row.ClosedSequence = sequence;
+            }
+            else
+            {
+                ClosedStoredSegments.Add((segment.Id, recordedAt, sequence));
+            }
+        }
+        var gone = closed.ToHashSet(ReferenceEqualityComparer.Instance);
+        current.RemoveAll(gone.Contains);
+        foreach (var (segment, finding, key) in opened)
+        {
+            var row = new HoldingSegmentRow(Segments.Count, pair.Holder, pair.Subject, segment.From, segment.To, recordedAt,
+                LedgerJson.Word(segment.Finding.Status), sequence, finding);
+            Segments.Add(row);
+            current.Add(new OpenSegment(row.Id, key, row));
+        }
+    }
+
+    private Dictionary<string, SourceRegistered> SourcesOf(IReadOnlyList<FactState> facts)
+    {
+        var cited = new Dictionary<string, SourceRegistered>(StringComparer.Ordinal);
+        foreach (var id in facts.SelectMany(SourceCatalog.CitedBy))
+        {
+            if (state.Sources.GetValueOrDefault(id) is { } s)
+            {
+                cited[id] = s;
+            }
+        }
+        return cited;
+    }
+
+    private string NameOf(string id) => state.Organizations.GetValueOrDefault(id)?.Name ?? id;
+}

@@ -1,0 +1,249 @@
+using DealLedger.Deals;
+using DealLedger.Organizations;
+using DealLedger.Sources;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace DealLedger.Storage;
+
+/// <summary>A row of organizations, sources or deals: one registration (organizations also keep the name).</summary>
+internal sealed record RegistrationRow(string Id, string? Name, DateTimeOffset RecordedAt, long Sequence, string Data)
+{
+    public static RegistrationRow Of(object registration, EventRef at) => registration switch
+    {
+        OrganizationRegistered o => new(o.Id, o.Name, at.RecordedAt, at.Sequence, LedgerJson.Canonical(o)),
+        SourceRegistered s => new(s.Id, null, at.RecordedAt, at.Sequence, LedgerJson.Canonical(s)),
+        DealRecorded d => new(d.Id, null, at.RecordedAt, at.Sequence, LedgerJson.Canonical(d)),
+        _ => throw new ArgumentException($"not a registration: {registration.GetType().Name}"),
+    };
+
+    /// <summary>The projection table a registration event goes to, or null for fact events.</summary>
+    public static string? TableOf(object e) => e switch
+    {
+        OrganizationRegistered => "organizations",
+        SourceRegistered => "sources",
+        DealRecorded => "deals",
+        _ => null,
+    };
+}
+
+/// <summary>A version of a fact over recorded time (table fact_versions); open while <see cref="RecordedTo"/> is null. <see cref="Id"/> counts from 0 within a fold.</summary>
+internal sealed class FactVersionRow(long id, FactState fact, DateTimeOffset recordedFrom, long sequence)
+{
+    public long Id { get; } = id;
+    public FactState Fact { get; } = fact;
+    public DateTimeOffset RecordedFrom { get; } = recordedFrom;
+    public DateTimeOffset? RecordedTo { get; set; }
+    public long Sequence { get; } = sequence;
+
+    public string Type => LedgerJson.Word(Fact.Current.Type);
+
+    /// <summary>Only stakes are found by pair.</summary>
+    public string? Holder => Fact.Current.Type == FactType.Stake ? Fact.Current.Holder : null;
+
+    public string? Subject => Fact.Current.Type == FactType.Stake ? Fact.Current.Subject : null;
+}
+
+/// <summary>A holding segment (table holding_segments) made in memory; open while <see cref="RecordedTo"/> is null. <see cref="Id"/> counts from 0 within a fold.</summary>
+internal sealed class HoldingSegmentRow(long id, string holder, string subject, DateOnly? from, DateOnly? to, DateTimeOffset recordedFrom, string status, long sequence, string finding)
+{
+    public long Id { get; } = id;
+    public string Holder { get; } = holder;
+    public string Subject { get; } = subject;
+    public DateOnly? From { get; } = from;
+    public DateOnly? To { get; } = to;
+    public DateTimeOffset RecordedFrom { get; } = recordedFrom;
+    public DateTimeOffset? RecordedTo { get; set; }
+    public string Status { get; } = status;
+    public long Sequence { get; } = sequence;
+    public long? ClosedSequence { get; set; }
+    public string Finding { get; } = finding;
+}
+
+/// <summary>Writes projection rows with binary COPY: one statement per table, whatever the row count.</summary>
+internal static class ProjectionCopy
+{
+    /// <summary>
+    /// Stores what a fold made: closes the stored rows it closed (one UPDATE per table), takes a block
+    /// of surrogate ids per table (the fold numbered its rows from 0, in the order the row-by-row path
+    /// inserts them), copies the new rows and moves ledger_position.
+    /// </summary>
+    public static async Task WriteAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
+    {
+        if (fold.ClosedStoredFacts.Count > 0)
+        {
+            await Sql.ExecAsync(c,
+                $"update {ProjectionTables.Of("fact_versions")} f set recorded = tstzrange(lower(f.recorded), x.at, '[)') " +
+                "from unnest($1::text[], $2::timestamptz[]) x (fact_id, at) where f.fact_id = x.fact_id and upper_inf(f.recorded)",
+                ct, fold.ClosedStoredFacts.Select(x => x.Fact).ToArray(), fold.ClosedStoredFacts.Select(x => x.At).ToArray());
+        }
+        if (fold.ClosedStoredSegments.Count > 0)
+        {
+            await Sql.ExecAsync(c,
+                $"update {ProjectionTables.Of("holding_segments")} s set recorded = tstzrange(lower(s.recorded), x.at, '[)'), closed_sequence = x.sequence " +
+                "from unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) x (id, at, sequence) where s.id = x.id",
+                ct, fold.ClosedStoredSegments.Select(x => x.Id).ToArray(), fold.ClosedStoredSegments.Select(x => x.At).ToArray(),
+                fold.ClosedStoredSegments.Select(x => x.Sequence).ToArray());
+        }
+        foreach (var (table, rows) in fold.Registrations)
+        {
+            await RegistrationsAsync(c, table, rows, ct);
+        }
+        if (fold.FactVersions.Count > 0)
+        {
+            await FactVersionsAsync(c, fold.FactVersions, await IdBlockAsync(c, "fact_versions", fold.FactVersions.Count, ct), ct);
+        }
+        if (fold.Segments.Count > 0)
+        {
+            await HoldingSegmentsAsync(c, fold.Segments, await IdBlockAsync(c, "holding_segments", fold.Segments.Count, ct), ct);
+        }
+        if (fold.Position is { } position)
+        {
+            await Projections.PositionAsync(c, position.Sequence, position.RecordedAt, ct);
+        }
+    }
+
+    /// <summary>
+    /// Stores what a fold made from an empty start (a rebuild's shadow, outside any one transaction):
+    /// each table on a connection of its own, at the same time, so the server builds their indexes in parallel.
+    /// </summary>
+    public static async Task WriteInParallelAsync(NpgsqlDataSource target, ProjectionFold fold, CancellationToken ct)
+    {
+        if (fold.ClosedStoredFacts.Count > 0 || fold.ClosedStoredSegments.Count > 0)
+        {
+            throw new InvalidOperationException("a fold that closes stored rows is written in its write's own transaction");
+        }
+        async Task On(Func<NpgsqlConnection, Task> work)
+        {
+            await using var c = await target.OpenConnectionAsync(ct);
+            await work(c);
+        }
+        await Task.WhenAll(
+            On(async c =>
+            {
+                foreach (var (table, rows) in fold.Registrations)
+                {
+                    await RegistrationsAsync(c, table, rows, ct);
+                }
+                if (fold.Position is { } position)
+                {
+                    await Projections.PositionAsync(c, position.Sequence, position.RecordedAt, ct);
+                }
+            }),
+            On(async c =>
+            {
+                if (fold.FactVersions.Count > 0)
+                {
+                    await FactVersionsAsync(c, fold.FactVersions, await IdBlockAsync(c, "fact_versions", fold.FactVersions.Count, ct), ct);
+                }
+            }),
+            On(async c =>
+            {
+                if (fold.Segments.Count > 0)
+                {
+                    await HoldingSegmentsAsync(c, fold.Segments, await IdBlockAsync(c, "holding_segments", fold.Segments.Count, ct), ct);
+                }
+            }));
+    }
+
+    /// <summary>The first of <paramref name="count"/> ids taken from the table's id sequence at once (the fold's row 0 gets it).</summary>
+    private static async Task<long> IdBlockAsync(NpgsqlConnection c, string table, int count, CancellationToken ct)
+    {
+        var last = (await Sql.ListAsync(c, $"select setval(pg_get_serial_sequence('{ProjectionTables.Of(table)}', 'id'), nextval(pg_get_serial_sequence('{ProjectionTables.Of(table)}', 'id')) + $1 - 1)",
+            r => r.GetInt64(0), ct, (long)count))[0];
+        return last - count + 1;
+    }
+
+    public static async Task RegistrationsAsync(NpgsqlConnection c, string table, IReadOnlyCollection<RegistrationRow> rows, CancellationToken ct)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        var named = table == "organizations";
+        await using var copy = await c.BeginBinaryImportAsync(
+            $"copy {ProjectionTables.Of(table)} (id, {(named ? "name, " : "")}recorded_at, sequence, data) from stdin (format binary)", ct);
+        foreach (var r in rows)
+        {
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(r.Id, NpgsqlDbType.Text, ct);
+            if (named)
+            {
+                await copy.WriteAsync(r.Name!, NpgsqlDbType.Text, ct);
+            }
+            await copy.WriteAsync(r.RecordedAt, NpgsqlDbType.TimestampTz, ct);
+            await copy.WriteAsync(r.Sequence, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(r.Data, NpgsqlDbType.Jsonb, ct);
+        }
+        await copy.CompleteAsync(ct);
+    }
+
+    public static async Task FactVersionsAsync(NpgsqlConnection c, IEnumerable<FactVersionRow> rows, long firstId, CancellationToken ct)
+    {
+        await using var copy = await c.BeginBinaryImportAsync(
+            $"copy {ProjectionTables.Of("fact_versions")} (id, fact_id, type, holder, subject, orgs, recorded, sequence, state) from stdin (format binary)", ct);
+        foreach (var r in rows)
+        {
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(firstId + r.Id, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(r.Fact.Id, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.Type, NpgsqlDbType.Text, ct);
+            await WriteNullableAsync(copy, r.Holder, ct);
+            await WriteNullableAsync(copy, r.Subject, ct);
+            await copy.WriteAsync(r.Fact.Current.Organizations.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(Recorded(r.RecordedFrom, r.RecordedTo), NpgsqlDbType.TimestampTzRange, ct);
+            await copy.WriteAsync(r.Sequence, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(LedgerJson.Canonical(r.Fact), NpgsqlDbType.Jsonb, ct);
+        }
+        await copy.CompleteAsync(ct);
+    }
+
+    public static async Task HoldingSegmentsAsync(NpgsqlConnection c, IEnumerable<HoldingSegmentRow> rows, long firstId, CancellationToken ct)
+    {
+        await using var copy = await c.BeginBinaryImportAsync(
+            $"copy {ProjectionTables.Of("holding_segments")} (id, holder, subject, valid, recorded, status, sequence, closed_sequence, finding) from stdin (format binary)", ct);
+        foreach (var r in rows)
+        {
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(firstId + r.Id, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(r.Holder, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.Subject, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(Valid(r.From, r.To), NpgsqlDbType.DateRange, ct);
+            await copy.WriteAsync(Recorded(r.RecordedFrom, r.RecordedTo), NpgsqlDbType.TimestampTzRange, ct);
+            await copy.WriteAsync(r.Status, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(r.Sequence, NpgsqlDbType.Bigint, ct);
+            if (r.ClosedSequence is { } closed)
+            {
+                await copy.WriteAsync(closed, NpgsqlDbType.Bigint, ct);
+            }
+            else
+            {
+                await copy.WriteNullAsync(ct);
+            }
+            await copy.WriteAsync(r.Finding, NpgsqlDbType.Jsonb, ct);
+        }
+        await copy.CompleteAsync(ct);
+    }
+
+    /// <summary>[from, to) over recorded time, open-ended while the row is current — as tstzrange($1, null, '[)') stores it.</summary>
+    private static NpgsqlRange<DateTime> Recorded(DateTimeOffset from, DateTimeOffset? to) =>
+        to is { } t
+            ? new NpgsqlRange<DateTime>(from.UtcDateTime, true, false, t.UtcDateTime, false, false)
+            : new NpgsqlRange<DateTime>(from.UtcDateTime, true, false, default, false, true);
+
+    /// <summary>[from, to) over valid time, either end unbounded when null — as daterange($1, $2, '[)') stores it.</summary>
+    private static NpgsqlRange<DateOnly> Valid(DateOnly? from, DateOnly? to) =>
+        new(from ?? default, from is not null, from is null, to ?? default, false, to is null);
+
+    private static async Task WriteNullableAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken ct)
+    {
+        if (value is null)
+        {
+            await copy.WriteNullAsync(ct);
+        }
+        else
+        {
+            await copy.WriteAsync(value, NpgsqlDbType.Text, ct);
+        }
+    }
+}

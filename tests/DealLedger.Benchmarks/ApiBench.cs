@@ -1,0 +1,407 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using DealLedger.Access;
+using DealLedger.Importing;
+
+namespace DealLedger.Benchmarks;
+
+/// <summary>
+/// The API as its own process (Release build of DealLedger.Api) on loopback: the holding endpoint under
+/// load from wrk (Debian's package; the in-process client when wrk is missing), the API's resident
+/// memory meanwhile, and the change feed's latency — commit to Server-Sent Event delivered — under
+/// 1,000 events/s of writes.
+/// </summary>
+public static partial class ApiBench
+{
+    public static async Task RunAsync(Bench bench, long size, string cs, bool http, bool feed, int httpSeconds, int feedSeconds)
+    {
+        await using var ledger = Ledger.Connect(cs);
+        var key = (await ledger.CreateKeyAsync($"bench-{Guid.NewGuid():N}"[..20], Role.Reader, "bench")).Key;
+        var port = FreePort();
+        using var api = StartApi(bench.Repo, cs, port);
+        var address = $"http://127.0.0.1:{port}";
+        await WaitReadyAsync(api, address);
+        try
+        {
+            if (http)
+            {
+                await HttpAsync(bench, size, cs, api, address, key, httpSeconds);
+            }
+            if (feed)
+            {
+                await FeedAsync(bench, size, ledger, cs, address, key, feedSeconds);
+            }
+        }
+        finally
+        {
+            if (!api.HasExited)
+            {
+                api.Kill(entireProcessTree: true);
+                await api.WaitForExitAsync();
+            }
+        }
+    }
+
+    private static async Task HttpAsync(Bench bench, long size, string cs, Process api, string address, string key, int seconds)
+    {
+        var pairs = await QueryBench.PairsAsync(cs);
+        var random = new Random(2);
+        var paths = Enumerable.Range(0, 2_000).Select(_ =>
+        {
+            var (h, s) = pairs[random.Next(pairs.Count)];
+            return $"/api/holdings/{h}/{s}?at={new DateOnly(1990, 1, 1).AddDays(random.Next(35 * 365)):yyyy-MM-dd}";
+        }).ToList();
+        var wrk = Which("wrk");
+        var rates = new List<double>();
+        var p99s = new List<double>();
+        var rss = new List<double>();
+        const int connections = 16;
+        for (var run = 0; run <= bench.Runs; run++)
+        {
+            // Run 0 warms the API up (JIT, pools) and is not counted.
+            var duration = run == 0 ? Math.Max(5, seconds) : seconds;
+            using var memory = new PeakMemory(api.Id);
+            var (rate, p99, errors) = wrk is not null
+                ? await WrkAsync(wrk, address, paths, key, connections, duration)
+                : await InProcessLoadAsync(address, paths, key, connections, duration);
+            if (errors > 0)
+            {
+                throw new InvalidOperationException($"{errors} requests failed (non-2xx or socket errors) in the HTTP load");
+            }
+            if (run == 0)
+            {
+                continue;
+            }
+            rates.Add(rate);
+            p99s.Add(p99);
+            rss.Add(memory.PeakMegabytes);
+            Bench.Log($"GET /api/holdings ({(wrk is null ? "in-process client" : "wrk")}, {connections} connections, {duration} s): run {run}: {rate:N0} req/s, p99 {p99:F2} ms, API RSS peak {memory.PeakMegabytes:F0} MB");
+        }
+        var how = wrk is null ? "in-process HttpClient (wrk not installed)" : "wrk -t2";
+        var median = Bench.Median(rates);
+        var medianP99 = Bench.Median(p99s);
+        bench.Add(new Measurement("GET /api/holdings on loopback, throughput", size, "req/s", median, "≥ 10,000 req/s", median >= 10_000, bench.Runs,
+            Note: $"{how}, {connections} connections, {seconds} s a run, random pairs and dates; load generator and API share the cores"));
+        bench.Add(new Measurement("GET /api/holdings on loopback, p99", size, "ms", medianP99, "≤ 5 ms", medianP99 <= 5, bench.Runs));
+        var peak = Bench.Median(rss);
+        bench.Add(new Measurement("memory: API resident under the HTTP load", size, "MB", peak, "≤ 300 MB", peak <= 300, bench.Runs,
+            Note: "peak VmRSS of the API process, sampled every 50 ms during each run"));
+    }
+
+    private static async Task<(double Rate, double P99, long Errors)> WrkAsync(string wrk, string address, List<string> paths, string key, int connections, int seconds)
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"dealledger-bench-{Environment.ProcessId}.lua");
+        await File.WriteAllTextAsync(script,
+            "local paths = {\n" + string.Concat(paths.Select(p => $"  \"{p}\",\n")) + "}\n" +
+            "local i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(\"GET\", paths[i])\nend\n");
+        try
+        {
+            var info = new ProcessStartInfo(wrk, ["-t2", $"-c{connections}", $"-d{seconds}s", "--latency", "-H", $"X-Api-Key: {key}", "-s", script, address])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using var process = Process.Start(info)!;
+            var output = await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            var rate = double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+            var p99 = Milliseconds(Percentile99().Match(output));
+            var errors = NonSuccess().Match(output) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+            var socket = SocketErrors().Match(output);
+            if (socket.Success)
+            {
+                errors += socket.Groups.Values.Skip(1).Sum(g => long.Parse(g.Value, CultureInfo.InvariantCulture));
+            }
+            return (rate, p99, errors);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    private static double Milliseconds(Match m)
+    {
+        var value = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        return m.Groups[2].Value switch { "us" => value / 1000, "s" => value * 1000, _ => value };
+    }
+
+    [GeneratedRegex(@"Requests/sec:\s+([0-9.]+)")]
+    private static partial Regex RequestsPerSecond();
+
+    [GeneratedRegex(@"\s99%\s+([0-9.]+)(us|ms|s)")]
+    private static partial Regex Percentile99();
+
+    [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")]
+    private static partial Regex NonSuccess();
+
+    [GeneratedRegex(@"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")]
+    private static partial Regex SocketErrors();
+
+    /// <summary>Without wrk: HttpClient, one task per connection, for the given time.</summary>
+    private static async Task<(double Rate, double P99, long Errors)> InProcessLoadAsync(string address, List<string> paths, string key, int connections, int seconds)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections }) { BaseAddress = new Uri(address) };
+        http.DefaultRequestHeaders.Add(ApiKeyHeader, key);
+        var until = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
+        long errors = 0;
+        var all = await Task.WhenAll(Enumerable.Range(0, connections).Select(async c =>
+        {
+            var times = new List<double>();
+            var i = c;
+            while (Stopwatch.GetTimestamp() < until)
+            {
+                var start = Stopwatch.GetTimestamp();
+                using var response = await http.GetAsync(paths[i++ % paths.Count]);
+                await response.Content.ReadAsByteArrayAsync();
+                if (!response.IsSuccessStatusCode)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+                times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            return times;
+        }));
+        var merged = all.SelectMany(t => t).Order().ToArray();
+        return (merged.Length / (double)seconds, Bench.Percentile(merged, 0.99), errors);
+    }
+
+    private const string ApiKeyHeader = "X-Api-Key";
+
+    /// <summary>
+    /// Writes of 50 events every 50 ms (1,000 events/s) through the bulk path for the given time, while
+    /// a client follows /api/feed/stream: for each event, the time from its write's commit to its
+    /// Server-Sent Event's arrival.
+    /// </summary>
+    private static async Task FeedAsync(Bench bench, long size, Ledger ledger, string cs, string address, string key, int seconds)
+    {
+        var p99s = new List<double>();
+        var p50s = new List<double>();
+        var rates = new List<double>();
+        var orgs = (await QueryBench.PairsAsync(cs)).SelectMany(p => new[] { p.Holder, p.Subject })
+            .Where(o => o.StartsWith("org-", StringComparison.Ordinal)).Distinct().Take(400).ToList();
+        // Ids of their own for this invocation (a ledger may be measured again), and a source of its own per run.
+        var tag = (DateTime.UtcNow.Ticks / TimeSpan.TicksPerSecond).ToString("x", CultureInfo.InvariantCulture);
+        for (var run = 1; run <= bench.Runs; run++)
+        {
+            var committed = new Dictionary<long, long>();
+            ledger.Committed = (commit, _) =>
+            {
+                var at = Stopwatch.GetTimestamp();
+                lock (committed)
+                {
+                    foreach (var e in commit.Events)
+                    {
+                        committed[e.Ref.Sequence] = at;
+                    }
+                }
+                return Task.CompletedTask;
+            };
+            var start = await Bench.ScalarAsync<long>(cs, "select coalesce(max(last_sequence), 0) from dealledger.ledger_position");
+            var received = new Dictionary<long, long>();
+            using var stop = new CancellationTokenSource();
+            using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = Timeout.InfiniteTimeSpan };
+            http.DefaultRequestHeaders.Add(ApiKeyHeader, key);
+            // The stream's headers may come only with its first event: read it in the background, write meanwhile.
+            var reader = Task.Run(async () =>
+            {
+                try
+                {
+                    using var response = await http.GetAsync($"/api/feed/stream?after={start}", HttpCompletionOption.ResponseHeadersRead, stop.Token);
+                    response.EnsureSuccessStatusCode();
+                    using var lines = new StreamReader(await response.Content.ReadAsStreamAsync(stop.Token));
+                    while (await lines.ReadLineAsync(stop.Token) is { } line)
+                    {
+                        if (line.StartsWith("id: ", StringComparison.Ordinal))
+                        {
+                            var at = Stopwatch.GetTimestamp();
+                            lock (received)
+                            {
+                                received[long.Parse(line.AsSpan(4), CultureInfo.InvariantCulture)] = at;
+                            }
+                        }
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            });
+            var writes = seconds * 20;
+            var began = Stopwatch.GetTimestamp();
+            var events = 0L;
+            for (var w = 0; w < writes; w++)
+            {
+                var due = began + w * Stopwatch.Frequency / 20;
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait);
+                }
+                events += (await ledger.BulkImportAsync([($"feed-{run}-{w}.json", FeedDocument($"{tag}-{run}", w, orgs))])).EventsAppended;
+            }
+            var elapsed = Stopwatch.GetElapsedTime(began);
+            // Let the last events arrive.
+            var deadline = Stopwatch.GetTimestamp() + 5 * Stopwatch.Frequency;
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                lock (received)
+                {
+                    lock (committed)
+                    {
+                        if (committed.Keys.All(received.ContainsKey))
+                        {
+                            break;
+                        }
+                    }
+                }
+                await Task.Delay(50);
+            }
+            stop.Cancel();
+            await reader;
+            ledger.Committed = null;
+            var latencies = committed.Select(c => received.TryGetValue(c.Key, out var r) ? (r - c.Value) * 1000.0 / Stopwatch.Frequency : double.PositiveInfinity).Order().ToArray();
+            var missing = latencies.Count(double.IsPositiveInfinity);
+            p50s.Add(Bench.Percentile(latencies, 0.5));
+            p99s.Add(Bench.Percentile(latencies, 0.99));
+            rates.Add(events / elapsed.TotalSeconds);
+            Bench.Log($"feed: run {run}: {events:N0} events in {elapsed.TotalSeconds:F1} s ({rates[^1]:N0} events/s), commit → SSE p50 {p50s[^1]:F1} ms, p99 {p99s[^1]:F1} ms{(missing > 0 ? $", {missing} never arrived" : "")}");
+        }
+        var p99 = Bench.Median(p99s);
+        bench.Add(new Measurement("feed: commit → Server-Sent Event, p99", size, "ms", p99, "≤ 250 ms at 1,000 events/s", p99 <= 250 && Bench.Median(rates) >= 950, bench.Runs,
+            Note: $"writes of 50 events every 50 ms through the bulk path, {Bench.Median(rates):N0} events/s sustained, p50 {Bench.Median(p50s):F1} ms"));
+    }
+
+    /// <summary>
+    /// 25 deals with one stake each: 50 events, new facts on known organizations, each starting on a day of
+    /// its own, so none contradicts another (the first write also registers the run's source).
+    /// </summary>
+    private static string FeedDocument(string run, int write, List<string> orgs)
+    {
+        var source = $"feed-source-{run}";
+        var text = new StringBuilder(write == 0 ? $"{{\"sources\":[{{\"id\":\"{source}\",\"title\":\"Feed benchmark\",\"kind\":\"third-party\"}}],\"deals\":[" : "{\"deals\":[");
+        for (var d = 0; d < 25; d++)
+        {
+            var h = orgs[(write * 25 + d) % orgs.Count];
+            var s = orgs[(write * 25 + d + 7) % orgs.Count];
+            if (h == s)
+            {
+                s = orgs[(write * 25 + d + 8) % orgs.Count];
+            }
+            var id = $"feed-{run}-{write}-{d}";
+            text.Append(CultureInfo.InvariantCulture, $"{(d > 0 ? "," : "")}{{\"id\":\"{id}\",\"parties\":[\"{h}\",\"{s}\"],\"facts\":[{{\"id\":\"{id}-f\",\"type\":\"stake\",")
+                .Append(CultureInfo.InvariantCulture, $"\"holder\":\"{h}\",\"subject\":\"{s}\",\"share\":{{\"exact\":{1 + d % 40}}},\"valid\":{{\"from\":\"{new DateOnly(2030, 1, 1).AddDays(write * 25 + d):yyyy-MM-dd}\"}},")
+                .Append(CultureInfo.InvariantCulture, $"\"sources\":[{{\"source\":\"{source}\",\"claim\":\"stated\"}}]}}]}}");
+        }
+        return text.Append("]}").ToString();
+    }
+
+    private static Process StartApi(string repo, string cs, int port)
+    {
+        var dll = Path.Combine(repo, "src", "DealLedger.Api", "bin", "Release", "net10.0", "DealLedger.Api.dll");
+        if (!File.Exists(dll))
+        {
+            throw new FileNotFoundException("build the solution first (Release)", dll);
+        }
+        var info = new ProcessStartInfo("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}", "--Logging:LogLevel:Default=Warning"])
+        {
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["ConnectionStrings__DealLedger"] = cs;
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        // One key asks far more than a key may by default: the limit is raised, not removed, so each
+        // request still pays for the limiter as in service.
+        info.Environment["DealLedger__RateLimit__PermitsPerSecond"] = "100000000";
+        info.Environment["DealLedger__RateLimit__Burst"] = "100000000";
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) { Console.Error.WriteLine($"  api: {line}"); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitReadyAsync(Process api, string address)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = Stopwatch.GetTimestamp() + 90 * Stopwatch.Frequency;
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            if (api.HasExited)
+            {
+                throw new InvalidOperationException($"the API exited ({api.ExitCode}) while starting");
+            }
+            try
+            {
+                if ((await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+            await Task.Delay(250);
+        }
+        throw new TimeoutException("the API did not become ready within 90 s");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string? Which(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);
+
+    /// <summary>The peak resident memory of a process while this is alive (VmRSS sampled every 50 ms).</summary>
+    private sealed class PeakMemory : IDisposable
+    {
+        private readonly Timer timer;
+        private readonly int pid;
+        private long peakKb;
+
+        public PeakMemory(int pid)
+        {
+            this.pid = pid;
+            timer = new Timer(_ => Sample(), null, 0, 50);
+        }
+
+        public double PeakMegabytes => Interlocked.Read(ref peakKb) / 1024.0;
+
+        private void Sample()
+        {
+            try
+            {
+                var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+                if (line is not null && long.TryParse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture, out var kb))
+                {
+                    long seen;
+                    while (kb > (seen = Interlocked.Read(ref peakKb)) && Interlocked.CompareExchange(ref peakKb, kb, seen) != seen)
+                    {
+                    }
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        public void Dispose()
+        {
+            timer.Dispose();
+            Sample();
+        }
+    }
+}

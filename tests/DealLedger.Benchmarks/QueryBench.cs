@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using DealLedger.Holdings;
+using DealLedger.Storage;
+using Npgsql;
+
+namespace DealLedger.Benchmarks;
+
+/// <summary>
+/// The headline query in process (the core's HoldingAsync, as the CLI and the API call it): random
+/// pairs at random dates, and the generator's 2,000-event and 20-event pairs, against Marten's live
+/// aggregation of the same pair's events as of the same instant; plus what one query is made of.
+/// </summary>
+public static class QueryBench
+{
+    public static async Task RunAsync(Bench bench, long size, string cs)
+    {
+        var queries = bench.Quick ? 1_000 : 5_000;
+        await using var ledger = Ledger.Connect(cs);
+        var segments = await Bench.ScalarAsync<long>(cs, $"select count(*) from {ProjectionTables.Name("holding_segments")}");
+        var pairs = await PairsAsync(cs);
+        var random = new Random(1);
+        var asked = Enumerable.Range(0, queries).Select(_ => (Pair: pairs[random.Next(pairs.Count)], Day: new DateOnly(1990, 1, 1).AddDays(random.Next(35 * 365)))).ToArray();
+
+        var any = await TimesAsync(bench, "random pairs", queries, i => ledger.HoldingAsync(asked[i].Pair.Holder, asked[i].Pair.Subject, asked[i].Day));
+        bench.Add(new Measurement("headline query in process, p50", size, "ms", any.P50, "≤ 0.15 ms", any.P50 <= 0.15, bench.Runs,
+            Note: $"{segments:N0} holding segments, {pairs.Count:N0} pairs; random pair and date per query"));
+        bench.Add(new Measurement("headline query in process, p99", size, "ms", any.P99, "≤ 1 ms", any.P99 <= 1, bench.Runs));
+
+        var longPair = await TimesAsync(bench, "2,000-event pair", queries, _ => ledger.HoldingAsync(HistoryGenerator.LongHolder, HistoryGenerator.LongSubject, HistoryGenerator.QueryDate));
+        var shortPair = await TimesAsync(bench, "20-event pair", queries, _ => ledger.HoldingAsync(HistoryGenerator.ShortHolder, HistoryGenerator.ShortSubject, HistoryGenerator.QueryDate));
+        var longEvents = await PairEventsAsync(cs, HistoryGenerator.LongHolder, HistoryGenerator.LongSubject);
+        var shortEvents = await PairEventsAsync(cs, HistoryGenerator.ShortHolder, HistoryGenerator.ShortSubject);
+        bench.Add(new Measurement("history-length independence (p50 long ÷ short)", size, "×", longPair.P50 / shortPair.P50, "≤ 1.2×", longPair.P50 / shortPair.P50 <= 1.2, bench.Runs,
+            Note: $"{longEvents}-event pair p50 {longPair.P50:F3} ms, {shortEvents}-event pair p50 {shortPair.P50:F3} ms"));
+
+        // Marten: the pair's fact events in one stream, aggregated live as of the same instant.
+        var knownAt = DateTimeOffset.UtcNow;
+        var (stream, events, _) = await MartenComparisons.PairStreamAsync(cs, HistoryGenerator.LongHolder, HistoryGenerator.LongSubject);
+        var live = new List<double>();
+        for (var run = 1; run <= bench.Runs; run++)
+        {
+            var times = await MartenComparisons.AggregateAsync(cs, stream, DateTimeOffset.UtcNow, bench.Quick ? 30 : 100);
+            live.Add(Bench.Percentile(times, 0.5));
+            Bench.Log($"Marten AggregateStreamAsync(timestamp), {events}-event stream: run {run}: p50 {live[^1]:F2} ms");
+        }
+        var martenP50 = Bench.Median(live);
+        bench.Add(new Measurement("headline query vs Marten live aggregation", size, "ms", longPair.P50, "—", null, bench.Runs,
+            $"AggregateStreamAsync(timestamp), the pair's {events} events in one stream (fold only, no timeline)", martenP50,
+            martenP50 / longPair.P50, "≥ 50× faster", martenP50 / longPair.P50 >= 50));
+        _ = knownAt;
+
+        await BreakdownAsync(bench, size, ledger, cs, queries);
+    }
+
+    /// <summary>What one query costs, piece by piece (one run each; for finding what dominates).</summary>
+    private static async Task BreakdownAsync(Bench bench, long size, Ledger ledger, string cs, int queries)
+    {
+        var source = LedgerStore.DataSource(cs);
+        var pooled = await TimesAsync(null, "pool: open, select 1, close", queries, async _ =>
+        {
+            await using var c = await source.OpenConnectionAsync();
+            await using var cmd = new NpgsqlCommand("select 1", c);
+            await cmd.ExecuteScalarAsync();
+        });
+        await using var kept = await source.OpenConnectionAsync();
+        var open = await TimesAsync(null, "open connection: select 1", queries, async _ =>
+        {
+            await using var cmd = new NpgsqlCommand("select 1", kept);
+            await cmd.ExecuteScalarAsync();
+        });
+        var sql = $"select finding::text from {ProjectionTables.Of("holding_segments")} where holder = $1 and subject = $2 and recorded @> $3::timestamptz and valid @> $4::date limit 1";
+        string? json = null;
+        var lookup = await TimesAsync(null, "open connection: the segment lookup", queries, async _ =>
+        {
+            await using var cmd = new NpgsqlCommand(sql, kept)
+            {
+                Parameters = { new() { Value = HistoryGenerator.LongHolder }, new() { Value = HistoryGenerator.LongSubject }, new() { Value = DateTimeOffset.UtcNow }, new() { Value = HistoryGenerator.QueryDate } },
+            };
+            json = (string?)await cmd.ExecuteScalarAsync();
+        });
+        var parse = await TimesAsync(null, "JSON: finding text to HoldingFinding", queries, _ =>
+        {
+            LedgerJson.Deserialize<HoldingFinding>(json!);
+            return Task.CompletedTask;
+        });
+        bench.Add(new Measurement("query breakdown: pooled connection + select 1", size, "ms", pooled.P50, "—", null, 1));
+        bench.Add(new Measurement("query breakdown: open connection, select 1", size, "ms", open.P50, "—", null, 1));
+        bench.Add(new Measurement("query breakdown: segment lookup on an open connection", size, "ms", lookup.P50, "—", null, 1));
+        bench.Add(new Measurement("query breakdown: finding JSON → object", size, "ms", parse.P50, "—", null, 1,
+            Note: $"finding of the 2,000-event pair: {json?.Length ?? 0:N0} characters"));
+        await source.DisposeAsync();
+    }
+
+    private sealed record Times(double P50, double P99);
+
+    /// <summary>Times <paramref name="queries"/> calls per run (after a warm-up); medians of the runs' p50 and p99.</summary>
+    private static async Task<Times> TimesAsync(Bench? bench, string what, int queries, Func<int, Task> query)
+    {
+        for (var i = 0; i < Math.Min(200, queries); i++)
+        {
+            await query(i);
+        }
+        var p50s = new List<double>();
+        var p99s = new List<double>();
+        for (var run = 1; run <= (bench?.Runs ?? 1); run++)
+        {
+            var times = new double[queries];
+            for (var i = 0; i < queries; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                await query(i);
+                times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+            Array.Sort(times);
+            p50s.Add(Bench.Percentile(times, 0.5));
+            p99s.Add(Bench.Percentile(times, 0.99));
+            Bench.Log($"{what}: run {run}: {queries:N0} calls, p50 {p50s[^1]:F3} ms, p99 {p99s[^1]:F3} ms");
+        }
+        return new Times(Bench.Median(p50s), Bench.Median(p99s));
+    }
+
+    public static async Task<List<(string Holder, string Subject)>> PairsAsync(string cs)
+    {
+        await using var c = new NpgsqlConnection(cs);
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand($"select distinct holder, subject from {ProjectionTables.Name("holding_segments")}", c) { CommandTimeout = 0 };
+        await using var r = await cmd.ExecuteReaderAsync();
+        var list = new List<(string, string)>();
+        while (await r.ReadAsync())
+        {
+            list.Add((r.GetString(0), r.GetString(1)));
+        }
+        return list;
+    }
+
+    private static Task<long> PairEventsAsync(string cs, string holder, string subject) => Bench.ScalarAsync<long>(cs,
+        $"select count(*) from {ProjectionTables.Name("mt_events")} where stream_id in (select 'fact:' || fact_id from {ProjectionTables.Name("fact_versions")} " +
+        $"where holder = '{holder}' and subject = '{subject}' and upper_inf(recorded))");
+}

@@ -1,0 +1,188 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using DealLedger.Benchmarks;
+using DealLedger.Holdings;
+using DealLedger.Importing;
+using DealLedger.Storage;
+using Npgsql;
+
+namespace DealLedger.Tests;
+
+/// <summary>
+/// The set-based bulk import stores exactly what the row-by-row import stores: the same events
+/// (streams, versions, sequence numbers, data, types, writer), the same projection rows (surrogate
+/// ids included) and so the same answers. Only what the moment of a write decides differs — event
+/// and correlation ids (fresh GUIDs) and recorded instants (the server's clock when the write took
+/// the lock) — so the comparison names each by its place: event ids by their sequence, instants by
+/// the write they belong to.
+/// </summary>
+public sealed partial class BulkImportTests
+{
+    // Two writes (the second corrects, ends and retracts what the first recorded, and closes its
+    // segments), a 300-event pair among them; small enough for the row-by-row path (about 200 events/s).
+    private static List<HistoryBatch> History() => new HistoryGenerator(events: 1_600, batches: 2, seed: 7, longPairEvents: 300).Generate().ToList();
+
+    [Fact]
+    public async Task bulk_import_stores_the_same_events_rows_and_answers_as_the_row_by_row_import()
+    {
+        var history = History();
+        await using var normal = await TestDatabase.CreateAsync();
+        await using var bulk = await TestDatabase.CreateAsync();
+        await using var a = normal.Connect();
+        await using var b = bulk.Connect();
+        DateTimeOffset lastByRow = default, lastBySet = default;
+        foreach (var batch in history)
+        {
+            var byRow = await a.ImportAsync(batch.Documents);
+            var bySet = await b.BulkImportAsync(batch.Documents);
+            (lastByRow, lastBySet) = (byRow.RecordedAt!.Value, bySet.RecordedAt!.Value);
+            Assert.Equal(batch.Events, byRow.EventsAppended);
+            Assert.Equal(byRow.EventsAppended, bySet.EventsAppended);
+            Assert.Equal(byRow.LastSequence, bySet.LastSequence);
+            Assert.Equal(byRow.Recorded, bySet.Recorded);
+            Assert.Equal(byRow.FactVersions, bySet.FactVersions);
+        }
+
+        var expected = await DumpAsync(normal);
+        var actual = await DumpAsync(bulk);
+        foreach (var (table, rows) in expected)
+        {
+            Assert.True(rows.Count > 0, $"{table} is empty: the history does not exercise it");
+            var missing = rows.Except(actual[table]).Take(2).ToList();
+            var extra = actual[table].Except(rows).Take(2).ToList();
+            Assert.True(missing.Count == 0 && extra.Count == 0,
+                $"{table} differs ({rows.Count} rows by row, {actual[table].Count} in bulk)\n  only by row: {string.Join("\n    ", missing)}\n  only in bulk: {string.Join("\n    ", extra)}");
+            Assert.Equal(rows, actual[table]);
+        }
+
+        foreach (var (holder, subject) in new[] { (HistoryGenerator.LongHolder, HistoryGenerator.LongSubject), (HistoryGenerator.ShortHolder, HistoryGenerator.ShortSubject) }
+                     .Concat(await PairsAsync(normal)))
+        {
+            foreach (var day in new[] { HistoryGenerator.QueryDate, new DateOnly(2001, 3, 1), new DateOnly(2024, 6, 1) })
+            {
+                Assert.Equal(await NormalizeAsync(normal, LedgerJson.Serialize(await a.HoldingAsync(holder, subject, day, lastByRow))),
+                    await NormalizeAsync(bulk, LedgerJson.Serialize(await b.HoldingAsync(holder, subject, day, lastBySet))));
+            }
+            Assert.Equal(await NormalizeAsync(normal, LedgerJson.Serialize(await a.HistoryAsync(holder, subject, lastByRow))),
+                await NormalizeAsync(bulk, LedgerJson.Serialize(await b.HistoryAsync(holder, subject, lastBySet))));
+        }
+    }
+
+    [Fact]
+    public async Task a_bulk_import_of_documents_already_imported_changes_nothing_and_a_bad_one_stores_nothing()
+    {
+        var history = History();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var ledger = db.Connect();
+        await ledger.BulkImportAsync(history[0].Documents);
+        var before = await db.FingerprintAsync();
+
+        var again = await ledger.BulkImportAsync(history[0].Documents);
+        Assert.Equal(0, again.EventsAppended);
+        Assert.Equal(before, await db.FingerprintAsync());
+
+        // A later batch whose last document names an unknown source: the whole import is refused.
+        var bad = history[1].Documents.Append(("bad.json", """{ "claims": [ { "fact": "f-0000010", "source": "no-such-source", "claim": "stated" } ] }""")).ToList();
+        var error = await Assert.ThrowsAsync<LedgerException>(() => ledger.BulkImportAsync(bad));
+        Assert.Contains("bad.json", error.Message);
+        Assert.Contains("unknown source 'no-such-source'", error.Message);
+        Assert.Equal(before, await db.FingerprintAsync());
+    }
+
+    private static async Task<List<(string, string)>> PairsAsync(TestDatabase db)
+    {
+        await using var c = new NpgsqlConnection(db.ConnectionString);
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand("select distinct holder, subject from dealledger.holding_segments order by 1, 2 limit 25", c);
+        await using var r = await cmd.ExecuteReaderAsync();
+        var list = new List<(string, string)>();
+        while (await r.ReadAsync())
+        {
+            list.Add((r.GetString(0), r.GetString(1)));
+        }
+        return list;
+    }
+
+    /// <summary>Every row of the log and the projections as text, event ids and instants replaced by their place (sorted).</summary>
+    private static async Task<Dictionary<string, List<string>>> DumpAsync(TestDatabase db)
+    {
+        var queries = new Dictionary<string, string>
+        {
+            ["mt_events"] = "select to_jsonb(e)::text from dealledger.mt_events e",
+            // A stream's timestamps are its creating write's now(): compared by which write that was.
+            ["mt_streams"] = "select jsonb_build_object('id', id, 'type', type, 'version', version, 'tenant', tenant_id, 'compacted', compacted_version, 'archived', is_archived, " +
+                             "'timestamp', dense_rank() over (order by timestamp), 'created', dense_rank() over (order by created), 'same', timestamp = created)::text from dealledger.mt_streams",
+            ["organizations"] = "select to_jsonb(t)::text from dealledger.organizations t",
+            ["sources"] = "select to_jsonb(t)::text from dealledger.sources t",
+            ["deals"] = "select to_jsonb(t)::text from dealledger.deals t",
+            ["fact_versions"] = "select to_jsonb(t)::text from dealledger.fact_versions t",
+            ["holding_segments"] = "select to_jsonb(t)::text from dealledger.holding_segments t",
+            ["ledger_position"] = "select to_jsonb(t)::text from dealledger.ledger_position t",
+            ["sequences"] = "select jsonb_build_array((select last_value from dealledger.mt_events_sequence), (select last_value from dealledger.fact_versions_id_seq), " +
+                            "(select last_value from dealledger.holding_segments_id_seq))::text",
+        };
+        var result = new Dictionary<string, List<string>>();
+        foreach (var (table, sql) in queries)
+        {
+            var rows = new List<string>();
+            await using (var c = new NpgsqlConnection(db.ConnectionString))
+            {
+                await c.OpenAsync();
+                await using var cmd = new NpgsqlCommand(sql, c);
+                await using var r = await cmd.ExecuteReaderAsync();
+                while (await r.ReadAsync())
+                {
+                    rows.Add(r.GetString(0));
+                }
+            }
+            var normalized = new List<string>();
+            foreach (var row in rows)
+            {
+                normalized.Add(await NormalizeAsync(db, row));
+            }
+            normalized.Sort(StringComparer.Ordinal);
+            result[table] = normalized;
+        }
+        return result;
+    }
+
+    private static readonly ConcurrentDictionary<string, Dictionary<string, string>> Replacements = new();
+
+    [GeneratedRegex(@"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00|\+00)")]
+    private static partial Regex IdOrInstant();
+
+    /// <summary>Event ids → "event#SEQ", correlation ids → "write#N", recorded instants (in every form they are printed) → "write#N".</summary>
+    private static async Task<string> NormalizeAsync(TestDatabase db, string text)
+    {
+        if (!Replacements.TryGetValue(db.Name, out var replacements))
+        {
+            replacements = new Dictionary<string, string>(StringComparer.Ordinal);
+            await using var c = new NpgsqlConnection(db.ConnectionString);
+            await c.OpenAsync();
+            await using (var cmd = new NpgsqlCommand("select id::text, seq_id from dealledger.mt_events", c))
+            await using (var r = await cmd.ExecuteReaderAsync())
+            {
+                while (await r.ReadAsync())
+                {
+                    replacements[r.GetString(0)] = $"event#{r.GetInt64(1)}";
+                }
+            }
+            await using (var cmd = new NpgsqlCommand(
+                "select timestamp, timestamp::text, to_jsonb(timestamp)::text, correlation_id, dense_rank() over (order by timestamp) " +
+                "from (select distinct timestamp, correlation_id from dealledger.mt_events) w", c))
+            await using (var r = await cmd.ExecuteReaderAsync())
+            {
+                while (await r.ReadAsync())
+                {
+                    var write = $"write#{r.GetInt64(4)}";
+                    replacements[Time.Instant.Format(r.GetFieldValue<DateTimeOffset>(0))] = write;
+                    replacements[r.GetString(1)] = write;
+                    replacements[r.GetString(2).Trim('"')] = write;
+                    replacements[r.GetString(3)] = write;
+                }
+            }
+            Replacements[db.Name] = replacements;
+        }
+        return IdOrInstant().Replace(text, m => replacements.GetValueOrDefault(m.Value, m.Value));
+    }
+}
