@@ -118,6 +118,7 @@ public sealed class RebuildCrashTests(ITestOutputHelper output)
             var shadowsBefore = await ScalarAsync<string[]>(c, Shadows);
             await using var rebuild = StartRebuild(db, whileBuilding ? "rebuild killed while building" : "rebuild killed at random");
             var run = Stopwatch.StartNew();
+            await using var held = whileBuilding ? await HoldShadowCopyAsync(db.ConnectionString, shadowsBefore, rebuild) : null;
             if (whileBuilding)
             {
                 await rebuild.WaitUntilAsync(async () => await ShadowBeingWrittenAsync(db.ConnectionString), TimeSpan.FromSeconds(120), "the shadow's build", TimeSpan.FromMilliseconds(10));
@@ -127,6 +128,11 @@ public sealed class RebuildCrashTests(ITestOutputHelper output)
             var phase = await ImportCrashTests.WriteLockHeldAsync(db.ConnectionString) ? "in the switch" : await ShadowBeingWrittenAsync(db.ConnectionString) ? "building the shadow"
                 : shadow ? "with its shadow made" : rebuild.HasExited ? "after it ended" : "before making its shadow";
             await rebuild.KillAsync();
+            if (held is not null)
+            {
+                Assert.True(phase == "building the shadow", $"the kill meant for the shadow's build came {phase}");
+                await held.DisposeAsync();
+            }
             kills.Add($"{(whileBuilding ? "while building" : "at random")}, {run.Elapsed.TotalSeconds:0.0} s into the run: {phase}; shadows left: {await ShadowsLeftAsync(c)}");
             await WaitAsync(async () => !await ImportCrashTests.WriteLockHeldAsync(db.ConnectionString), "the killed rebuild to let go of the write lock");
             Assert.Equal(before, await Rebuild.FingerprintAsync(ledger));
@@ -203,6 +209,34 @@ public sealed class RebuildCrashTests(ITestOutputHelper output)
     }
 
     /// <summary>A shadow's tables are being filled (a transaction writes to them).</summary>
+    /// <summary>
+    /// Holds the rebuild's build at its copy into the shadow, however fast the build is: as soon as the
+    /// new shadow's organizations table exists (the second of its tables; the rest are made after it),
+    /// a transaction of the test's locks it, so the copy into it waits until the transaction ends.
+    /// </summary>
+    private static async Task<NpgsqlConnection> HoldShadowCopyAsync(string connectionString, string[] shadowsBefore, ChildProcess rebuild)
+    {
+        var c = new NpgsqlConnection(connectionString);
+        await c.OpenAsync();
+        await using var find = new NpgsqlCommand("select n.nspname::text from pg_namespace n where n.nspname ~ '^rebuild_' and not (n.nspname::text = any($1)) " +
+            "and exists (select 1 from pg_class t where t.relnamespace = n.oid and t.relname = 'organizations')", c) { Parameters = { new() { Value = shadowsBefore } } };
+        // A tight loop: the rebuild makes its other tables in the meantime, a few round trips each.
+        for (var waited = Stopwatch.StartNew(); ; )
+        {
+            if (await find.ExecuteScalarAsync() is string schema)
+            {
+                var tx = await c.BeginTransactionAsync();
+                await using (var cmd = new NpgsqlCommand($"lock table {schema}.organizations in access exclusive mode", c, tx))
+                {
+                    await cmd.ExecuteNonQueryAsync();
+                }
+                // Kept open: disposing the connection (after the kill) ends the transaction and its lock.
+                return c;
+            }
+            Assert.False(rebuild.HasExited || waited.Elapsed > TimeSpan.FromSeconds(120), $"no new shadow appeared ({rebuild.Name} {(rebuild.HasExited ? "exited" : "still runs")})");
+        }
+    }
+
     private static async Task<bool> ShadowBeingWrittenAsync(string connectionString)
     {
         await using var c = new NpgsqlConnection(connectionString);
