@@ -87,26 +87,40 @@ public static class HoldingTimeline
             .Concat(retracted.SelectMany(r => new[] { r.Current.Valid.From.Start }.Concat(r.EndsOn is { } e ? [e.End] : [])))
             .Distinct().Order().ToList();
         var segments = new List<HoldingSegment>();
-        var lastKey = "";
         for (var i = -1; i < points.Count; i++)
         {
             DateOnly? from = i < 0 ? null : points[i];
             DateOnly? to = i + 1 < points.Count ? points[i + 1] : null;
             var relevant = retracted.Where(r => Overlaps(r, from, to)).ToList();
             var finding = FindingOn(from, marks, states, words, relevant);
-            var key = LedgerJson.Canonical(finding);
-            if (segments.Count > 0 && key == lastKey)
+            if (segments.Count > 0 && Same(segments[^1].Finding, finding))
             {
                 segments[^1] = segments[^1] with { To = to };
             }
             else
             {
                 segments.Add(new HoldingSegment(from, to, finding));
-                lastKey = key;
             }
         }
         return segments;
     }
+
+    /// <summary>
+    /// Two findings that would be stored the same (their canonical JSON equal), compared field by field:
+    /// serializing every finding of a timeline to compare neighbours was most of a rebuild's time.
+    /// Numbers compare with their scale, as their JSON would ("40" is not "40.0").
+    /// </summary>
+    internal static bool Same(HoldingFinding a, HoldingFinding b) =>
+        a.Status == b.Status && Same(a.Share, b.Share) && a.Since == b.Since && a.Until == b.Until && a.Confidence == b.Confidence
+        && a.Explanation == b.Explanation && a.Sources.SequenceEqual(b.Sources) && a.Basis.SequenceEqual(b.Basis)
+        && (a.Alternatives is null ? b.Alternatives is null : b.Alternatives is not null && a.Alternatives.Count == b.Alternatives.Count
+            && a.Alternatives.Zip(b.Alternatives).All(x => Same(x.First.Share, x.Second.Share) && x.First.Fact == x.Second.Fact && x.First.Sources.SequenceEqual(x.Second.Sources)));
+
+    private static bool Same(Share? a, Share? b) =>
+        a is null ? b is null : b is not null && Same(a.Exact, b.Exact) && Same(a.Min, b.Min) && Same(a.Max, b.Max)
+            && a.MinInclusive == b.MinInclusive && a.MaxInclusive == b.MaxInclusive && a.Wording == b.Wording;
+
+    private static bool Same(decimal? a, decimal? b) => a == b && (a is null || a.Value.Scale == b!.Value.Scale);
 
     /// <summary>
     /// Facts with the very same start date form one group (rule 5, whatever their ids). Then, most
