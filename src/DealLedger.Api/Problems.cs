@@ -85,6 +85,12 @@ public sealed class Problems(IProblemDetailsService problems, ILogger<Problems> 
             {
                 return transient;
             }
+            // The server shutting down or starting (57P01–57P03) or the connection failing (class 08):
+            // a retry will find it back, whatever Npgsql's own list says.
+            if (e is PostgresException { SqlState: "57P01" or "57P02" or "57P03" } or PostgresException { SqlState: ['0', '8', ..] })
+            {
+                return (NpgsqlException)e;
+            }
             if (e is AggregateException { InnerExceptions: var inner })
             {
                 return inner.Select(Unavailable).FirstOrDefault(x => x is not null);
