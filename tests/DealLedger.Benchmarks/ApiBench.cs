@@ -241,7 +241,7 @@ public static partial class ApiBench
                 {
                     await Task.Delay(wait);
                 }
-                events += (await ledger.BulkImportAsync([($"feed-{run}-{w}.json", FeedDocument($"{tag}-{run}", w, orgs))])).EventsAppended;
+                events += (await ledger.ImportAsync([($"feed-{run}-{w}.json", FeedDocument($"{tag}-{run}", w, orgs))])).EventsAppended;
             }
             var elapsed = Stopwatch.GetElapsedTime(began);
             // Let the last events arrive.

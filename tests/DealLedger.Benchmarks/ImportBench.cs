@@ -24,12 +24,12 @@ public static class ImportBench
         {
             cs = await bench.FreshDatabaseAsync(database);
             await using var ledger = Ledger.Connect(cs);
-            await ledger.BulkImportAsync([("warm-up.json", """{ "organizations": [ { "id": "warm-up", "name": "Warm-up", "kind": "company" } ] }""")]);
+            await ledger.ImportAsync([("warm-up.json", """{ "organizations": [ { "id": "warm-up", "name": "Warm-up", "kind": "company" } ] }""")]);
             var watch = Stopwatch.StartNew();
             long stored = 0;
             foreach (var batch in history)
             {
-                stored += (await ledger.BulkImportAsync(batch.Documents)).EventsAppended;
+                stored += (await ledger.ImportAsync(batch.Documents)).EventsAppended;
             }
             var elapsed = watch.Elapsed;
             if (stored != events)

@@ -33,8 +33,8 @@ public sealed partial class BulkImportTests
         DateTimeOffset lastByRow = default, lastBySet = default;
         foreach (var batch in history)
         {
-            var byRow = await a.ImportAsync(batch.Documents);
-            var bySet = await b.BulkImportAsync(batch.Documents);
+            var byRow = await a.ImportEntryByEntryAsync(batch.Documents);
+            var bySet = await b.ImportAsync(batch.Documents);
             (lastByRow, lastBySet) = (byRow.RecordedAt!.Value, bySet.RecordedAt!.Value);
             Assert.Equal(batch.Events, byRow.EventsAppended);
             Assert.Equal(byRow.EventsAppended, bySet.EventsAppended);
@@ -74,16 +74,16 @@ public sealed partial class BulkImportTests
         var history = History();
         await using var db = await TestDatabase.CreateAsync();
         await using var ledger = db.Connect();
-        await ledger.BulkImportAsync(history[0].Documents);
+        await ledger.ImportAsync(history[0].Documents);
         var before = await db.FingerprintAsync();
 
-        var again = await ledger.BulkImportAsync(history[0].Documents);
+        var again = await ledger.ImportAsync(history[0].Documents);
         Assert.Equal(0, again.EventsAppended);
         Assert.Equal(before, await db.FingerprintAsync());
 
         // A later batch whose last document names an unknown source: the whole import is refused.
         var bad = history[1].Documents.Append(("bad.json", """{ "claims": [ { "fact": "f-0000010", "source": "no-such-source", "claim": "stated" } ] }""")).ToList();
-        var error = await Assert.ThrowsAsync<LedgerException>(() => ledger.BulkImportAsync(bad));
+        var error = await Assert.ThrowsAsync<LedgerException>(() => ledger.ImportAsync(bad));
         Assert.Contains("bad.json", error.Message);
         Assert.Contains("unknown source 'no-such-source'", error.Message);
         Assert.Equal(before, await db.FingerprintAsync());

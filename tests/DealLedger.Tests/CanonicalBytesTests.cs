@@ -20,7 +20,7 @@ public sealed class CanonicalBytesTests
     {
         await using var db = await TestDatabase.CreateAsync();
         await using var ledger = db.Connect();
-        await ledger.BulkImportAsync(new HistoryGenerator(events: 1_500, batches: 1, seed: 3, longPairEvents: 100).Generate().First().Documents);
+        await ledger.ImportAsync(new HistoryGenerator(events: 1_500, batches: 1, seed: 3, longPairEvents: 100).Generate().First().Documents);
         await ledger.ImportYamlAsync("""
             organizations:
               - { id: tricky, name: "Quote \" back\\slash ü é 😀 /slash <tag> & 'single'", kind: company, aliases: ["a\"b", "\\", "日本"] }

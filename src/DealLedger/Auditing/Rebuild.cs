@@ -64,6 +64,8 @@ public static class Rebuild
                 }
             }
             await tx.CommitAsync(ct);
+            // Every row was replaced: the planner's picture of the tables is the old one.
+            await Projections.AnalyzeAsync(c, tables, ct);
         }
         return new RebuildReport(shadow.EventsApplied, before, await FingerprintAsync(ledger, ct)) { AbandonedShadowsDropped = shadow.Abandoned };
     }

@@ -5,27 +5,19 @@ using DealLedger.Storage;
 namespace DealLedger.Importing;
 
 /// <summary>
-/// Imports many ledger documents at once, set-based: the same decisions and the same stored state
-/// as <see cref="Import.ImportAsync(Ledger, IReadOnlyList{ValueTuple{string, string}}, CancellationToken, WriteRequest?)"/>
-/// (one write, all or nothing, one recorded instant), without a round trip per entry. The documents
-/// are read in parallel; what the ledger already holds about the entries they name is loaded in a few
-/// queries; the decisions run in memory; the events go to Marten's tables and the projections to
-/// theirs with binary COPY (<see cref="EventCopy"/>, <see cref="ProjectionFold"/>).
+/// The set-based side of <see cref="Import.ImportAsync(Ledger, IReadOnlyList{ValueTuple{string, string}}, CancellationToken, WriteRequest?)"/>:
+/// the documents are read in parallel; what the ledger already holds about the entries they name is
+/// loaded in a few queries; the decisions then run in memory (the same decisions as an entry-by-entry
+/// write), and the events and projection rows are written with binary COPY (<see cref="EventCopy"/>,
+/// <see cref="ProjectionFold"/>): one write, all or nothing, without a round trip per entry.
 /// </summary>
-public static class BulkImport
+internal static class BulkImport
 {
-    public static Task<ImportReport> BulkImportAsync(this Ledger ledger, IReadOnlyList<(string Name, string Text)> documents, CancellationToken ct = default, WriteRequest? request = null)
-    {
-        if (documents.Count == 0)
-        {
-            throw LedgerException.Invalid("no documents to import");
-        }
-        var parsed = ReadAll(documents);
-        return ledger.ImportAsync(parsed, request ?? new WriteRequest(), (c, token) => LoadAsync(c, parsed, token), ct);
-    }
+    /// <summary>A write of at least this many events refreshes the planner's statistics afterwards.</summary>
+    public const int AnalyzeAfter = 10_000;
 
     /// <summary>Reads every document, in parallel; a bad document fails the import with its own error, the first in document order.</summary>
-    private static List<LedgerDocument> ReadAll(IReadOnlyList<(string Name, string Text)> documents)
+    public static List<LedgerDocument> ReadAll(IReadOnlyList<(string Name, string Text)> documents)
     {
         var parsed = new LedgerDocument?[documents.Count];
         var errors = new Exception?[documents.Count];
@@ -48,7 +40,7 @@ public static class BulkImport
     }
 
     /// <summary>Everything the documents name, loaded from the projections at once.</summary>
-    private static Task<LedgerState> LoadAsync(Npgsql.NpgsqlConnection c, List<LedgerDocument> docs, CancellationToken ct)
+    public static Task<LedgerState> LoadAsync(Npgsql.NpgsqlConnection c, List<LedgerDocument> docs, CancellationToken ct)
     {
         var facts = docs.SelectMany(d => d.Facts.Select(f => f.Value)).ToList();
         var claims = facts.SelectMany(f => f.Sources)

@@ -89,14 +89,30 @@ public static class Import
         }
     }
 
-    public static Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<(string Name, string Text)> documents, CancellationToken ct = default, WriteRequest? request = null)
+    /// <summary>
+    /// Imports whole documents set-based (<see cref="BulkImport"/>): what they name is loaded in a few
+    /// queries, decided in memory by the same rules, and stored with COPY — the stored state is that of
+    /// the entry-by-entry write (a test compares every row).
+    /// </summary>
+    public static async Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<(string Name, string Text)> documents, CancellationToken ct = default, WriteRequest? request = null)
     {
         if (documents.Count == 0)
         {
             throw LedgerException.Invalid("no documents to import");
         }
-        return ledger.ImportAsync(documents.Select(d => DocumentNode.Parse(d.Name, d.Text)).ToList(), request ?? new WriteRequest(), ct);
+        var parsed = BulkImport.ReadAll(documents);
+        var report = await ledger.ImportAsync(parsed, request ?? new WriteRequest(), (c, token) => BulkImport.LoadAsync(c, parsed, token), ct);
+        if (report.EventsAppended >= BulkImport.AnalyzeAfter)
+        {
+            await using var c = await ledger.Database.OpenConnectionAsync(ct);
+            await Projections.AnalyzeAsync(c, ProjectionTables.Projections, ct);
+        }
+        return report;
     }
+
+    /// <summary>The same documents written entry by entry against the database: what the set-based import is compared with.</summary>
+    internal static Task<ImportReport> ImportEntryByEntryAsync(this Ledger ledger, IReadOnlyList<(string Name, string Text)> documents, CancellationToken ct = default) =>
+        ledger.ImportAsync(documents.Select(d => DocumentNode.Parse(d.Name, d.Text)).ToList(), new WriteRequest(), ct);
 
     /// <summary>
     /// One entry of a document's section (an organization, a deal, a correction …) sent on its own,

@@ -19,12 +19,18 @@ internal static class OrganizationDirectory
     public static async Task<OrganizationRegistered?> FindAsync(NpgsqlConnection c, string id, CancellationToken ct)
     {
         await using var cmd = Sql.Command(c, $"select data::text from {ProjectionTables.Of("organizations")} where id = $1", id);
-        // jsonb keeps object keys in its own order (shortest first), not the sorted order they were
-        // registered in: sort them again, or the same organization would compare as different.
-        return await cmd.ExecuteScalarAsync(ct) is string json && LedgerJson.Deserialize<OrganizationRegistered>(json) is var o
-            ? o with { Identifiers = new SortedDictionary<string, string>(o.Identifiers.ToDictionary(), StringComparer.Ordinal) }
-            : null;
+        return await cmd.ExecuteScalarAsync(ct) is string json ? FromStored(json) : null;
     }
+
+    /// <summary>
+    /// An organization as its row stores it. jsonb keeps object keys in its own order (shortest first),
+    /// not the sorted order they were registered in: they are sorted again, or the same organization
+    /// would compare as different.
+    /// </summary>
+    internal static OrganizationRegistered FromStored(string json) =>
+        LedgerJson.Deserialize<OrganizationRegistered>(json) is var o
+            ? o with { Identifiers = new SortedDictionary<string, string>(o.Identifiers.ToDictionary(), StringComparer.Ordinal) }
+            : throw new InvalidOperationException("an organization row without data");
 
     /// <summary>The organization as registered, or a precise not-found error.</summary>
     public static async Task<OrganizationRegistered> RequireAsync(NpgsqlConnection c, string id, CancellationToken ct) =>

@@ -26,9 +26,9 @@ internal static class EventCopy
             .ToDictionary(x => x.Item1, x => x.Item2, StringComparer.Ordinal);
         var existing = versions.Keys.ToHashSet(StringComparer.Ordinal);
 
-        // A block of sequence numbers: taking them one by one (as Marten does) gives the same numbers under the write lock.
+        // A block of sequence numbers: the same numbers Marten's one-by-one append would take under the write lock.
         var sequence = ProjectionTables.Name("mt_events_sequence");
-        var last = (await Sql.ListAsync(c, $"select setval('{sequence}', nextval('{sequence}') + $1 - 1)", r => r.GetInt64(0), ct, (long)pending.Count))[0];
+        var last = (await Sql.ListAsync(c, Sequences.LastOfBlock($"'{sequence}'"), r => r.GetInt64(0), ct, (long)pending.Count))[0];
         var first = last - pending.Count + 1;
 
         // Marten numbers a session's events stream by stream, streams in the order they were first appended to.

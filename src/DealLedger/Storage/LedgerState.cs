@@ -80,7 +80,7 @@ internal sealed class LedgerState
             state.Organizations[id] = null;
         }
         foreach (var o in await Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("organizations")} where id = any($1)",
-                     r => LedgerJson.Deserialize<OrganizationRegistered>(r.GetString(0)), ct, (object)orgIds))
+                     r => DealLedger.Organizations.OrganizationDirectory.FromStored(r.GetString(0)), ct, (object)orgIds))
         {
             state.Organizations[o.Id] = o;
         }

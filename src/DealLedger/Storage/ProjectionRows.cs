@@ -149,8 +149,7 @@ internal static class ProjectionCopy
     /// <summary>The first of <paramref name="count"/> ids taken from the table's id sequence at once (the fold's row 0 gets it).</summary>
     private static async Task<long> IdBlockAsync(NpgsqlConnection c, string table, int count, CancellationToken ct)
     {
-        var last = (await Sql.ListAsync(c, $"select setval(pg_get_serial_sequence('{ProjectionTables.Of(table)}', 'id'), nextval(pg_get_serial_sequence('{ProjectionTables.Of(table)}', 'id')) + $1 - 1)",
-            r => r.GetInt64(0), ct, (long)count))[0];
+        var last = (await Sql.ListAsync(c, Sequences.LastOfBlock($"pg_get_serial_sequence('{ProjectionTables.Of(table)}', 'id')"), r => r.GetInt64(0), ct, (long)count))[0];
         return last - count + 1;
     }
 

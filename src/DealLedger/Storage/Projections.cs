@@ -39,6 +39,26 @@ internal static class Projections
         await PositionAsync(c, sequence, recordedAt, ct);
     }
 
+    /// <summary>
+    /// Refreshes the planner's statistics of projection tables after a write that replaced many of
+    /// their rows (a rebuild's switch, a large import). Until autovacuum comes round, a plan made for
+    /// the old contents can probe a pair through the wrong index (measured on a 100k-event ledger: the
+    /// headline for a 500-segment pair 3.8 ms instead of 0.3 ms). Only the tables' owner may analyze;
+    /// for another role (the API's) this does nothing and autovacuum does it later.
+    /// </summary>
+    public static async Task AnalyzeAsync(NpgsqlConnection c, IEnumerable<string> tables, CancellationToken ct)
+    {
+        foreach (var table in tables)
+        {
+            var name = ProjectionTables.Of(table);
+            var owns = await Sql.ListAsync(c, "select pg_has_role(relowner, 'USAGE') from pg_class where oid = $1::regclass", r => r.GetBoolean(0), ct, name);
+            if (owns is [true])
+            {
+                await Sql.ExecAsync(c, $"analyze {name}", ct);
+            }
+        }
+    }
+
     /// <summary>ledger_position: the last write applied (the feed's high-water mark).</summary>
     public static Task PositionAsync(NpgsqlConnection c, long sequence, DateTimeOffset recordedAt, CancellationToken ct) =>
         Sql.ExecAsync(c,
