@@ -89,6 +89,8 @@ public static class ApiHost
         return app;
     }
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<MethodInfo, List<string>> QueryParameters = new();
+
     /// <summary>
     /// A query parameter the route does not take is refused, as an unknown field of a document is:
     /// a misspelled knownAt must not silently answer as of now.
@@ -96,11 +98,12 @@ public static class ApiHost
     private static ValueTask<object?> RefuseUnknownQueryParameters(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
-        if (http.Request.Query.Count > 0 && http.GetEndpoint()?.Metadata.GetMetadata<MethodInfo>() is { } handler)
+        if (http.Request.Query.Count > 0 && http.GetEndpoint() is RouteEndpoint { Metadata: var metadata } endpoint && metadata.GetMetadata<MethodInfo>() is { } handler)
         {
-            var taken = handler.GetParameters()
-                .Where(p => p.ParameterType == typeof(string) && !http.Request.RouteValues.ContainsKey(p.Name!) && p.GetCustomAttribute<Microsoft.AspNetCore.Mvc.FromHeaderAttribute>() is null)
-                .Select(p => p.Name!).ToList();
+            // Read once per route, not per request: reflection on the hot path of every query.
+            var taken = QueryParameters.GetOrAdd(handler, h => h.GetParameters()
+                .Where(p => p.ParameterType == typeof(string) && endpoint.RoutePattern.GetParameter(p.Name!) is null && p.GetCustomAttribute<Microsoft.AspNetCore.Mvc.FromHeaderAttribute>() is null)
+                .Select(p => p.Name!).ToList());
             if (http.Request.Query.Keys.FirstOrDefault(k => !taken.Contains(k, StringComparer.OrdinalIgnoreCase)) is { } unknown)
             {
                 var allowed = taken.Count == 0 ? "this route takes none" : $"this route takes: {string.Join(", ", taken)}";

@@ -87,9 +87,9 @@ public sealed class Problems(IProblemDetailsService problems, ILogger<Problems> 
             }
             // The server shutting down or starting (57P01–57P03) or the connection failing (class 08):
             // a retry will find it back, whatever Npgsql's own list says.
-            if (e is PostgresException { SqlState: "57P01" or "57P02" or "57P03" } or PostgresException { SqlState: ['0', '8', ..] })
+            if (e is PostgresException { SqlState: "57P01" or "57P02" or "57P03" or ['0', '8', ..] } going)
             {
-                return (NpgsqlException)e;
+                return going;
             }
             if (e is AggregateException { InnerExceptions: var inner })
             {

@@ -95,29 +95,19 @@ public static class Writing
     /// <summary>The body as UTF-8 text, refused (413) beyond <paramref name="limit"/> bytes whatever the server's own limit.</summary>
     internal static async Task<string> BodyAsync(HttpContext h, int limit, CancellationToken ct, bool allowEmpty = false)
     {
-        var tooLarge = new BodyTooLargeException(
+        BodyTooLargeException TooLarge() => new(
             $"The body is larger than the {limit / 1024} KiB that {h.Request.Method} {h.Request.Path} accepts" +
             (limit < MaxDocumentBytes ? $"; send larger documents to POST /api/import (up to {MaxDocumentBytes / 1024 / 1024} MiB)." : "."));
         if (h.Request.ContentLength > limit)
         {
-            throw tooLarge;
+            throw TooLarge();
         }
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await h.Request.Body.ReadAsync(chunk, ct)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                throw tooLarge;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        if (buffer.Length == 0 && !allowEmpty)
+        var bytes = await Import.ReadAtMostAsync(h.Request.Body, limit, TooLarge, ct);
+        if (bytes.Length == 0 && !allowEmpty)
         {
             throw LedgerException.Invalid("the request has no body: send a JSON object");
         }
-        return Import.DecodeUtf8("body", buffer.ToArray());
+        return Import.DecodeUtf8("body", bytes);
     }
 }
 

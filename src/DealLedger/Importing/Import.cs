@@ -57,23 +57,33 @@ public static class Import
         try
         {
             await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-            using var bytes = new MemoryStream();
-            var chunk = new byte[81920];
-            int read;
-            while ((read = await file.ReadAsync(chunk, ct)) > 0)
-            {
-                if (bytes.Length + read > MaxFileBytes)
-                {
-                    throw LedgerException.Invalid($"{path}: larger than {MaxFileBytes / 1024 / 1024} MiB (or never ends); split it into several documents");
-                }
-                bytes.Write(chunk, 0, read);
-            }
-            return bytes.ToArray();
+            return await ReadAtMostAsync(file, MaxFileBytes,
+                () => LedgerException.Invalid($"{path}: larger than {MaxFileBytes / 1024 / 1024} MiB (or never ends); split it into several documents"), ct);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw LedgerException.Invalid($"{path}: cannot be read: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// A document's bytes (a file, a request body), read in chunks and refused with <paramref name="tooLarge"/>
+    /// as soon as they pass <paramref name="limit"/>: a device or a body that never ends is not read until memory runs out.
+    /// </summary>
+    public static async Task<byte[]> ReadAtMostAsync(Stream stream, int limit, Func<Exception> tooLarge, CancellationToken ct)
+    {
+        using var bytes = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, ct)) > 0)
+        {
+            if (bytes.Length + read > limit)
+            {
+                throw tooLarge();
+            }
+            bytes.Write(chunk, 0, read);
+        }
+        return bytes.ToArray();
     }
 
     public static string DecodeUtf8(string name, byte[] bytes)

@@ -48,14 +48,12 @@ internal static class Projections
     /// </summary>
     public static async Task AnalyzeAsync(NpgsqlConnection c, IEnumerable<string> tables, CancellationToken ct)
     {
-        foreach (var table in tables)
+        var names = tables.Select(ProjectionTables.Of).ToArray();
+        var owned = await Sql.ListAsync(c, "select n from unnest($1::text[]) n where pg_has_role((select relowner from pg_class where oid = n::regclass), 'USAGE')",
+            r => r.GetString(0), ct, (object)names);
+        if (owned.Count > 0)
         {
-            var name = ProjectionTables.Of(table);
-            var owns = await Sql.ListAsync(c, "select pg_has_role(relowner, 'USAGE') from pg_class where oid = $1::regclass", r => r.GetBoolean(0), ct, name);
-            if (owns is [true])
-            {
-                await Sql.ExecAsync(c, $"analyze {name}", ct);
-            }
+            await Sql.ExecAsync(c, $"analyze {string.Join(", ", owned)}", ct);
         }
     }
 
