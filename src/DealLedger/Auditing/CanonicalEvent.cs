@@ -18,7 +18,7 @@ namespace DealLedger.Auditing;
 internal static class CanonicalEvent
 {
     /// <summary>The columns of mt_events the canonical form reads, in the order <see cref="Write"/> expects them.</summary>
-    public static readonly string Columns = "e.seq_id, e.id, e.stream_id, e.version, e.type, e.timestamp, e.user_name, e.correlation_id, e.headers::text, e.data::text";
+    public const string Columns = "e.seq_id, e.id, e.stream_id, e.version, e.type, e.timestamp, e.user_name, e.correlation_id, e.headers::text, e.data::text";
 
     public const int ColumnCount = 10;
 

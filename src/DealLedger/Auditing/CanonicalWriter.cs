@@ -17,7 +17,7 @@ namespace DealLedger.Auditing;
 internal sealed class CanonicalWriter
 {
     /// <summary>The event columns a COPY row must hold, in this order, for <see cref="Write"/>.</summary>
-    public const string Columns = "e.seq_id, e.id, e.stream_id, e.version, e.type, e.timestamp, e.user_name, e.correlation_id, e.headers::text, e.data::text";
+    public const string Columns = CanonicalEvent.Columns;
 
     // The previous link (32 bytes), then the event's canonical bytes: hashed in one call.
     private byte[] output = new byte[64 * 1024];

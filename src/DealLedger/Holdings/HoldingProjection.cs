@@ -24,8 +24,7 @@ internal static class HoldingProjection
 
         var current = await Sql.ListAsync(c,
             $"select id, lower(valid), upper(valid), finding::text from {Table} where holder = $1 and subject = $2 and upper_inf(recorded)",
-            r => (Id: r.GetInt64(0), Key: Key(r.IsDBNull(1) ? null : r.GetFieldValue<DateOnly>(1), r.IsDBNull(2) ? null : r.GetFieldValue<DateOnly>(2),
-                LedgerJson.Canonical(LedgerJson.Deserialize<HoldingFinding>(r.GetString(3))))),
+            r => (Id: r.GetInt64(0), Key: StoredKey(r, 1)),
             ct, holder, subject);
         var (closed, opened) = Changes(current, r => r.Key, timeline);
         if (closed.Count > 0)
@@ -52,6 +51,14 @@ internal static class HoldingProjection
     internal static (List<T> Closed, List<(HoldingSegment Segment, string Finding, string Key)> Opened) Changes<T>(
         IReadOnlyList<T> current, Func<T, string> keyOf, IReadOnlyList<HoldingSegment> timeline) =>
         Changes(current, keyOf, Keyed(timeline));
+
+    /// <summary>
+    /// The key of a stored segment from its columns lower(valid), upper(valid), finding::text starting at
+    /// <paramref name="at"/>. The finding is canonicalized again: jsonb does not keep the key order it was written in.
+    /// </summary>
+    internal static string StoredKey(NpgsqlDataReader r, int at) =>
+        Key(r.IsDBNull(at) ? null : r.GetFieldValue<DateOnly>(at), r.IsDBNull(at + 1) ? null : r.GetFieldValue<DateOnly>(at + 1),
+            LedgerJson.Canonical(LedgerJson.Deserialize<HoldingFinding>(r.GetString(at + 2))));
 
     /// <summary>A timeline's segments with their canonical findings and keys.</summary>
     internal static List<(HoldingSegment Segment, string Finding, string Key)> Keyed(IReadOnlyList<HoldingSegment> timeline) =>

@@ -48,14 +48,12 @@ internal static class BulkImport
             .Concat(docs.SelectMany(d => d.Corrections.SelectMany(x => x.Value.Sources)))
             .Concat(docs.SelectMany(d => d.Retractions.SelectMany(x => x.Value.Sources)))
             .Concat(docs.SelectMany(d => d.Endings.SelectMany(x => x.Value.Sources)));
-        var amended = docs.SelectMany(d => d.Claims.Select(x => x.Value.Fact)
-            .Concat(d.Corrections.Select(x => x.Value.Fact)).Concat(d.Retractions.Select(x => x.Value.Fact)).Concat(d.Endings.Select(x => x.Value.Fact)));
         return LedgerState.LoadAsync(c,
             organizations: docs.SelectMany(d => d.Organizations.Select(o => o.Value.Id).Concat(d.Deals.SelectMany(x => x.Value.Parties)))
                 .Concat(facts.SelectMany(f => f.Organizations)),
             sources: docs.SelectMany(d => d.Sources.Select(s => s.Value.Id)).Concat(claims.Select(x => x.Source)),
             deals: docs.SelectMany(d => d.Deals.Select(x => x.Value.Id)),
-            facts: facts.Select(f => f.Id).Concat(amended),
+            facts: docs.SelectMany(d => d.NamedFacts),
             pairs: facts.Where(f => f.Type == FactType.Stake).Select(f => (f.Holder!, f.Subject!)),
             ct);
     }

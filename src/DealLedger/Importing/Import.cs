@@ -208,9 +208,7 @@ public static class Import
                 decided.Add(doc);
             });
             await produce(t, decide, token);
-            var named = decided.SelectMany(d => d.Facts.Select(f => f.Value.Id).Concat(d.Claims.Select(c => c.Value.Fact)).Concat(d.Corrections.Select(c => c.Value.Fact))
-                .Concat(d.Retractions.Select(r => r.Value.Fact)).Concat(d.Endings.Select(e => e.Value.Fact)));
-            foreach (var id in named.Distinct().Order(StringComparer.Ordinal))
+            foreach (var id in decided.SelectMany(d => d.NamedFacts).Distinct().Order(StringComparer.Ordinal))
             {
                 versions[id] = (await t.FactAsync(id, token))!.Version;
             }

@@ -24,6 +24,11 @@ internal sealed partial record LedgerDocument(
     IReadOnlyList<Located<FactRetracted>> Retractions,
     IReadOnlyList<Located<FactEnded>> Endings)
 {
+    /// <summary>The facts this document records or amends (claims, corrections, retractions, endings), by id.</summary>
+    public IEnumerable<string> NamedFacts =>
+        Facts.Select(f => f.Value.Id).Concat(Claims.Select(c => c.Value.Fact)).Concat(Corrections.Select(c => c.Value.Fact))
+            .Concat(Retractions.Select(r => r.Value.Fact)).Concat(Endings.Select(e => e.Value.Fact));
+
     private static readonly string[] CommonFactFields = ["id", "type", "valid", "sources"];
 
     private static readonly Dictionary<FactType, string[]> FactFields = new()

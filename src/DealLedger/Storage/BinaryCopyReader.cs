@@ -75,11 +75,6 @@ internal sealed class BinaryCopyReader : IAsyncDisposable
 
     public Guid Uuid(int field) => new(Bytes(field), bigEndian: true);
 
-    /// <summary>A timestamptz: microseconds since 2000-01-01 UTC.</summary>
-    public DateTimeOffset Timestamp(int field) => PostgresEpoch.AddTicks(Int64(field) * 10);
-
-    private static readonly DateTimeOffset PostgresEpoch = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
     /// <summary>At least <paramref name="count"/> bytes from <see cref="start"/> in the buffer (keeping the current row).</summary>
     private async ValueTask EnsureAsync(int count, CancellationToken ct)
     {

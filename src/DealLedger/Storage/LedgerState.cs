@@ -164,9 +164,7 @@ internal sealed class LedgerState
         }
         foreach (var (pair, segment) in await Sql.ListAsync(c,
                      $"select holder, subject, id, lower(valid), upper(valid), finding::text from {ProjectionTables.Of("holding_segments")} where {pairs_} and upper_inf(recorded) order by id",
-                     r => ((r.GetString(0), r.GetString(1)), new OpenSegment(r.GetInt64(2), HoldingProjection.Key(
-                         r.IsDBNull(3) ? null : r.GetFieldValue<DateOnly>(3), r.IsDBNull(4) ? null : r.GetFieldValue<DateOnly>(4),
-                         LedgerJson.Canonical(LedgerJson.Deserialize<HoldingFinding>(r.GetString(5)))), null)), ct, holders, subjects))
+                     r => ((r.GetString(0), r.GetString(1)), new OpenSegment(r.GetInt64(2), HoldingProjection.StoredKey(r, 3), null)), ct, holders, subjects))
         {
             Segments[pair].Add(segment);
         }

@@ -15,8 +15,6 @@ namespace DealLedger.Storage;
 /// </summary>
 internal sealed class ProjectionFold(LedgerState state)
 {
-    public LedgerState State => state;
-
     public Dictionary<string, List<RegistrationRow>> Registrations { get; } = new()
     {
         ["organizations"] = [], ["sources"] = [], ["deals"] = [],

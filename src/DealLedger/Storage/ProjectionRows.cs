@@ -85,22 +85,9 @@ internal static class ProjectionCopy
                 ct, fold.ClosedStoredSegments.Select(x => x.Id).ToArray(), fold.ClosedStoredSegments.Select(x => x.At).ToArray(),
                 fold.ClosedStoredSegments.Select(x => x.Sequence).ToArray());
         }
-        foreach (var (table, rows) in fold.Registrations)
-        {
-            await RegistrationsAsync(c, table, rows, ct);
-        }
-        if (fold.FactVersions.Count > 0)
-        {
-            await FactVersionsAsync(c, fold.FactVersions, await IdBlockAsync(c, "fact_versions", fold.FactVersions.Count, ct), ct);
-        }
-        if (fold.Segments.Count > 0)
-        {
-            await HoldingSegmentsAsync(c, fold.Segments, await IdBlockAsync(c, "holding_segments", fold.Segments.Count, ct), ct);
-        }
-        if (fold.Position is { } position)
-        {
-            await Projections.PositionAsync(c, position.Sequence, position.RecordedAt, ct);
-        }
+        await WriteRegistrationsAsync(c, fold, ct);
+        await WriteFactVersionsAsync(c, fold, ct);
+        await WriteSegmentsAsync(c, fold, ct);
     }
 
     /// <summary>
@@ -119,31 +106,38 @@ internal static class ProjectionCopy
             await work(c);
         }
         await Task.WhenAll(
-            On(async c =>
-            {
-                foreach (var (table, rows) in fold.Registrations)
-                {
-                    await RegistrationsAsync(c, table, rows, ct);
-                }
-                if (fold.Position is { } position)
-                {
-                    await Projections.PositionAsync(c, position.Sequence, position.RecordedAt, ct);
-                }
-            }),
-            On(async c =>
-            {
-                if (fold.FactVersions.Count > 0)
-                {
-                    await FactVersionsAsync(c, fold.FactVersions, await IdBlockAsync(c, "fact_versions", fold.FactVersions.Count, ct), ct);
-                }
-            }),
-            On(async c =>
-            {
-                if (fold.Segments.Count > 0)
-                {
-                    await HoldingSegmentsAsync(c, fold.Segments, await IdBlockAsync(c, "holding_segments", fold.Segments.Count, ct), ct);
-                }
-            }));
+            On(c => WriteRegistrationsAsync(c, fold, ct)),
+            On(c => WriteFactVersionsAsync(c, fold, ct)),
+            On(c => WriteSegmentsAsync(c, fold, ct)));
+    }
+
+    /// <summary>The registrations (organizations, sources, deals) and the ledger position a fold made.</summary>
+    private static async Task WriteRegistrationsAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
+    {
+        foreach (var (table, rows) in fold.Registrations)
+        {
+            await RegistrationsAsync(c, table, rows, ct);
+        }
+        if (fold.Position is { } position)
+        {
+            await Projections.PositionAsync(c, position.Sequence, position.RecordedAt, ct);
+        }
+    }
+
+    private static async Task WriteFactVersionsAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
+    {
+        if (fold.FactVersions.Count > 0)
+        {
+            await FactVersionsAsync(c, fold.FactVersions, await IdBlockAsync(c, "fact_versions", fold.FactVersions.Count, ct), ct);
+        }
+    }
+
+    private static async Task WriteSegmentsAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
+    {
+        if (fold.Segments.Count > 0)
+        {
+            await HoldingSegmentsAsync(c, fold.Segments, await IdBlockAsync(c, "holding_segments", fold.Segments.Count, ct), ct);
+        }
     }
 
     /// <summary>The first of <paramref name="count"/> ids taken from the table's id sequence at once (the fold's row 0 gets it).</summary>
