@@ -2,7 +2,6 @@ using DealLedger.Deals;
 using DealLedger.Storage;
 using DealLedger.Time;
 using Marten;
-using Marten.Services;
 using Npgsql;
 
 namespace DealLedger;
@@ -28,8 +27,8 @@ public sealed class Ledger : IAsyncDisposable
     /// <summary>The PostgreSQL NOTIFY channel on which every committed write announces its last sequence.</summary>
     public const string LogChannel = "dealledger_log";
 
-    // Marten is needed only to append and to manage the schema; queries read the projections
-    // directly, so a read-only command (most CLI calls) never pays for building the store.
+    // Marten is needed only for its event serializer (the stored JSON) and the schema; queries read
+    // the projections directly, so a read-only command (most CLI calls) never pays for building the store.
     private readonly Lazy<DocumentStore> store;
 
     private readonly string connectionString;
@@ -75,18 +74,12 @@ public sealed class Ledger : IAsyncDisposable
     public DateOnly Today => DateOnly.FromDateTime(Clock.GetUtcNow().UtcDateTime);
 
     /// <summary>
-    /// Runs a command: takes the write lock, lets <paramref name="decide"/> look at the ledger and
-    /// record events, appends them, updates the projections, and commits — all or nothing.
+    /// Runs a command: takes the write lock, lets <paramref name="decide"/> load what it reads and record
+    /// events, appends them with COPY, folds the projections by the one fold that rebuild and replay
+    /// run, and commits — all or nothing.
     /// </summary>
     /// <param name="writer">Who asks (an API key's name); default <see cref="Writer"/>.</param>
-    public Task<WriteResult> WriteAsync(Func<LedgerTransaction, CancellationToken, Task> decide, CancellationToken ct = default, string? writer = null) =>
-        WriteAsync(null, decide, ct, writer);
-
-    /// <param name="load">For a set-based write (bulk import): loads, in a few queries, what the decision
-    /// will read. The decision then reads memory, the events are appended with COPY, and the projections
-    /// are folded in memory and written with COPY — the same rows as the row-by-row path.</param>
-    internal async Task<WriteResult> WriteAsync(Func<NpgsqlConnection, CancellationToken, Task<LedgerState>>? load,
-        Func<LedgerTransaction, CancellationToken, Task> decide, CancellationToken ct = default, string? writer = null)
+    internal async Task<WriteResult> WriteAsync(Func<LedgerTransaction, CancellationToken, Task> decide, CancellationToken ct = default, string? writer = null)
     {
         // Built before the write lock is taken: a first write must not hold it while Marten starts.
         var store = Store;
@@ -94,36 +87,15 @@ public sealed class Ledger : IAsyncDisposable
         await using var tx = await connection.BeginTransactionAsync(ct);
         await TakeWriteLockAsync(connection, ct);
         var recordedAt = await RecordingInstantAsync(connection, ct);
-        var state = load is null ? null : await load(connection, ct);
-        var write = new LedgerTransaction(connection, recordedAt, state);
+        var write = new LedgerTransaction(connection, recordedAt, new LedgerState());
         await decide(write, ct);
         if (write.Pending.Count == 0)
         {
             await tx.RollbackAsync(ct);
             return WriteResult.Unchanged;
         }
-        List<LoggedEvent> logged;
-        var correlationId = Guid.NewGuid().ToString();
-        if (state is null)
-        {
-            Guid[] ids;
-            using (RecordingClock.Use(write.RecordedAt))
-            {
-                await using var session = store.LightweightSession(SessionOptions.ForTransaction(tx, false));
-                session.CorrelationId = correlationId;
-                session.LastModifiedBy = writer ?? Writer;
-                ids = write.Pending.Select(p => session.Events.Append(p.Stream, p.Event).Events[^1].Id).ToArray();
-                await session.SaveChangesAsync(ct);
-            }
-            // The projections take the events as stored (sequence, recorded time), as a replay will.
-            logged = await EventLogReader.ByIdsAsync(connection, ids, ct);
-            await Projections.ApplyAsync(connection, logged, ct);
-        }
-        else
-        {
-            logged = await EventCopy.AppendAsync(connection, store, write.Pending, write.RecordedAt, writer ?? Writer, correlationId, ct);
-            await ProjectionFold.ApplyAsync(connection, state, logged, ct);
-        }
+        var logged = await EventCopy.AppendAsync(connection, store, write.Pending, write.RecordedAt, writer ?? Writer, Guid.NewGuid().ToString(), ct);
+        await ProjectionFold.ApplyAsync(connection, write.State, logged, ct);
         // Followers of the change feed wake on this; PostgreSQL delivers it only if the write commits.
         await Sql.ExecAsync(connection, "select pg_notify($1, $2)", ct, LogChannel, logged[^1].Ref.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var commit = new LedgerCommit(connection, tx, logged);

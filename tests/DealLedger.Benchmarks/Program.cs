@@ -7,14 +7,14 @@ using DealLedger.Storage;
 // issue 8 on each, each with its comparison measured in the same run, and prints one table; writes it as
 // CSV and the scaling curves as PNG (artifacts/bench/ unless --out).
 //
-//   eng/bench [--quick] [--sizes 10000,100000,1000000] [--runs 3] [--only import,query,http,audit,feed]
+//   eng/bench [--quick] [--sizes 10000,100000,1000000] [--runs 3] [--only import,query,http,audit,feed,write]
 //             (without import: the ledgers a previous run left, dealledger_bench_SIZE, are measured again)
 //             [--http-seconds 10] [--feed-seconds 20] [--out DIR]
-//   eng/bench --audit EVENTS [--reuse]      the older auditing benchmark (writes through the row-by-row path)
+//   eng/bench --audit EVENTS [--reuse]      the older auditing benchmark (many small writes, then replay)
 var quick = args.Contains("--quick");
 var runs = Arg("--runs", 3);
 var sizes = (Text("--sizes") ?? (quick ? "10000" : "10000,100000,1000000")).Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-var only = Text("--only")?.Split(',').ToHashSet() ?? ["import", "query", "http", "audit", "feed"];
+var only = Text("--only")?.Split(',').ToHashSet() ?? ["import", "query", "http", "audit", "feed", "write"];
 var server = Environment.GetEnvironmentVariable(LedgerStore.EnvironmentVariable)
     ?? throw new InvalidOperationException($"set {LedgerStore.EnvironmentVariable} (eng/bench does)");
 var repo = FindRepo();
@@ -57,6 +57,11 @@ foreach (var size in sizes)
     if (only.Contains("audit"))
     {
         await AuditBench.RunAsync(bench, size, cs);
+    }
+    // Last: its writes add to the ledger the other workloads measure.
+    if (only.Contains("write"))
+    {
+        await WriteBench.RunAsync(bench, size, cs);
     }
 }
 

@@ -22,7 +22,10 @@ public static class QueryBench
         var asked = Enumerable.Range(0, queries).Select(_ => (Pair: pairs[random.Next(pairs.Count)], Day: new DateOnly(1990, 1, 1).AddDays(random.Next(35 * 365)))).ToArray();
 
         var any = await TimesAsync(bench, "random pairs", queries, i => ledger.HoldingAsync(asked[i].Pair.Holder, asked[i].Pair.Subject, asked[i].Day));
+        // Compared with the least a query can cost: a pooled connection and `select 1`, timed the same way.
+        var pooled = await PooledSelectAsync(bench, cs, queries);
         bench.Add(new Measurement("headline query in process, p50", size, "ms", any.P50, "≤ 0.15 ms", any.P50 <= 0.15, bench.Runs,
+            "pooled connection + select 1, p50", pooled, any.P50 / pooled, "≤ 2×", any.P50 / pooled <= 2,
             Note: $"{segments:N0} holding segments, {pairs.Count:N0} pairs; random pair and date per query"));
         bench.Add(new Measurement("headline query in process, p99", size, "ms", any.P99, "≤ 1 ms", any.P99 <= 1, bench.Runs));
 
@@ -50,6 +53,17 @@ public static class QueryBench
         _ = knownAt;
 
         await BreakdownAsync(bench, size, ledger, cs, queries);
+    }
+
+    private static async Task<double> PooledSelectAsync(Bench bench, string cs, int queries)
+    {
+        await using var source = LedgerStore.DataSource(cs);
+        return (await TimesAsync(bench, "pool: open, select 1, close", queries, async _ =>
+        {
+            await using var c = await source.OpenConnectionAsync();
+            await using var cmd = new NpgsqlCommand("select 1", c);
+            await cmd.ExecuteScalarAsync();
+        })).P50;
     }
 
     /// <summary>What one query costs, piece by piece (one run each; for finding what dominates).</summary>

@@ -9,21 +9,22 @@ using Npgsql;
 namespace DealLedger.Tests;
 
 /// <summary>
-/// The set-based bulk import stores exactly what the row-by-row import stores: the same events
-/// (streams, versions, sequence numbers, data, types, writer), the same projection rows (surrogate
-/// ids included) and so the same answers. Only what the moment of a write decides differs — event
-/// and correlation ids (fresh GUIDs) and recorded instants (the server's clock when the write took
-/// the lock) — so the comparison names each by its place: event ids by their sequence, instants by
-/// the write they belong to.
+/// The one write path stores what it should: events exactly as Marten's own append stores them
+/// (streams, versions, sequence numbers, data, types, writer), and — whether a write loads what its
+/// documents name first or looks each entry up as it goes — the same projection rows (surrogate ids
+/// included) and so the same answers. Only what the moment of a write decides differs — event and
+/// correlation ids (fresh GUIDs) and recorded instants (the server's clock when the write took the
+/// lock) — so the comparison names each by its place: event ids by their sequence, instants by the
+/// write they belong to.
 /// </summary>
 public sealed partial class BulkImportTests
 {
     // Two writes (the second corrects, ends and retracts what the first recorded, and closes its
-    // segments), a 300-event pair among them; small enough for the row-by-row path (about 200 events/s).
+    // segments), a 300-event pair among them.
     private static List<HistoryBatch> History() => new HistoryGenerator(events: 1_600, batches: 2, seed: 7, longPairEvents: 300).Generate().ToList();
 
     [Fact]
-    public async Task bulk_import_stores_the_same_events_rows_and_answers_as_the_row_by_row_import()
+    public async Task an_import_that_loads_first_stores_the_same_events_rows_and_answers_as_one_that_looks_up_entry_by_entry()
     {
         var history = History();
         await using var normal = await TestDatabase.CreateAsync();
@@ -33,7 +34,7 @@ public sealed partial class BulkImportTests
         DateTimeOffset lastByRow = default, lastBySet = default;
         foreach (var batch in history)
         {
-            var byRow = await a.ImportEntryByEntryAsync(batch.Documents);
+            var byRow = await a.ImportDocumentByDocumentAsync(batch.Documents);
             var bySet = await b.ImportAsync(batch.Documents);
             (lastByRow, lastBySet) = (byRow.RecordedAt!.Value, bySet.RecordedAt!.Value);
             Assert.Equal(batch.Events, byRow.EventsAppended);
@@ -65,6 +66,71 @@ public sealed partial class BulkImportTests
             }
             Assert.Equal(await NormalizeAsync(normal, LedgerJson.Serialize(await a.HistoryAsync(holder, subject, lastByRow))),
                 await NormalizeAsync(bulk, LedgerJson.Serialize(await b.HistoryAsync(holder, subject, lastBySet))));
+        }
+    }
+
+    /// <summary>
+    /// Marten has no bulk append (jasperfx/marten#3307), so writes append with COPY (EventCopy). Every
+    /// event the ledger stored is appended again, write by write, through Marten's own session into
+    /// an empty database: both logs must be the same row for row — so a Marten upgrade that changes
+    /// how it stores events fails here, not in production.
+    /// </summary>
+    [Fact]
+    public async Task events_appended_with_copy_are_stored_exactly_as_martens_own_append_stores_them()
+    {
+        await using var copied = await TestDatabase.CreateAsync();
+        await using var appended = await TestDatabase.CreateAsync();
+        await using var a = copied.Connect();
+        foreach (var batch in History())
+        {
+            await a.ImportAsync(batch.Documents);
+        }
+        var writes = new List<(DateTimeOffset RecordedAt, string Writer, string Correlation, List<(string Stream, object Event)> Events)>();
+        await using (var c = new NpgsqlConnection(copied.ConnectionString))
+        {
+            await c.OpenAsync();
+            await using var cmd = new NpgsqlCommand("select seq_id, id, type, timestamp, data::text, stream_id, user_name, correlation_id from dealledger.mt_events order by seq_id", c);
+            await using var r = await cmd.ExecuteReaderAsync();
+            while (await r.ReadAsync())
+            {
+                var e = EventLogReader.Read(r);
+                if (writes.Count == 0 || writes[^1].Correlation != r.GetString(7))
+                {
+                    writes.Add((e.Ref.RecordedAt, r.GetString(6), r.GetString(7), []));
+                }
+                writes[^1].Events.Add((r.GetString(5), e.Data));
+            }
+        }
+        Assert.Equal(EventNames.All.Order(), writes.SelectMany(w => w.Events).Select(e => EventNames.Of(e.Event.GetType())).Distinct().Order());
+
+        await using var b = appended.Connect();
+        foreach (var write in writes)
+        {
+            await using var c = await b.Database.OpenConnectionAsync();
+            await using var tx = await c.BeginTransactionAsync();
+            using (Time.RecordingClock.Use(write.RecordedAt))
+            {
+                await using var session = b.Store.LightweightSession(Marten.Services.SessionOptions.ForTransaction(tx, false));
+                session.CorrelationId = write.Correlation;
+                session.LastModifiedBy = write.Writer;
+                foreach (var (stream, e) in write.Events)
+                {
+                    session.Events.Append(stream, e);
+                }
+                await session.SaveChangesAsync();
+            }
+            await tx.CommitAsync();
+        }
+
+        var expected = await DumpAsync(appended);
+        var actual = await DumpAsync(copied);
+        foreach (var table in new[] { "mt_events", "mt_streams" })
+        {
+            Assert.True(expected[table].Count > 0, $"{table} is empty");
+            var missing = expected[table].Except(actual[table]).Take(2).ToList();
+            var extra = actual[table].Except(expected[table]).Take(2).ToList();
+            Assert.True(missing.Count == 0 && extra.Count == 0,
+                $"{table} differs\n  only by Marten: {string.Join("\n    ", missing)}\n  only by COPY: {string.Join("\n    ", extra)}");
         }
     }
 

@@ -5,8 +5,8 @@ using Npgsql;
 namespace DealLedger.Auditing;
 
 /// <summary>
-/// The projections rebuilt from the log into a schema of their own, by the very code every write
-/// runs (<see cref="Projections.ApplyAsync"/>), one recorded instant (one write) at a time. Replay
+/// The projections rebuilt from the log into a schema of their own, by the very fold every write
+/// runs (<see cref="ProjectionFold"/>), one recorded instant (one write) at a time. Replay
 /// compares its answers with the live ones; rebuild copies it over the live tables.
 /// A run that dies (kill -9, lost connection) cannot drop its shadow, so every shadow's owner holds
 /// a session lock named after it while it lives, and the next shadow drops those whose lock is free.
@@ -106,7 +106,7 @@ internal sealed class ShadowProjections : IAsyncDisposable
 
     /// <summary>
     /// Applies the log's events after <see cref="Position"/> and recorded by <paramref name="knownAt"/>, write by write.
-    /// An empty shadow is built set-based (<see cref="BuildAsync"/>); later writes take the row-by-row path.
+    /// An empty shadow is built in one streaming pass (<see cref="BuildAsync"/>); later writes are folded as a write folds them.
     /// </summary>
     public async Task CatchUpAsync(DateTimeOffset knownAt, IProgress<int>? progress, CancellationToken ct)
     {
@@ -135,7 +135,7 @@ internal sealed class ShadowProjections : IAsyncDisposable
             {
                 foreach (var write in complete.GroupBy(e => e.Ref.RecordedAt))
                 {
-                    await Projections.ApplyAsync(target, write.ToList(), ct);
+                    await ProjectionFold.ApplyAsync(target, new LedgerState(), write.ToList(), ct);
                 }
                 await tx.CommitAsync(ct);
             }
@@ -147,7 +147,7 @@ internal sealed class ShadowProjections : IAsyncDisposable
 
     /// <summary>
     /// The whole log (up to knownAt) in one streaming read, folded in memory write by write
-    /// (<see cref="ProjectionFold"/>: the rows the row-by-row path would make), then copied into the
+    /// (<see cref="ProjectionFold"/>: the rows the writes made), then copied into the
     /// shadow's tables, each on its own connection.
     /// </summary>
     private async Task BuildAsync(DateTimeOffset knownAt, IProgress<int>? progress, CancellationToken ct)

@@ -65,7 +65,7 @@ internal static class BodsParties
 
     /// <summary>The organization as the import reads it (the same rules), to compare with one registered before.</summary>
     public static OrganizationRegistered Registered(JsonObject org) =>
-        LedgerDocument.ReadOrganization(DocumentNode.Parse("organization.json", org.ToJsonString()));
+        RegisterOrganization.Read(DocumentNode.Parse("organization.json", org.ToJsonString()));
 
     private static (string, IReadOnlyList<string>) PersonNames(JsonElement d, string recordId)
     {

@@ -39,8 +39,8 @@ internal static class BulkImport
         return parsed.Select(d => d!).ToList();
     }
 
-    /// <summary>Everything the documents name, loaded from the projections at once.</summary>
-    public static Task<LedgerState> LoadAsync(Npgsql.NpgsqlConnection c, List<LedgerDocument> docs, CancellationToken ct)
+    /// <summary>Everything the documents name, loaded into the write in a few queries (what it holds already is not loaded again).</summary>
+    public static Task LoadAsync(LedgerTransaction t, IReadOnlyList<LedgerDocument> docs, CancellationToken ct)
     {
         var facts = docs.SelectMany(d => d.Facts.Select(f => f.Value)).ToList();
         var claims = facts.SelectMany(f => f.Sources)
@@ -48,7 +48,7 @@ internal static class BulkImport
             .Concat(docs.SelectMany(d => d.Corrections.SelectMany(x => x.Value.Sources)))
             .Concat(docs.SelectMany(d => d.Retractions.SelectMany(x => x.Value.Sources)))
             .Concat(docs.SelectMany(d => d.Endings.SelectMany(x => x.Value.Sources)));
-        return LedgerState.LoadAsync(c,
+        return t.LoadAsync(
             organizations: docs.SelectMany(d => d.Organizations.Select(o => o.Value.Id).Concat(d.Deals.SelectMany(x => x.Value.Parties)))
                 .Concat(facts.SelectMany(f => f.Organizations)),
             sources: docs.SelectMany(d => d.Sources.Select(s => s.Value.Id)).Concat(claims.Select(x => x.Source)),

@@ -1,6 +1,6 @@
 using System.Text;
 using DealLedger.Deals;
-using DealLedger.Holdings;
+using DealLedger.Organizations;
 using DealLedger.Sources;
 using DealLedger.Storage;
 
@@ -111,7 +111,7 @@ public static class Import
             throw LedgerException.Invalid("no documents to import");
         }
         var parsed = BulkImport.ReadAll(documents);
-        var report = await ledger.ImportAsync(parsed, request ?? new WriteRequest(), (c, token) => BulkImport.LoadAsync(c, parsed, token), ct);
+        var report = await ledger.ImportAsync(parsed, request ?? new WriteRequest(), loadFirst: true, ct);
         if (report.EventsAppended >= BulkImport.AnalyzeAfter)
         {
             await using var c = await ledger.Database.OpenConnectionAsync(ct);
@@ -120,9 +120,12 @@ public static class Import
         return report;
     }
 
-    /// <summary>The same documents written entry by entry against the database: what the set-based import is compared with.</summary>
-    internal static Task<ImportReport> ImportEntryByEntryAsync(this Ledger ledger, IReadOnlyList<(string Name, string Text)> documents, CancellationToken ct = default) =>
-        ledger.ImportAsync(documents.Select(d => DocumentNode.Parse(d.Name, d.Text)).ToList(), new WriteRequest(), ct);
+    /// <summary>
+    /// The same documents with what each names loaded just before it is decided, as a translation (BODS)
+    /// decides them: what the import that loads everything first is compared with (its loading must miss nothing).
+    /// </summary>
+    internal static Task<ImportReport> ImportDocumentByDocumentAsync(this Ledger ledger, IReadOnlyList<(string Name, string Text)> documents, CancellationToken ct = default) =>
+        ledger.ImportAsync(documents.Select(d => LedgerDocument.Read(DocumentNode.Parse(d.Name, d.Text))).ToList(), new WriteRequest(), loadFirst: false, ct);
 
     /// <summary>
     /// One entry of a document's section (an organization, a deal, a correction …) sent on its own,
@@ -150,15 +153,21 @@ public static class Import
         return ledger.ImportAsync([document], set?.TryGetValue("fact", out var fact) == true ? request with { AddressedFacts = [fact] } : request, ct);
     }
 
-    private static Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<DocumentNode> documents, WriteRequest request, CancellationToken ct) =>
+    /// <summary>A single entry is a write of one document through the same set-based path as a whole import.</summary>
+    private static Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<DocumentNode> documents, WriteRequest request, CancellationToken ct)
+    {
         // Every document is read and checked before the write begins.
-        ledger.ImportAsync(documents.Select(LedgerDocument.Read).ToList(), request, null, ct);
+        return ledger.ImportAsync(documents.Select(LedgerDocument.Read).ToList(), request, loadFirst: true, ct);
+    }
 
-    /// <param name="load">Null: decide entry by entry against the database. Else a set-based write (<see cref="BulkImport"/>).</param>
-    internal static Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<LedgerDocument> parsed, WriteRequest request,
-        Func<Npgsql.NpgsqlConnection, CancellationToken, Task<LedgerState>>? load, CancellationToken ct) =>
-        ledger.WriteDocumentsAsync(parsed.Count, load, async (_, decide, _) =>
+    /// <param name="loadFirst">Load what all the documents name in one go before deciding any (else document by document).</param>
+    private static Task<ImportReport> ImportAsync(this Ledger ledger, IReadOnlyList<LedgerDocument> parsed, WriteRequest request, bool loadFirst, CancellationToken ct) =>
+        ledger.WriteDocumentsAsync(parsed.Count, async (t, decide, token) =>
         {
+            if (loadFirst)
+            {
+                await BulkImport.LoadAsync(t, parsed, token);
+            }
             foreach (var doc in parsed)
             {
                 await decide.Invoke(doc);
@@ -173,7 +182,7 @@ public static class Import
     /// <param name="translate">Makes the documents: hands each to its second argument and gets back what deciding it recorded.</param>
     internal static Task<ImportReport> ImportTranslatedAsync(this Ledger ledger, int sources,
         Func<LedgerTransaction, Func<DocumentNode, Task<DocumentOutcome>>, CancellationToken, Task> translate, WriteRequest request, CancellationToken ct) =>
-        ledger.WriteDocumentsAsync(sources, null, (t, decide, token) => translate(t, async node =>
+        ledger.WriteDocumentsAsync(sources, (t, decide, token) => translate(t, async node =>
         {
             var doc = LedgerDocument.Read(node);
             var before = decide.Tally.Snapshot();
@@ -181,12 +190,12 @@ public static class Import
             return decide.Tally.Since(before);
         }, token), request, ct);
 
-    private static async Task<ImportReport> WriteDocumentsAsync(this Ledger ledger, int count, Func<Npgsql.NpgsqlConnection, CancellationToken, Task<LedgerState>>? load,
+    private static async Task<ImportReport> WriteDocumentsAsync(this Ledger ledger, int count,
         Func<LedgerTransaction, Decider, CancellationToken, Task> produce, WriteRequest request, CancellationToken ct)
     {
         var tally = new Tally();
         var versions = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        var result = await ledger.WriteAsync(load, async (t, token) =>
+        var result = await ledger.WriteAsync(async (t, token) =>
         {
             foreach (var fact in request.AddressedFacts)
             {
@@ -200,11 +209,12 @@ public static class Import
                     throw LedgerException.Stale($"fact '{fact}' is at version {known.Version}, not {expected}: another writer changed it; read it again and retry");
                 }
             }
-            var seen = new HashSet<string>(StringComparer.Ordinal);
             var decided = new List<LedgerDocument>();
             var decide = new Decider(tally, async doc =>
             {
-                await DecideAsync(t, doc, seen, tally, token);
+                // What the document names is loaded (nothing, when the write loaded it all first); then each entry is decided by its write, in memory.
+                await BulkImport.LoadAsync(t, [doc], token);
+                Decide(t, doc, tally);
                 decided.Add(doc);
             });
             await produce(t, decide, token);
@@ -239,150 +249,40 @@ public static class Import
         }
     }
 
-    /// <param name="seen">The ids this import has written so far ("fact:ID", "organization:ID", "fact:ID/AMENDMENT"): one id used twice in one import is the document's mistake (400), not another writer's (409).</param>
-    private static async Task DecideAsync(LedgerTransaction t, LedgerDocument doc, HashSet<string> seen, Tally tally, CancellationToken ct)
+    /// <summary>Every entry of a document, section by section, decided by its write against what the write holds so far.</summary>
+    private static void Decide(LedgerTransaction t, LedgerDocument doc, Tally tally)
     {
         foreach (var (o, node) in doc.Organizations)
         {
-            var known = await t.OrganizationAsync(o.Id, ct);
-            if (known is not null && LedgerJson.Canonical(known) != LedgerJson.Canonical(o))
-            {
-                throw Clash(seen, $"organization:{o.Id}", node, $"organization '{o.Id}'", $"is already registered with different details (as \"{known.Name}\")");
-            }
-            seen.Add($"organization:{o.Id}");
-            Record(t, tally, "organizations", known is null ? o : null);
+            Record(t, tally, "organizations", RegisterOrganization.Decide(o, node, t));
         }
         foreach (var (s, node) in doc.Sources)
         {
-            var known = await t.SourceAsync(s.Id, ct);
-            if (known is not null && LedgerJson.Canonical(known) != LedgerJson.Canonical(s))
-            {
-                throw Clash(seen, $"source:{s.Id}", node, $"source '{s.Id}'", $"is already registered with different details (titled \"{known.Title}\")");
-            }
-            seen.Add($"source:{s.Id}");
-            Record(t, tally, "sources", known is null ? s : null);
+            Record(t, tally, "sources", RegisterSource.Decide(s, node, t));
         }
         foreach (var (d, node) in doc.Deals)
         {
-            foreach (var party in d.Parties)
-            {
-                await RequireOrganizationAsync(t, party, node.Find(party, "parties"), ct);
-            }
-            var known = await t.DealAsync(d.Id, ct);
-            if (known is not null && LedgerJson.Canonical(known) != LedgerJson.Canonical(d))
-            {
-                throw Clash(seen, $"deal:{d.Id}", node, $"deal '{d.Id}'", "is already recorded with different details");
-            }
-            seen.Add($"deal:{d.Id}");
-            Record(t, tally, "deals", known is null ? d : null);
+            Record(t, tally, "deals", RecordDeal.Decide(d, node, t));
         }
         foreach (var (fact, node) in doc.Facts)
         {
-            if (!seen.Add($"fact:{fact.Id}"))
-            {
-                throw node.At("id").Error($"the fact id '{fact.Id}' is used twice in this import");
-            }
-            var known = await t.FactAsync(fact.Id, ct);
-            if (known is not null && !known.Original.SameAs(fact))
-            {
-                throw node.Conflict($"fact '{fact.Id}' is already recorded with different values; record a correction instead");
-            }
-            if (known is null)
-            {
-                await RequireFactFitsAsync(t, fact, node, ct);
-            }
-            Record(t, tally, "facts", known is null ? new FactRecorded(fact) : null);
+            Record(t, tally, "facts", RecordDeal.DecideFact(fact, node, t));
         }
         foreach (var (claim, node) in doc.Claims)
         {
-            var fact = await RequireFactAsync(t, claim.Fact, node, ct);
-            await RequireSourceAsync(t, claim.Claim.Source, node, ct);
-            if (KnownById(fact, claim, node, seen))
-            {
-                Record(t, tally, "claims", null);
-                continue;
-            }
-            var same = claim.Id is null && fact.Current.Sources.Any(c => c == claim.Claim);
-            if (!same && fact.Current.Sources.Any(c => c.Source == claim.Claim.Source))
-            {
-                throw node.At("source").Conflict($"source '{claim.Claim.Source}' already speaks of fact '{claim.Fact}' with another claim");
-            }
-            if (!same)
-            {
-                await RequireNoContradictionAsync(t, fact.Current with { Sources = [.. fact.Current.Sources, claim.Claim] }, node, ct);
-            }
-            Record(t, tally, "claims", same ? null : claim);
+            Record(t, tally, "claims", AddSource.Decide(claim, node, t));
         }
         foreach (var (correction, node) in doc.Corrections)
         {
-            var fact = await RequireFactAsync(t, correction.Fact, node, ct);
-            if (fact.IsRetracted)
-            {
-                throw node.At("fact").Error($"fact '{correction.Fact}' was retracted; a retracted fact cannot be corrected");
-            }
-            RequireAmendmentFits(fact.Current, correction.Set, node.At("set"));
-            foreach (var c in correction.Sources)
-            {
-                await RequireSourceAsync(t, c.Source, node, ct);
-            }
-            if (KnownById(fact, correction, node, seen))
-            {
-                Record(t, tally, "corrections", null);
-                continue;
-            }
-            // A correction of `valid` replaces the whole period; the corrected fact must still make sense.
-            var corrected = FactState.Corrected(fact.Current, correction);
-            if (corrected.Valid.To is { } to && to.CannotFollow(corrected.Valid.From))
-            {
-                throw node.At("set").Error($"after this correction fact '{fact.Id}' would end ({to}) before or on the day it starts ({corrected.Valid.From})");
-            }
-            if (fact.Ending is { } ended && ended.On.CannotFollow(corrected.Valid.From))
-            {
-                throw node.At("set").Error($"after this correction fact '{fact.Id}' would start ({corrected.Valid.From}) after its recorded ending ({ended.On})");
-            }
-            var same = correction.Id is null && fact.Corrections.Any(c => LedgerJson.Canonical(c.Set) == LedgerJson.Canonical(correction.Set)
-                && c.Reason == correction.Reason && LedgerJson.Canonical(c.Sources) == LedgerJson.Canonical(correction.Sources));
-            if (!same)
-            {
-                await RequireNoContradictionAsync(t, corrected, node, ct);
-            }
-            Record(t, tally, "corrections", same ? null : correction);
+            Record(t, tally, "corrections", CorrectFact.Decide(correction, node, t));
         }
         foreach (var (retraction, node) in doc.Retractions)
         {
-            var fact = await RequireFactAsync(t, retraction.Fact, node, ct);
-            foreach (var c in retraction.Sources)
-            {
-                await RequireSourceAsync(t, c.Source, node, ct);
-            }
-            // Retracting again is a no-op unless it brings a new source (or a new id).
-            var known = KnownById(fact, retraction, node, seen) || (retraction.Id is null && fact.Retraction is { } r
-                && retraction.Sources.All(c => r.Sources.Any(x => x.Source == c.Source)));
-            Record(t, tally, "retractions", known ? null : retraction);
+            Record(t, tally, "retractions", RetractFact.Decide(retraction, node, t));
         }
         foreach (var (ending, node) in doc.Endings)
         {
-            var fact = await RequireFactAsync(t, ending.Fact, node, ct);
-            foreach (var c in ending.Sources)
-            {
-                await RequireSourceAsync(t, c.Source, node, ct);
-            }
-            if (ending.On.CannotFollow(fact.Current.Valid.From))
-            {
-                throw node.At("on").Error($"fact '{fact.Id}' cannot end ({ending.On}) before or on the day it starts ({fact.Current.Valid.From})");
-            }
-            if (fact.Ending is { } e && e.On != ending.On)
-            {
-                throw Clash(seen, $"fact:{fact.Id}/ending", node.At("on"), $"the ending of fact '{fact.Id}'", $"is already recorded on {e.On}; correct or retract the fact instead");
-            }
-            if (fact.Ending is null)
-            {
-                seen.Add($"fact:{fact.Id}/ending");
-            }
-            // Ending again on the same date is a no-op unless it brings a new source (or a new id).
-            var known = KnownById(fact, ending, node, seen) || (ending.Id is null && fact.Ending is { } same
-                && ending.Sources.All(c => same.Sources.Any(x => x.Source == c.Source)));
-            Record(t, tally, "endings", known ? null : ending);
+            Record(t, tally, "endings", EndFact.Decide(ending, node, t));
         }
     }
 
@@ -393,115 +293,5 @@ public static class Import
             t.Record(e);
         }
         tally.Add(what, e is not null);
-    }
-
-    private static async Task RequireOrganizationAsync(LedgerTransaction t, string id, DocumentNode node, CancellationToken ct)
-    {
-        if (await t.OrganizationAsync(id, ct) is null)
-        {
-            throw node.Error($"unknown organization '{id}': register it under 'organizations' first");
-        }
-    }
-
-    private static async Task RequireSourceAsync(LedgerTransaction t, string id, DocumentNode node, CancellationToken ct)
-    {
-        if (await t.SourceAsync(id, ct) is null)
-        {
-            throw node.Find(id, "source", "sources").Error($"unknown source '{id}': register it under 'sources' first");
-        }
-    }
-
-    private static async Task<FactState> RequireFactAsync(LedgerTransaction t, string id, DocumentNode node, CancellationToken ct) =>
-        await t.FactAsync(id, ct) ?? throw node.At("fact").Error($"unknown fact '{id}'");
-
-    private static async Task RequireFactFitsAsync(LedgerTransaction t, Fact fact, DocumentNode node, CancellationToken ct)
-    {
-        foreach (var org in fact.Organizations)
-        {
-            await RequireOrganizationAsync(t, org, node.Find(org, "holder", "subject", "investor", "investee", "acquirer", "target", "parties"), ct);
-        }
-        foreach (var claim in fact.Sources)
-        {
-            await RequireSourceAsync(t, claim.Source, node, ct);
-        }
-        await RequireNoContradictionAsync(t, fact, node, ct);
-    }
-
-    /// <summary>DESIGN §6: the same source cannot tell two incompatible sizes of one stake for overlapping periods.</summary>
-    private static async Task RequireNoContradictionAsync(LedgerTransaction t, Fact fact, DocumentNode node, CancellationToken ct)
-    {
-        if (fact.Type != FactType.Stake)
-        {
-            return;
-        }
-        foreach (var other in await t.StakesAsync(fact.Holder!, fact.Subject!, ct))
-        {
-            if (other.Id == fact.Id || other.IsRetracted || !Overlap(fact, other.Current) || fact.Share!.Intersect(other.Current.Share!) is not null)
-            {
-                continue;
-            }
-            var shared = fact.Sources.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source)
-                .Intersect(other.Current.Sources.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source)).FirstOrDefault();
-            if (shared is not null)
-            {
-                throw node.Error($"stake '{fact.Id}' ({fact.Share.ToReadable()}) contradicts stake '{other.Id}' ({other.Current.Share!.ToReadable()}) " +
-                    $"from the same source '{shared}' over an overlapping period");
-            }
-        }
-    }
-
-    /// <summary>Two stake facts describe the same stretch of time when neither ends before the other starts.</summary>
-    private static bool Overlap(Fact a, Fact b)
-    {
-        var aEnd = a.Valid.To?.End ?? DateOnly.MaxValue;
-        var bEnd = b.Valid.To?.End ?? DateOnly.MaxValue;
-        // Successive states (different starts) do not contradict: a later one is a change (rule 4).
-        return a.Valid.From.Coincides(b.Valid.From) && a.Valid.From.Start < bEnd && b.Valid.From.Start < aEnd;
-    }
-
-    /// <summary>True when an amendment with this id was already recorded with the same content; an id reused for other content is an error.</summary>
-    private static bool KnownById(FactState fact, object amendment, DocumentNode node, HashSet<string> seen)
-    {
-        if (AmendmentIds.Of(amendment) is not { } id)
-        {
-            return false;
-        }
-        if (!fact.Amendments.TryGetValue(id, out var content))
-        {
-            seen.Add($"fact:{fact.Id}/{id}");
-            return false;
-        }
-        return content == LedgerJson.Canonical(amendment)
-            ? true
-            : throw Clash(seen, $"fact:{fact.Id}/{id}", node.At("id"), $"'{id}'", $"is already recorded on fact '{fact.Id}' with different content");
-    }
-
-    /// <summary>An id that names other content: used twice in this import, the document contradicts itself (400); else the ledger holds it already (409).</summary>
-    private static LedgerException Clash(HashSet<string> seen, string key, DocumentNode node, string what, string clash) =>
-        seen.Contains(key)
-            ? node.Error($"{what} appears twice in this import with different details")
-            : node.Conflict($"{what} {clash}");
-
-    private static void RequireAmendmentFits(Fact fact, FactAmendment set, DocumentNode node)
-    {
-        if (fact.Type == FactType.Stake && set.Valid is { OrEarlier: true })
-        {
-            throw node.At("valid").Error("a stake needs the date it was acquired ('from'); 'by' is for other facts");
-        }
-        void Only(object? value, string field, params FactType[] types)
-        {
-            if (value is not null && !types.Contains(fact.Type))
-            {
-                throw node.At(field).Error($"'{field}' cannot be set on a {LedgerJson.Word(fact.Type)} fact");
-            }
-        }
-        Only(set.Share, "share", FactType.Stake, FactType.Control);
-        Only(set.Amount, "amount", FactType.Investment, FactType.Acquisition);
-        Only(set.ReportedEquivalent, "reportedEquivalent", FactType.Investment);
-        Only(set.Instrument, "instrument", FactType.Investment);
-        Only(set.Scope, "scope", FactType.Partnership, FactType.Announcement, FactType.Investment);
-        Only(set.Title, "title", FactType.Announcement);
-        Only(set.Role, "role", FactType.BoardSeat);
-        Only(set.Means, "means", FactType.Control);
     }
 }

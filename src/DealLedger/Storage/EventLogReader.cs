@@ -53,9 +53,6 @@ internal static class EventLogReader
         }
     }
 
-    public static Task<List<LoggedEvent>> ByIdsAsync(NpgsqlConnection c, Guid[] ids, CancellationToken ct) =>
-        Sql.ListAsync(c, $"select {Columns} where id = any($1) order by seq_id", Read, ct, ids);
-
     /// <summary>Up to <paramref name="limit"/> events after a sequence, recorded by an instant, in sequence order.</summary>
     public static Task<List<LoggedEvent>> PageAsync(NpgsqlConnection c, long after, DateTimeOffset knownAt, int limit, CancellationToken ct) =>
         Sql.ListAsync(c, $"select {Columns} where seq_id > $1 and timestamp <= $2 and type = any($3) order by seq_id limit $4", Read, ct, after, knownAt, EventNames.All.ToArray(), limit);

@@ -62,77 +62,54 @@ internal sealed class LedgerState
     }
 
     /// <summary>
-    /// Loads what a write naming these entries will read: the registrations and facts by id, every
-    /// stake fact of the pairs named (directly, or through a fact of theirs), the sources those facts
-    /// cite and the pairs' open holding segments — a handful of set-based queries.
+    /// Loads what a write naming these entries will read and is not loaded yet: the registrations and
+    /// facts by id, every stake fact of the pairs named (directly, or through a fact of theirs), the
+    /// sources those facts cite and the pairs' open holding segments — a handful of set-based queries.
     /// </summary>
-    public static async Task<LedgerState> LoadAsync(NpgsqlConnection c, IEnumerable<string> organizations, IEnumerable<string> sources,
+    public async Task LoadAsync(NpgsqlConnection c, IEnumerable<string> organizations, IEnumerable<string> sources,
         IEnumerable<string> deals, IEnumerable<string> facts, IEnumerable<(string Holder, string Subject)> pairs, CancellationToken ct)
     {
-        var state = new LedgerState();
-        await state.LoadFactsAsync(c, facts, ct);
-        var named = pairs.Concat(state.Facts.Values.Where(f => f?.Current.Type == FactType.Stake).Select(f => (f!.Current.Holder!, f.Current.Subject!)))
+        var factIds = facts.ToList();
+        await LoadFactsAsync(c, factIds, ct);
+        var named = pairs.Concat(factIds.Select(id => Facts.GetValueOrDefault(id)).Where(f => f?.Current.Type == FactType.Stake).Select(f => (f!.Current.Holder!, f.Current.Subject!)))
             .Distinct().ToArray();
-        await state.LoadPairsAsync(c, named, ct);
-        var orgIds = organizations.Concat(named.SelectMany(p => new[] { p.Item1, p.Item2 })).Distinct().ToArray();
-        foreach (var id in orgIds)
-        {
-            state.Organizations[id] = null;
-        }
-        foreach (var o in await Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("organizations")} where id = any($1)",
-                     r => DealLedger.Organizations.OrganizationDirectory.FromStored(r.GetString(0)), ct, (object)orgIds))
-        {
-            state.Organizations[o.Id] = o;
-        }
-        var cited = state.Facts.Values.Where(f => f is not null).SelectMany(f => SourceCatalog.CitedBy(f!));
-        await state.LoadSourcesAsync(c, sources.Concat(cited), ct);
-        var dealIds = deals.Distinct().ToArray();
-        foreach (var id in dealIds)
-        {
-            state.Deals[id] = null;
-        }
-        foreach (var d in await Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("deals")} where id = any($1)",
-                     r => LedgerJson.Deserialize<DealRecorded>(r.GetString(0)), ct, (object)dealIds))
-        {
-            state.Deals[d.Id] = d;
-        }
-        return state;
+        await LoadPairsAsync(c, named, ct);
+        await LoadOrganizationsAsync(c, organizations.Concat(named.SelectMany(p => new[] { p.Item1, p.Item2 })), ct);
+        var cited = named.SelectMany(StakesOf).Concat(factIds.Select(id => Facts.GetValueOrDefault(id)).OfType<FactState>()).SelectMany(SourceCatalog.CitedBy);
+        await LoadSourcesAsync(c, sources.Concat(cited), ct);
+        await LoadMissingAsync(Deals, deals, missing => Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("deals")} where id = any($1)",
+            r => LedgerJson.Deserialize<DealRecorded>(r.GetString(0)), ct, (object)missing), d => Deals[d.Id] = d);
     }
 
     /// <summary>Loads facts not loaded yet (their current versions).</summary>
-    public async Task LoadFactsAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct)
-    {
-        var missing = ids.Where(id => !Knows(Facts, id)).Distinct().ToArray();
-        if (missing.Length == 0)
-        {
-            return;
-        }
-        foreach (var id in missing)
-        {
-            Facts[id] = null;
-        }
-        foreach (var f in await Sql.ListAsync(c, $"select state::text from {ProjectionTables.Of("fact_versions")} where fact_id = any($1) and upper_inf(recorded)",
-                     r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, (object)missing))
-        {
-            Put(f);
-        }
-    }
+    public Task LoadFactsAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct) =>
+        LoadMissingAsync(Facts, ids, missing => Sql.ListAsync(c, $"select state::text from {ProjectionTables.Of("fact_versions")} where fact_id = any($1) and upper_inf(recorded)",
+            r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, (object)missing), Put);
+
+    /// <summary>Loads organizations not loaded yet (a timeline's sentences name them).</summary>
+    public Task LoadOrganizationsAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct) =>
+        LoadMissingAsync(Organizations, ids, missing => Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("organizations")} where id = any($1)",
+            r => OrganizationDirectory.FromStored(r.GetString(0)), ct, (object)missing), o => Organizations[o.Id] = o);
 
     /// <summary>Loads sources not loaded yet.</summary>
-    public async Task LoadSourcesAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct)
+    public Task LoadSourcesAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct) =>
+        LoadMissingAsync(Sources, ids, async missing => (await SourceCatalog.LoadAsync(c, missing, ct)).Values.ToList(), s => Sources[s.Id] = s);
+
+    /// <summary>Marks the ids not loaded yet as looked up (absent unless found), then fetches them in one query and keeps what was found.</summary>
+    private async Task LoadMissingAsync<T>(Dictionary<string, T?> entries, IEnumerable<string> ids, Func<string[], Task<List<T>>> fetch, Action<T> keep) where T : class
     {
-        var missing = ids.Where(id => !Knows(Sources, id)).Distinct().ToArray();
+        var missing = ids.Where(id => !Knows(entries, id)).Distinct().ToArray();
         if (missing.Length == 0)
         {
             return;
         }
         foreach (var id in missing)
         {
-            Sources[id] = null;
+            entries[id] = null;
         }
-        foreach (var (id, s) in await SourceCatalog.LoadAsync(c, missing, ct))
+        foreach (var found in await fetch(missing))
         {
-            Sources[id] = s;
+            keep(found);
         }
     }
 

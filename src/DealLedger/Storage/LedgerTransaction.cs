@@ -6,12 +6,13 @@ using Npgsql;
 namespace DealLedger.Storage;
 
 /// <summary>
-/// One write in progress, under the ledger's write lock: what the ledger already holds plus what
-/// this write has decided so far, and the events it will append. Commands decide against it.
+/// One write in progress, under the ledger's write lock: what the ledger holds as far as the write
+/// loaded it, what this write has decided so far, and the events it will append. Each write's pure
+/// Decide (RegisterOrganization, RecordDeal, CorrectFact, …) reads it from memory, never the database.
 /// </summary>
 public sealed class LedgerTransaction
 {
-    private readonly NpgsqlConnection connection;
+    private readonly NpgsqlConnection? connection;
     private readonly List<(string Stream, object Event)> pending = [];
     private readonly Dictionary<string, OrganizationRegistered> organizations = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SourceRegistered> sources = new(StringComparer.Ordinal);
@@ -19,15 +20,20 @@ public sealed class LedgerTransaction
     private readonly Dictionary<string, FactState> facts = new(StringComparer.Ordinal);
     // The stake facts of `facts` by pair: a pair's stakes are found without scanning every fact of the write.
     private readonly Dictionary<(string, string), List<FactState>> pairs = [];
-    private readonly LedgerState? state;
+    private readonly LedgerState state;
 
-    /// <param name="state">What the ledger holds, loaded beforehand (a bulk import): read from memory, not entry by entry.</param>
-    internal LedgerTransaction(NpgsqlConnection connection, DateTimeOffset recordedAt, LedgerState? state = null)
+    /// <param name="state">What the ledger holds as far as it is loaded: read from memory; decisions read nothing else.</param>
+    internal LedgerTransaction(NpgsqlConnection? connection, DateTimeOffset recordedAt, LedgerState state)
     {
         this.connection = connection;
         RecordedAt = recordedAt;
         this.state = state;
     }
+
+    /// <summary>A write against a ledger held wholly in memory, empty but for what it records (the rule tests): it never reads a database.</summary>
+    internal static LedgerTransaction InMemory(DateTimeOffset recordedAt) => new(null, recordedAt, new LedgerState { Complete = true });
+
+    private NpgsqlConnection Connection => connection ?? throw new InvalidOperationException("a write held in memory reads no database");
 
     /// <summary>The recorded time every event of this write will carry.</summary>
     public DateTimeOffset RecordedAt { get; }
@@ -79,35 +85,35 @@ public sealed class LedgerTransaction
         facts[fact.Id] = fact;
     }
 
-    public async Task<OrganizationRegistered?> OrganizationAsync(string id, CancellationToken ct) =>
-        organizations.GetValueOrDefault(id)
-        ?? (state is not null && state.Knows(state.Organizations, id) ? state.Organizations.GetValueOrDefault(id) : await OrganizationDirectory.FindAsync(connection, id, ct));
+    /// <summary>
+    /// Loads, in a few set-based queries, what deciding these entries reads and is not loaded yet (nothing
+    /// when the write loaded it all beforehand); the decisions then read memory only.
+    /// </summary>
+    internal Task LoadAsync(IEnumerable<string> organizations, IEnumerable<string> sources, IEnumerable<string> deals, IEnumerable<string> facts,
+        IEnumerable<(string Holder, string Subject)> pairs, CancellationToken ct) =>
+        state.Complete ? Task.CompletedTask : state.LoadAsync(Connection, organizations, sources, deals, facts, pairs, ct);
 
-    public async Task<SourceRegistered?> SourceAsync(string id, CancellationToken ct) =>
-        sources.GetValueOrDefault(id)
-        ?? (state is not null && state.Knows(state.Sources, id) ? state.Sources.GetValueOrDefault(id) : (await SourceCatalog.LoadAsync(connection, [id], ct)).GetValueOrDefault(id));
+    /// <summary>What this write loaded (and the fold moves forward once its events are appended).</summary>
+    internal LedgerState State => state;
 
-    public async Task<DealRecorded?> DealAsync(string id, CancellationToken ct)
-    {
-        if (deals.TryGetValue(id, out var deal))
-        {
-            return deal;
-        }
-        if (state is not null && state.Knows(state.Deals, id))
-        {
-            return state.Deals.GetValueOrDefault(id);
-        }
-        await using var cmd = Sql.Command(connection, $"select data::text from {ProjectionTables.Of("deals")} where id = $1", id);
-        return await cmd.ExecuteScalarAsync(ct) is string json ? LedgerJson.Deserialize<DealRecorded>(json) : null;
-    }
+    /// <summary>The ids this write has written so far ("fact:ID", "organization:ID", "fact:ID/AMENDMENT"): one id used twice in one write is the document's mistake (400), not another writer's (409).</summary>
+    public HashSet<string> Seen { get; } = new(StringComparer.Ordinal);
 
-    public async Task<FactState?> FactAsync(string id, CancellationToken ct)
+    // What a decision reads: this write's own events first, then what was loaded before deciding.
+    // Never a query: an entry not loaded is a defect of the loading, not something to look up mid-decision.
+    public OrganizationRegistered? Organization(string id) => organizations.GetValueOrDefault(id) ?? Loaded(state.Organizations, id);
+
+    public SourceRegistered? Source(string id) => sources.GetValueOrDefault(id) ?? Loaded(state.Sources, id);
+
+    public DealRecorded? Deal(string id) => deals.GetValueOrDefault(id) ?? Loaded(state.Deals, id);
+
+    public FactState? Fact(string id)
     {
         if (facts.TryGetValue(id, out var fact))
         {
             return fact;
         }
-        var stored = state is not null && state.Knows(state.Facts, id) ? state.Facts.GetValueOrDefault(id) : await FactVersions.CurrentAsync(connection, id, ct);
+        var stored = Loaded(state.Facts, id);
         if (stored is not null)
         {
             Keep(stored);
@@ -116,19 +122,51 @@ public sealed class LedgerTransaction
     }
 
     /// <summary>The stake facts about a pair, stored and pending (pending ones as this write left them).</summary>
-    public async Task<IReadOnlyList<FactState>> StakesAsync(string holder, string subject, CancellationToken ct)
+    public IReadOnlyList<FactState> Stakes(string holder, string subject) =>
+        state.KnowsPair((holder, subject)) ? WithPending(holder, subject, state.StakesOf((holder, subject))) : throw NotLoaded($"{holder} → {subject}");
+
+    private IReadOnlyList<FactState> WithPending(string holder, string subject, IReadOnlyList<FactState> stored) =>
+        [.. pairs.GetValueOrDefault((holder, subject)) ?? [], .. stored.Where(f => !facts.ContainsKey(f.Id))];
+
+    private T? Loaded<T>(Dictionary<string, T?> entries, string id) where T : class =>
+        state.Knows(entries, id) ? entries.GetValueOrDefault(id) : throw NotLoaded(id);
+
+    private static InvalidOperationException NotLoaded(string what) => new($"'{what}' was not loaded before deciding");
+
+    // What a translation (BODS) reads while it makes its documents, and the checks of a request's
+    // If-Match before deciding: from memory when loaded, else looked up.
+
+    public async Task<OrganizationRegistered?> OrganizationAsync(string id, CancellationToken ct) =>
+        organizations.ContainsKey(id) || state.Knows(state.Organizations, id) ? Organization(id) : await OrganizationDirectory.FindAsync(Connection, id, ct);
+
+    public async Task<DealRecorded?> DealAsync(string id, CancellationToken ct)
     {
-        var stored = state is not null && state.KnowsPair((holder, subject))
-            ? state.StakesOf((holder, subject))
-            : await FactVersions.StakesAsync(connection, holder, subject, ct);
-        var known = pairs.GetValueOrDefault((holder, subject)) ?? [];
-        return [.. known, .. stored.Where(f => !facts.ContainsKey(f.Id))];
+        if (deals.ContainsKey(id) || state.Knows(state.Deals, id))
+        {
+            return Deal(id);
+        }
+        await using var cmd = Sql.Command(Connection, $"select data::text from {ProjectionTables.Of("deals")} where id = $1", id);
+        return await cmd.ExecuteScalarAsync(ct) is string json ? LedgerJson.Deserialize<DealRecorded>(json) : null;
+    }
+
+    public async Task<FactState?> FactAsync(string id, CancellationToken ct)
+    {
+        if (facts.ContainsKey(id) || state.Knows(state.Facts, id))
+        {
+            return Fact(id);
+        }
+        var stored = await FactVersions.CurrentAsync(Connection, id, ct);
+        if (stored is not null)
+        {
+            Keep(stored);
+        }
+        return stored;
     }
 
     /// <summary>The facts of a deal as this write left them (stored and pending), found through its parties.</summary>
     public async Task<IReadOnlyList<FactState>> FactsOfDealAsync(string deal, IReadOnlyList<string> parties, CancellationToken ct)
     {
-        var stored = await FactVersions.AmongAsync(connection, parties, ct);
+        var stored = await FactVersions.AmongAsync(Connection, parties, ct);
         return [.. facts.Values.Where(f => f.Original.Deal == deal), .. stored.Where(f => f.Original.Deal == deal && !facts.ContainsKey(f.Id))];
     }
 }

@@ -7,11 +7,11 @@ using Npgsql;
 namespace DealLedger.Storage;
 
 /// <summary>
-/// The projections moved forward in memory, write by write, exactly as <see cref="Projections.ApplyAsync"/>
-/// moves the tables: the same fold of fact events, the same timelines, the same rows in the same
-/// order (surrogate ids included). What it makes is written with COPY (<see cref="ProjectionCopy"/>);
-/// rows that were already stored and that a write closes are closed with one UPDATE per table.
-/// Bulk imports and rebuilds use it; a single write takes the row-by-row path.
+/// The one fold of the projections: events in, rows out, write by write, in memory. Every write (a
+/// single entry, a document import, a BODS package), a rebuild and a replay run it, so they make the
+/// same rows in the same order (surrogate ids included). What it makes is written with COPY
+/// (<see cref="ProjectionCopy"/>); rows that were already stored and that a write closes are closed
+/// with one UPDATE per table.
 /// </summary>
 internal sealed class ProjectionFold(LedgerState state)
 {
@@ -52,6 +52,7 @@ internal sealed class ProjectionFold(LedgerState state)
             })
             .Where(f => f?.Type == FactType.Stake).Select(f => (f!.Holder!, f.Subject!)).Distinct().ToList();
         await state.LoadPairsAsync(c, pairs, ct);
+        await state.LoadOrganizationsAsync(c, pairs.SelectMany(p => new[] { p.Item1, p.Item2 }), ct);
         await state.LoadSourcesAsync(c, pairs.SelectMany(state.StakesOf).SelectMany(SourceCatalog.CitedBy)
             .Concat(write.Select(e => e.Data).OfType<FactRecorded>().SelectMany(r => r.Fact.Sources.Select(s => s.Source))), ct);
         var fold = new ProjectionFold(state);
@@ -119,7 +120,7 @@ internal sealed class ProjectionFold(LedgerState state)
         EventsApplied += write.Count;
     }
 
-    /// <summary>As <see cref="HoldingProjection.RefreshAsync"/>: the pair's timeline now, diffed against its open segments.</summary>
+    /// <summary>The pair's timeline now, with canonical findings, to diff against its open segments.</summary>
     private List<(HoldingSegment Segment, string Finding, string Key)> Timeline((string Holder, string Subject) pair)
     {
         var facts = state.StakesOf(pair);

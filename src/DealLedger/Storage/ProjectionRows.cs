@@ -65,8 +65,8 @@ internal static class ProjectionCopy
 {
     /// <summary>
     /// Stores what a fold made: closes the stored rows it closed (one UPDATE per table), takes a block
-    /// of surrogate ids per table (the fold numbered its rows from 0, in the order the row-by-row path
-    /// inserts them), copies the new rows and moves ledger_position.
+    /// of surrogate ids per table (the fold numbered its rows from 0, in the order it made them),
+    /// copies the new rows and moves ledger_position.
     /// </summary>
     public static async Task WriteAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
     {

@@ -1,0 +1,121 @@
+using DealLedger.Holdings;
+using DealLedger.Importing;
+using DealLedger.Sources;
+using DealLedger.Storage;
+
+namespace DealLedger.Deals;
+
+/// <summary>Recording a deal and its facts: a document's `deals` entry, or POST /api/deals.</summary>
+internal static class RecordDeal
+{
+    private static readonly string[] CommonFactFields = ["id", "type", "valid", "sources"];
+
+    private static readonly Dictionary<FactType, string[]> FactFields = new()
+    {
+        [FactType.Stake] = ["holder", "subject", "share"],
+        [FactType.Investment] = ["investor", "investee", "amount", "reportedEquivalent", "instrument", "scope"],
+        [FactType.Partnership] = ["parties", "scope"],
+        [FactType.BoardSeat] = ["holder", "subject", "role"],
+        [FactType.Acquisition] = ["acquirer", "target", "amount"],
+        [FactType.Announcement] = ["parties", "title", "scope"],
+        [FactType.Control] = ["holder", "subject", "means", "share"],
+    };
+
+    /// <summary>The deal entry and its facts, checked field by field.</summary>
+    public static (Located<DealRecorded> Deal, List<Located<Fact>> Facts) Read(DocumentNode node)
+    {
+        var d = Fields.Of(node, "id", "title", "announced", "parties", "facts");
+        var id = d.Slug("id");
+        var deal = new Located<DealRecorded>(new DealRecorded(id, d.OptionalText("title"), d.OptionalDate("announced"), d.SlugList("parties")), node);
+        var factNodes = d.List("facts");
+        if (factNodes.Count == 0)
+        {
+            throw node.Error("a deal needs at least one fact");
+        }
+        return (deal, factNodes.Select(n => new Located<Fact>(ReadFact(n, id), n)).ToList());
+    }
+
+    public static Fact ReadFact(DocumentNode node, string deal)
+    {
+        var type = Fields.EnumOf<FactType>((node as MapNode)?.Fields.FirstOrDefault(x => x.Key == "type").Value
+            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement, control)"));
+        var f = Fields.Of(node, [.. CommonFactFields, .. FactFields[type]]);
+        var fact = new Fact
+        {
+            Id = f.Slug("id"),
+            Deal = deal,
+            Type = type,
+            Valid = LedgerDocument.ReadPeriod(f.Get("valid") ?? throw node.Missing("valid", "the field 'valid' is required (e.g. valid: { from: 2024-02 })")),
+            Sources = LedgerDocument.ReadClaims(f),
+        };
+        fact = type switch
+        {
+            FactType.Stake => fact with { Holder = f.Slug("holder"), Subject = f.Slug("subject"), Share = f.Share("share") },
+            FactType.Investment => fact with
+            {
+                Investor = f.Slug("investor"), Investee = f.Slug("investee"),
+                Amount = f.Get("amount") is { } a ? LedgerDocument.ReadMoney(a) : null,
+                ReportedEquivalent = f.Get("reportedEquivalent") is { } r ? LedgerDocument.ReadMoney(r) : null,
+                Instrument = f.OptionalEnum<Instrument>("instrument") ?? Instrument.Unknown,
+                Scope = f.OptionalText("scope"),
+            },
+            FactType.Partnership => fact with { Parties = f.SlugList("parties", 2), Scope = f.Text("scope") },
+            FactType.BoardSeat => fact with { Holder = f.Slug("holder"), Subject = f.Slug("subject"), Role = f.OptionalText("role") },
+            FactType.Control => fact with
+            {
+                Holder = f.Slug("holder"), Subject = f.Slug("subject"), Means = f.Text("means"),
+                Share = f.Get("share") is { } share ? Fields.ShareOf(share) : null,
+            },
+            FactType.Acquisition => fact with { Acquirer = f.Slug("acquirer"), Target = f.Slug("target"), Amount = f.Get("amount") is { } m ? LedgerDocument.ReadMoney(m) : null },
+            _ => fact with { Parties = f.SlugList("parties", 1), Title = f.Text("title"), Scope = f.OptionalText("scope") },
+        };
+        if (fact.Sources.All(c => c.Kind == ClaimKind.Denied))
+        {
+            throw f.Get("sources")!.Error("no source asserts this fact (stated, attributed or claimed); a denial alone asserts nothing");
+        }
+        if (type == FactType.Stake && fact.Valid.OrEarlier)
+        {
+            throw f.Get("valid")!.At("by").Error("a stake needs the date it was acquired ('from'); 'by' is for other facts");
+        }
+        if (fact.Direction is { } d && d.From == d.To)
+        {
+            throw node.Find(d.To, "subject", "investee", "target").Error($"'{d.From}' cannot be on both sides of one {LedgerJson.Word(type)}");
+        }
+        return fact;
+    }
+
+    /// <returns>The event to record, or null when the ledger already holds this very deal.</returns>
+    public static DealRecorded? Decide(DealRecorded entry, DocumentNode node, LedgerTransaction t)
+    {
+        foreach (var party in entry.Parties)
+        {
+            t.RequireOrganization(party, node.Find(party, "parties"));
+        }
+        return t.Registering(entry, t.Deal(entry.Id), $"deal:{entry.Id}", node, $"deal '{entry.Id}'", _ => "is already recorded with different details");
+    }
+
+    /// <returns>The event to record, or null when the ledger already holds this very fact.</returns>
+    public static FactRecorded? DecideFact(Fact fact, DocumentNode node, LedgerTransaction t)
+    {
+        if (!t.Seen.Add($"fact:{fact.Id}"))
+        {
+            throw node.At("id").Error($"the fact id '{fact.Id}' is used twice in this import");
+        }
+        var known = t.Fact(fact.Id);
+        if (known is not null && !known.Original.SameAs(fact))
+        {
+            throw node.Conflict($"fact '{fact.Id}' is already recorded with different values; record a correction instead");
+        }
+        if (known is not null)
+        {
+            return null;
+        }
+        foreach (var org in fact.Organizations)
+        {
+            t.RequireOrganization(org, node.Find(org, "holder", "subject", "investor", "investee", "acquirer", "target", "parties"));
+        }
+        t.RequireSources(fact.Sources, node);
+        StakeContradiction.Refuse(t, fact, node);
+        return new FactRecorded(fact);
+    }
+}

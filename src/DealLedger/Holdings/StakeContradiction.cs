@@ -1,0 +1,42 @@
+using DealLedger.Deals;
+using DealLedger.Importing;
+using DealLedger.Sources;
+using DealLedger.Storage;
+
+namespace DealLedger.Holdings;
+
+/// <summary>DESIGN §6: the same source cannot tell two incompatible sizes of one stake for overlapping periods.</summary>
+internal static class StakeContradiction
+{
+    /// <summary>Refuses <paramref name="fact"/> (new, or as an amendment would leave it) when it contradicts another stake of its pair from a shared source.</summary>
+    public static void Refuse(LedgerTransaction t, Fact fact, DocumentNode node)
+    {
+        if (fact.Type != FactType.Stake)
+        {
+            return;
+        }
+        foreach (var other in t.Stakes(fact.Holder!, fact.Subject!))
+        {
+            if (other.Id == fact.Id || other.IsRetracted || !Overlap(fact, other.Current) || fact.Share!.Intersect(other.Current.Share!) is not null)
+            {
+                continue;
+            }
+            var shared = fact.Sources.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source)
+                .Intersect(other.Current.Sources.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source)).FirstOrDefault();
+            if (shared is not null)
+            {
+                throw node.Error($"stake '{fact.Id}' ({fact.Share.ToReadable()}) contradicts stake '{other.Id}' ({other.Current.Share!.ToReadable()}) " +
+                    $"from the same source '{shared}' over an overlapping period");
+            }
+        }
+    }
+
+    /// <summary>Two stake facts describe the same stretch of time when neither ends before the other starts.</summary>
+    private static bool Overlap(Fact a, Fact b)
+    {
+        var aEnd = a.Valid.To?.End ?? DateOnly.MaxValue;
+        var bEnd = b.Valid.To?.End ?? DateOnly.MaxValue;
+        // Successive states (different starts) do not contradict: a later one is a change (rule 4).
+        return a.Valid.From.Coincides(b.Valid.From) && a.Valid.From.Start < bEnd && b.Valid.From.Start < aEnd;
+    }
+}

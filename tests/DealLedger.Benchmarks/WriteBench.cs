@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Globalization;
+using DealLedger.Importing;
+
+namespace DealLedger.Benchmarks;
+
+/// <summary>
+/// Single writes as the API and the CLI make them (one entry through the import's one write path), on
+/// the ledger the import built: a 10-fact deal on existing pairs, and a one-fact write to the
+/// 2,000-event pair beside the same write to the 20-event pair (history-length independence of writes).
+/// Each invocation registers a source of its own, so a ledger can be measured again.
+/// </summary>
+public static class WriteBench
+{
+    public static async Task RunAsync(Bench bench, long size, string cs)
+    {
+        var writes = bench.Quick ? 40 : 200;
+        await using var ledger = Ledger.Connect(cs);
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var source = $"bench-write-{tag}";
+        await ledger.ImportEntryAsync(DocumentSection.Sources, "source.json",
+            $$"""{ "id": "{{source}}", "title": "Write benchmark {{tag}}", "kind": "third-party" }""", new WriteRequest("bench"));
+        var pairs = (await QueryBench.PairsAsync(cs)).Where(p => p.Holder != HistoryGenerator.LongHolder && p.Holder != HistoryGenerator.ShortHolder).ToList();
+        var random = new Random(7);
+        var next = 0;
+
+        string Stake(string id, (string Holder, string Subject) pair, DateOnly from) => $$"""
+            { "id": "{{id}}", "type": "stake", "holder": "{{pair.Holder}}", "subject": "{{pair.Subject}}", "share": { "exact": {{random.Next(1, 99)}} },
+              "valid": { "from": "{{from:yyyy-MM-dd}}" }, "sources": [ { "source": "{{source}}", "claim": "attributed", "attributedTo": "bench" } ] }
+            """;
+        Task Deal(IReadOnlyList<(string Holder, string Subject)> factPairs)
+        {
+            var id = $"bench-{tag}-{next++}";
+            var facts = factPairs.Select((p, i) => Stake($"{id}-f{i}", p, new DateOnly(1990, 1, 1).AddDays(random.Next(12_000))));
+            var parties = factPairs.SelectMany(p => new[] { p.Holder, p.Subject }).Distinct().Select(p => $"\"{p}\"");
+            return ledger.ImportEntryAsync(DocumentSection.Deals, "deal.json",
+                $$"""{ "id": "{{id}}", "parties": [{{string.Join(", ", parties)}}], "facts": [{{string.Join(", ", facts)}}] }""", new WriteRequest("bench"));
+        }
+
+        var tenFacts = await TimesAsync(bench, "10-fact deal", writes, () => Deal(Enumerable.Range(0, 10).Select(_ => pairs[random.Next(pairs.Count)]).ToList()));
+        bench.Add(new Measurement("single write: 10-fact deal, p50", size, "ms", tenFacts.P50, "≤ 5 ms", tenFacts.P50 <= 5, bench.Runs,
+            Note: string.Create(CultureInfo.InvariantCulture, $"p99 {tenFacts.P99:F2} ms; one entry through the import (as POST /api/deals), stakes on existing pairs")));
+
+        var longPair = await TimesAsync(bench, "one stake on the 2,000-event pair", writes / 4, () => Deal([(HistoryGenerator.LongHolder, HistoryGenerator.LongSubject)]));
+        var shortPair = await TimesAsync(bench, "one stake on the 20-event pair", writes / 4, () => Deal([(HistoryGenerator.ShortHolder, HistoryGenerator.ShortSubject)]));
+        var ratio = longPair.P50 / shortPair.P50;
+        bench.Add(new Measurement("single write: 2,000-event pair ÷ 20-event pair, p50", size, "×", ratio, "≤ 2×", ratio <= 2, bench.Runs,
+            Note: string.Create(CultureInfo.InvariantCulture, $"long pair p50 {longPair.P50:F2} ms, short pair p50 {shortPair.P50:F2} ms")));
+    }
+
+    private sealed record Times(double P50, double P99);
+
+    /// <summary>Times <paramref name="count"/> writes per run (after a few to warm up); medians of the runs' p50 and p99.</summary>
+    private static async Task<Times> TimesAsync(Bench bench, string what, int count, Func<Task> write)
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await write();
+        }
+        var p50s = new List<double>();
+        var p99s = new List<double>();
+        for (var run = 1; run <= bench.Runs; run++)
+        {
+            var times = new double[count];
+            for (var i = 0; i < count; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                await write();
+                times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+            Array.Sort(times);
+            p50s.Add(Bench.Percentile(times, 0.5));
+            p99s.Add(Bench.Percentile(times, 0.99));
+            Bench.Log($"{what}: run {run}: {count:N0} writes, p50 {p50s[^1]:F2} ms, p99 {p99s[^1]:F2} ms");
+        }
+        return new Times(Bench.Median(p50s), Bench.Median(p99s));
+    }
+}
