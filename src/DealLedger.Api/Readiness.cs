@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Routing;
+using DealLedger.Auditing;
 using DealLedger.Feed;
 using DealLedger.Storage;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -9,7 +10,8 @@ namespace DealLedger.Api;
 /// <summary>
 /// /health/live: the process answers. /health/ready: the database answers, the schema is there, and
 /// the projections stand at the log's head (they are applied in each write's own transaction, so
-/// anything else means events were appended behind the ledger's back).
+/// anything else means events were appended behind the ledger's back); degraded when another version
+/// of the fold built them (an upgrade that needs `rebuild`).
 /// </summary>
 public sealed class Readiness(Ledger ledger) : IHealthCheck
 {
@@ -37,9 +39,14 @@ public sealed class Readiness(Ledger ledger) : IHealthCheck
             var position = await ChangeFeed.HighWaterMarkAsync(c, cancellationToken);
             await using var cmd = new Npgsql.NpgsqlCommand($"select coalesce(max(seq_id), 0) from {ProjectionTables.Name("mt_events")} where type <> 'tombstone'", c);
             var head = (long)(await cmd.ExecuteScalarAsync(cancellationToken))!;
-            return head == position
-                ? HealthCheckResult.Healthy($"projections at sequence {position}")
-                : HealthCheckResult.Unhealthy($"projections at sequence {position}, log at {head}");
+            if (head != position)
+            {
+                return HealthCheckResult.Unhealthy($"projections at sequence {position}, log at {head}");
+            }
+            // Answers still come, but may differ from a replay's until an operator rebuilds: degraded, not down.
+            return await ledger.ProjectionsOutdatedAsync(cancellationToken) is { } outdated
+                ? HealthCheckResult.Degraded($"projections at sequence {position}, but {outdated}")
+                : HealthCheckResult.Healthy($"projections at sequence {position}");
         }
         catch (Exception e)
         {

@@ -27,7 +27,7 @@ public static class Commands
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var root = Build(stdout);
+        var root = Build(stdout, stderr);
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -48,7 +48,7 @@ public static class Commands
         }
     }
 
-    private static RootCommand Build(TextWriter o)
+    private static RootCommand Build(TextWriter o, TextWriter e)
     {
         var root = new RootCommand("DealLedger: the history of corporate relationships — deals, stakes, investments, partnerships — as an append-only, explainable ledger.");
         root.Options.Add(Connection);
@@ -58,16 +58,16 @@ public static class Commands
         var org = new Argument<string>("organization") { Description = "Organization id (e.g. mistral-ai)" };
 
         var holding = new Command("holding", "What was HOLDER's stake in SUBJECT on a date, and how do we know?") { holder, subject, At, KnownAt, Json };
-        Answers(holding, o, (l, p, ct) => l.HoldingAsync(p.GetValue(holder)!, p.GetValue(subject)!, ParseAt(p), ParseKnownAt(p), ct), Render.Holding);
+        Queries(holding, o, e, (l, p, ct) => l.HoldingAsync(p.GetValue(holder)!, p.GetValue(subject)!, ParseAt(p), ParseKnownAt(p), ct), Render.Holding);
 
         var history = new Command("history", "Every period of HOLDER's stake in SUBJECT over time, with sources and corrections") { holder, subject, KnownAt, Json };
-        Answers(history, o, (l, p, ct) => l.HistoryAsync(p.GetValue(holder)!, p.GetValue(subject)!, ParseKnownAt(p), ct), Render.History);
+        Queries(history, o, e, (l, p, ct) => l.HistoryAsync(p.GetValue(holder)!, p.GetValue(subject)!, ParseKnownAt(p), ct), Render.History);
 
         var relationships = new Command("relationships", "An organization's profile and all its relationships on a date, incoming and outgoing") { org, At, KnownAt, Json };
-        Answers(relationships, o, (l, p, ct) => l.RelationshipsAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), ct), Render.Relationships);
+        Queries(relationships, o, e, (l, p, ct) => l.RelationshipsAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), ct), Render.Relationships);
 
         var owners = new Command("owners", "Who held stakes in an organization on a date, and the bounds of their known total") { org, At, KnownAt, Json };
-        Answers(owners, o, (l, p, ct) => l.OwnersAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), ct), Render.Owners);
+        Queries(owners, o, e, (l, p, ct) => l.OwnersAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), ct), Render.Owners);
 
         var files = new Argument<string[]>("files") { Description = "Ledger documents (YAML or JSON, DESIGN §9), or BODS packages with --format bods", Arity = ArgumentArity.OneOrMore };
         var format = new Option<string?>("--format")
@@ -170,6 +170,17 @@ public static class Commands
     }
 
     /// <summary>A verb that answers: open the ledger, ask the core, print the answer as text or (--json) as JSON.</summary>
+    /// <summary>A query verb: answered from the projections, so it warns (stderr) when another version of the fold built them.</summary>
+    private static void Queries<T>(Command command, TextWriter o, TextWriter e, Func<Ledger, ParseResult, CancellationToken, Task<T>> ask, Func<T, string> render) =>
+        Answers(command, o, async (l, p, ct) =>
+        {
+            if (await l.ProjectionsOutdatedAsync(ct) is { } outdated)
+            {
+                await e.WriteLineAsync($"dealledger: warning: {outdated}");
+            }
+            return await ask(l, p, ct);
+        }, render);
+
     internal static void Answers<T>(Command command, TextWriter o, Func<Ledger, ParseResult, CancellationToken, Task<T>> ask, Func<T, string> render) =>
         command.SetAction(async (p, ct) =>
         {

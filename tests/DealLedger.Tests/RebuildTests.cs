@@ -1,3 +1,4 @@
+using DealLedger.Access;
 using DealLedger.Auditing;
 using DealLedger.Holdings;
 using Npgsql;
@@ -41,6 +42,39 @@ public sealed class RebuildTests
         await c.OpenAsync();
         await using var cmd = new NpgsqlCommand(sql, c);
         Assert.True(await cmd.ExecuteNonQueryAsync() > 0, $"the tampering changed nothing: {sql}");
+    }
+
+    [Fact]
+    public async Task projections_built_by_another_version_of_the_fold_are_reported_until_a_whole_rebuild()
+    {
+        await using var api = await ApiHostFixture.EmptyAsync();
+        await Seeds.LoadAsync(api.Ledger);
+        var client = api.Client(Role.Reader);
+        Assert.Null(await api.Ledger.ProjectionsOutdatedAsync());
+        Assert.Contains("\"status\":\"Healthy\"", await client.GetStringAsync("/health/ready"));
+
+        // As after an upgrade whose fold writes other rows: the stored projections are an older version's.
+        await TamperAsync(api.Database, "update dealledger.ledger_position set projection_version = 0");
+        const string Outdated = "the projections were built by version 0 of the fold, this build writes version 1: run `dealledger rebuild`";
+        Assert.Equal(Outdated, await api.Ledger.ProjectionsOutdatedAsync());
+        var ready = await client.GetAsync("/health/ready");
+        Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+        var body = await ready.Content.ReadAsStringAsync();
+        Assert.Contains("\"status\":\"Degraded\"", body);
+        Assert.Contains("built by version 0 of the fold", body);
+        var (code, stdout, stderr) = await HeadlineTests.RunCliAsync(["holding", "microsoft", "mistral-ai", "--at", "2024-06-01", "--connection", api.ConnectionString]);
+        Assert.Equal(0, code);
+        Assert.Contains("HELD", stdout);
+        Assert.Equal($"dealledger: warning: {Outdated}\n", stderr);
+
+        // A later write, or a rebuild of one projection, does not make the others this version's.
+        await api.Ledger.ImportYamlAsync("organizations: [ { id: version-test, name: Version Test, kind: company } ]");
+        await api.Ledger.RebuildAsync("holdings");
+        Assert.Equal(Outdated, await api.Ledger.ProjectionsOutdatedAsync());
+        await api.Ledger.RebuildAsync();
+        Assert.Null(await api.Ledger.ProjectionsOutdatedAsync());
+        Assert.Contains("\"status\":\"Healthy\"", await client.GetStringAsync("/health/ready"));
+        Assert.Equal("", (await HeadlineTests.RunCliAsync(["holding", "microsoft", "mistral-ai", "--connection", api.ConnectionString])).Stderr);
     }
 
     [Theory]

@@ -49,6 +49,8 @@ public static class Rebuild
         {
             await Ledger.TakeWriteLockAsync(c, ct);
             await shadow.CatchUpAsync(DateTimeOffset.MaxValue, report, ct);
+            await using var version = Sql.Command(c, $"select projection_version from {ProjectionTables.Name("ledger_position")}");
+            var builtBy = await version.ExecuteScalarAsync(ct);
             foreach (var table in tables)
             {
                 // A bulk copy (with index upkeep) may outlast any statement timeout: it runs to the end.
@@ -63,11 +65,23 @@ public static class Rebuild
                     await Sql.ExecAsync(c, $"select setval({sequence}, greatest((select max(id) from {ProjectionTables.Name(table)}), pg_sequence_last_value({sequence}::regclass), 1))", ct);
                 }
             }
+            if (projection is not null && builtBy is int kept)
+            {
+                // Only a whole rebuild makes every projection this version's.
+                await Sql.ExecAsync(c, $"update {ProjectionTables.Name("ledger_position")} set projection_version = $1", ct, kept);
+            }
             await tx.CommitAsync(ct);
             // Every row was replaced: the planner's picture of the tables is the old one.
             await Projections.AnalyzeAsync(c, tables, ct);
         }
         return new RebuildReport(shadow.EventsApplied, before, await FingerprintAsync(ledger, ct)) { AbandonedShadowsDropped = shadow.Abandoned };
+    }
+
+    /// <summary>Why the projections need a whole `rebuild` (another version of the fold built them), or null.</summary>
+    public static async Task<string?> ProjectionsOutdatedAsync(this Ledger ledger, CancellationToken ct = default)
+    {
+        await using var c = await ledger.Database.OpenConnectionAsync(ct);
+        return await Projections.OutdatedAsync(c, ct);
     }
 
     /// <summary>Each projection's fingerprint: a SHA-256 over its rows (ids left out: a rebuild may number rows anew), in a fixed order.</summary>

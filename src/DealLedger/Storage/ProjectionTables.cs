@@ -22,6 +22,13 @@ public static class ProjectionTables
     /// </summary>
     public static string Of(string table) => table;
 
+    /// <summary>
+    /// The version of what the fold writes into the projections. Raise it with any change to the fold, a
+    /// timeline rule or a finding's shape that makes the rows differ from what earlier code wrote: a
+    /// ledger whose projections another version built says so (/health/ready, the CLI) until `rebuild`.
+    /// </summary>
+    public const int Version = 1;
+
     /// <summary>The tables every write keeps (and a replay or rebuild rebuilds), in dependency-free order.</summary>
     public static readonly string[] Projections = ["ledger_position", "organizations", "sources", "deals", "fact_versions", "holding_segments"];
 
@@ -34,6 +41,8 @@ public static class ProjectionTables
         position.AddColumn<int>("id").AsPrimaryKey();
         position.AddColumn<long>("last_sequence").NotNull();
         position.AddColumn("last_recorded_at", "timestamptz").NotNull();
+        // Which version of the fold built the projections (set by the first write and by a rebuild, never by later writes).
+        position.AddColumn<int>("projection_version").NotNull().DefaultValueByExpression("1");
         yield return position;
 
         var organizations = new Table(Name("organizations"));

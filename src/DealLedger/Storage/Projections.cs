@@ -29,7 +29,20 @@ internal static class Projections
     /// <summary>ledger_position: the last write applied (the feed's high-water mark).</summary>
     public static Task PositionAsync(NpgsqlConnection c, long sequence, DateTimeOffset recordedAt, CancellationToken ct) =>
         Sql.ExecAsync(c,
-            $"insert into {ProjectionTables.Of("ledger_position")} (id, last_sequence, last_recorded_at) values (1, $1, $2) " +
+            $"insert into {ProjectionTables.Of("ledger_position")} (id, last_sequence, last_recorded_at, projection_version) values (1, $1, $2, $3) " +
             "on conflict (id) do update set last_sequence = excluded.last_sequence, last_recorded_at = excluded.last_recorded_at",
-            ct, sequence, recordedAt);
+            ct, sequence, recordedAt, ProjectionTables.Version);
+
+    /// <summary>
+    /// Why the projections cannot be trusted to be what this code would build, or null: another version
+    /// of the fold built them (an upgrade that changed what it writes), so answers may differ from a
+    /// replay's until `rebuild`. An empty ledger has nothing to rebuild.
+    /// </summary>
+    public static async Task<string?> OutdatedAsync(NpgsqlConnection c, CancellationToken ct)
+    {
+        await using var cmd = Sql.Command(c, $"select projection_version from {ProjectionTables.Of("ledger_position")} where id = 1");
+        return await cmd.ExecuteScalarAsync(ct) is int built && built != ProjectionTables.Version
+            ? $"the projections were built by version {built} of the fold, this build writes version {ProjectionTables.Version}: run `dealledger rebuild`"
+            : null;
+    }
 }

@@ -1,0 +1,1 @@
+alter table dealledger.ledger_position drop column projection_version;
