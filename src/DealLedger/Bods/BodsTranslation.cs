@@ -65,6 +65,9 @@ internal sealed class BodsTranslation(LedgerTransaction t)
         public JsonArray Corrections { get; } = [];
         public JsonArray Endings { get; } = [];
         public JsonObject? Source { get; set; }
+
+        /// <summary>The ledger holds this statement from an earlier import: its document is its source alone, known.</summary>
+        public bool RecordedBefore { get; set; }
         public List<string> Maps { get; } = [];
         public List<string> Unmapped { get; } = [];
         public List<string> Notes { get; } = [];
@@ -82,7 +85,7 @@ internal sealed class BodsTranslation(LedgerTransaction t)
                 }
             }
             Put("organizations", Organizations);
-            if (Source is not null && CitesSource)
+            if (Source is not null && (CitesSource || RecordedBefore))
             {
                 doc["sources"] = new JsonArray(Source);
             }
@@ -180,9 +183,14 @@ internal sealed class BodsTranslation(LedgerTransaction t)
             d.Unmapped.Add($"record {s.RecordId} first tied {string.Join(" and ", knownDeal.Parties)}; this statement names {holder} and {subject}: a record's parties cannot change");
             return;
         }
-        var facts = (await t.FactsOfDealAsync(deal, [holder, subject], ct)).Where(f => !f.IsRetracted).ToList();
+        var all = await t.FactsOfDealAsync(deal, [holder, subject], ct);
+        var facts = all.Where(f => !f.IsRetracted).ToList();
         var claim = BodsSources.Claim(s, null, null, annotations);
         d.Source = BodsSources.Source(s, d.Notes);
+        var source = BodsIds.Source(s.StatementId);
+        // A statement the ledger holds was read when first imported; read again against what later
+        // statements updated or corrected, it would take their difference for news (issue 20).
+        d.RecordedBefore = await t.SourceAsync(source, ct) is { } held && held.ContentHash == (string?)d.Source["contentHash"];
         var day = ValidDate.OfDay(s.StatementDate);
         var newFacts = new JsonArray();
         var matched = new List<(FactState? Fact, string Id, Interest Interest, bool New)>();
@@ -205,6 +213,13 @@ internal sealed class BodsTranslation(LedgerTransaction t)
                 d.Unmapped.Add($"interests[{i}] ({interest.Type}): a second {interest.Type} interest starting {interest.Start?.ToString() ?? "undated"} in one statement; the ledger keeps one such fact per record and start");
                 continue;
             }
+            if (d.RecordedBefore)
+            {
+                var citing = Chain(all, id).Where(f => f.Current.Sources.Any(c => c.Source == source)).Select(f => f.Id).ToList();
+                matched.Add((null, id, interest, false));
+                d.Maps.Add($"{Describe(interest)}: recorded before" + (citing.Count == 0 ? "" : $" (cited by fact {string.Join(", ", citing)})"));
+                continue;
+            }
             var member = Current(facts, id, interest, day);
             if (member is null)
             {
@@ -216,15 +231,8 @@ internal sealed class BodsTranslation(LedgerTransaction t)
             if (Same(member.Current, interest))
             {
                 matched.Add((member, member.Id, interest, false));
-                if (!member.Current.Sources.Any(c => c.Source == BodsIds.Source(s.StatementId)))
-                {
-                    d.Claims.Add(With(claimHere, "fact", member.Id));
-                    d.Maps.Add($"{Describe(interest)}: confirms fact {member.Id}");
-                }
-                else
-                {
-                    d.Maps.Add($"{Describe(interest)}: fact {member.Id} (already cites this statement)");
-                }
+                d.Claims.Add(With(claimHere, "fact", member.Id));
+                d.Maps.Add($"{Describe(interest)}: confirms fact {member.Id}");
                 if (interest.End is { } end)
                 {
                     EndWith(member, end, $"BODS statement {s.StatementId} gives the interest's end date", claimHere, d, endedHere);
@@ -272,17 +280,28 @@ internal sealed class BodsTranslation(LedgerTransaction t)
                 EndWith(member, day, $"changed by BODS statement {s.StatementId}: restated with other values from {day}", claimHere, d, endedHere);
             }
         }
-        if (newFacts.Count > 0)
+        if (d.RecordedBefore)
         {
-            d.Deals.Add(new JsonObject
+            // What it ended then stays ended; what began since is not its to end.
+            foreach (var f in all.Where(f => f.Ending?.Sources.Any(c => c.Source == source) == true))
             {
-                ["id"] = deal,
-                ["title"] = Clip($"BODS relationship record {s.RecordId}"),
-                ["parties"] = new JsonArray(holder, subject),
-                ["facts"] = newFacts,
-            });
+                d.Maps.Add($"ends fact {f.Id} on {f.Ending!.On} (recorded before)");
+            }
         }
-        EndUnlisted(s, facts, matched, claim, day, d, endedHere);
+        else
+        {
+            if (newFacts.Count > 0)
+            {
+                d.Deals.Add(new JsonObject
+                {
+                    ["id"] = deal,
+                    ["title"] = Clip($"BODS relationship record {s.RecordId}"),
+                    ["parties"] = new JsonArray(holder, subject),
+                    ["facts"] = newFacts,
+                });
+            }
+            EndUnlisted(s, facts, matched, claim, day, d, endedHere);
+        }
         if (!d.CitesSource && d.Maps.Count == 0)
         {
             NotKept(d, annotations);
@@ -359,10 +378,14 @@ internal sealed class BodsTranslation(LedgerTransaction t)
     /// <summary>The fact of the record's chain for this interest that stood at the statement's date (its first, when none had begun).</summary>
     private static FactState? Current(List<FactState> facts, string id, Interest interest, ValidDate day)
     {
-        var chain = facts.Where(f => f.Id == id || f.Id.StartsWith(id + "-from-", StringComparison.Ordinal)).OrderBy(f => f.Current.Valid.From.Start).ToList();
+        var chain = Chain(facts, id).OrderBy(f => f.Current.Valid.From.Start).ToList();
         var by = interest.Start is { } st && st.Start > day.Start ? st.Start : day.Start;
         return chain.LastOrDefault(f => f.Current.Valid.From.Start <= by) ?? chain.FirstOrDefault();
     }
+
+    /// <summary>The facts of one interest's chain: its first fact and its later states (…-from-…).</summary>
+    private static IEnumerable<FactState> Chain(IEnumerable<FactState> facts, string id) =>
+        facts.Where(f => f.Id == id || f.Id.StartsWith(id + "-from-", StringComparison.Ordinal));
 
     private static bool Same(Fact f, Interest i) => f.Type == i.Kind && f.Share == i.Share && WordsOf(f) == WordsOf(i);
 
