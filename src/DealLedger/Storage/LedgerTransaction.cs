@@ -139,6 +139,9 @@ public sealed class LedgerTransaction
     public async Task<OrganizationRegistered?> OrganizationAsync(string id, CancellationToken ct) =>
         organizations.ContainsKey(id) || state.Knows(state.Organizations, id) ? Organization(id) : await OrganizationDirectory.FindAsync(Connection, id, ct);
 
+    public async Task<SourceRegistered?> SourceAsync(string id, CancellationToken ct) =>
+        sources.ContainsKey(id) || state.Knows(state.Sources, id) ? Source(id) : (await SourceCatalog.LoadAsync(Connection, [id], ct)).GetValueOrDefault(id);
+
     public async Task<DealRecorded?> DealAsync(string id, CancellationToken ct)
     {
         if (deals.ContainsKey(id) || state.Knows(state.Deals, id))
