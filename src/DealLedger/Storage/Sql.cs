@@ -4,9 +4,9 @@ namespace DealLedger.Storage;
 
 /// <summary>
 /// Positional-parameter SQL on an open connection: the projections' and queries' one way to talk to PostgreSQL.
-/// Npgsql sends DateOnly.MinValue and MaxValue (and DateTime's, DateTimeOffset's) as -infinity and infinity:
-/// they still compare as the first and last days, but arithmetic leaves them where they are
-/// ('infinity'::date + 1 is infinity), so SQL compares such parameters and never computes days from them.
+/// Npgsql sends the MinValue and MaxValue of DateOnly, DateTime and DateTimeOffset as -infinity and
+/// infinity: they still compare as the first and last, but arithmetic leaves them where they are
+/// ('infinity'::date + 1 is infinity), so SQL compares such parameters and never computes days or instants from them.
 /// </summary>
 internal static class Sql
 {
