@@ -19,7 +19,7 @@ public static class Commands
         Recursive = true,
     };
     internal static readonly Option<bool> Json = new("--json") { Description = "Print the answer as JSON" };
-    internal static readonly Option<string?> At = new("--at") { Description = "Valid date: what was true in the world on this day (YYYY-MM-DD; default: today)" };
+    internal static readonly Option<string?> At = new("--at") { Description = "Valid date: what was true in the world on this day (YYYY-MM-DD, years 0001–9998; default: today)" };
     internal static readonly Option<string?> KnownAt = new("--known-at")
     {
         Description = "Recorded instant: answer with only what the ledger had recorded by then (ISO 8601, e.g. 2026-01-01T00:00:00Z; default: now)",

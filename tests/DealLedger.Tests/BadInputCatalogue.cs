@@ -467,6 +467,13 @@ public static class BadInputCatalogue
         Get(query, "at in words", "/api/holdings/acme/globex?at=yesterday", 400, "at", "at 'yesterday' is not a date");
         Get(query, "at an instant", "/api/holdings/acme/globex?at=2024-06-01T00:00:00Z", 400, "at", "is not a date");
         Get(query, "at with a control character", "/api/holdings/acme/globex?at=2024-06-01%1B", 400, "at", "at '2024-06-01\\u001b' is not a date");
+        // Queries take the years documents can name (0001–9998), in every query that takes a day.
+        const string LastYear = "the year must be between 0001 and 9998";
+        Get(query, "at the last day of year 9999", "/api/holdings/acme/globex?at=9999-12-31", 400, "at", "at '9999-12-31' is not a date: " + LastYear);
+        Get(query, "at the first day after the documents' years", "/api/holdings/acme/globex?at=9999-01-01", 400, "at", LastYear);
+        Get(query, "relationships at year 9999", "/api/organizations/acme/relationships?at=9999-12-31", 400, "at", LastYear);
+        Get(query, "owners at year 9999", "/api/organizations/globex/owners?at=9999-12-31", 400, "at", LastYear);
+        Get(query, "graph at year 9999", "/api/graph?at=9999-12-31", 400, "at", LastYear);
         Get(query, "knownAt in words", "/api/holdings/acme/globex?knownAt=tomorrow", 400, "knownAt", "knownAt 'tomorrow' is not an instant");
         Get(query, "knownAt month 13", "/api/holdings/acme/globex?knownAt=2026-13-01T00:00:00Z", 400, "knownAt", "is not an instant");
         Get(query, "knownAt with SQL", "/api/holdings/acme/globex?knownAt=2026-01-01%27%3B%20drop%20table%20x%3B--", 400, "knownAt", "is not an instant");
@@ -561,6 +568,10 @@ public static class BadInputCatalogue
         Cli(query, "--at month 13", "--at '2024-13-01' is not a date", "holding", "acme", "globex", "--at", "2024-13-01");
         Cli(query, "--at empty", "--at '' is not a date", "holding", "acme", "globex", "--at", "");
         Cli(query, "--at a month", "--at '2024-02' is not a date", "owners", "globex", "--at", "2024-02");
+        Cli(query, "--at the last day of year 9999", "--at '9999-12-31' is not a date: the year must be between 0001 and 9998", "holding", "acme", "globex", "--at", "9999-12-31");
+        Cli(query, "--at year 9999 for owners", "the year must be between 0001 and 9998", "owners", "globex", "--at", "9999-01-01");
+        Cli(query, "--at year 9999 for relationships", "the year must be between 0001 and 9998", "relationships", "acme", "--at", "9999-12-31");
+        Cli(query, "--at year 9999 for an export", "the year must be between 0001 and 9998", "export", "--format", "bods", "--out", "{dir}/bods.json", "--at", "9999-12-31");
         Cli(query, "--known-at in words", "--known-at 'tomorrow' is not an instant", "holding", "acme", "globex", "--known-at", "tomorrow");
         Cli(query, "--known-at for history in words", "--known-at 'soon' is not an instant", "history", "acme", "globex", "--known-at", "soon");
         Cli(query, "--known-at for replay in words", "--known-at 'then' is not an instant", "replay", "--known-at", "then");

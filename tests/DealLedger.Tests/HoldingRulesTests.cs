@@ -35,6 +35,24 @@ public sealed class HoldingRulesTests
     }
 
     [Fact]
+    public async Task the_first_and_last_days_of_the_calendar_are_answered_like_the_days_next_to_them()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1", Stake("s1", Minority, "{ from: 2024-02 }")));
+
+        // DateOnly's ends travel to PostgreSQL as -infinity and infinity (issue 18: they were answered "unknown").
+        foreach (var (end, next) in new[] { (DateOnly.MinValue, DateOnly.MinValue.AddDays(1)), (DateOnly.MaxValue, DateOnly.MaxValue.AddDays(-1)) })
+        {
+            var atEnd = await s.Ledger.HoldingAsync("acme", "globex", end);
+            var atNext = await s.Ledger.HoldingAsync("acme", "globex", next);
+            Assert.Equal(atNext.Status, atEnd.Status);
+            Assert.Equal(atNext.Explanation, atEnd.Explanation);
+        }
+        Assert.Equal(HoldingStatus.NotHeld, (await s.Ledger.HoldingAsync("acme", "globex", DateOnly.MinValue)).Status);
+        Assert.Equal(HoldingStatus.Held, (await s.Ledger.HoldingAsync("acme", "globex", DateOnly.MaxValue)).Status);
+    }
+
+    [Fact]
     public async Task a_pair_without_facts_is_unknown()
     {
         await using var s = await Scenario.StartAsync();

@@ -159,6 +159,17 @@ public sealed class RebuildTests
     }
 
     [Fact]
+    public async Task replay_compares_a_stake_that_starts_on_the_calendars_first_day()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Seeds.Deal("d1", Seeds.Stake("s1", "{ exact: 5 }", "{ from: 0001 }"), Seeds.Stake("s2", "{ exact: 7 }", "{ from: 0001-01-02 }", holder: "initech")));
+
+        var report = await s.Ledger.ReplayAsync(null);
+
+        Assert.True(report.Agrees, string.Join("\n", report.Differences.Select(d => d.Question)));
+    }
+
+    [Fact]
     public async Task rebuild_of_an_unknown_projection_is_refused()
     {
         await using var s = await Scenario.StartAsync();

@@ -60,8 +60,9 @@ public static class Replay
         var questions = pairs.Count + organizations.Count;
         foreach (var (holder, subject, bounds) in pairs)
         {
-            var days = bounds.Order().Take(ChangeDaysPerPair).SelectMany(b => new[] { b, b.AddDays(-1) }).Append(new DateOnly(2024, 6, 1))
-                .Where(d => d > DateOnly.MinValue).Distinct().Order().ToList();
+            // A period from the calendar's first day has no day before it.
+            var days = bounds.Order().Take(ChangeDaysPerPair).SelectMany(b => b == DateOnly.MinValue ? [b] : new[] { b, b.AddDays(-1) })
+                .Append(new DateOnly(2024, 6, 1)).Distinct().Order().ToList();
             dates.UnionWith(days);
             foreach (var day in days)
             {

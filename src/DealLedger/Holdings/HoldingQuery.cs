@@ -18,13 +18,14 @@ public static class HoldingQuery
             // One round trip: the segment, and whether both organizations exist. When nothing was recorded
             // after knownAt (in this statement's snapshot), the pair's open segments are exactly those in
             // force then: a btree probe for the one whose period starts last on or before the day (ranges sort by
-            // their start; [day+1, day+2) is the least range starting after the day) — as fast
+            // their start, then their end; [day,) is the greatest range starting on the day) — as fast
             // for a pair with thousands of segments as for one with a few. Else the GiST index over both
-            // time axes finds it.
+            // time axes finds it. The day is only compared, never added to: the calendar's first and last
+            // days arrive as -infinity and infinity (Sql.Command), where day + 1 is the day itself.
             await using var cmd = Sql.Command(c,
                 $"select case when coalesce((select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1), '-infinity') <= $3::timestamptz " +
                 $"then (select finding::text from (select finding, valid from {Table} where holder = $1 and subject = $2 and upper_inf(recorded) " +
-                "and valid < daterange($4::date + 1, $4::date + 2) order by valid desc limit 1) s where valid @> $4::date) " +
+                "and valid <= daterange($4::date, null) order by valid desc limit 1) s where valid @> $4::date) " +
                 $"else (select finding::text from {Table} where holder = $1 and subject = $2 and recorded @> $3::timestamptz and valid @> $4::date limit 1) end, " +
                 $"(select count(*) from {ProjectionTables.Of("organizations")} where id in ($1, $2))",
                 holder, subject, k, day);

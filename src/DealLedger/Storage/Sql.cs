@@ -2,7 +2,12 @@ using Npgsql;
 
 namespace DealLedger.Storage;
 
-/// <summary>Positional-parameter SQL on an open connection: the projections' and queries' one way to talk to PostgreSQL.</summary>
+/// <summary>
+/// Positional-parameter SQL on an open connection: the projections' and queries' one way to talk to PostgreSQL.
+/// Npgsql sends the MinValue and MaxValue of DateOnly, DateTime and DateTimeOffset as -infinity and
+/// infinity: they still compare as the first and last, but arithmetic leaves them where they are
+/// ('infinity'::date + 1 is infinity), so SQL compares such parameters and never computes days or instants from them.
+/// </summary>
 internal static class Sql
 {
     public static NpgsqlCommand Command(NpgsqlConnection connection, string sql, params object?[] args)

@@ -6,11 +6,17 @@ namespace DealLedger.Time;
 /// <summary>The arguments of queries (dates, instants, ids, paging), read from text the same way by the CLI and the API.</summary>
 public static class QueryArguments
 {
+    /// <summary>
+    /// A day of the years documents can name (0001–9998, ValidDate's rule): a question about a day no
+    /// fact can mention is refused, not answered from the calendar's edge.
+    /// </summary>
     /// <param name="name">How the caller spells the argument (--at, at), for the error.</param>
     public static DateOnly? Day(string? text, string name) =>
         text is null ? null
-        : DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? day
-        : throw Invalid(name, $"{name} '{Shown(text)}' is not a date: use YYYY-MM-DD (e.g. 2024-06-01)");
+        : !DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _)
+            ? throw Invalid(name, $"{name} '{Shown(text)}' is not a date: use YYYY-MM-DD (e.g. 2024-06-01)")
+        : ValidDate.TryParse(text, out var day, out var error) ? day.Start
+        : throw Invalid(name, $"{name} {error}");
 
     public static DateTimeOffset? KnownAt(string? text, string name) =>
         text is null ? null
