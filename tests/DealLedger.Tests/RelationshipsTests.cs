@@ -30,6 +30,40 @@ public sealed class RelationshipsTests
         Assert.Contains(acme.Relationships, r => r.Fact == "intent" && r.Type == FactType.Announcement && r.StartUnknown && r.Confidence == Sources.Confidence.Claimed);
     }
 
+    /// <summary>
+    /// One rule for imprecise dates, stakes and other ties alike: a start or an end takes effect on its
+    /// day and has surely happened by the last day its date can mean; before that the ledger cannot tell.
+    /// </summary>
+    [Theory]
+    [InlineData("2024-02", "2025-06")]
+    [InlineData("2024", "2025-06-15")]
+    [InlineData("2024-02-10", "2025")]
+    public async Task a_tie_is_in_force_on_exactly_the_days_a_stake_with_the_same_dates_is_held(string from, string to)
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1",
+            Stake("st", "{ exact: 10 }", $"{{ from: {from} }}", "[ { source: press, claim: stated } ]"),
+            $"- {{ id: seat, type: board-seat, holder: acme, subject: globex, valid: {{ from: {from} }}, sources: [ {{ source: filing, claim: stated }} ] }}\n"));
+        await s.ImportAsync($$"""
+            endings:
+              - { fact: st, on: {{to}}, sources: [ { source: press, claim: stated } ] }
+              - { fact: seat, on: {{to}}, sources: [ { source: filing, claim: stated } ] }
+            """);
+        var start = Time.ValidDate.Parse(from);
+        var end = Time.ValidDate.Parse(to);
+        var days = new[] { start.Start, start.LastDay, end.Start, end.LastDay }
+            .SelectMany(d => new[] { d.AddDays(-1), d, d.AddDays(1) }).Distinct().Order();
+        foreach (var day in days)
+        {
+            var ties = (await s.Ledger.RelationshipsAsync("acme", day)).Relationships;
+            var stake = ties.SingleOrDefault(r => r.Type == FactType.Stake)?.Status;
+            var seat = ties.SingleOrDefault(r => r.Fact == "seat")?.Status;
+            Assert.True(stake == seat, $"on {day}: the stake is {stake?.ToString() ?? "not held"}, the board seat {seat?.ToString() ?? "not in force"}");
+        }
+        Assert.Equal(TieStatus.InForce, (await s.Ledger.RelationshipsAsync("acme", start.LastDay)).Relationships.Single(r => r.Fact == "seat").Status);
+        Assert.DoesNotContain((await s.Ledger.RelationshipsAsync("acme", end.LastDay)).Relationships, r => r.Fact == "seat");
+    }
+
     [Fact]
     public async Task graph_edges_carry_a_stakes_share_and_answers_cite_a_sources_link()
     {

@@ -89,18 +89,21 @@ public static class RelationshipsQuery
             result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ToList());
     }
 
-    /// <summary>Held when surely in force on the day, uncertain within an imprecise start or end, null when not in force.</summary>
+    /// <summary>
+    /// In force when surely so on the day, uncertain while its start or end may or may not have happened,
+    /// null when not in force — by the rule stakes' timelines follow: a start or an end takes effect on
+    /// its day, and happened by the last day its date can mean (<see cref="ValidDate.LastDay"/>).
+    /// </summary>
     internal static TieStatus? StatusAt(FactState f, DateOnly day)
     {
         var from = f.Current.Valid.From;
         var end = f.EndsOn;
-        // Half-open: a tie ended on a day is not in force that day; within an imprecise end it may be.
-        if ((day < from.Start && !f.Current.Valid.OrEarlier) || (end is { } e && day >= (e.IsExactDay ? e.Start : e.End)))
+        // Half-open: a tie ended on a day is not in force that day. Before a 'by' date it may already have been.
+        if ((day < from.Start && !f.Current.Valid.OrEarlier) || (end is { } e && day >= e.LastDay))
         {
             return null;
         }
-        // Before a 'by' date, or within an imprecise start or end, the ledger cannot tell.
-        var unsure = day < from.End && (f.Current.Valid.OrEarlier || !from.IsExactDay) || (end is { } x && !x.IsExactDay && day >= x.Start);
+        var unsure = day < from.LastDay || (end is { } x && day >= x.Start);
         return unsure ? TieStatus.Uncertain : TieStatus.InForce;
     }
 }

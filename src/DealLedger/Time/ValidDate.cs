@@ -34,6 +34,13 @@ public readonly record struct ValidDate
 
     public bool IsExactDay => Precision == DatePrecision.Day;
 
+    /// <summary>
+    /// The last day something dated so may have happened. A change takes effect on its day, so by this
+    /// day it surely has: a stake or tie from "2024-02" is surely in force on 2024-02-29, and one ended
+    /// "2025-06" surely no longer on 2025-06-30. Stakes' timelines and other ties use this one rule.
+    /// </summary>
+    public DateOnly LastDay => End.AddDays(-1);
+
     /// <summary>Two dates coincide when some day could be both ("2024-02" and "2024-02-26").</summary>
     public bool Coincides(ValidDate other) => Start < other.End && other.Start < End;
 
@@ -43,7 +50,7 @@ public readonly record struct ValidDate
     /// fact starts leaves it no day at all). Overlapping imprecise dates may still follow
     /// ("2024-02" can end a period from "2024-02-10"), but "2024-02" cannot end one from "2024-02-29".
     /// </summary>
-    public bool CannotFollow(ValidDate start) => End.AddDays(-1) <= start.Start;
+    public bool CannotFollow(ValidDate start) => LastDay <= start.Start;
 
     public static ValidDate OfDay(DateOnly day) => new(day.Year, day.Month, day.Day);
 
