@@ -1,6 +1,7 @@
 using DealLedger.Deals;
 using DealLedger.Storage;
 using DealLedger.Time;
+using DealLedger.Writing;
 using Marten;
 using Npgsql;
 

@@ -2,7 +2,7 @@ using DealLedger.Deals;
 using DealLedger.Importing;
 using DealLedger.Organizations;
 using DealLedger.Sources;
-using DealLedger.Storage;
+using DealLedger.Writing;
 
 namespace DealLedger.Rules.Tests;
 

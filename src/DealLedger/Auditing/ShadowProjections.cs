@@ -1,5 +1,6 @@
 using DealLedger.Deals;
 using DealLedger.Storage;
+using DealLedger.Writing;
 using Npgsql;
 
 namespace DealLedger.Auditing;

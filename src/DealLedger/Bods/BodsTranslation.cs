@@ -4,6 +4,7 @@ using DealLedger.Deals;
 using DealLedger.Holdings;
 using DealLedger.Storage;
 using DealLedger.Time;
+using DealLedger.Writing;
 
 namespace DealLedger.Bods;
 

@@ -1,6 +1,7 @@
 using DealLedger.Holdings;
 using DealLedger.Importing;
 using DealLedger.Storage;
+using DealLedger.Writing;
 
 namespace DealLedger.Deals;
 

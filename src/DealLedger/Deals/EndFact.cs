@@ -1,5 +1,6 @@
 using DealLedger.Importing;
 using DealLedger.Storage;
+using DealLedger.Writing;
 
 namespace DealLedger.Deals;
 

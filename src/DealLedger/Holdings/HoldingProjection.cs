@@ -30,14 +30,53 @@ internal static class HoldingProjection
         }).ToList();
 
     /// <summary>
-    /// The pair's open segments that the new timeline no longer has (to close), and the timeline's
-    /// segments not open yet (to open, in timeline order); unchanged segments stay as they are.
+    /// Moves a pair's open segments to its new timeline: closes (at <paramref name="recordedAt"/>, by
+    /// <paramref name="sequence"/>) those the timeline no longer has and opens, in timeline order, those
+    /// not open yet; unchanged segments stay as they are. Rows this fold made are closed in place; stored
+    /// ones are listed in <paramref name="closedStored"/>; new rows go to <paramref name="made"/>, numbered in order.
     /// </summary>
-    internal static (List<T> Closed, List<(HoldingSegment Segment, string Finding, string Key)> Opened) Changes<T>(
-        IReadOnlyList<T> current, Func<T, string> keyOf, List<(HoldingSegment Segment, string Finding, string Key)> wanted)
+    internal static void Refresh(string holder, string subject, List<OpenSegment> open, List<(HoldingSegment Segment, string Finding, string Key)> timeline,
+        DateTimeOffset recordedAt, long sequence, List<HoldingSegmentRow> made, List<(long Id, DateTimeOffset At, long Sequence)> closedStored)
     {
-        var wantedKeys = wanted.Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
-        var kept = current.Select(keyOf).Where(wantedKeys.Contains).ToHashSet(StringComparer.Ordinal);
-        return (current.Where(r => !kept.Contains(keyOf(r))).ToList(), wanted.Where(w => !kept.Contains(w.Key)).ToList());
+        var wanted = timeline.Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
+        var kept = open.Select(s => s.Key).Where(wanted.Contains).ToHashSet(StringComparer.Ordinal);
+        foreach (var segment in open.Where(s => !kept.Contains(s.Key)))
+        {
+            if (segment.Row is { } row)
+            {
+                row.RecordedTo = recordedAt;
+                row.ClosedSequence = sequence;
+            }
+            else
+            {
+                closedStored.Add((segment.Id, recordedAt, sequence));
+            }
+        }
+        open.RemoveAll(s => !kept.Contains(s.Key));
+        foreach (var (segment, finding, key) in timeline.Where(w => !kept.Contains(w.Key)))
+        {
+            var row = new HoldingSegmentRow(made.Count, holder, subject, segment.From, segment.To, recordedAt, LedgerJson.Word(segment.Finding.Status), sequence, finding);
+            made.Add(row);
+            open.Add(new OpenSegment(row.Id, key, row));
+        }
     }
+}
+
+/// <summary>A holding segment a pair has open (upper_inf(recorded)), as the projection diffs against it.</summary>
+internal sealed record OpenSegment(long Id, string Key, HoldingSegmentRow? Row);
+
+/// <summary>A holding segment (table holding_segments) made in memory; open while <see cref="RecordedTo"/> is null. <see cref="Id"/> counts from 0 within a fold.</summary>
+internal sealed class HoldingSegmentRow(long id, string holder, string subject, DateOnly? from, DateOnly? to, DateTimeOffset recordedFrom, string status, long sequence, string finding)
+{
+    public long Id { get; } = id;
+    public string Holder { get; } = holder;
+    public string Subject { get; } = subject;
+    public DateOnly? From { get; } = from;
+    public DateOnly? To { get; } = to;
+    public DateTimeOffset RecordedFrom { get; } = recordedFrom;
+    public DateTimeOffset? RecordedTo { get; set; }
+    public string Status { get; } = status;
+    public long Sequence { get; } = sequence;
+    public long? ClosedSequence { get; set; }
+    public string Finding { get; } = finding;
 }

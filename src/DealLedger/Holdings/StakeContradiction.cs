@@ -2,6 +2,7 @@ using DealLedger.Deals;
 using DealLedger.Importing;
 using DealLedger.Sources;
 using DealLedger.Storage;
+using DealLedger.Writing;
 
 namespace DealLedger.Holdings;
 

@@ -1,6 +1,7 @@
 using System.Runtime.ExceptionServices;
 using DealLedger.Deals;
 using DealLedger.Storage;
+using DealLedger.Writing;
 
 namespace DealLedger.Importing;
 

@@ -1,6 +1,7 @@
 using DealLedger.Deals;
 using DealLedger.Sources;
 using DealLedger.Storage;
+using DealLedger.Writing;
 
 namespace DealLedger.Importing;
 

@@ -3,6 +3,7 @@ using DealLedger.Deals;
 using DealLedger.Organizations;
 using DealLedger.Sources;
 using DealLedger.Storage;
+using DealLedger.Writing;
 
 namespace DealLedger.Importing;
 

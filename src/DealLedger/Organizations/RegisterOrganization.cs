@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using DealLedger.Importing;
 using DealLedger.Storage;
+using DealLedger.Writing;
 
 namespace DealLedger.Organizations;
 

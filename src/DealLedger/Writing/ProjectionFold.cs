@@ -2,9 +2,10 @@ using DealLedger.Deals;
 using DealLedger.Holdings;
 using DealLedger.Organizations;
 using DealLedger.Sources;
+using DealLedger.Storage;
 using Npgsql;
 
-namespace DealLedger.Storage;
+namespace DealLedger.Writing;
 
 /// <summary>
 /// The one fold of the projections: events in, rows out, write by write, in memory. Every write (a
@@ -114,7 +115,11 @@ internal sealed class ProjectionFold(LedgerState state)
         }
         for (var i = 0; i < pairs.Count; i++)
         {
-            Refresh(pairs[i], timelines[i], recordedAt, sequence);
+            if (!state.Segments.TryGetValue(pairs[i], out var open))
+            {
+                state.Segments[pairs[i]] = open = [];
+            }
+            HoldingProjection.Refresh(pairs[i].Item1, pairs[i].Item2, open, timelines[i], recordedAt, sequence, Segments, ClosedStoredSegments);
         }
         Position = (sequence, recordedAt);
         EventsApplied += write.Count;
@@ -125,36 +130,6 @@ internal sealed class ProjectionFold(LedgerState state)
     {
         var facts = state.StakesOf(pair);
         return HoldingProjection.Keyed(HoldingTimeline.Build(pair.Holder, pair.Subject, facts, SourcesOf(facts), NameOf));
-    }
-
-    private void Refresh((string Holder, string Subject) pair, List<(HoldingSegment Segment, string Finding, string Key)> timeline, DateTimeOffset recordedAt, long sequence)
-    {
-        if (!state.Segments.TryGetValue(pair, out var current))
-        {
-            state.Segments[pair] = current = [];
-        }
-        var (closed, opened) = HoldingProjection.Changes(current, s => s.Key, timeline);
-        foreach (var segment in closed)
-        {
-            if (segment.Row is { } row)
-            {
-                row.RecordedTo = recordedAt;
-                row.ClosedSequence = sequence;
-            }
-            else
-            {
-                ClosedStoredSegments.Add((segment.Id, recordedAt, sequence));
-            }
-        }
-        var gone = closed.ToHashSet(ReferenceEqualityComparer.Instance);
-        current.RemoveAll(gone.Contains);
-        foreach (var (segment, finding, key) in opened)
-        {
-            var row = new HoldingSegmentRow(Segments.Count, pair.Holder, pair.Subject, segment.From, segment.To, recordedAt,
-                LedgerJson.Word(segment.Finding.Status), sequence, finding);
-            Segments.Add(row);
-            current.Add(new OpenSegment(row.Id, key, row));
-        }
     }
 
     private Dictionary<string, SourceRegistered> SourcesOf(IReadOnlyList<FactState> facts)

@@ -2,12 +2,10 @@ using DealLedger.Deals;
 using DealLedger.Holdings;
 using DealLedger.Organizations;
 using DealLedger.Sources;
+using DealLedger.Storage;
 using Npgsql;
 
-namespace DealLedger.Storage;
-
-/// <summary>A holding segment a pair has open (upper_inf(recorded)), as the projection diffs against it.</summary>
-internal sealed record OpenSegment(long Id, string Key, HoldingSegmentRow? Row);
+namespace DealLedger.Writing;
 
 /// <summary>
 /// What the projections hold, in memory: the registrations, facts, pairs and open holding segments

@@ -1,9 +1,10 @@
 using DealLedger.Deals;
 using DealLedger.Organizations;
 using DealLedger.Sources;
+using DealLedger.Storage;
 using Npgsql;
 
-namespace DealLedger.Storage;
+namespace DealLedger.Writing;
 
 /// <summary>
 /// One write in progress, under the ledger's write lock: what the ledger holds as far as the write

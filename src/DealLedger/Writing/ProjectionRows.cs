@@ -1,10 +1,12 @@
 using DealLedger.Deals;
+using DealLedger.Holdings;
 using DealLedger.Organizations;
 using DealLedger.Sources;
+using DealLedger.Storage;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace DealLedger.Storage;
+namespace DealLedger.Writing;
 
 /// <summary>A row of organizations, sources or deals: one registration (organizations also keep the name).</summary>
 internal sealed record RegistrationRow(string Id, string? Name, DateTimeOffset RecordedAt, long Sequence, string Data)
@@ -42,22 +44,6 @@ internal sealed class FactVersionRow(long id, FactState fact, DateTimeOffset rec
     public string? Holder => Fact.Current.Type == FactType.Stake ? Fact.Current.Holder : null;
 
     public string? Subject => Fact.Current.Type == FactType.Stake ? Fact.Current.Subject : null;
-}
-
-/// <summary>A holding segment (table holding_segments) made in memory; open while <see cref="RecordedTo"/> is null. <see cref="Id"/> counts from 0 within a fold.</summary>
-internal sealed class HoldingSegmentRow(long id, string holder, string subject, DateOnly? from, DateOnly? to, DateTimeOffset recordedFrom, string status, long sequence, string finding)
-{
-    public long Id { get; } = id;
-    public string Holder { get; } = holder;
-    public string Subject { get; } = subject;
-    public DateOnly? From { get; } = from;
-    public DateOnly? To { get; } = to;
-    public DateTimeOffset RecordedFrom { get; } = recordedFrom;
-    public DateTimeOffset? RecordedTo { get; set; }
-    public string Status { get; } = status;
-    public long Sequence { get; } = sequence;
-    public long? ClosedSequence { get; set; }
-    public string Finding { get; } = finding;
 }
 
 /// <summary>Writes projection rows with binary COPY: one statement per table, whatever the row count.</summary>
