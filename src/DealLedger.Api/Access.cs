@@ -19,7 +19,7 @@ public sealed class AccessOptions
 /// API keys sent in the X-Api-Key header. A request without a key is anonymous; an unknown or
 /// revoked key is refused (401) rather than treated as anonymous, so a typo never silently downgrades.
 /// </summary>
-public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Ledger ledger)
+public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Ledger ledger, ApiKeyCache keys)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -31,7 +31,7 @@ public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
         {
             return AuthenticateResult.NoResult();
         }
-        if (await ledger.AuthenticateAsync(values.ToString(), Context.RequestAborted) is not { } key)
+        if (await keys.AuthenticateAsync(ledger, values.ToString(), Context.RequestAborted) is not { } key)
         {
             return AuthenticateResult.Fail("unknown or revoked API key");
         }

@@ -39,6 +39,7 @@ public static class ApiHost
             return ledger;
         });
         builder.Host.UseWolverine(o => LedgerMessaging.Configure(o, connection, "dealledger-api"));
+        builder.Services.AddSingleton<ApiKeyCache>();
         builder.Services.AddSingleton<LogSignal>();
         builder.Services.AddHostedService(s => s.GetRequiredService<LogSignal>());
         builder.Services.AddHostedService<Sealing>();

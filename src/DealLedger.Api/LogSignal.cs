@@ -1,12 +1,15 @@
+using DealLedger.Access;
 using Npgsql;
 
 namespace DealLedger.Api;
 
 /// <summary>
-/// Wakes change-feed streams when a write commits: one LISTEN connection per process, not one per
-/// follower. A missed notification (connection lost) costs only latency: it also pulses every 5 s.
+/// The process's one LISTEN connection. It wakes change-feed streams when a write commits (not one
+/// connection per follower; a missed notification costs only latency: it also pulses every 5 s), and
+/// keeps the key cache honest: a key created or revoked is forgotten, and while the connection is
+/// lost the cache keeps nothing.
 /// </summary>
-public sealed class LogSignal(Ledger ledger, ILogger<LogSignal> log) : BackgroundService
+public sealed class LogSignal(Ledger ledger, ApiKeyCache keys, ILogger<LogSignal> log) : BackgroundService
 {
     private TaskCompletionSource next = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -24,11 +27,22 @@ public sealed class LogSignal(Ledger ledger, ILogger<LogSignal> log) : Backgroun
             try
             {
                 await using var c = await ledger.Database.OpenConnectionAsync(stoppingToken);
-                c.Notification += (_, _) => Pulse();
-                await using (var cmd = new NpgsqlCommand($"listen {Ledger.LogChannel}", c))
+                c.Notification += (_, e) =>
+                {
+                    if (e.Channel == ApiKeys.Channel)
+                    {
+                        keys.Forget(e.Payload);
+                    }
+                    else
+                    {
+                        Pulse();
+                    }
+                };
+                await using (var cmd = new NpgsqlCommand($"listen {Ledger.LogChannel}; listen {ApiKeys.Channel}", c))
                 {
                     await cmd.ExecuteNonQueryAsync(stoppingToken);
                 }
+                keys.Listening();
                 Pulse();
                 while (!stoppingToken.IsCancellationRequested)
                 {
@@ -38,10 +52,12 @@ public sealed class LogSignal(Ledger ledger, ILogger<LogSignal> log) : Backgroun
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
+                keys.Deaf();
                 return;
             }
             catch (Exception e)
             {
+                keys.Deaf();
                 log.LogWarning("Listening for commits failed ({Message}); retrying in 2 s", e.Message);
                 Pulse();
                 await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);

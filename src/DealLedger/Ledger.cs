@@ -135,36 +135,61 @@ public sealed class Ledger : IAsyncDisposable
     /// safely in the past of the log, it first waits for any write in flight, so an answer given now
     /// is given again, identically, by any later query with the same knownAt (rule 8).
     /// </summary>
-    public async Task<T> ReadAsync<T>(DateTimeOffset? knownAt, Func<NpgsqlConnection, DateTimeOffset, CancellationToken, Task<T>> query, CancellationToken ct = default)
+    public Task<T> ReadAsync<T>(DateTimeOffset? knownAt, Func<NpgsqlConnection, DateTimeOffset, CancellationToken, Task<T>> query, CancellationToken ct = default) =>
+        ReadAsync<object?, T>(knownAt, null, _ => null, (c, k, _, token) => query(c, k, token), ct);
+
+    /// <summary>
+    /// In the statement given to <see cref="ReadAsync{TRow, T}"/>: the knownAt answered, as SQL (its $1 is
+    /// the knownAt asked), the instant the query is then handed.
+    /// </summary>
+    public const string KnownAtSql = "least(coalesce($1::timestamptz, now()), now())";
+
+    /// <summary>
+    /// As the other form, with the query's first statement sent in the barrier's round trip, so a query
+    /// that needs no more costs one. <paramref name="first"/> returns one row, read by <paramref name="row"/>;
+    /// its parameter $1 is reserved for the knownAt asked, and <see cref="KnownAtSql"/> is the one answered.
+    /// </summary>
+    public async Task<T> ReadAsync<TRow, T>(DateTimeOffset? knownAt, NpgsqlBatchCommand? first, Func<NpgsqlDataReader, TRow> row,
+        Func<NpgsqlConnection, DateTimeOffset, TRow, CancellationToken, Task<T>> query, CancellationToken ct = default)
     {
         await using var connection = await Database.OpenConnectionAsync(ct);
-        var asked = knownAt is { } k ? Instant.TruncateToMicroseconds(k) : (DateTimeOffset?)null;
-        // One round trip: the clock and — unless the instant is safely in the past of the
-        // log — a barrier, not a lock held while reading: the statement waits for the write in flight (if
-        // any) to commit and releases at once. The clock is read first, so any write not yet begun reads a
-        // later one and cannot land at or before the instant (rule 8).
+        var asked = new NpgsqlParameter { Value = knownAt is { } k ? Instant.TruncateToMicroseconds(k) : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz };
+        // One round trip, one implicit transaction: the clock and — unless the instant is safely in the past
+        // of the log — a barrier: the statement waits for the write in flight (if any) to commit. The clock is
+        // now(), the transaction's start, so it is read before the barrier: any write not yet begun reads a
+        // later one and cannot land at or before the instant (rule 8). A knownAt in the future is answered,
+        // and echoed, as now: the ledger cannot know what it has not yet recorded.
+        // The query's first statement runs next in the same batch: READ COMMITTED takes its snapshot after
+        // the barrier returned, so it sees the write waited for. The shared lock is held until the batch
+        // ends, which only makes a write that starts meanwhile wait for that one short statement.
         var position = ProjectionTables.Of("ledger_position");
         await using var batch = new NpgsqlBatch(connection)
         {
             BatchCommands =
             {
-                new NpgsqlBatchCommand("select clock_timestamp()"),
-                new NpgsqlBatchCommand($"select pg_advisory_xact_lock_shared($1) where $2::timestamptz is null or $2 >= coalesce((select last_recorded_at from {position} where id = 1), '-infinity')")
+                new NpgsqlBatchCommand($"select {KnownAtSql}, case when $1::timestamptz is null or $1 >= coalesce((select last_recorded_at from {position} where id = 1), '-infinity') " +
+                    "then pg_advisory_xact_lock_shared($2) end")
                 {
-                    Parameters = { new() { Value = WriteLock }, new() { Value = (object?)asked ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz } },
+                    Parameters = { asked, new() { Value = WriteLock } },
                 },
             },
         };
-        DateTimeOffset now;
+        if (first is not null)
+        {
+            first.Parameters.Insert(0, asked.Clone());
+            batch.BatchCommands.Add(first);
+        }
+        DateTimeOffset at;
+        TRow found;
         await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);
-            now = reader.GetFieldValue<DateTimeOffset>(0);
+            at = reader.GetFieldValue<DateTimeOffset>(0);
+            found = first is not null && await reader.NextResultAsync(ct) && await reader.ReadAsync(ct)
+                ? row(reader)
+                : default!;
         }
-        // The ledger cannot know what it has not yet recorded: a knownAt in the future is answered,
-        // and echoed, as now — so the answer can be given again, identically, with its knownAt.
-        var at = asked is { } a && a < now ? a : Instant.TruncateToMicroseconds(now);
-        return await query(connection, at, ct);
+        return await query(connection, at, found, ct);
     }
 
     public async ValueTask DisposeAsync()

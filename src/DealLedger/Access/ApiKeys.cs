@@ -26,6 +26,12 @@ public static partial class ApiKeys
     private const string Prefix = "dlk_";
     private static readonly string Table = ProjectionTables.Name("api_keys");
 
+    /// <summary>
+    /// The PostgreSQL NOTIFY channel on which a key's creation or revocation announces its name, in the
+    /// transaction of the change: API processes drop what they remember of it (<see cref="ApiKeyCache"/>).
+    /// </summary>
+    public const string Channel = "dealledger_keys";
+
     public static string WriterName(string keyName) => $"key:{keyName}";
 
     public static bool Allows(this Role role, Role needed) => role >= needed;
@@ -56,10 +62,12 @@ public static partial class ApiKeys
         }
         var secret = Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         await using var c = await ledger.Database.OpenConnectionAsync(ct);
-        var inserted = await Sql.ExecAsync(c,
-            $"insert into {Table} (name, role, key_hash, created_at, created_by) values ($1, $2, $3, clock_timestamp(), $4) on conflict (name) do nothing",
-            ct, name, LedgerJson.Word(role), Hash(secret), createdBy);
-        return inserted == 1
+        // One statement, so the change and its announcement commit together.
+        var inserted = await Sql.ListAsync(c,
+            $"with k as (insert into {Table} (name, role, key_hash, created_at, created_by) values ($1, $2, $3, clock_timestamp(), $4) on conflict (name) do nothing returning name) " +
+            "select pg_notify($5, name) from k",
+            _ => true, ct, name, LedgerJson.Word(role), Hash(secret), createdBy, Channel);
+        return inserted.Count == 1
             ? new CreatedKey(name, role, secret)
             : throw new LedgerException(LedgerErrorKind.Conflict, $"a key named '{name}' already exists (names are never reused, even after revocation)") { Field = "name" };
     }
@@ -67,7 +75,11 @@ public static partial class ApiKeys
     public static async Task<ApiKey> RevokeKeyAsync(this Ledger ledger, string name, CancellationToken ct = default)
     {
         await using var c = await ledger.Database.OpenConnectionAsync(ct);
-        await Sql.ExecAsync(c, $"update {Table} set revoked_at = clock_timestamp() where name = $1 and revoked_at is null", ct, name);
+        // One statement, so the revocation and its announcement commit together: no API process keeps
+        // accepting the key after another has refused it.
+        await Sql.ListAsync(c,
+            $"with k as (update {Table} set revoked_at = clock_timestamp() where name = $1 and revoked_at is null returning name) select pg_notify($2, name) from k",
+            _ => true, ct, name, Channel);
         var keys = await ListAsync(c, name, ct);
         return keys.Count == 1 ? keys[0] : throw new LedgerException(LedgerErrorKind.NotFound, $"unknown key '{Fields.Clip(name)}'") { Field = "name" };
     }
@@ -81,13 +93,18 @@ public static partial class ApiKeys
     /// <summary>The key's name and role, or null when the key is unknown or revoked.</summary>
     public static async Task<(string Name, Role Role)?> AuthenticateAsync(this Ledger ledger, string secret, CancellationToken ct = default)
     {
-        if (!secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > 100)
-        {
-            return null;
-        }
+        return HashOf(secret) is { } hash ? await ledger.AuthenticateAsync(hash, ct) : null;
+    }
+
+    /// <summary>The stored form of a key, or null when it cannot be one (no lookup needed).</summary>
+    internal static byte[]? HashOf(string secret) =>
+        secret.StartsWith(Prefix, StringComparison.Ordinal) && secret.Length <= 100 ? Hash(secret) : null;
+
+    internal static async Task<(string Name, Role Role)?> AuthenticateAsync(this Ledger ledger, byte[] hash, CancellationToken ct)
+    {
         await using var c = await ledger.Database.OpenConnectionAsync(ct);
         var found = await Sql.ListAsync(c, $"select name, role from {Table} where key_hash = $1 and revoked_at is null",
-            r => (r.GetString(0), LedgerJson.Deserialize<Role>($"\"{r.GetString(1)}\"")), ct, Hash(secret));
+            r => (r.GetString(0), LedgerJson.Deserialize<Role>($"\"{r.GetString(1)}\"")), ct, hash);
         return found.Count == 1 ? found[0] : null;
     }
 

@@ -11,41 +11,37 @@ public static class HoldingQuery
 {
     private static readonly string Table = ProjectionTables.Of("holding_segments");
 
-    public static Task<HoldingAnswer> HoldingAsync(this Ledger ledger, string holder, string subject, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
-        ledger.ReadAsync(knownAt, async (c, k, token) =>
+    public static Task<HoldingAnswer> HoldingAsync(this Ledger ledger, string holder, string subject, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default)
+    {
+        var day = at ?? ledger.Today;
+        // In the read's own round trip: the segment, and whether both organizations exist. When nothing was
+        // recorded after knownAt (in this statement's snapshot), the pair's open segments are exactly those in
+        // force then: a btree probe for the one whose period starts last on or before the day (ranges sort by
+        // their start, then their end; [day,) is the greatest range starting on the day) — as fast for a pair
+        // with thousands of segments as for one with a few. Else the GiST index over both time axes finds it.
+        // The day is only compared, never added to: the calendar's first and last days arrive as -infinity
+        // and infinity (Sql.Command), where day + 1 is the day itself.
+        var probe = new NpgsqlBatchCommand(
+            $"select case when coalesce((select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1), '-infinity') <= {Ledger.KnownAtSql} " +
+            $"then (select finding::text from (select finding, valid from {Table} where holder = $2 and subject = $3 and upper_inf(recorded) " +
+            "and valid <= daterange($4::date, null) order by valid desc limit 1) s where valid @> $4::date) " +
+            $"else (select finding::text from {Table} where holder = $2 and subject = $3 and recorded @> {Ledger.KnownAtSql} and valid @> $4::date limit 1) end, " +
+            $"(select count(*) from {ProjectionTables.Of("organizations")} where id in ($2, $3))")
         {
-            var day = at ?? ledger.Today;
-            // One round trip: the segment, and whether both organizations exist. When nothing was recorded
-            // after knownAt (in this statement's snapshot), the pair's open segments are exactly those in
-            // force then: a btree probe for the one whose period starts last on or before the day (ranges sort by
-            // their start, then their end; [day,) is the greatest range starting on the day) — as fast
-            // for a pair with thousands of segments as for one with a few. Else the GiST index over both
-            // time axes finds it. The day is only compared, never added to: the calendar's first and last
-            // days arrive as -infinity and infinity (Sql.Command), where day + 1 is the day itself.
-            await using var cmd = Sql.Command(c,
-                $"select case when coalesce((select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1), '-infinity') <= $3::timestamptz " +
-                $"then (select finding::text from (select finding, valid from {Table} where holder = $1 and subject = $2 and upper_inf(recorded) " +
-                "and valid <= daterange($4::date, null) order by valid desc limit 1) s where valid @> $4::date) " +
-                $"else (select finding::text from {Table} where holder = $1 and subject = $2 and recorded @> $3::timestamptz and valid @> $4::date limit 1) end, " +
-                $"(select count(*) from {ProjectionTables.Of("organizations")} where id in ($1, $2))",
-                holder, subject, k, day);
-            string? json;
-            long known;
-            await using (var r = await cmd.ExecuteReaderAsync(token))
-            {
-                await r.ReadAsync(token);
-                json = r.IsDBNull(0) ? null : r.GetString(0);
-                known = r.GetInt64(1);
-            }
-            if (json is null || known < 2)
+            Parameters = { new() { Value = holder }, new() { Value = subject }, new() { Value = day } },
+        };
+        return ledger.ReadAsync(knownAt, probe, r => (Json: r.IsDBNull(0) ? null : r.GetString(0), Known: r.GetInt64(1)), async (c, k, found, token) =>
+        {
+            if (found.Json is null || found.Known < 2)
             {
                 await PairNamesAsync(c, holder, subject, token);
             }
-            var finding = json is not null
-                ? LedgerJson.Deserialize<HoldingFinding>(json)
+            var finding = found.Json is not null
+                ? LedgerJson.Deserialize<HoldingFinding>(found.Json)
                 : await UnknownAsync(c, holder, subject, k, token);
             return HoldingAnswer.From(holder, subject, day, k, finding);
         }, ct);
+    }
 
     private static async Task<HoldingFinding> UnknownAsync(NpgsqlConnection c, string holder, string subject, DateTimeOffset knownAt, CancellationToken ct)
     {
