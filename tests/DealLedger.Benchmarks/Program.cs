@@ -11,10 +11,16 @@ using DealLedger.Storage;
 //             (without import: the ledgers a previous run left, dealledger_bench_SIZE, are measured again)
 //             [--http-seconds 10] [--feed-seconds 20] [--out DIR]
 //   eng/bench --audit EVENTS [--reuse]      the older auditing benchmark (many small writes, then replay)
+//   eng/bench --timeline                    HoldingTimeline.Build on a long pair and a short one (no database)
 var quick = args.Contains("--quick");
 var runs = Arg("--runs", 3);
 var sizes = (Text("--sizes") ?? (quick ? "10000" : "10000,100000,1000000")).Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 var only = Text("--only")?.Split(',').ToHashSet() ?? ["import", "query", "http", "audit", "feed", "write"];
+if (args.Contains("--timeline"))
+{
+    TimelineTiming.Run();
+    return 0;
+}
 var server = Environment.GetEnvironmentVariable(LedgerStore.EnvironmentVariable)
     ?? throw new InvalidOperationException($"set {LedgerStore.EnvironmentVariable} (eng/bench does)");
 var repo = FindRepo();

@@ -52,7 +52,7 @@ public sealed class PossibleWorldsTests
     }
 
     /// <summary>Up to four stakes whose starts do not coincide, with day, month or year precision, some `to`s and endings, some 0 %.</summary>
-    private static List<FactState> RandomFacts(Random r)
+    internal static List<FactState> RandomFacts(Random r)
     {
         var facts = new List<FactState>();
         for (var i = 0; i < r.Next(1, 5); i++)

@@ -86,21 +86,33 @@ public static class HoldingTimeline
         var points = marks.SelectMany(m => new[] { m.First, m.First.AddDays(1), m.Last })
             .Concat(retracted.SelectMany(r => new[] { r.Current.Valid.From.Start }.Concat(r.EndsOn is { } e ? [e.End] : [])))
             .Distinct().Order().ToList();
+        var sweep = new Sweep(marks);
+        var retractions = new Retractions(retracted, points);
         var segments = new List<HoldingSegment>();
+        Reading? previous = null;
         for (var i = -1; i < points.Count; i++)
         {
             DateOnly? from = i < 0 ? null : points[i];
             DateOnly? to = i + 1 < points.Count ? points[i + 1] : null;
-            var relevant = retracted.Where(r => Overlaps(r, from, to)).ToList();
-            var finding = FindingOn(from, marks, states, words, relevant);
-            if (segments.Count > 0 && Same(segments[^1].Finding, finding))
+            var relevant = retractions.At(i);
+            var reading = from is { } day ? sweep.On(day, states, relevant) : new Reading(Reading.Kinds.NotYetHeld, relevant) { State = states[0] };
+            if (segments.Count > 0 && reading.SameAs(previous))
             {
                 segments[^1] = segments[^1] with { To = to };
             }
             else
             {
-                segments.Add(new HoldingSegment(from, to, finding));
+                var finding = reading.Render(words, sweep);
+                if (segments.Count > 0 && Same(segments[^1].Finding, finding))
+                {
+                    segments[^1] = segments[^1] with { To = to };
+                }
+                else
+                {
+                    segments.Add(new HoldingSegment(from, to, finding));
+                }
             }
+            previous = reading;
         }
         return segments;
     }
@@ -131,12 +143,23 @@ public static class HoldingTimeline
     private static List<State> GroupIntoStates(List<FactState> live, IReadOnlyDictionary<string, SourceRegistered> sources)
     {
         var states = new List<(ValidDate Start, List<FactState> Members)>();
+        // The states by first day (then by when they were made): a state coinciding with a date starts
+        // before the date ends, and less than the widest window yet before the date starts.
+        var byStart = new List<(int Day, int State)>();
+        var widest = 0;
         var sameDate = live.GroupBy(f => f.Current.Valid.From).OrderBy(g => Width(g.Key)).ThenBy(g => g.Key.Start);
         foreach (var group in sameDate)
         {
             var facts = group.ToList();
-            var coinciding = states.Where(s => s.Start.Coincides(group.Key)
-                    && facts.All(f => f.EndsOn is not { } end || !end.CannotFollow(s.Start))).OrderBy(s => s.Start.Start).ToList();
+            var coinciding = new List<(ValidDate Start, List<FactState> Members)>();
+            for (var k = FirstAfter(byStart, group.Key.Start.DayNumber - widest); k < byStart.Count && byStart[k].Day < group.Key.End.DayNumber; k++)
+            {
+                var s = states[byStart[k].State];
+                if (s.Start.Coincides(group.Key) && facts.All(f => f.EndsOn is not { } end || !end.CannotFollow(s.Start)))
+                {
+                    coinciding.Add(s);
+                }
+            }
             var home = coinciding.FirstOrDefault(s => Agrees([.. facts, .. s.Members]));
             if (home.Members is null && coinciding.Count > 0)
             {
@@ -144,7 +167,9 @@ public static class HoldingTimeline
             }
             if (home.Members is null)
             {
+                byStart.Insert(FirstAfter(byStart, group.Key.Start.DayNumber), (group.Key.Start.DayNumber, states.Count));
                 states.Add((group.Key, facts));
+                widest = Math.Max(widest, Width(group.Key));
             }
             else
             {
@@ -170,6 +195,25 @@ public static class HoldingTimeline
     }
 
     private static int Width(ValidDate d) => d.End.DayNumber - d.Start.DayNumber;
+
+    /// <summary>The first position of <paramref name="byStart"/> (sorted by day) whose day is after <paramref name="day"/>.</summary>
+    private static int FirstAfter(List<(int Day, int State)> byStart, int day)
+    {
+        int lo = 0, hi = byStart.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (byStart[mid].Day <= day)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
 
     private static State StateOf(int index, ValidDate start, List<FactState> members, IReadOnlyDictionary<string, SourceRegistered> sources)
     {
@@ -200,9 +244,18 @@ public static class HoldingTimeline
         static Mark Of(ValidDate date, State? starts, State? of, FactState? fact, EndingNote? ending) =>
             new(date, date.Start, date.End.AddDays(-1), starts, of, fact, ending);
         var marks = states.Select(s => Of(s.Start, s, null, null, null)).ToList();
+        // The state each fact belongs to: the first that has it among its members.
+        var stateOf = new Dictionary<FactState, State>();
+        foreach (var s in states)
+        {
+            foreach (var m in s.Members)
+            {
+                stateOf.TryAdd(m, s);
+            }
+        }
         foreach (var f in live.Where(f => f.Ending is not null))
         {
-            marks.Add(Of(f.Ending!.On, null, states.First(s => s.Members.Contains(f)), f, f.Ending));
+            marks.Add(Of(f.Ending!.On, null, stateOf[f], f, f.Ending));
         }
         for (var i = 0; i < states.Count; i++)
         {
@@ -219,20 +272,22 @@ public static class HoldingTimeline
             }
             marks.Add(Of(own.To, null, states[i], own.Fact, null));
         }
-        foreach (var start in marks.Where(m => m.Starts is not null).ToList())
+        var endsOf = Enumerable.Range(0, marks.Count).Where(i => marks[i].IsEnd).ToLookup(i => marks[i].Of!);
+        for (var i = 0; i < marks.Count; i++)
         {
-            var ends = marks.Where(m => m.IsEnd && m.Of == start.Starts).ToList();
-            if (ends.Count == 0)
+            var start = marks[i];
+            if (start.Starts is null || !endsOf.Contains(start.Starts))
             {
                 continue;
             }
+            var ends = endsOf[start.Starts];
             // The start comes at least a day before its earliest possible end; each end at least a day after the start.
-            var latestStart = ends.Min(e => e.Last).AddDays(-1);
+            var latestStart = ends.Min(e => marks[e].Last).AddDays(-1);
             var narrowed = start with { Last = Max(start.First, Min(start.Last, latestStart)) };
-            marks[marks.IndexOf(start)] = narrowed;
+            marks[i] = narrowed;
             foreach (var e in ends)
             {
-                marks[marks.IndexOf(e)] = e with { First = Min(e.Last, Max(e.First, narrowed.First.AddDays(1))) };
+                marks[e] = marks[e] with { First = Min(marks[e].Last, Max(marks[e].First, narrowed.First.AddDays(1))) };
             }
         }
         return marks.OrderBy(m => m.First).ThenBy(m => m.Last).ThenBy(m => m.IsEnd ? 0 : 1).ToList();
@@ -258,103 +313,460 @@ public static class HoldingTimeline
             || (a.Starts is not null && b.IsEnd && b.Of == a.Starts);
     }
 
-    private static HoldingFinding FindingOn(DateOnly? day, List<Mark> marks, List<State> states, Words words, List<FactState> retracted)
+    /// <summary>
+    /// What the timeline says over one stretch, before it is put into words: findings are rendered only
+    /// where a stretch differs from the one before it, and a held state, a not-yet-held or a no-longer-held
+    /// reading made of the very same marks, states and retractions as its predecessor is that same finding.
+    /// </summary>
+    private sealed record Reading(Reading.Kinds Kind, List<FactState> Retracted)
     {
-        var passed = day is { } d ? marks.Where(m => m.PassedBy(d)).ToList() : [];
-        var open = day is { } d2 ? marks.Where(m => m.OpenOn(d2)).ToList() : [];
-        var outcomes = day is { } d3 ? PossibleOutcomes(passed, open, d3) : [new Outcome(null, null)];
-        var held = outcomes.Select(o => o.Held).Distinct().ToList();
-        if (held.All(s => s is not null))
+        public enum Kinds { Held, Changing, Uncertain, NotYetHeld, NoLongerHeld }
+
+        public State? State { get; init; }
+        public List<State>? States { get; init; }
+        public List<ValidDate>? Windows { get; init; }
+        public Mark? Starting { get; init; }
+        public Mark? Ending { get; init; }
+        public Mark? NotHeldAfter { get; init; }
+        public State? Previous { get; init; }
+        public State? Next { get; init; }
+
+        /// <summary>Surely the same finding as <paramref name="other"/>'s (false only means: render and compare).</summary>
+        public bool SameAs(Reading? other) =>
+            other is not null && other.Kind == Kind && ReferenceEquals(other.Retracted, Retracted)
+            && Kind is Kinds.Held or Kinds.NotYetHeld or Kinds.NoLongerHeld
+            && other.State == State && other.Ending == Ending && other.Previous == Previous && other.Next == Next;
+
+        public HoldingFinding Render(Words words, Sweep sweep) => Kind switch
         {
-            return held.Count == 1
-                ? words.Held(held[0]!, UntilOf(marks, held[0]!), retracted)
-                : words.Changing(held.Select(s => s!).OrderBy(s => s.Index).ToList(), open.Select(m => m.Date).ToList(), retracted);
-        }
-        if (held.All(s => s is null))
-        {
-            if (passed.Count == 0)
-            {
-                return words.NotYetHeld(states[0], retracted);
-            }
-            // Not held since the end that followed the last state begun (or since a 0 % state began).
-            var lastStart = passed.LastOrDefault(m => m.Starts is not null);
-            var end = lastStart is { Starts.EndsHolding: true } ? lastStart
-                : passed.FirstOrDefault(m => m.IsEnd && (lastStart is null || !SurelyBefore(m, lastStart)) && (!m.IsOwnEnd || m.Of == lastStart?.Starts))
-                  ?? outcomes.LastOrDefault(o => o.After is not null)?.After ?? passed[^1];
-            var previous = passed.LastOrDefault(m => m.Starts is { EndsHolding: false } && SurelyBefore(m, end))?.Starts ?? end.Of;
-            var next = marks.FirstOrDefault(m => m.Starts is { EndsHolding: false } && SurelyBefore(end, m))?.Starts;
-            return words.NoLongerHeld(end, previous, next, retracted);
-        }
-        var heldStates = held.Where(s => s is not null).Select(s => s!).OrderBy(s => s.Index).ToList();
-        var notHeld = outcomes.Where(o => o.Held is null).Select(o => o.After).ToList();
-        var starting = open.FirstOrDefault(m => m.Starts is { } s && heldStates.Contains(s) && !s.MaybeNone);
-        var ending = notHeld.FirstOrDefault(m => m is { IsEnd: true } && open.Contains(m));
-        return words.Uncertain(heldStates, starting, ending, notHeld.FirstOrDefault(m => m is not null), retracted);
+            Kinds.Held => words.Held(State!, sweep.UntilOf(State!), Retracted),
+            Kinds.Changing => words.Changing(States!, Windows!, Retracted),
+            Kinds.Uncertain => words.Uncertain(States!, Starting, Ending, NotHeldAfter, Retracted),
+            Kinds.NotYetHeld => words.NotYetHeld(State!, Retracted),
+            _ => words.NoLongerHeld(Ending!, Previous, Next, Retracted),
+        };
     }
 
     /// <summary>
-    /// Every condition some possible world gives on the day: marks that surely happened before the
-    /// rest are taken in their order; the rest (the cluster whose order the dates leave open, and
-    /// open marks that may not have happened yet) are tried in every order their windows allow.
+    /// The marks swept once in day order. On a day the marks whose window has begun are a prefix of the
+    /// marks (sorted by First), those surely passed a prefix of them sorted by Last; the rest of that
+    /// prefix is open (few: only marks whose windows cover the day). Every question a day asks — which
+    /// marks may still be reordered, what the settled ones before them leave, where a state ends — is
+    /// answered from those prefixes and per-state lookups made once, so a day costs about what its
+    /// open and unordered marks cost, not the pair's whole history.
     /// </summary>
-    private static List<Outcome> PossibleOutcomes(List<Mark> passed, List<Mark> open, DateOnly day)
+    private sealed class Sweep
     {
-        var all = passed.Concat(open).ToList();
-        // The cluster: marks not surely before some passed mark, then every mark unordered with a member.
-        var latestFirst = passed.Count == 0 ? DateOnly.MinValue : passed.Max(m => m.First);
-        var cluster = all.Where(m => m.Last >= latestFirst && !passed.Any(p => p != m && SurelyBefore(m, p, day))).ToHashSet();
-        for (var grew = true; grew;)
+        private readonly List<Mark> marks;
+        private readonly DateOnly[] firsts;
+        private readonly int[] byLast;
+        private readonly DateOnly[] lasts;
+        // The nearest start at or before / held start at or before / held start at or after each index (-1: none).
+        private readonly int[] startAtOrBefore;
+        private readonly int[] heldStartAtOrBefore;
+        private readonly int[] heldStartAtOrAfter;
+        private readonly Dictionary<State, int> startOf = [];
+        private readonly Dictionary<State, List<int>> endsOf = [];
+        private readonly Dictionary<State, ValidDate?> until = [];
+        // Recorded endings (not own ends) in mark order, and a max-tree of their Last to find the first ending after a day.
+        private readonly int[] endings;
+        private readonly DateOnly[] endingTree;
+        private readonly List<int> open = [];
+        private int begun;
+        private int passed;
+        private DateOnly day;
+
+        public Sweep(List<Mark> marks)
         {
-            grew = false;
-            foreach (var m in all.Where(m => !cluster.Contains(m) && cluster.Any(c => !SurelyBefore(m, c, day))).ToList())
+            this.marks = marks;
+            var n = marks.Count;
+            firsts = marks.Select(m => m.First).ToArray();
+            byLast = Enumerable.Range(0, n).OrderBy(i => marks[i].Last).ThenBy(i => i).ToArray();
+            lasts = byLast.Select(i => marks[i].Last).ToArray();
+            startAtOrBefore = new int[n];
+            heldStartAtOrBefore = new int[n];
+            heldStartAtOrAfter = new int[n + 1];
+            for (var i = 0; i < n; i++)
             {
-                grew |= cluster.Add(m);
+                var m = marks[i];
+                startAtOrBefore[i] = m.Starts is not null ? i : i > 0 ? startAtOrBefore[i - 1] : -1;
+                heldStartAtOrBefore[i] = m.Starts is { EndsHolding: false } ? i : i > 0 ? heldStartAtOrBefore[i - 1] : -1;
+                if (m.Starts is { } s)
+                {
+                    startOf[s] = i;
+                }
+                else
+                {
+                    (endsOf.TryGetValue(m.Of!, out var list) ? list : endsOf[m.Of!] = []).Add(i);
+                }
+            }
+            heldStartAtOrAfter[n] = -1;
+            for (var i = n - 1; i >= 0; i--)
+            {
+                heldStartAtOrAfter[i] = marks[i].Starts is { EndsHolding: false } ? i : heldStartAtOrAfter[i + 1];
+            }
+            endings = Enumerable.Range(0, n).Where(i => marks[i] is { IsEnd: true, IsOwnEnd: false }).ToArray();
+            endingTree = new DateOnly[Math.Max(1, 4 * endings.Length)];
+            if (endings.Length > 0)
+            {
+                BuildTree(1, 0, endings.Length);
             }
         }
-        // Before the cluster, in order; only from the last start or ending on does anything still count.
-        var settled = all.Where(m => !cluster.Contains(m)).ToList();
-        var from = settled.FindLastIndex(m => !m.IsOwnEnd);
-        var before = new List<Outcome> { new(null, null) };
-        foreach (var m in settled.Skip(Math.Max(from, 0)))
+
+        /// <summary>The reading of the stretch from <paramref name="on"/> (days only grow from call to call).</summary>
+        public Reading On(DateOnly on, List<State> states, List<FactState> retracted)
         {
-            before = before.SelectMany(o => After(o, m)).Distinct().ToList();
-        }
-        var outcomes = new HashSet<Outcome>();
-        var members = cluster.OrderBy(m => m.First).ThenBy(m => m.Last).ThenBy(m => m.IsEnd ? 0 : 1).ToList();
-        if (members.Count > 9)
-        {
-            // Too many marks of unknown order to try every order: take each as possibly the last.
-            foreach (var m in members)
+            Advance(on);
+            var openMarks = open.Select(i => marks[i]).ToList();
+            var outcomes = PossibleOutcomes();
+            var held = outcomes.Select(o => o.Held).Distinct().ToList();
+            if (held.All(s => s is not null))
             {
-                foreach (var o in before.SelectMany(b => After(b, m)))
+                return held.Count == 1
+                    ? new Reading(Reading.Kinds.Held, retracted) { State = held[0] }
+                    : new Reading(Reading.Kinds.Changing, retracted)
+                    {
+                        States = held.Select(s => s!).OrderBy(s => s.Index).ToList(), Windows = openMarks.Select(m => m.Date).ToList(),
+                    };
+            }
+            if (held.All(s => s is null))
+            {
+                if (passed == 0)
                 {
-                    outcomes.Add(o);
+                    return new Reading(Reading.Kinds.NotYetHeld, retracted) { State = states[0] };
                 }
+                // Not held since the end that followed the last state begun (or since a 0 % state began).
+                var lastStart = LastPassedStart();
+                var end = lastStart is { Starts.EndsHolding: true } ? lastStart
+                    : FirstEndAfter(lastStart) ?? outcomes.LastOrDefault(o => o.After is not null)?.After ?? marks[LastPassed()];
+                return new Reading(Reading.Kinds.NoLongerHeld, retracted)
+                {
+                    Ending = end, Previous = HeldStartBefore(end)?.Starts ?? end.Of, Next = HeldStartAfter(end)?.Starts,
+                };
+            }
+            var heldStates = held.Where(s => s is not null).Select(s => s!).OrderBy(s => s.Index).ToList();
+            var notHeld = outcomes.Where(o => o.Held is null).Select(o => o.After).ToList();
+            return new Reading(Reading.Kinds.Uncertain, retracted)
+            {
+                States = heldStates,
+                Starting = openMarks.FirstOrDefault(m => m.Starts is { } s && heldStates.Contains(s) && !s.MaybeNone),
+                Ending = notHeld.FirstOrDefault(m => m is { IsEnd: true } && openMarks.Contains(m)),
+                NotHeldAfter = notHeld.FirstOrDefault(m => m is not null),
+            };
+        }
+
+        private void Advance(DateOnly on)
+        {
+            day = on;
+            while (begun < marks.Count && marks[begun].First <= day)
+            {
+                open.Add(begun++);
+            }
+            while (passed < lasts.Length && lasts[passed] <= day)
+            {
+                passed++;
+            }
+            open.RemoveAll(i => marks[i].Last <= day);
+        }
+
+        private bool Passed(Mark m) => m.Last <= day;
+
+        /// <summary>The passed mark latest in mark order (-1: none).</summary>
+        private int LastPassed()
+        {
+            var j = begun - 1;
+            while (j >= 0 && !Passed(marks[j]))
+            {
+                j--;
+            }
+            return j;
+        }
+
+        /// <summary>
+        /// Every condition some possible world gives on the day: marks that surely happened before the
+        /// rest are taken in their order; the rest (the cluster whose order the dates leave open, and
+        /// open marks that may not have happened yet) are tried in every order their windows allow.
+        /// </summary>
+        private List<Outcome> PossibleOutcomes()
+        {
+            // The cluster: marks not surely before some passed mark, then every mark unordered with a member.
+            // Each member keeps the place it joined in (round, then passed before open, then mark order): it
+            // breaks ties when members are sorted.
+            var n = marks.Count;
+            var cluster = new Dictionary<Mark, long>();
+            long Place(int round, int i) => round * (2L * n + 1) + (Passed(marks[i]) ? i : n + i);
+            var last = LastPassed();
+            if (last < 0)
+            {
+                foreach (var i in open)
+                {
+                    cluster[marks[i]] = Place(0, i);
+                }
+            }
+            else
+            {
+                // Only a passed mark starting on the latest passed First (an end comes before a start that day),
+                // or an end of its own state, can be surely after a mark whose window reaches that far.
+                var latestFirst = marks[last].First;
+                var sameDay = new List<Mark>();
+                for (var j = LowerBound(firsts, latestFirst, 0, begun); j < begun; j++)
+                {
+                    if (Passed(marks[j]))
+                    {
+                        sameDay.Add(marks[j]);
+                    }
+                }
+                var candidates = new List<int>();
+                for (var q = LowerBound(lasts, latestFirst, 0, passed); q < passed; q++)
+                {
+                    candidates.Add(byLast[q]);
+                }
+                candidates.Sort();
+                foreach (var i in candidates.Concat(open))
+                {
+                    var m = marks[i];
+                    var after = sameDay.Any(p => p != m && SurelyBefore(m, p, day))
+                        || (m.Starts is { } s && endsOf.TryGetValue(s, out var ends) && ends.Any(e => Passed(marks[e]) && SurelyBefore(m, marks[e], day)));
+                    if (!after)
+                    {
+                        cluster[m] = Place(0, i);
+                    }
+                }
+                // A mark that ends before every member begins is surely before them all: only later ones may join.
+                for (var round = 1; cluster.Count > 0; round++)
+                {
+                    var members = cluster.Keys.ToList();
+                    var minFirst = members.Min(c => c.First);
+                    var joining = new List<int>();
+                    for (var q = LowerBound(lasts, minFirst, 0, passed); q < passed; q++)
+                    {
+                        joining.Add(byLast[q]);
+                    }
+                    joining.AddRange(open);
+                    joining.RemoveAll(i => cluster.ContainsKey(marks[i]) || members.All(c => SurelyBefore(marks[i], c, day)));
+                    if (joining.Count == 0)
+                    {
+                        break;
+                    }
+                    foreach (var i in joining)
+                    {
+                        cluster[marks[i]] = Place(round, i);
+                    }
+                }
+            }
+            // Before the cluster, in order; only from the last start or ending on does anything still count
+            // (own ends alone change nothing before any state is held).
+            var settled = new List<Mark>();
+            for (var o = open.Count - 1; o >= 0 && (settled.Count == 0 || settled[^1].IsOwnEnd); o--)
+            {
+                if (!cluster.ContainsKey(marks[open[o]]))
+                {
+                    settled.Add(marks[open[o]]);
+                }
+            }
+            for (var j = begun - 1; j >= 0 && (settled.Count == 0 || settled[^1].IsOwnEnd); j--)
+            {
+                if (Passed(marks[j]) && !cluster.ContainsKey(marks[j]))
+                {
+                    settled.Add(marks[j]);
+                }
+            }
+            settled.Reverse();
+            var before = new List<Outcome> { new(null, null) };
+            foreach (var m in settled)
+            {
+                before = before.SelectMany(o => After(o, m)).Distinct().ToList();
+            }
+            var outcomes = new HashSet<Outcome>();
+            var ordered = cluster.OrderBy(c => c.Key.First).ThenBy(c => c.Key.Last).ThenBy(c => c.Key.IsEnd ? 0 : 1).ThenBy(c => c.Value)
+                .Select(c => c.Key).ToList();
+            if (ordered.Count > 9)
+            {
+                // Too many marks of unknown order to try every order: take each as possibly the last.
+                foreach (var m in ordered)
+                {
+                    foreach (var o in before.SelectMany(b => After(b, m)))
+                    {
+                        outcomes.Add(o);
+                    }
+                }
+                return [.. outcomes];
+            }
+            var explored = new HashSet<(Outcome, int)>();
+            foreach (var start in before)
+            {
+                Explore(start, ordered, (1 << ordered.Count) - 1, explored, outcomes);
             }
             return [.. outcomes];
         }
-        foreach (var start in before)
-        {
-            Explore(start, members, passed.ToHashSet(), day, outcomes);
-        }
-        return [.. outcomes];
-    }
 
-    private static void Explore(Outcome current, List<Mark> remaining, HashSet<Mark> passed, DateOnly day, HashSet<Outcome> outcomes)
-    {
-        // The world may stop here if every mark left may not have happened yet.
-        if (!remaining.Any(passed.Contains))
+        /// <summary>
+        /// Every order of the members left (a bit each) after <paramref name="current"/>. A condition with
+        /// the same members left was explored to the end already and added all it can, in order: once is enough.
+        /// </summary>
+        private void Explore(Outcome current, List<Mark> members, int remaining, HashSet<(Outcome, int)> explored, HashSet<Outcome> outcomes)
         {
-            outcomes.Add(current);
-        }
-        foreach (var next in remaining.Where(m => !remaining.Any(r => r != m && SurelyBefore(r, m, day))).ToList())
-        {
-            var rest = remaining.Where(r => r != next).ToList();
-            foreach (var o in After(current, next))
+            if (!explored.Add((current, remaining)))
             {
-                Explore(o, rest, passed, day, outcomes);
+                return;
+            }
+            var left = Enumerable.Range(0, members.Count).Where(b => (remaining & (1 << b)) != 0).ToList();
+            // The world may stop here if every mark left may not have happened yet.
+            if (!left.Any(b => Passed(members[b])))
+            {
+                outcomes.Add(current);
+            }
+            foreach (var next in left.Where(b => !left.Any(r => r != b && SurelyBefore(members[r], members[b], day))).ToList())
+            {
+                foreach (var o in After(current, members[next]))
+                {
+                    Explore(o, members, remaining & ~(1 << next), explored, outcomes);
+                }
             }
         }
+
+        /// <summary>The last passed start in mark order.</summary>
+        private Mark? LastPassedStart()
+        {
+            var j = begun > 0 ? startAtOrBefore[begun - 1] : -1;
+            while (j >= 0 && !Passed(marks[j]))
+            {
+                j = j > 0 ? startAtOrBefore[j - 1] : -1;
+            }
+            return j >= 0 ? marks[j] : null;
+        }
+
+        /// <summary>
+        /// The first passed end (in mark order) that may follow <paramref name="lastStart"/>: a recorded ending,
+        /// or the own end of that state. An ending may follow a start only if its window reaches past the start's first day.
+        /// </summary>
+        private Mark? FirstEndAfter(Mark? lastStart)
+        {
+            bool Ends(Mark m) => m.IsEnd && (lastStart is null || !SurelyBefore(m, lastStart)) && (!m.IsOwnEnd || m.Of == lastStart?.Starts);
+            var best = -1;
+            if (lastStart is not null && endsOf.TryGetValue(lastStart.Starts!, out var own))
+            {
+                best = own.FirstOrDefault(e => marks[e].IsOwnEnd && Passed(marks[e]) && Ends(marks[e]), -1);
+            }
+            for (var k = FirstEndingAbove(0, lastStart?.First); k >= 0; k = FirstEndingAbove(k + 1, lastStart?.First))
+            {
+                var m = marks[endings[k]];
+                if (m.First > day || (best >= 0 && endings[k] > best))
+                {
+                    break;
+                }
+                if (Passed(m) && Ends(m))
+                {
+                    best = endings[k];
+                    break;
+                }
+            }
+            return best >= 0 ? marks[best] : null;
+        }
+
+        /// <summary>The last passed held start surely before <paramref name="end"/>.</summary>
+        private Mark? HeldStartBefore(Mark end)
+        {
+            var j = begun > 0 ? heldStartAtOrBefore[begun - 1] : -1;
+            while (j >= 0 && !(Passed(marks[j]) && SurelyBefore(marks[j], end)))
+            {
+                j = j > 0 ? heldStartAtOrBefore[j - 1] : -1;
+            }
+            return j >= 0 ? marks[j] : null;
+        }
+
+        /// <summary>The first held start surely after <paramref name="end"/>: none begins before the end's last day.</summary>
+        private Mark? HeldStartAfter(Mark end)
+        {
+            var j = heldStartAtOrAfter[LowerBound(firsts, end.Last, 0, firsts.Length)];
+            while (j >= 0 && !SurelyBefore(end, marks[j]))
+            {
+                j = heldStartAtOrAfter[j + 1];
+            }
+            return j >= 0 ? marks[j] : null;
+        }
+
+        /// <summary>
+        /// Where a held state stops: the first mark that can only come after its start and can end it —
+        /// one of its own ends, or anything beginning after its start's last day (an earlier state's own end aside).
+        /// </summary>
+        public ValidDate? UntilOf(State s)
+        {
+            if (until.TryGetValue(s, out var known))
+            {
+                return known;
+            }
+            var start = marks[startOf[s]];
+            bool Ends(Mark m) => m != start && SurelyBefore(start, m) && !(m.IsOwnEnd && m.Of!.Index < s.Index);
+            var best = -1;
+            for (var j = UpperBound(firsts, start.Last); j < marks.Count; j++)
+            {
+                if (Ends(marks[j]))
+                {
+                    best = j;
+                    break;
+                }
+            }
+            var end = endsOf.TryGetValue(s, out var ends) ? ends.FirstOrDefault(e => Ends(marks[e]), -1) : -1;
+            if (end >= 0 && (best < 0 || end < best))
+            {
+                best = end;
+            }
+            return until[s] = best >= 0 ? marks[best].Date : null;
+        }
+
+        private void BuildTree(int node, int lo, int hi)
+        {
+            if (hi - lo == 1)
+            {
+                endingTree[node] = marks[endings[lo]].Last;
+                return;
+            }
+            var mid = (lo + hi) / 2;
+            BuildTree(2 * node, lo, mid);
+            BuildTree(2 * node + 1, mid, hi);
+            endingTree[node] = Max(endingTree[2 * node], endingTree[2 * node + 1]);
+        }
+
+        /// <summary>The first recorded ending at or after position <paramref name="from"/> whose Last is after <paramref name="day"/> (any, when null); -1 if none.</summary>
+        private int FirstEndingAbove(int from, DateOnly? after) =>
+            endings.Length == 0 || from >= endings.Length ? -1 : FirstAbove(1, 0, endings.Length, from, after);
+
+        private int FirstAbove(int node, int lo, int hi, int from, DateOnly? after)
+        {
+            if (hi <= from || (after is { } a && endingTree[node] <= a))
+            {
+                return -1;
+            }
+            if (hi - lo == 1)
+            {
+                return lo;
+            }
+            var mid = (lo + hi) / 2;
+            var left = FirstAbove(2 * node, lo, mid, from, after);
+            return left >= 0 ? left : FirstAbove(2 * node + 1, mid, hi, from, after);
+        }
+
+        /// <summary>The first position in [lo, hi) of a sorted array holding a value at or after <paramref name="value"/>.</summary>
+        private static int LowerBound(DateOnly[] sorted, DateOnly value, int lo, int hi)
+        {
+            while (lo < hi)
+            {
+                var mid = (lo + hi) / 2;
+                if (sorted[mid] < value)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+            return lo;
+        }
+
+        private static int UpperBound(DateOnly[] sorted, DateOnly value) =>
+            value == DateOnly.MaxValue ? sorted.Length : LowerBound(sorted, value.AddDays(1), 0, sorted.Length);
     }
 
     /// <summary>The condition after <paramref name="m"/> happens in <paramref name="current"/>.</summary>
@@ -382,16 +794,51 @@ public static class HoldingTimeline
         }
     }
 
-    /// <summary>Where a held state stops: the first mark that can only come after its start and can end it.</summary>
-    private static ValidDate? UntilOf(List<Mark> marks, State s)
+    /// <summary>
+    /// Which retracted facts each stretch names (those whose own period it overlaps). A retracted fact's
+    /// start and end are points, so it is named over one run of stretches; the list is remade only where
+    /// a run begins or ends, and stays the same object while its content does, so unchanged readings are seen to be unchanged.
+    /// </summary>
+    private sealed class Retractions
     {
-        var start = marks.First(m => m.Starts == s);
-        return marks.FirstOrDefault(m => m != start && SurelyBefore(start, m) && !(m.IsOwnEnd && m.Of!.Index < s.Index))?.Date;
-    }
+        private readonly List<FactState> retracted;
+        private readonly (int From, int To)[] runs;
+        private readonly HashSet<int> changes;
+        private List<FactState> current = [];
 
-    /// <summary>A retracted fact is named where it would have counted: over its own period.</summary>
-    private static bool Overlaps(FactState f, DateOnly? from, DateOnly? to) =>
-        (to is null || f.Current.Valid.From.Start < to) && (from is null || f.EndsOn is not { } end || from < end.End);
+        public Retractions(List<FactState> retracted, List<DateOnly> points)
+        {
+            this.retracted = retracted;
+            // Stretch i runs from points[i] (none before the first) to points[i + 1] (none after the last).
+            runs = retracted.Select(r => (After(points, r.Current.Valid.From.Start) - 1, r.EndsOn is { } e ? AtOrAfter(points, e.End) - 1 : points.Count - 1)).ToArray();
+            changes = runs.SelectMany(r => new[] { r.From, r.To + 1 }).ToHashSet();
+        }
+
+        public List<FactState> At(int i)
+        {
+            if (i < 0 || changes.Contains(i))
+            {
+                var now = retracted.Where((_, k) => runs[k].From <= i && i <= runs[k].To).ToList();
+                if (!now.SequenceEqual(current))
+                {
+                    current = now;
+                }
+            }
+            return current;
+        }
+
+        private static int AtOrAfter(List<DateOnly> points, DateOnly day)
+        {
+            var k = points.BinarySearch(day);
+            return k >= 0 ? k : ~k;
+        }
+
+        private static int After(List<DateOnly> points, DateOnly day)
+        {
+            var k = points.BinarySearch(day);
+            return k >= 0 ? k + 1 : ~k;
+        }
+    }
 
     /// <summary>The sentences and citations of findings.</summary>
     private sealed class Words(string holder, string subject, IReadOnlyDictionary<string, SourceRegistered> sources)
@@ -512,11 +959,28 @@ public static class HoldingTimeline
             return $"{basis}; {count} source{(count == 1 ? "" : "s")}.";
         }
 
-        private static string Notes(string text, IReadOnlyList<FactState> members, List<FactState> retracted)
+        // What the retracted facts add to every finding of a stretch, made once per list of them (a list
+        // stays the same object while it does not change): their notes, and their basis events by sequence.
+        private List<FactState>? retractedFor;
+        private string retractedNotes = "";
+        private List<BasisEvent> retractedBasis = [];
+
+        private void Prepare(List<FactState> retracted)
         {
-            var notes = members.SelectMany(m => m.Corrections.Select(c => $" Fact {m.Id} was corrected on {Day(c.Event.RecordedAt)}: {c.Reason}."))
-                .Concat(retracted.Select(r => $" Fact {r.Id} was retracted on {Day(r.Retraction!.Event.RecordedAt)}: {r.Retraction.Reason}."));
-            return text + string.Concat(notes);
+            if (ReferenceEquals(retracted, retractedFor))
+            {
+                return;
+            }
+            retractedFor = retracted;
+            retractedNotes = string.Concat(retracted.Select(r => $" Fact {r.Id} was retracted on {Day(r.Retraction!.Event.RecordedAt)}: {r.Retraction.Reason}."));
+            retractedBasis = retracted.SelectMany(f => f.Basis).DistinctBy(e => e.Sequence).OrderBy(e => e.Sequence).Select(BasisEvent.Of).ToList();
+        }
+
+        private string Notes(string text, IReadOnlyList<FactState> members, List<FactState> retracted)
+        {
+            Prepare(retracted);
+            return text + string.Concat(members.SelectMany(m => m.Corrections.Select(c => $" Fact {m.Id} was corrected on {Day(c.Event.RecordedAt)}: {c.Reason}.")))
+                + retractedNotes;
         }
 
         private static string Day(DateTimeOffset instant) => Instant.Format(instant)[..10];
@@ -524,7 +988,24 @@ public static class HoldingTimeline
         private IReadOnlyList<SourceCitation> Cite(IEnumerable<FactState> facts) =>
             facts.SelectMany(SourceCatalog.CitedBy).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList();
 
-        private static IReadOnlyList<BasisEvent> Basis(IEnumerable<FactState> members, IEnumerable<FactState> retracted) =>
-            members.Concat(retracted).SelectMany(f => f.Basis).DistinctBy(e => e.Sequence).OrderBy(e => e.Sequence).Select(BasisEvent.Of).ToList();
+        /// <summary>The events the members and the retracted facts rest on, each once (the first seen), by sequence.</summary>
+        private IReadOnlyList<BasisEvent> Basis(IEnumerable<FactState> members, List<FactState> retracted)
+        {
+            Prepare(retracted);
+            var own = members.SelectMany(f => f.Basis).DistinctBy(e => e.Sequence).OrderBy(e => e.Sequence).ToList();
+            var taken = own.Select(e => e.Sequence).ToHashSet();
+            var basis = new List<BasisEvent>(own.Count + retractedBasis.Count);
+            var i = 0;
+            foreach (var r in retractedBasis.Where(r => !taken.Contains(r.Sequence)))
+            {
+                while (i < own.Count && own[i].Sequence < r.Sequence)
+                {
+                    basis.Add(BasisEvent.Of(own[i++]));
+                }
+                basis.Add(r);
+            }
+            basis.AddRange(own.Skip(i).Select(BasisEvent.Of));
+            return basis;
+        }
     }
 }

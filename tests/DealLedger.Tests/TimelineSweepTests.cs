@@ -1,0 +1,92 @@
+using DealLedger.Benchmarks;
+using DealLedger.Deals;
+using DealLedger.Holdings;
+using DealLedger.Importing;
+using DealLedger.Sources;
+using DealLedger.Storage;
+using Npgsql;
+
+namespace DealLedger.Tests;
+
+/// <summary>
+/// HoldingTimeline.Build sweeps a pair's marks once (issue 13); before, it rescanned every mark on every
+/// boundary day. The sweep must say exactly what the rescan said — the same segments, every finding
+/// the same field by field, English included — so both are built here on many pairs and compared as
+/// the JSON the projection stores. The rescan lives on only as the reference (ReferenceTimeline).
+/// </summary>
+public sealed class TimelineSweepTests
+{
+    public static IEnumerable<object[]> Shapes =>
+    [
+        ["mixed"], ["crowded"], ["exact-days"], ["possible-worlds"],
+    ];
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void the_sweep_builds_the_timeline_the_rescan_built(string shape)
+    {
+        for (var seed = 0; seed < 300; seed++)
+        {
+            var r = new Random(seed);
+            var facts = shape switch
+            {
+                "mixed" => TimelinePairs.Make(1 + r.Next(40), seed, amendments: r.NextDouble() * 2),
+                "crowded" => TimelinePairs.Make(1 + r.Next(25), seed, amendments: r.NextDouble() * 2, crowded: true),
+                "exact-days" => TimelinePairs.Make(1 + r.Next(60), seed, amendments: 3, exactDays: true),
+                _ => PossibleWorldsTests.RandomFacts(r),
+            };
+            AssertSame(TimelinePairs.Holder, TimelinePairs.Subject, facts, TimelinePairs.Sources, $"{shape} seed {seed}");
+        }
+    }
+
+    [Fact]
+    public void the_sweep_builds_the_timelines_of_long_pairs_the_rescan_built()
+    {
+        AssertSame(TimelinePairs.Holder, TimelinePairs.Subject, TimelinePairs.Make(400, seed: 1, amendments: 1), TimelinePairs.Sources, "mixed, 400 facts");
+        AssertSame(TimelinePairs.Holder, TimelinePairs.Subject, TimelinePairs.Make(300, seed: 2, amendments: 1, crowded: true), TimelinePairs.Sources, "crowded, 300 facts");
+        AssertSame(TimelinePairs.Holder, TimelinePairs.Subject, TimelinePairs.Make(300, seed: 3, amendments: 3, exactDays: true), TimelinePairs.Sources, "exact days, 300 facts");
+    }
+
+    /// <summary>Every pair of a generated history (the benchmarks' own), as known after each of its writes.</summary>
+    [Fact]
+    public async Task the_sweep_builds_every_timeline_of_a_generated_history_the_rescan_built()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var ledger = db.Connect();
+        var writes = new List<DateTimeOffset>();
+        foreach (var batch in new HistoryGenerator(events: 4_000, batches: 3, seed: 11, longPairEvents: 600).Generate())
+        {
+            writes.Add((await ledger.ImportAsync(batch.Documents)).RecordedAt!.Value);
+        }
+        await using var c = new NpgsqlConnection(db.ConnectionString);
+        await c.OpenAsync();
+        var sources = (await Sql.ListAsync(c, "select data::text from dealledger.sources", r => LedgerJson.Deserialize<SourceRegistered>(r.GetString(0)), default))
+            .ToDictionary(s => s.Id);
+        var pairs = 0;
+        foreach (var at in writes)
+        {
+            var facts = await Sql.ListAsync(c, "select state::text from dealledger.fact_versions where type = 'stake' and recorded @> $1",
+                r => LedgerJson.Deserialize<FactState>(r.GetString(0)), default, at);
+            foreach (var pair in facts.GroupBy(f => (f.Current.Holder!, f.Current.Subject!)))
+            {
+                AssertSame(pair.Key.Item1, pair.Key.Item2, pair.ToList(), sources, $"{pair.Key.Item1} → {pair.Key.Item2} known at {at:O}");
+                pairs++;
+            }
+        }
+        Assert.True(pairs > 500, $"only {pairs} pairs compared");
+    }
+
+    private static void AssertSame(string holder, string subject, List<FactState> facts, IReadOnlyDictionary<string, SourceRegistered> sources, string what)
+    {
+        static string NameOf(string id) => $"Org {id}";
+        var expected = LedgerJson.Serialize(ReferenceTimeline.Build(holder, subject, facts, sources, NameOf), indented: true);
+        var actual = LedgerJson.Serialize(HoldingTimeline.Build(holder, subject, facts, sources, NameOf), indented: true);
+        if (expected != actual)
+        {
+            var lines = (Expected: expected.Split('\n'), Actual: actual.Split('\n'));
+            var at = Enumerable.Range(0, Math.Min(lines.Expected.Length, lines.Actual.Length)).FirstOrDefault(i => lines.Expected[i] != lines.Actual[i]);
+            Assert.Fail($"{what}: the sweep differs from the rescan at line {at}:\n  rescan: {lines.Expected.ElementAtOrDefault(at)}\n  sweep:  {lines.Actual.ElementAtOrDefault(at)}\n"
+                + $"facts: {string.Join("; ", facts.Select(f => $"{f.Id} {f.Current.Share!.ToReadable()} from {f.Current.Valid.From} to {f.Current.Valid.To} ended {f.Ending?.On}{(f.IsRetracted ? " retracted" : "")}"))}");
+        }
+    }
+}
