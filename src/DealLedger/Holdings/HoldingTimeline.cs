@@ -242,7 +242,7 @@ public static class HoldingTimeline
     private static List<Mark> MarksOf(List<State> states, List<FactState> live)
     {
         static Mark Of(ValidDate date, State? starts, State? of, FactState? fact, EndingNote? ending) =>
-            new(date, date.Start, date.End.AddDays(-1), starts, of, fact, ending);
+            new(date, date.Start, date.LastDay, starts, of, fact, ending);
         var marks = states.Select(s => Of(s.Start, s, null, null, null)).ToList();
         // The state each fact belongs to: the first that has it among its members.
         var stateOf = new Dictionary<FactState, State>();
