@@ -18,7 +18,13 @@ public static class Keys
                 return TypedResults.Created($"/api/keys/{name}", await ledger.CreateKeyAsync(name, role, ApiKeyAuthentication.WriterOf(h), ct));
             })
             .WithSummary("Create a key: { name, role: reader|writer|admin }; the answer shows its secret, once").Accepts<NewKey>("application/json");
-        admin.MapDelete("/{name}", (Ledger ledger, string name, CancellationToken ct) => ledger.RevokeKeyAsync(name, ct))
+        admin.MapDelete("/{name}", async (Ledger ledger, ApiKeyCache cache, string name, CancellationToken ct) =>
+            {
+                var revoked = await ledger.RevokeKeyAsync(name, ct);
+                // This node forgets it now; the others when the revocation's NOTIFY reaches them (within a second).
+                cache.Forget(name);
+                return revoked;
+            })
             .WithSummary("Revoke a key: it stops working at once");
     }
 }

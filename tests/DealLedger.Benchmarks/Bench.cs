@@ -98,4 +98,32 @@ public sealed class Bench(string server, string repo, int runs, bool quick)
         await work();
         return watch.Elapsed;
     }
+
+    public sealed record Times(double P50, double P99);
+
+    /// <summary>Times <paramref name="queries"/> calls per run (after <paramref name="warmUp"/> more, at most 200); medians of the runs' p50 and p99.</summary>
+    public static async Task<Times> TimesAsync(Bench? bench, string what, int queries, Func<int, Task> query, int warmUp = 200)
+    {
+        for (var i = 0; i < Math.Min(warmUp, queries); i++)
+        {
+            await query(i);
+        }
+        var p50s = new List<double>();
+        var p99s = new List<double>();
+        for (var run = 1; run <= (bench?.Runs ?? 1); run++)
+        {
+            var times = new double[queries];
+            for (var i = 0; i < queries; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                await query(i);
+                times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+            Array.Sort(times);
+            p50s.Add(Percentile(times, 0.5));
+            p99s.Add(Percentile(times, 0.99));
+            Log($"{what}: run {run}: {queries:N0} calls, p50 {p50s[^1]:F3} ms, p99 {p99s[^1]:F3} ms");
+        }
+        return new Times(Median(p50s), Median(p99s));
+    }
 }

@@ -21,7 +21,7 @@ public static class QueryBench
         var random = new Random(1);
         var asked = Enumerable.Range(0, queries).Select(_ => (Pair: pairs[random.Next(pairs.Count)], Day: new DateOnly(1990, 1, 1).AddDays(random.Next(35 * 365)))).ToArray();
 
-        var any = await TimesAsync(bench, "random pairs", queries, i => ledger.HoldingAsync(asked[i].Pair.Holder, asked[i].Pair.Subject, asked[i].Day));
+        var any = await Bench.TimesAsync(bench, "random pairs", queries, i => ledger.HoldingAsync(asked[i].Pair.Holder, asked[i].Pair.Subject, asked[i].Day));
         // Compared with the least a query can cost: a pooled connection and `select 1`, timed the same way.
         var pooled = await PooledSelectAsync(bench, cs, queries);
         bench.Add(new Measurement("headline query in process, p50", size, "ms", any.P50, "≤ 0.15 ms", any.P50 <= 0.15, bench.Runs,
@@ -29,8 +29,8 @@ public static class QueryBench
             Note: $"{segments:N0} holding segments, {pairs.Count:N0} pairs; random pair and date per query"));
         bench.Add(new Measurement("headline query in process, p99", size, "ms", any.P99, "≤ 1 ms", any.P99 <= 1, bench.Runs));
 
-        var longPair = await TimesAsync(bench, "2,000-event pair", queries, _ => ledger.HoldingAsync(HistoryGenerator.LongHolder, HistoryGenerator.LongSubject, HistoryGenerator.QueryDate));
-        var shortPair = await TimesAsync(bench, "20-event pair", queries, _ => ledger.HoldingAsync(HistoryGenerator.ShortHolder, HistoryGenerator.ShortSubject, HistoryGenerator.QueryDate));
+        var longPair = await Bench.TimesAsync(bench, "2,000-event pair", queries, _ => ledger.HoldingAsync(HistoryGenerator.LongHolder, HistoryGenerator.LongSubject, HistoryGenerator.QueryDate));
+        var shortPair = await Bench.TimesAsync(bench, "20-event pair", queries, _ => ledger.HoldingAsync(HistoryGenerator.ShortHolder, HistoryGenerator.ShortSubject, HistoryGenerator.QueryDate));
         var longEvents = await PairEventsAsync(cs, HistoryGenerator.LongHolder, HistoryGenerator.LongSubject);
         var shortEvents = await PairEventsAsync(cs, HistoryGenerator.ShortHolder, HistoryGenerator.ShortSubject);
         bench.Add(new Measurement("history-length independence (p50 long ÷ short)", size, "×", longPair.P50 / shortPair.P50, "≤ 1.2×", longPair.P50 / shortPair.P50 <= 1.2, bench.Runs,
@@ -52,13 +52,13 @@ public static class QueryBench
             martenP50 / longPair.P50, "≥ 50× faster", martenP50 / longPair.P50 >= 50));
         _ = knownAt;
 
-        await BreakdownAsync(bench, size, ledger, cs, queries);
+        await BreakdownAsync(bench, size, cs, queries, pooled);
     }
 
     private static async Task<double> PooledSelectAsync(Bench bench, string cs, int queries)
     {
         await using var source = LedgerStore.DataSource(cs);
-        return (await TimesAsync(bench, "pool: open, select 1, close", queries, async _ =>
+        return (await Bench.TimesAsync(bench, "pool: open, select 1, close", queries, async _ =>
         {
             await using var c = await source.OpenConnectionAsync();
             await using var cmd = new NpgsqlCommand("select 1", c);
@@ -67,24 +67,19 @@ public static class QueryBench
     }
 
     /// <summary>What one query costs, piece by piece (one run each; for finding what dominates).</summary>
-    private static async Task BreakdownAsync(Bench bench, long size, Ledger ledger, string cs, int queries)
+    /// <param name="pooled">A pooled connection and `select 1`, p50 (measured for the headline's comparison).</param>
+    private static async Task BreakdownAsync(Bench bench, long size, string cs, int queries, double pooled)
     {
         var source = LedgerStore.DataSource(cs);
-        var pooled = await TimesAsync(null, "pool: open, select 1, close", queries, async _ =>
-        {
-            await using var c = await source.OpenConnectionAsync();
-            await using var cmd = new NpgsqlCommand("select 1", c);
-            await cmd.ExecuteScalarAsync();
-        });
         await using var kept = await source.OpenConnectionAsync();
-        var open = await TimesAsync(null, "open connection: select 1", queries, async _ =>
+        var open = await Bench.TimesAsync(null, "open connection: select 1", queries, async _ =>
         {
             await using var cmd = new NpgsqlCommand("select 1", kept);
             await cmd.ExecuteScalarAsync();
         });
         var sql = $"select finding::text from {ProjectionTables.Of("holding_segments")} where holder = $1 and subject = $2 and recorded @> $3::timestamptz and valid @> $4::date limit 1";
         string? json = null;
-        var lookup = await TimesAsync(null, "open connection: the segment lookup", queries, async _ =>
+        var lookup = await Bench.TimesAsync(null, "open connection: the segment lookup", queries, async _ =>
         {
             await using var cmd = new NpgsqlCommand(sql, kept)
             {
@@ -92,45 +87,17 @@ public static class QueryBench
             };
             json = (string?)await cmd.ExecuteScalarAsync();
         });
-        var parse = await TimesAsync(null, "JSON: finding text to HoldingFinding", queries, _ =>
+        var parse = await Bench.TimesAsync(null, "JSON: finding text to HoldingFinding", queries, _ =>
         {
             LedgerJson.Deserialize<HoldingFinding>(json!);
             return Task.CompletedTask;
         });
-        bench.Add(new Measurement("query breakdown: pooled connection + select 1", size, "ms", pooled.P50, "—", null, 1));
+        bench.Add(new Measurement("query breakdown: pooled connection + select 1", size, "ms", pooled, "—", null, bench.Runs));
         bench.Add(new Measurement("query breakdown: open connection, select 1", size, "ms", open.P50, "—", null, 1));
         bench.Add(new Measurement("query breakdown: segment lookup on an open connection", size, "ms", lookup.P50, "—", null, 1));
         bench.Add(new Measurement("query breakdown: finding JSON → object", size, "ms", parse.P50, "—", null, 1,
             Note: $"finding of the 2,000-event pair: {json?.Length ?? 0:N0} characters"));
         await source.DisposeAsync();
-    }
-
-    private sealed record Times(double P50, double P99);
-
-    /// <summary>Times <paramref name="queries"/> calls per run (after a warm-up); medians of the runs' p50 and p99.</summary>
-    private static async Task<Times> TimesAsync(Bench? bench, string what, int queries, Func<int, Task> query)
-    {
-        for (var i = 0; i < Math.Min(200, queries); i++)
-        {
-            await query(i);
-        }
-        var p50s = new List<double>();
-        var p99s = new List<double>();
-        for (var run = 1; run <= (bench?.Runs ?? 1); run++)
-        {
-            var times = new double[queries];
-            for (var i = 0; i < queries; i++)
-            {
-                var start = Stopwatch.GetTimestamp();
-                await query(i);
-                times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            }
-            Array.Sort(times);
-            p50s.Add(Bench.Percentile(times, 0.5));
-            p99s.Add(Bench.Percentile(times, 0.99));
-            Bench.Log($"{what}: run {run}: {queries:N0} calls, p50 {p50s[^1]:F3} ms, p99 {p99s[^1]:F3} ms");
-        }
-        return new Times(Bench.Median(p50s), Bench.Median(p99s));
     }
 
     public static async Task<List<(string Holder, string Subject)>> PairsAsync(string cs)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using DealLedger.Importing;
 
@@ -37,42 +36,14 @@ public static class WriteBench
                 $$"""{ "id": "{{id}}", "parties": [{{string.Join(", ", parties)}}], "facts": [{{string.Join(", ", facts)}}] }""", new WriteRequest("bench"));
         }
 
-        var tenFacts = await TimesAsync(bench, "10-fact deal", writes, () => Deal(Enumerable.Range(0, 10).Select(_ => pairs[random.Next(pairs.Count)]).ToList()));
+        var tenFacts = await Bench.TimesAsync(bench, "10-fact deal", writes, _ => Deal(Enumerable.Range(0, 10).Select(_ => pairs[random.Next(pairs.Count)]).ToList()), warmUp: 5);
         bench.Add(new Measurement("single write: 10-fact deal, p50", size, "ms", tenFacts.P50, "≤ 5 ms", tenFacts.P50 <= 5, bench.Runs,
             Note: string.Create(CultureInfo.InvariantCulture, $"p99 {tenFacts.P99:F2} ms; one entry through the import (as POST /api/deals), stakes on existing pairs")));
 
-        var longPair = await TimesAsync(bench, "one stake on the 2,000-event pair", writes / 4, () => Deal([(HistoryGenerator.LongHolder, HistoryGenerator.LongSubject)]));
-        var shortPair = await TimesAsync(bench, "one stake on the 20-event pair", writes / 4, () => Deal([(HistoryGenerator.ShortHolder, HistoryGenerator.ShortSubject)]));
+        var longPair = await Bench.TimesAsync(bench, "one stake on the 2,000-event pair", writes / 4, _ => Deal([(HistoryGenerator.LongHolder, HistoryGenerator.LongSubject)]), warmUp: 5);
+        var shortPair = await Bench.TimesAsync(bench, "one stake on the 20-event pair", writes / 4, _ => Deal([(HistoryGenerator.ShortHolder, HistoryGenerator.ShortSubject)]), warmUp: 5);
         var ratio = longPair.P50 / shortPair.P50;
         bench.Add(new Measurement("single write: 2,000-event pair ÷ 20-event pair, p50", size, "×", ratio, "≤ 2×", ratio <= 2, bench.Runs,
             Note: string.Create(CultureInfo.InvariantCulture, $"long pair p50 {longPair.P50:F2} ms, short pair p50 {shortPair.P50:F2} ms")));
-    }
-
-    private sealed record Times(double P50, double P99);
-
-    /// <summary>Times <paramref name="count"/> writes per run (after a few to warm up); medians of the runs' p50 and p99.</summary>
-    private static async Task<Times> TimesAsync(Bench bench, string what, int count, Func<Task> write)
-    {
-        for (var i = 0; i < 5; i++)
-        {
-            await write();
-        }
-        var p50s = new List<double>();
-        var p99s = new List<double>();
-        for (var run = 1; run <= bench.Runs; run++)
-        {
-            var times = new double[count];
-            for (var i = 0; i < count; i++)
-            {
-                var start = Stopwatch.GetTimestamp();
-                await write();
-                times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            }
-            Array.Sort(times);
-            p50s.Add(Bench.Percentile(times, 0.5));
-            p99s.Add(Bench.Percentile(times, 0.99));
-            Bench.Log($"{what}: run {run}: {count:N0} writes, p50 {p50s[^1]:F2} ms, p99 {p99s[^1]:F2} ms");
-        }
-        return new Times(Bench.Median(p50s), Bench.Median(p99s));
     }
 }

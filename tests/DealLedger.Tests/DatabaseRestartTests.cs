@@ -141,11 +141,11 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
         Assert.Equal(expected.OrderBy(p => p.Key), found.OrderBy(p => p.Key));
         output.WriteLine($"{expected.Count} writes acknowledged ({expected.Values.Sum()} events), each in the log once; lost: {expected.Keys.Except(found.Keys).Count()}");
 
-        // Background work resumed: the feed's LISTEN (on a connection opened after the last outage), sealing up to the head,
+        // Background work resumed: the feed's (and the key cache's) LISTEN (on a connection opened after the last outage), sealing up to the head,
         // Wolverine's node health check and outbox (every holding change sent to the queue once, nothing left behind).
         // Nothing could connect, or write, while the database was down: what started or was written after it went down came after its return.
         var since = DateTimeOffset.UtcNow - (clock.Elapsed - outages[^1].Down);
-        await WaitAsync(async () => await ScalarAsync<long>(c, "select count(*) from pg_stat_activity where datname = current_database() and query = $1 and backend_start > $2", $"listen {Ledger.LogChannel}", since) == 1,
+        await WaitAsync(async () => await ScalarAsync<long>(c, "select count(*) from pg_stat_activity where datname = current_database() and query like 'listen %' and backend_start > $1", since) == 1,
             "the API to LISTEN again");
         await WaitAsync(async () => await ScalarAsync<long>(c, $"select coalesce(max(sequence), 0) from {ProjectionTables.Name("seals")}") == await ScalarAsync<long>(c, $"select max(seq_id) from {ProjectionTables.Name("mt_events")}"),
             "sealing to reach the head");
