@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using DealLedger.Storage;
 using Npgsql;
 
@@ -96,13 +98,24 @@ public static class Rebuild
             foreach (var table in ProjectionTables.Projections)
             {
                 var id = await ShadowProjections.HasIdAsync(c, table, token) ? " - 'id'" : "";
-                await using var cmd = Sql.Command(c,
-                    $"select count(*), encode(sha256(convert_to(coalesce(string_agg(r, E'\\n' order by r), ''), 'UTF8')), 'hex') " +
-                    $"from (select (to_jsonb(t){id})::text as r from {ProjectionTables.Of(table)} t) rows");
+                // The rows, sorted by the server, hashed here as they stream in (joined by newlines, UTF-8): a
+                // large ledger's rows do not fit in one PostgreSQL string (1 GB), as an aggregate would need.
+                await using var cmd = Sql.Command(c, $"select (to_jsonb(t){id})::text as r from {ProjectionTables.Of(table)} t order by r");
                 cmd.CommandTimeout = 0;
-                await using var reader = await cmd.ExecuteReaderAsync(token);
-                await reader.ReadAsync(token);
-                result.Add(new ProjectionFingerprint(table, reader.GetInt64(0), reader.GetString(1)));
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                long rows = 0;
+                await using (var reader = await cmd.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, token))
+                {
+                    while (await reader.ReadAsync(token))
+                    {
+                        if (rows++ > 0)
+                        {
+                            hash.AppendData("\n"u8);
+                        }
+                        hash.AppendData(Encoding.UTF8.GetBytes(reader.GetString(0)));
+                    }
+                }
+                result.Add(new ProjectionFingerprint(table, rows, Convert.ToHexStringLower(hash.GetHashAndReset())));
             }
             await tx.CommitAsync(token);
             return result;
