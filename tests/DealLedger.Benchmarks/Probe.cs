@@ -25,7 +25,7 @@ public static class Probe
             var built = new List<IReadOnlyList<HoldingSegment>>();
             foreach (var (key, list) in small)
             {
-                built.Add(HoldingTimeline.Build(key.Item1, key.Item2, list, sources, id => id));
+                built.Add(HoldingTimeline.Build(list, sources));
             }
             var buildCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
             cpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -47,7 +47,7 @@ public static class Probe
         foreach (var (key, list) in large)
         {
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            var t = HoldingTimeline.Build(key.Item1, key.Item2, list, sources, id => id);
+            var t = HoldingTimeline.Build(list, sources);
             Console.WriteLine($"{key.Item1}->{key.Item2}: {list.Count} facts, {t.Count} segments: build {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds:F0} ms CPU");
         }
     }

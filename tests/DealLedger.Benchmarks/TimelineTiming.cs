@@ -47,5 +47,5 @@ public static class TimelineTiming
     }
 
     private static int Build(List<FactState> facts) =>
-        HoldingTimeline.Build(TimelinePairs.Holder, TimelinePairs.Subject, facts, TimelinePairs.Sources, id => id).Count;
+        HoldingTimeline.Build(facts, TimelinePairs.Sources).Count;
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using DealLedger.Access;
 using DealLedger.Client;
+using DealLedger.Storage;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -127,8 +128,7 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
             $"mirror checkpoint to reach the ledger's last sequence {last}", TimeSpan.FromMilliseconds(200));
         var caughtUp = clock.Elapsed;
 
-        var expected = await SegmentsAsync(ledgerDb.ConnectionString,
-            "select id, holder, subject, lower(valid), upper(valid), status, finding::text from dealledger.holding_segments where upper_inf(recorded)");
+        var expected = await LedgerSegmentsAsync(ledgerDb.ConnectionString);
         var actual = await SegmentsAsync(MirrorConnection,
             "select segment_id, holder, subject, valid_from, valid_to, status, finding::text from mirror.holdings");
         var feed = await FeedTotalsAsync(reader, last);
@@ -192,8 +192,7 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
 
         var events = await reader.EventsAsync(limit: 1000);
         Assert.Equal(events.Select(e => e.Sequence), view.Applied);
-        var ledger = await SegmentsAsync(ledgerDb.ConnectionString,
-            "select id, holder, subject, lower(valid), upper(valid), status, finding::text from dealledger.holding_segments where upper_inf(recorded)");
+        var ledger = await LedgerSegmentsAsync(ledgerDb.ConnectionString);
         Assert.Equal(ledger.Select(s => (s.Id, s.From, s.To, s.Status)), view.Segments.OrderBy(s => s.Key).Select(s => (s.Key, s.Value.From, s.Value.To, Word(s.Value.Status))));
     }
 
@@ -381,6 +380,22 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
                 r.GetString(5), r.GetString(6)));
         }
         return rows;
+    }
+
+    /// <summary>The ledger's segments in force, each finding in words as the feed tells it (in jsonb's key order, as the mirror keeps it).</summary>
+    private static async Task<List<Segment>> LedgerSegmentsAsync(string connection)
+    {
+        await using var c = new NpgsqlConnection(connection);
+        await c.OpenAsync();
+        var rows = await Sql.ListAsync(c,
+            $"select s.id, s.holder, s.subject, lower(s.valid), upper(s.valid), s.status, {DealLedger.Holdings.HoldingQuery.FindingColumns("s.finding", "s.holder", "s.subject")} " +
+            "from dealledger.holding_segments s where upper_inf(s.recorded) order by 1",
+            r => new Segment(r.GetInt64(0), r.GetString(1), r.GetString(2),
+                r.IsDBNull(3) ? null : r.GetFieldValue<DateOnly>(3), r.IsDBNull(4) ? null : r.GetFieldValue<DateOnly>(4),
+                r.GetString(5), LedgerJson.Serialize(DealLedger.Holdings.HoldingQuery.ReadFinding(r, 6, r.GetString(1), r.GetString(2)))), default);
+        var findings = await Sql.ListAsync(c, "select f::jsonb::text from unnest($1::text[]) with ordinality x (f, n) order by n",
+            r => r.GetString(0), default, (object)rows.Select(x => x.Finding).ToArray());
+        return rows.Zip(findings, (row, finding) => row with { Finding = finding }).ToList();
     }
 
     private static void AssertSameSegments(List<Segment> expected, List<Segment> actual)

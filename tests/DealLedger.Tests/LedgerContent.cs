@@ -93,6 +93,9 @@ public sealed partial record LedgerContent(IReadOnlyDictionary<string, IReadOnly
     {
         row = EventId().Replace(row, m => names.GetValueOrDefault(m.Value, m.Value));
         row = SequenceField().Replace(row, m => $"\"{m.Groups[1].Value}\": \"{names.GetValueOrDefault(m.Groups[2].Value, "?" + m.Groups[2].Value)}\"");
+        // A stored finding's basis: the sequences of its events.
+        row = BasisField().Replace(row, m => "\"basis\": [" + string.Join(", ", m.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(n => $"\"{names.GetValueOrDefault(n, "?" + n)}\"")) + "]");
         return Instant().Replace(row, m =>
         {
             var text = m.Value.Replace(' ', 'T');
@@ -107,6 +110,9 @@ public sealed partial record LedgerContent(IReadOnlyDictionary<string, IReadOnly
 
     [GeneratedRegex("\"([A-Za-z_]*[Ss]equence)\": ([0-9]+)")]
     private static partial Regex SequenceField();
+
+    [GeneratedRegex("\"basis\": \\[([0-9, ]*)\\]")]
+    private static partial Regex BasisField();
 
     [GeneratedRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,7})?(Z|[+-][0-9]{2}(:[0-9]{2})?)")]
     private static partial Regex Instant();

@@ -27,7 +27,7 @@ public sealed class PossibleWorldsTests
         {
             var r = new Random(seed);
             var facts = RandomFacts(r);
-            var segments = HoldingTimeline.Build("acme", "globex", facts, sources, id => id);
+            var segments = HoldingTimeline.Build(facts, sources);
             var days = facts.SelectMany(f => new ValidDate?[] { f.Current.Valid.From, f.Current.Valid.To, f.Ending?.On })
                 .Where(v => v is not null).SelectMany(v => new[] { v!.Value.Start, v.Value.Start.AddDays(-1), v.Value.End, v.Value.End.AddDays(-1), v.Value.Start.AddDays(1) })
                 .Distinct().Order().ToList();

@@ -1,6 +1,7 @@
 using DealLedger.Access;
 using DealLedger.Auditing;
 using DealLedger.Holdings;
+using DealLedger.Storage;
 using Npgsql;
 
 namespace DealLedger.Tests;
@@ -85,8 +86,8 @@ public sealed class RebuildTests
 
         // As after an upgrade whose fold writes other rows: the stored projections are an older version's.
         await TamperAsync(api.Database, "update dealledger.ledger_position set projection_version = 0");
-        const string Outdated = "the projections were built by version 0 of the fold, this build writes version 1: run `dealledger rebuild`";
-        Assert.Equal(Outdated, await api.Ledger.ProjectionsOutdatedAsync());
+        var outdated = $"the projections were built by version 0 of the fold, this build writes version {ProjectionTables.Version}: run `dealledger rebuild`";
+        Assert.Equal(outdated, await api.Ledger.ProjectionsOutdatedAsync());
         var ready = await client.GetAsync("/health/ready");
         Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
         var body = await ready.Content.ReadAsStringAsync();
@@ -95,12 +96,12 @@ public sealed class RebuildTests
         var (code, stdout, stderr) = await HeadlineTests.RunCliAsync(["holding", "microsoft", "mistral-ai", "--at", "2024-06-01", "--connection", api.ConnectionString]);
         Assert.Equal(0, code);
         Assert.Contains("HELD", stdout);
-        Assert.Equal($"dealledger: warning: {Outdated}\n", stderr);
+        Assert.Equal($"dealledger: warning: {outdated}\n", stderr);
 
         // A later write, or a rebuild of one projection, does not make the others this version's.
         await api.Ledger.ImportYamlAsync("organizations: [ { id: version-test, name: Version Test, kind: company } ]");
         await api.Ledger.RebuildAsync("holdings");
-        Assert.Equal(Outdated, await api.Ledger.ProjectionsOutdatedAsync());
+        Assert.Equal(outdated, await api.Ledger.ProjectionsOutdatedAsync());
         await api.Ledger.RebuildAsync();
         Assert.Null(await api.Ledger.ProjectionsOutdatedAsync());
         Assert.Contains("\"status\":\"Healthy\"", await client.GetStringAsync("/health/ready"));
@@ -129,16 +130,17 @@ public sealed class RebuildTests
     {
         var (s, _) = await HistoryAsync(5);
         await using var _s = s;
-        await TamperAsync(s.Database, "update dealledger.holding_segments set finding = jsonb_set(finding, '{explanation}', '\"edited\"') " +
+        // Findings are stored as data: the edit says 99 sources back the holding, which its words then say.
+        await TamperAsync(s.Database, "update dealledger.holding_segments set finding = jsonb_set(finding::jsonb, '{explanation,evidence,sources}', '99')::json " +
             "where holder = 'microsoft' and subject = 'mistral-ai' and upper_inf(recorded) and status = 'held'");
 
         var report = await s.Ledger.ReplayAsync(null);
 
         Assert.False(report.Agrees);
-        Assert.Contains(report.Differences, d => d.Question == "holding microsoft mistral-ai --at 2024-06-01" && d.Live.Contains("\"edited\"") && !d.Replayed.Contains("\"edited\""));
+        Assert.Contains(report.Differences, d => d.Question == "holding microsoft mistral-ai --at 2024-06-01" && d.Live.Contains("99 sources") && !d.Replayed.Contains("99 sources"));
         Assert.All(report.Differences, d => Assert.Contains("microsoft", d.Question + d.Live));
         // A replay only reads the live projections: the edit is still there.
-        Assert.Equal("edited", (await s.Ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1))).Explanation);
+        Assert.Contains("99 sources", (await s.Ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1))).Explanation);
         var (code, _, stderr) = await HeadlineTests.RunCliAsync(["replay", "--connection", s.Database.ConnectionString]);
         Assert.Equal(1, code);
         Assert.Contains("differ between the live projections and the replay", stderr);

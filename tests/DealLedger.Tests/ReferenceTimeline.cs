@@ -14,6 +14,9 @@ namespace DealLedger.Tests;
 /// </summary>
 internal static class ReferenceTimeline
 {
+    /// <summary>A stretch with its finding in words, as timelines were before findings were stored as data.</summary>
+    internal sealed record ReferenceSegment(DateOnly? From, DateOnly? To, HoldingFinding Finding);
+
     /// <summary>Facts whose starts coincide describe one state, starting at the most precise of their dates (rule 5).</summary>
     private sealed record State(int Index, ValidDate Start, IReadOnlyList<FactState> Members, Share? Share,
         IReadOnlyList<ShareClaim>? Alternatives, Confidence Confidence)
@@ -59,7 +62,7 @@ internal static class ReferenceTimeline
     /// <summary>What may be true on a day: after a mark that may be the latest to have happened (or before any), held in a state or not.</summary>
     private sealed record Outcome(Mark? After, State? Held);
 
-    public static IReadOnlyList<HoldingSegment> Build(
+    public static IReadOnlyList<ReferenceSegment> Build(
         string holder, string subject, IReadOnlyList<FactState> facts,
         IReadOnlyDictionary<string, SourceRegistered> sources, Func<string, string> nameOf)
     {
@@ -70,7 +73,7 @@ internal static class ReferenceTimeline
         var live = ordered.Where(f => !f.IsRetracted).ToList();
         if (live.Count == 0)
         {
-            return retracted.Count == 0 ? [] : [new HoldingSegment(null, null, words.AllRetracted(retracted))];
+            return retracted.Count == 0 ? [] : [new ReferenceSegment(null, null, words.AllRetracted(retracted))];
         }
         var states = GroupIntoStates(live, sources);
         var marks = MarksOf(states, live);
@@ -79,7 +82,7 @@ internal static class ReferenceTimeline
         var points = marks.SelectMany(m => new[] { m.First, m.First.AddDays(1), m.Last })
             .Concat(retracted.SelectMany(r => new[] { r.Current.Valid.From.Start }.Concat(r.EndsOn is { } e ? [e.End] : [])))
             .Distinct().Order().ToList();
-        var segments = new List<HoldingSegment>();
+        var segments = new List<ReferenceSegment>();
         for (var i = -1; i < points.Count; i++)
         {
             DateOnly? from = i < 0 ? null : points[i];
@@ -92,7 +95,7 @@ internal static class ReferenceTimeline
             }
             else
             {
-                segments.Add(new HoldingSegment(from, to, finding));
+                segments.Add(new ReferenceSegment(from, to, finding));
             }
         }
         return segments;

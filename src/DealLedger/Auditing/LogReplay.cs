@@ -50,8 +50,10 @@ public sealed class LogReplay
         string Name(string id) => organizations.TryGetValue(id, out var o) ? o.Name : id;
         var pair = facts.Values.Where(f => f.Current.Type == FactType.Stake && f.Current.Holder == holder && f.Current.Subject == subject)
             .OrderBy(f => f.Id, StringComparer.Ordinal).ToList();
-        var segment = HoldingTimeline.Build(holder, subject, pair, sources, Name)
+        var segment = HoldingTimeline.Build(pair, sources)
             .FirstOrDefault(s => (s.From is null || s.From <= at) && (s.To is null || at < s.To));
-        return HoldingAnswer.From(holder, subject, at, KnownAt, segment?.Finding ?? HoldingQuery.Unknown(Name(holder), Name(subject), KnownAt));
+        return HoldingAnswer.From(holder, subject, at, KnownAt, segment is null
+            ? HoldingQuery.Unknown(Name(holder), Name(subject), KnownAt)
+            : FindingWords.Render(segment.Finding, Name(holder), Name(subject), sources, FindingWords.EventsOf(pair)));
     }
 }

@@ -78,12 +78,13 @@ public static class ChangeFeed
     internal static async Task<Dictionary<long, List<ProjectionChange>>> WriteChangesAsync(NpgsqlConnection c, long[] sequences, CancellationToken ct)
     {
         var opened = await Sql.ListAsync(c,
-            $"select sequence, holder, subject, id, lower(valid), upper(valid), status, finding::text from {ProjectionTables.Of("holding_segments")} where sequence = any($1) order by id",
+            $"select s.sequence, s.holder, s.subject, s.id, lower(s.valid), upper(s.valid), s.status, {HoldingQuery.FindingColumns("s.finding", "s.holder", "s.subject")} " +
+            $"from {ProjectionTables.Of("holding_segments")} s where s.sequence = any($1) order by s.id",
             r => (Sequence: r.GetInt64(0), Pair: (r.GetString(1), r.GetString(2)), Row: new SegmentRow(r.GetInt64(3),
                 r.IsDBNull(4) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(4)).ToString(),
                 r.IsDBNull(5) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(5)).ToString(),
                 LedgerJson.Deserialize<HoldingStatus>($"\"{r.GetString(6)}\""),
-                JsonDocument.Parse(r.GetString(7)).RootElement.Clone())),
+                JsonSerializer.SerializeToElement(HoldingQuery.ReadFinding(r, 7, r.GetString(1), r.GetString(2)), LedgerJson.Options))),
             ct, sequences);
         var closed = await Sql.ListAsync(c,
             $"select closed_sequence, holder, subject, id from {ProjectionTables.Of("holding_segments")} where closed_sequence = any($1) order by id",

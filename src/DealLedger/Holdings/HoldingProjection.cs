@@ -13,21 +13,13 @@ internal static class HoldingProjection
     /// <summary>What identifies a segment's content: its valid period and its finding (canonical JSON).</summary>
     internal static string Key(DateOnly? from, DateOnly? to, string finding) => $"{from}|{to}|{finding}";
 
-    /// <summary>
-    /// The key of a stored segment from its columns lower(valid), upper(valid), finding::text starting at
-    /// <paramref name="at"/>. The finding is canonicalized again: jsonb does not keep the key order it was written in.
-    /// </summary>
+    /// <summary>The key of a stored segment from its columns lower(valid), upper(valid), finding::text starting at <paramref name="at"/> (json keeps the fold's text).</summary>
     internal static string StoredKey(NpgsqlDataReader r, int at) =>
-        Key(r.IsDBNull(at) ? null : r.GetFieldValue<DateOnly>(at), r.IsDBNull(at + 1) ? null : r.GetFieldValue<DateOnly>(at + 1),
-            LedgerJson.Canonical(LedgerJson.Deserialize<HoldingFinding>(r.GetString(at + 2))));
+        Key(r.IsDBNull(at) ? null : r.GetFieldValue<DateOnly>(at), r.IsDBNull(at + 1) ? null : r.GetFieldValue<DateOnly>(at + 1), r.GetString(at + 2));
 
     /// <summary>A timeline's segments with their canonical findings and keys.</summary>
     internal static List<(HoldingSegment Segment, string Finding, string Key)> Keyed(IReadOnlyList<HoldingSegment> timeline) =>
-        timeline.Select(s =>
-        {
-            var finding = LedgerJson.Canonical(s.Finding);
-            return (Segment: s, Finding: finding, Key: Key(s.From, s.To, finding));
-        }).ToList();
+        timeline.Select(s => (Segment: s, Finding: s.Stored, Key: Key(s.From, s.To, s.Stored))).ToList();
 
     /// <summary>
     /// Moves a pair's open segments to its new timeline: closes (at <paramref name="recordedAt"/>, by

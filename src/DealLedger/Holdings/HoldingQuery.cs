@@ -22,26 +22,56 @@ public static class HoldingQuery
         // The day is only compared, never added to: the calendar's first and last days arrive as -infinity
         // and infinity (Sql.Command), where day + 1 is the day itself.
         var probe = new NpgsqlBatchCommand(
-            $"select case when coalesce((select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1), '-infinity') <= {Ledger.KnownAtSql} " +
-            $"then (select finding::text from (select finding, valid from {Table} where holder = $2 and subject = $3 and upper_inf(recorded) " +
+            $"select {FindingColumns("f", "$2", "$3")} from (select case when coalesce((select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1), '-infinity') <= {Ledger.KnownAtSql} " +
+            $"then (select finding from (select finding, valid from {Table} where holder = $2 and subject = $3 and upper_inf(recorded) " +
             "and valid <= daterange($4::date, null) order by valid desc limit 1) s where valid @> $4::date) " +
-            $"else (select finding::text from {Table} where holder = $2 and subject = $3 and recorded @> {Ledger.KnownAtSql} and valid @> $4::date limit 1) end, " +
-            $"(select count(*) from {ProjectionTables.Of("organizations")} where id in ($2, $3))")
+            $"else (select finding from {Table} where holder = $2 and subject = $3 and recorded @> {Ledger.KnownAtSql} and valid @> $4::date limit 1) end f) s")
         {
             Parameters = { new() { Value = holder }, new() { Value = subject }, new() { Value = day } },
         };
-        return ledger.ReadAsync(knownAt, probe, r => (Json: r.IsDBNull(0) ? null : r.GetString(0), Known: r.GetInt64(1)), async (c, k, found, token) =>
+        return ledger.ReadAsync(knownAt, probe, r => (Finding: r.IsDBNull(0) ? null : ReadFinding(r, 0, holder, subject), Known: Names(r, 1).Count),
+            async (c, k, found, token) =>
         {
-            if (found.Json is null || found.Known < 2)
+            if (found.Finding is null || found.Known < 2)
             {
                 await PairNamesAsync(c, holder, subject, token);
             }
-            var finding = found.Json is not null
-                ? LedgerJson.Deserialize<HoldingFinding>(found.Json)
-                : await UnknownAsync(c, holder, subject, k, token);
+            var finding = found.Finding ?? await UnknownAsync(c, holder, subject, k, token);
             return HoldingAnswer.From(holder, subject, day, k, finding);
         }, ct);
     }
+
+    /// <summary>
+    /// What a read selects to render a stored finding (<paramref name="finding"/>, of the pair <paramref name="holder"/>
+    /// → <paramref name="subject"/>, SQL expressions) in its own round trip: the finding, the pair's names, the
+    /// sources it cites and the events it rests on. <see cref="ReadFinding"/> reads these four columns.
+    /// </summary>
+    internal static string FindingColumns(string finding, string holder, string subject) =>
+        $"{finding}::text, (select json_object_agg(o.id, o.name) from {ProjectionTables.Of("organizations")} o where o.id in ({holder}, {subject}))::text, " +
+        $"(select json_agg(x.data) from {ProjectionTables.Of("sources")} x where x.id in (select json_array_elements_text({finding}->'sources')))::text, " +
+        $"(select json_agg(json_build_array(e.seq_id, e.id, e.type, e.timestamp)) from {ProjectionTables.Name("mt_events")} e " +
+        $"where e.seq_id in (select json_array_elements_text({finding}->'basis')::bigint))::text";
+
+    /// <summary>The finding of the columns <see cref="FindingColumns"/> selected, from <paramref name="at"/> on, in words.</summary>
+    internal static HoldingFinding ReadFinding(NpgsqlDataReader r, int at, string holder, string subject)
+    {
+        var names = Names(r, at + 1);
+        var sources = r.IsDBNull(at + 2) ? [] : LedgerJson.Deserialize<List<SourceRegistered>>(r.GetString(at + 2)).ToDictionary(s => s.Id);
+        var events = new Dictionary<long, BasisEvent>();
+        if (!r.IsDBNull(at + 3))
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(r.GetString(at + 3));
+            foreach (var e in json.RootElement.EnumerateArray())
+            {
+                var sequence = e[0].GetInt64();
+                events[sequence] = new BasisEvent(e[1].GetGuid(), sequence, e[2].GetString()!, e[3].GetDateTimeOffset());
+            }
+        }
+        return FindingWords.Render(Finding.Parse(r.GetString(at)), names.GetValueOrDefault(holder, holder), names.GetValueOrDefault(subject, subject), sources, events);
+    }
+
+    private static Dictionary<string, string> Names(NpgsqlDataReader r, int at) =>
+        r.IsDBNull(at) ? [] : LedgerJson.Deserialize<Dictionary<string, string>>(r.GetString(at));
 
     private static async Task<HoldingFinding> UnknownAsync(NpgsqlConnection c, string holder, string subject, DateTimeOffset knownAt, CancellationToken ct)
     {
@@ -57,16 +87,17 @@ public static class HoldingQuery
     internal static Task<List<(string Holder, string Subject, HoldingFinding Finding)>> HeldAsync(
         NpgsqlConnection c, Side side, string org, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
         Sql.ListAsync(c,
-            $"select holder, subject, finding::text from {Table} where {(side == Side.Holder ? "holder" : "subject")} = $1 " +
-            "and recorded @> $2::timestamptz and valid @> $3::date and status in ('held', 'uncertain') order by holder, subject",
-            r => (r.GetString(0), r.GetString(1), LedgerJson.Deserialize<HoldingFinding>(r.GetString(2))), ct, org, knownAt, day);
+            $"select s.holder, s.subject, {FindingColumns("s.finding", "s.holder", "s.subject")} from {Table} s where s.{(side == Side.Holder ? "holder" : "subject")} = $1 " +
+            "and s.recorded @> $2::timestamptz and s.valid @> $3::date and s.status in ('held', 'uncertain') order by s.holder, s.subject",
+            r => (r.GetString(0), r.GetString(1), ReadFinding(r, 2, r.GetString(0), r.GetString(1))), ct, org, knownAt, day);
 
     /// <summary>Every pair whose holding is held or uncertain at (knownAt, day), in id order.</summary>
     internal static Task<List<(string Holder, string Subject, HoldingFinding Finding)>> AllHeldAsync(
         NpgsqlConnection c, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
         Sql.ListAsync(c,
-            $"select holder, subject, finding::text from {Table} where recorded @> $1::timestamptz and valid @> $2::date and status in ('held', 'uncertain') order by holder, subject",
-            r => (r.GetString(0), r.GetString(1), LedgerJson.Deserialize<HoldingFinding>(r.GetString(2))), ct, knownAt, day);
+            $"select s.holder, s.subject, {FindingColumns("s.finding", "s.holder", "s.subject")} from {Table} s " +
+            "where s.recorded @> $1::timestamptz and s.valid @> $2::date and s.status in ('held', 'uncertain') order by s.holder, s.subject",
+            r => (r.GetString(0), r.GetString(1), ReadFinding(r, 2, r.GetString(0), r.GetString(1))), ct, knownAt, day);
 
     /// <summary>Rule 3: no stake fact about the pair was recorded by knownAt.</summary>
     public static HoldingFinding Unknown(string holderName, string subjectName, DateTimeOffset knownAt) =>
@@ -119,13 +150,14 @@ public static class HoldingHistoryQuery
             await HoldingQuery.PairNamesAsync(c, holder, subject, token);
             var table = ProjectionTables.Of("holding_segments");
             var current = await Sql.ListAsync(c,
-                $"select lower(valid), upper(valid), finding::text from {table} where holder = $1 and subject = $2 and recorded @> $3::timestamptz order by lower(valid) nulls first",
-                r => (From: Day(r, 0), To: Day(r, 1), Finding: LedgerJson.Deserialize<HoldingFinding>(r.GetString(2))), token, holder, subject, k);
+                $"select lower(s.valid), upper(s.valid), {HoldingQuery.FindingColumns("s.finding", "s.holder", "s.subject")} from {table} s " +
+                "where s.holder = $1 and s.subject = $2 and s.recorded @> $3::timestamptz order by lower(s.valid) nulls first",
+                r => (From: Day(r, 0), To: Day(r, 1), Finding: HoldingQuery.ReadFinding(r, 2, holder, subject)), token, holder, subject, k);
             // Versions the ledger held before and replaced by knownAt, and the pair's fact events that replaced them.
             var replaced = await Sql.ListAsync(c,
                 $"select lower(valid), upper(valid), finding::text, lower(recorded), upper(recorded) from {table} " +
                 "where holder = $1 and subject = $2 and upper(recorded) <= $3 order by upper(recorded) desc, lower(valid) nulls first",
-                r => (From: Day(r, 0), To: Day(r, 1), Finding: LedgerJson.Deserialize<HoldingFinding>(r.GetString(2)),
+                r => (From: Day(r, 0), To: Day(r, 1), Finding: Finding.Parse(r.GetString(2)),
                     KnownFrom: r.GetFieldValue<DateTimeOffset>(3), KnownUntil: r.GetFieldValue<DateTimeOffset>(4)), token, holder, subject, k);
             // The pair's fact streams first: the log is then read through its (stream, version) index.
             var streams = replaced.Count == 0 ? [] : await Sql.ListAsync(c,

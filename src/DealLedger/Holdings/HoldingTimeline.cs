@@ -7,7 +7,12 @@ using DealLedger.Time;
 namespace DealLedger.Holdings;
 
 /// <summary>A stretch of valid time [From, To) with one finding; null ends are open.</summary>
-public sealed record HoldingSegment(DateOnly? From, DateOnly? To, HoldingFinding Finding);
+public sealed record HoldingSegment(DateOnly? From, DateOnly? To, Finding Finding)
+{
+    /// <summary>The finding as stored (its canonical JSON), made once.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Stored { get; } = Finding.Canonical();
+}
 
 /// <summary>
 /// Turns the stake facts of one pair, as known at one moment, into the pair's timeline over valid
@@ -66,13 +71,11 @@ public static class HoldingTimeline
     /// <summary>What may be true on a day: after a mark that may be the latest to have happened (or before any), held in a state or not.</summary>
     private sealed record Outcome(Mark? After, State? Held);
 
-    public static IReadOnlyList<HoldingSegment> Build(
-        string holder, string subject, IReadOnlyList<FactState> facts,
-        IReadOnlyDictionary<string, SourceRegistered> sources, Func<string, string> nameOf)
+    public static IReadOnlyList<HoldingSegment> Build(IReadOnlyList<FactState> facts, IReadOnlyDictionary<string, SourceRegistered> sources)
     {
         // Order never depends on where the facts came from (a table scan or a replay).
         var ordered = facts.OrderBy(f => f.Id, StringComparer.Ordinal).ToList();
-        var words = new Words(nameOf(holder), nameOf(subject), sources);
+        var words = new Findings();
         var retracted = ordered.Where(f => f.IsRetracted).ToList();
         var live = ordered.Where(f => !f.IsRetracted).ToList();
         if (live.Count == 0)
@@ -102,37 +105,21 @@ public static class HoldingTimeline
             }
             else
             {
-                var finding = reading.Render(words, sweep);
-                if (segments.Count > 0 && Same(segments[^1].Finding, finding))
+                // Neighbours stored the same are one segment (a share's 5 and 5.0 are not the same).
+                var segment = new HoldingSegment(from, to, reading.Render(words, sweep));
+                if (segments.Count > 0 && segments[^1].Stored == segment.Stored)
                 {
                     segments[^1] = segments[^1] with { To = to };
                 }
                 else
                 {
-                    segments.Add(new HoldingSegment(from, to, finding));
+                    segments.Add(segment);
                 }
             }
             previous = reading;
         }
         return segments;
     }
-
-    /// <summary>
-    /// Two findings that would be stored the same (their canonical JSON equal), compared field by field:
-    /// serializing every finding of a timeline to compare neighbours was most of a rebuild's time.
-    /// Numbers compare with their scale, as their JSON would ("40" is not "40.0").
-    /// </summary>
-    internal static bool Same(HoldingFinding a, HoldingFinding b) =>
-        a.Status == b.Status && Same(a.Share, b.Share) && a.Since == b.Since && a.Until == b.Until && a.Confidence == b.Confidence
-        && a.Explanation == b.Explanation && a.Sources.SequenceEqual(b.Sources) && a.Basis.SequenceEqual(b.Basis)
-        && (a.Alternatives is null ? b.Alternatives is null : b.Alternatives is not null && a.Alternatives.Count == b.Alternatives.Count
-            && a.Alternatives.Zip(b.Alternatives).All(x => Same(x.First.Share, x.Second.Share) && x.First.Fact == x.Second.Fact && x.First.Sources.SequenceEqual(x.Second.Sources)));
-
-    private static bool Same(Share? a, Share? b) =>
-        a is null ? b is null : b is not null && Same(a.Exact, b.Exact) && Same(a.Min, b.Min) && Same(a.Max, b.Max)
-            && a.MinInclusive == b.MinInclusive && a.MaxInclusive == b.MaxInclusive && a.Wording == b.Wording;
-
-    private static bool Same(decimal? a, decimal? b) => a == b && (a is null || a.Value.Scale == b!.Value.Scale);
 
     /// <summary>
     /// Facts with the very same start date form one group (rule 5, whatever their ids). Then, most
@@ -337,7 +324,7 @@ public static class HoldingTimeline
             && Kind is Kinds.Held or Kinds.NotYetHeld or Kinds.NoLongerHeld
             && other.State == State && other.Ending == Ending && other.Previous == Previous && other.Next == Next;
 
-        public HoldingFinding Render(Words words, Sweep sweep) => Kind switch
+        public Finding Render(Findings words, Sweep sweep) => Kind switch
         {
             Kinds.Held => words.Held(State!, sweep.UntilOf(State!), Retracted),
             Kinds.Changing => words.Changing(States!, Windows!, Retracted),
@@ -840,97 +827,64 @@ public static class HoldingTimeline
         }
     }
 
-    /// <summary>The sentences and citations of findings.</summary>
-    private sealed class Words(string holder, string subject, IReadOnlyDictionary<string, SourceRegistered> sources)
+    /// <summary>The findings of readings, as data: what they cite, rest on and say (rendered by <see cref="FindingWords"/>).</summary>
+    private sealed class Findings
     {
-        public HoldingFinding Held(State s, ValidDate? until, List<FactState> retracted)
-        {
-            var text = $"{holder} held {Share.Phrase(s.Share)} in {subject} from {s.Start.ToReadable()}"
-                + (until is { } u ? $" until {u.ToReadable()}." : " on, with no end recorded.")
-                + " " + Evidence(s);
+        public Finding Held(State s, ValidDate? until, List<FactState> retracted) =>
             // Disputed: the share covers every value claimed (each shown in the alternatives), never one picked.
-            return new HoldingFinding(HoldingStatus.Held, s.Cover, DateWithPrecision.Of(s.Start), DateWithPrecision.Of(until),
-                s.Confidence, Cite(s.Members), Basis(s.Members, retracted), Notes(text, s.Members, retracted), s.Alternatives);
-        }
+            Make(HoldingStatus.Held, s.Cover, DateWithPrecision.Of(s.Start), DateWithPrecision.Of(until), s.Confidence, s.Members, retracted,
+                new HeldFrom(s.Share, s.Start, until, Evidence(s)), s.Alternatives);
 
-        public HoldingFinding Changing(List<State> states, List<ValidDate> windows, List<FactState> retracted)
+        public Finding Changing(List<State> states, List<ValidDate> windows, List<FactState> retracted)
         {
-            var share = Covering(states);
             var members = states.SelectMany(s => s.Members).ToList();
-            var when = windows.Count > 0 ? $"during {windows[0].ToReadable()}" : "around this date";
-            var text = $"{holder} held a stake in {subject} throughout, but its size changed {when} "
-                + $"from {Share.Phrase(states[0].Share)} to {Share.Phrase(states[^1].Share)}; on this date the ledger cannot tell which applied. "
-                + Evidence(members, states.Select(s => s.Confidence).MinBy(ConfidenceRules.Strength), Alternatives(states));
             var confidence = states.Select(s => s.Confidence).MinBy(ConfidenceRules.Strength);
-            return new HoldingFinding(HoldingStatus.Held, share, DateWithPrecision.Of(states[0].Start), null,
-                confidence, Cite(members), Basis(members, retracted), Notes(text, members, retracted), Alternatives(states));
+            var alternatives = Alternatives(states);
+            return Make(HoldingStatus.Held, Covering(states), DateWithPrecision.Of(states[0].Start), null, confidence, members, retracted,
+                new SizeChanging(states[0].Share, states[^1].Share, windows.Count > 0 ? windows[0] : null, Evidence(members, confidence, alternatives)), alternatives);
         }
 
-        public HoldingFinding Uncertain(List<State> held, Mark? starting, Mark? ending, Mark? notHeldAfter, List<FactState> retracted)
+        public Finding Uncertain(List<State> held, Mark? starting, Mark? ending, Mark? notHeldAfter, List<FactState> retracted)
         {
             var s = starting?.Starts ?? held[^1];
-            var share = Covering(held);
-            string text;
-            ValidDate? until = null;
-            if (starting is not null)
-            {
-                text = $"{holder} acquired {Share.Phrase(s.Share)} in {subject} in {starting.Date.ToReadable()} ({LedgerJson.Word(starting.Date.Precision)} precision); "
-                    + "on this date the ledger cannot tell whether it was already held. ";
-            }
-            else if (ending is not null)
-            {
-                until = ending.Date;
-                text = $"{holder}'s stake in {subject} ended {On(ending.Date)} ({LedgerJson.Word(ending.Date.Precision)} precision); "
-                    + "on this date the ledger cannot tell whether it was still held. ";
-            }
-            else if (s.MaybeNone && held.Count == 1)
-            {
-                text = $"The sources disagree whether {holder} held any stake in {subject} from {s.Start.ToReadable()}: one puts it at 0 %. ";
-            }
-            else
-            {
-                var what = notHeldAfter is null ? "whether it had been acquired yet"
-                    : $"whether it ended ({notHeldAfter.Date.ToReadable()}) before or after it was taken ({s.Start.ToReadable()})";
-                text = $"The dates recorded for {holder}'s stake in {subject} do not tell their order: the ledger cannot tell {what}. ";
-            }
             var members = held.SelectMany(h => h.Members)
                 .Concat(ending?.EndedFact is { } e ? [e] : []).Concat(notHeldAfter?.EndedFact is { } f ? [f] : [])
                 .Concat(notHeldAfter?.Starts?.Members ?? []).Distinct().ToList();
             var confidence = held.Select(h => h.Confidence).MinBy(ConfidenceRules.Strength);
-            return new HoldingFinding(HoldingStatus.Uncertain, share, DateWithPrecision.Of(s.Start), DateWithPrecision.Of(until),
-                confidence, Cite(members), Basis(members, retracted), Notes(text + Evidence(members, confidence, Alternatives(held)), members, retracted),
-                Alternatives(held));
+            var alternatives = Alternatives(held);
+            var evidence = Evidence(members, confidence, alternatives);
+            Explanation explanation = starting is not null ? new AcquiredIn(s.Share, starting.Date, evidence)
+                : ending is not null ? new EndedIn(ending.Date, evidence)
+                : s.MaybeNone && held.Count == 1 ? new ZeroDisputed(s.Start, evidence)
+                : new OrderUnknown(notHeldAfter?.Date, notHeldAfter is null ? null : s.Start, evidence);
+            return Make(HoldingStatus.Uncertain, Covering(held), DateWithPrecision.Of(s.Start), DateWithPrecision.Of(starting is null ? ending?.Date : null),
+                confidence, members, retracted, explanation, alternatives);
         }
 
-        public HoldingFinding NotYetHeld(State first, List<FactState> retracted)
-        {
-            var text = first.EndsHolding
-                ? $"No stake of {holder} in {subject} is recorded before {first.Start.ToReadable()}, when the sources put it at 0 %. " + Evidence(first)
-                : $"No stake of {holder} in {subject} is recorded before {first.Start.ToReadable()}, when the nearest recorded holding, "
-                    + $"{Share.Phrase(first.Share)}, starts. " + Evidence(first);
-            return new HoldingFinding(HoldingStatus.NotHeld, null, null, DateWithPrecision.Of(first.Start), null,
-                Cite(first.Members), Basis(first.Members, retracted), Notes(text, first.Members, retracted));
-        }
+        public Finding NotYetHeld(State first, List<FactState> retracted) =>
+            Make(HoldingStatus.NotHeld, null, null, DateWithPrecision.Of(first.Start), null, first.Members, retracted,
+                new NotYetHeld(first.Start, first.Share, Evidence(first)));
 
-        public HoldingFinding NoLongerHeld(Mark end, State? previous, State? next, List<FactState> retracted)
+        public Finding NoLongerHeld(Mark end, State? previous, State? next, List<FactState> retracted)
         {
-            var how = end.Starts is { } zero
-                ? $"{holder}'s stake in {subject} was 0 % from {zero.Start.ToReadable()}"
-                : $"{holder}'s stake in {subject} ended {On(end.Date)}" + (end.Ending?.Reason is { Length: > 0 } r ? $" ({r})" : "");
-            var text = how + (next is null ? "; nothing recorded shows it held again." : $"; the next recorded holding starts {next.Start.ToReadable()}.")
-                + (previous is null ? "" : $" The nearest recorded holding was {Share.Phrase(previous.Share)} from {previous.Start.ToReadable()}. " + Evidence(previous));
             var members = (previous?.Members ?? []).Concat(end.Starts?.Members ?? []).Concat(end.EndedFact is { } f ? [f] : []).Distinct().ToList();
-            return new HoldingFinding(HoldingStatus.NotHeld, null, DateWithPrecision.Of(end.Date),
-                DateWithPrecision.Of(next?.Start), null, Cite(members), Basis(members, retracted), Notes(text.TrimEnd(), members, retracted));
+            var explanation = new NoLongerHeld(end.Starts?.Start ?? end.Date, end.Starts is not null, end.Starts is null ? end.Ending?.Reason : null, next?.Start,
+                previous is null ? null : new EarlierHolding(previous.Share, previous.Start, Evidence(previous)));
+            return Make(HoldingStatus.NotHeld, null, DateWithPrecision.Of(end.Date), DateWithPrecision.Of(next?.Start), null, members, retracted, explanation);
         }
 
-        public HoldingFinding AllRetracted(List<FactState> retracted)
+        public Finding AllRetracted(List<FactState> retracted) =>
+            Make(HoldingStatus.Unknown, null, null, null, null, [], retracted, new AllRetracted(), cite: retracted);
+
+        private Finding Make(HoldingStatus status, Share? share, DateWithPrecision? since, DateWithPrecision? until, Confidence? confidence,
+            IReadOnlyList<FactState> members, List<FactState> retracted, Explanation explanation, IReadOnlyList<ShareClaim>? alternatives = null,
+            IReadOnlyList<FactState>? cite = null)
         {
-            var text = $"Every stake fact recorded about {holder} in {subject} was retracted, so the ledger no longer knows of any holding.";
-            return new HoldingFinding(HoldingStatus.Unknown, null, null, null, null, Cite(retracted), Basis([], retracted), Notes(text, [], retracted));
+            Prepare(retracted);
+            var corrections = members.SelectMany(m => m.Corrections.Select(c => new FactNote(m.Id, Day(c.Event.RecordedAt), c.Reason))).ToList();
+            return new Finding(status, share, since, until, confidence, (cite ?? members).SelectMany(SourceCatalog.CitedBy).Distinct().ToList(),
+                Basis(members), explanation, corrections.Count == 0 ? null : corrections, retractedNotes, alternatives);
         }
-
-        private static string On(ValidDate date) => (date.IsExactDay ? "on " : "in ") + date.ToReadable();
 
         /// <summary>The smallest share covering every state's (or, when disputed, every claimed) value.</summary>
         private static Share? Covering(IEnumerable<State> states) =>
@@ -942,28 +896,18 @@ public static class HoldingTimeline
             return all.Count == 0 ? null : all;
         }
 
-        private static string Evidence(State s) => Evidence(s.Members, s.Confidence, s.Alternatives);
+        private static Evidence Evidence(State s) => Evidence(s.Members, s.Confidence, s.Alternatives);
 
-        private static string Evidence(IEnumerable<FactState> members, Confidence confidence, IReadOnlyList<ShareClaim>? alternatives)
-        {
-            var count = members.SelectMany(m => m.Current.Sources).Select(c => c.Source).Distinct().Count();
-            var basis = confidence switch
-            {
-                Confidence.Confirmed => "Confirmed by a party to it or an official register",
-                Confidence.Reported => "Reported by third parties, not confirmed by the parties",
-                Confidence.Claimed => "Claimed by one party, unverified",
-                _ => "Disputed: the sources disagree" + (alternatives is { } alt
-                    ? " (" + string.Join("; ", alt.Select(a => $"{a.Share.ToReadable()} per {string.Join(", ", a.Sources)}")) + ")"
-                    : " (a source denies it)"),
-            };
-            return $"{basis}; {count} source{(count == 1 ? "" : "s")}.";
-        }
+        // The alternatives are kept only where the words name them (a dispute).
+        private static Evidence Evidence(IEnumerable<FactState> members, Confidence confidence, IReadOnlyList<ShareClaim>? alternatives) =>
+            new(confidence, members.SelectMany(m => m.Current.Sources).Select(c => c.Source).Distinct().Count(),
+                confidence is Confidence.Confirmed or Confidence.Reported or Confidence.Claimed ? null : alternatives);
 
         // What the retracted facts add to every finding of a stretch, made once per list of them (a list
         // stays the same object while it does not change): their notes, and their basis events by sequence.
         private List<FactState>? retractedFor;
-        private string retractedNotes = "";
-        private List<BasisEvent> retractedBasis = [];
+        private List<FactNote>? retractedNotes;
+        private List<long> retractedBasis = [];
 
         private void Prepare(List<FactState> retracted)
         {
@@ -972,39 +916,33 @@ public static class HoldingTimeline
                 return;
             }
             retractedFor = retracted;
-            retractedNotes = string.Concat(retracted.Select(r => $" Fact {r.Id} was retracted on {Day(r.Retraction!.Event.RecordedAt)}: {r.Retraction.Reason}."));
-            retractedBasis = retracted.SelectMany(f => f.Basis).DistinctBy(e => e.Sequence).OrderBy(e => e.Sequence).Select(BasisEvent.Of).ToList();
-        }
-
-        private string Notes(string text, IReadOnlyList<FactState> members, List<FactState> retracted)
-        {
-            Prepare(retracted);
-            return text + string.Concat(members.SelectMany(m => m.Corrections.Select(c => $" Fact {m.Id} was corrected on {Day(c.Event.RecordedAt)}: {c.Reason}.")))
-                + retractedNotes;
+            retractedNotes = retracted.Count == 0 ? null
+                : retracted.Select(r => new FactNote(r.Id, Day(r.Retraction!.Event.RecordedAt), r.Retraction.Reason)).ToList();
+            retractedBasis = retracted.SelectMany(f => f.Basis).Select(e => e.Sequence).Distinct().Order().ToList();
         }
 
         private static string Day(DateTimeOffset instant) => Instant.Format(instant)[..10];
 
-        private IReadOnlyList<SourceCitation> Cite(IEnumerable<FactState> facts) =>
-            facts.SelectMany(SourceCatalog.CitedBy).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList();
-
-        /// <summary>The events the members and the retracted facts rest on, each once (the first seen), by sequence.</summary>
-        private IReadOnlyList<BasisEvent> Basis(IEnumerable<FactState> members, List<FactState> retracted)
+        /// <summary>The sequences of the events the members and the retracted facts rest on, each once, in order.</summary>
+        private List<long> Basis(IEnumerable<FactState> members)
         {
-            Prepare(retracted);
-            var own = members.SelectMany(f => f.Basis).DistinctBy(e => e.Sequence).OrderBy(e => e.Sequence).ToList();
-            var taken = own.Select(e => e.Sequence).ToHashSet();
-            var basis = new List<BasisEvent>(own.Count + retractedBasis.Count);
-            var i = 0;
-            foreach (var r in retractedBasis.Where(r => !taken.Contains(r.Sequence)))
+            var own = members.SelectMany(f => f.Basis).Select(e => e.Sequence).Distinct().Order().ToList();
+            if (retractedBasis.Count == 0)
             {
-                while (i < own.Count && own[i].Sequence < r.Sequence)
+                return own;
+            }
+            var taken = own.ToHashSet();
+            var basis = new List<long>(own.Count + retractedBasis.Count);
+            var i = 0;
+            foreach (var r in retractedBasis.Where(r => !taken.Contains(r)))
+            {
+                while (i < own.Count && own[i] < r)
                 {
-                    basis.Add(BasisEvent.Of(own[i++]));
+                    basis.Add(own[i++]);
                 }
                 basis.Add(r);
             }
-            basis.AddRange(own.Skip(i).Select(BasisEvent.Of));
+            basis.AddRange(own.Skip(i));
             return basis;
         }
     }

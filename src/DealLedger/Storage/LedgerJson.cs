@@ -19,6 +19,8 @@ public static class LedgerJson
         options.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
         options.DictionaryKeyPolicy = null;
         options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+        // jsonb keeps keys in its own order: a type discriminator ("case") need not come first.
+        options.AllowOutOfOrderMetadataProperties = true;
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower));
         options.Converters.Add(new ValidDateJsonConverter());
         options.Converters.Add(new InstantJsonConverter());

@@ -27,7 +27,7 @@ public static class ProjectionTables
     /// timeline rule or a finding's shape that makes the rows differ from what earlier code wrote: a
     /// ledger whose projections another version built says so (/health/ready, the CLI) until `rebuild`.
     /// </summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>The tables every write keeps (and a replay or rebuild rebuilds), in dependency-free order.</summary>
     public static readonly string[] Projections = ["ledger_position", "organizations", "sources", "deals", "fact_versions", "holding_segments"];
@@ -95,7 +95,8 @@ public static class ProjectionTables
         holdings.AddColumn<string>("status").NotNull();
         holdings.AddColumn<long>("sequence").NotNull();
         holdings.AddColumn<long>("closed_sequence").AllowNulls();
-        holdings.AddColumn("finding", "jsonb").NotNull();
+        // json, not jsonb: kept as written (the fold's canonical text is a segment's key) and stored without conversion.
+        holdings.AddColumn("finding", "json").NotNull();
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_pair") { Columns = ["holder", "subject", "recorded", "valid"], Method = IndexMethod.gist });
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_subject") { Columns = ["subject", "recorded", "valid"], Method = IndexMethod.gist });
         // The headline query as known now: a pair's open segments in valid-time order (ranges sort by their start).

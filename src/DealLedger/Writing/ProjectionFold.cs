@@ -53,7 +53,6 @@ internal sealed class ProjectionFold(LedgerState state)
             })
             .Where(f => f?.Type == FactType.Stake).Select(f => (f!.Holder!, f.Subject!)).Distinct().ToList();
         await state.LoadPairsAsync(c, pairs, ct);
-        await state.LoadOrganizationsAsync(c, pairs.SelectMany(p => new[] { p.Item1, p.Item2 }), ct);
         await state.LoadSourcesAsync(c, pairs.SelectMany(state.StakesOf).SelectMany(SourceCatalog.CitedBy)
             .Concat(write.Select(e => e.Data).OfType<FactRecorded>().SelectMany(r => r.Fact.Sources.Select(s => s.Source))), ct);
         var fold = new ProjectionFold(state);
@@ -129,7 +128,7 @@ internal sealed class ProjectionFold(LedgerState state)
     private List<(HoldingSegment Segment, string Finding, string Key)> Timeline((string Holder, string Subject) pair)
     {
         var facts = state.StakesOf(pair);
-        return HoldingProjection.Keyed(HoldingTimeline.Build(pair.Holder, pair.Subject, facts, SourcesOf(facts), NameOf));
+        return HoldingProjection.Keyed(HoldingTimeline.Build(facts, SourcesOf(facts)));
     }
 
     private Dictionary<string, SourceRegistered> SourcesOf(IReadOnlyList<FactState> facts)
@@ -144,6 +143,4 @@ internal sealed class ProjectionFold(LedgerState state)
         }
         return cited;
     }
-
-    private string NameOf(string id) => state.Organizations.GetValueOrDefault(id)?.Name ?? id;
 }

@@ -199,7 +199,7 @@ internal static class ProjectionCopy
             {
                 await copy.WriteNullAsync(ct);
             }
-            await copy.WriteAsync(r.Finding, NpgsqlDbType.Jsonb, ct);
+            await copy.WriteAsync(r.Finding, NpgsqlDbType.Json, ct);
         }
         await copy.CompleteAsync(ct);
     }

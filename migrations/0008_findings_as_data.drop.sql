@@ -1,0 +1,1 @@
+alter table dealledger.holding_segments alter column finding type jsonb;

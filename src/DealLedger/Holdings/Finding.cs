@@ -1,0 +1,93 @@
+using System.Text.Json.Serialization;
+using DealLedger.Sources;
+using DealLedger.Storage;
+using DealLedger.Time;
+
+namespace DealLedger.Holdings;
+
+/// <summary>
+/// What the ledger says about a pair over one stretch, as data (the finding stored in holding_segments):
+/// sources by id, basis events by sequence, the explanation as its case and values. No sentence and no
+/// copy of a source or an event is stored, so wording can change without a rebuild and a row stays small;
+/// <see cref="FindingWords"/> renders it into the <see cref="HoldingFinding"/> an answer shows.
+/// </summary>
+public sealed record Finding(
+    HoldingStatus Status,
+    Share? Share,
+    DateWithPrecision? Since,
+    DateWithPrecision? Until,
+    Confidence? Confidence,
+    IReadOnlyList<string> Sources,
+    IReadOnlyList<long> Basis,
+    Explanation Explanation,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<FactNote>? Corrections = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<FactNote>? Retractions = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ShareClaim>? Alternatives = null)
+{
+    /// <summary>The finding as stored: two findings are the same when these are.</summary>
+    public string Canonical() => LedgerJson.Canonical(this);
+
+    /// <summary>A stored finding; one another version of the projections wrote is refused with what to do.</summary>
+    public static Finding Parse(string json)
+    {
+        try
+        {
+            return LedgerJson.Deserialize<Finding>(json);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            throw new LedgerException(LedgerErrorKind.Conflict,
+                $"the holding projections were built by another version of DealLedger (this one writes version {ProjectionTables.Version}): run `dealledger rebuild`");
+        }
+    }
+}
+
+/// <summary>A correction or a retraction of a fact the finding rests on: which fact, on which (UTC) day, why.</summary>
+public sealed record FactNote(string Fact, string On, string Reason);
+
+/// <summary>How a stretch's reading was reached, for its sentence: one case per kind of reading.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "case")]
+[JsonDerivedType(typeof(HeldFrom), "held")]
+[JsonDerivedType(typeof(SizeChanging), "changing")]
+[JsonDerivedType(typeof(AcquiredIn), "acquired")]
+[JsonDerivedType(typeof(EndedIn), "ended")]
+[JsonDerivedType(typeof(ZeroDisputed), "zero-disputed")]
+[JsonDerivedType(typeof(OrderUnknown), "order-unknown")]
+[JsonDerivedType(typeof(NotYetHeld), "not-yet-held")]
+[JsonDerivedType(typeof(NoLongerHeld), "no-longer-held")]
+[JsonDerivedType(typeof(AllRetracted), "all-retracted")]
+public abstract record Explanation;
+
+/// <summary>The grounds of a reading: the weakest confidence, how many distinct sources, and (disputed) what each claimed.</summary>
+public sealed record Evidence(Confidence Confidence, int Sources,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ShareClaim>? Alternatives = null);
+
+/// <summary>Held from a date, until another or on.</summary>
+public sealed record HeldFrom(Share? Share, ValidDate From, ValidDate? Until, Evidence Evidence) : Explanation;
+
+/// <summary>Held throughout, but the size changed during a window (or around the date) from one share to another.</summary>
+public sealed record SizeChanging(Share? From, Share? To, ValidDate? During, Evidence Evidence) : Explanation;
+
+/// <summary>Acquired within an imprecise date that covers the day.</summary>
+public sealed record AcquiredIn(Share? Share, ValidDate Date, Evidence Evidence) : Explanation;
+
+/// <summary>Ended within an imprecise date that covers the day.</summary>
+public sealed record EndedIn(ValidDate Date, Evidence Evidence) : Explanation;
+
+/// <summary>A dispute between a stake and 0 % from a date.</summary>
+public sealed record ZeroDisputed(ValidDate From, Evidence Evidence) : Explanation;
+
+/// <summary>The dates do not order an end (when known) and a start (<paramref name="Taken"/>).</summary>
+public sealed record OrderUnknown(ValidDate? Ended, ValidDate? Taken, Evidence Evidence) : Explanation;
+
+/// <summary>Before the first recorded state (its share: 0 % says so).</summary>
+public sealed record NotYetHeld(ValidDate Until, Share? Share, Evidence Evidence) : Explanation;
+
+/// <summary>After a holding ended (at 0 % from <paramref name="Date"/> when <paramref name="Zero"/>), with the next and the nearest earlier holding.</summary>
+public sealed record NoLongerHeld(ValidDate Date, bool Zero, string? Reason, ValidDate? Next, EarlierHolding? Previous) : Explanation;
+
+/// <summary>The nearest holding recorded before an end.</summary>
+public sealed record EarlierHolding(Share? Share, ValidDate From, Evidence Evidence);
+
+/// <summary>Every stake fact of the pair was retracted.</summary>
+public sealed record AllRetracted : Explanation;
