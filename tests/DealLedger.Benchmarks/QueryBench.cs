@@ -87,9 +87,9 @@ public static class QueryBench
             };
             json = (string?)await cmd.ExecuteScalarAsync();
         });
-        var parse = await Bench.TimesAsync(null, "JSON: finding text to HoldingFinding", queries, _ =>
+        var parse = await Bench.TimesAsync(null, "JSON: stored finding text to Finding", queries, _ =>
         {
-            LedgerJson.Deserialize<HoldingFinding>(json!);
+            Finding.Parse(json!);
             return Task.CompletedTask;
         });
         bench.Add(new Measurement("query breakdown: pooled connection + select 1", size, "ms", pooled, "—", null, bench.Runs));

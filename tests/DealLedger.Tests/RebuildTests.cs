@@ -108,6 +108,27 @@ public sealed class RebuildTests
         Assert.Equal("", (await HeadlineTests.RunCliAsync(["holding", "microsoft", "mistral-ai", "--connection", api.ConnectionString])).Stderr);
     }
 
+    [Fact]
+    public async Task a_finding_an_earlier_version_stored_in_words_is_refused_with_what_to_do_until_a_rebuild()
+    {
+        await using var api = await ApiHostFixture.EmptyAsync();
+        await Seeds.LoadAsync(api.Ledger);
+        // Version 1 stored each finding with its sentence, citations and basis events (before findings were data).
+        await TamperAsync(api.Database, "update dealledger.holding_segments set finding = json_build_object('status', status, 'explanation', 'Microsoft held …', " +
+            "'sources', json_build_array(json_build_object('id', 'ms-mistral-article-de')), 'basis', json_build_array(json_build_object('sequence', 26))) " +
+            "where holder = 'microsoft' and subject = 'mistral-ai'");
+
+        var refused = await Assert.ThrowsAsync<LedgerException>(() => api.Ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1)));
+        Assert.Equal(LedgerErrorKind.Conflict, refused.Kind);
+        Assert.Equal($"the holding projections were built by another version of DealLedger (this one writes version {ProjectionTables.Version}): run `dealledger rebuild`", refused.Message);
+        var response = await api.Client(Role.Reader).GetAsync("/api/holdings/microsoft/mistral-ai?at=2024-06-01");
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Contains("run `dealledger rebuild`", await response.Content.ReadAsStringAsync());
+
+        await api.Ledger.RebuildAsync();
+        Assert.Equal(HoldingStatus.Held, (await api.Ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1))).Status);
+    }
+
     [Theory]
     [InlineData(3)]
     [InlineData(11)]

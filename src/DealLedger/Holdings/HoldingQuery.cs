@@ -14,18 +14,21 @@ public static class HoldingQuery
     public static Task<HoldingAnswer> HoldingAsync(this Ledger ledger, string holder, string subject, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default)
     {
         var day = at ?? ledger.Today;
-        // In the read's own round trip: the segment, and whether both organizations exist. When nothing was
-        // recorded after knownAt (in this statement's snapshot), the pair's open segments are exactly those in
-        // force then: a btree probe for the one whose period starts last on or before the day (ranges sort by
-        // their start, then their end; [day,) is the greatest range starting on the day) — as fast for a pair
-        // with thousands of segments as for one with a few. Else the GiST index over both time axes finds it.
-        // The day is only compared, never added to: the calendar's first and last days arrive as -infinity
-        // and infinity (Sql.Command), where day + 1 is the day itself.
+        // In the read's own round trip: the segment, what its words need, and whether both organizations exist.
+        // When nothing was recorded after knownAt (in this statement's snapshot), the pair's open segments are
+        // exactly those in force then: a seek in the btree of open segments to the last (holder, subject, valid)
+        // at or before (holder, subject, [day,)) — ranges sort by their start, then their end, so it is the pair's
+        // segment starting last on or before the day, as fast for a pair with thousands of segments as for one
+        // with a few. The row comparison is what only that btree can serve, so a generic plan takes it too.
+        // Else the GiST index over both time axes finds it. The day is only compared, never added to: the
+        // calendar's first and last days arrive as -infinity and infinity (Sql.Command), where day + 1 is the day.
         var probe = new NpgsqlBatchCommand(
-            $"select {FindingColumns("f", "$2", "$3")} from (select case when coalesce((select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1), '-infinity') <= {Ledger.KnownAtSql} " +
-            $"then (select finding from (select finding, valid from {Table} where holder = $2 and subject = $3 and upper_inf(recorded) " +
-            "and valid <= daterange($4::date, null) order by valid desc limit 1) s where valid @> $4::date) " +
-            $"else (select finding from {Table} where holder = $2 and subject = $3 and recorded @> {Ledger.KnownAtSql} and valid @> $4::date limit 1) end f) s")
+            $"with f as materialized (select case when coalesce((select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1), '-infinity') <= {Ledger.KnownAtSql} " +
+            $"then (select finding from (select finding, valid, holder, subject from {Table} where upper_inf(recorded) " +
+            "and (holder, subject, valid) <= ($2, $3, daterange($4::date, null)) order by holder desc, subject desc, valid desc limit 1) s " +
+            "where holder = $2 and subject = $3 and valid @> $4::date) " +
+            $"else (select finding from {Table} where holder = $2 and subject = $3 and recorded @> {Ledger.KnownAtSql} and valid @> $4::date limit 1) end finding) " +
+            $"select {FindingColumns("f.finding", "$2", "$3")} from f")
         {
             Parameters = { new() { Value = holder }, new() { Value = subject }, new() { Value = day } },
         };
@@ -48,9 +51,10 @@ public static class HoldingQuery
     /// </summary>
     internal static string FindingColumns(string finding, string holder, string subject) =>
         $"{finding}::text, (select json_object_agg(o.id, o.name) from {ProjectionTables.Of("organizations")} o where o.id in ({holder}, {subject}))::text, " +
-        $"(select json_agg(x.data) from {ProjectionTables.Of("sources")} x where x.id in (select json_array_elements_text({finding}->'sources')))::text, " +
+        $"(select json_agg(x.data) from {ProjectionTables.Of("sources")} x where x.id = any(array(select json_array_elements_text({finding}->'sources'))))::text, " +
         $"(select json_agg(json_build_array(e.seq_id, e.id, e.type, e.timestamp)) from {ProjectionTables.Name("mt_events")} e " +
-        $"where e.seq_id in (select json_array_elements_text({finding}->'basis')::bigint))::text";
+        // Only numbers: a finding an earlier version stored (events as objects) reaches Finding.Parse, which says what to do.
+        $"where e.seq_id = any(array(select b::text::bigint from json_array_elements({finding}->'basis') b where json_typeof(b) = 'number')))::text";
 
     /// <summary>The finding of the columns <see cref="FindingColumns"/> selected, from <paramref name="at"/> on, in words.</summary>
     internal static HoldingFinding ReadFinding(NpgsqlDataReader r, int at, string holder, string subject)
