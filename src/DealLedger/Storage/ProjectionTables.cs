@@ -77,7 +77,8 @@ public static class ProjectionTables
         facts.AddColumn("orgs", "text[]").NotNull();
         facts.AddColumn("recorded", "tstzrange").NotNull();
         facts.AddColumn<long>("sequence").NotNull();
-        facts.AddColumn("state", "jsonb").NotNull();
+        // json, not jsonb: read back whole, never queried inside, so stored as written without conversion.
+        facts.AddColumn("state", "json").NotNull();
         facts.Indexes.Add(new IndexDefinition("ix_fact_versions_current") { Columns = ["fact_id"], IsUnique = true, Predicate = "upper_inf(recorded)" });
         facts.Indexes.Add(new IndexDefinition("ix_fact_versions_pair") { Columns = ["holder", "subject"], Predicate = "upper_inf(recorded)" });
         facts.Indexes.Add(new IndexDefinition("ix_fact_versions_orgs") { Columns = ["orgs"], Method = IndexMethod.gin });

@@ -172,7 +172,7 @@ internal static class ProjectionCopy
             await copy.WriteAsync(r.Fact.Current.Organizations.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text, ct);
             await copy.WriteAsync(Recorded(r.RecordedFrom, r.RecordedTo), NpgsqlDbType.TimestampTzRange, ct);
             await copy.WriteAsync(r.Sequence, NpgsqlDbType.Bigint, ct);
-            await copy.WriteAsync(LedgerJson.Canonical(r.Fact), NpgsqlDbType.Jsonb, ct);
+            await copy.WriteAsync(LedgerJson.Canonical(r.Fact), NpgsqlDbType.Json, ct);
         }
         await copy.CompleteAsync(ct);
     }

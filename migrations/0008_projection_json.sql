@@ -13,3 +13,4 @@ $$;
 
 
 alter table dealledger.holding_segments alter column finding type json;
+alter table dealledger.fact_versions alter column state type json;
