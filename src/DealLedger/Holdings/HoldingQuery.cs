@@ -27,7 +27,7 @@ public static class HoldingQuery
             $"then (select finding from (select finding, valid, holder, subject from {Table} where upper_inf(recorded) " +
             "and (holder, subject, valid) <= ($2, $3, daterange($4::date, null)) order by holder desc, subject desc, valid desc limit 1) s " +
             "where holder = $2 and subject = $3 and valid @> $4::date) " +
-            $"else (select finding from {Table} where holder = $2 and subject = $3 and recorded @> {Ledger.KnownAtSql} and valid @> $4::date limit 1) end finding) " +
+            $"else (select finding from {Table} where {OfPair("$2", "$3")} and recorded @> {Ledger.KnownAtSql} and valid @> $4::date limit 1) end finding) " +
             $"select {FindingColumns("f.finding", "$2", "$3")} from f")
         {
             Parameters = { new() { Value = holder }, new() { Value = subject }, new() { Value = day } },
@@ -43,6 +43,13 @@ public static class HoldingQuery
             return HoldingAnswer.From(holder, subject, day, k, finding);
         }, ct);
     }
+
+    /// <summary>Segments of the pair (SQL expressions), found through the pair's GiST index by the ids' keys, then by the ids.</summary>
+    internal static string OfPair(string holder, string subject, string alias = "") =>
+        $"{IdIs(alias + "holder", holder)} and {IdIs(alias + "subject", subject)}";
+
+    /// <summary>A segment's id column equal to an id (SQL expressions), by its key first (see <see cref="ProjectionTables.IdKey"/>).</summary>
+    private static string IdIs(string column, string id) => $"{ProjectionTables.IdKey(column)} = {ProjectionTables.IdKey(id)} and {column} = {id}";
 
     /// <summary>
     /// What a read selects to render a stored finding (<paramref name="finding"/>, of the pair <paramref name="holder"/>
@@ -91,7 +98,7 @@ public static class HoldingQuery
     internal static Task<List<(string Holder, string Subject, HoldingFinding Finding)>> HeldAsync(
         NpgsqlConnection c, Side side, string org, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
         Sql.ListAsync(c,
-            $"select s.holder, s.subject, {FindingColumns("s.finding", "s.holder", "s.subject")} from {Table} s where s.{(side == Side.Holder ? "holder" : "subject")} = $1 " +
+            $"select s.holder, s.subject, {FindingColumns("s.finding", "s.holder", "s.subject")} from {Table} s where {IdIs(side == Side.Holder ? "s.holder" : "s.subject", "$1")} " +
             "and s.recorded @> $2::timestamptz and s.valid @> $3::date and s.status in ('held', 'uncertain') order by s.holder, s.subject",
             r => (r.GetString(0), r.GetString(1), ReadFinding(r, 2, r.GetString(0), r.GetString(1))), ct, org, knownAt, day);
 
@@ -155,12 +162,12 @@ public static class HoldingHistoryQuery
             var table = ProjectionTables.Of("holding_segments");
             var current = await Sql.ListAsync(c,
                 $"select lower(s.valid), upper(s.valid), {HoldingQuery.FindingColumns("s.finding", "s.holder", "s.subject")} from {table} s " +
-                "where s.holder = $1 and s.subject = $2 and s.recorded @> $3::timestamptz order by lower(s.valid) nulls first",
+                $"where {HoldingQuery.OfPair("$1", "$2", "s.")} and s.recorded @> $3::timestamptz order by lower(s.valid) nulls first",
                 r => (From: Day(r, 0), To: Day(r, 1), Finding: HoldingQuery.ReadFinding(r, 2, holder, subject)), token, holder, subject, k);
             // Versions the ledger held before and replaced by knownAt, and the pair's fact events that replaced them.
             var replaced = await Sql.ListAsync(c,
                 $"select lower(valid), upper(valid), finding::text, lower(recorded), upper(recorded) from {table} " +
-                "where holder = $1 and subject = $2 and upper(recorded) <= $3 order by upper(recorded) desc, lower(valid) nulls first",
+                $"where {HoldingQuery.OfPair("$1", "$2")} and upper(recorded) <= $3 order by upper(recorded) desc, lower(valid) nulls first",
                 r => (From: Day(r, 0), To: Day(r, 1), Finding: Finding.Parse(r.GetString(2)),
                     KnownFrom: r.GetFieldValue<DateTimeOffset>(3), KnownUntil: r.GetFieldValue<DateTimeOffset>(4)), token, holder, subject, k);
             // The pair's fact streams first: the log is then read through its (stream, version) index.

@@ -29,6 +29,12 @@ public static class ProjectionTables
     /// </summary>
     public const int Version = 2;
 
+    /// <summary>An organization id (an SQL expression) as the bigint key the holding segments' GiST indexes hold.</summary>
+    public static string IdKey(string id) => $"hashtextextended({id}, 0)";
+
+    // The same expression over a column, spelled so Weasel's schema check reads it as PostgreSQL writes it back.
+    private static string IndexedKey(string column) => $"hashtextextended({column}, CAST('0' as bigint))";
+
     /// <summary>The tables every write keeps (and a replay or rebuild rebuilds), in dependency-free order.</summary>
     public static readonly string[] Projections = ["ledger_position", "organizations", "sources", "deals", "fact_versions", "holding_segments"];
 
@@ -98,8 +104,11 @@ public static class ProjectionTables
         holdings.AddColumn<long>("closed_sequence").AllowNulls();
         // json, not jsonb: kept as written (the fold's canonical text is a segment's key) and stored without conversion.
         holdings.AddColumn("finding", "json").NotNull();
-        holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_pair") { Columns = ["holder", "subject", "recorded", "valid"], Method = IndexMethod.gist });
-        holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_subject") { Columns = ["subject", "recorded", "valid"], Method = IndexMethod.gist });
+        // Over both time axes, keyed by the organizations' ids hashed to bigint (HoldingQuery.Holder/Subject/Pair):
+        // GiST keeps a bigint for a fraction of what it pays to keep a string, and these two are most of a
+        // write's index upkeep. The hash only narrows; every query also compares the ids themselves.
+        holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_pair") { Columns = [IndexedKey("holder"), IndexedKey("subject"), "recorded", "valid"], Method = IndexMethod.gist });
+        holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_subject") { Columns = [IndexedKey("subject"), "recorded", "valid"], Method = IndexMethod.gist });
         // The headline query as known now: a pair's open segments in valid-time order (ranges sort by their start).
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_current") { Columns = ["holder", "subject", "valid"], Predicate = "upper_inf(recorded)" });
         // The change feed: the segments a write opened (sequence) and closed (closed_sequence).
