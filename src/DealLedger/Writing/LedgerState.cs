@@ -127,8 +127,10 @@ internal sealed class LedgerState
             Segments[pair] = [];
         }
         const string pairs_ = "(holder, subject) in (select * from unnest($1::text[], $2::text[]))";
-        foreach (var f in await Sql.ListAsync(c, $"select state::text from {ProjectionTables.Of("fact_versions")} where {pairs_} and type = 'stake' and upper_inf(recorded) order by id",
-                     r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, holders, subjects))
+        var stored = await Sql.ListAsync(c, $"select state::text from {ProjectionTables.Of("fact_versions")} where {pairs_} and type = 'stake' and upper_inf(recorded) order by id",
+            r => r.GetString(0), ct, holders, subjects);
+        // A bulk write loads tens of thousands of stakes: read in order, parsed on every core.
+        foreach (var f in stored.Count < 256 ? stored.Select(LedgerJson.Deserialize<FactState>) : stored.AsParallel().AsOrdered().Select(LedgerJson.Deserialize<FactState>))
         {
             if (Facts.TryGetValue(f.Id, out var known) && known is not null)
             {
