@@ -35,13 +35,30 @@ public sealed record Relationship(
 
 public sealed record OrganizationProfile(string Id, string Name, IReadOnlyList<string> Aliases, OrganizationKind Kind, string? Country, IReadOnlyDictionary<string, string> Identifiers);
 
-public sealed record RelationshipsAnswer(OrganizationProfile Organization, string At, string KnownAt, IReadOnlyList<Relationship> Relationships);
+public sealed record RelationshipsAnswer(OrganizationProfile Organization, string At, string KnownAt, IReadOnlyList<Relationship> Relationships)
+{
+    /// <summary>Which part of the organization's ties this answer lists (null: all of them, as in-process callers ask).</summary>
+    public ListPage? Page { get; init; }
+}
 
 /// <summary>An organization's profile and its ties of every kind, incoming and outgoing, at at/knownAt (DESIGN §5).</summary>
 public static class RelationshipsQuery
 {
+    /// <summary>Ties a page lists when the caller does not say; a hub of a large ledger has thousands.</summary>
+    public const int DefaultLimit = 200;
+
+    public const int MaxLimit = 1_000;
+
     public static Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
         ledger.ReadAsync(knownAt, (c, k, token) => LoadAsync(c, org, at ?? ledger.Today, k, token), ct);
+
+    /// <summary>A page of the organization's ties, in the whole answer's order (what the API and the CLI give).</summary>
+    public static async Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, PageRequest page, CancellationToken ct = default)
+    {
+        var all = await ledger.RelationshipsAsync(org, at, knownAt, ct);
+        var (ties, where) = ListPage.Of(all.Relationships, page);
+        return all with { Relationships = ties, Page = where };
+    }
 
     internal static async Task<RelationshipsAnswer> LoadAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k, CancellationToken token)
     {
@@ -84,10 +101,11 @@ public static class RelationshipsQuery
                 SourceCatalog.CitedBy(f).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
                 f.Basis.Select(BasisEvent.Of).ToList()));
         }
-        var profile = new OrganizationProfile(o.Id, o.Name, o.Aliases, o.Kind, o.Country, o.Identifiers);
-        return new RelationshipsAnswer(profile, ValidDate.OfDay(day).ToString(), Instant.Format(k),
+        return new RelationshipsAnswer(Profile(o), ValidDate.OfDay(day).ToString(), Instant.Format(k),
             result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ToList());
     }
+
+    internal static OrganizationProfile Profile(OrganizationRegistered o) => new(o.Id, o.Name, o.Aliases, o.Kind, o.Country, o.Identifiers);
 
     /// <summary>
     /// In force when surely so on the day, uncertain while its start or end may or may not have happened,
