@@ -135,11 +135,12 @@ async function load({ keepFocus = false } = {}) {
   let answer = null;
   try {
     if (!state.around && !lookedForHeadline) {
-      lookedForHeadline = true;
       const start = await headline();
       if (gen !== generation) {
         return;
       }
+      // Asked once a page, and only once answered (a key may be needed first).
+      lookedForHeadline = true;
       if (start) {
         commit({ around: start }, { replace: true });
       }

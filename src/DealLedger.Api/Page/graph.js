@@ -98,14 +98,31 @@ export function layout(graph, links) {
   return positions;
 }
 
-/** A name as a label shows it: whole when short, else cut at a word (or mid-word) with an ellipsis. */
+/**
+ * A name as a label shows it: whole when short, else its first word and as many of the others as fit,
+ * those with digits first, then from the end ("Government … of England", "Organization 1234 … AG"):
+ * names of a kind often differ only there. Left-out words are an ellipsis.
+ */
 export function shorten(name, max) {
   if (name.length <= max) {
     return name;
   }
-  const cut = name.slice(0, max - 1);
-  const space = cut.lastIndexOf(' ');
-  return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
+  const words = name.split(/\s+/);
+  if (words[0].length + 2 > max) {
+    return `${name.slice(0, max - 1).trimEnd()}…`;
+  }
+  const kept = new Set([0]);
+  const text = () => words.map((w, i) => (kept.has(i) ? w : kept.has(i - 1) || i === 0 ? '…' : null))
+    .filter((w) => w !== null).join(' ');
+  const order = [...words.keys()].slice(1)
+    .sort((a, b) => Number(/\d/.test(words[b])) - Number(/\d/.test(words[a])) || b - a);
+  for (const i of order) {
+    kept.add(i);
+    if (text().length > max) {
+      kept.delete(i);
+    }
+  }
+  return text();
 }
 
 function linkLabel(edge) {

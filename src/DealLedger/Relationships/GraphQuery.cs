@@ -132,6 +132,14 @@ public static class GraphQuery
     private static async Task<GraphAnswer> NeighbourhoodAsync(NpgsqlConnection c, string around, GraphRequest request, DateOnly day, DateTimeOffset k, CancellationToken ct)
     {
         var center = await RelationshipsQuery.LoadAsync(c, around, day, k, ct);
+        await using (var registered = Sql.Command(c, $"select recorded_at <= $2 from {ProjectionTables.Of("organizations")} where id = $1", around, k))
+        {
+            // Known now but not yet then: as a replay of the log up to knownAt would have it, unknown.
+            if (await registered.ExecuteScalarAsync(ct) is false)
+            {
+                throw new LedgerException(LedgerErrorKind.NotFound, $"organization '{around}' was not yet registered as known at {Instant.Format(k)}") { Field = "around" };
+            }
+        }
         var first = Neighbours(center.Relationships);
         var (page, where) = ListPage.Of(first, new PageRequest(request.Limit, request.After));
         var drawn = new Dictionary<string, (int Hop, string? Via)>(StringComparer.Ordinal) { [around] = (0, null) };
