@@ -113,9 +113,9 @@ public sealed class LargeLedgerPageTests(LargeLedgerHost host) : IClassFixture<L
         }
         await Expect(s.Page.Locator("#hood-summary")).ToContainTextAsync($"{total} organizations tied to it");
         Assert.Contains($"around={host.Hub}", await s.AddressAsync());
+        await s.ScreenshotAsync("large-neighbourhood");
         await s.AssertLabelsApartAsync();
         await s.AssertWcagAsync();
-        await s.ScreenshotAsync("large-neighbourhood");
 
         // A second hop, bounded the same way.
         await s.AfterAsync(() => s.Page.ClickAsync("#second-hop"));

@@ -89,12 +89,28 @@ export function layout(graph, links) {
   const second = graph.organizations.filter((o) => o.hop === 2)
     .sort((a, b) => (index.get(a.via) ?? 0) - (index.get(b.via) ?? 0) || byName(a, b));
   const r2 = Math.max(r1 + 190, (second.length * 60) / (2 * Math.PI));
-  // Each neighbour's share of the outer ring starts half a slot before its own angle.
-  const start = -Math.PI / 2 - Math.PI / Math.max(first.length, 1);
-  second.forEach((o, i) => {
-    const angle = start + (2 * Math.PI * (i + 0.5)) / second.length;
-    positions.set(o.id, { x: r2 * Math.cos(angle), y: r2 * Math.sin(angle), angle, hop: 2 });
-  });
+  // Each one of the second hop as near its neighbour's angle as the ring allows: wanted angles, then
+  // pushed apart to one slot each (forward, then back if the ring's end runs into its start).
+  const slot = Math.min(60 / r2, (2 * Math.PI) / Math.max(second.length, 1));
+  const wanted = [];
+  for (const o of first) {
+    const kids = second.filter((x) => x.via === o.id);
+    const angle = positions.get(o.id).angle;
+    kids.forEach((x, j) => wanted.push({ id: x.id, angle: angle + (j - (kids.length - 1) / 2) * slot }));
+  }
+  for (let k = 1; k < wanted.length; k++) {
+    wanted[k].angle = Math.max(wanted[k].angle, wanted[k - 1].angle + slot);
+  }
+  const overflow = wanted.length ? wanted[wanted.length - 1].angle - (wanted[0].angle + 2 * Math.PI - slot) : 0;
+  if (overflow > 0) {
+    wanted.forEach((w) => { w.angle -= overflow; });
+    for (let k = wanted.length - 2; k >= 0; k--) {
+      wanted[k].angle = Math.min(wanted[k].angle, wanted[k + 1].angle - slot);
+    }
+  }
+  for (const w of wanted) {
+    positions.set(w.id, { x: r2 * Math.cos(w.angle), y: r2 * Math.sin(w.angle), angle: w.angle, hop: 2 });
+  }
   return positions;
 }
 
@@ -197,7 +213,8 @@ export function renderGraph(container, graph, options) {
     const g = s('g', {
       class: `link kind-${e.type} conf-${e.confidence ?? 'none'} status-${e.status}${selected ? ' selected' : ''}${dim ? ' dim' : ''}${more ? ' bundle' : ''}`,
       tabindex: -1, role: 'button',
-      'aria-label': more ? `${bundle.links.length} ties between ${name(l.from)} and ${name(l.to)}: ${words.join(' ')}` : words[0],
+      // The label's own words first: what is seen is what a voice or a screen reader names it by.
+      'aria-label': more ? `${linkLabel(e)} +${more} — ${bundle.links.length} ties between ${name(l.from)} and ${name(l.to)}: ${words.join(' ')}` : words[0],
       'aria-current': selected ? 'true' : null,
       dataset: { key: l.key, fact: e.fact, facts: bundle.links.map((x) => x.edge.fact).join(' '), from: l.from, to: l.to, type: e.type, ties: String(bundle.links.length) },
     },
@@ -389,6 +406,11 @@ function placeLabels(svg, labels, positions) {
     if (placed) {
       taken.push(placed);
       backdrop(text, 'label-bg');
+      if (label.kind === 'node' && text.textContent !== label.name) {
+        // A shortened name is named as it is seen, then in full.
+        const g = text.closest('.node');
+        g.setAttribute('aria-label', `${text.textContent} — ${g.getAttribute('aria-label')}`);
+      }
       continue;
     }
     // Fits nowhere: shown whole, at its first spot, only while its item has the pointer or the focus (page.css).
