@@ -29,6 +29,7 @@ public static class Organizations
         reader.MapGet("/graph", (Ledger ledger, string? around, string? hops, string? at, string? knownAt, string? limit, string? after, CancellationToken ct) =>
                 ledger.GraphAsync(QueryArguments.Day(at, "at"), QueryArguments.KnownAt(knownAt, "knownAt"), GraphRequest.Parse(around, hops, limit, after), ct))
             .WithSummary($"The relationship graph on a date, a bounded part at a time: around=ORG&hops=1|2 gives an organization's neighbourhood " +
-                $"({GraphQuery.DefaultLimit} neighbours a page unless limit says, at most {GraphQuery.MaxLimit}; the rest counted in rest); without around, a page of organizations in id order with their ties");
+                $"({GraphQuery.DefaultLimit} neighbours a page unless limit says, at most {GraphQuery.MaxLimit}; the rest counted in rest); without around, a page of organizations " +
+                $"in id order ({GraphQuery.WholeDefaultLimit} unless limit says) with the ties they start; page.next is the after of the next page (ask it with the answer's knownAt)");
     }
 }

@@ -81,7 +81,10 @@ public static class Commands
 
         var around = new Option<string?>("--around") { Description = "The organization whose neighbourhood to answer (e.g. mistral-ai); without it, a page of every organization in id order" };
         var hops = new Option<string?>("--hops") { Description = $"With --around: 1 (its ties) or {GraphQuery.MaxHops} (and the ties of the neighbours shown); default 1" };
-        var graphLimit = PageLimit("organizations (neighbours around one)", GraphQuery.DefaultLimit, GraphQuery.MaxLimit);
+        var graphLimit = new Option<string?>("--limit")
+        {
+            Description = $"At most this many neighbours around an organization (default {GraphQuery.DefaultLimit}), or organizations of the whole graph (default {GraphQuery.WholeDefaultLimit}); 1–{GraphQuery.MaxLimit}",
+        };
         var graphAfter = PageAfter("organizations");
         var graph = new Command("graph", "The relationship graph on a date, a bounded part at a time: an organization's neighbourhood, or a page of the whole") { around, hops, At, KnownAt, graphLimit, graphAfter, Json };
         Queries(graph, o, e, (l, p, ct) => l.GraphAsync(ParseAt(p), ParseKnownAt(p),

@@ -80,15 +80,18 @@ export function layout(graph, links) {
   const byName = (a, b) => a.name.localeCompare(b.name, 'en') || a.id.localeCompare(b.id);
   const first = graph.organizations.filter((o) => o.hop === 1)
     .sort((a, b) => (kindTo.get(a.id) ?? 99) - (kindTo.get(b.id) ?? 99) || byName(a, b));
-  const r1 = Math.max(170, (first.length * 64) / (2 * Math.PI));
+  const r1 = Math.max(170, (first.length * 72) / (2 * Math.PI));
+  // On a crowded ring every other organization steps outward, so neighbours' labels have room side by side.
+  const stagger = first.length > 10 ? 1.22 : 1;
   first.forEach((o, i) => {
     const angle = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(first.length, 1);
-    positions.set(o.id, { x: r1 * Math.cos(angle), y: r1 * Math.sin(angle), angle, hop: 1 });
+    const r = i % 2 ? r1 * stagger : r1;
+    positions.set(o.id, { x: r * Math.cos(angle), y: r * Math.sin(angle), angle, hop: 1 });
   });
   const index = new Map(first.map((o, i) => [o.id, i]));
   const second = graph.organizations.filter((o) => o.hop === 2)
     .sort((a, b) => (index.get(a.via) ?? 0) - (index.get(b.via) ?? 0) || byName(a, b));
-  const r2 = Math.max(r1 + 190, (second.length * 60) / (2 * Math.PI));
+  const r2 = Math.max(r1 * stagger + 170, (second.length * 60) / (2 * Math.PI));
   // Each one of the second hop as near its neighbour's angle as the ring allows: wanted angles, then
   // pushed apart to one slot each (forward, then back if the ring's end runs into its start).
   const slot = Math.min(60 / r2, (2 * Math.PI) / Math.max(second.length, 1));
@@ -154,8 +157,8 @@ function linkWords(edge, name) {
 }
 
 /**
- * Draws the neighbourhood into container. options: selectedFact, selectedOrg, matches (Set of ids,
- * or null when not searching), onSelectEdge(edge, key), onSelectNode(id, key), focusKey (the item
+ * Draws the neighbourhood into container. options: selectedFact, selectedOrg, matches (Set of ids
+ * the search text matches, marked; or null), onSelectEdge(edge, key), onSelectNode(id, key), focusKey (the item
  * to keep in the Tab order, e.g. the one focused before a refresh).
  */
 export function renderGraph(container, graph, options) {
@@ -207,11 +210,10 @@ export function renderGraph(container, graph, options) {
     const end = toward(p2, sameRing ? control : p1, radius(l.to) + (e.directed ? 4 : 2));
     const d = `M${start.x.toFixed(1)},${start.y.toFixed(1)} Q${control.x.toFixed(1)},${control.y.toFixed(1)} ${end.x.toFixed(1)},${end.y.toFixed(1)}`;
     const more = bundle.links.length - 1;
-    const dim = matches && !matches.has(l.from) && !matches.has(l.to);
     const selected = bundle.links.some((x) => x.edge.fact === options.selectedFact);
     const words = [linkWords(e, name), ...bundle.links.slice(1).map((x) => linkWords(x.edge, name))];
     const g = s('g', {
-      class: `link kind-${e.type} conf-${e.confidence ?? 'none'} status-${e.status}${selected ? ' selected' : ''}${dim ? ' dim' : ''}${more ? ' bundle' : ''}`,
+      class: `link kind-${e.type} conf-${e.confidence ?? 'none'} status-${e.status}${selected ? ' selected' : ''}${more ? ' bundle' : ''}`,
       tabindex: -1, role: 'button',
       // The label's own words first: what is seen is what a voice or a screen reader names it by.
       'aria-label': more ? `${linkLabel(e)} +${more} — ${bundle.links.length} ties between ${name(l.from)} and ${name(l.to)}: ${words.join(' ')}` : words[0],
@@ -241,12 +243,11 @@ export function renderGraph(container, graph, options) {
     const said = announcements.get(o.id) ?? 0;
     const selected = o.id === options.selectedOrg;
     const centre = o.id === graph.around;
-    const dim = matches && !matches.has(o.id);
     const where = centre ? 'the organization this view is around' : o.hop === 2 ? `second hop, through ${name(o.via)}` : 'tied to it';
     const words = `${o.name} (${o.kind}${o.country ? `, ${o.country}` : ''}; ${where}): ${count} ${count === 1 ? 'tie' : 'ties'} drawn`
       + (said ? `, ${said} ${said === 1 ? 'announcement' : 'announcements'}` : '') + '.';
     const g = s('g', {
-      class: `node kind-${o.kind} hop-${o.hop ?? 0}${centre ? ' centre' : ''}${selected ? ' selected' : ''}${dim ? ' dim' : ''}${matches?.has(o.id) ? ' match' : ''}`,
+      class: `node kind-${o.kind} hop-${o.hop ?? 0}${centre ? ' centre' : ''}${selected ? ' selected' : ''}${matches?.has(o.id) ? ' match' : ''}`,
       transform: `translate(${p.x.toFixed(1)},${p.y.toFixed(1)})`, tabindex: -1, role: 'button', 'aria-label': words,
       'aria-current': selected ? 'true' : null, dataset: { key: `org|${o.id}`, org: o.id, hop: String(o.hop ?? 0) },
     },

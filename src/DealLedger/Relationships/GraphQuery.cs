@@ -61,7 +61,7 @@ public sealed record GraphRequest(string? Around = null, int Hops = 1, int Limit
     public static GraphRequest Parse(string? around, string? hops, string? limit, string? after,
         string aroundName = "around", string hopsName = "hops", string limitName = "limit", string afterName = "after")
     {
-        var page = PageRequest.Parse(limit, after, GraphQuery.DefaultLimit, GraphQuery.MaxLimit, limitName, afterName);
+        var page = PageRequest.Parse(limit, after, around is null ? GraphQuery.WholeDefaultLimit : GraphQuery.DefaultLimit, GraphQuery.MaxLimit, limitName, afterName);
         if (around is null)
         {
             return hops is null
@@ -80,8 +80,11 @@ public sealed record GraphRequest(string? Around = null, int Hops = 1, int Limit
 /// <summary>The relationship graph at at/knownAt (DESIGN §5) for visual front ends, answered a bounded part at a time.</summary>
 public static class GraphQuery
 {
-    /// <summary>Organizations a page holds when the caller does not say: as many as a drawing can show legibly.</summary>
+    /// <summary>Neighbours a page holds when the caller does not say: as many as a drawing can show legibly.</summary>
     public const int DefaultLimit = 50;
+
+    /// <summary>Organizations a page of the whole graph walks when the caller does not say: each costs its ties' lookup.</summary>
+    public const int WholeDefaultLimit = 25;
 
     /// <summary>With hops 2 a page loads the ties of each of its neighbours: this bounds that work too.</summary>
     public const int MaxLimit = 200;
@@ -131,7 +134,7 @@ public static class GraphQuery
     /// <summary>One organization's neighbourhood: a page of its neighbours, strongest tie first, and (hops 2) theirs.</summary>
     private static async Task<GraphAnswer> NeighbourhoodAsync(NpgsqlConnection c, string around, GraphRequest request, DateOnly day, DateTimeOffset k, CancellationToken ct)
     {
-        var center = await RelationshipsQuery.LoadAsync(c, around, day, k, ct);
+        var (center, facts) = await RelationshipsQuery.LoadWithFactsAsync(c, around, day, k, ct);
         await using (var registered = Sql.Command(c, $"select recorded_at <= $2 from {ProjectionTables.Of("organizations")} where id = $1", around, k))
         {
             // Known now but not yet then: as a replay of the log up to knownAt would have it, unknown.
@@ -186,7 +189,7 @@ public static class GraphQuery
         return new GraphAnswer(center.At, center.KnownAt, around, request.Hops,
             await OrganizationsAsync(c, drawn.Select(d => (d.Key, (int?)d.Value.Hop, d.Value.Via)), ct),
             edges.Values.OrderBy(e => e.Fact, StringComparer.Ordinal).ToList(), rest,
-            await ChangesAsync(c, around, day, k, ct), where);
+            Changes(facts, day), where);
     }
 
     /// <summary>An organization tied to another, by its strongest tie to it.</summary>
@@ -251,14 +254,14 @@ public static class GraphQuery
     }
 
     /// <summary>
-    /// The days an organization's ties begin or end, as known at k — where its neighbourhood can change
+    /// The days an organization's ties begin or end (its facts as known at k) — where its neighbourhood can change
     /// (a start or an end takes effect on its first day and has surely happened by its last, so both count).
     /// The <see cref="MaxChanges"/> nearest <paramref name="day"/>, in order.
     /// </summary>
-    private static async Task<List<string>> ChangesAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k, CancellationToken ct)
+    private static List<string> Changes(IEnumerable<FactState> facts, DateOnly day)
     {
         var days = new SortedSet<DateOnly>();
-        foreach (var f in (await FactVersions.InvolvingAsync(c, org, k, ct)).Where(f => !f.IsRetracted))
+        foreach (var f in facts)
         {
             var from = f.Current.Valid.From;
             days.Add(from.Start);

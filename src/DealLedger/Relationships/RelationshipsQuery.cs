@@ -60,7 +60,11 @@ public static class RelationshipsQuery
         return all with { Relationships = ties, Page = where };
     }
 
-    internal static async Task<RelationshipsAnswer> LoadAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k, CancellationToken token)
+    internal static async Task<RelationshipsAnswer> LoadAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k, CancellationToken token) =>
+        (await LoadWithFactsAsync(c, org, day, k, token)).Answer;
+
+    /// <summary>The answer and the facts it was made from (every fact of the organization as known at k, retracted ones left out).</summary>
+    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k, CancellationToken token)
     {
         var o = await OrganizationDirectory.RequireAsync(c, org, token);
         var facts = (await FactVersions.InvolvingAsync(c, org, k, token)).Where(f => !f.IsRetracted).ToList();
@@ -101,8 +105,8 @@ public static class RelationshipsQuery
                 SourceCatalog.CitedBy(f).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
                 f.Basis.Select(BasisEvent.Of).ToList()));
         }
-        return new RelationshipsAnswer(Profile(o), ValidDate.OfDay(day).ToString(), Instant.Format(k),
-            result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ToList());
+        return (new RelationshipsAnswer(Profile(o), ValidDate.OfDay(day).ToString(), Instant.Format(k),
+            result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ToList()), facts);
     }
 
     internal static OrganizationProfile Profile(OrganizationRegistered o) => new(o.Id, o.Name, o.Aliases, o.Kind, o.Country, o.Identifiers);
