@@ -247,9 +247,10 @@ public static class GraphQuery
         var stored = (await Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("organizations")} where id = any($1)",
                 r => OrganizationDirectory.FromStored(r.GetString(0)), ct, (object)list.Select(w => w.Id).ToArray()))
             .ToDictionary(o => o.Id, StringComparer.Ordinal);
-        return list.Where(w => stored.ContainsKey(w.Id)).Select(w => stored[w.Id] is var o
-                ? new GraphOrganization(o.Id, o.Name, o.Aliases, o.Kind, o.Country, o.Identifiers, w.Hop, w.Via)
-                : null!)
+        return list.Where(w => stored.ContainsKey(w.Id))
+            .Select(w => (Organization: stored[w.Id], w.Hop, w.Via))
+            .Select(x => new GraphOrganization(x.Organization.Id, x.Organization.Name, x.Organization.Aliases, x.Organization.Kind,
+                x.Organization.Country, x.Organization.Identifiers, x.Hop, x.Via))
             .OrderBy(o => o.Hop ?? 0).ThenBy(o => o.Id, StringComparer.Ordinal).ToList();
     }
 
