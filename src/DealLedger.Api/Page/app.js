@@ -243,6 +243,9 @@ function failed(e) {
   els.empty.hidden = true;
   els.panel.hidden = true;
   els.timeline.hidden = true;
+  els.hood.hidden = true;
+  els.rest.hidden = true;
+  els.time.hidden = true;
   if (e instanceof ApiError && e.status === 401) {
     askForKey(apiKey() ? 'The API key is unknown or revoked. Enter another one.' : null);
     return;
