@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using DealLedger.Importing;
 using DealLedger.Storage;
 using Microsoft.Playwright;
 using Npgsql;
@@ -66,11 +67,72 @@ public static class ExplorerBench
         }
         finally
         {
-            if (!api.HasExited)
+            await StopAsync(api);
+        }
+    }
+
+    private static async Task StopAsync(Process api)
+    {
+        if (!api.HasExited)
+        {
+            api.Kill(entireProcessTree: true);
+            await api.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Holders of the hub ledger's one organization: far more ties than any the generator makes.</summary>
+    public const int HubHolders = 2_000;
+
+    /// <summary>
+    /// The generated histories spread ties evenly (the busiest organization has a few dozen): a ledger of
+    /// its own holds one organization with <see cref="HubHolders"/> holders and a partnership with each
+    /// tenth of them (their shares together 80 %), so a hub's neighbourhood is measured too — once, whatever the sizes asked.
+    /// </summary>
+    public static async Task HubAsync(Bench bench)
+    {
+        var cs = await bench.FreshDatabaseAsync("dealledger_bench_hub");
+        long events;
+        await using (var ledger = Ledger.Connect(cs))
+        {
+            var doc = new System.Text.StringBuilder("""{ "organizations": [ { "id": "bench-hub", "name": "Bench Hub Holding AG", "kind": "company" }""");
+            for (var i = 0; i < HubHolders; i++)
             {
-                api.Kill(entireProcessTree: true);
-                await api.WaitForExitAsync();
+                doc.Append(CultureInfo.InvariantCulture, $$""", { "id": "holder-{{i:D4}}", "name": "Holder {{i}} Capital Partners", "kind": "fund" }""");
             }
+            doc.Append("""], "sources": [ { "id": "hub-register", "title": "Register of the hub's shareholders", "kind": "official-register" } ], "deals": [ { "id": "hub-shareholders", "parties": ["bench-hub"], "facts": [""");
+            for (var i = 0; i < HubHolders; i++)
+            {
+                doc.Append(CultureInfo.InvariantCulture, $$"""{{(i > 0 ? "," : "")}} { "id": "hub-stake-{{i:D4}}", "type": "stake", "holder": "holder-{{i:D4}}", "subject": "bench-hub", "share": { "exact": {{0.00004m * (i + 1)}} }, "valid": { "from": "2010-{{1 + i % 12:D2}}" }, "sources": [ { "source": "hub-register", "claim": "stated" } ] }""");
+                if (i % 10 == 0)
+                {
+                    doc.Append(CultureInfo.InvariantCulture, $$""", { "id": "hub-partnership-{{i:D4}}", "type": "partnership", "parties": ["bench-hub", "holder-{{i:D4}}"], "scope": "distribution", "valid": { "from": "2012" }, "sources": [ { "source": "hub-register", "claim": "stated" } ] }""");
+                }
+            }
+            doc.Append("] } ] }");
+            var written = await ledger.ImportAsync([("hub.json", doc.ToString())]);
+            events = written.EventsAppended;
+            Bench.Log($"hub ledger: {written.EventsAppended:N0} events, one organization with {HubHolders:N0} holders");
+        }
+        var port = ApiBench.FreePort();
+        using var api = ApiBench.StartApi(bench.Repo, cs, port, anonymousReads: true);
+        var address = $"http://127.0.0.1:{port}";
+        await ApiBench.WaitReadyAsync(api, address);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(120) };
+            var knownAt = Uri.EscapeDataString(Time.Instant.Format(DateTimeOffset.UtcNow));
+            long bytes = 0;
+            var times = await Bench.TimesAsync(bench, "GET /api/graph?around=bench-hub", bench.Quick ? 30 : 100, async i =>
+            {
+                var body = await http.GetByteArrayAsync($"/api/graph?around=bench-hub&at={2015 + i % 10}-06-15&knownAt={knownAt}");
+                bytes = body.LongLength;
+            }, warmUp: 10);
+            bench.Add(new Measurement($"explorer: neighbourhood (hops=1) of a hub with {HubHolders:N0} holders, p50", events, "ms", times.P50, "≤ 50 ms", times.P50 <= 50, bench.Runs,
+                Note: $"a ledger of its own (size: its events); the default page of 50 neighbours is {bytes / 1024.0:F0} KB; p99 {times.P99:F1} ms"));
+        }
+        finally
+        {
+            await StopAsync(api);
         }
     }
 

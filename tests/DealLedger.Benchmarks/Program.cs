@@ -76,6 +76,11 @@ foreach (var size in sizes)
     }
 }
 
+if (only.Contains("explorer"))
+{
+    await ExplorerBench.HubAsync(bench);
+}
+
 var header = $"DealLedger benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm}Z, {Environment.ProcessorCount} cores, load average at the end {LoadAverage()}, " +
              $"median of {runs} runs each, {watch.Elapsed.TotalMinutes:F1} min in all{(quick ? ", --quick" : "")}";
 Console.WriteLine();

@@ -76,12 +76,14 @@ public static class RelationshipsQuery
         // Stakes follow the holding timeline (succession, narrowing, disputes), not single facts.
         var stakes = (await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Holder, org, k, day, token))
             .Concat(await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Subject, org, k, day, token));
+        // A pair's stake facts looked up once, not searched for per pair: a hub has thousands of pairs.
+        var stakeFacts = facts.Where(x => x.Current.Type == FactType.Stake)
+            .ToLookup(x => (x.Current.Holder, x.Current.Subject));
         foreach (var (holder, subject, f) in stakes)
         {
             var other = holder == org ? subject : holder;
             // The fact this state rests on: of the pair's facts in the answer's basis, the latest to start.
-            var stakeFact = facts.Where(x => x.Current.Type == FactType.Stake && x.Current.Holder == holder && x.Current.Subject == subject
-                    && f.Basis.Any(b => b.EventId == x.Basis[0].EventId))
+            var stakeFact = stakeFacts[(holder, subject)].Where(x => f.Basis.Any(b => b.EventId == x.Basis[0].EventId))
                 .OrderByDescending(x => x.Current.Valid.From.Start).FirstOrDefault();
             result.Add(new Relationship(stakeFact?.Id ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
                 [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Share, f.Since, false, f.Until, f.Confidence,
