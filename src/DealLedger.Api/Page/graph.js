@@ -14,7 +14,7 @@ const CENTRE_RADIUS = 24;
 const DRAWN = ['stake', 'control', 'acquisition', 'investment', 'board-seat', 'partnership'];
 const KIND_ORDER = Object.fromEntries(DRAWN.map((k, i) => [k, i]));
 const LONG = 24; // characters of a name a label shows at first; the whole name is in its title and aria-label
-const SHORT = 12;
+const SHORT = 20;
 
 /** The lines to draw: every tie of a drawn kind between two organizations of the answer. */
 export function linksOf(graph) {
