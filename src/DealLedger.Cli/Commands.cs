@@ -63,11 +63,39 @@ public static class Commands
         var history = new Command("history", "Every period of HOLDER's stake in SUBJECT over time, with sources and corrections") { holder, subject, KnownAt, Json };
         Queries(history, o, e, (l, p, ct) => l.HistoryAsync(p.GetValue(holder)!, p.GetValue(subject)!, ParseKnownAt(p), ct), Render.History);
 
-        var relationships = new Command("relationships", "An organization's profile and all its relationships on a date, incoming and outgoing") { org, At, KnownAt, Json };
-        Queries(relationships, o, e, (l, p, ct) => l.RelationshipsAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), ct), Render.Relationships);
+        // Lists are pages, as over HTTP: read as text, so a bad number gets the core's message.
+        Option<string?> PageLimit(string what, int fallback, int max) => new("--limit") { Description = $"At most this many {what} (1–{max}; default {fallback})" };
+        Option<string?> PageAfter(string what) => new("--after") { Description = $"Skip the first this many {what} (the answer's page.next; ask with the answer's --known-at)" };
 
-        var owners = new Command("owners", "Who held stakes in an organization on a date, and the bounds of their known total") { org, At, KnownAt, Json };
-        Queries(owners, o, e, (l, p, ct) => l.OwnersAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), ct), Render.Owners);
+        var relationshipsLimit = PageLimit("ties", RelationshipsQuery.DefaultLimit, RelationshipsQuery.MaxLimit);
+        var relationshipsAfter = PageAfter("ties");
+        var relationships = new Command("relationships", "An organization's profile and its relationships on a date, incoming and outgoing (a page of them)") { org, At, KnownAt, relationshipsLimit, relationshipsAfter, Json };
+        Queries(relationships, o, e, (l, p, ct) => l.RelationshipsAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p),
+            PageRequest.Parse(p.GetValue(relationshipsLimit), p.GetValue(relationshipsAfter), RelationshipsQuery.DefaultLimit, RelationshipsQuery.MaxLimit, "--limit", "--after"), ct), Render.Relationships);
+
+        var ownersLimit = PageLimit("owners", OwnersPaging.DefaultLimit, OwnersPaging.MaxLimit);
+        var ownersAfter = PageAfter("owners");
+        var owners = new Command("owners", "Who held stakes in an organization on a date (a page of them), and the bounds of their known total") { org, At, KnownAt, ownersLimit, ownersAfter, Json };
+        Queries(owners, o, e, (l, p, ct) => l.OwnersAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p),
+            PageRequest.Parse(p.GetValue(ownersLimit), p.GetValue(ownersAfter), OwnersPaging.DefaultLimit, OwnersPaging.MaxLimit, "--limit", "--after"), ct), Render.Owners);
+
+        var around = new Option<string?>("--around") { Description = "The organization whose neighbourhood to answer (e.g. mistral-ai); without it, a page of every organization in id order" };
+        var hops = new Option<string?>("--hops") { Description = $"With --around: 1 (its ties) or {GraphQuery.MaxHops} (and the ties of the neighbours shown); default 1" };
+        var graphLimit = new Option<string?>("--limit")
+        {
+            Description = $"At most this many neighbours around an organization (default {GraphQuery.DefaultLimit}), or organizations of the whole graph (default {GraphQuery.WholeDefaultLimit}); 1–{GraphQuery.MaxLimit}",
+        };
+        var graphAfter = PageAfter("organizations");
+        var graph = new Command("graph", "The relationship graph on a date, a bounded part at a time: an organization's neighbourhood, or a page of the whole") { around, hops, At, KnownAt, graphLimit, graphAfter, Json };
+        Queries(graph, o, e, (l, p, ct) => l.GraphAsync(ParseAt(p), ParseKnownAt(p),
+            GraphRequest.Parse(p.GetValue(around), p.GetValue(hops), p.GetValue(graphLimit), p.GetValue(graphAfter), "--around", "--hops", "--limit", "--after"), ct), Render.Graph);
+
+        var text = new Argument<string>("text") { Description = "A part of a name, an alias or an id (case-insensitive)" };
+        var searchLimit = PageLimit("organizations", OrganizationSearch.DefaultLimit, OrganizationSearch.MaxLimit);
+        var searchAfter = PageAfter("organizations");
+        var organizations = new Command("organizations", "Find organizations by name, alias or id") { text, KnownAt, searchLimit, searchAfter, Json };
+        Queries(organizations, o, e, (l, p, ct) => l.SearchOrganizationsAsync(p.GetValue(text), ParseKnownAt(p),
+            PageRequest.Parse(p.GetValue(searchLimit), p.GetValue(searchAfter), OrganizationSearch.DefaultLimit, OrganizationSearch.MaxLimit, "--limit", "--after"), ct), Render.Organizations);
 
         var files = new Argument<string[]>("files") { Description = "Ledger documents (YAML or JSON, DESIGN §9), or BODS packages with --format bods", Arity = ArgumentArity.OneOrMore };
         var format = new Option<string?>("--format")
@@ -162,7 +190,7 @@ public static class Commands
         Answers(listKeys, o, (l, _, ct) => l.KeysAsync(ct), Render.Keys);
         var keys = new Command("keys", "API keys for the HTTP API, with roles reader, writer, admin") { createKey, revokeKey, listKeys };
 
-        foreach (var c in new[] { holding, history, relationships, owners, import, seed, events, migrate, keys }.Concat(AuditCommands.Build(o)).Concat(ReplayCommands.Build(o)))
+        foreach (var c in new[] { holding, history, relationships, owners, graph, organizations, import, seed, events, migrate, keys }.Concat(AuditCommands.Build(o)).Concat(ReplayCommands.Build(o)))
         {
             root.Subcommands.Add(c);
         }

@@ -92,17 +92,68 @@ internal static class Render
             s.AppendLine($"  [{LedgerJson.Word(r.Type)}, {LedgerJson.Word(r.Direction)}] {r.Summary}{when}" +
                 $" — {LedgerJson.Word(r.Status)}{(r.Confidence is { } conf ? $", {LedgerJson.Word(conf)}" : "")} ({r.Fact}; sources: {string.Join(", ", r.Sources.Select(x => x.Id))})");
         }
+        s.Append(More(a.Page, "ties", a.KnownAt));
         return s.ToString().TrimEnd();
     }
 
-    public static string Owners(OwnersAnswer a)
+    public static string Owners(OwnersPageAnswer a)
     {
         var s = new StringBuilder($"Owners of {a.Subject} on {a.At} (as known at {a.KnownAt}):\n");
         foreach (var o in a.Owners)
         {
             s.AppendLine($"  {o.Name} ({o.Holder}): {o.Share?.ToReadable() ?? "disputed size"} — {Status(o.Status)}{(o.Confidence is { } c ? $", {LedgerJson.Word(c)}" : "")}");
         }
+        s.Append(More(a.Page, "owners", a.KnownAt));
         s.AppendLine($"  total known: {a.Total.Min} % to {a.Total.Max} %. {a.Total.Explanation}");
+        return s.ToString().TrimEnd();
+    }
+
+    /// <summary>Where a page ends, when it is not the whole list: how to ask for the next one.</summary>
+    private static string More(ListPage? page, string what, string knownAt) =>
+        page is { Next: { } next }
+            ? $"  … {page.Total - next} more {what} (of {page.Total}): ask again with --after {next} --known-at {knownAt}\n"
+            : "";
+
+    public static string Graph(GraphAnswer a)
+    {
+        var names = a.Organizations.ToDictionary(o => o.Id, o => o.Name);
+        string Name(string id) => names.GetValueOrDefault(id, id);
+        var s = new StringBuilder(a.Around is { } around
+            ? $"Around {Name(around)} ({around}), {a.Hops} {(a.Hops == 1 ? "hop" : "hops")}, on {a.At} (as known at {a.KnownAt}):\n"
+            : $"The graph on {a.At} (as known at {a.KnownAt}), organizations {a.Page.After + 1}–{a.Page.Next ?? a.Page.Total} of {a.Page.Total} in id order, with the ties they start:\n");
+        foreach (var hop in a.Organizations.GroupBy(o => o.Hop).Where(g => g.Key is > 0))
+        {
+            s.AppendLine($"  hop {hop.Key}: {string.Join(", ", hop.Select(o => $"{o.Name} ({o.Id})"))}");
+        }
+        if (a.Edges.Count == 0)
+        {
+            s.AppendLine("  no tie.");
+        }
+        foreach (var e in a.Edges)
+        {
+            s.AppendLine($"  [{LedgerJson.Word(e.Type)}] {e.Summary} — {LedgerJson.Word(e.Status)}{(e.Confidence is { } c ? $", {LedgerJson.Word(c)}" : "")} ({e.Fact})");
+        }
+        foreach (var r in a.Rest)
+        {
+            s.AppendLine($"  and {r.Organizations} more at hop {r.Hop} by {LedgerJson.Word(r.Type)} ({LedgerJson.Word(r.Direction)})" +
+                (r.LargestShare is { } share ? $", none above {share} %" : ""));
+        }
+        s.Append(More(a.Page, a.Around is null ? "organizations" : "neighbours", a.KnownAt));
+        return s.ToString().TrimEnd();
+    }
+
+    public static string Organizations(OrganizationSearchAnswer a)
+    {
+        var s = new StringBuilder($"Organizations matching '{a.Query}' (as known at {a.KnownAt}):\n");
+        if (a.Organizations.Count == 0)
+        {
+            s.AppendLine("  none.");
+        }
+        foreach (var o in a.Organizations)
+        {
+            s.AppendLine($"  {o.Name} ({o.Id}; {LedgerJson.Word(o.Kind)}{(o.Country is { } c ? $", {c}" : "")}){(o.Aliases.Count > 0 ? $", also {string.Join(", ", o.Aliases)}" : "")}");
+        }
+        s.Append(More(a.Page, "organizations", a.KnownAt));
         return s.ToString().TrimEnd();
     }
 

@@ -61,9 +61,14 @@ public sealed class LedgerClient : IDisposable
     public Task<JsonElement> OwnersAsync(string organization, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
         GetAsync<JsonElement>($"api/organizations/{Segment(organization)}/owners{Query(("at", Day(at)), ("knownAt", Instant(knownAt)))}", ct);
 
-    /// <summary>The whole relationship graph on a date.</summary>
-    public Task<JsonElement> GraphAsync(DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
-        GetAsync<JsonElement>($"api/graph{Query(("at", Day(at)), ("knownAt", Instant(knownAt)))}", ct);
+    /// <summary>
+    /// A bounded part of the relationship graph on a date: <paramref name="around"/> an organization (with
+    /// <paramref name="hops"/> 1 or 2), or a page of the whole; the answer's page.next is the next <paramref name="after"/>.
+    /// </summary>
+    public Task<JsonElement> GraphAsync(DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default,
+        string? around = null, int? hops = null, int? limit = null, long? after = null) =>
+        GetAsync<JsonElement>($"api/graph{Query(("around", around), ("hops", hops is { } h ? Number(h) : null), ("at", Day(at)), ("knownAt", Instant(knownAt)),
+            ("limit", limit is { } l ? Number(l) : null), ("after", after is { } a ? Number(a) : null))}", ct);
 
     /// <summary>The raw log in sequence order after <paramref name="after"/>, optionally of one stream or event type.</summary>
     public Task<IReadOnlyList<LogEntry>> EventsAsync(long after = 0, int limit = 100, string? stream = null, string? type = null, CancellationToken ct = default) =>

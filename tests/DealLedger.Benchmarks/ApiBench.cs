@@ -299,7 +299,7 @@ public static partial class ApiBench
         return text.Append("]}").ToString();
     }
 
-    private static Process StartApi(string repo, string cs, int port)
+    internal static Process StartApi(string repo, string cs, int port, bool anonymousReads = false)
     {
         var dll = Path.Combine(repo, "src", "DealLedger.Api", "bin", "Release", "net10.0", "DealLedger.Api.dll");
         if (!File.Exists(dll))
@@ -319,6 +319,10 @@ public static partial class ApiBench
         // request still pays for the limiter as in service.
         info.Environment["DealLedger__RateLimit__PermitsPerSecond"] = "100000000";
         info.Environment["DealLedger__RateLimit__Burst"] = "100000000";
+        if (anonymousReads)
+        {
+            info.Environment["DealLedger__AnonymousReads"] = "true";
+        }
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) { Console.Error.WriteLine($"  api: {line}"); } };
@@ -327,7 +331,7 @@ public static partial class ApiBench
         return process;
     }
 
-    private static async Task WaitReadyAsync(Process api, string address)
+    internal static async Task WaitReadyAsync(Process api, string address)
     {
         using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(5) };
         var deadline = Stopwatch.GetTimestamp() + 90 * Stopwatch.Frequency;
@@ -355,7 +359,7 @@ public static partial class ApiBench
         throw new TimeoutException("the API did not become ready within 90 s");
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

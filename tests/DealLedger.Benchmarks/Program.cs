@@ -7,7 +7,7 @@ using DealLedger.Storage;
 // issue 8 on each, each with its comparison measured in the same run, and prints one table; writes it as
 // CSV and the scaling curves as PNG (artifacts/bench/ unless --out).
 //
-//   eng/bench [--quick] [--sizes 10000,100000,1000000] [--runs 3] [--only import,query,http,audit,feed,write]
+//   eng/bench [--quick] [--sizes 10000,100000,1000000] [--runs 3] [--only import,query,http,audit,feed,explorer,write]
 //             (without import: the ledgers a previous run left, dealledger_bench_SIZE, are measured again)
 //             [--http-seconds 10] [--feed-seconds 20] [--out DIR]
 //   eng/bench --audit EVENTS [--reuse]      the older auditing benchmark (many small writes, then replay)
@@ -15,7 +15,7 @@ using DealLedger.Storage;
 var quick = args.Contains("--quick");
 var runs = Arg("--runs", 3);
 var sizes = (Text("--sizes") ?? (quick ? "10000" : "10000,100000,1000000")).Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-var only = Text("--only")?.Split(',').ToHashSet() ?? ["import", "query", "http", "audit", "feed", "write"];
+var only = Text("--only")?.Split(',').ToHashSet() ?? ["import", "query", "http", "audit", "feed", "explorer", "write"];
 if (args.Contains("--timeline"))
 {
     TimelineTiming.Run();
@@ -60,6 +60,11 @@ foreach (var size in sizes)
     {
         await ApiBench.RunAsync(bench, size, cs, only.Contains("http"), only.Contains("feed"), Arg("--http-seconds", quick ? 3 : 10), Arg("--feed-seconds", quick ? 3 : 20));
     }
+    // The explorer's figures on every size: they are about how an answer's cost grows with the ledger.
+    if (only.Contains("explorer"))
+    {
+        await ExplorerBench.RunAsync(bench, size, cs);
+    }
     if (only.Contains("audit"))
     {
         await AuditBench.RunAsync(bench, size, cs);
@@ -69,6 +74,11 @@ foreach (var size in sizes)
     {
         await WriteBench.RunAsync(bench, size, cs);
     }
+}
+
+if (only.Contains("explorer"))
+{
+    await ExplorerBench.HubAsync(bench);
 }
 
 var header = $"DealLedger benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm}Z, {Environment.ProcessorCount} cores, load average at the end {LoadAverage()}, " +

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using DealLedger.Access;
 using DealLedger.Auditing;
+using DealLedger.Relationships;
 using DealLedger.Time;
 
 namespace DealLedger.Tests;
@@ -41,6 +42,10 @@ public sealed class ApiTests(ApiHostFixture api) : IClassFixture<ApiHostFixture>
     [InlineData("history", "/api/holdings/microsoft/mistral-ai/history", "history", "microsoft", "mistral-ai")]
     [InlineData("relationships", "/api/organizations/mistral-ai/relationships?at=2024-06-01", "relationships", "mistral-ai", "--at", "2024-06-01")]
     [InlineData("owners", "/api/organizations/mistral-ai/owners?at=2024-06-01", "owners", "mistral-ai", "--at", "2024-06-01")]
+    [InlineData("a page of relationships", "/api/organizations/mistral-ai/relationships?at=2024-06-01&limit=2&after=1", "relationships", "mistral-ai", "--at", "2024-06-01", "--limit", "2", "--after", "1")]
+    [InlineData("a neighbourhood", "/api/graph?around=mistral-ai&hops=2&limit=3&at=2024-06-01", "graph", "--around", "mistral-ai", "--hops", "2", "--limit", "3", "--at", "2024-06-01")]
+    [InlineData("a page of the whole graph", "/api/graph?limit=4&after=4&at=2024-06-01", "graph", "--limit", "4", "--after", "4", "--at", "2024-06-01")]
+    [InlineData("a search", "/api/organizations?q=gov&limit=2", "organizations", "gov", "--limit", "2")]
     public async Task every_query_answers_as_the_cli_does(string _, string path, params string[] cliArgs)
     {
         var knownAt = Instant.Format(api.Seeded);
@@ -52,15 +57,45 @@ public sealed class ApiTests(ApiHostFixture api) : IClassFixture<ApiHostFixture>
     }
 
     [Fact]
-    public async Task the_graph_holds_every_organization_and_each_tie_once()
+    public async Task the_whole_graph_comes_a_page_of_organizations_at_a_time_and_holds_each_tie_once()
     {
-        var graph = JsonNode.Parse(await api.Client(Role.Reader).GetStringAsync("/api/graph?at=2024-06-01"))!;
-        var edges = graph["edges"]!.AsArray();
+        var client = api.Client(Role.Reader);
+        var first = JsonNode.Parse(await client.GetStringAsync("/api/graph?at=2024-06-01&limit=4"))!;
+        var knownAt = first["knownAt"]!.GetValue<string>();
+        var pages = new List<JsonNode> { first };
+        while (pages[^1]["page"]!["next"] is { } next)
+        {
+            pages.Add(JsonNode.Parse(await client.GetStringAsync($"/api/graph?at=2024-06-01&limit=4&after={next}&knownAt={Uri.EscapeDataString(knownAt)}"))!);
+        }
+        var edges = pages.SelectMany(p => p["edges"]!.AsArray()).ToList();
 
-        Assert.Equal(10, graph["organizations"]!.AsArray().Count);
+        // The seeds' 10 organizations and any other tests of this class wrote, each on one page.
+        var total = first["page"]!["total"]!.GetValue<long>();
+        Assert.InRange(total, 10, 100);
+        Assert.Equal((total + 3) / 4, pages.Count);
+        Assert.All(pages, p => Assert.Equal(total, p["page"]!["total"]!.GetValue<long>()));
+        Assert.Contains(pages.SelectMany(p => p["organizations"]!.AsArray()), o => o!["id"]!.GetValue<string>() == "mistral-ai");
         Assert.Contains(edges, e => e!["fact"]!.GetValue<string>() == "microsoft-mistral-stake" && e["directed"]!.GetValue<bool>()
             && e["organizations"]![0]!.GetValue<string>() == "microsoft" && e["organizations"]![1]!.GetValue<string>() == "mistral-ai");
         Assert.Equal(edges.Count, edges.Select(e => e!["fact"]!.GetValue<string>()).Distinct().Count());
+        // Without a limit, a page is bounded all the same.
+        var unasked = JsonNode.Parse(await client.GetStringAsync("/api/graph?at=2024-06-01"))!;
+        Assert.Equal(GraphQuery.WholeDefaultLimit, unasked["page"]!["limit"]!.GetValue<int>());
+    }
+
+    [Theory]
+    [InlineData("/api/graph?limit=100000", "limit", "between 1 and 200")]
+    [InlineData("/api/graph?hops=2", "hops", "hops needs around")]
+    [InlineData("/api/graph?around=mistral-ai&hops=3", "hops", "must be 1 or 2")]
+    [InlineData("/api/graph?around=Mistral", "around", "is not an id")]
+    [InlineData("/api/organizations/mistral-ai/relationships?limit=0", "limit", "between 1 and 1000")]
+    [InlineData("/api/organizations/mistral-ai/owners?after=-1", "after", "is not a whole number")]
+    [InlineData("/api/organizations?q=x&limit=201", "limit", "between 1 and 200")]
+    public async Task a_page_too_large_or_a_hop_without_an_organization_is_refused_naming_the_parameter(string path, string field, string says)
+    {
+        var problem = await ProblemAsync(await api.Client(Role.Reader).GetAsync(path), HttpStatusCode.BadRequest);
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.Contains(says, problem.GetProperty("detail").GetString());
     }
 
     [Fact]

@@ -47,12 +47,15 @@ public sealed class PageHost : IAsyncLifetime
     }
 
     /// <summary>Another API process on the same ledger (e.g. one that needs keys for reads), on a free port or the one given.</summary>
-    public async Task<(ChildProcess Process, Uri Root)> StartApiAsync(bool anonymousReads, int? port = null)
+    public Task<(ChildProcess Process, Uri Root)> StartApiAsync(bool anonymousReads, int? port = null) => StartApiAsync(db.ConnectionString, anonymousReads, port);
+
+    /// <summary>The API as eng/run serves it, on a ledger's database, in a process of its own.</summary>
+    public static async Task<(ChildProcess Process, Uri Root)> StartApiAsync(string connectionString, bool anonymousReads, int? port = null)
     {
         var root = new Uri($"http://127.0.0.1:{port ?? ChildProcess.FreePort()}/");
         var process = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], new Dictionary<string, string?>
         {
-            ["ConnectionStrings__DealLedger"] = db.ConnectionString,
+            ["ConnectionStrings__DealLedger"] = connectionString,
             ["DealLedger__AnonymousReads"] = anonymousReads ? "true" : "false",
             ["ASPNETCORE_URLS"] = root.AbsoluteUri.TrimEnd('/'),
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
@@ -120,10 +123,12 @@ public sealed class PageSession : IAsyncDisposable
     public IPage Page { get; }
 
     /// <summary>Opens <paramref name="address"/> (path and query) and, unless told not to, waits until the view is shown.</summary>
-    public static async Task<PageSession> OpenAsync(PageHost host, string address, Uri? root = null, bool waitForView = true)
+    public static Task<PageSession> OpenAsync(PageHost host, string address, Uri? root = null, bool waitForView = true) =>
+        OpenAsync(host.Browser, root ?? host.Root, address, waitForView);
+
+    public static async Task<PageSession> OpenAsync(IBrowser browser, Uri root, string address, bool waitForView = true)
     {
-        root ??= host.Root;
-        var context = await host.Browser.NewContextAsync(new BrowserNewContextOptions
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = root.AbsoluteUri,
             ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
@@ -165,6 +170,32 @@ public sealed class PageSession : IAsyncDisposable
     public Task ScreenshotAsync(string name) =>
         Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(PageHost.Screenshots, $"{name}.png"), FullPage = true });
 
+    /// <summary>
+    /// No label shown in the drawing lies on another label or on an organization: each shown label's
+    /// backdrop (its visible box) against every other one and every organization's shape, on screen.
+    /// </summary>
+    public async Task AssertLabelsApartAsync()
+    {
+        var clashes = await Page.EvaluateAsync<string[]>("""
+            () => {
+              const shown = (e) => e.getClientRects().length > 0 && getComputedStyle(e).display !== 'none';
+              const boxes = [...document.querySelectorAll('#graph .label-bg')].filter(shown)
+                .map((e) => ({ what: 'label ' + (e.nextElementSibling?.textContent ?? ''), r: e.getBoundingClientRect(), of: e.closest('.node')?.dataset.org }));
+              const dots = [...document.querySelectorAll('#graph .node .dot')]
+                .map((e) => ({ what: 'organization ' + e.closest('.node').dataset.org, r: e.getBoundingClientRect(), of: e.closest('.node').dataset.org }));
+              const apart = (a, b) => a.right <= b.left + 0.5 || b.right <= a.left + 0.5 || a.bottom <= b.top + 0.5 || b.bottom <= a.top + 0.5;
+              const clashes = [];
+              boxes.forEach((a, i) => {
+                boxes.slice(i + 1).forEach((b) => { if (!apart(a.r, b.r)) clashes.push(`${a.what} / ${b.what}`); });
+                dots.forEach((d) => { if (!apart(a.r, d.r)) clashes.push(`${a.what} / ${d.what}`); });
+              });
+              return clashes;
+            }
+            """);
+        Assert.True(clashes.Length == 0, "labels overlap: " + string.Join("; ", clashes.Take(10)));
+        Assert.NotEqual(0, await Page.Locator("#graph .node-label:not(.label-hidden)").CountAsync());
+    }
+
     /// <summary>axe-core finds nothing against WCAG 2.0/2.1 A and AA in what the page shows now.</summary>
     public async Task AssertWcagAsync()
     {
@@ -198,7 +229,8 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
         await using var s = await PageSession.OpenAsync(host, "/");
 
         var address = await s.AddressAsync();
-        var at = Assert.Single(Regex.Matches(address, @"^/\?at=(\d{4}-\d{2}-\d{2})$")).Groups[1].Value;
+        // The seeds' ledger opens on its headline pair: around Mistral AI, Microsoft's stake drawn.
+        var at = Assert.Single(Regex.Matches(address, @"^/\?at=(\d{4}-\d{2}-\d{2})&around=mistral-ai$")).Groups[1].Value;
         Assert.InRange(DateOnly.Parse(at, System.Globalization.CultureInfo.InvariantCulture),
             DateOnly.FromDateTime(DateTime.UtcNow.AddDays(-1)), DateOnly.FromDateTime(DateTime.UtcNow.AddDays(1)));
         await Expect(s.Page.Locator("#at")).ToHaveValueAsync(at);
@@ -290,7 +322,9 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
         await Expect(edge).ToHaveAttributeAsync("data-from", "microsoft");
         await Expect(edge).ToHaveAttributeAsync("data-to", "mistral-ai");
         await Expect(edge).ToHaveClassAsync(new Regex(@"\bkind-stake\b.*\bconf-reported\b.*\bstatus-in-force\b"));
-        await Expect(edge.Locator(".edge-label")).ToHaveTextAsync("0–50 %, small minority stake");
+        // One line for the three ties between them: the stake's, "+2" for the investment and the partnership.
+        await Expect(edge.Locator(".edge-label")).ToHaveTextAsync("0–50 %, small minority stake +2");
+        await Expect(edge).ToHaveAttributeAsync("data-facts", "microsoft-mistral-stake microsoft-mistral-investment microsoft-mistral-azure");
 
         await s.AfterAsync(() => edge.Locator(".edge-label").ClickAsync());
 
@@ -330,7 +364,9 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
         await Expect(timeline.Locator(".period.status-held[data-from='2024-02-29'][data-to='']")).ToHaveCountAsync(1);
         await Expect(timeline).ToContainTextAsync("2024-02: month precision");
 
-        Assert.Equal("/?at=2024-06-01&edge=microsoft-mistral-stake&pair=microsoft,mistral-ai", await s.AddressAsync());
+        // The other ties of the bundle are one click away.
+        await Expect(panel.Locator(".also button")).ToHaveCountAsync(2);
+        Assert.Equal("/?at=2024-06-01&around=mistral-ai&edge=microsoft-mistral-stake&pair=microsoft,mistral-ai", await s.AddressAsync());
         await s.ScreenshotAsync("stake-on-2024-06-01");
         s.AssertNothingWentWrong();
     }
@@ -369,7 +405,7 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
         await Expect(s.Page.Locator("#graph-empty")).ToBeVisibleAsync();
         await Expect(s.Page.Locator("#graph-empty")).ToContainTextAsync("recorded nothing");
         await Expect(s.Page.Locator("#live")).ToContainTextAsync("a past moment never changes");
-        Assert.Equal($"/?at=2024-06-01&knownAt={Uri.EscapeDataString(before)}", await s.AddressAsync());
+        Assert.Equal($"/?at=2024-06-01&knownAt={Uri.EscapeDataString(before)}&around=mistral-ai", await s.AddressAsync());
         await s.ScreenshotAsync("known-at-before-the-seeds");
         s.AssertNothingWentWrong();
     }
@@ -391,7 +427,7 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
 
         await using var second = await PageSession.OpenAsync(host, address);
 
-        Assert.Matches(@"^/\?at=2024-06-01&knownAt=[^&]+&edge=microsoft-mistral-stake&pair=microsoft,mistral-ai&q=mistral$", address);
+        Assert.Matches(@"^/\?at=2024-06-01&knownAt=[^&]+&around=mistral-ai&edge=microsoft-mistral-stake&pair=microsoft,mistral-ai&q=mistral$", address);
         Assert.Equal(address, await second.AddressAsync());
         AssertSameView(view, await ViewAsync(second.Page));
         Assert.Contains("match", await second.Page.Locator("#graph [data-org='mistral-ai']").GetAttributeAsync("class"));
@@ -472,7 +508,7 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
     {
         var port = ChildProcess.FreePort();
         var (first, root) = await host.StartApiAsync(anonymousReads: true, port);
-        await using var s = await PageSession.OpenAsync(host, "/?at=2024-06-01", root);
+        await using var s = await PageSession.OpenAsync(host, "/?at=2024-06-01&around=nvidia", root);
         var resumedFrom = new List<string>();
         s.Page.Request += (_, r) =>
         {
@@ -551,7 +587,9 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
         await Expect(s.Page.Locator("#panel h2")).ToHaveTextAsync("Government and public bodies of Switzerland");
         await Expect(s.Page.Locator("#panel")).ToContainTextAsync("die Schweiz");
         // The stake's timeline stays open (Escape closed only the answer); the address says so too.
-        Assert.Equal("/?at=2024-06-01&pair=microsoft,mistral-ai&org=gov-switzerland&q=schweiz", await s.AddressAsync());
+        // The organization found is now the middle of the view.
+        Assert.Equal("/?at=2024-06-01&around=gov-switzerland&pair=microsoft,mistral-ai&org=gov-switzerland&q=schweiz", await s.AddressAsync());
+        await Expect(s.Page.Locator("#graph .node.centre")).ToHaveAttributeAsync("data-org", "gov-switzerland");
         await s.ScreenshotAsync("keyboard-search-by-alias");
         await keyboard.PressAsync("Escape");
         await Expect(s.Page.Locator("#panel")).ToBeHiddenAsync();
@@ -592,6 +630,79 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
         await s.Page.ClickAsync("#forget-key");
         await Expect(s.Page.Locator("#key-form")).ToBeVisibleAsync();
         Assert.Null(await s.Page.EvaluateAsync<string?>("() => sessionStorage.getItem('dealledger.apiKey')"));
+        s.AssertNothingWentWrong();
+    }
+
+    [Fact]
+    public async Task the_time_control_steps_to_the_days_the_ties_change_and_redraws_without_a_reload()
+    {
+        await using var s = await PageSession.OpenAsync(host, "/?at=2024-06-01&around=mistral-ai");
+        await s.Page.EvaluateAsync("() => { window.stillTheSamePage = true; }");
+        await Expect(s.Edge(Stake)).ToHaveCountAsync(1);
+        await Expect(s.Page.Locator("#time-date")).ToHaveTextAsync("2024-06-01");
+
+        // Back to the day before the stake's month began: no stake, no investment, no partnership with Microsoft.
+        for (var i = 0; i < 10 && await s.Edge(Stake).CountAsync() > 0; i++)
+        {
+            await s.AfterAsync(() => s.Page.ClickAsync("#time-earlier"));
+        }
+
+        await Expect(s.Edge(Stake)).ToHaveCountAsync(0);
+        var at = await s.Page.InputValueAsync("#at");
+        Assert.True(string.CompareOrdinal(at, "2024-02-01") < 0, at);
+        await Expect(s.Page.Locator("#time-date")).ToHaveTextAsync(at);
+        await Expect(s.Page.Locator("#graph-title")).ToHaveTextAsync($"Relationships on {at}");
+        Assert.StartsWith($"/?at={at}&around=mistral-ai", await s.AddressAsync());
+        Assert.True(await s.Page.EvaluateAsync<bool>("() => window.stillTheSamePage === true"), "the page was reloaded");
+        await s.ScreenshotAsync("time-control-before-the-stake");
+
+        // The keyboard moves the slider too: End is the last day any tie of Mistral AI changes.
+        await s.AfterAsync(async () =>
+        {
+            await s.Page.FocusAsync("#time-range");
+            await s.Page.Keyboard.PressAsync("End");
+        });
+        Assert.True(string.CompareOrdinal(await s.Page.InputValueAsync("#at"), "2024-06-01") > 0);
+        s.AssertNothingWentWrong();
+    }
+
+    [Fact]
+    public async Task a_second_hop_on_request_draws_the_ties_of_the_neighbours_and_the_address_keeps_it()
+    {
+        await using var s = await PageSession.OpenAsync(host, "/?at=2025-06-01&around=nvidia");
+        var first = await s.Page.Locator("#graph .node[data-hop='1']").CountAsync();
+        Assert.True(first > 0);
+        await Expect(s.Page.Locator("#graph .node[data-hop='2']")).ToHaveCountAsync(0);
+        await s.AssertLabelsApartAsync();
+
+        await s.AfterAsync(() => s.Page.ClickAsync("#second-hop"));
+
+        await Expect(s.Page.Locator("#second-hop")).ToHaveAttributeAsync("aria-pressed", "true");
+        Assert.NotEqual(0, await s.Page.Locator("#graph .node[data-hop='2']").CountAsync());
+        Assert.Equal("/?at=2025-06-01&around=nvidia&hops=2", await s.AddressAsync());
+        await s.AssertLabelsApartAsync();
+        await s.ScreenshotAsync("second-hop-around-nvidia");
+
+        // Reopened from its address, the same view.
+        await using var again = await PageSession.OpenAsync(host, await s.AddressAsync());
+        Assert.Equal(await s.Page.Locator("#graph").InnerHTMLAsync(), await again.Page.Locator("#graph").InnerHTMLAsync());
+        s.AssertNothingWentWrong();
+        again.AssertNothingWentWrong();
+    }
+
+    [Fact]
+    public async Task labels_never_lie_on_each_other_or_on_an_organization()
+    {
+        await using var s = await PageSession.OpenAsync(host, "/?at=2024-06-01&around=mistral-ai&hops=2");
+        await s.AssertLabelsApartAsync();
+        // A label that found no room is shown whole when its organization has the focus.
+        var hidden = s.Page.Locator("#graph .node:has(.node-label.label-hidden)");
+        if (await hidden.CountAsync() > 0)
+        {
+            await hidden.First.FocusAsync();
+            await Expect(hidden.First.Locator(".node-label")).ToBeVisibleAsync();
+        }
+        await s.ScreenshotAsync("labels-apart-around-mistral-ai");
         s.AssertNothingWentWrong();
     }
 

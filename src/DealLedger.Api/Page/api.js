@@ -58,13 +58,14 @@ export async function getJson(path, params, signal) {
 const slug = (s) => encodeURIComponent(s);
 
 export const api = {
-  graph: (at, knownAt, signal) => getJson('/api/graph', { at, knownAt }, signal),
+  graph: ({ around, hops, at, knownAt, limit }, signal) => getJson('/api/graph', { around, hops, at, knownAt, limit }, signal),
+  search: (q, knownAt, limit, signal) => getJson('/api/organizations', { q, knownAt, limit }, signal),
   holding: (holder, subject, at, knownAt, signal) =>
     getJson(`/api/holdings/${slug(holder)}/${slug(subject)}`, { at, knownAt }, signal),
   history: (holder, subject, knownAt, signal) =>
     getJson(`/api/holdings/${slug(holder)}/${slug(subject)}/history`, { knownAt }, signal),
-  relationships: (org, at, knownAt, signal) =>
-    getJson(`/api/organizations/${slug(org)}/relationships`, { at, knownAt }, signal),
+  relationships: (org, at, knownAt, signal, limit) =>
+    getJson(`/api/organizations/${slug(org)}/relationships`, { at, knownAt, limit }, signal),
   fact: (fact, signal) => getJson(`/api/facts/${slug(fact)}`, {}, signal),
   event: (sequence, signal) => getJson('/api/events', { after: sequence - 1, limit: 1 }, signal),
   feedHead: (signal) => getJson('/api/feed', { after: 0, limit: 1 }, signal),

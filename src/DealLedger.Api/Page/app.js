@@ -1,5 +1,6 @@
-// The explorer page: its state lives in the address (at, knownAt, edge, pair, org, q), so a view
-// can be shared and reopened exactly; every answer shown comes from the API as it is.
+// The explorer page: its state lives in the address (at, knownAt, around, hops, shown, edge, pair,
+// org, q), so a view can be shared and reopened exactly; every answer shown comes from the API as it is.
+// The view starts from one organization and widens on request: no answer it asks for is unbounded.
 
 import { ApiError, api, apiKey, setApiKey } from './api.js';
 import { fill, h } from './dom.js';
@@ -15,17 +16,30 @@ const els = {
   search: $('search'), results: $('search-results'), live: $('live'), keyForm: $('key-form'), key: $('key'),
   keyStatus: $('key-status'), keyText: $('key-text'), forgetKey: $('forget-key'), error: $('error'),
   graphTitle: $('graph-title'), asOf: $('as-of'), graph: $('graph'), empty: $('graph-empty'), ties: $('ties-table'),
-  panel: $('panel'), timeline: $('timeline'),
+  panel: $('panel'), timeline: $('timeline'), start: $('start'), hood: $('hood'), hoodSummary: $('hood-summary'),
+  secondHop: $('second-hop'), more: $('more'), rest: $('rest'), time: $('time'), timeRange: $('time-range'),
+  timeDate: $('time-date'), timeEarlier: $('time-earlier'), timeLater: $('time-later'),
 };
+
+/** Neighbours drawn at first, and how many more each "Show more" adds; the API's own bound is 200. */
+const SHOWN = 20;
+const MAX_SHOWN = 200;
+
+/** Where the seeds' ledger opens: the headline pair, Microsoft's stake in Mistral AI, around Mistral AI. */
+const HEADLINE = { holder: 'microsoft', subject: 'mistral-ai' };
 
 // ---- State in the address -------------------------------------------------------------------
 
 function readAddress() {
   const p = new URLSearchParams(location.search);
   const pair = (p.get('pair') ?? '').split(',').filter(Boolean);
+  const shown = Number.parseInt(p.get('shown') ?? '', 10);
   return {
     at: p.get('at') || null,
     knownAt: p.get('knownAt') || null,
+    around: p.get('around') || null,
+    hops: p.get('hops') === '2' ? 2 : 1,
+    shown: Number.isFinite(shown) ? Math.min(Math.max(shown, 1), MAX_SHOWN) : SHOWN,
     edge: p.get('edge') || null,
     pair: pair.length === 2 ? pair : null,
     org: p.get('org') || null,
@@ -44,6 +58,9 @@ function address(st) {
   };
   add('at', st.at);
   add('knownAt', st.knownAt);
+  add('around', st.around);
+  add('hops', st.hops === 2 ? '2' : null);
+  add('shown', st.shown !== SHOWN ? String(st.shown) : null);
   add('edge', st.edge);
   add('pair', st.pair?.join(','));
   add('org', st.org);
@@ -89,10 +106,29 @@ function setPhase(phase) {
   document.body.dataset.state = phase;
   if (phase === 'ready') {
     document.body.dataset.loads = String(Number(document.body.dataset.loads ?? 0) + 1);
+    if (document.body.dataset.loads === '1') {
+      // When the first view was drawn, after navigation began: what the benchmark reads (eng/bench).
+      performance.mark('dealledger-first-view');
+    }
   }
 }
 
-/** Reloads everything the address asks for: the graph, then the answer panel and the timeline at the graph's instant. */
+let lookedForHeadline = false;
+
+/** On the seeds' ledger (both organizations of the headline pair known), the view to open on; else null. */
+async function headline() {
+  try {
+    await api.holding(HEADLINE.holder, HEADLINE.subject, state.at, state.knownAt);
+    return HEADLINE.subject;
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 400)) {
+      return null;
+    }
+    throw e;
+  }
+}
+
+/** Reloads everything the address asks for: the neighbourhood, then the answer panel and the timeline at its instant. */
 async function load({ keepFocus = false } = {}) {
   const gen = ++generation;
   setPhase('loading');
@@ -100,11 +136,28 @@ async function load({ keepFocus = false } = {}) {
   els.knownAt.value = state.knownAt ?? '';
   els.search.value = state.q;
   const focusKey = keepFocus ? document.activeElement?.closest?.('#graph [data-key]')?.dataset.key : null;
-  let answer;
+  let answer = null;
   try {
-    answer = await api.graph(state.at, state.knownAt);
+    if (!state.around && !lookedForHeadline) {
+      const start = await headline();
+      if (gen !== generation) {
+        return;
+      }
+      // Asked once a page, and only once answered (a key may be needed first).
+      lookedForHeadline = true;
+      if (start) {
+        commit({ around: start }, { replace: true });
+      }
+    }
+    if (state.around) {
+      answer = await api.graph({ around: state.around, hops: state.hops === 2 ? 2 : null, at: state.at, knownAt: state.knownAt, limit: state.shown });
+    }
   } catch (e) {
     if (gen === generation) {
+      if (e instanceof ApiError && e.status === 404 && state.around) {
+        nothingYet(e);
+        return;
+      }
       failed(e);
     }
     return;
@@ -116,11 +169,17 @@ async function load({ keepFocus = false } = {}) {
   els.keyForm.hidden = true;
   showKeyStatus();
   graph = answer;
+  if (!answer) {
+    startHere();
+    setPhase('ready');
+    startLive();
+    return;
+  }
   if (!state.at) {
     commit({ at: answer.at }, { replace: true });
     els.at.value = answer.at;
   }
-  document.title = `DealLedger — relationships on ${answer.at}`;
+  document.title = `DealLedger — around ${names()(answer.around)} on ${answer.at}`;
   document.body.dataset.knownAt = answer.knownAt;
   // The panel's room first, so the graph is drawn at the width it will keep.
   els.panel.hidden = !(state.edge || state.org);
@@ -135,6 +194,44 @@ async function load({ keepFocus = false } = {}) {
   }
 }
 
+/** No organization chosen yet (and not the seeds' ledger): the page starts from the search. */
+function startHere() {
+  drawn = null;
+  fill(els.graph);
+  fill(els.ties);
+  fill(els.asOf);
+  els.graphTitle.textContent = 'Relationships';
+  els.start.hidden = false;
+  els.hood.hidden = true;
+  els.rest.hidden = true;
+  els.time.hidden = true;
+  els.empty.hidden = true;
+  els.panel.hidden = true;
+  els.freeze.disabled = true;
+  els.now.disabled = isLive();
+  liveNotice();
+}
+
+/** The organization is not known to the ledger as of knownAt: nothing to draw, said plainly. */
+function nothingYet(e) {
+  setPhase('ready');
+  showError(null);
+  graph = null;
+  drawn = null;
+  fill(els.graph);
+  fill(els.ties);
+  fill(els.asOf);
+  els.hood.hidden = true;
+  els.rest.hidden = true;
+  els.time.hidden = true;
+  els.start.hidden = true;
+  els.panel.hidden = true;
+  els.timeline.hidden = true;
+  els.empty.textContent = `The ledger had recorded nothing about ${state.around} by ${state.knownAt ? instant(state.knownAt) : 'now'}: ${e.message}`;
+  els.empty.hidden = false;
+  liveNotice();
+}
+
 function failed(e) {
   setPhase('error');
   // No answer for these dates: show none, rather than the last one under the new dates.
@@ -146,6 +243,9 @@ function failed(e) {
   els.empty.hidden = true;
   els.panel.hidden = true;
   els.timeline.hidden = true;
+  els.hood.hidden = true;
+  els.rest.hidden = true;
+  els.time.hidden = true;
   if (e instanceof ApiError && e.status === 401) {
     askForKey(apiKey() ? 'The API key is unknown or revoked. Enter another one.' : null);
     return;
@@ -160,29 +260,105 @@ function failed(e) {
 function draw(focusKey) {
   const name = names();
   const live = isLive();
+  els.start.hidden = true;
   els.graphTitle.textContent = `Relationships on ${graph.at}`;
   fill(els.asOf, 'As known at ', h('strong', { text: instant(graph.knownAt) }),
     live ? ' — now: the view follows the ledger as it records.' : ' — a fixed moment: a past view never changes.');
   els.freeze.disabled = !live;
   els.now.disabled = live;
   const matches = searchMatches();
-  if (!graph.organizations.length) {
-    fill(els.graph);
-    drawn = null;
-    els.empty.textContent = `The ledger had recorded nothing by ${instant(graph.knownAt)}: no organization, no tie.`;
-    els.empty.hidden = false;
-  } else {
-    drawn = renderGraph(els.graph, graph, {
-      selectedFact: state.edge, selectedOrg: state.org, matches: matches && new Set(matches.map((o) => o.id)),
-      focusKey, onSelectEdge: selectEdge, onSelectNode: selectOrg,
-    });
-    els.empty.hidden = drawn.links.length > 0;
-    els.empty.textContent = drawn.links.length ? '' : `No tie between organizations is in force on ${graph.at}.`;
-  }
+  drawn = renderGraph(els.graph, graph, {
+    selectedFact: state.edge, selectedOrg: state.org, matches: matches && new Set(matches.map((o) => o.id)),
+    focusKey, onSelectEdge: selectEdge, onSelectNode: selectOrg,
+  });
+  els.empty.hidden = drawn.links.length > 0;
+  els.empty.textContent = drawn.links.length ? '' : `No tie of ${name(graph.around)} is in force on ${graph.at}.`;
+  drawNeighbourhood(name);
+  drawTime();
   drawTies(name);
-  renderSearch(matches);
+  renderSearch();
   liveNotice();
 }
+
+/** Who a left-out group is, seen from the organization it is tied to. */
+function restWords(r) {
+  const incoming = r.direction === 'incoming';
+  const words = {
+    stake: incoming ? 'holders of stakes' : 'organizations it holds stakes in',
+    control: incoming ? 'organizations controlling it' : 'organizations it controls',
+    acquisition: incoming ? 'acquirers' : 'acquisitions',
+    investment: incoming ? 'investors' : 'organizations it invested in',
+    'board-seat': incoming ? 'holders of board seats' : 'boards it sits on',
+    partnership: 'partners',
+    announcement: 'organizations of joint announcements',
+  }[r.type] ?? kindWord(r.type);
+  const share = r.largestShare !== null && r.largestShare !== undefined ? `, none above ${r.largestShare} %` : '';
+  return `${r.organizations} more ${words}${share}${r.hop === 2 ? ' a second hop away' : ''}`;
+}
+
+function drawNeighbourhood(name) {
+  const first = graph.organizations.filter((o) => o.hop === 1).length;
+  const second = graph.organizations.filter((o) => o.hop === 2).length;
+  const total = graph.page.total;
+  fill(els.hoodSummary, h('strong', { text: name(graph.around) }),
+    ` and ${first === total ? `the ${total}` : `${first} of the ${total}`} ${total === 1 ? 'organization' : 'organizations'} tied to it on ${graph.at}`,
+    first < total ? ' (the strongest ties first)' : '',
+    graph.hops === 2 ? `, and ${second} a second hop away` : '', '.');
+  els.hood.hidden = false;
+  els.secondHop.setAttribute('aria-pressed', String(state.hops === 2));
+  els.secondHop.textContent = state.hops === 2 ? 'Hide the second hop' : 'Show a second hop';
+  const next = graph.page.next !== null && state.shown < MAX_SHOWN;
+  els.more.hidden = !next;
+  if (next) {
+    els.more.textContent = `Show ${Math.min(SHOWN, total - state.shown, MAX_SHOWN - state.shown)} more`;
+  }
+  fill(els.rest, graph.rest.map((r) => h('li', { text: `and ${restWords(r)}` })));
+  els.rest.hidden = graph.rest.length === 0;
+}
+
+let timeDays = [];
+
+/** The time control: steps over the days where the organization's ties begin or end, and the day shown. */
+function drawTime() {
+  timeDays = [...new Set([...graph.changes, graph.at])].sort();
+  const i = timeDays.indexOf(graph.at);
+  els.time.hidden = timeDays.length < 2;
+  els.timeRange.max = String(timeDays.length - 1);
+  els.timeRange.value = String(i);
+  els.timeRange.setAttribute('aria-valuetext', graph.at);
+  els.timeDate.textContent = graph.at;
+  els.timeEarlier.disabled = i <= 0;
+  els.timeLater.disabled = i >= timeDays.length - 1;
+}
+
+let timeTimer = null;
+
+/** Moves `at` to a day of the control and redraws in place (no reload); dragging waits for a pause. */
+function stepTo(index, { wait = 0 } = {}) {
+  const day = timeDays[Math.min(Math.max(index, 0), timeDays.length - 1)];
+  els.timeDate.textContent = day;
+  els.timeRange.setAttribute('aria-valuetext', day);
+  clearTimeout(timeTimer);
+  timeTimer = setTimeout(() => {
+    if (day && day !== state.at) {
+      changesSince = 0;
+      commit({ at: day }, { replace: true });
+      load({ keepFocus: true });
+    }
+  }, wait);
+}
+
+els.timeRange.addEventListener('input', () => stepTo(Number(els.timeRange.value), { wait: 200 }));
+els.timeEarlier.addEventListener('click', () => stepTo(timeDays.indexOf(state.at) - 1));
+els.timeLater.addEventListener('click', () => stepTo(timeDays.indexOf(state.at) + 1));
+els.secondHop.addEventListener('click', () => {
+  commit({ hops: state.hops === 2 ? 1 : 2 });
+  load();
+});
+els.more.addEventListener('click', () => {
+  commit({ shown: Math.min(state.shown + SHOWN, MAX_SHOWN) });
+  load();
+});
 
 function drawTies(name) {
   const links = graph ? linksOf(graph) : [];
@@ -215,7 +391,27 @@ function panelContext() {
       refreshSelection('panel');
     },
     loadEvent: (sequence) => api.event(sequence),
+    around: state.around,
+    onCentre: (id) => {
+      commit({ around: id, org: id, edge: null, shown: SHOWN });
+      load();
+    },
   };
+}
+
+/** Under the answer about one tie of a bundle: the other ties between the same two organizations, to pick. */
+function showBundle(panel) {
+  const bundle = drawn?.bundles.find((b) => b.links.some((l) => l.edge.fact === state.edge));
+  const others = bundle ? bundle.links.filter((l) => l.edge.fact !== state.edge) : [];
+  if (!others.length) {
+    return;
+  }
+  const name = names();
+  panel.querySelector('.as-of')?.after(h('div', { class: 'also' },
+    h('h3', { text: `Also between ${name(bundle.lead.from)} and ${name(bundle.lead.to)} on this date` }),
+    h('ul', { class: 'ties-list' }, others.map((l) => h('li', {},
+      h('button', { type: 'button', class: 'link-button', onclick: () => selectEdge(l.edge, l.key), text: l.edge.summary }),
+      h('span', { class: 'meta', text: ` — ${kindWord(l.edge.type)}, ${statusWord(l.edge.status)}` }))))));
 }
 
 /** The directed pair of a relationship seen from org: holder first. */
@@ -271,14 +467,17 @@ async function loadPanel(gen) {
       const answer = await api.holding(orgs[0], orgs[1], at, knownAt);
       if (gen === generation) {
         renderHolding(panel, answer, ctx);
+        showBundle(panel);
       }
       return;
     }
-    const answer = await api.relationships(orgs[0], at, knownAt);
+    // The API's largest page: the tie is among an organization's first thousand on the date.
+    const answer = await api.relationships(orgs[0], at, knownAt, undefined, 1000);
     const r = answer.relationships.find((x) => x.fact === state.edge);
     if (gen === generation) {
       if (r) {
         renderTie(panel, r, answer, orgs[0], ctx);
+        showBundle(panel);
       } else {
         renderNotInForce(panel, state.edge, type, at, knownAt, ctx);
       }
@@ -383,32 +582,64 @@ function closePanel() {
 }
 
 // ---- Search ---------------------------------------------------------------------------------
+// The API finds organizations (GET /api/organizations?q=); the drawing marks those of it that match.
 
 let active = -1;
+let found = { q: null, organizations: [], total: 0 }; // the API's last answer, for the text it was asked
+let searching = null; // the request in flight, if any
+let searchTimer = null;
 
+/** The organizations drawn that match the search text (marked in the drawing). */
 function searchMatches() {
   const q = fold(state.q.trim());
   if (!q || !graph) {
     return null;
   }
-  return graph.organizations.filter((o) => [o.name, o.id, ...o.aliases].some((t) => fold(t).includes(q)))
-    .sort((a, b) => a.name.localeCompare(b.name, 'en'));
+  return graph.organizations.filter((o) => [o.name, o.id, ...o.aliases].some((t) => fold(t).includes(q)));
 }
 
-function renderSearch(matches) {
+function runSearch() {
+  const q = state.q.trim();
+  clearTimeout(searchTimer);
+  if (!q) {
+    found = { q, organizations: [], total: 0 };
+    searching = null;
+    renderSearch();
+    return Promise.resolve();
+  }
+  const request = api.search(q, state.knownAt, 20).then((answer) => {
+    if (state.q.trim() === q) {
+      found = { q, organizations: answer.organizations, total: answer.page.total };
+      renderSearch();
+    }
+  }, (e) => {
+    if (state.q.trim() === q) {
+      found = { q, organizations: [], total: 0, error: e.message };
+      renderSearch();
+    }
+  });
+  searching = request;
+  return request;
+}
+
+function renderSearch() {
   const list = els.results;
-  if (!matches || document.activeElement !== els.search) {
+  const q = state.q.trim();
+  if (!q || found.q !== q || document.activeElement !== els.search) {
     list.hidden = true;
     els.search.setAttribute('aria-expanded', 'false');
     els.search.removeAttribute('aria-activedescendant');
     return;
   }
+  const matches = found.organizations;
   active = Math.min(active, matches.length - 1);
+  const more = found.total - matches.length;
   fill(list, ...(matches.length ? matches.map((o, i) => h('li', {
     id: `found-${o.id}`, role: 'option', 'aria-selected': i === active ? 'true' : 'false', dataset: { org: o.id },
     onmousedown: (e) => e.preventDefault(), onclick: () => choose(o.id),
   }, h('strong', { text: o.name }), o.aliases.length ? ` — also ${o.aliases.join(', ')}` : '', h('span', { class: 'id', text: ` (${o.id})` })))
-    : [h('li', { class: 'none', role: 'option', 'aria-disabled': 'true', text: 'No organization by that name.' })]));
+    : [h('li', { class: 'none', role: 'option', 'aria-disabled': 'true', text: found.error ?? 'No organization by that name.' })]),
+  more > 0 ? h('li', { class: 'none', role: 'option', 'aria-disabled': 'true', text: `and ${more} more: type more of the name` }) : null);
   list.hidden = false;
   els.search.setAttribute('aria-expanded', 'true');
   if (active >= 0 && matches[active]) {
@@ -418,11 +649,18 @@ function renderSearch(matches) {
   }
 }
 
+/** A found organization becomes the middle of the view, its answer open. */
 function choose(id) {
   active = -1;
   els.results.hidden = true;
   els.search.setAttribute('aria-expanded', 'false');
-  selectOrg(id);
+  commit({ around: id, org: id, edge: null, shown: SHOWN });
+  lastSelected = `org|${id}`;
+  load().then(() => {
+    if (!els.panel.hidden) {
+      els.panel.focus();
+    }
+  });
 }
 
 els.search.addEventListener('input', () => {
@@ -431,20 +669,41 @@ els.search.addEventListener('input', () => {
   if (graph) {
     draw(null);
   }
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(runSearch, 150);
 });
-els.search.addEventListener('focus', () => renderSearch(searchMatches()));
-els.search.addEventListener('blur', () => renderSearch(null));
-els.search.addEventListener('keydown', (e) => {
-  const matches = searchMatches() ?? [];
+els.search.addEventListener('focus', () => {
+  if (state.q.trim() && found.q !== state.q.trim()) {
+    runSearch();
+  }
+  renderSearch();
+});
+els.search.addEventListener('blur', () => renderSearch());
+els.search.addEventListener('keydown', async (e) => {
   if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
     e.preventDefault();
-    if (matches.length) {
-      active = (active + (e.key === 'ArrowDown' ? 1 : -1) + matches.length) % matches.length;
-      renderSearch(matches);
+    const down = e.key === 'ArrowDown';
+    if (found.q !== state.q.trim()) {
+      // The answer is on its way: the first (or last) of it will be the one chosen.
+      active = down ? 0 : -1;
+      await (searching ?? runSearch());
+      if (!down) {
+        active = found.organizations.length - 1;
+      }
+      renderSearch();
+      return;
+    }
+    const n = found.organizations.length;
+    if (n) {
+      active = (active + (down ? 1 : -1) + n) % n;
+      renderSearch();
     }
   } else if (e.key === 'Enter') {
     e.preventDefault();
-    const pick = matches[active] ?? matches[0];
+    if (found.q !== state.q.trim()) {
+      await (searching ?? runSearch());
+    }
+    const pick = found.organizations[active] ?? found.organizations[0];
     if (pick) {
       choose(pick.id);
     }

@@ -1,166 +1,147 @@
-// The relationship graph as SVG: organizations as nodes, ties as lines by kind, confidence and
-// status, laid out by a small deterministic force layout (the same graph always gives the same
-// picture, so a shared address reopens the same view). Keyboard: one item is in the Tab order at a
-// time; the arrow keys move between ties and organizations, Enter or Space selects.
+// An organization's neighbourhood as SVG: the organization in the middle, the organizations tied to
+// it on a ring around it (strongest ties first, grouped by kind), a second hop on an outer ring beside
+// the neighbour it comes through. The ties between the same two organizations are one bundle (one
+// line, the strongest tie's colour and label, "+N" for the others). Labels are placed where they
+// cover no organization and no other label, shortened when that helps, and otherwise shown only on
+// hover or focus — so no label ever lies on another. The same answer always gives the same picture.
+// Keyboard: one item is in the Tab order at a time; the arrow keys move, Enter or Space selects.
 
 import { backdrop, s } from './dom.js';
 import { capital, kindWord, shareLabel, statusWord } from './words.js';
 
-export const WIDTH = 960;
-export const HEIGHT = 600;
-const NODE_RADIUS = 20;
-const STRIP = 96; // room at the bottom for organizations with no tie on the date
-const DRAWN = ['stake', 'investment', 'partnership', 'board-seat', 'acquisition'];
+const NODE_RADIUS = 16;
+const CENTRE_RADIUS = 24;
+const DRAWN = ['stake', 'control', 'acquisition', 'investment', 'board-seat', 'partnership'];
 const KIND_ORDER = Object.fromEntries(DRAWN.map((k, i) => [k, i]));
+const LONG = 24; // characters of a name a label shows at first; the whole name is in its title and aria-label
+const SHORT = 20;
 
-/** The lines to draw: every tie between two or more organizations (from the first to each other one). */
+/** The lines to draw: every tie of a drawn kind between two organizations of the answer. */
 export function linksOf(graph) {
+  const drawn = new Set(graph.organizations.map((o) => o.id));
   const names = new Map(graph.organizations.map((o) => [o.id, o.name]));
   const links = [];
   for (const edge of graph.edges) {
-    if (!DRAWN.includes(edge.type) || edge.organizations.length < 2) {
+    if (!DRAWN.includes(edge.type)) {
       continue;
     }
-    const [from, ...others] = edge.organizations;
+    const [from, ...others] = edge.organizations.filter((id) => drawn.has(id));
     for (const to of others) {
       links.push({ key: `${edge.fact}|${from}|${to}`, edge, from, to });
     }
   }
   const name = (id) => names.get(id) ?? id;
-  return links.sort((a, b) => KIND_ORDER[a.edge.type] - KIND_ORDER[b.edge.type]
+  return links.sort((a, b) => strength(a.edge, b.edge)
     || name(a.from).localeCompare(name(b.from), 'en') || name(a.to).localeCompare(name(b.to), 'en')
     || a.edge.fact.localeCompare(b.edge.fact, 'en'));
 }
 
-/**
- * Positions by organization id: each group of tied organizations laid out by force in a column of
- * its own (wider for bigger groups), the organizations with no tie in a row at the bottom.
- */
-export function layout(organizations, links) {
-  const neighbours = new Map();
-  for (const l of links) {
-    neighbours.set(l.from, new Set([...(neighbours.get(l.from) ?? []), l.to]));
-    neighbours.set(l.to, new Set([...(neighbours.get(l.to) ?? []), l.from]));
-  }
-  const isolated = organizations.filter((o) => !neighbours.has(o.id)).sort((a, b) => a.name.localeCompare(b.name, 'en'));
-  const height = HEIGHT - (isolated.length ? STRIP : 0);
-  const positions = new Map();
+/** Stronger ties first: in force before uncertain, then by kind (stakes first), larger stakes first. */
+function strength(a, b) {
+  const status = (e) => (e.status === 'uncertain' ? 1 : 0);
+  const size = (e) => e.share?.exact ?? e.share?.min ?? 0;
+  return status(a) - status(b) || KIND_ORDER[a.type] - KIND_ORDER[b.type] || size(b) - size(a);
+}
 
-  const groups = [];
-  const seen = new Set();
-  for (const id of [...neighbours.keys()].sort()) {
-    if (seen.has(id)) {
-      continue;
+/** The ties between the same two organizations, as one bundle each (strongest tie first). */
+export function bundlesOf(links) {
+  const bundles = new Map();
+  for (const l of links) {
+    const pair = [l.from, l.to].sort().join('|');
+    if (!bundles.has(pair)) {
+      bundles.set(pair, { pair, links: [] });
     }
-    const group = [];
-    const queue = [id];
-    seen.add(id);
-    while (queue.length) {
-      const next = queue.shift();
-      group.push(next);
-      for (const other of [...neighbours.get(next)].sort()) {
-        if (!seen.has(other)) {
-          seen.add(other);
-          queue.push(other);
-        }
-      }
+    bundles.get(pair).links.push(l);
+  }
+  for (const b of bundles.values()) {
+    b.links.sort((x, y) => strength(x.edge, y.edge) || x.edge.fact.localeCompare(y.edge.fact, 'en'));
+    b.lead = b.links[0];
+    b.key = b.lead.key;
+  }
+  return [...bundles.values()];
+}
+
+/**
+ * Positions by organization id: the organization asked about in the middle; its neighbours on a ring,
+ * grouped by the kind of their strongest tie to it; the second hop on a wider ring, each beside the
+ * neighbour it was reached through. The rings grow with the number of organizations on them.
+ */
+export function layout(graph, links) {
+  const positions = new Map();
+  const centre = graph.around;
+  positions.set(centre, { x: 0, y: 0, angle: Math.PI / 2, hop: 0 });
+  const kindTo = new Map();
+  for (const l of links) {
+    const other = l.from === centre ? l.to : l.to === centre ? l.from : null;
+    if (other && !kindTo.has(other)) {
+      kindTo.set(other, KIND_ORDER[l.edge.type]);
     }
-    groups.push(group.sort());
   }
-  groups.sort((a, b) => b.length - a.length || a[0].localeCompare(b[0]));
-  const weight = (g) => Math.sqrt(g.length);
-  const total = groups.reduce((sum, g) => sum + weight(g), 0);
-  let left = 0;
-  for (const group of groups) {
-    const width = (WIDTH * weight(group)) / total;
-    place(group, links, positions, { left, width, height });
-    left += width;
+  const byName = (a, b) => a.name.localeCompare(b.name, 'en') || a.id.localeCompare(b.id);
+  const first = graph.organizations.filter((o) => o.hop === 1)
+    .sort((a, b) => (kindTo.get(a.id) ?? 99) - (kindTo.get(b.id) ?? 99) || byName(a, b));
+  const r1 = Math.max(170, (first.length * 72) / (2 * Math.PI));
+  // On a crowded ring every other organization steps outward, so neighbours' labels have room side by side.
+  const stagger = first.length > 10 ? 1.22 : 1;
+  first.forEach((o, i) => {
+    const angle = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(first.length, 1);
+    const r = i % 2 ? r1 * stagger : r1;
+    positions.set(o.id, { x: r * Math.cos(angle), y: r * Math.sin(angle), angle, hop: 1 });
+  });
+  const index = new Map(first.map((o, i) => [o.id, i]));
+  const second = graph.organizations.filter((o) => o.hop === 2)
+    .sort((a, b) => (index.get(a.via) ?? 0) - (index.get(b.via) ?? 0) || byName(a, b));
+  const r2 = Math.max(r1 * stagger + 170, (second.length * 60) / (2 * Math.PI));
+  // Each one of the second hop as near its neighbour's angle as the ring allows: wanted angles, then
+  // pushed apart to one slot each (forward, then back if the ring's end runs into its start).
+  const slot = Math.min(60 / r2, (2 * Math.PI) / Math.max(second.length, 1));
+  const wanted = [];
+  for (const o of first) {
+    const kids = second.filter((x) => x.via === o.id);
+    const angle = positions.get(o.id).angle;
+    kids.forEach((x, j) => wanted.push({ id: x.id, angle: angle + (j - (kids.length - 1) / 2) * slot }));
   }
-  isolated.forEach((o, i) => positions.set(o.id, {
-    x: ((i + 0.5) * WIDTH) / isolated.length,
-    y: HEIGHT - STRIP / 2 - 8,
-    isolated: true,
-  }));
+  for (let k = 1; k < wanted.length; k++) {
+    wanted[k].angle = Math.max(wanted[k].angle, wanted[k - 1].angle + slot);
+  }
+  const overflow = wanted.length ? wanted[wanted.length - 1].angle - (wanted[0].angle + 2 * Math.PI - slot) : 0;
+  if (overflow > 0) {
+    wanted.forEach((w) => { w.angle -= overflow; });
+    for (let k = wanted.length - 2; k >= 0; k--) {
+      wanted[k].angle = Math.min(wanted[k].angle, wanted[k + 1].angle - slot);
+    }
+  }
+  for (const w of wanted) {
+    positions.set(w.id, { x: r2 * Math.cos(w.angle), y: r2 * Math.sin(w.angle), angle: w.angle, hop: 2 });
+  }
   return positions;
 }
 
-/** Fruchterman–Reingold from a circle, a fixed number of rounds: the same group always lands the same way. */
-function place(ids, links, positions, box) {
-  const n = ids.length;
-  const index = new Map(ids.map((id, i) => [id, i]));
-  const pairs = [...new Set(links.filter((l) => index.has(l.from))
-    .map((l) => [index.get(l.from), index.get(l.to)].sort((a, b) => a - b).join(',')))]
-    .map((p) => p.split(',').map(Number));
-  const cx = box.width / 2;
-  const cy = box.height / 2;
-  const k = Math.sqrt((box.width * box.height) / n) * 0.9;
-  const x = ids.map((_, i) => cx + (box.width / 3) * Math.cos((2 * Math.PI * i) / n - Math.PI / 2));
-  const y = ids.map((_, i) => cy + (box.height / 3) * Math.sin((2 * Math.PI * i) / n - Math.PI / 2));
-  const rounds = 400;
-  for (let round = 0; round < rounds; round++) {
-    const heat = (box.width / 10) * (1 - round / rounds) + 0.5;
-    const dx = new Array(n).fill(0);
-    const dy = new Array(n).fill(0);
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) {
-        const ex = x[i] - x[j];
-        const ey = y[i] - y[j];
-        const d = Math.max(Math.hypot(ex, ey), 0.01);
-        const push = (k * k) / d;
-        dx[i] += (ex / d) * push;
-        dy[i] += (ey / d) * push;
-        dx[j] -= (ex / d) * push;
-        dy[j] -= (ey / d) * push;
-      }
-    }
-    for (const [i, j] of pairs) {
-      const ex = x[i] - x[j];
-      const ey = y[i] - y[j];
-      const d = Math.max(Math.hypot(ex, ey), 0.01);
-      const pull = (d * d) / k;
-      dx[i] -= (ex / d) * pull;
-      dy[i] -= (ey / d) * pull;
-      dx[j] += (ex / d) * pull;
-      dy[j] += (ey / d) * pull;
-    }
-    for (let i = 0; i < n; i++) {
-      dx[i] += (cx - x[i]) * 0.03;
-      dy[i] += (cy - y[i]) * 0.03;
-      const d = Math.max(Math.hypot(dx[i], dy[i]), 0.01);
-      x[i] += (dx[i] / d) * Math.min(d, heat);
-      y[i] += (dy[i] / d) * Math.min(d, heat);
-    }
+/**
+ * A name as a label shows it: whole when short, else its first word and as many of the others as fit,
+ * those with digits first, then from the end ("Government … of England", "Organization 1234 … AG"):
+ * names of a kind often differ only there. Left-out words are an ellipsis.
+ */
+export function shorten(name, max) {
+  if (name.length <= max) {
+    return name;
   }
-  // Fit into the box, leaving room for labels; each axis fills its room, but neither is
-  // stretched to more than 1.6 times the other.
-  const margin = { x: Math.min(110, box.width / 4), top: 50, bottom: 70 };
-  const [minX, maxX, minY, maxY] = [Math.min(...x), Math.max(...x), Math.min(...y), Math.max(...y)];
-  const scaleX = maxX > minX ? (box.width - 2 * margin.x) / (maxX - minX) : 1;
-  const scaleY = maxY > minY ? (box.height - margin.top - margin.bottom) / (maxY - minY) : 1;
-  const sx = Math.min(scaleX, scaleY * 1.6, 3);
-  const sy = Math.min(scaleY, scaleX * 1.6, 3);
-  const offX = box.left + (box.width - (maxX - minX) * sx) / 2;
-  const offY = margin.top + (box.height - margin.top - margin.bottom - (maxY - minY) * sy) / 2;
-  ids.forEach((id, i) => positions.set(id, { x: offX + (x[i] - minX) * sx, y: offY + (y[i] - minY) * sy }));
-}
-
-/** Up to three lines of about 18 characters, for a node's name. */
-function nameLines(name) {
   const words = name.split(/\s+/);
-  const lines = [''];
-  for (const w of words) {
-    const line = lines[lines.length - 1];
-    if (line && (line + ' ' + w).length > 18) {
-      lines.push(w);
-    } else {
-      lines[lines.length - 1] = line ? `${line} ${w}` : w;
+  if (words[0].length + 2 > max) {
+    return `${name.slice(0, max - 1).trimEnd()}…`;
+  }
+  const kept = new Set([0]);
+  const text = () => words.map((w, i) => (kept.has(i) ? w : kept.has(i - 1) || i === 0 ? '…' : null))
+    .filter((w) => w !== null).join(' ');
+  const order = [...words.keys()].slice(1)
+    .sort((a, b) => Number(/\d/.test(words[b])) - Number(/\d/.test(words[a])) || b - a);
+  for (const i of order) {
+    kept.add(i);
+    if (text().length > max) {
+      kept.delete(i);
     }
   }
-  if (lines.length > 3) {
-    lines.length = 3;
-    lines[2] += '…';
-  }
-  return lines;
+  return text();
 }
 
 function linkLabel(edge) {
@@ -176,17 +157,18 @@ function linkWords(edge, name) {
 }
 
 /**
- * Draws the graph into container. options: selectedFact, selectedOrg, matches (Set of ids, or
- * null when not searching), onSelectEdge(edge, key), onSelectNode(id, key), focusKey (the item to
- * keep in the Tab order, e.g. the one focused before a refresh).
+ * Draws the neighbourhood into container. options: selectedFact, selectedOrg, matches (Set of ids
+ * the search text matches, marked; or null), onSelectEdge(edge, key), onSelectNode(id, key), focusKey (the item
+ * to keep in the Tab order, e.g. the one focused before a refresh).
  */
 export function renderGraph(container, graph, options) {
   const names = new Map(graph.organizations.map((o) => [o.id, o.name]));
   const name = (id) => names.get(id) ?? id;
   const links = linksOf(graph);
-  const positions = layout(graph.organizations, links);
+  const bundles = bundlesOf(links);
+  const positions = layout(graph, links);
   const announcements = new Map();
-  for (const e of graph.edges.filter((e) => !DRAWN.includes(e.type))) {
+  for (const e of graph.edges.filter((x) => !DRAWN.includes(x.type))) {
     for (const id of e.organizations) {
       announcements.set(id, (announcements.get(id) ?? 0) + 1);
     }
@@ -198,104 +180,96 @@ export function renderGraph(container, graph, options) {
     }
   }
   const matches = options.matches;
+  const radius = (id) => (id === graph.around ? CENTRE_RADIUS : NODE_RADIUS);
 
   const defs = s('defs', {}, DRAWN.map((kind) => s('marker', {
     id: `arrow-${kind}`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 4.5, markerHeight: 4.5,
     orient: 'auto-start-reverse', markerUnits: 'strokeWidth',
   }, s('path', { d: 'M0,0 L10,5 L0,10 z', class: `arrow kind-${kind}` }))));
 
-  // Parallel ties between the same two organizations bend apart, each by its own offset.
-  const byPair = new Map();
-  for (const l of links) {
-    const pair = [l.from, l.to].sort().join('|');
-    byPair.set(pair, [...(byPair.get(pair) ?? []), l]);
-  }
   const items = [];
   const labels = [];
   const linkGroup = s('g', { class: 'links' });
-  for (const [pair, group] of byPair) {
-    const [a, b] = pair.split('|');
-    const pa = positions.get(a);
-    const pb = positions.get(b);
-    if (!pa || !pb) {
+  for (const bundle of bundles) {
+    const l = bundle.lead;
+    const e = l.edge;
+    const p1 = positions.get(l.from);
+    const p2 = positions.get(l.to);
+    if (!p1 || !p2) {
       continue;
     }
-    const length = Math.max(Math.hypot(pb.x - pa.x, pb.y - pa.y), 1);
-    const normal = { x: -(pb.y - pa.y) / length, y: (pb.x - pa.x) / length };
-    group.forEach((l, i) => {
-      const bend = (i - (group.length - 1) / 2) * 34;
-      const p1 = positions.get(l.from);
-      const p2 = positions.get(l.to);
-      const mid = { x: (p1.x + p2.x) / 2, y: (p1.y + p2.y) / 2 };
-      const control = { x: mid.x + normal.x * bend * 2, y: mid.y + normal.y * bend * 2 };
-      const toward = (p, q, r) => {
-        const d = Math.max(Math.hypot(q.x - p.x, q.y - p.y), 1);
-        return { x: p.x + ((q.x - p.x) / d) * r, y: p.y + ((q.y - p.y) / d) * r };
-      };
-      const start = toward(p1, control, NODE_RADIUS + 2);
-      const end = toward(p2, control, NODE_RADIUS + (l.edge.directed ? 4 : 2));
-      const d = `M${start.x.toFixed(1)},${start.y.toFixed(1)} Q${control.x.toFixed(1)},${control.y.toFixed(1)} ${end.x.toFixed(1)},${end.y.toFixed(1)}`;
-      const label = at(start, control, end, 0.5);
-      const e = l.edge;
-      const dim = matches && !matches.has(l.from) && !matches.has(l.to);
-      const selected = e.fact === options.selectedFact;
-      const g = s('g', {
-        class: `link kind-${e.type} conf-${e.confidence ?? 'none'} status-${e.status}${selected ? ' selected' : ''}${dim ? ' dim' : ''}`,
-        tabindex: -1, role: 'button', 'aria-label': linkWords(e, name), 'aria-current': selected ? 'true' : null,
-        dataset: { key: l.key, fact: e.fact, from: l.from, to: l.to, type: e.type },
-      },
-      s('title', { text: e.summary }),
-      s('path', { d, class: 'hit' }),
-      s('path', { d, class: `line kind-${e.type}`, 'marker-end': e.directed ? `url(#arrow-${e.type})` : null }),
-      s('text', { x: label.x.toFixed(1), y: (label.y + 4).toFixed(1), class: 'edge-label', 'text-anchor': 'middle', text: linkLabel(e) }));
-      g.addEventListener('click', () => options.onSelectEdge(e, l.key));
-      labels.push({ text: g.lastChild, curve: [start, control, end], priority: e.type === 'stake' ? 0 : e.status === 'uncertain' ? 2 : 1 });
-      linkGroup.append(g);
-      items.push(g);
-    });
+    // Ties along a ring bend outward a little, so they do not run over the organizations between them.
+    const mid = { x: (p1.x + p2.x) / 2, y: (p1.y + p2.y) / 2 };
+    const sameRing = positions.get(l.from).hop === positions.get(l.to).hop && positions.get(l.from).hop > 0;
+    const control = sameRing ? { x: mid.x * 1.25, y: mid.y * 1.25 } : mid;
+    const toward = (p, q, r) => {
+      const d = Math.max(Math.hypot(q.x - p.x, q.y - p.y), 1);
+      return { x: p.x + ((q.x - p.x) / d) * r, y: p.y + ((q.y - p.y) / d) * r };
+    };
+    const start = toward(p1, sameRing ? control : p2, radius(l.from) + 2);
+    const end = toward(p2, sameRing ? control : p1, radius(l.to) + (e.directed ? 4 : 2));
+    const d = `M${start.x.toFixed(1)},${start.y.toFixed(1)} Q${control.x.toFixed(1)},${control.y.toFixed(1)} ${end.x.toFixed(1)},${end.y.toFixed(1)}`;
+    const more = bundle.links.length - 1;
+    const selected = bundle.links.some((x) => x.edge.fact === options.selectedFact);
+    const words = [linkWords(e, name), ...bundle.links.slice(1).map((x) => linkWords(x.edge, name))];
+    const g = s('g', {
+      class: `link kind-${e.type} conf-${e.confidence ?? 'none'} status-${e.status}${selected ? ' selected' : ''}${more ? ' bundle' : ''}`,
+      tabindex: -1, role: 'button',
+      // The label's own words first: what is seen is what a voice or a screen reader names it by.
+      'aria-label': more ? `${linkLabel(e)} +${more} — ${bundle.links.length} ties between ${name(l.from)} and ${name(l.to)}: ${words.join(' ')}` : words[0],
+      'aria-current': selected ? 'true' : null,
+      dataset: { key: l.key, fact: e.fact, facts: bundle.links.map((x) => x.edge.fact).join(' '), from: l.from, to: l.to, type: e.type, ties: String(bundle.links.length) },
+    },
+    s('title', { text: bundle.links.map((x) => x.edge.summary).join('\n') }),
+    s('path', { d, class: 'hit' }),
+    more ? s('path', { d, class: 'line bundle-halo' }) : null,
+    s('path', { d, class: `line kind-${e.type}`, 'marker-end': e.directed ? `url(#arrow-${e.type})` : null }),
+    s('text', { class: 'edge-label', 'text-anchor': 'middle', text: linkLabel(e) },
+      more ? s('tspan', { class: 'bundle-more', text: ` +${more}` }) : null));
+    // A bundle opens its strongest tie; the answer then lists the others between the same two.
+    g.addEventListener('click', () => options.onSelectEdge(e, l.key));
+    labels.push({ kind: 'edge', text: g.querySelector('.edge-label'), curve: [start, control, end], priority: e.type === 'stake' ? 1 : 3 });
+    linkGroup.append(g);
+    items.push(g);
   }
 
   const nodeGroup = s('g', { class: 'nodes' });
   const badges = s('g', { class: 'badges' });
-  const sorted = [...graph.organizations].sort((a, b) => a.name.localeCompare(b.name, 'en'));
-  for (const o of sorted) {
+  const ordered = [...graph.organizations].filter((o) => positions.has(o.id))
+    .sort((a, b) => (a.hop ?? 0) - (b.hop ?? 0) || a.name.localeCompare(b.name, 'en'));
+  for (const o of ordered) {
     const p = positions.get(o.id);
     const count = ties.get(o.id) ?? 0;
     const said = announcements.get(o.id) ?? 0;
     const selected = o.id === options.selectedOrg;
-    const dim = matches && !matches.has(o.id);
-    const lines = nameLines(o.name);
-    const words = `${o.name} (${o.kind}${o.country ? `, ${o.country}` : ''}): ${count} ${count === 1 ? 'tie' : 'ties'} on this date`
+    const centre = o.id === graph.around;
+    const where = centre ? 'the organization this view is around' : o.hop === 2 ? `second hop, through ${name(o.via)}` : 'tied to it';
+    const words = `${o.name} (${o.kind}${o.country ? `, ${o.country}` : ''}; ${where}): ${count} ${count === 1 ? 'tie' : 'ties'} drawn`
       + (said ? `, ${said} ${said === 1 ? 'announcement' : 'announcements'}` : '') + '.';
     const g = s('g', {
-      class: `node kind-${o.kind}${selected ? ' selected' : ''}${dim ? ' dim' : ''}${matches?.has(o.id) ? ' match' : ''}${p.isolated ? ' isolated' : ''}`,
+      class: `node kind-${o.kind} hop-${o.hop ?? 0}${centre ? ' centre' : ''}${selected ? ' selected' : ''}${matches?.has(o.id) ? ' match' : ''}`,
       transform: `translate(${p.x.toFixed(1)},${p.y.toFixed(1)})`, tabindex: -1, role: 'button', 'aria-label': words,
-      'aria-current': selected ? 'true' : null, dataset: { key: `org|${o.id}`, org: o.id },
+      'aria-current': selected ? 'true' : null, dataset: { key: `org|${o.id}`, org: o.id, hop: String(o.hop ?? 0) },
     },
     s('title', { text: `${o.name}${o.aliases.length ? ` (also ${o.aliases.join(', ')})` : ''}` }),
-    shape(o.kind),
-    s('text', { class: 'node-label', 'text-anchor': 'middle', y: NODE_RADIUS + 15 },
-      lines.map((line, i) => s('tspan', { x: 0, dy: i === 0 ? 0 : 13, text: i < lines.length - 1 ? `${line} ` : line }))),
-  );
+    shape(o.kind, radius(o.id)),
+    s('text', { class: 'node-label', 'text-anchor': 'middle', text: shorten(o.name, LONG), dataset: { name: o.name } }));
     g.addEventListener('click', () => options.onSelectNode(o.id, `org|${o.id}`));
     nodeGroup.append(g);
     items.push(g);
+    labels.push({ kind: 'node', text: g.querySelector('.node-label'), node: p, r: radius(o.id), name: o.name, priority: centre ? 0 : o.hop === 1 ? 2 : 4 });
     if (said) {
       // Beside the node, not in it: the node's accessible name stays its name.
-      badges.append(s('g', { class: 'badge', transform: `translate(${(p.x + NODE_RADIUS - 2).toFixed(1)},${(p.y - NODE_RADIUS + 2).toFixed(1)})`, 'aria-hidden': 'true' },
+      badges.append(s('g', { class: 'badge', transform: `translate(${(p.x + radius(o.id) - 2).toFixed(1)},${(p.y - radius(o.id) + 2).toFixed(1)})`, 'aria-hidden': 'true' },
         s('circle', { r: 8 }), s('text', { 'text-anchor': 'middle', y: 4, text: String(said) })));
     }
   }
 
-  const hasIsolated = [...positions.values()].some((p) => p.isolated);
+  const content = s('g', { class: 'content' }, linkGroup, nodeGroup, badges);
   const svg = s('svg', {
-    viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: 'graph-svg', role: 'group', id: 'graph-svg',
-    'aria-label': `Relationship graph on ${graph.at}: ${graph.organizations.length} organizations, ${links.length} ties. Arrow keys move between them, Enter selects.`,
-  }, defs,
-  hasIsolated ? s('g', { class: 'strip' },
-    s('line', { x1: 20, x2: WIDTH - 20, y1: HEIGHT - STRIP, y2: HEIGHT - STRIP }),
-    s('text', { x: 24, y: HEIGHT - STRIP + 16, text: 'No tie on this date' })) : null,
-  linkGroup, nodeGroup, badges);
+    class: 'graph-svg', role: 'group', id: 'graph-svg',
+    'aria-label': `${name(graph.around)} and ${graph.organizations.length - 1} organizations around it on ${graph.at}, ${bundles.length} lines for ${links.length} ties. Arrow keys move between them, Enter selects.`,
+  }, defs, content);
 
   // Roving focus: exactly one item can be reached with Tab.
   const keep = items.find((i) => i.dataset.key === options.focusKey)
@@ -330,8 +304,14 @@ export function renderGraph(container, graph, options) {
   });
   container.replaceChildren(svg);
   placeLabels(svg, labels, positions);
+  // The drawing's own extent, whatever the rings' sizes: hidden labels do not count (display: none).
+  const box = content.getBBox();
+  const pad = 12;
+  svg.setAttribute('viewBox', `${Math.floor(box.x - pad)} ${Math.floor(box.y - pad)} ${Math.ceil(box.width + 2 * pad)} ${Math.ceil(box.height + 2 * pad)}`);
+  svg.style.maxHeight = `${Math.max(420, Math.min(900, Math.ceil(box.height + 2 * pad)))}px`;
   return {
     links,
+    bundles,
     focus(key) {
       const item = items.find((i) => i.dataset.key === key);
       if (item) {
@@ -350,51 +330,110 @@ function at(p0, p1, p2, t) {
   return { x: u * u * p0.x + 2 * u * t * p1.x + t * t * p2.x, y: u * u * p0.y + 2 * u * t * p1.y + t * t * p2.y };
 }
 
-function overlap(a, b) {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  return w > 0 && h > 0 ? w * h : 0;
+function overlaps(a, b) {
+  return Math.min(a.x + a.width, b.x + b.width) > Math.max(a.x, b.x) && Math.min(a.y + a.height, b.y + b.height) > Math.max(a.y, b.y);
+}
+
+/** A text's box in the drawing's coordinates, with the room its backdrop takes (dom.js backdrop). */
+function boxOf(text, offset) {
+  const b = text.getBBox();
+  return { x: offset.x + Math.floor(b.x) - 4, y: offset.y + Math.floor(b.y) - 2, width: Math.ceil(b.width) + 8, height: Math.ceil(b.height) + 4 };
+}
+
+/** Where a node's label may go, best first: away from the centre, then below, above, right, left. */
+function nodeSpots(label) {
+  const { r, node } = label;
+  const gap = r + 5;
+  const spots = [];
+  if (node.hop > 0) {
+    const c = Math.cos(node.angle);
+    const sn = Math.sin(node.angle);
+    const anchor = c > 0.35 ? 'start' : c < -0.35 ? 'end' : 'middle';
+    const dy = sn > 0.35 ? 12 : sn < -0.35 ? -4 : 4;
+    spots.push({ x: c * gap, y: sn * gap + dy, anchor });
+  }
+  spots.push({ x: 0, y: gap + 11, anchor: 'middle' }, { x: 0, y: -gap - 4, anchor: 'middle' },
+    { x: gap, y: 4, anchor: 'start' }, { x: -gap, y: 4, anchor: 'end' });
+  return spots;
 }
 
 /**
- * Slides each tie's label along its line to where it covers no organization and no other label
- * (stakes first: their share matters most), then gives every label an opaque backdrop.
+ * Places every label where it covers no organization and no label placed before it (the organization
+ * in the middle first, then stakes, neighbours, other ties, the second hop): each tries its spots with
+ * its name as long as it may be, then shortened; a label that fits nowhere is hidden and shown only
+ * while its organization or tie has the pointer or the focus. Every label shown gets an opaque backdrop.
  */
 function placeLabels(svg, labels, positions) {
   const taken = [];
   for (const g of svg.querySelectorAll('.node')) {
     const p = positions.get(g.dataset.org);
-    const b = g.getBBox();
-    taken.push({ x: p.x + b.x, y: p.y + b.y, width: b.width, height: b.height });
+    const b = g.querySelector('.dot').getBBox();
+    taken.push({ x: p.x + b.x - 2, y: p.y + b.y - 2, width: b.width + 4, height: b.height + 4 });
   }
+  const fits = (box) => !taken.some((t) => overlaps(box, t));
   for (const label of [...labels].sort((a, b) => a.priority - b.priority)) {
-    let best = null;
-    for (const t of [0.5, 0.4, 0.6, 0.32, 0.68, 0.25, 0.75]) {
-      const p = at(...label.curve, t);
-      label.text.setAttribute('x', p.x.toFixed(1));
-      label.text.setAttribute('y', (p.y + 4).toFixed(1));
-      const box = label.text.getBBox();
-      const cost = taken.reduce((sum, other) => sum + overlap(box, other), 0);
-      if (!best || cost < best.cost) {
-        best = { cost, p, box };
+    const text = label.text;
+    let placed = null;
+    if (label.kind === 'node') {
+      const offset = label.node;
+      for (const words of [shorten(label.name, LONG), shorten(label.name, SHORT)]) {
+        text.textContent = words;
+        for (const spot of nodeSpots(label)) {
+          text.setAttribute('x', spot.x.toFixed(1));
+          text.setAttribute('y', spot.y.toFixed(1));
+          text.setAttribute('text-anchor', spot.anchor);
+          const box = boxOf(text, offset);
+          if (fits(box)) {
+            placed = box;
+            break;
+          }
+        }
+        if (placed) {
+          break;
+        }
       }
-      if (cost === 0) {
-        break;
+    } else {
+      for (const t of [0.5, 0.4, 0.6, 0.32, 0.68, 0.25, 0.75]) {
+        const p = at(...label.curve, t);
+        text.setAttribute('x', p.x.toFixed(1));
+        text.setAttribute('y', (p.y + 4).toFixed(1));
+        const box = boxOf(text, { x: 0, y: 0 });
+        if (fits(box)) {
+          placed = box;
+          break;
+        }
       }
     }
-    label.text.setAttribute('x', best.p.x.toFixed(1));
-    label.text.setAttribute('y', (best.p.y + 4).toFixed(1));
-    taken.push(best.box);
-    backdrop(label.text, 'label-bg');
-  }
-  for (const text of svg.querySelectorAll('.node-label')) {
-    backdrop(text, 'label-bg');
+    if (placed) {
+      taken.push(placed);
+      backdrop(text, 'label-bg');
+      if (label.kind === 'node' && text.textContent !== label.name) {
+        // A shortened name is named as it is seen, then in full.
+        const g = text.closest('.node');
+        g.setAttribute('aria-label', `${text.textContent} — ${g.getAttribute('aria-label')}`);
+      }
+      continue;
+    }
+    // Fits nowhere: shown whole, at its first spot, only while its item has the pointer or the focus (page.css).
+    if (label.kind === 'node') {
+      const [spot] = nodeSpots(label);
+      text.textContent = shorten(label.name, LONG);
+      text.setAttribute('x', spot.x.toFixed(1));
+      text.setAttribute('y', spot.y.toFixed(1));
+      text.setAttribute('text-anchor', spot.anchor);
+    } else {
+      const p = at(...label.curve, 0.5);
+      text.setAttribute('x', p.x.toFixed(1));
+      text.setAttribute('y', (p.y + 4).toFixed(1));
+    }
+    const rect = backdrop(text, 'label-bg');
+    text.classList.add('label-hidden');
+    rect.classList.add('label-hidden');
   }
 }
 
 /** Companies and persons are circles, governments and public bodies squares, funds diamonds. */
-function shape(kind) {
-  const r = NODE_RADIUS;
+function shape(kind, r) {
   if (kind === 'government' || kind === 'public-body') {
     return s('rect', { x: -r + 2, y: -r + 2, width: 2 * r - 4, height: 2 * r - 4, rx: 5, class: 'dot' });
   }

@@ -137,7 +137,10 @@ export function renderOrganization(panel, answer, ctx) {
       o.country ? row('Country', o.country) : null,
       o.aliases.length ? row('Also called', o.aliases.join(', ')) : null,
       ids.length ? row('Identifiers', ids.map(([k, v]) => `${k}: ${v}`).join(', ')) : null),
-    h('h3', { text: `Ties on this date (${answer.relationships.length})` }),
+    ctx.onCentre && o.id !== ctx.around
+      ? h('p', {}, h('button', { type: 'button', class: 'centre-here', onclick: () => ctx.onCentre(o.id), text: `Show the organizations tied to ${o.name}` }))
+      : null,
+    h('h3', { text: `Ties on this date (${answer.page?.next != null ? `the first ${answer.relationships.length} of ${answer.page.total}` : answer.relationships.length})` }),
     answer.relationships.length
       ? h('ul', { class: 'ties-list' }, answer.relationships.map((r) => h('li', {},
         h('button', { type: 'button', class: 'link-button', onclick: () => ctx.onSelectFact(r.fact, r.type, o.id, r), text: r.summary }),

@@ -35,15 +35,36 @@ public sealed record Relationship(
 
 public sealed record OrganizationProfile(string Id, string Name, IReadOnlyList<string> Aliases, OrganizationKind Kind, string? Country, IReadOnlyDictionary<string, string> Identifiers);
 
-public sealed record RelationshipsAnswer(OrganizationProfile Organization, string At, string KnownAt, IReadOnlyList<Relationship> Relationships);
+public sealed record RelationshipsAnswer(OrganizationProfile Organization, string At, string KnownAt, IReadOnlyList<Relationship> Relationships)
+{
+    /// <summary>Which part of the organization's ties this answer lists (null: all of them, as in-process callers ask).</summary>
+    public ListPage? Page { get; init; }
+}
 
 /// <summary>An organization's profile and its ties of every kind, incoming and outgoing, at at/knownAt (DESIGN §5).</summary>
 public static class RelationshipsQuery
 {
+    /// <summary>Ties a page lists when the caller does not say; a hub of a large ledger has thousands.</summary>
+    public const int DefaultLimit = 200;
+
+    public const int MaxLimit = 1_000;
+
     public static Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
         ledger.ReadAsync(knownAt, (c, k, token) => LoadAsync(c, org, at ?? ledger.Today, k, token), ct);
 
-    internal static async Task<RelationshipsAnswer> LoadAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k, CancellationToken token)
+    /// <summary>A page of the organization's ties, in the whole answer's order (what the API and the CLI give).</summary>
+    public static async Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, PageRequest page, CancellationToken ct = default)
+    {
+        var all = await ledger.RelationshipsAsync(org, at, knownAt, ct);
+        var (ties, where) = ListPage.Of(all.Relationships, page);
+        return all with { Relationships = ties, Page = where };
+    }
+
+    internal static async Task<RelationshipsAnswer> LoadAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k, CancellationToken token) =>
+        (await LoadWithFactsAsync(c, org, day, k, token)).Answer;
+
+    /// <summary>The answer and the facts it was made from (every fact of the organization as known at k, retracted ones left out).</summary>
+    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k, CancellationToken token)
     {
         var o = await OrganizationDirectory.RequireAsync(c, org, token);
         var facts = (await FactVersions.InvolvingAsync(c, org, k, token)).Where(f => !f.IsRetracted).ToList();
@@ -55,12 +76,14 @@ public static class RelationshipsQuery
         // Stakes follow the holding timeline (succession, narrowing, disputes), not single facts.
         var stakes = (await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Holder, org, k, day, token))
             .Concat(await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Subject, org, k, day, token));
+        // A pair's stake facts looked up once, not searched for per pair: a hub has thousands of pairs.
+        var stakeFacts = facts.Where(x => x.Current.Type == FactType.Stake)
+            .ToLookup(x => (x.Current.Holder, x.Current.Subject));
         foreach (var (holder, subject, f) in stakes)
         {
             var other = holder == org ? subject : holder;
             // The fact this state rests on: of the pair's facts in the answer's basis, the latest to start.
-            var stakeFact = facts.Where(x => x.Current.Type == FactType.Stake && x.Current.Holder == holder && x.Current.Subject == subject
-                    && f.Basis.Any(b => b.EventId == x.Basis[0].EventId))
+            var stakeFact = stakeFacts[(holder, subject)].Where(x => f.Basis.Any(b => b.EventId == x.Basis[0].EventId))
                 .OrderByDescending(x => x.Current.Valid.From.Start).FirstOrDefault();
             result.Add(new Relationship(stakeFact?.Id ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
                 [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Share, f.Since, false, f.Until, f.Confidence,
@@ -84,10 +107,11 @@ public static class RelationshipsQuery
                 SourceCatalog.CitedBy(f).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
                 f.Basis.Select(BasisEvent.Of).ToList()));
         }
-        var profile = new OrganizationProfile(o.Id, o.Name, o.Aliases, o.Kind, o.Country, o.Identifiers);
-        return new RelationshipsAnswer(profile, ValidDate.OfDay(day).ToString(), Instant.Format(k),
-            result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ToList());
+        return (new RelationshipsAnswer(Profile(o), ValidDate.OfDay(day).ToString(), Instant.Format(k),
+            result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ToList()), facts);
     }
+
+    internal static OrganizationProfile Profile(OrganizationRegistered o) => new(o.Id, o.Name, o.Aliases, o.Kind, o.Country, o.Identifiers);
 
     /// <summary>
     /// In force when surely so on the day, uncertain while its start or end may or may not have happened,
