@@ -58,7 +58,7 @@ public sealed record VerifyReport(bool Ok, string Subject, long EventsChecked, l
 /// Seals are stored one row per sealed event (sequence, event id, link) in dealledger.seals, not as
 /// checkpoints: verify walks the log and the seals side by side in sequence order and compares at
 /// every event, so the first sequence whose event was changed, deleted, inserted or moved is named
-/// exactly, in one streaming pass (a merge of two primary-key scans), and the event id kept with each
+/// exactly, in one streaming pass (a merge join of the two primary keys; per core, a range of sequences), and the event id kept with each
 /// link tells a moved event from a changed one. The cost is 80-odd bytes per event.
 /// </para>
 /// <para>
