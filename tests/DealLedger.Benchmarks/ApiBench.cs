@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using DealLedger.Access;
 using DealLedger.Importing;
+using DealLedger.Storage;
 
 namespace DealLedger.Benchmarks;
 
@@ -87,9 +88,165 @@ public static partial class ApiBench
         bench.Add(new Measurement("GET /api/holdings on loopback, throughput", size, "req/s", median, "≥ 10,000 req/s", median >= 10_000, bench.Runs,
             Note: $"{how}, {connections} connections, {seconds} s a run, random pairs and dates; load generator and API share the cores"));
         bench.Add(new Measurement("GET /api/holdings on loopback, p99", size, "ms", medianP99, "≤ 5 ms", medianP99 <= 5, bench.Runs));
+
+        // The limits outside our code, measured beside it on the same cores: PostgreSQL alone answering the very
+        // statements a holding request sends, and Kestrel alone answering a request that reads no database.
+        var statements = await ProbeStatementsAsync(cs);
+        var direct = new List<(double Rate, double P99)>();
+        var kestrel = new List<(double Rate, double P99)>();
+        var few = new List<(double Rate, double P99)>();
+        var limitRuns = bench.Quick ? 1 : bench.Runs;
+        if (statements is not null)
+        {
+            // Warms up the connections and their prepared statements, as the API's warm-up run does.
+            await DirectProbesAsync(cs, statements, paths, connections, 2);
+        }
+        for (var run = 1; run <= limitRuns; run++)
+        {
+            if (statements is not null)
+            {
+                direct.Add(await DirectProbesAsync(cs, statements, paths, connections, seconds));
+                // Fewer connections than requests in flight: what PostgreSQL answers with one backend per core and a spare.
+                few.Add(await DirectProbesAsync(cs, statements, paths, FewConnections, seconds));
+                Bench.Log($"PostgreSQL alone, the holding request's statements from Npgsql connections (no HTTP): run {run}: {connections} connections {direct[^1].Rate:N0} req/s, p99 {direct[^1].P99:F2} ms; {FewConnections} connections {few[^1].Rate:N0} req/s, p99 {few[^1].P99:F2} ms");
+            }
+            var live = wrk is not null
+                ? await WrkAsync(wrk, address, ["/health/live"], key, connections, seconds)
+                : await InProcessLoadAsync(address, ["/health/live"], key, connections, seconds);
+            kestrel.Add((live.Rate, live.P99));
+            Bench.Log($"Kestrel alone, GET /health/live with the same key and load: run {run}: {live.Rate:N0} req/s, p99 {live.P99:F2} ms");
+        }
+        if (statements is not null)
+        {
+            var postgres = Bench.Median(direct.Select(d => d.Rate));
+            bench.Add(new Measurement("GET /api/holdings limit: PostgreSQL alone", size, "req/s", postgres, "—", null, limitRuns,
+                "GET /api/holdings", median, median / postgres, "the API's share of this limit", null,
+                $"the statements one holding request sends (captured from HoldingAsync: {statements.Count} in one batch), random pairs and dates, {connections} Npgsql connections in this process, no HTTP; p99 {Bench.Median(direct.Select(d => d.P99)):F2} ms; from {FewConnections} connections: {Bench.Median(few.Select(d => d.Rate)):N0} req/s, p99 {Bench.Median(few.Select(d => d.P99)):F2} ms"));
+        }
+        var kestrelRate = Bench.Median(kestrel.Select(k => k.Rate));
+        bench.Add(new Measurement("GET /api/holdings limit: Kestrel alone (no database)", size, "req/s", kestrelRate, "—", null, limitRuns,
+            "GET /api/holdings", median, median / kestrelRate, "the API's share of this limit", null,
+            $"GET /health/live on the same API process, with the same key and {how} load (authentication, rate limiter and middleware, no database); p99 {Bench.Median(kestrel.Select(k => k.P99)):F2} ms"));
         var peak = Bench.Median(rss);
         bench.Add(new Measurement("memory: API resident under the HTTP load", size, "MB", peak, "≤ 300 MB", peak <= 300, bench.Runs,
             Note: "peak VmRSS of the API process, sampled every 50 ms during each run"));
+    }
+
+    /// <summary>
+    /// The statements a holding request sends, as they reached PostgreSQL for one HoldingAsync: the read
+    /// barrier (Ledger.ReadAsync) and the probe (HoldingQuery), in one batch — their text from Npgsql's
+    /// tracing (the batch's statements joined), the probe's checked against pg_stat_activity (the
+    /// backend's last statement). Their parameters follow Ledger.ReadAsync's contract: $1 is the knownAt
+    /// asked (none), then the barrier's lock and the probe's holder, subject and day. Null when they cannot
+    /// be captured so (the query changed shape): then the limit is not measured, and the log says why.
+    /// </summary>
+    private static async Task<List<(string Sql, object?[] Parameters)>?> ProbeStatementsAsync(string cs)
+    {
+        // A pair and a day with a segment, so the request needs no statement beyond its one batch.
+        var found = await Bench.ScalarAsync<string>(cs,
+            $"select holder || '|' || subject || '|' || to_char(lower(valid), 'YYYY-MM-DD') from {ProjectionTables.Name("holding_segments")} " +
+            "where upper_inf(recorded) and not lower_inf(valid) limit 1");
+        var (holder, subject, day) = (found.Split('|')[0], found.Split('|')[1], DateOnly.Parse(found.Split('|')[2], CultureInfo.InvariantCulture));
+        var application = $"dealledger-bench-capture-{Environment.ProcessId}";
+        var first = new List<string>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == "Npgsql",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                if (a.GetTagItem("db.query.text") is string text)
+                {
+                    lock (first)
+                    {
+                        first.Add(text);
+                    }
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using (var ledger = Ledger.Connect(new Npgsql.NpgsqlConnectionStringBuilder(cs) { ApplicationName = application, MaxPoolSize = 1 }.ConnectionString))
+        {
+            try
+            {
+                await DealLedger.Holdings.HoldingQuery.HoldingAsync(ledger, holder, subject, day);
+            }
+            catch (LedgerException e)
+            {
+                Bench.Log($"PostgreSQL alone: the holding request's statements were not captured: {e.Message}");
+                return null;
+            }
+            listener.ActivityStopped = null;
+            var last = await Bench.ScalarAsync<string>(cs, $"select query from pg_stat_activity where application_name = '{application}'");
+            // Npgsql's tracing names a batch by its statements joined with ";\n"; the probe is the backend's last
+            // statement (pg_stat_activity shows it cut at track_activity_query_size, so only its start is compared).
+            var parts = first.Count == 1 ? first[0].Split(";\n") : [];
+            if (parts.Length != 2 || last.Length == 0 || !parts[1].StartsWith(last, StringComparison.Ordinal) || Placeholders(parts[0]) != 2 || Placeholders(parts[1]) != 4)
+            {
+                Bench.Log($"PostgreSQL alone: the holding request's statements were not captured as one batch of the barrier and a probe of (holder, subject, day): {string.Join(" // ", first)} // last: {last}");
+                return null;
+            }
+            var (barrier, probe) = (parts[0], parts[1]);
+            return
+            [
+                (barrier, [null, Ledger.WriteLock]),
+                (probe, [null, "{holder}", "{subject}", "{day}"]),
+            ];
+        }
+
+        static int Placeholders(string sql) => Regex.Matches(sql, @"\$(\d+)").Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
+    }
+
+    /// <summary>
+    /// The captured statements sent straight from Npgsql by <paramref name="connections"/> connections at
+    /// once (random pairs and dates, as the HTTP load): what PostgreSQL alone answers on these cores.
+    /// </summary>
+    private static async Task<(double Rate, double P99)> DirectProbesAsync(string cs, List<(string Sql, object?[] Parameters)> statements, List<string> paths, int connections, int seconds)
+    {
+        await using var source = LedgerStore.DataSource(cs);
+        var asked = paths.Select(p =>
+        {
+            var parts = p.Split('/', '?', '=');
+            return (Holder: parts[3], Subject: parts[4], Day: DateOnly.Parse(parts[^1], CultureInfo.InvariantCulture));
+        }).ToArray();
+        var until = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
+        var all = await Task.WhenAll(Enumerable.Range(0, connections).Select(async c =>
+        {
+            var times = new List<double>();
+            var i = c;
+            while (Stopwatch.GetTimestamp() < until)
+            {
+                var (holder, subject, day) = asked[i++ % asked.Length];
+                var start = Stopwatch.GetTimestamp();
+                await using (var connection = await source.OpenConnectionAsync())
+                await using (var batch = new Npgsql.NpgsqlBatch(connection))
+                {
+                    foreach (var (sql, parameters) in statements)
+                    {
+                        var command = new Npgsql.NpgsqlBatchCommand(sql);
+                        foreach (var value in parameters)
+                        {
+                            command.Parameters.Add(value is null
+                                ? new Npgsql.NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz }
+                                : new Npgsql.NpgsqlParameter { Value = value switch { "{holder}" => holder, "{subject}" => subject, "{day}" => day, _ => value } });
+                        }
+                        batch.BatchCommands.Add(command);
+                    }
+                    await using var reader = await batch.ExecuteReaderAsync();
+                    do
+                    {
+                        while (await reader.ReadAsync())
+                        {
+                        }
+                    }
+                    while (await reader.NextResultAsync());
+                }
+                times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            return times;
+        }));
+        var merged = all.SelectMany(t => t).Order().ToArray();
+        return (merged.Length / (double)seconds, Bench.Percentile(merged, 0.99));
     }
 
     private static async Task<(double Rate, double P99, long Errors)> WrkAsync(string wrk, string address, List<string> paths, string key, int connections, int seconds)
@@ -171,6 +328,9 @@ public static partial class ApiBench
     }
 
     private const string ApiKeyHeader = "X-Api-Key";
+
+    /// <summary>The second, smaller number of connections PostgreSQL's limit is measured with: two per core.</summary>
+    private static int FewConnections => 2 * Environment.ProcessorCount;
 
     /// <summary>
     /// Writes of 50 events every 50 ms (1,000 events/s) through the bulk path for the given time, while

@@ -7,7 +7,8 @@ using DealLedger.Storage;
 // issue 8 on each, each with its comparison measured in the same run, and prints one table; writes it as
 // CSV and the scaling curves as PNG (artifacts/bench/ unless --out).
 //
-//   eng/bench [--quick] [--sizes 10000,100000,1000000] [--runs 3] [--only import,query,http,audit,feed,explorer,write]
+//   eng/bench [--quick] [--sizes 10000,100000,1000000] [--runs 3] [--only import,query,http,audit,feed,explorer,write,verify]
+//             (verify: the verify workload of audit alone, without rebuild and replay)
 //             (without import: the ledgers a previous run left, dealledger_bench_SIZE, are measured again)
 //             [--http-seconds 10] [--feed-seconds 20] [--out DIR]
 //   eng/bench --audit EVENTS [--reuse]      the older auditing benchmark (many small writes, then replay)
@@ -68,6 +69,11 @@ foreach (var size in sizes)
     if (only.Contains("audit"))
     {
         await AuditBench.RunAsync(bench, size, cs);
+    }
+    else if (only.Contains("verify"))
+    {
+        // Verify alone (audit runs it after rebuild and replay).
+        await AuditBench.VerifyOnlyAsync(bench, size, cs);
     }
     // Last: its writes add to the ledger the other workloads measure.
     if (only.Contains("write"))

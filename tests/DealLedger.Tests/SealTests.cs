@@ -288,6 +288,38 @@ public sealed class SealTests
     }
 
     [Fact]
+    public async Task verify_cut_into_any_number_of_ranges_answers_as_one_walk_from_the_first_event()
+    {
+        // Verify reads ranges of sequences at once, each chain starting from the seal below it: whatever
+        // the cut, the report is the one walk's, and the first break is named even with more after it.
+        string[] tamperings =
+        [
+            "",
+            "update dealledger.mt_events set data = jsonb_set(data, '{name}', '\"Evil Corp\"') where seq_id = {late}",
+            "update dealledger.seals set link = sha256('forged'::bytea) where sequence = {middle}",
+            "update dealledger.mt_events set user_name = 'x' where seq_id in ({early}, {late}); delete from dealledger.seals where sequence = {middle}",
+            "delete from dealledger.mt_events where seq_id = {first}",
+        ];
+        foreach (var tampering in tamperings)
+        {
+            await using var l = await SealedLedger.CreateAsync(withGap: true);
+            var s = l.Sequences;
+            await l.Ledger.ImportYamlAsync(Seeds.Deal("tail", Seeds.Stake("tail-stake", "{ exact: 3 }", "{ from: 2018 }", holder: "globex", subject: "initech")));
+            if (tampering.Length > 0)
+            {
+                await l.TamperAsync(tampering.Replace("{first}", $"{s[0]}").Replace("{early}", $"{s[2]}").Replace("{middle}", $"{s[s.Length / 2]}").Replace("{late}", $"{s[^2]}"));
+            }
+
+            var one = await l.Ledger.VerifyAsync(1);
+            Assert.Equal(tampering.Length == 0, one.Ok);
+            for (var partitions = 2; partitions <= 9; partitions++)
+            {
+                Assert.Equal(one, await l.Ledger.VerifyAsync(partitions));
+            }
+        }
+    }
+
+    [Fact]
     public async Task two_sealers_at_once_seal_each_event_once()
     {
         await using var l = await SealedLedger.CreateAsync();

@@ -58,7 +58,7 @@ public sealed record VerifyReport(bool Ok, string Subject, long EventsChecked, l
 /// Seals are stored one row per sealed event (sequence, event id, link) in dealledger.seals, not as
 /// checkpoints: verify walks the log and the seals side by side in sequence order and compares at
 /// every event, so the first sequence whose event was changed, deleted, inserted or moved is named
-/// exactly, in one streaming pass (a merge of two primary-key scans), and the event id kept with each
+/// exactly, in one streaming pass (a merge join of the two primary keys; per core, a range of sequences), and the event id kept with each
 /// link tells a moved event from a changed one. The cost is 80-odd bytes per event.
 /// </para>
 /// <para>
@@ -141,14 +141,25 @@ public static class Seals
 
     /// <summary>
     /// Recomputes the chain from the first event and compares it with the seals at every sealed
-    /// sequence; names the first break, and reports the unsealed tail. Reads one consistent snapshot.
+    /// sequence; names the first break, and reports the unsealed tail. Reads one consistent snapshot,
+    /// in <see cref="Partitions"/> ranges of sequences at once (see <see cref="WalkAsync"/>).
     /// </summary>
-    public static async Task<VerifyReport> VerifyAsync(this Ledger ledger, CancellationToken ct = default)
+    public static Task<VerifyReport> VerifyAsync(this Ledger ledger, CancellationToken ct = default) => ledger.VerifyAsync(Partitions, ct);
+
+    /// <summary>As the public form, reading <paramref name="partitions"/> ranges of sequences at once (tests vary it).</summary>
+    internal static async Task<VerifyReport> VerifyAsync(this Ledger ledger, int partitions, CancellationToken ct = default)
     {
         await using var c = await ledger.Database.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
-        return await WalkAsync(c, null, ct);
+        return await WalkAsync(c, null, ct, ledger.Database, partitions);
     }
+
+    /// <summary>
+    /// How many ranges of sequences verify reads at once, each over a connection of its own in the same
+    /// snapshot: one per core. PostgreSQL spends most of a verify writing each event's jsonb as text, on
+    /// one core per connection; the ranges put every core to that work.
+    /// </summary>
+    internal static int Partitions => Math.Max(1, Environment.ProcessorCount);
 
     /// <summary>A sealed event as verified: its sequence, id, canonical bytes and link.</summary>
     internal delegate ValueTask SealedEvent(long sequence, Guid id, ReadOnlyMemory<byte> canonical, byte[] link, CancellationToken ct);
@@ -156,119 +167,32 @@ public static class Seals
     /// <summary>
     /// The one walk of log and seals, in sequence order, inside the caller's (repeatable read)
     /// transaction; <paramref name="onSealed"/> sees every event that verified, in order (export).
+    /// <para>
+    /// With <paramref name="parallel"/> (and no <paramref name="onSealed"/>) the sequences are cut into
+    /// <paramref name="partitions"/> ranges walked at once, each on a connection of its own that imports this
+    /// transaction's snapshot (pg_export_snapshot), so all read the same log and seals. A range's chain
+    /// starts from the link sealed at the last sealed sequence below it: up to the first break, the chain
+    /// recomputed from the first event and the seals agree at every sealed sequence, so that is the very
+    /// link a walk from the first event would carry there. The first break is the first one of the first
+    /// range that has one; the ranges after it are stopped and not counted.
+    /// </para>
     /// </summary>
-    internal static async Task<VerifyReport> WalkAsync(NpgsqlConnection c, SealedEvent? onSealed, CancellationToken ct)
+    internal static async Task<VerifyReport> WalkAsync(NpgsqlConnection c, SealedEvent? onSealed, CancellationToken ct, NpgsqlDataSource? parallel = null, int partitions = 1)
     {
         var (head, headLink) = await HeadAsync(c, ct);
         var lastWrite = await LastWriteAsync(c, ct);
-        // The chain as verified so far, the link recomputed for the current event, the link sealed for it:
-        // three buffers for the whole walk, no allocation per event.
-        var link = new byte[32];
-        var eventLink = new byte[32];
-        var sealedLink = new byte[32];
-        long checkedCount = 0, tailCount = 0, aboveLastWrite = 0;
-        long? firstChecked = null, tailFirst = null, tailLast = null;
-        var canonical = new CanonicalWriter();
-        // The rows of one sequence (its event, its seal; in either order), gathered then judged together.
-        long? current = null;
-        Guid? eventId = null, sealedId = null;
-        bool hasEventLink = false, hasSealedLink = false;
-        (BreakKind Kind, long Sequence, Guid? EventId, Guid? SealedId)? found = null;
-
-        async ValueTask JudgeAsync()
+        WalkResult walked;
+        if (onSealed is not null || parallel is null || partitions < 2)
         {
-            if (current is not { } s)
-            {
-                return;
-            }
-            current = null;
-            if (sealedId is null)
-            {
-                if (s <= head)
-                {
-                    found = (BreakKind.Inserted, s, eventId, null);
-                    return;
-                }
-                tailCount++;
-                tailFirst ??= s;
-                tailLast = s;
-                if (s > lastWrite)
-                {
-                    aboveLastWrite++;
-                }
-                return;
-            }
-            if (eventId is null)
-            {
-                found = (BreakKind.Missing, s, null, sealedId);
-                return;
-            }
-            if (!hasSealedLink || !hasEventLink || !sealedLink.AsSpan().SequenceEqual(eventLink))
-            {
-                found = (BreakKind.Altered, s, eventId, sealedId);
-                return;
-            }
-            eventLink.CopyTo(link, 0);
-            checkedCount++;
-            firstChecked ??= s;
-            if (onSealed is not null)
-            {
-                await onSealed(s, eventId.Value, canonical.CanonicalMemory, link, ct);
-            }
+            walked = await new ChainWalk(head, lastWrite, new byte[32], onSealed, 0, null).RunAsync(c, 0, long.MaxValue, ct);
         }
-
-        const string none = "null::bigint, null::uuid, null::varchar, null::bigint, null::varchar, null::timestamptz, null::varchar, null::varchar, null::text, null::text";
-        var columns = string.Join(", ", Enumerable.Range(1, CanonicalEvent.ColumnCount).Select(i => $"c{i}"));
-        // Ordered by sequence alone, so PostgreSQL merges the two primary-key scans without sorting;
-        // read as binary COPY, so the event's bytes reach the canonical writer as they are.
-        var sql =
-            $"select seq, src, sealed_id, link, {columns} from (" +
-            $"select e.seq_id as seq, 0 as src, null::uuid as sealed_id, null::bytea as link, {CanonicalWriter.Columns} from {ProjectionTables.Name("mt_events")} e " +
-            $"union all select s.sequence, 1, s.event_id, s.link, {none} from {Table} s" +
-            $") x (seq, src, sealed_id, link, {columns}) order by seq";
-        await using (var r = await BinaryCopyReader.StartAsync(c, sql, ct))
+        else
         {
-            while (found is null && await r.ReadAsync(ct))
-            {
-                var sequence = r.Int64(0);
-                if (sequence != current)
-                {
-                    await JudgeAsync();
-                    if (found is not null)
-                    {
-                        break;
-                    }
-                    current = sequence;
-                    eventId = sealedId = null;
-                    hasEventLink = hasSealedLink = false;
-                }
-                if (r.Int32(1) == 1)
-                {
-                    sealedId = r.Uuid(2);
-                    var sealedBytes = r.Bytes(3);
-                    hasSealedLink = sealedBytes.Length == 32;
-                    if (hasSealedLink)
-                    {
-                        sealedBytes.CopyTo(sealedLink);
-                    }
-                    continue;
-                }
-                eventId = r.Uuid(5);
-                if (sequence <= head)
-                {
-                    canonical.Write(r, 4);
-                    canonical.Link(link, eventLink);
-                    hasEventLink = true;
-                }
-            }
-            if (found is null)
-            {
-                await JudgeAsync();
-            }
+            walked = await PartitionedWalkAsync(c, parallel, partitions, head, lastWrite, ct);
         }
-        var tail = new UnsealedTail(tailCount, tailFirst, tailLast, aboveLastWrite);
+        var tail = new UnsealedTail(walked.TailCount, walked.TailFirst, walked.TailLast, walked.AboveLastWrite);
         ChainBreak? broken = null;
-        if (found is { } f)
+        if (walked.Found is { } f)
         {
             broken = await DescribeAsync(c, f.Kind, f.Sequence, f.EventId, f.SealedId, head, ct);
         }
@@ -277,7 +201,239 @@ public static class Seals
             broken = new ChainBreak(BreakKind.Missing, lastWrite, null, null,
                 $"the last committed write ended at sequence {lastWrite}, but no event has that sequence: unsealed events were deleted.");
         }
-        return new VerifyReport(broken is null, "ledger", checkedCount, firstChecked, head, Hex(headLink), tail, broken);
+        return new VerifyReport(broken is null, "ledger", walked.Checked, walked.FirstChecked, head, Hex(headLink), tail, broken);
+    }
+
+    /// <summary>The ranges (after, upTo] of sequences that cover (0, top] in <paramref name="count"/> nearly equal parts; the last is open-ended.</summary>
+    internal static List<(long After, long UpTo)> Ranges(long top, int count)
+    {
+        count = (int)Math.Max(1, Math.Min(count, top));
+        var ranges = new List<(long, long)>(count);
+        for (var i = 0; i < count; i++)
+        {
+            ranges.Add((top / count * i + Math.Min(i, top % count), i == count - 1 ? long.MaxValue : top / count * (i + 1) + Math.Min(i + 1, top % count)));
+        }
+        return ranges;
+    }
+
+    private static async Task<WalkResult> PartitionedWalkAsync(NpgsqlConnection c, NpgsqlDataSource source, int partitions, long head, long lastWrite, CancellationToken ct)
+    {
+        var top = (await Sql.ListAsync(c, $"select greatest(coalesce(max(seq_id), 0), $1) from {ProjectionTables.Name("mt_events")}", r => r.GetInt64(0), ct, head))[0];
+        var ranges = Ranges(top, partitions);
+        if (ranges.Count == 1)
+        {
+            return await new ChainWalk(head, lastWrite, new byte[32], null, 0, null).RunAsync(c, 0, long.MaxValue, ct);
+        }
+        var snapshot = (await Sql.ListAsync(c, "select pg_export_snapshot()", r => r.GetString(0), ct))[0];
+        if (!System.Text.RegularExpressions.Regex.IsMatch(snapshot, "^[0-9A-F-]+$"))
+        {
+            throw new InvalidOperationException($"unexpected snapshot id '{snapshot}'");
+        }
+        // Each range's chain starts from the link sealed last below it (none: the genesis, 32 zero bytes).
+        var starts = await Sql.ListAsync(c,
+            $"select (select link from {Table} where sequence <= r.after order by sequence desc limit 1) from unnest($1::bigint[]) with ordinality r(after, n) order by n",
+            r => r.IsDBNull(0) ? new byte[32] : r.GetFieldValue<byte[]>(0), ct, ranges.Select(x => x.After).ToArray());
+        var stop = new Stop();
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var walks = ranges.Select((range, i) => Task.Run(async () =>
+        {
+            try
+            {
+                var walk = new ChainWalk(head, lastWrite, starts[i].Length == 32 ? starts[i] : new byte[32], null, i, stop);
+                if (i == 0)
+                {
+                    return await walk.RunAsync(c, range.After, range.UpTo, failed.Token);
+                }
+                await using var other = await source.OpenConnectionAsync(failed.Token);
+                await using var tx = await other.BeginTransactionAsync(IsolationLevel.RepeatableRead, failed.Token);
+                await Sql.ExecAsync(other, $"set transaction snapshot '{snapshot}'", failed.Token);
+                return await walk.RunAsync(other, range.After, range.UpTo, failed.Token);
+            }
+            catch
+            {
+                // One range failing fails the verify: the others need not finish.
+                await failed.CancelAsync();
+                throw;
+            }
+        }, CancellationToken.None)).ToList();
+        try
+        {
+            await Task.WhenAll(walks);
+        }
+        catch when (!ct.IsCancellationRequested && walks.FirstOrDefault(w => w.IsFaulted && w.Exception!.InnerException is not OperationCanceledException) is { } first)
+        {
+            // The range that failed first, not one that was cancelled because of it.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first.Exception!.InnerException!).Throw();
+        }
+        // In sequence order, up to the first range with a break (whose own counts stop at it).
+        var merged = new WalkResult();
+        foreach (var w in walks.Select(w => w.Result))
+        {
+            merged.Checked += w.Checked;
+            merged.FirstChecked ??= w.FirstChecked;
+            merged.TailCount += w.TailCount;
+            merged.TailFirst ??= w.TailFirst;
+            merged.TailLast = w.TailLast ?? merged.TailLast;
+            merged.AboveLastWrite += w.AboveLastWrite;
+            if (w.Found is not null)
+            {
+                merged.Found = w.Found;
+                break;
+            }
+        }
+        return merged;
+    }
+
+    /// <summary>
+    /// The events with sequences in (after, upTo], each with its seal if it has one (sealed event id, link;
+    /// else nulls), in sequence order: PostgreSQL merges the two primary-key scans without sorting, one row
+    /// per event. Read as binary COPY, so the event's bytes reach the canonical writer as they are. (A union
+    /// of the events and the seals, merged in order, made PostgreSQL send twice the rows and took it about
+    /// twice the time.) Seals whose event is gone are found by <see cref="MissingSql"/>.
+    /// </summary>
+    internal static string WalkSql(long after, long upTo) =>
+        $"select s.event_id, s.link, {CanonicalWriter.Columns} from {ProjectionTables.Name("mt_events")} e " +
+        $"left join {Table} s on s.sequence = e.seq_id where {Within("e.seq_id", after, upTo)} order by e.seq_id";
+
+    /// <summary>The seals with sequences in (after, upTo] whose sequence holds no event, in order (none, unless events were deleted or moved).</summary>
+    internal static string MissingSql(long after, long upTo) =>
+        $"select s.sequence, s.event_id from {Table} s where {Within("s.sequence", after, upTo)} " +
+        $"and not exists (select from {ProjectionTables.Name("mt_events")} e where e.seq_id = s.sequence) order by s.sequence";
+
+    private static string Within(string column, long after, long upTo) =>
+        upTo == long.MaxValue ? $"{column} > {after}" : $"{column} > {after} and {column} <= {upTo}";
+
+    /// <summary>What a walk of a range found: counts up to its first break, and the break.</summary>
+    private sealed class WalkResult
+    {
+        public long Checked, TailCount, AboveLastWrite;
+        public long? FirstChecked, TailFirst, TailLast;
+        public (BreakKind Kind, long Sequence, Guid? EventId, Guid? SealedId)? Found;
+    }
+
+    /// <summary>The lowest range that found a break: the ranges above it stop.</summary>
+    private sealed class Stop
+    {
+        private int first = int.MaxValue;
+
+        public bool Above(int range) => Volatile.Read(ref first) < range;
+
+        public void Broken(int range)
+        {
+            int seen;
+            while (range < (seen = Volatile.Read(ref first)) && Interlocked.CompareExchange(ref first, range, seen) != seen)
+            {
+            }
+        }
+    }
+
+    /// <summary>The walk of one range of sequences: the events' chain recomputed and judged against the seals, sequence by sequence.</summary>
+    private sealed class ChainWalk(long head, long lastWrite, byte[] start, SealedEvent? onSealed, int range, Stop? stop)
+    {
+        // The chain as verified so far, the link recomputed for the current event, the link sealed for it:
+        // three buffers for the whole walk, no allocation per event.
+        private readonly byte[] link = start;
+        private readonly byte[] eventLink = new byte[32];
+        private readonly byte[] sealedLink = new byte[32];
+        private readonly CanonicalWriter canonical = new();
+        private readonly WalkResult result = new();
+        // Whether the current event's link was recomputed (only up to the sealed head), and its seal's link has 32 bytes.
+        private bool hasEventLink, hasSealedLink;
+
+        public async Task<WalkResult> RunAsync(NpgsqlConnection c, long after, long upTo, CancellationToken ct)
+        {
+            // Seals whose event is gone: judged in sequence order among the events.
+            var missing = new Queue<(long Sequence, Guid SealedId)>(await Sql.ListAsync(c, MissingSql(after, upTo), r => (r.GetInt64(0), r.GetGuid(1)), ct));
+            await using (var r = await BinaryCopyReader.StartAsync(c, WalkSql(after, upTo), ct))
+            {
+                while (await r.ReadAsync(ct))
+                {
+                    var sequence = r.Int64(2);
+                    while (result.Found is null && missing.TryPeek(out var gone) && gone.Sequence < sequence)
+                    {
+                        missing.Dequeue();
+                        await JudgeAsync(gone.Sequence, null, gone.SealedId, ct);
+                    }
+                    if (result.Found is not null || stop?.Above(range) == true)
+                    {
+                        break;
+                    }
+                    var eventId = r.Uuid(3);
+                    Guid? sealedId = r.IsNull(0) ? null : r.Uuid(0);
+                    var sealedBytes = r.Bytes(1);
+                    hasSealedLink = sealedBytes.Length == 32;
+                    if (hasSealedLink)
+                    {
+                        sealedBytes.CopyTo(sealedLink);
+                    }
+                    hasEventLink = false;
+                    if (sequence <= head)
+                    {
+                        canonical.Write(r, 2);
+                        canonical.Link(link, eventLink);
+                        hasEventLink = true;
+                    }
+                    await JudgeAsync(sequence, eventId, sealedId, ct);
+                    if (result.Found is not null)
+                    {
+                        break;
+                    }
+                }
+            }
+            while (result.Found is null && stop?.Above(range) != true && missing.TryDequeue(out var last))
+            {
+                await JudgeAsync(last.Sequence, null, last.SealedId, ct);
+            }
+            if (result.Found is not null)
+            {
+                stop?.Broken(range);
+            }
+            return result;
+        }
+
+        /// <summary>Judges one sequence: its event (if any, with the link recomputed for it) against its seal (if any).</summary>
+        private async ValueTask JudgeAsync(long s, Guid? eventId, Guid? sealedId, CancellationToken ct)
+        {
+            if (sealedId is null)
+            {
+                if (s <= head)
+                {
+                    Break(BreakKind.Inserted, s, eventId, null);
+                    return;
+                }
+                result.TailCount++;
+                result.TailFirst ??= s;
+                result.TailLast = s;
+                if (s > lastWrite)
+                {
+                    result.AboveLastWrite++;
+                }
+                return;
+            }
+            if (eventId is null)
+            {
+                Break(BreakKind.Missing, s, null, sealedId);
+                return;
+            }
+            if (!hasSealedLink || !hasEventLink || !sealedLink.AsSpan().SequenceEqual(eventLink))
+            {
+                Break(BreakKind.Altered, s, eventId, sealedId);
+                return;
+            }
+            eventLink.CopyTo(link, 0);
+            result.Checked++;
+            result.FirstChecked ??= s;
+            if (onSealed is not null)
+            {
+                await onSealed(s, eventId.Value, canonical.CanonicalMemory, link, ct);
+            }
+        }
+
+        private void Break(BreakKind kind, long sequence, Guid? id, Guid? sealedAs)
+        {
+            result.Found = (kind, sequence, id, sealedAs);
+            stop?.Broken(range);
+        }
     }
 
     /// <summary>Names what happened at the first break, looking for the events involved elsewhere in the log and the seals.</summary>
