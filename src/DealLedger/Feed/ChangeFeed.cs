@@ -77,15 +77,16 @@ public static class ChangeFeed
     /// </summary>
     internal static async Task<Dictionary<long, List<ProjectionChange>>> WriteChangesAsync(NpgsqlConnection c, long[] sequences, CancellationToken ct)
     {
-        var opened = await Sql.ListAsync(c,
-            $"select s.sequence, s.holder, s.subject, s.id, lower(s.valid), upper(s.valid), s.status, {HoldingQuery.FindingColumns("s.finding", "s.holder", "s.subject")} " +
-            $"from {ProjectionTables.Of("holding_segments")} s where s.sequence = any($1) order by s.id",
-            r => (Sequence: r.GetInt64(0), Pair: (r.GetString(1), r.GetString(2)), Row: new SegmentRow(r.GetInt64(3),
-                r.IsDBNull(4) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(4)).ToString(),
-                r.IsDBNull(5) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(5)).ToString(),
-                LedgerJson.Deserialize<HoldingStatus>($"\"{r.GetString(6)}\""),
-                JsonSerializer.SerializeToElement(HoldingQuery.ReadFinding(r, 7, r.GetString(1), r.GetString(2)), LedgerJson.Options))),
+        var stored = await Sql.ListAsync(c,
+            $"select sequence, holder, subject, id, lower(valid), upper(valid), status, finding::text from {ProjectionTables.Of("holding_segments")} where sequence = any($1) order by id",
+            r => (Sequence: r.GetInt64(0), Holder: r.GetString(1), Subject: r.GetString(2), Id: r.GetInt64(3),
+                From: r.IsDBNull(4) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(4)).ToString(),
+                To: r.IsDBNull(5) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(5)).ToString(),
+                Status: LedgerJson.Deserialize<HoldingStatus>($"\"{r.GetString(6)}\""), Finding: r.GetString(7)),
             ct, sequences);
+        var rendered = await HoldingQuery.RenderAsync(c, stored.Select(o => (o.Holder, o.Subject, o.Finding)).ToList(), ct);
+        var opened = stored.Select((o, i) => (o.Sequence, Pair: (o.Holder, o.Subject),
+            Row: new SegmentRow(o.Id, o.From, o.To, o.Status, JsonSerializer.SerializeToElement(rendered[i].Finding, LedgerJson.Options)))).ToList();
         var closed = await Sql.ListAsync(c,
             $"select closed_sequence, holder, subject, id from {ProjectionTables.Of("holding_segments")} where closed_sequence = any($1) order by id",
             r => (Sequence: r.GetInt64(0), Pair: (r.GetString(1), r.GetString(2)), Id: r.GetInt64(3)), ct, sequences);

@@ -95,20 +95,68 @@ public static class HoldingQuery
     internal enum Side { Holder, Subject }
 
     /// <summary>The pairs in which <paramref name="org"/> is on <paramref name="side"/> whose holding is held or uncertain at (knownAt, day): one index lookup.</summary>
-    internal static Task<List<(string Holder, string Subject, HoldingFinding Finding)>> HeldAsync(
+    internal static async Task<List<(string Holder, string Subject, HoldingFinding Finding)>> HeldAsync(
         NpgsqlConnection c, Side side, string org, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
-        Sql.ListAsync(c,
-            $"select s.holder, s.subject, {FindingColumns("s.finding", "s.holder", "s.subject")} from {Table} s where {IdIs(side == Side.Holder ? "s.holder" : "s.subject", "$1")} " +
-            "and s.recorded @> $2::timestamptz and s.valid @> $3::date and s.status in ('held', 'uncertain') order by s.holder, s.subject",
-            r => (r.GetString(0), r.GetString(1), ReadFinding(r, 2, r.GetString(0), r.GetString(1))), ct, org, knownAt, day);
+        await RenderAsync(c, await Sql.ListAsync(c,
+            $"select holder, subject, finding::text from {Table} where {IdIs(side == Side.Holder ? "holder" : "subject", "$1")} " +
+            "and recorded @> $2::timestamptz and valid @> $3::date and status in ('held', 'uncertain') order by holder, subject",
+            r => (Holder: r.GetString(0), Subject: r.GetString(1), Finding: r.GetString(2)), ct, org, knownAt, day), ct);
 
     /// <summary>Every pair whose holding is held or uncertain at (knownAt, day), in id order.</summary>
-    internal static Task<List<(string Holder, string Subject, HoldingFinding Finding)>> AllHeldAsync(
+    internal static async Task<List<(string Holder, string Subject, HoldingFinding Finding)>> AllHeldAsync(
         NpgsqlConnection c, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
-        Sql.ListAsync(c,
-            $"select s.holder, s.subject, {FindingColumns("s.finding", "s.holder", "s.subject")} from {Table} s " +
-            "where s.recorded @> $1::timestamptz and s.valid @> $2::date and s.status in ('held', 'uncertain') order by s.holder, s.subject",
-            r => (r.GetString(0), r.GetString(1), ReadFinding(r, 2, r.GetString(0), r.GetString(1))), ct, knownAt, day);
+        await RenderAsync(c, await Sql.ListAsync(c,
+            $"select holder, subject, finding::text from {Table} where recorded @> $1::timestamptz and valid @> $2::date and status in ('held', 'uncertain') order by holder, subject",
+            r => (Holder: r.GetString(0), Subject: r.GetString(1), Finding: r.GetString(2)), ct, knownAt, day), ct);
+
+    /// <summary>
+    /// Stored findings of many segments in words: what their words need (the pairs' names, the sources cited,
+    /// the events they rest on) is read for all of them at once, in one round trip, not once per row.
+    /// </summary>
+    internal static async Task<List<(string Holder, string Subject, HoldingFinding Finding)>> RenderAsync(
+        NpgsqlConnection c, IReadOnlyList<(string Holder, string Subject, string Finding)> rows, CancellationToken ct)
+    {
+        if (rows.Count == 0)
+        {
+            return [];
+        }
+        var findings = rows.Select(r => Finding.Parse(r.Finding)).ToList();
+        await using var batch = new NpgsqlBatch(c)
+        {
+            BatchCommands =
+            {
+                new($"select id, name from {ProjectionTables.Of("organizations")} where id = any($1)")
+                    { Parameters = { new() { Value = rows.SelectMany(r => new[] { r.Holder, r.Subject }).Distinct().ToArray() } } },
+                new($"select data::text from {ProjectionTables.Of("sources")} where id = any($1)")
+                    { Parameters = { new() { Value = findings.SelectMany(f => f.Sources).Distinct().ToArray() } } },
+                new($"select seq_id, id, type, timestamp from {ProjectionTables.Name("mt_events")} where seq_id = any($1)")
+                    { Parameters = { new() { Value = findings.SelectMany(f => f.Basis).Distinct().ToArray() } } },
+            },
+        };
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        var sources = new Dictionary<string, SourceRegistered>(StringComparer.Ordinal);
+        var events = new Dictionary<long, BasisEvent>();
+        await using (var r = await batch.ExecuteReaderAsync(ct))
+        {
+            while (await r.ReadAsync(ct))
+            {
+                names[r.GetString(0)] = r.GetString(1);
+            }
+            await r.NextResultAsync(ct);
+            while (await r.ReadAsync(ct))
+            {
+                var source = LedgerJson.Deserialize<SourceRegistered>(r.GetString(0));
+                sources[source.Id] = source;
+            }
+            await r.NextResultAsync(ct);
+            while (await r.ReadAsync(ct))
+            {
+                events[r.GetInt64(0)] = new BasisEvent(r.GetGuid(1), r.GetInt64(0), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3));
+            }
+        }
+        return rows.Select((row, i) => (row.Holder, row.Subject, FindingWords.Render(findings[i],
+            names.GetValueOrDefault(row.Holder, row.Holder), names.GetValueOrDefault(row.Subject, row.Subject), sources, events))).ToList();
+    }
 
     /// <summary>Rule 3: no stake fact about the pair was recorded by knownAt.</summary>
     public static HoldingFinding Unknown(string holderName, string subjectName, DateTimeOffset knownAt) =>
@@ -160,10 +208,11 @@ public static class HoldingHistoryQuery
         {
             await HoldingQuery.PairNamesAsync(c, holder, subject, token);
             var table = ProjectionTables.Of("holding_segments");
-            var current = await Sql.ListAsync(c,
-                $"select lower(s.valid), upper(s.valid), {HoldingQuery.FindingColumns("s.finding", "s.holder", "s.subject")} from {table} s " +
-                $"where {HoldingQuery.OfPair("$1", "$2", "s.")} and s.recorded @> $3::timestamptz order by lower(s.valid) nulls first",
-                r => (From: Day(r, 0), To: Day(r, 1), Finding: HoldingQuery.ReadFinding(r, 2, holder, subject)), token, holder, subject, k);
+            var stored = await Sql.ListAsync(c,
+                $"select lower(valid), upper(valid), finding::text from {table} where {HoldingQuery.OfPair("$1", "$2")} and recorded @> $3::timestamptz order by lower(valid) nulls first",
+                r => (From: Day(r, 0), To: Day(r, 1), Finding: r.GetString(2)), token, holder, subject, k);
+            var rendered = await HoldingQuery.RenderAsync(c, stored.Select(p => (holder, subject, p.Finding)).ToList(), token);
+            var current = stored.Select((p, i) => (p.From, p.To, Finding: rendered[i].Finding)).ToList();
             // Versions the ledger held before and replaced by knownAt, and the pair's fact events that replaced them.
             var replaced = await Sql.ListAsync(c,
                 $"select lower(valid), upper(valid), finding::text, lower(recorded), upper(recorded) from {table} " +
