@@ -77,7 +77,7 @@ public static class QueryBench
             await using var cmd = new NpgsqlCommand("select 1", kept);
             await cmd.ExecuteScalarAsync();
         });
-        var sql = $"select finding::text from {ProjectionTables.Of("holding_segments")} where holder = $1 and subject = $2 and recorded @> $3::timestamptz and valid @> $4::date limit 1";
+        var sql = $"select finding::text from {ProjectionTables.Of("holding_segments")} where {HoldingQuery.OfPair("$1", "$2")} and recorded @> $3::timestamptz and valid @> $4::date limit 1";
         string? json = null;
         var lookup = await Bench.TimesAsync(null, "open connection: the segment lookup", queries, async _ =>
         {
