@@ -22,10 +22,7 @@ public static partial class ApiBench
     {
         await using var ledger = Ledger.Connect(cs);
         var key = (await ledger.CreateKeyAsync($"bench-{Guid.NewGuid():N}"[..20], Role.Reader, "bench")).Key;
-        var port = FreePort();
-        using var api = StartApi(bench.Repo, cs, port);
-        var address = $"http://127.0.0.1:{port}";
-        await WaitReadyAsync(api, address);
+        var (api, address) = await StartedApiAsync(bench.Repo, cs);
         try
         {
             if (http)
@@ -38,6 +35,24 @@ public static partial class ApiBench
             }
         }
         finally
+        {
+            await StopApiAsync(api);
+        }
+    }
+
+    /// <summary>The API as its own process on a free loopback port, started and answering.</summary>
+    internal static async Task<(Process Api, string Address)> StartedApiAsync(string repo, string cs, bool anonymousReads = false)
+    {
+        var port = FreePort();
+        var api = StartApi(repo, cs, port, anonymousReads);
+        var address = $"http://127.0.0.1:{port}";
+        await WaitReadyAsync(api, address);
+        return (api, address);
+    }
+
+    internal static async Task StopApiAsync(Process api)
+    {
+        using (api)
         {
             if (!api.HasExited)
             {

@@ -20,10 +20,7 @@ public static class ExplorerBench
         // A fixed instant after the whole history: every request below is answered the same way.
         var knownAt = Uri.EscapeDataString(Time.Instant.Format(DateTimeOffset.UtcNow));
         var day = $"{HistoryGenerator.QueryDate:yyyy-MM-dd}";
-        var port = ApiBench.FreePort();
-        using var api = ApiBench.StartApi(bench.Repo, cs, port, anonymousReads: true);
-        var address = $"http://127.0.0.1:{port}";
-        await ApiBench.WaitReadyAsync(api, address);
+        var (api, address) = await ApiBench.StartedApiAsync(bench.Repo, cs, anonymousReads: true);
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(120) };
@@ -67,16 +64,7 @@ public static class ExplorerBench
         }
         finally
         {
-            await StopAsync(api);
-        }
-    }
-
-    private static async Task StopAsync(Process api)
-    {
-        if (!api.HasExited)
-        {
-            api.Kill(entireProcessTree: true);
-            await api.WaitForExitAsync();
+            await ApiBench.StopApiAsync(api);
         }
     }
 
@@ -113,10 +101,7 @@ public static class ExplorerBench
             events = written.EventsAppended;
             Bench.Log($"hub ledger: {written.EventsAppended:N0} events, one organization with {HubHolders:N0} holders");
         }
-        var port = ApiBench.FreePort();
-        using var api = ApiBench.StartApi(bench.Repo, cs, port, anonymousReads: true);
-        var address = $"http://127.0.0.1:{port}";
-        await ApiBench.WaitReadyAsync(api, address);
+        var (api, address) = await ApiBench.StartedApiAsync(bench.Repo, cs, anonymousReads: true);
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(120) };
@@ -132,7 +117,7 @@ public static class ExplorerBench
         }
         finally
         {
-            await StopAsync(api);
+            await ApiBench.StopApiAsync(api);
         }
     }
 

@@ -17,9 +17,9 @@ internal static class HoldingProjection
     internal static string StoredKey(NpgsqlDataReader r, int at) =>
         Key(r.IsDBNull(at) ? null : r.GetFieldValue<DateOnly>(at), r.IsDBNull(at + 1) ? null : r.GetFieldValue<DateOnly>(at + 1), r.GetString(at + 2));
 
-    /// <summary>A timeline's segments with their canonical findings and keys.</summary>
-    internal static List<(HoldingSegment Segment, string Finding, string Key)> Keyed(IReadOnlyList<HoldingSegment> timeline) =>
-        timeline.Select(s => (Segment: s, Finding: s.Stored, Key: Key(s.From, s.To, s.Stored))).ToList();
+    /// <summary>A timeline's segments with their keys.</summary>
+    internal static List<(HoldingSegment Segment, string Key)> Keyed(IReadOnlyList<HoldingSegment> timeline) =>
+        timeline.Select(s => (Segment: s, Key: Key(s.From, s.To, s.Stored))).ToList();
 
     /// <summary>
     /// Moves a pair's open segments to its new timeline: closes (at <paramref name="recordedAt"/>, by
@@ -27,7 +27,7 @@ internal static class HoldingProjection
     /// not open yet; unchanged segments stay as they are. Rows this fold made are closed in place; stored
     /// ones are listed in <paramref name="closedStored"/>; new rows go to <paramref name="made"/>, numbered in order.
     /// </summary>
-    internal static void Refresh(string holder, string subject, List<OpenSegment> open, List<(HoldingSegment Segment, string Finding, string Key)> timeline,
+    internal static void Refresh(string holder, string subject, List<OpenSegment> open, List<(HoldingSegment Segment, string Key)> timeline,
         DateTimeOffset recordedAt, long sequence, List<HoldingSegmentRow> made, List<(long Id, DateTimeOffset At, long Sequence)> closedStored)
     {
         var wanted = timeline.Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
@@ -45,9 +45,9 @@ internal static class HoldingProjection
             }
         }
         open.RemoveAll(s => !kept.Contains(s.Key));
-        foreach (var (segment, finding, key) in timeline.Where(w => !kept.Contains(w.Key)))
+        foreach (var (segment, key) in timeline.Where(w => !kept.Contains(w.Key)))
         {
-            var row = new HoldingSegmentRow(made.Count, holder, subject, segment.From, segment.To, recordedAt, LedgerJson.Word(segment.Finding.Status), sequence, finding);
+            var row = new HoldingSegmentRow(made.Count, holder, subject, segment.From, segment.To, recordedAt, LedgerJson.Word(segment.Finding.Status), sequence, segment.Stored);
             made.Add(row);
             open.Add(new OpenSegment(row.Id, key, row));
         }

@@ -32,7 +32,11 @@ public static class HoldingQuery
         {
             Parameters = { new() { Value = holder }, new() { Value = subject }, new() { Value = day } },
         };
-        return ledger.ReadAsync(knownAt, probe, r => (Finding: r.IsDBNull(0) ? null : ReadFinding(r, 0, holder, subject), Known: Names(r, 1).Count),
+        return ledger.ReadAsync(knownAt, probe, r =>
+            {
+                var names = Names(r, 1);
+                return (Finding: r.IsDBNull(0) ? null : ReadFinding(r, 0, holder, subject, names), Known: names.Count);
+            },
             async (c, k, found, token) =>
         {
             if (found.Finding is null || found.Known < 2)
@@ -64,9 +68,9 @@ public static class HoldingQuery
         $"where e.seq_id = any(array(select b::text::bigint from json_array_elements({finding}->'basis') b where json_typeof(b) = 'number')))::text";
 
     /// <summary>The finding of the columns <see cref="FindingColumns"/> selected, from <paramref name="at"/> on, in words.</summary>
-    internal static HoldingFinding ReadFinding(NpgsqlDataReader r, int at, string holder, string subject)
+    internal static HoldingFinding ReadFinding(NpgsqlDataReader r, int at, string holder, string subject, Dictionary<string, string>? names = null)
     {
-        var names = Names(r, at + 1);
+        names ??= Names(r, at + 1);
         var sources = r.IsDBNull(at + 2) ? [] : LedgerJson.Deserialize<List<SourceRegistered>>(r.GetString(at + 2)).ToDictionary(s => s.Id);
         var events = new Dictionary<long, BasisEvent>();
         if (!r.IsDBNull(at + 3))

@@ -100,7 +100,7 @@ internal sealed class ProjectionFold(LedgerState state)
         }
         var pairs = facts.Values.Where(f => f.Current.Type == FactType.Stake).Select(f => (f.Current.Holder!, f.Current.Subject!)).Distinct().ToList();
         // Each pair's timeline is its own pure computation: built in parallel, diffed and numbered in order.
-        var timelines = new List<(HoldingSegment Segment, string Finding, string Key)>[pairs.Count];
+        var timelines = new List<(HoldingSegment Segment, string Key)>[pairs.Count];
         if (pairs.Count > 8)
         {
             Parallel.For(0, pairs.Count, i => timelines[i] = Timeline(pairs[i]));
@@ -125,7 +125,7 @@ internal sealed class ProjectionFold(LedgerState state)
     }
 
     /// <summary>The pair's timeline now, with canonical findings, to diff against its open segments.</summary>
-    private List<(HoldingSegment Segment, string Finding, string Key)> Timeline((string Holder, string Subject) pair)
+    private List<(HoldingSegment Segment, string Key)> Timeline((string Holder, string Subject) pair)
     {
         var facts = state.StakesOf(pair);
         return HoldingProjection.Keyed(HoldingTimeline.Build(facts, SourcesOf(facts)));
