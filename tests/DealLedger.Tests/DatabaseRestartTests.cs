@@ -153,13 +153,15 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
             "Wolverine's node health check");
         var changes = await ScalarAsync<long>(c, $"select count(*) from (select sequence, holder, subject from {ProjectionTables.Name("holding_segments")} " +
             $"union select closed_sequence, holder, subject from {ProjectionTables.Name("holding_segments")} where closed_sequence is not null) x");
-        await WaitAsync(async () => await ScalarAsync<long>(c, $"select count(*) from {LedgerMessaging.Schema}.wolverine_outgoing_envelopes") == 0, "the outbox to drain");
+        var drained = await WaitAsync(async () => await ScalarAsync<long>(c, $"select count(*) from {LedgerMessaging.Schema}.wolverine_outgoing_envelopes") == 0, "the outbox to drain",
+            async () => $"left in the outbox (owner, destination, attempts): {string.Join("; ", await ListAsync(c, $"select owner_id, destination, coalesce(attempts, 0), exists (select from {LedgerMessaging.QueueSchema}.wolverine_queue_{LedgerMessaging.HoldingChangesQueue.Replace('-', '_')} q where q.id = o.id) from {LedgerMessaging.Schema}.wolverine_outgoing_envelopes o limit 10", r => $"{r.GetInt32(0)} {r.GetString(1)} {r.GetInt32(2)} in queue: {r.GetBoolean(3)}"))}; " +
+                $"nodes: {string.Join("; ", await ListAsync(c, $"select id, node_number, health_check from {LedgerMessaging.Schema}.wolverine_nodes", r => $"{r.GetGuid(0)} #{r.GetInt32(1)} {r.GetDateTime(2):HH:mm:ss.fff}"))}; the API's log ends:\n{string.Join("\n", api.Process.Tail(400).Split('\n').Where(l => !l.Contains("Database unavailable") && !l.Contains("DealLedger.Api.Problems")))}");
         Assert.Equal(changes, await ScalarAsync<long>(c, $"select count(*) from {LedgerMessaging.QueueSchema}.wolverine_queue_{LedgerMessaging.HoldingChangesQueue.Replace('-', '_')}"));
         Assert.Equal(0L, await ScalarAsync<long>(c, $"select count(*) from {LedgerMessaging.Schema}.wolverine_dead_letters"));
 
         // The feed wakes on commits again: a follower on the stream sees a new write at once.
         var latency = await StreamLatencyAsync(api.Url, readerKey, writer);
-        output.WriteLine($"after recovery: LISTEN again, sealed to the head, Wolverine's node checking in, {changes} holding-change messages in the queue (none left in the outbox, no dead letters); " +
+        output.WriteLine($"after recovery: LISTEN again, sealed to the head, Wolverine's node checking in, {changes} holding-change messages in the queue (none left in the outbox after {drained.TotalSeconds:0.0} s, no dead letters); " +
             $"a new write reached a feed stream in {latency.TotalMilliseconds:0} ms. Whole test {total.Elapsed.TotalSeconds:0} s");
         Assert.True(latency < TimeSpan.FromSeconds(3), $"the feed stream took {latency.TotalMilliseconds:0} ms to see a write");
     }
@@ -268,12 +270,18 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
         throw new InvalidOperationException("the feed stream ended");
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, string what)
+    /// <returns>How long it took.</returns>
+    private static async Task<TimeSpan> WaitAsync(Func<Task<bool>> condition, string what, Func<Task<string>>? explain = null)
     {
-        for (var waited = Stopwatch.StartNew(); !await condition(); await Task.Delay(100))
+        var waited = Stopwatch.StartNew();
+        for (; !await condition(); await Task.Delay(100))
         {
-            Assert.True(waited.Elapsed < RecoveryDeadline, $"no {what} within {RecoveryDeadline.TotalSeconds:0} s");
+            if (waited.Elapsed >= RecoveryDeadline)
+            {
+                Assert.Fail($"no {what} within {RecoveryDeadline.TotalSeconds:0} s{(explain is null ? "" : "; " + await explain())}");
+            }
         }
+        return waited.Elapsed;
     }
 
     private static async Task<T> ScalarAsync<T>(NpgsqlConnection c, string sql, params object[] args)
