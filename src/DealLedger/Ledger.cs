@@ -59,6 +59,13 @@ public sealed class Ledger : IAsyncDisposable
     /// <summary>Runs after a write committed (e.g. to send what the outbox holds at once).</summary>
     public Func<LedgerCommit, CancellationToken, Task>? Committed { get; set; }
 
+    /// <summary>
+    /// Runs when the commit itself failed (the connection broke during it): the server may have
+    /// committed or not, and the caller is told the write failed. What was stored in the write's
+    /// transaction for later (the outbox) must then be left to someone who can find out.
+    /// </summary>
+    public Action<LedgerCommit>? CommitUncertain { get; set; }
+
     /// <summary>Test seam: runs after a write's events and projections are in, just before it commits.</summary>
     public Func<CancellationToken, Task>? BeforeCommit { get; set; }
 
@@ -108,7 +115,15 @@ public sealed class Ledger : IAsyncDisposable
         {
             await hook(ct);
         }
-        await tx.CommitAsync(ct);
+        try
+        {
+            await tx.CommitAsync(ct);
+        }
+        catch (Exception) when (CommitUncertain is { } uncertain)
+        {
+            uncertain(commit);
+            throw;
+        }
         if (Committed is { } committed)
         {
             await committed(commit, ct);

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using DealLedger.Storage;
+using Npgsql;
 using Wolverine;
 using Wolverine.RDBMS;
 using Wolverine.Runtime;
@@ -65,6 +66,47 @@ public static class IntegrationEvents
             }
             await outbox.FlushOutgoingMessagesAsync();
         };
+        ledger.CommitUncertain = commit =>
+        {
+            if (Outboxes.TryGetValue(commit, out var outbox))
+            {
+                _ = ReleaseAsync(ledger, outbox.Outstanding.Select(e => e.Id).ToArray(), runtime.Cancellation);
+            }
+        };
+    }
+
+    /// <summary>
+    /// A write whose commit failed midway may have committed all the same: then its messages wait in the
+    /// outbox owned by this node, which dropped them with the failed write and, being alive, is never
+    /// taken over — they would wait until it stops. Marked unowned once the database answers, Wolverine's
+    /// outbox recovery sends them; if the write did not commit, nothing matches.
+    /// </summary>
+    private static async Task ReleaseAsync(Ledger ledger, Guid[] envelopes, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await ledger.Database.OpenConnectionAsync(ct);
+                await Sql.ExecAsync(connection, $"update {LedgerMessaging.Schema}.wolverine_outgoing_envelopes set owner_id = 0 where id = any($1)", ct, (object)envelopes);
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
     }
 
     private static async Task<List<HoldingChanged>> HoldingChangesAsync(LedgerCommit commit, CancellationToken ct)
