@@ -35,7 +35,8 @@ public static class ApiHost
         {
             var ledger = Ledger.Connect(connection, clock: s.GetRequiredService<TimeProvider>());
             ledger.PublishThroughOutbox(s.GetRequiredService<IWolverineRuntime>(),
-                builder.Configuration.GetValue<bool>("DealLedger:Testing:CrashAfterCommit"), builder.Configuration.GetValue<bool>("DealLedger:Testing:HoldOutbox"));
+                builder.Configuration.GetValue<bool>("DealLedger:Testing:CrashAfterCommit"), builder.Configuration.GetValue<bool>("DealLedger:Testing:HoldOutbox"),
+                builder.Configuration.GetValue<bool>("DealLedger:Testing:LoseCommitReply"));
             return ledger;
         });
         builder.Host.UseWolverine(o => LedgerMessaging.Configure(o, connection, "dealledger-api"));

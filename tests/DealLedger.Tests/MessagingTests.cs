@@ -29,6 +29,59 @@ public sealed class MessagingTests
         }
     }
 
+    private const string Deal = """
+        { "id": "nvidia-mistral-2025", "parties": ["nvidia", "mistral-ai"], "facts": [
+          { "id": "nvidia-mistral-stake", "type": "stake", "holder": "nvidia", "subject": "mistral-ai", "share": { "exact": 1.5 },
+            "valid": { "from": "2025-06-11" }, "sources": [ { "source": "ai-for-citizens-article-de", "claim": "stated" } ] } ] }
+        """;
+
+    [Fact]
+    public async Task a_message_of_a_write_whose_commit_reply_was_lost_is_delivered_once_while_the_api_lives_on()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using (var setup = db.Connect())
+        {
+            await Seeds.LoadAsync(setup);
+        }
+        await using var ledger = db.Connect();
+        var key = (await ledger.CreateKeyAsync("doubt-writer", Role.Writer, "tests")).Key;
+        var url = $"http://127.0.0.1:{ChildProcess.FreePort()}";
+        var environment = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__DealLedger"] = db.ConnectionString,
+            ["ASPNETCORE_URLS"] = url,
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["DealLedger__Testing__LoseCommitReply"] = "true",
+        };
+        const string notices = "select count(*) from notices.holding_changes";
+        await using var consumer = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Notices"), [], environment, "notices");
+        await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, notices) == 0, TimeSpan.FromSeconds(60), "notices table");
+        await using var api = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], environment, "api (loses commit replies)");
+        await api.WaitForHttpAsync(new Uri($"{url}/health/ready"), TimeSpan.FromSeconds(60));
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        http.DefaultRequestHeaders.Add("X-Api-Key", key);
+
+        // The write committed, but its caller hears the database failed; sent again, it is found written.
+        using (var first = await http.PostAsync("/api/deals", new StringContent(Deal, Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, first.StatusCode);
+        }
+        using (var again = await http.PostAsync("/api/deals", new StringContent(Deal, Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, again.StatusCode);
+        }
+
+        // The node that wrote it lives on and never sent the message itself; it is delivered all the same, once.
+        var fact = await ledger.FactAsync("nvidia-mistral-stake");
+        await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, notices) == 1, TimeSpan.FromSeconds(30), "the message while the API lives", TimeSpan.FromMilliseconds(250));
+        await Task.Delay(TimeSpan.FromSeconds(3)); // a second delivery would show by now
+        var id = HoldingChanged.IdOf(fact.Basis[^1].Sequence, "nvidia", "mistral-ai");
+        Assert.Equal(1L, await CountAsync(db.ConnectionString, $"select count(*) from notices.holding_changes where message_id = '{id}' and deliveries = 1"));
+        Assert.Equal(1L, await CountAsync(db.ConnectionString, notices));
+        Assert.Equal(0L, await CountAsync(db.ConnectionString, "select count(*) from wolverine.wolverine_outgoing_envelopes"));
+        Assert.False(api.HasExited, api.Tail());
+    }
+
     [Fact]
     public async Task a_message_is_delivered_exactly_once_after_the_api_dies_between_commit_and_send()
     {
@@ -57,12 +110,7 @@ public sealed class MessagingTests
             await api.WaitForHttpAsync(new Uri($"{url}/health/ready"), TimeSpan.FromSeconds(60));
             using var http = new HttpClient { BaseAddress = new Uri(url) };
             http.DefaultRequestHeaders.Add("X-Api-Key", key);
-            var deal = """
-                { "id": "nvidia-mistral-2025", "parties": ["nvidia", "mistral-ai"], "facts": [
-                  { "id": "nvidia-mistral-stake", "type": "stake", "holder": "nvidia", "subject": "mistral-ai", "share": { "exact": 1.5 },
-                    "valid": { "from": "2025-06-11" }, "sources": [ { "source": "ai-for-citizens-article-de", "claim": "stated" } ] } ] }
-                """;
-            await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.PostAsync("/api/deals", new StringContent(deal, Encoding.UTF8, "application/json")));
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.PostAsync("/api/deals", new StringContent(Deal, Encoding.UTF8, "application/json")));
             Assert.NotEqual(0, await api.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         }
 

@@ -33,7 +33,9 @@ public static class IntegrationEvents
     /// <param name="crashAfterCommit">Fault injection for tests: die between the commit and the send.</param>
     /// <param name="holdAfterCommit">Fault injection for tests: this node never sends them itself; they wait in the outbox, owned by this
     /// node, until it dies and a live node takes them over (the widest window a crash can leave).</param>
-    public static void PublishThroughOutbox(this Ledger ledger, IWolverineRuntime runtime, bool crashAfterCommit = false, bool holdAfterCommit = false)
+    /// <param name="loseCommitReply">Fault injection for tests: every write that commits ends as if the reply to its commit was lost
+    /// (the caller is told the database failed; it did commit), so this node never sends its messages itself.</param>
+    public static void PublishThroughOutbox(this Ledger ledger, IWolverineRuntime runtime, bool crashAfterCommit = false, bool holdAfterCommit = false, bool loseCommitReply = false)
     {
         ledger.Committing = async (commit, ct) =>
         {
@@ -63,6 +65,11 @@ public static class IntegrationEvents
             if (holdAfterCommit)
             {
                 return;
+            }
+            if (loseCommitReply)
+            {
+                ledger.CommitUncertain!(commit);
+                throw new NpgsqlException("DealLedger fault injection: the reply to the commit was lost", new IOException("connection lost"));
             }
             await outbox.FlushOutgoingMessagesAsync();
         };
