@@ -35,24 +35,39 @@ public sealed class MessagingTests
             "valid": { "from": "2025-06-11" }, "sources": [ { "source": "ai-for-citizens-article-de", "claim": "stated" } ] } ] }
         """;
 
-    [Fact]
-    public async Task a_message_of_a_write_whose_commit_reply_was_lost_is_delivered_once_while_the_api_lives_on()
+    /// <summary>A database with the seeds, and a writer's key.</summary>
+    private static async Task<(TestDatabase Db, string Key)> SeededAsync(string writer)
     {
-        await using var db = await TestDatabase.CreateAsync();
-        await using (var setup = db.Connect())
-        {
-            await Seeds.LoadAsync(setup);
-        }
+        var db = await TestDatabase.CreateAsync();
         await using var ledger = db.Connect();
-        var key = (await ledger.CreateKeyAsync("doubt-writer", Role.Writer, "tests")).Key;
-        var url = $"http://127.0.0.1:{ChildProcess.FreePort()}";
+        await Seeds.LoadAsync(ledger);
+        return (db, (await ledger.CreateKeyAsync(writer, Role.Writer, "tests")).Key);
+    }
+
+    /// <param name="fault">The fault injected (a DealLedger:Testing setting), if any.</param>
+    private static Dictionary<string, string?> Environment(TestDatabase db, string url, string? fault = null)
+    {
         var environment = new Dictionary<string, string?>
         {
             ["ConnectionStrings__DealLedger"] = db.ConnectionString,
             ["ASPNETCORE_URLS"] = url,
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["DealLedger__Testing__LoseCommitReply"] = "true",
         };
+        if (fault is not null)
+        {
+            environment[$"DealLedger__Testing__{fault}"] = "true";
+        }
+        return environment;
+    }
+
+    [Fact]
+    public async Task a_message_of_a_write_whose_commit_reply_was_lost_is_delivered_once_while_the_api_lives_on()
+    {
+        var (db, key) = await SeededAsync("doubt-writer");
+        await using var _ = db;
+        await using var ledger = db.Connect();
+        var url = $"http://127.0.0.1:{ChildProcess.FreePort()}";
+        var environment = Environment(db, url, "LoseCommitReply");
         const string notices = "select count(*) from notices.holding_changes";
         await using var consumer = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Notices"), [], environment, "notices");
         await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, notices) == 0, TimeSpan.FromSeconds(60), "notices table");
@@ -85,26 +100,15 @@ public sealed class MessagingTests
     [Fact]
     public async Task a_message_is_delivered_exactly_once_after_the_api_dies_between_commit_and_send()
     {
-        await using var db = await TestDatabase.CreateAsync();
-        await using (var setup = db.Connect())
-        {
-            await Seeds.LoadAsync(setup);
-        }
+        var (db, key) = await SeededAsync("crash-writer");
+        await using var _ = db;
         await using var ledger = db.Connect();
-        var key = (await ledger.CreateKeyAsync("crash-writer", Role.Writer, "tests")).Key;
         var url = $"http://127.0.0.1:{ChildProcess.FreePort()}";
-        Dictionary<string, string?> Environment(bool crash) => new()
-        {
-            ["ConnectionStrings__DealLedger"] = db.ConnectionString,
-            ["ASPNETCORE_URLS"] = url,
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["DealLedger__Testing__CrashAfterCommit"] = crash ? "true" : "false",
-        };
         const string notices = "select count(*) from notices.holding_changes";
 
-        await using var consumer = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Notices"), [], Environment(false), "notices");
+        await using var consumer = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Notices"), [], Environment(db, url), "notices");
         await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, notices) == 0, TimeSpan.FromSeconds(60), "notices table");
-        var api = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], Environment(true), "api (crashes after commit)");
+        var api = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], Environment(db, url, "CrashAfterCommit"), "api (crashes after commit)");
         await using (api)
         {
             await api.WaitForHttpAsync(new Uri($"{url}/health/ready"), TimeSpan.FromSeconds(60));
@@ -119,7 +123,7 @@ public sealed class MessagingTests
         Assert.Equal(1L, await CountAsync(db.ConnectionString, "select count(*) from wolverine.wolverine_outgoing_envelopes"));
         Assert.Equal(0L, await CountAsync(db.ConnectionString, notices));
 
-        await using var restarted = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], Environment(false), "api (restarted)");
+        await using var restarted = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], Environment(db, url), "api (restarted)");
         await restarted.WaitForHttpAsync(new Uri($"{url}/health/ready"), TimeSpan.FromSeconds(60));
         await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, notices) == 1, TimeSpan.FromSeconds(90), "the message after the restart", TimeSpan.FromMilliseconds(250));
         await Task.Delay(TimeSpan.FromSeconds(3)); // a second delivery would show by now
