@@ -182,15 +182,8 @@ public static class Seals
     {
         var (head, headLink) = await HeadAsync(c, ct);
         var lastWrite = await LastWriteAsync(c, ct);
-        WalkResult walked;
-        if (onSealed is not null || parallel is null || partitions < 2)
-        {
-            walked = await new ChainWalk(head, lastWrite, new byte[32], onSealed, 0, null).RunAsync(c, 0, long.MaxValue, ct);
-        }
-        else
-        {
-            walked = await PartitionedWalkAsync(c, parallel, partitions, head, lastWrite, ct);
-        }
+        var walked = (onSealed is null && parallel is not null && partitions > 1 ? await PartitionedWalkAsync(c, parallel, partitions, head, lastWrite, ct) : null)
+            ?? await new ChainWalk(head, lastWrite, new byte[32], onSealed, 0, null).RunAsync(c, 0, long.MaxValue, ct);
         var tail = new UnsealedTail(walked.TailCount, walked.TailFirst, walked.TailLast, walked.AboveLastWrite);
         ChainBreak? broken = null;
         if (walked.Found is { } f)
@@ -217,13 +210,14 @@ public static class Seals
         return ranges;
     }
 
-    private static async Task<WalkResult> PartitionedWalkAsync(NpgsqlConnection c, NpgsqlDataSource source, int partitions, long head, long lastWrite, CancellationToken ct)
+    /// <returns>Null when the log is too short to cut: then the one walk does it.</returns>
+    private static async Task<WalkResult?> PartitionedWalkAsync(NpgsqlConnection c, NpgsqlDataSource source, int partitions, long head, long lastWrite, CancellationToken ct)
     {
         var top = (await Sql.ListAsync(c, $"select greatest(coalesce(max(seq_id), 0), $1) from {ProjectionTables.Name("mt_events")}", r => r.GetInt64(0), ct, head))[0];
         var ranges = Ranges(top, partitions);
         if (ranges.Count == 1)
         {
-            return await new ChainWalk(head, lastWrite, new byte[32], null, 0, null).RunAsync(c, 0, long.MaxValue, ct);
+            return null;
         }
         var snapshot = (await Sql.ListAsync(c, "select pg_export_snapshot()", r => r.GetString(0), ct))[0];
         if (!System.Text.RegularExpressions.Regex.IsMatch(snapshot, "^[0-9A-F-]+$"))
@@ -384,10 +378,6 @@ public static class Seals
             while (result.Found is null && stop?.Above(range) != true && missing.TryDequeue(out var last))
             {
                 await JudgeAsync(last.Sequence, null, last.SealedId, ct);
-            }
-            if (result.Found is not null)
-            {
-                stop?.Broken(range);
             }
             return result;
         }

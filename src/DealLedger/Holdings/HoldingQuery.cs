@@ -131,7 +131,7 @@ public static class HoldingQuery
             {
                 new($"select id, name from {ProjectionTables.Of("organizations")} where id = any($1)")
                     { Parameters = { new() { Value = rows.SelectMany(r => new[] { r.Holder, r.Subject }).Distinct().ToArray() } } },
-                new($"select data::text from {ProjectionTables.Of("sources")} where id = any($1)")
+                new(SourceCatalog.ByIds)
                     { Parameters = { new() { Value = findings.SelectMany(f => f.Sources).Distinct().ToArray() } } },
                 new($"select seq_id, id, type, timestamp from {ProjectionTables.Name("mt_events")} where seq_id = any($1)")
                     { Parameters = { new() { Value = findings.SelectMany(f => f.Basis).Distinct().ToArray() } } },
@@ -149,7 +149,7 @@ public static class HoldingQuery
             await r.NextResultAsync(ct);
             while (await r.ReadAsync(ct))
             {
-                var source = LedgerJson.Deserialize<SourceRegistered>(r.GetString(0));
+                var source = SourceCatalog.Read(r);
                 sources[source.Id] = source;
             }
             await r.NextResultAsync(ct);

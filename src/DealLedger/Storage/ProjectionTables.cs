@@ -104,7 +104,7 @@ public static class ProjectionTables
         holdings.AddColumn<long>("closed_sequence").AllowNulls();
         // json, not jsonb: kept as written (the fold's canonical text is a segment's key) and stored without conversion.
         holdings.AddColumn("finding", "json").NotNull();
-        // Over both time axes, keyed by the organizations' ids hashed to bigint (HoldingQuery.Holder/Subject/Pair):
+        // Over both time axes, keyed by the organizations' ids hashed to bigint (IdKey; HoldingQuery.OfPair):
         // GiST keeps a bigint for a fraction of what it pays to keep a string, and these two are most of a
         // write's index upkeep. The hash only narrows; every query also compares the ids themselves.
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_pair") { Columns = [IndexedKey("holder"), IndexedKey("subject"), "recorded", "valid"], Method = IndexMethod.gist });
