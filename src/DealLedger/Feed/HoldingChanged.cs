@@ -90,29 +90,26 @@ public static class IntegrationEvents
     /// </summary>
     private static async Task ReleaseAsync(Ledger ledger, Guid[] envelopes, CancellationToken ct)
     {
-        while (!ct.IsCancellationRequested)
+        try
         {
-            try
-            {
-                await using var connection = await ledger.Database.OpenConnectionAsync(ct);
-                await Sql.ExecAsync(connection, $"update {LedgerMessaging.Schema}.wolverine_outgoing_envelopes set owner_id = 0 where id = any($1)", ct, (object)envelopes);
-                return;
-            }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            while (true)
             {
                 try
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
-                }
-                catch (OperationCanceledException)
-                {
+                    await using var connection = await ledger.Database.OpenConnectionAsync(ct);
+                    await Sql.ExecAsync(connection, $"update {LedgerMessaging.Schema}.wolverine_outgoing_envelopes set owner_id = 0 where id = any($1)", ct, (object)envelopes);
                     return;
                 }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                {
+                    // The database is not back yet.
+                }
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
             }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The node is stopping: once it is gone, Wolverine hands what it owns to a live node.
         }
     }
 
