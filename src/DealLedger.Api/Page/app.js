@@ -212,21 +212,24 @@ function startHere() {
   liveNotice();
 }
 
-/** The organization is not known to the ledger as of knownAt: nothing to draw, said plainly. */
-function nothingYet(e) {
-  setPhase('ready');
-  showError(null);
+/** Takes the last answer off the page: the graph, its ties and date, and what was drawn from them. */
+function clearAnswer() {
   graph = null;
   drawn = null;
   fill(els.graph);
   fill(els.ties);
   fill(els.asOf);
-  els.hood.hidden = true;
-  els.rest.hidden = true;
-  els.time.hidden = true;
+  for (const el of [els.hood, els.rest, els.time, els.panel, els.timeline]) {
+    el.hidden = true;
+  }
+}
+
+/** The organization is not known to the ledger as of knownAt: nothing to draw, said plainly. */
+function nothingYet(e) {
+  setPhase('ready');
+  showError(null);
+  clearAnswer();
   els.start.hidden = true;
-  els.panel.hidden = true;
-  els.timeline.hidden = true;
   els.empty.textContent = `The ledger had recorded nothing about ${state.around} by ${state.knownAt ? instant(state.knownAt) : 'now'}: ${e.message}`;
   els.empty.hidden = false;
   liveNotice();
@@ -235,17 +238,8 @@ function nothingYet(e) {
 function failed(e) {
   setPhase('error');
   // No answer for these dates: show none, rather than the last one under the new dates.
-  graph = null;
-  drawn = null;
-  fill(els.graph);
-  fill(els.ties);
-  fill(els.asOf);
+  clearAnswer();
   els.empty.hidden = true;
-  els.panel.hidden = true;
-  els.timeline.hidden = true;
-  els.hood.hidden = true;
-  els.rest.hidden = true;
-  els.time.hidden = true;
   if (e instanceof ApiError && e.status === 401) {
     askForKey(apiKey() ? 'The API key is unknown or revoked. Enter another one.' : null);
     return;
