@@ -42,6 +42,9 @@ public sealed class Ledger : IAsyncDisposable
     }
 
     public NpgsqlDataSource Database { get; }
+
+    /// <summary>The sources and events findings cite, as this ledger's reads found them (they never change).</summary>
+    internal Holdings.Citations Citations { get; } = new();
     internal DocumentStore Store => store.Value;
 
     /// <summary>Today, for queries that do not say `at`.</summary>

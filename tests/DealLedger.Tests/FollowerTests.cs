@@ -387,12 +387,15 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await using var c = new NpgsqlConnection(connection);
         await c.OpenAsync();
-        var rows = await Sql.ListAsync(c,
-            $"select s.id, s.holder, s.subject, lower(s.valid), upper(s.valid), s.status, {DealLedger.Holdings.HoldingQuery.FindingColumns("s.finding", "s.holder", "s.subject")} " +
+        var stored = await Sql.ListAsync(c,
+            "select s.id, s.holder, s.subject, lower(s.valid), upper(s.valid), s.status, s.finding::text " +
             "from dealledger.holding_segments s where upper_inf(s.recorded) order by 1",
-            r => new Segment(r.GetInt64(0), r.GetString(1), r.GetString(2),
+            r => (Row: new Segment(r.GetInt64(0), r.GetString(1), r.GetString(2),
                 r.IsDBNull(3) ? null : r.GetFieldValue<DateOnly>(3), r.IsDBNull(4) ? null : r.GetFieldValue<DateOnly>(4),
-                r.GetString(5), LedgerJson.Serialize(DealLedger.Holdings.HoldingQuery.ReadFinding(r, 6, r.GetString(1), r.GetString(2)))), default);
+                r.GetString(5), ""), Finding: r.GetString(6)), default);
+        var rendered = await DealLedger.Holdings.HoldingQuery.RenderAsync(c, new DealLedger.Holdings.Citations(),
+            stored.Select(s => (s.Row.Holder, s.Row.Subject, s.Finding)).ToList(), default);
+        var rows = stored.Select((s, i) => s.Row with { Finding = LedgerJson.Serialize(rendered[i].Finding) }).ToList();
         var findings = await Sql.ListAsync(c, "select f::jsonb::text from unnest($1::text[]) with ordinality x (f, n) order by n",
             r => r.GetString(0), default, (object)rows.Select(x => x.Finding).ToArray());
         return rows.Zip(findings, (row, finding) => row with { Finding = finding }).ToList();

@@ -48,7 +48,7 @@ public static class BodsExport
         ledger.ReadAsync(knownAt, async (c, k, token) =>
         {
             var day = at ?? ledger.Today;
-            var holdings = await HoldingQuery.AllHeldAsync(c, k, day, token);
+            var holdings = await HoldingQuery.AllHeldAsync(c, ledger.Citations, k, day, token);
             var ties = (await FactVersions.OfTypesAsync(c, k, [FactType.BoardSeat, FactType.Control], token))
                 .Where(f => !f.IsRetracted && RelationshipsQuery.StatusAt(f, day) is not null).ToList();
             var pairs = holdings.Select(h => (h.Holder, h.Subject)).Concat(ties.Select(f => (f.Current.Holder!, f.Current.Subject!)))
@@ -59,7 +59,7 @@ public static class BodsExport
                 orgs[id] = await OrganizationDirectory.RequireAsync(c, id, token);
             }
             var cited = holdings.SelectMany(h => h.Finding.Sources.Select(x => x.Id)).Concat(ties.SelectMany(SourceCatalog.CitedBy));
-            var sources = await SourceCatalog.LoadAsync(c, cited, token);
+            var sources = await ledger.Citations.SourcesAsync(c, cited, token);
             var date = Instant.Format(k)[..10];
             var writer = new Writer(date, orgs);
 

@@ -64,7 +64,7 @@ public static class ChangeFeed
         {
             return new FeedPage(after, highWater, after, []);
         }
-        var changes = await WriteChangesAsync(c, events.Select(e => e.Sequence).ToArray(), ct);
+        var changes = await WriteChangesAsync(c, ledger.Citations, events.Select(e => e.Sequence).ToArray(), ct);
         await tx.CommitAsync(ct);
         return new FeedPage(after, highWater, events[^1].Sequence, events
             .Select(e => new FeedMessage(e, [.. OwnChanges(e), .. changes.GetValueOrDefault(e.Sequence, [])])).ToList());
@@ -75,7 +75,7 @@ public static class ChangeFeed
     /// sequence: a write's projection rows carry the sequence of its last event (opened rows in
     /// `sequence`, closed holding segments in `closed_sequence`).
     /// </summary>
-    internal static async Task<Dictionary<long, List<ProjectionChange>>> WriteChangesAsync(NpgsqlConnection c, long[] sequences, CancellationToken ct)
+    internal static async Task<Dictionary<long, List<ProjectionChange>>> WriteChangesAsync(NpgsqlConnection c, Citations citations, long[] sequences, CancellationToken ct, bool keep = true)
     {
         var stored = await Sql.ListAsync(c,
             $"select sequence, holder, subject, id, lower(valid), upper(valid), status, finding::text from {ProjectionTables.Of("holding_segments")} where sequence = any($1) order by id",
@@ -84,7 +84,7 @@ public static class ChangeFeed
                 To: r.IsDBNull(5) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(5)).ToString(),
                 Status: LedgerJson.Deserialize<HoldingStatus>($"\"{r.GetString(6)}\""), Finding: r.GetString(7)),
             ct, sequences);
-        var rendered = await HoldingQuery.RenderAsync(c, stored.Select(o => (o.Holder, o.Subject, o.Finding)).ToList(), ct);
+        var rendered = await HoldingQuery.RenderAsync(c, citations, stored.Select(o => (o.Holder, o.Subject, o.Finding)).ToList(), ct, keep);
         var opened = stored.Select((o, i) => (o.Sequence, Pair: (o.Holder, o.Subject),
             Row: new SegmentRow(o.Id, o.From, o.To, o.Status, JsonSerializer.SerializeToElement(rendered[i].Finding, LedgerJson.Options)))).ToList();
         var closed = await Sql.ListAsync(c,

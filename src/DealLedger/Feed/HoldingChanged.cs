@@ -39,7 +39,7 @@ public static class IntegrationEvents
     {
         ledger.Committing = async (commit, ct) =>
         {
-            var messages = await HoldingChangesAsync(commit, ct);
+            var messages = await HoldingChangesAsync(ledger, commit, ct);
             if (messages.Count == 0)
             {
                 return;
@@ -113,10 +113,11 @@ public static class IntegrationEvents
         }
     }
 
-    private static async Task<List<HoldingChanged>> HoldingChangesAsync(LedgerCommit commit, CancellationToken ct)
+    private static async Task<List<HoldingChanged>> HoldingChangesAsync(Ledger ledger, LedgerCommit commit, CancellationToken ct)
     {
         var last = commit.Events[^1].Ref;
-        var changes = await ChangeFeed.WriteChangesAsync(commit.Connection, [last.Sequence], ct);
+        // Inside the write's transaction, which may yet roll back: nothing read here is kept.
+        var changes = await ChangeFeed.WriteChangesAsync(commit.Connection, ledger.Citations, [last.Sequence], ct, keep: false);
         return changes.GetValueOrDefault(last.Sequence, []).Where(c => c.Projection == "holdings")
             .Select(c => new HoldingChanged(HoldingChanged.IdOf(last.Sequence, c.Holder!, c.Subject!), c.Holder!, c.Subject!, last.Sequence, last.RecordedAt,
                 c.Closed!, c.Opened!))

@@ -14,7 +14,9 @@ public static class HoldingQuery
     public static Task<HoldingAnswer> HoldingAsync(this Ledger ledger, string holder, string subject, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default)
     {
         var day = at ?? ledger.Today;
-        // In the read's own round trip: the segment, what its words need, and whether both organizations exist.
+        // In the read's own round trip: the segment, the pair's names, and whether both organizations exist; the
+        // sources and events its words cite come from the ledger's citations (a second round trip only for those
+        // not read before).
         // When nothing was recorded after knownAt (in this statement's snapshot), the pair's open segments are
         // exactly those in force then: a seek in the btree of open segments to the last (holder, subject, valid)
         // at or before (holder, subject, [day,)) — ranges sort by their start, then their end, so it is the pair's
@@ -28,22 +30,28 @@ public static class HoldingQuery
             "and (holder, subject, valid) <= ($2, $3, daterange($4::date, null)) order by holder desc, subject desc, valid desc limit 1) s " +
             "where holder = $2 and subject = $3 and valid @> $4::date) " +
             $"else (select finding from {Table} where {OfPair("$2", "$3")} and recorded @> {Ledger.KnownAtSql} and valid @> $4::date limit 1) end finding) " +
-            $"select {FindingColumns("f.finding", "$2", "$3")} from f")
+            $"select f.finding::text, (select json_object_agg(o.id, o.name) from {ProjectionTables.Of("organizations")} o where o.id in ($2, $3))::text from f")
         {
             Parameters = { new() { Value = holder }, new() { Value = subject }, new() { Value = day } },
         };
-        return ledger.ReadAsync(knownAt, probe, r =>
-            {
-                var names = Names(r, 1);
-                return (Finding: r.IsDBNull(0) ? null : ReadFinding(r, 0, holder, subject, names), Known: names.Count);
-            },
+        return ledger.ReadAsync(knownAt, probe, r => (Finding: r.IsDBNull(0) ? null : Finding.Parse(r.GetString(0)), Names: Names(r, 1)),
             async (c, k, found, token) =>
         {
-            if (found.Finding is null || found.Known < 2)
+            if (found.Finding is null || found.Names.Count < 2)
             {
                 await PairNamesAsync(c, holder, subject, token);
             }
-            var finding = found.Finding ?? await UnknownAsync(c, holder, subject, k, token);
+            HoldingFinding finding;
+            if (found.Finding is { } stored)
+            {
+                var cited = ledger.Citations.For([stored]);
+                await cited.LoadAsync(c, token);
+                finding = FindingWords.Render(stored, found.Names.GetValueOrDefault(holder, holder), found.Names.GetValueOrDefault(subject, subject), cited.Sources, cited.Events);
+            }
+            else
+            {
+                finding = await UnknownAsync(c, holder, subject, k, token);
+            }
             return HoldingAnswer.From(holder, subject, day, k, finding);
         }, ct);
     }
@@ -54,36 +62,6 @@ public static class HoldingQuery
 
     /// <summary>A segment's id column equal to an id (SQL expressions), by its key first (see <see cref="ProjectionTables.IdKey"/>).</summary>
     private static string IdIs(string column, string id) => $"{ProjectionTables.IdKey(column)} = {ProjectionTables.IdKey(id)} and {column} = {id}";
-
-    /// <summary>
-    /// What a read selects to render a stored finding (<paramref name="finding"/>, of the pair <paramref name="holder"/>
-    /// → <paramref name="subject"/>, SQL expressions) in its own round trip: the finding, the pair's names, the
-    /// sources it cites and the events it rests on. <see cref="ReadFinding"/> reads these four columns.
-    /// </summary>
-    internal static string FindingColumns(string finding, string holder, string subject) =>
-        $"{finding}::text, (select json_object_agg(o.id, o.name) from {ProjectionTables.Of("organizations")} o where o.id in ({holder}, {subject}))::text, " +
-        $"(select json_agg(x.data) from {ProjectionTables.Of("sources")} x where x.id = any(array(select json_array_elements_text({finding}->'sources'))))::text, " +
-        $"(select json_agg(json_build_array(e.seq_id, e.id, e.type, e.timestamp)) from {ProjectionTables.Name("mt_events")} e " +
-        // Only numbers: a finding an earlier version stored (events as objects) reaches Finding.Parse, which says what to do.
-        $"where e.seq_id = any(array(select b::text::bigint from json_array_elements({finding}->'basis') b where json_typeof(b) = 'number')))::text";
-
-    /// <summary>The finding of the columns <see cref="FindingColumns"/> selected, from <paramref name="at"/> on, in words.</summary>
-    internal static HoldingFinding ReadFinding(NpgsqlDataReader r, int at, string holder, string subject, Dictionary<string, string>? names = null)
-    {
-        names ??= Names(r, at + 1);
-        var sources = r.IsDBNull(at + 2) ? [] : LedgerJson.Deserialize<List<SourceRegistered>>(r.GetString(at + 2)).ToDictionary(s => s.Id);
-        var events = new Dictionary<long, BasisEvent>();
-        if (!r.IsDBNull(at + 3))
-        {
-            using var json = System.Text.Json.JsonDocument.Parse(r.GetString(at + 3));
-            foreach (var e in json.RootElement.EnumerateArray())
-            {
-                var sequence = e[0].GetInt64();
-                events[sequence] = new BasisEvent(e[1].GetGuid(), sequence, e[2].GetString()!, e[3].GetDateTimeOffset());
-            }
-        }
-        return FindingWords.Render(Finding.Parse(r.GetString(at)), names.GetValueOrDefault(holder, holder), names.GetValueOrDefault(subject, subject), sources, events);
-    }
 
     private static Dictionary<string, string> Names(NpgsqlDataReader r, int at) =>
         r.IsDBNull(at) ? [] : LedgerJson.Deserialize<Dictionary<string, string>>(r.GetString(at));
@@ -100,66 +78,57 @@ public static class HoldingQuery
 
     /// <summary>The pairs in which <paramref name="org"/> is on <paramref name="side"/> whose holding is held or uncertain at (knownAt, day): one index lookup.</summary>
     internal static async Task<List<(string Holder, string Subject, HoldingFinding Finding)>> HeldAsync(
-        NpgsqlConnection c, Side side, string org, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
-        await RenderAsync(c, await Sql.ListAsync(c,
+        NpgsqlConnection c, Citations citations, Side side, string org, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
+        await RenderAsync(c, citations, await Sql.ListAsync(c,
             $"select holder, subject, finding::text from {Table} where {IdIs(side == Side.Holder ? "holder" : "subject", "$1")} " +
             "and recorded @> $2::timestamptz and valid @> $3::date and status in ('held', 'uncertain') order by holder, subject",
             r => (Holder: r.GetString(0), Subject: r.GetString(1), Finding: r.GetString(2)), ct, org, knownAt, day), ct);
 
     /// <summary>Every pair whose holding is held or uncertain at (knownAt, day), in id order.</summary>
     internal static async Task<List<(string Holder, string Subject, HoldingFinding Finding)>> AllHeldAsync(
-        NpgsqlConnection c, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
-        await RenderAsync(c, await Sql.ListAsync(c,
+        NpgsqlConnection c, Citations citations, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
+        await RenderAsync(c, citations, await Sql.ListAsync(c,
             $"select holder, subject, finding::text from {Table} where recorded @> $1::timestamptz and valid @> $2::date and status in ('held', 'uncertain') order by holder, subject",
             r => (Holder: r.GetString(0), Subject: r.GetString(1), Finding: r.GetString(2)), ct, knownAt, day), ct);
 
     /// <summary>
-    /// Stored findings of many segments in words: what their words need (the pairs' names, the sources cited,
-    /// the events they rest on) is read for all of them at once, in one round trip, not once per row.
+    /// Stored findings of many segments in words: the pairs' names and the citations not kept yet (sources cited,
+    /// events the findings rest on) are read for all of them at once, in one round trip, not once per row.
     /// </summary>
+    /// <param name="keep">Whether the citations read are kept: not inside a write's transaction (see <see cref="Citations"/>).</param>
     internal static async Task<List<(string Holder, string Subject, HoldingFinding Finding)>> RenderAsync(
-        NpgsqlConnection c, IReadOnlyList<(string Holder, string Subject, string Finding)> rows, CancellationToken ct)
+        NpgsqlConnection c, Citations citations, IReadOnlyList<(string Holder, string Subject, string Finding)> rows, CancellationToken ct, bool keep = true)
     {
         if (rows.Count == 0)
         {
             return [];
         }
         var findings = rows.Select(r => Finding.Parse(r.Finding)).ToList();
+        var cited = citations.For(findings, keep);
         await using var batch = new NpgsqlBatch(c)
         {
             BatchCommands =
             {
                 new($"select id, name from {ProjectionTables.Of("organizations")} where id = any($1)")
                     { Parameters = { new() { Value = rows.SelectMany(r => new[] { r.Holder, r.Subject }).Distinct().ToArray() } } },
-                new(SourceCatalog.ByIds)
-                    { Parameters = { new() { Value = findings.SelectMany(f => f.Sources).Distinct().ToArray() } } },
-                new($"select seq_id, id, type, timestamp from {ProjectionTables.Name("mt_events")} where seq_id = any($1)")
-                    { Parameters = { new() { Value = findings.SelectMany(f => f.Basis).Distinct().ToArray() } } },
             },
         };
+        cited.AddTo(batch);
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
-        var sources = new Dictionary<string, SourceRegistered>(StringComparer.Ordinal);
-        var events = new Dictionary<long, BasisEvent>();
         await using (var r = await batch.ExecuteReaderAsync(ct))
         {
             while (await r.ReadAsync(ct))
             {
                 names[r.GetString(0)] = r.GetString(1);
             }
-            await r.NextResultAsync(ct);
-            while (await r.ReadAsync(ct))
+            if (!cited.Complete)
             {
-                var source = SourceCatalog.Read(r);
-                sources[source.Id] = source;
-            }
-            await r.NextResultAsync(ct);
-            while (await r.ReadAsync(ct))
-            {
-                events[r.GetInt64(0)] = new BasisEvent(r.GetGuid(1), r.GetInt64(0), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3));
+                await r.NextResultAsync(ct);
+                await cited.ReadAsync(r, ct);
             }
         }
         return rows.Select((row, i) => (row.Holder, row.Subject, FindingWords.Render(findings[i],
-            names.GetValueOrDefault(row.Holder, row.Holder), names.GetValueOrDefault(row.Subject, row.Subject), sources, events))).ToList();
+            names.GetValueOrDefault(row.Holder, row.Holder), names.GetValueOrDefault(row.Subject, row.Subject), cited.Sources, cited.Events))).ToList();
     }
 
     /// <summary>Rule 3: no stake fact about the pair was recorded by knownAt.</summary>
@@ -215,7 +184,7 @@ public static class HoldingHistoryQuery
             var stored = await Sql.ListAsync(c,
                 $"select lower(valid), upper(valid), finding::text from {table} where {HoldingQuery.OfPair("$1", "$2")} and recorded @> $3::timestamptz order by lower(valid) nulls first",
                 r => (From: Day(r, 0), To: Day(r, 1), Finding: r.GetString(2)), token, holder, subject, k);
-            var rendered = await HoldingQuery.RenderAsync(c, stored.Select(p => (holder, subject, p.Finding)).ToList(), token);
+            var rendered = await HoldingQuery.RenderAsync(c, ledger.Citations, stored.Select(p => (holder, subject, p.Finding)).ToList(), token);
             var current = stored.Select((p, i) => (p.From, p.To, Finding: rendered[i].Finding)).ToList();
             // Versions the ledger held before and replaced by knownAt, and the pair's fact events that replaced them.
             var replaced = await Sql.ListAsync(c,
@@ -232,7 +201,7 @@ public static class HoldingHistoryQuery
                 "where e.stream_id = any($2) and e.timestamp = any($1) order by e.seq_id",
                 r => (Event: new BasisEvent(r.GetGuid(1), r.GetInt64(0), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3)), Sources: LedgerJson.Deserialize<string[]>(r.GetString(4))),
                 token, replaced.Select(v => v.KnownUntil).Distinct().ToArray(), streams.ToArray());
-            var sources = await SourceCatalog.LoadAsync(c, replacing.SelectMany(e => e.Sources), token);
+            var sources = await ledger.Citations.SourcesAsync(c, replacing.SelectMany(e => e.Sources), token);
 
             var periods = current.Select(p => new HoldingPeriod(p.From?.ToString(), p.To?.ToString(), p.Finding,
                 p.Finding.Basis.Where(b => Amending.Contains(b.Type)).ToList(),

@@ -20,7 +20,7 @@ public static class OwnersQuery
         {
             var day = at ?? ledger.Today;
             await OrganizationDirectory.RequireAsync(c, subject, token);
-            var rows = await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Subject, subject, k, day, token);
+            var rows = await HoldingQuery.HeldAsync(c, ledger.Citations, HoldingQuery.Side.Subject, subject, k, day, token);
             var names = await OrganizationDirectory.NamesAsync(c, rows.Select(r => r.Holder), token);
             var owners = rows.Select(r => new Owner(r.Holder, names.GetValueOrDefault(r.Holder, r.Holder), r.Finding.Status, r.Finding.Share,
                 r.Finding.Since, r.Finding.Confidence, r.Finding.Sources)).ToList();

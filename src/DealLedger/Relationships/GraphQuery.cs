@@ -99,12 +99,12 @@ public static class GraphQuery
         request ??= new GraphRequest();
         var day = at ?? ledger.Today;
         return ledger.ReadAsync(knownAt, (c, k, token) => request.Around is { } around
-            ? NeighbourhoodAsync(c, around, request, day, k, token)
-            : WholeAsync(c, request, day, k, token), ct);
+            ? NeighbourhoodAsync(c, ledger.Citations, around, request, day, k, token)
+            : WholeAsync(c, ledger.Citations, request, day, k, token), ct);
     }
 
     /// <summary>A page of every organization, in id order, with the ties that start at it: each tie is on exactly one page.</summary>
-    private static async Task<GraphAnswer> WholeAsync(NpgsqlConnection c, GraphRequest request, DateOnly day, DateTimeOffset k, CancellationToken ct)
+    private static async Task<GraphAnswer> WholeAsync(NpgsqlConnection c, Citations citations, GraphRequest request, DateOnly day, DateTimeOffset k, CancellationToken ct)
     {
         var table = ProjectionTables.Of("organizations");
         var ids = await Sql.ListAsync(c, $"select id from {table} where recorded_at <= $1 order by id offset $2 limit $3",
@@ -114,7 +114,7 @@ public static class GraphQuery
         var edges = new Dictionary<string, GraphEdge>(StringComparer.Ordinal);
         foreach (var id in ids)
         {
-            var answer = await RelationshipsQuery.LoadAsync(c, id, day, k, ct);
+            var answer = await RelationshipsQuery.LoadAsync(c, citations, id, day, k, ct);
             // Each tie is seen from both ends: keep it at its outgoing end, or a mutual one at its first party.
             foreach (var r in answer.Relationships.Where(r => r.Direction == Direction.Outgoing
                 || (r.Direction == Direction.Mutual && r.Counterparties.All(x => string.CompareOrdinal(id, x) < 0))))
@@ -132,9 +132,9 @@ public static class GraphQuery
     }
 
     /// <summary>One organization's neighbourhood: a page of its neighbours, strongest tie first, and (hops 2) theirs.</summary>
-    private static async Task<GraphAnswer> NeighbourhoodAsync(NpgsqlConnection c, string around, GraphRequest request, DateOnly day, DateTimeOffset k, CancellationToken ct)
+    private static async Task<GraphAnswer> NeighbourhoodAsync(NpgsqlConnection c, Citations citations, string around, GraphRequest request, DateOnly day, DateTimeOffset k, CancellationToken ct)
     {
-        var (center, facts) = await RelationshipsQuery.LoadWithFactsAsync(c, around, day, k, ct);
+        var (center, facts) = await RelationshipsQuery.LoadWithFactsAsync(c, citations, around, day, k, ct);
         await using (var registered = Sql.Command(c, $"select recorded_at <= $2 from {ProjectionTables.Of("organizations")} where id = $1", around, k))
         {
             // Known now but not yet then: as a replay of the log up to knownAt would have it, unknown.
@@ -164,7 +164,7 @@ public static class GraphQuery
             var theirs = new List<(string From, Relationship Tie)>();
             foreach (var n in page)
             {
-                var answer = await RelationshipsQuery.LoadAsync(c, n.Id, day, k, ct);
+                var answer = await RelationshipsQuery.LoadAsync(c, citations, n.Id, day, k, ct);
                 foreach (var next in Neighbours(answer.Relationships).Where(x => !drawn.ContainsKey(x.Id)))
                 {
                     if (!further.TryGetValue(next.Id, out var known) || Strength.Compare(next, known.Tie) < 0)

@@ -50,7 +50,7 @@ public static class RelationshipsQuery
     public const int MaxLimit = 1_000;
 
     public static Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
-        ledger.ReadAsync(knownAt, (c, k, token) => LoadAsync(c, org, at ?? ledger.Today, k, token), ct);
+        ledger.ReadAsync(knownAt, (c, k, token) => LoadAsync(c, ledger.Citations, org, at ?? ledger.Today, k, token), ct);
 
     /// <summary>A page of the organization's ties, in the whole answer's order (what the API and the CLI give).</summary>
     public static async Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, PageRequest page, CancellationToken ct = default)
@@ -60,22 +60,22 @@ public static class RelationshipsQuery
         return all with { Relationships = ties, Page = where };
     }
 
-    internal static async Task<RelationshipsAnswer> LoadAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k, CancellationToken token) =>
-        (await LoadWithFactsAsync(c, org, day, k, token)).Answer;
+    internal static async Task<RelationshipsAnswer> LoadAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token) =>
+        (await LoadWithFactsAsync(c, citations, org, day, k, token)).Answer;
 
     /// <summary>The answer and the facts it was made from (every fact of the organization as known at k, retracted ones left out).</summary>
-    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k, CancellationToken token)
+    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token)
     {
         var o = await OrganizationDirectory.RequireAsync(c, org, token);
         var facts = (await FactVersions.InvolvingAsync(c, org, k, token)).Where(f => !f.IsRetracted).ToList();
         var names = await OrganizationDirectory.NamesAsync(c, facts.SelectMany(f => f.Current.Organizations).Append(org), token);
-        var sources = await SourceCatalog.LoadAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);
+        var sources = await citations.SourcesAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);
         string Name(string id) => names.GetValueOrDefault(id, id);
 
         var result = new List<Relationship>();
         // Stakes follow the holding timeline (succession, narrowing, disputes), not single facts.
-        var stakes = (await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Holder, org, k, day, token))
-            .Concat(await HoldingQuery.HeldAsync(c, HoldingQuery.Side.Subject, org, k, day, token));
+        var stakes = (await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Holder, org, k, day, token))
+            .Concat(await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Subject, org, k, day, token));
         // A pair's stake facts looked up once, not searched for per pair: a hub has thousands of pairs.
         var stakeFacts = facts.Where(x => x.Current.Type == FactType.Stake)
             .ToLookup(x => (x.Current.Holder, x.Current.Subject));

@@ -1,0 +1,205 @@
+using System.Collections.Concurrent;
+using DealLedger.Sources;
+using DealLedger.Storage;
+using Npgsql;
+
+namespace DealLedger.Holdings;
+
+/// <summary>
+/// The sources and log events stored findings cite, kept in the process once read, so a read asks the
+/// database only for those it has not seen. Both never change once recorded (the log is append-only, a
+/// source registered again with other details is refused), so nothing kept ever needs invalidating.
+/// It belongs to one ledger, i.e. one database: sequences and source ids mean nothing elsewhere.
+/// Only what committed reads returned is kept (<see cref="Need.Keep"/>): a write's own transaction can see
+/// rows that then roll back, and a source id may later be registered with other details.
+/// </summary>
+internal sealed class Citations
+{
+    private readonly Recent<string, SourceRegistered> sources;
+    private readonly Recent<long, BasisEvent> events;
+
+    public Citations(int sourceCapacity = 20_000, int eventCapacity = 200_000)
+    {
+        sources = new Recent<string, SourceRegistered>(sourceCapacity, StringComparer.Ordinal);
+        events = new Recent<long, BasisEvent>(eventCapacity, EqualityComparer<long>.Default);
+    }
+
+    /// <summary>What rendering these findings needs: what is kept already, and the statements that read the rest.</summary>
+    public Need For(IEnumerable<Finding> findings, bool keep = true)
+    {
+        var need = new Need(this, keep);
+        foreach (var f in findings)
+        {
+            need.Cite(f.Sources, f.Basis);
+        }
+        return need;
+    }
+
+    /// <summary>Sources by id (those not registered left out), read from the database only when not kept yet.</summary>
+    public async Task<Dictionary<string, SourceRegistered>> SourcesAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct)
+    {
+        var need = new Need(this, keep: true);
+        need.Cite(ids, []);
+        await need.LoadAsync(c, ct);
+        return need.Sources;
+    }
+
+    /// <summary>
+    /// The citations of some findings: <see cref="Sources"/> and <see cref="Events"/> hold the kept ones;
+    /// <see cref="AddTo"/> puts the statements reading the missing ones into a batch (none when nothing is
+    /// missing) and <see cref="ReadAsync"/> reads their results, in that order.
+    /// </summary>
+    public sealed class Need(Citations owner, bool keep)
+    {
+        public Dictionary<string, SourceRegistered> Sources { get; } = new(StringComparer.Ordinal);
+        public Dictionary<long, BasisEvent> Events { get; } = [];
+        internal HashSet<string> MissingSources { get; } = new(StringComparer.Ordinal);
+        internal HashSet<long> MissingEvents { get; } = [];
+
+        /// <summary>Whether what is read is kept: false inside a write's transaction.</summary>
+        public bool Keep => keep;
+
+        public bool Complete => MissingSources.Count == 0 && MissingEvents.Count == 0;
+
+        internal void Cite(IEnumerable<string> sources, IEnumerable<long> basis)
+        {
+            foreach (var id in sources)
+            {
+                if (!Sources.ContainsKey(id) && !MissingSources.Contains(id))
+                {
+                    if (owner.sources.TryGet(id, out var s))
+                    {
+                        Sources[id] = s;
+                    }
+                    else
+                    {
+                        MissingSources.Add(id);
+                    }
+                }
+            }
+            foreach (var sequence in basis)
+            {
+                if (!Events.ContainsKey(sequence) && !MissingEvents.Contains(sequence))
+                {
+                    if (owner.events.TryGet(sequence, out var e))
+                    {
+                        Events[sequence] = e;
+                    }
+                    else
+                    {
+                        MissingEvents.Add(sequence);
+                    }
+                }
+            }
+        }
+
+        public void AddTo(NpgsqlBatch batch)
+        {
+            if (MissingSources.Count > 0)
+            {
+                batch.BatchCommands.Add(new(SourceCatalog.ByIds) { Parameters = { new() { Value = MissingSources.ToArray() } } });
+            }
+            if (MissingEvents.Count > 0)
+            {
+                batch.BatchCommands.Add(new($"select seq_id, id, type, timestamp from {ProjectionTables.Name("mt_events")} where seq_id = any($1)")
+                    { Parameters = { new() { Value = MissingEvents.ToArray() } } });
+            }
+        }
+
+        /// <summary>Reads the results of <see cref="AddTo"/>'s statements; the reader stands before the first of them.</summary>
+        public async Task ReadAsync(NpgsqlDataReader r, CancellationToken ct)
+        {
+            var next = false;
+            if (MissingSources.Count > 0)
+            {
+                next = true;
+                while (await r.ReadAsync(ct))
+                {
+                    var source = SourceCatalog.Read(r);
+                    Sources[source.Id] = source;
+                    if (keep)
+                    {
+                        owner.sources.Add(source.Id, source);
+                    }
+                }
+            }
+            if (MissingEvents.Count > 0)
+            {
+                if (next)
+                {
+                    await r.NextResultAsync(ct);
+                }
+                while (await r.ReadAsync(ct))
+                {
+                    var e = new BasisEvent(r.GetGuid(1), r.GetInt64(0), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3));
+                    Events[e.Sequence] = e;
+                    if (keep)
+                    {
+                        owner.events.Add(e.Sequence, e);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Reads the missing citations in a round trip of their own (none when nothing is missing).</summary>
+        public async Task LoadAsync(NpgsqlConnection c, CancellationToken ct)
+        {
+            if (Complete)
+            {
+                return;
+            }
+            await using var batch = new NpgsqlBatch(c);
+            AddTo(batch);
+            await using var r = await batch.ExecuteReaderAsync(ct);
+            await ReadAsync(r, ct);
+        }
+    }
+
+    /// <summary>
+    /// A bounded map of what was read most recently: two generations; when the young one is full it becomes
+    /// the old one and the previous old one is dropped, and a hit in the old one is brought back to the young.
+    /// Memory stays under twice the capacity; what is used often stays.
+    /// </summary>
+    internal sealed class Recent<TKey, TValue>(int capacity, IEqualityComparer<TKey> comparer) where TKey : notnull
+    {
+        private ConcurrentDictionary<TKey, TValue> young = new(comparer);
+        private ConcurrentDictionary<TKey, TValue> old = new(comparer);
+        // Counted here: ConcurrentDictionary.Count takes every lock of the map.
+        private int count;
+        private readonly Lock turning = new();
+
+        /// <summary>How many are kept (under twice the capacity).</summary>
+        public int Count => young.Count + old.Count;
+
+        public bool TryGet(TKey key, out TValue value)
+        {
+            if (young.TryGetValue(key, out value!))
+            {
+                return true;
+            }
+            if (old.TryGetValue(key, out value!))
+            {
+                Add(key, value);
+                return true;
+            }
+            return false;
+        }
+
+        public void Add(TKey key, TValue value)
+        {
+            var generation = young;
+            if (generation.TryAdd(key, value) && Interlocked.Increment(ref count) >= capacity)
+            {
+                lock (turning)
+                {
+                    if (ReferenceEquals(young, generation))
+                    {
+                        old = generation;
+                        young = new ConcurrentDictionary<TKey, TValue>(comparer);
+                        count = 0;
+                    }
+                }
+            }
+        }
+    }
+}
