@@ -82,8 +82,8 @@ public sealed class RebuildCrashTests(ITestOutputHelper output)
         await using var c = new NpgsqlConnection(db.ConnectionString);
         await c.OpenAsync();
 
-        // 1. In the middle of the switch: a lock the test holds on the last table stops the switch there, inside its
-        //    transaction, with the other tables already replaced and their id sequences set.
+        // 1. In the switch: a lock the test holds on the last table stops the switch there, inside its transaction,
+        //    holding the write lock, while it waits to lock the live tables it replaces (it tries again and again).
         TimeSpan reachedSwitch;
         await using (var hold = await c.BeginTransactionAsync())
         {
@@ -205,7 +205,7 @@ public sealed class RebuildCrashTests(ITestOutputHelper output)
     {
         await using var c = new NpgsqlConnection(connectionString);
         await c.OpenAsync();
-        return await ScalarAsync<long>(c, $"select count(*) from pg_stat_activity where datname = current_database() and query like 'delete from {ProjectionTables.Name("holding_segments")}%'");
+        return await ScalarAsync<long>(c, $"select count(*) from pg_stat_activity where datname = current_database() and query like '%lock table {ProjectionTables.Name("organizations")}%' and wait_event_type = 'Lock'");
     }
 
     /// <summary>A shadow's tables are being filled (a transaction writes to them).</summary>

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using DealLedger.Storage;
 using Npgsql;
 
@@ -19,7 +18,7 @@ public sealed record RebuildReport(int Events, IReadOnlyList<ProjectionFingerpri
 /// <summary>
 /// DESIGN §8 rebuild: the projections are built from the log into a shadow schema while queries go
 /// on answering from the live ones; then, under the write lock, the shadow takes the writes that
-/// came meanwhile and its rows replace the live rows in one short transaction. A rebuild killed at
+/// came meanwhile and its tables take the live tables' places in one short transaction. A rebuild killed at
 /// any point leaves the live projections as they were (the switch commits whole or not at all) and
 /// at most a shadow schema, which the next rebuild or replay drops.
 /// </summary>
@@ -40,32 +39,28 @@ public static class Rebuild
         string[] tables = projection is null ? [.. ProjectionTables.Projections]
             : Names.TryGetValue(projection, out var named) ? [.. named, "ledger_position"]
             : throw LedgerException.Invalid($"unknown projection '{projection}' (known: {string.Join(", ", Names.Keys)})");
-        var before = await FingerprintAsync(ledger, ct);
+        // The live rows' fingerprint is taken by PostgreSQL while this process folds the log.
+        var before = FingerprintAsync(ledger, ct);
         await using var shadow = await ShadowProjections.CreateAsync(ledger, "rebuild", ct);
         var total = await ledger.ReadAsync(null, (c, _, token) => EventLogReader.CountAsync(c, DateTimeOffset.MaxValue, token), ct);
         var report = new Progress<int>(n => progress?.Report(new AuditProgress("rebuilding projections", n, total)));
         await shadow.CatchUpAsync(DateTimeOffset.MaxValue, report, ct);
+        var fingerprintBefore = await before;
 
-        await using (var c = await ledger.Database.OpenConnectionAsync(ct))
-        await using (var tx = await c.BeginTransactionAsync(ct))
+        while (true)
         {
+            await using var c = await ledger.Database.OpenConnectionAsync(ct);
+            await using var tx = await c.BeginTransactionAsync(ct);
             await Ledger.TakeWriteLockAsync(c, ct);
             await shadow.CatchUpAsync(DateTimeOffset.MaxValue, report, ct);
             await using var version = Sql.Command(c, $"select projection_version from {ProjectionTables.Name("ledger_position")}");
             var builtBy = await version.ExecuteScalarAsync(ct);
-            foreach (var table in tables)
+            if (!await shadow.TryReplaceLiveAsync(c, tables, ct))
             {
-                // A bulk copy (with index upkeep) may outlast any statement timeout: it runs to the end.
-                await using var copy = Sql.Command(c, $"delete from {ProjectionTables.Name(table)}; insert into {ProjectionTables.Name(table)} select * from {shadow.Schema}.{table}");
-                copy.CommandTimeout = 0;
-                await copy.ExecuteNonQueryAsync(ct);
-                if (await ShadowProjections.HasIdAsync(c, table, ct))
-                {
-                    // New rows continue after the rebuilt ones, and never below the sequence's last value: setval
-                    // is not undone if this transaction is (a crash before the commit), and the old rows stay then.
-                    var sequence = $"pg_get_serial_sequence('{ProjectionTables.Name(table)}', 'id')";
-                    await Sql.ExecAsync(c, $"select setval({sequence}, greatest((select max(id) from {ProjectionTables.Name(table)}), pg_sequence_last_value({sequence}::regclass), 1))", ct);
-                }
+                // Readers held the tables: let writes go on meanwhile, then try again.
+                await tx.RollbackAsync(ct);
+                await Task.Delay(Random.Shared.Next(20, 200), ct);
+                continue;
             }
             if (projection is not null && builtBy is int kept)
             {
@@ -73,10 +68,11 @@ public static class Rebuild
                 await Sql.ExecAsync(c, $"update {ProjectionTables.Name("ledger_position")} set projection_version = $1", ct, kept);
             }
             await tx.CommitAsync(ct);
-            // Every row was replaced: the planner's picture of the tables is the old one.
+            // The tables are new: the planner has no picture of them yet.
             await Projections.AnalyzeAsync(c, tables, ct);
+            break;
         }
-        return new RebuildReport(shadow.EventsApplied, before, await FingerprintAsync(ledger, ct)) { AbandonedShadowsDropped = shadow.Abandoned };
+        return new RebuildReport(shadow.EventsApplied, fingerprintBefore, await FingerprintAsync(ledger, ct)) { AbandonedShadowsDropped = shadow.Abandoned };
     }
 
     /// <summary>Why the projections need a whole `rebuild` (another version of the fold built them), or null.</summary>
@@ -86,38 +82,43 @@ public static class Rebuild
         return await Projections.OutdatedAsync(c, ct);
     }
 
-    /// <summary>Each projection's fingerprint: a SHA-256 over its rows (ids left out: a rebuild may number rows anew), in a fixed order.</summary>
-    public static Task<IReadOnlyList<ProjectionFingerprint>> FingerprintAsync(Ledger ledger, CancellationToken ct = default) =>
-        ledger.ReadAsync<IReadOnlyList<ProjectionFingerprint>>(null, async (c, _, token) =>
+    /// <summary>
+    /// Each projection's fingerprint: the SHA-256 of the SHA-256 digests of its rows (each row as PostgreSQL writes
+    /// it as text, its columns in name order, surrogate ids left out), in ascending order of the digests, so neither
+    /// the rows' order on disk nor the columns' order in the table (which differs with the migrations' history) matters.
+    /// </summary>
+    public static async Task<IReadOnlyList<ProjectionFingerprint>> FingerprintAsync(Ledger ledger, CancellationToken ct = default) =>
+        // One connection per table, at once: each is one sequential scan and one sort in its own server process.
+        await Task.WhenAll(ProjectionTables.Projections.Select(table => FingerprintAsync(ledger, table, ct)));
+
+    private static async Task<ProjectionFingerprint> FingerprintAsync(Ledger ledger, string table, CancellationToken ct)
+    {
+        await using var c = await ledger.Database.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        // Rows become text, and recorded times become text in the session's time zone and date style: fixed here,
+        // so the same state has the same fingerprint from any session.
+        await Sql.ExecAsync(c, "set local timezone = 'UTC'; set local datestyle = 'ISO, YMD'", ct);
+        var id = await ShadowProjections.HasIdAsync(c, table, ct);
+        var columns = await Sql.ListAsync(c,
+            "select quote_ident(column_name::text) from information_schema.columns where table_schema = current_schema() and table_name = $1 " +
+            "and not ($2 and column_name = 'id') order by column_name",
+            r => r.GetString(0), ct, table, id);
+        // Only digests are sorted (32 bytes a row), not the rows: a sort of whole rows spills to disk on a large ledger.
+        await using var cmd = Sql.Command(c, $"select sha256(convert_to(row({string.Join(", ", columns)})::text, 'UTF8')) h from {ProjectionTables.Of(table)} order by h");
+        cmd.CommandTimeout = 0;
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long rows = 0;
+        var digest = new byte[32];
+        await using (var reader = await cmd.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct))
         {
-            // Rows become text, and recorded times become text in the session's time zone: in UTC,
-            // so the same state has the same fingerprint from any session.
-            await using var tx = await c.BeginTransactionAsync(token);
-            await Sql.ExecAsync(c, "set local timezone = 'UTC'", token);
-            var result = new List<ProjectionFingerprint>();
-            foreach (var table in ProjectionTables.Projections)
+            while (await reader.ReadAsync(ct))
             {
-                var id = await ShadowProjections.HasIdAsync(c, table, token) ? " - 'id'" : "";
-                // The rows, sorted by the server, hashed here as they stream in (joined by newlines, UTF-8): a
-                // large ledger's rows do not fit in one PostgreSQL string (1 GB), as an aggregate would need.
-                await using var cmd = Sql.Command(c, $"select (to_jsonb(t){id})::text as r from {ProjectionTables.Of(table)} t order by r");
-                cmd.CommandTimeout = 0;
-                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                long rows = 0;
-                await using (var reader = await cmd.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, token))
-                {
-                    while (await reader.ReadAsync(token))
-                    {
-                        if (rows++ > 0)
-                        {
-                            hash.AppendData("\n"u8);
-                        }
-                        hash.AppendData(Encoding.UTF8.GetBytes(reader.GetString(0)));
-                    }
-                }
-                result.Add(new ProjectionFingerprint(table, rows, Convert.ToHexStringLower(hash.GetHashAndReset())));
+                reader.GetBytes(0, 0, digest, 0, digest.Length);
+                hash.AppendData(digest);
+                rows++;
             }
-            await tx.CommitAsync(token);
-            return result;
-        }, ct);
+        }
+        await tx.CommitAsync(ct);
+        return new ProjectionFingerprint(table, rows, Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
 }

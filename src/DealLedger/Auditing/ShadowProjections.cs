@@ -46,7 +46,10 @@ internal sealed class ShadowProjections : IAsyncDisposable
     /// <summary>Shadows of runs that died, dropped before this one was made.</summary>
     public IReadOnlyList<string> Abandoned { get; private set; } = [];
 
-    /// <summary>Creates empty copies of the projection tables (indexes included) in a new scratch schema.</summary>
+    /// <summary>
+    /// Creates empty copies of the projection tables in a new scratch schema; their indexes are made after the
+    /// first build (<see cref="IndexAsync"/>): one bulk build each instead of an insert per row. Only the keys are made at once.
+    /// </summary>
     public static async Task<ShadowProjections> CreateAsync(Ledger live, string purpose, CancellationToken ct)
     {
         if (!Purposes.Contains(purpose))
@@ -61,15 +64,19 @@ internal sealed class ShadowProjections : IAsyncDisposable
             await Sql.ExecAsync(owner, "select pg_advisory_lock($1, hashtext($2))", ct, OwnerLock, shadow.Schema);
             shadow.Abandoned = await DropAbandonedAsync(owner, ct);
             await Sql.ExecAsync(owner, $"create schema {shadow.Schema}", ct);
+            var keys = (await IndexesAsync(owner, shadow.Schema, keys: true, ct)).ToLookup(k => k.Table, k => k.Sql);
             foreach (var table in ProjectionTables.Projections)
             {
-                // Own sequences for surrogate ids: a shadow never advances the live ones.
-                await Sql.ExecAsync(owner, $"create table {shadow.Schema}.{table} (like {ProjectionTables.Name(table)} including all excluding defaults)", ct);
+                // Each table with its keys (the fold's upserts need them) in one implicit transaction: no other session
+                // ever sees it without them. Own sequences for surrogate ids: a shadow never advances the live ones.
+                var create = new List<string> { $"create table {shadow.Schema}.{table} (like {ProjectionTables.Name(table)} including all excluding defaults excluding indexes)" };
+                create.AddRange(keys[table]);
                 if (await HasIdAsync(owner, table, ct))
                 {
-                    await Sql.ExecAsync(owner, $"create sequence {shadow.Schema}.{table}_id_seq owned by {shadow.Schema}.{table}.id; " +
-                        $"alter table {shadow.Schema}.{table} alter column id set default nextval('{shadow.Schema}.{table}_id_seq')", ct);
+                    create.Add($"create sequence {shadow.Schema}.{table}_id_seq owned by {shadow.Schema}.{table}.id");
+                    create.Add($"alter table {shadow.Schema}.{table} alter column id set default nextval('{shadow.Schema}.{table}_id_seq')");
                 }
+                await Sql.ExecAsync(owner, string.Join("; ", create), ct);
             }
             return shadow;
         }
@@ -177,12 +184,115 @@ internal sealed class ShadowProjections : IAsyncDisposable
             fold.Apply(write);
         }
         await ProjectionCopy.WriteInParallelAsync(Ledger.Database, fold, ct);
+        await IndexAsync(ct);
         if (fold.Position is { } position)
         {
             Position = position.Sequence;
         }
         EventsApplied += fold.EventsApplied;
         progress?.Report(EventsApplied);
+    }
+
+    /// <summary>
+    /// The statements that give a shadow's tables the live tables' keys (primary, unique, as constraints) or their
+    /// other indexes, under the same names, so the shadow can take the live tables' place (<see cref="TryReplaceLiveAsync"/>).
+    /// </summary>
+    private static Task<List<(string Table, string Sql)>> IndexesAsync(NpgsqlConnection c, string schema, bool keys, CancellationToken ct) =>
+        Sql.ListAsync(c,
+            "select t.relname::text, case when k.oid is not null then format('alter table %s add constraint %I %s', $1 || '.' || quote_ident(t.relname), k.conname, pg_get_constraintdef(k.oid)) " +
+            "else replace(pg_get_indexdef(i.indexrelid), ' ON ' || $2 || '.' || quote_ident(t.relname) || ' ', ' ON ' || $1 || '.' || quote_ident(t.relname) || ' ') end " +
+            "from pg_index i join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = t.relnamespace " +
+            "left join pg_constraint k on k.conindid = i.indexrelid and k.conrelid = t.oid " +
+            "where n.nspname = $2 and t.relname = any($3) and (k.oid is not null) = $4 order by t.relname, i.indexrelid",
+            r => (Table: r.GetString(0), Sql: r.GetString(1)), ct, schema, ProjectionTables.Schema, ProjectionTables.Projections, keys);
+
+    /// <summary>The live tables' other indexes on the shadow's filled tables: one bulk build each, two at a time.</summary>
+    private async Task IndexAsync(CancellationToken ct)
+    {
+        var statements = await IndexesAsync(owner, Schema, keys: false, ct);
+        var queue = new Queue<string>(statements.Select(x => x.Sql));
+        async Task Build()
+        {
+            await using var c = await live.Database.OpenConnectionAsync(ct);
+            while (true)
+            {
+                string next;
+                lock (queue)
+                {
+                    if (!queue.TryDequeue(out next!))
+                    {
+                        return;
+                    }
+                }
+                await using var cmd = Sql.Command(c, next);
+                cmd.CommandTimeout = 0;
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
+        }
+        await Task.WhenAll(Build(), Build());
+    }
+
+    /// <summary>
+    /// The switch of a rebuild, in the caller's transaction (which holds the write lock): each table named moves
+    /// into the live schema in place of the live one, which is dropped — a catalog change, however many rows. The
+    /// live table's privileges go with its place, and its id sequence's position is kept, so ids never go back.
+    /// The ledger position (one row, which every read's barrier reads before it waits for the write lock) is
+    /// copied instead. False, with nothing done, when readers hold a table longer than a moment; the caller then
+    /// rolls back (letting writes go on) and tries again. The tables are locked all at once, for at most that
+    /// moment, before anything moves, so no reader ever waits long or deadlocks with the switch.
+    /// </summary>
+    internal async Task<bool> TryReplaceLiveAsync(NpgsqlConnection c, IEnumerable<string> tables, CancellationToken ct)
+    {
+        const string position = "ledger_position";
+        var moved = tables.Where(t => t != position).ToList();
+        try
+        {
+            // Shorter than PostgreSQL's deadlock_timeout (1 s): a reader waiting behind this never reaches it.
+            await Sql.ExecAsync(c, $"set local lock_timeout = '200ms'; lock table {string.Join(", ", moved.Select(ProjectionTables.Name))} in access exclusive mode; set local lock_timeout = 0", ct);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+        {
+            return false;
+        }
+        if (tables.Contains(position))
+        {
+            await Sql.ExecAsync(c, $"delete from {ProjectionTables.Name(position)}; insert into {ProjectionTables.Name(position)} select * from {Schema}.{position}", ct);
+        }
+        var replaced = $"{Schema}_replaced";
+        await Sql.ExecAsync(c, $"create schema {replaced}", ct);
+        foreach (var table in moved)
+        {
+            var live = ProjectionTables.Name(table);
+            var grants = await Sql.ListAsync(c,
+                // The table's and its columns' privileges, as GRANT statements for the table taking its place.
+                "select format('grant %s on table %s to %s%s', a.privilege_type, $2, case when a.grantee = 0 then 'public' else a.grantee::regrole::text end, " +
+                "case when a.is_grantable then ' with grant option' else '' end) from pg_class t, aclexplode(t.relacl) a where t.oid = $1::regclass and a.grantee <> t.relowner " +
+                "union all select format('grant %s (%I) on table %s to %s%s', a.privilege_type, c.attname, $2, case when a.grantee = 0 then 'public' else a.grantee::regrole::text end, " +
+                "case when a.is_grantable then ' with grant option' else '' end) from pg_attribute c, aclexplode(c.attacl) a where c.attrelid = $1::regclass and c.attacl is not null " +
+                "union all select format('grant %s on sequence %s to %s', a.privilege_type, pg_get_serial_sequence($2, 'id'), case when a.grantee = 0 then 'public' else a.grantee::regrole::text end) " +
+                "from pg_class q, aclexplode(q.relacl) a where pg_get_serial_sequence($1, 'id') is not null and q.oid = pg_get_serial_sequence($1, 'id')::regclass and a.grantee <> q.relowner",
+                r => r.GetString(0), ct, live, $"{Schema}.{table}");
+            var id = await HasIdAsync(c, table, ct);
+            long? lastId = null;
+            if (id)
+            {
+                await using var last = Sql.Command(c, $"select pg_sequence_last_value(pg_get_serial_sequence('{live}', 'id')::regclass)");
+                lastId = await last.ExecuteScalarAsync(ct) as long?;
+            }
+            foreach (var grant in grants)
+            {
+                await Sql.ExecAsync(c, grant, ct);
+            }
+            await Sql.ExecAsync(c, $"alter table {live} set schema {replaced}; alter table {Schema}.{table} set schema {ProjectionTables.Schema}", ct);
+            if (id)
+            {
+                // New rows continue after the rebuilt ones, and never below the ids the replaced table handed out.
+                var sequence = $"pg_get_serial_sequence('{live}', 'id')";
+                await Sql.ExecAsync(c, $"select setval({sequence}, greatest((select max(id) from {live}), $1::bigint, 1))", ct, (object?)lastId ?? DBNull.Value);
+            }
+        }
+        await Sql.ExecAsync(c, $"drop schema {replaced} cascade", ct);
+        return true;
     }
 
     public async ValueTask DisposeAsync()
