@@ -207,30 +207,15 @@ internal sealed class ShadowProjections : IAsyncDisposable
             r => (Table: r.GetString(0), Sql: r.GetString(1)), ct, schema, ProjectionTables.Schema, ProjectionTables.Projections, keys);
 
     /// <summary>The live tables' other indexes on the shadow's filled tables: one bulk build each, two at a time.</summary>
-    private async Task IndexAsync(CancellationToken ct)
-    {
-        var statements = await IndexesAsync(owner, Schema, keys: false, ct);
-        var queue = new Queue<string>(statements.Select(x => x.Sql));
-        async Task Build()
-        {
-            await using var c = await live.Database.OpenConnectionAsync(ct);
-            while (true)
+    private async Task IndexAsync(CancellationToken ct) =>
+        await Parallel.ForEachAsync(await IndexesAsync(owner, Schema, keys: false, ct), new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = ct },
+            async (index, token) =>
             {
-                string next;
-                lock (queue)
-                {
-                    if (!queue.TryDequeue(out next!))
-                    {
-                        return;
-                    }
-                }
-                await using var cmd = Sql.Command(c, next);
+                await using var c = await live.Database.OpenConnectionAsync(token);
+                await using var cmd = Sql.Command(c, index.Sql);
                 cmd.CommandTimeout = 0;
-                await cmd.ExecuteNonQueryAsync(ct);
-            }
-        }
-        await Task.WhenAll(Build(), Build());
-    }
+                await cmd.ExecuteNonQueryAsync(token);
+            });
 
     /// <summary>
     /// The switch of a rebuild, in the caller's transaction (which holds the write lock): each table named moves
@@ -278,6 +263,11 @@ internal sealed class ShadowProjections : IAsyncDisposable
             {
                 await using var last = Sql.Command(c, $"select pg_sequence_last_value(pg_get_serial_sequence('{live}', 'id')::regclass)");
                 lastId = await last.ExecuteScalarAsync(ct) as long?;
+            }
+            // The live table's owner too (a no-op when the rebuild runs as that owner, as it usually does).
+            await using (var owned = Sql.Command(c, "select quote_ident(pg_get_userbyid(relowner)) from pg_class where oid = $1::regclass", live))
+            {
+                await Sql.ExecAsync(c, $"alter table {Schema}.{table} owner to {await owned.ExecuteScalarAsync(ct)}", ct);
             }
             foreach (var grant in grants)
             {
