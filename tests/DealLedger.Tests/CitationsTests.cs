@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using DealLedger.Feed;
 using DealLedger.Holdings;
@@ -71,26 +70,13 @@ public sealed class CitationsTests(TestDatabase db) : IClassFixture<TestDatabase
         var knownAt = DateTimeOffset.UtcNow; // the same question twice
         await using var ledger = db.Connect(); // a reader that has seen nothing yet
         await (await ledger.Database.OpenConnectionAsync()).DisposeAsync(); // its first connection reads the server's types
-        var sent = 0;
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name == "Npgsql",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
-            ActivityStopped = a =>
-            {
-                if (a.GetTagItem("db.namespace") as string == db.Name)
-                {
-                    Interlocked.Increment(ref sent);
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var trips = new RoundTrips(db.Name);
 
         var first = await ledger.HoldingAsync("holder-b", "subject-b", new DateOnly(2021, 1, 1), knownAt);
-        Assert.Equal(2, sent); // the finding, then the source and the event it cites
-        sent = 0;
+        Assert.Equal(2, trips.Count); // the finding, then the source and the event it cites
+        trips.Reset();
         var again = await ledger.HoldingAsync("holder-b", "subject-b", new DateOnly(2021, 1, 1), knownAt);
-        Assert.Equal(1, sent);
+        Assert.Equal(1, trips.Count);
         Assert.Equal(JsonSerializer.Serialize(first), JsonSerializer.Serialize(again));
         Assert.Equal("Register extract b", Assert.Single(again.Sources).Title);
         Assert.Equal("fact_recorded", Assert.Single(again.Basis).Type);

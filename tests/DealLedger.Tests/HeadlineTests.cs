@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using DealLedger.Auditing;
 using DealLedger.Cli;
@@ -47,30 +46,16 @@ public sealed class HeadlineTests(TestDatabase db) : IClassFixture<TestDatabase>
     public async Task the_headline_costs_one_round_trip_to_postgresql()
     {
         await ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1)); // a pooled connection
-        var sent = 0;
-        // Npgsql traces each command or batch it sends (one round trip each), naming the database.
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name == "Npgsql",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
-            ActivityStopped = a =>
-            {
-                if (a.GetTagItem("db.namespace") as string == db.Name)
-                {
-                    Interlocked.Increment(ref sent);
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var trips = new RoundTrips(db.Name);
 
         foreach (var knownAt in new DateTimeOffset?[] { null, seeded, seeded.AddTicks(-10) })
         {
-            sent = 0;
+            trips.Reset();
             var answer = await ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1), knownAt);
             Assert.Equal(knownAt < seeded ? HoldingStatus.Unknown : HoldingStatus.Held, answer.Status);
             if (answer.Status == HoldingStatus.Held)
             {
-                Assert.Equal(1, sent);
+                Assert.Equal(1, trips.Count);
             }
         }
     }
