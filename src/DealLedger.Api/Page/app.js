@@ -465,8 +465,8 @@ async function loadPanel(gen) {
       }
       return;
     }
-    // The API's largest page: the tie is among an organization's first thousand on the date.
-    const answer = await api.relationships(orgs[0], at, knownAt, undefined, 1000);
+    // Only this fact's tie, however many ties come before it (a hub lists thousands of stakes first).
+    const answer = await api.relationships(orgs[0], at, knownAt, undefined, state.edge);
     const r = answer.relationships.find((x) => x.fact === state.edge);
     if (gen === generation) {
       if (r) {

@@ -52,11 +52,15 @@ public static class RelationshipsQuery
     public static Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
         ledger.ReadAsync(knownAt, (c, k, token) => LoadAsync(c, ledger.Citations, org, at ?? ledger.Today, k, token), ct);
 
-    /// <summary>A page of the organization's ties, in the whole answer's order (what the API and the CLI give).</summary>
-    public static async Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, PageRequest page, CancellationToken ct = default)
+    /// <summary>
+    /// A page of the organization's ties, in the whole answer's order (what the API and the CLI give).
+    /// With <paramref name="fact"/>, only the tie of that fact: one, or none when it is not in force then —
+    /// however many ties come before it (a hub lists thousands of stakes before its first partnership).
+    /// </summary>
+    public static async Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, PageRequest page, string? fact = null, CancellationToken ct = default)
     {
         var all = await ledger.RelationshipsAsync(org, at, knownAt, ct);
-        var (ties, where) = ListPage.Of(all.Relationships, page);
+        var (ties, where) = ListPage.Of(fact is null ? all.Relationships : all.Relationships.Where(r => r.Fact == fact).ToList(), page);
         return all with { Relationships = ties, Page = where };
     }
 
