@@ -142,6 +142,38 @@ public sealed class LargeLedgerPageTests(LargeLedgerHost host) : IClassFixture<L
         s.AssertNothingWentWrong();
     }
 
+    /// <summary>
+    /// Back from an organization's view, with a pair's timeline open, to the start, which has no
+    /// organization: nothing of the last view stays, the timeline neither. (The address keeps the pair:
+    /// a shared address may hold one without an organization, and choosing an organization keeps it.)
+    /// </summary>
+    [Fact]
+    public async Task going_back_to_the_start_takes_the_last_organizations_timeline_away()
+    {
+        var start = $"/?at={HistoryGenerator.QueryDate:yyyy-MM-dd}&knownAt={Uri.EscapeDataString(host.KnownAt)}&pair={HistoryGenerator.LongHolder},{HistoryGenerator.LongSubject}";
+        await using var s = await PageSession.OpenAsync(host.Browser, host.Root, start);
+        await Expect(s.Page.Locator("#start")).ToBeVisibleAsync();
+        await Expect(s.Page.Locator("#timeline")).ToBeHiddenAsync();
+
+        await s.Page.FocusAsync("#search");
+        await s.Page.Keyboard.TypeAsync(host.Hub);
+        await Expect(s.Page.Locator($"#search-results [data-org='{host.Hub}']")).ToHaveCountAsync(1);
+        await s.AfterAsync(() => s.Page.ClickAsync($"#search-results [data-org='{host.Hub}']"));
+        await Expect(s.Page.Locator("#graph .node.centre")).ToHaveAttributeAsync("data-org", host.Hub);
+        await Expect(s.Page.Locator("#timeline .period")).Not.ToHaveCountAsync(0);
+
+        await s.AfterAsync(() => s.Page.GoBackAsync());
+
+        Assert.DoesNotContain("around=", await s.AddressAsync());
+        await Expect(s.Page.Locator("#start")).ToBeVisibleAsync();
+        await Expect(s.Page.Locator("#graph-title")).ToHaveTextAsync("Relationships");
+        await Expect(s.Page.Locator("#timeline")).ToBeHiddenAsync();
+        await Expect(s.Page.Locator("#panel")).ToBeHiddenAsync();
+        await Expect(s.Page.Locator("#graph-svg")).ToHaveCountAsync(0);
+        await s.ScreenshotAsync("large-back-to-the-start");
+        s.AssertNothingWentWrong();
+    }
+
     /// <summary>The ties drawn, as their facts.</summary>
     private static Task<string> TiesAsync(IPage page) =>
         page.EvaluateAsync<string>("() => [...document.querySelectorAll('#graph .link')].map(l => l.dataset.facts).sort().join(' ')");
