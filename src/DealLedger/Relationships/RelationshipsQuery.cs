@@ -67,10 +67,13 @@ public static class RelationshipsQuery
     internal static async Task<RelationshipsAnswer> LoadAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token) =>
         (await LoadWithFactsAsync(c, citations, org, day, k, token)).Answer;
 
-    /// <summary>The answer and the facts it was made from (every fact of the organization as known at k, retracted ones left out).</summary>
-    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token)
+    /// <summary>
+    /// The answer and the facts it was made from (every fact of the organization as known at k, retracted ones left out).
+    /// An organization unknown, or not yet registered at k, is not found, naming <paramref name="field"/>.
+    /// </summary>
+    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token, string field = "organization")
     {
-        var o = await OrganizationDirectory.RequireAsync(c, org, token);
+        var o = await OrganizationDirectory.RequireAsync(c, org, token, k, field);
         var facts = (await FactVersions.InvolvingAsync(c, org, k, token)).Where(f => !f.IsRetracted).ToList();
         var names = await OrganizationDirectory.NamesAsync(c, facts.SelectMany(f => f.Current.Organizations).Append(org), token);
         var sources = await citations.SourcesAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);
