@@ -743,15 +743,25 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
     {
         await using var s = await PageSession.OpenAsync(host, "/?at=2024-06-01&around=mistral-ai&hops=2");
         await s.AssertLabelsApartAsync();
-        // A label that found no room is shown whole when its organization has the focus.
-        var hidden = s.Page.Locator("#graph .node:has(.node-label.label-hidden)");
-        if (await hidden.CountAsync() > 0)
-        {
-            await hidden.First.FocusAsync();
-            await Expect(hidden.First.Locator(".node-label")).ToBeVisibleAsync();
-        }
         await s.ScreenshotAsync("labels-apart-around-mistral-ai");
         s.AssertNothingWentWrong();
+
+        // The seeds leave every label room. 40 long names on the second hop, all through one neighbour,
+        // sit 60 px apart on their ring, nearer than their labels are wide: not every one has room.
+        var crowd = Crowd("crowd", 40, i => $"Crowded Company {i:D2} International Investment Partners", "company", other => ("crowd-hub", other), 1m,
+            "  - { id: crowd-centre, name: Crowd Centre, kind: company }\n  - { id: crowd-hub, name: Crowd Hub, kind: fund }\n",
+            "      - { id: crowd-hub-stake, type: stake, holder: crowd-hub, subject: crowd-centre, share: { exact: 10 }, valid: { from: 2020-01-01 }, sources: [ { source: crowd-register, claim: stated } ] }\n");
+        var knownAt = Uri.EscapeDataString(Instant.Format((await ImportAsync(crowd)).RecordedAt));
+        await using var crowded = await PageSession.OpenAsync(host, $"/?at=2024-06-01&knownAt={knownAt}&around=crowd-centre&hops=2&shown=40");
+        await crowded.AssertLabelsApartAsync();
+        // A label that found no room is shown whole when its organization has the focus. If every label
+        // had room, this would check nothing: that fails, rather than passing silently.
+        var hidden = crowded.Page.Locator("#graph .node:has(.node-label.label-hidden)");
+        Assert.True(await hidden.CountAsync() > 0, "no label is hidden among 40 long names on the second hop: the view no longer exercises labels shown on focus");
+        await hidden.First.FocusAsync();
+        await Expect(hidden.First.Locator(".node-label")).ToBeVisibleAsync();
+        await crowded.ScreenshotAsync("labels-apart-in-a-crowd");
+        crowded.AssertNothingWentWrong();
     }
 
     [Fact]
