@@ -18,10 +18,11 @@ public static class Organizations
                 ledger.SearchOrganizationsAsync(q, QueryArguments.KnownAt(knownAt, "knownAt"),
                     PageRequest.Parse(limit, after, OrganizationSearch.DefaultLimit, OrganizationSearch.MaxLimit), ct))
             .WithSummary($"Organizations whose name, alias or id contains q (case-insensitive), names beginning with it first; {OrganizationSearch.DefaultLimit} a page unless limit says (at most {OrganizationSearch.MaxLimit})");
-        reader.MapGet("/organizations/{organization}/relationships", (Ledger ledger, string organization, string? at, string? knownAt, string? limit, string? after, CancellationToken ct) =>
+        reader.MapGet("/organizations/{organization}/relationships", (Ledger ledger, string organization, string? at, string? knownAt, string? limit, string? after, string? fact, CancellationToken ct) =>
                 ledger.RelationshipsAsync(organization, QueryArguments.Day(at, "at"), QueryArguments.KnownAt(knownAt, "knownAt"),
-                    PageRequest.Parse(limit, after, RelationshipsQuery.DefaultLimit, RelationshipsQuery.MaxLimit), ct))
-            .WithSummary($"An organization's profile and its relationships of every kind on a date, incoming and outgoing; {RelationshipsQuery.DefaultLimit} a page unless limit says (at most {RelationshipsQuery.MaxLimit})");
+                    PageRequest.Parse(limit, after, RelationshipsQuery.DefaultLimit, RelationshipsQuery.MaxLimit), QueryArguments.Id(fact, "fact"), ct))
+            .WithSummary($"An organization's profile and its relationships of every kind on a date, incoming and outgoing; {RelationshipsQuery.DefaultLimit} a page unless limit says (at most {RelationshipsQuery.MaxLimit}); " +
+                "fact=ID gives only that fact's tie (none when it is not in force then)");
         reader.MapGet("/organizations/{organization}/owners", (Ledger ledger, string organization, string? at, string? knownAt, string? limit, string? after, CancellationToken ct) =>
                 ledger.OwnersAsync(organization, QueryArguments.Day(at, "at"), QueryArguments.KnownAt(knownAt, "knownAt"),
                     PageRequest.Parse(limit, after, OwnersPaging.DefaultLimit, OwnersPaging.MaxLimit), ct))

@@ -69,9 +69,11 @@ public static class Commands
 
         var relationshipsLimit = PageLimit("ties", RelationshipsQuery.DefaultLimit, RelationshipsQuery.MaxLimit);
         var relationshipsAfter = PageAfter("ties");
-        var relationships = new Command("relationships", "An organization's profile and its relationships on a date, incoming and outgoing (a page of them)") { org, At, KnownAt, relationshipsLimit, relationshipsAfter, Json };
+        var relationshipsFact = new Option<string?>("--fact") { Description = "Only the tie of this fact (e.g. microsoft-mistral-azure); none when it is not in force on the date" };
+        var relationships = new Command("relationships", "An organization's profile and its relationships on a date, incoming and outgoing (a page of them)") { org, At, KnownAt, relationshipsLimit, relationshipsAfter, relationshipsFact, Json };
         Queries(relationships, o, e, (l, p, ct) => l.RelationshipsAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p),
-            PageRequest.Parse(p.GetValue(relationshipsLimit), p.GetValue(relationshipsAfter), RelationshipsQuery.DefaultLimit, RelationshipsQuery.MaxLimit, "--limit", "--after"), ct), Render.Relationships);
+            PageRequest.Parse(p.GetValue(relationshipsLimit), p.GetValue(relationshipsAfter), RelationshipsQuery.DefaultLimit, RelationshipsQuery.MaxLimit, "--limit", "--after"),
+            QueryArguments.Id(p.GetValue(relationshipsFact), "--fact"), ct), Render.Relationships);
 
         var ownersLimit = PageLimit("owners", OwnersPaging.DefaultLimit, OwnersPaging.MaxLimit);
         var ownersAfter = PageAfter("owners");

@@ -43,6 +43,7 @@ public sealed class ApiTests(ApiHostFixture api) : IClassFixture<ApiHostFixture>
     [InlineData("relationships", "/api/organizations/mistral-ai/relationships?at=2024-06-01", "relationships", "mistral-ai", "--at", "2024-06-01")]
     [InlineData("owners", "/api/organizations/mistral-ai/owners?at=2024-06-01", "owners", "mistral-ai", "--at", "2024-06-01")]
     [InlineData("a page of relationships", "/api/organizations/mistral-ai/relationships?at=2024-06-01&limit=2&after=1", "relationships", "mistral-ai", "--at", "2024-06-01", "--limit", "2", "--after", "1")]
+    [InlineData("one tie of the relationships", "/api/organizations/mistral-ai/relationships?at=2024-06-01&fact=microsoft-mistral-azure", "relationships", "mistral-ai", "--at", "2024-06-01", "--fact", "microsoft-mistral-azure")]
     [InlineData("a neighbourhood", "/api/graph?around=mistral-ai&hops=2&limit=3&at=2024-06-01", "graph", "--around", "mistral-ai", "--hops", "2", "--limit", "3", "--at", "2024-06-01")]
     [InlineData("a page of the whole graph", "/api/graph?limit=4&after=4&at=2024-06-01", "graph", "--limit", "4", "--after", "4", "--at", "2024-06-01")]
     [InlineData("a search", "/api/organizations?q=gov&limit=2", "organizations", "gov", "--limit", "2")]
@@ -83,12 +84,46 @@ public sealed class ApiTests(ApiHostFixture api) : IClassFixture<ApiHostFixture>
         Assert.Equal(GraphQuery.WholeDefaultLimit, unasked["page"]!["limit"]!.GetValue<int>());
     }
 
+    [Fact]
+    public async Task relationships_asked_for_one_fact_give_that_tie_alone_or_none_when_it_is_not_in_force()
+    {
+        var client = api.Client(Role.Reader);
+        var one = JsonNode.Parse(await client.GetStringAsync("/api/organizations/mistral-ai/relationships?at=2024-06-01&fact=microsoft-mistral-azure"))!;
+        var tie = Assert.Single(one["relationships"]!.AsArray());
+        Assert.Equal("microsoft-mistral-azure", tie!["fact"]!.GetValue<string>());
+        Assert.Equal("partnership", tie["type"]!.GetValue<string>());
+        Assert.Equal(1, one["page"]!["total"]!.GetValue<long>());
+
+        // Before the partnership began, the page of that fact is empty: not in force then.
+        var before = JsonNode.Parse(await client.GetStringAsync("/api/organizations/mistral-ai/relationships?at=2020-01-01&fact=microsoft-mistral-azure"))!;
+        Assert.Empty(before["relationships"]!.AsArray());
+        Assert.Equal(0, before["page"]!["total"]!.GetValue<long>());
+    }
+
+    /// <summary>Known now but not yet registered at knownAt: every query about it answers as about an unknown organization.</summary>
+    [Theory]
+    [InlineData("/api/organizations/mistral-ai/relationships", "organization", "relationships", "mistral-ai")]
+    [InlineData("/api/organizations/mistral-ai/owners", "organization", "owners", "mistral-ai")]
+    [InlineData("/api/graph?around=mistral-ai", "around", "graph", "--around", "mistral-ai")]
+    public async Task an_organization_not_yet_registered_at_known_at_is_not_found(string path, string field, params string[] cliArgs)
+    {
+        var before = Instant.Format(api.Seeded.AddSeconds(-1));
+        var problem = await ProblemAsync(await api.Client(Role.Reader).GetAsync($"{path}{(path.Contains('?') ? '&' : '?')}knownAt={Uri.EscapeDataString(before)}"), HttpStatusCode.NotFound);
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.Contains($"organization 'mistral-ai' was not yet registered as known at {before}", problem.GetProperty("detail").GetString());
+
+        var (code, _, err) = await HeadlineTests.RunCliAsync([.. cliArgs, "--known-at", before, "--connection", api.ConnectionString]);
+        Assert.Equal(2, code);
+        Assert.Contains("was not yet registered", err);
+    }
+
     [Theory]
     [InlineData("/api/graph?limit=100000", "limit", "between 1 and 200")]
     [InlineData("/api/graph?hops=2", "hops", "hops needs around")]
     [InlineData("/api/graph?around=mistral-ai&hops=3", "hops", "must be 1 or 2")]
     [InlineData("/api/graph?around=Mistral", "around", "is not an id")]
     [InlineData("/api/organizations/mistral-ai/relationships?limit=0", "limit", "between 1 and 1000")]
+    [InlineData("/api/organizations/mistral-ai/relationships?fact=Microsoft-Mistral-Azure", "fact", "fact 'Microsoft-Mistral-Azure' is not an id")]
     [InlineData("/api/organizations/mistral-ai/owners?after=-1", "after", "is not a whole number")]
     [InlineData("/api/organizations?q=x&limit=201", "limit", "between 1 and 200")]
     public async Task a_page_too_large_or_a_hop_without_an_organization_is_refused_naming_the_parameter(string path, string field, string says)

@@ -488,6 +488,7 @@ public static class BadInputCatalogue
         Get(query, "relationships of an unknown organization", "/api/organizations/nobody/relationships", 404, "organization", "unknown organization 'nobody'");
         Get(query, "relationships of a path", "/api/organizations/..%2F..%2Fetc%2Fpasswd/relationships", 400, "organization", "is not an id");
         Get(query, "relationships at 30 February", "/api/organizations/acme/relationships?at=2024-02-30", 400, "at", "is not a date");
+        Get(query, "relationships of a fact that is not an id", "/api/organizations/acme/relationships?fact=P0", 400, "fact", "fact 'P0' is not an id");
         Get(query, "owners of an unknown organization", "/api/organizations/nobody/owners", 404, "organization", "unknown organization 'nobody'");
         Get(query, "owners knownAt in words", "/api/organizations/acme/owners?knownAt=later", 400, "knownAt", "is not an instant");
         Get(query, "graph at 29 February 2023", "/api/graph?at=2023-02-29", 400, "at", "is not a date");
@@ -582,6 +583,7 @@ public static class BadInputCatalogue
         Cli(query, "an unknown holder", "unknown organization 'nobody'", "holding", "nobody", "globex");
         Cli(query, "relationships of an unknown organization", "unknown organization 'nobody'", "relationships", "nobody");
         Cli(query, "relationships of a path", "organization '../../etc/passwd' is not an id", "relationships", "../../etc/passwd");
+        Cli(query, "relationships of a fact that is not an id", "--fact 'p0; drop table x' is not an id", "relationships", "acme", "--fact", "p0; drop table x");
         Cli(query, "owners of HTML", "organization '<b>acme</b>' is not an id", "owners", "<b>acme</b>");
         Cli(query, "--limit in words", "--limit 'abc' is not a whole number of 0 or more", "events", "--limit", "abc");
         Cli(query, "--limit beyond 32 bits", "--limit must be between 1 and 10000, got 99999999999", "events", "--limit", "99999999999");

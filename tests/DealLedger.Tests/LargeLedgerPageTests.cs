@@ -106,11 +106,7 @@ public sealed class LargeLedgerPageTests(LargeLedgerHost host) : IClassFixture<L
         var answer = JsonDocument.Parse(await http.GetStringAsync($"/api/graph?around={host.Hub}&at={HistoryGenerator.QueryDate:yyyy-MM-dd}&knownAt={Uri.EscapeDataString(host.KnownAt)}&limit=20")).RootElement;
         var total = answer.GetProperty("page").GetProperty("total").GetInt64();
         Assert.Equal(Math.Min(total, 20), first);
-        if (total > 20)
-        {
-            await Expect(s.Page.Locator("#more")).ToBeVisibleAsync();
-            await Expect(s.Page.Locator("#rest li").First).ToContainTextAsync("more");
-        }
+        await ShowMoreAsync(total);
         await Expect(s.Page.Locator("#hood-summary")).ToContainTextAsync($"{total} organizations tied to it");
         Assert.Contains($"around={host.Hub}", await s.AddressAsync());
         await s.ScreenshotAsync("large-neighbourhood");
@@ -139,6 +135,60 @@ public sealed class LargeLedgerPageTests(LargeLedgerHost host) : IClassFixture<L
         Assert.True(await s.Page.EvaluateAsync<bool>("() => window.stillTheSamePage === true"), "the page was reloaded");
         await s.AssertLabelsApartAsync();
         await s.ScreenshotAsync("large-time-moved");
+        s.AssertNothingWentWrong();
+    }
+
+    /// <summary>
+    /// Back from an organization's view, with a pair's timeline open, to the start, which has no
+    /// organization: nothing of the last view stays, the timeline neither. (The address keeps the pair:
+    /// a shared address may hold one without an organization, and choosing an organization keeps it.)
+    /// </summary>
+    [Fact]
+    public async Task going_back_to_the_start_takes_the_last_organizations_timeline_away()
+    {
+        var start = $"/?at={HistoryGenerator.QueryDate:yyyy-MM-dd}&knownAt={Uri.EscapeDataString(host.KnownAt)}&pair={HistoryGenerator.LongHolder},{HistoryGenerator.LongSubject}";
+        await using var s = await PageSession.OpenAsync(host.Browser, host.Root, start);
+        await Expect(s.Page.Locator("#start")).ToBeVisibleAsync();
+        await Expect(s.Page.Locator("#timeline")).ToBeHiddenAsync();
+
+        await s.Page.FocusAsync("#search");
+        await s.Page.Keyboard.TypeAsync(host.Hub);
+        await Expect(s.Page.Locator($"#search-results [data-org='{host.Hub}']")).ToHaveCountAsync(1);
+        await s.AfterAsync(() => s.Page.ClickAsync($"#search-results [data-org='{host.Hub}']"));
+        await Expect(s.Page.Locator("#graph .node.centre")).ToHaveAttributeAsync("data-org", host.Hub);
+        await Expect(s.Page.Locator("#timeline .period")).Not.ToHaveCountAsync(0);
+
+        await s.AfterAsync(() => s.Page.GoBackAsync());
+
+        Assert.DoesNotContain("around=", await s.AddressAsync());
+        await Expect(s.Page.Locator("#start")).ToBeVisibleAsync();
+        await Expect(s.Page.Locator("#graph-title")).ToHaveTextAsync("Relationships");
+        await Expect(s.Page.Locator("#timeline")).ToBeHiddenAsync();
+        await Expect(s.Page.Locator("#panel")).ToBeHiddenAsync();
+        await Expect(s.Page.Locator("#graph-svg")).ToHaveCountAsync(0);
+        await s.ScreenshotAsync("large-back-to-the-start");
+        s.AssertNothingWentWrong();
+    }
+
+    /// <summary>
+    /// "Show more" and the rest counted, on a view of the hub that shows fewer neighbours than it has (the
+    /// address keeps how many are shown; at 10,000 events the hub has no more than the first view's 20).
+    /// A hub with no more than that would leave both unchecked: that fails, rather than passing silently.
+    /// </summary>
+    private async Task ShowMoreAsync(long total)
+    {
+        const int Fewer = 5;
+        Assert.True(total > Fewer, $"the hub {host.Hub} has only {total} neighbours: the ledger no longer exercises \"Show more\"");
+        var address = $"/?at={HistoryGenerator.QueryDate:yyyy-MM-dd}&knownAt={Uri.EscapeDataString(host.KnownAt)}&around={host.Hub}&shown={Fewer}";
+        await using var s = await PageSession.OpenAsync(host.Browser, host.Root, address);
+        await Expect(s.Page.Locator("#graph .node[data-hop='1']")).ToHaveCountAsync(Fewer);
+        await Expect(s.Page.Locator("#more")).ToBeVisibleAsync();
+        await Expect(s.Page.Locator("#rest li").First).ToContainTextAsync("more");
+
+        await s.AfterAsync(() => s.Page.ClickAsync("#more"));
+
+        await Expect(s.Page.Locator("#graph .node[data-hop='1']")).ToHaveCountAsync((int)Math.Min(total, Fewer + 20));
+        Assert.Contains($"shown={Fewer + 20}", await s.AddressAsync());
         s.AssertNothingWentWrong();
     }
 

@@ -243,18 +243,44 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
         s.AssertNothingWentWrong();
     }
 
+    /// <summary>Imports a YAML document through the API, as a writer: the write's last sequence and instant.</summary>
+    private async Task<(long Sequence, DateTimeOffset RecordedAt)> ImportAsync(string yaml)
+    {
+        using var http = host.Http(host.WriterKey);
+        using var body = new StringContent(yaml, Encoding.UTF8, "application/yaml");
+        var response = await http.PostAsync("/api/import", body);
+        var report = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.True(response.StatusCode == HttpStatusCode.OK, report.ToString());
+        return (report.GetProperty("lastSequence").GetInt64(), report.GetProperty("recordedAt").GetDateTimeOffset());
+    }
+
+    /// <summary>
+    /// A document of <paramref name="count"/> organizations PREFIX-NNNN (named by <paramref name="name"/>), each
+    /// at one end of a stake of <paramref name="share"/> % from 2020 (<paramref name="ends"/>: its holder and
+    /// subject), stated by the official register PREFIX-register; with more <paramref name="organizations"/>
+    /// and <paramref name="facts"/> (YAML list items, as indented in the document).
+    /// </summary>
+    private static string Crowd(string prefix, int count, Func<int, string> name, string kind, Func<string, (string Holder, string Subject)> ends,
+        decimal share, string organizations, string facts)
+    {
+        var ids = Enumerable.Range(0, count).Select(i => (Id: $"{prefix}-{i:D4}", Name: name(i))).ToList();
+        var yaml = new StringBuilder("organizations:\n").Append(organizations);
+        ids.ForEach(o => yaml.Append(System.Globalization.CultureInfo.InvariantCulture, $"  - {{ id: {o.Id}, name: {o.Name}, kind: {kind} }}\n"));
+        yaml.Append(System.Globalization.CultureInfo.InvariantCulture,
+            $"sources:\n  - {{ id: {prefix}-register, title: {prefix} register, kind: official-register }}\ndeals:\n  - id: {prefix}-deals\n    parties: [{ends(ids[0].Id).Holder}]\n    facts:\n");
+        yaml.Append(facts);
+        foreach (var (id, _) in ids)
+        {
+            var (holder, subject) = ends(id);
+            yaml.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $"      - {{ id: {id}-stake, type: stake, holder: {holder}, subject: {subject}, share: {{ exact: {share} }}, valid: {{ from: 2020-01-01 }}, sources: [ {{ source: {prefix}-register, claim: stated }} ] }}\n");
+        }
+        return yaml.ToString();
+    }
+
     [Fact]
     public async Task the_pair_timeline_marks_a_correction_and_a_retraction_where_they_were_recorded()
     {
-        using var http = host.Http(host.WriterKey);
-        async Task<(long Sequence, DateTimeOffset RecordedAt)> ImportAsync(string yaml)
-        {
-            using var body = new StringContent(yaml, Encoding.UTF8, "application/yaml");
-            var response = await http.PostAsync("/api/import", body);
-            var report = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-            Assert.True(response.StatusCode == HttpStatusCode.OK, report.ToString());
-            return (report.GetProperty("lastSequence").GetInt64(), report.GetProperty("recordedAt").GetDateTimeOffset());
-        }
         await ImportAsync("""
             organizations:
               - { id: globex-capital, name: Globex Capital, kind: fund }
@@ -690,20 +716,52 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
         again.AssertNothingWentWrong();
     }
 
+    /// <summary>
+    /// A partnership of a hub with 1,000 stakes: the hub's ties list stakes first, so the partnership is
+    /// not among its first 1,000 (the API's largest page). The panel asks for that one fact.
+    /// </summary>
+    [Fact]
+    public async Task a_partnership_of_a_hub_with_a_thousand_stakes_opens_as_in_force()
+    {
+        var yaml = Crowd("tie", 1000, i => $"Tie Holder {i:D4}", "fund", other => (other, "tie-hub"), 0.05m,
+            "  - { id: tie-hub, name: Tie Hub, kind: company }\n  - { id: tie-partner, name: Tie Partner, kind: company }\n",
+            "      - { id: tie-hub-partnership, type: partnership, parties: [tie-hub, tie-partner], scope: research, valid: { from: 2021-01-01 }, sources: [ { source: tie-register, claim: stated } ] }\n");
+        var knownAt = Uri.EscapeDataString(Instant.Format((await ImportAsync(yaml)).RecordedAt));
+
+        await using var s = await PageSession.OpenAsync(host, $"/?at=2024-06-01&knownAt={knownAt}&around=tie-hub&edge=tie-hub-partnership");
+
+        // The partner is not drawn (20 stakes come first), so the panel finds the tie by asking for it.
+        await Expect(s.Edge("tie-hub-partnership")).ToHaveCountAsync(0);
+        await Expect(s.Page.Locator("#panel")).ToHaveAttributeAsync("data-kind", "partnership");
+        await Expect(s.Page.Locator("#panel .explanation")).ToContainTextAsync("Partnership of Tie Hub and Tie Partner");
+        await s.ScreenshotAsync("partnership-of-a-hub-with-a-thousand-stakes");
+        s.AssertNothingWentWrong();
+    }
+
     [Fact]
     public async Task labels_never_lie_on_each_other_or_on_an_organization()
     {
         await using var s = await PageSession.OpenAsync(host, "/?at=2024-06-01&around=mistral-ai&hops=2");
         await s.AssertLabelsApartAsync();
-        // A label that found no room is shown whole when its organization has the focus.
-        var hidden = s.Page.Locator("#graph .node:has(.node-label.label-hidden)");
-        if (await hidden.CountAsync() > 0)
-        {
-            await hidden.First.FocusAsync();
-            await Expect(hidden.First.Locator(".node-label")).ToBeVisibleAsync();
-        }
         await s.ScreenshotAsync("labels-apart-around-mistral-ai");
         s.AssertNothingWentWrong();
+
+        // The seeds leave every label room. 40 long names on the second hop, all through one neighbour,
+        // sit 60 px apart on their ring, nearer than their labels are wide: not every one has room.
+        var crowd = Crowd("crowd", 40, i => $"Crowded Company {i:D2} International Investment Partners", "company", other => ("crowd-hub", other), 1m,
+            "  - { id: crowd-centre, name: Crowd Centre, kind: company }\n  - { id: crowd-hub, name: Crowd Hub, kind: fund }\n",
+            "      - { id: crowd-hub-stake, type: stake, holder: crowd-hub, subject: crowd-centre, share: { exact: 10 }, valid: { from: 2020-01-01 }, sources: [ { source: crowd-register, claim: stated } ] }\n");
+        var knownAt = Uri.EscapeDataString(Instant.Format((await ImportAsync(crowd)).RecordedAt));
+        await using var crowded = await PageSession.OpenAsync(host, $"/?at=2024-06-01&knownAt={knownAt}&around=crowd-centre&hops=2&shown=40");
+        await crowded.AssertLabelsApartAsync();
+        // A label that found no room is shown whole when its organization has the focus. If every label
+        // had room, this would check nothing: that fails, rather than passing silently.
+        var hidden = crowded.Page.Locator("#graph .node:has(.node-label.label-hidden)");
+        Assert.True(await hidden.CountAsync() > 0, "no label is hidden among 40 long names on the second hop: the view no longer exercises labels shown on focus");
+        await hidden.First.FocusAsync();
+        await Expect(hidden.First.Locator(".node-label")).ToBeVisibleAsync();
+        await crowded.ScreenshotAsync("labels-apart-in-a-crowd");
+        crowded.AssertNothingWentWrong();
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using DealLedger.Deals;
+using DealLedger.Holdings;
 using DealLedger.Relationships;
 using static DealLedger.Tests.Seeds;
 
@@ -137,5 +138,30 @@ public sealed class RelationshipsTests
 
         Assert.Contains((await s.Ledger.RelationshipsAsync("globex", new DateOnly(2022, 2, 28))).Relationships, r => r.Fact == "p");
         Assert.DoesNotContain((await s.Ledger.RelationshipsAsync("globex", new DateOnly(2022, 3, 1))).Relationships, r => r.Fact == "p");
+    }
+
+    [Fact]
+    public async Task an_organization_registered_after_known_at_has_no_relationships_or_owners_then()
+    {
+        await using var s = await Scenario.StartAsync();
+        var before = DateTimeOffset.UtcNow;
+        await Task.Delay(5);
+        var registered = await s.ImportAsync("organizations:\n  - { id: newco, name: New Company, kind: company }\n"
+            + "deals:\n  - id: d1\n    parties: [acme, newco]\n    facts:\n"
+            + "      - { id: st, type: stake, holder: acme, subject: newco, share: { exact: 10 }, valid: { from: 2020 }, sources: [ { source: press, claim: stated } ] }\n");
+        var day = new DateOnly(2022, 6, 1);
+
+        // As known before it was registered, as a replay of the log up to then would have it: no such organization.
+        foreach (var ask in new Func<Task>[] { () => s.Ledger.RelationshipsAsync("newco", day, before), () => s.Ledger.OwnersAsync("newco", day, before) })
+        {
+            var e = await Assert.ThrowsAsync<LedgerException>(ask);
+            Assert.Equal(LedgerErrorKind.NotFound, e.Kind);
+            Assert.Equal("organization", e.Field);
+            Assert.Contains("'newco' was not yet registered as known at", e.Message);
+        }
+        // From its registration on, it is known; an organization registered earlier is known before it too.
+        Assert.Single((await s.Ledger.RelationshipsAsync("newco", day, registered.RecordedAt)).Relationships);
+        Assert.Single((await s.Ledger.OwnersAsync("newco", day, registered.RecordedAt)).Owners);
+        Assert.Empty((await s.Ledger.RelationshipsAsync("acme", day, before)).Relationships);
     }
 }

@@ -64,8 +64,8 @@ export const api = {
     getJson(`/api/holdings/${slug(holder)}/${slug(subject)}`, { at, knownAt }, signal),
   history: (holder, subject, knownAt, signal) =>
     getJson(`/api/holdings/${slug(holder)}/${slug(subject)}/history`, { knownAt }, signal),
-  relationships: (org, at, knownAt, signal, limit) =>
-    getJson(`/api/organizations/${slug(org)}/relationships`, { at, knownAt, limit }, signal),
+  relationships: (org, at, knownAt, signal, fact) =>
+    getJson(`/api/organizations/${slug(org)}/relationships`, { at, knownAt, fact }, signal),
   fact: (fact, signal) => getJson(`/api/facts/${slug(fact)}`, {}, signal),
   event: (sequence, signal) => getJson('/api/events', { after: sequence - 1, limit: 1 }, signal),
   feedHead: (signal) => getJson('/api/feed', { after: 0, limit: 1 }, signal),

@@ -196,17 +196,11 @@ async function load({ keepFocus = false } = {}) {
 
 /** No organization chosen yet (and not the seeds' ledger): the page starts from the search. */
 function startHere() {
-  drawn = null;
-  fill(els.graph);
-  fill(els.ties);
-  fill(els.asOf);
+  // Nothing of the last organization's view stays: its graph, panel and timeline too (Back to the start).
+  clearAnswer();
   els.graphTitle.textContent = 'Relationships';
   els.start.hidden = false;
-  els.hood.hidden = true;
-  els.rest.hidden = true;
-  els.time.hidden = true;
   els.empty.hidden = true;
-  els.panel.hidden = true;
   els.freeze.disabled = true;
   els.now.disabled = isLive();
   liveNotice();
@@ -465,8 +459,8 @@ async function loadPanel(gen) {
       }
       return;
     }
-    // The API's largest page: the tie is among an organization's first thousand on the date.
-    const answer = await api.relationships(orgs[0], at, knownAt, undefined, 1000);
+    // Only this fact's tie, however many ties come before it (a hub lists thousands of stakes first).
+    const answer = await api.relationships(orgs[0], at, knownAt, undefined, state.edge);
     const r = answer.relationships.find((x) => x.fact === state.edge);
     if (gen === generation) {
       if (r) {

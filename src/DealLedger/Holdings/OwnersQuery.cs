@@ -19,7 +19,7 @@ public static class OwnersQuery
         ledger.ReadAsync(knownAt, async (c, k, token) =>
         {
             var day = at ?? ledger.Today;
-            await OrganizationDirectory.RequireAsync(c, subject, token);
+            await OrganizationDirectory.RequireAsync(c, subject, token, k);
             var rows = await HoldingQuery.HeldAsync(c, ledger.Citations, HoldingQuery.Side.Subject, subject, k, day, token);
             var names = await OrganizationDirectory.NamesAsync(c, rows.Select(r => r.Holder), token);
             var owners = rows.Select(r => new Owner(r.Holder, names.GetValueOrDefault(r.Holder, r.Holder), r.Finding.Status, r.Finding.Share,

@@ -32,8 +32,21 @@ internal static class OrganizationDirectory
             ? o with { Identifiers = new SortedDictionary<string, string>(o.Identifiers.ToDictionary(), StringComparer.Ordinal) }
             : throw new InvalidOperationException("an organization row without data");
 
-    /// <summary>The organization as registered, or a precise not-found error.</summary>
-    public static async Task<OrganizationRegistered> RequireAsync(NpgsqlConnection c, string id, CancellationToken ct) =>
-        await FindAsync(c, QueryArguments.Id(id, "organization"), ct)
-            ?? throw new LedgerException(LedgerErrorKind.NotFound, $"unknown organization '{id}': no organization with this id is registered") { Field = "organization" };
+    /// <summary>
+    /// The organization as registered, or a precise not-found error naming <paramref name="field"/> (how the
+    /// caller spells the argument). With <paramref name="knownAt"/>, one registered only after it is not found
+    /// either: as a replay of the log up to knownAt would have it, it is unknown then.
+    /// </summary>
+    public static async Task<OrganizationRegistered> RequireAsync(NpgsqlConnection c, string id, CancellationToken ct, DateTimeOffset? knownAt = null, string field = "organization")
+    {
+        var rows = await Sql.ListAsync(c, $"select data::text, $2::timestamptz is null or recorded_at <= $2 from {ProjectionTables.Of("organizations")} where id = $1",
+            r => (Json: r.GetString(0), Known: r.GetBoolean(1)), ct, QueryArguments.Id(id, field), knownAt);
+        return rows switch
+        {
+            [] => throw new LedgerException(LedgerErrorKind.NotFound, $"unknown organization '{id}': no organization with this id is registered") { Field = field },
+            [{ Known: false }] => throw new LedgerException(LedgerErrorKind.NotFound, $"organization '{id}' was not yet registered as known at {Instant.Format(knownAt!.Value)}") { Field = field },
+            [var row] => FromStored(row.Json),
+            _ => throw new InvalidOperationException($"two rows of organization '{id}'"),
+        };
+    }
 }

@@ -134,15 +134,7 @@ public static class GraphQuery
     /// <summary>One organization's neighbourhood: a page of its neighbours, strongest tie first, and (hops 2) theirs.</summary>
     private static async Task<GraphAnswer> NeighbourhoodAsync(NpgsqlConnection c, Citations citations, string around, GraphRequest request, DateOnly day, DateTimeOffset k, CancellationToken ct)
     {
-        var (center, facts) = await RelationshipsQuery.LoadWithFactsAsync(c, citations, around, day, k, ct);
-        await using (var registered = Sql.Command(c, $"select recorded_at <= $2 from {ProjectionTables.Of("organizations")} where id = $1", around, k))
-        {
-            // Known now but not yet then: as a replay of the log up to knownAt would have it, unknown.
-            if (await registered.ExecuteScalarAsync(ct) is false)
-            {
-                throw new LedgerException(LedgerErrorKind.NotFound, $"organization '{around}' was not yet registered as known at {Instant.Format(k)}") { Field = "around" };
-            }
-        }
+        var (center, facts) = await RelationshipsQuery.LoadWithFactsAsync(c, citations, around, day, k, ct, "around");
         var first = Neighbours(center.Relationships);
         var (page, where) = ListPage.Of(first, new PageRequest(request.Limit, request.After));
         var drawn = new Dictionary<string, (int Hop, string? Via)>(StringComparer.Ordinal) { [around] = (0, null) };

@@ -52,21 +52,28 @@ public static class RelationshipsQuery
     public static Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
         ledger.ReadAsync(knownAt, (c, k, token) => LoadAsync(c, ledger.Citations, org, at ?? ledger.Today, k, token), ct);
 
-    /// <summary>A page of the organization's ties, in the whole answer's order (what the API and the CLI give).</summary>
-    public static async Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, PageRequest page, CancellationToken ct = default)
+    /// <summary>
+    /// A page of the organization's ties, in the whole answer's order (what the API and the CLI give).
+    /// With <paramref name="fact"/>, only the tie of that fact: one, or none when it is not in force then —
+    /// however many ties come before it (a hub lists thousands of stakes before its first partnership).
+    /// </summary>
+    public static async Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, PageRequest page, string? fact = null, CancellationToken ct = default)
     {
         var all = await ledger.RelationshipsAsync(org, at, knownAt, ct);
-        var (ties, where) = ListPage.Of(all.Relationships, page);
+        var (ties, where) = ListPage.Of(fact is null ? all.Relationships : all.Relationships.Where(r => r.Fact == fact).ToList(), page);
         return all with { Relationships = ties, Page = where };
     }
 
     internal static async Task<RelationshipsAnswer> LoadAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token) =>
         (await LoadWithFactsAsync(c, citations, org, day, k, token)).Answer;
 
-    /// <summary>The answer and the facts it was made from (every fact of the organization as known at k, retracted ones left out).</summary>
-    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token)
+    /// <summary>
+    /// The answer and the facts it was made from (every fact of the organization as known at k, retracted ones left out).
+    /// An organization unknown, or not yet registered at k, is not found, naming <paramref name="field"/>.
+    /// </summary>
+    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token, string field = "organization")
     {
-        var o = await OrganizationDirectory.RequireAsync(c, org, token);
+        var o = await OrganizationDirectory.RequireAsync(c, org, token, k, field);
         var facts = (await FactVersions.InvolvingAsync(c, org, k, token)).Where(f => !f.IsRetracted).ToList();
         var names = await OrganizationDirectory.NamesAsync(c, facts.SelectMany(f => f.Current.Organizations).Append(org), token);
         var sources = await citations.SourcesAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using DealLedger.Importing;
 
@@ -26,10 +27,12 @@ public static class QueryArguments
     /// <summary>
     /// An id of the ledger as a query names it (an organization, a fact). Text that can never be an
     /// id ("Microsoft", "x'; drop table") is bad input, told apart from a well-formed id the ledger
-    /// does not know (not found).
+    /// does not know (not found). Absent (null) stays absent, for a query that may name one.
     /// </summary>
-    public static string Id(string text, string name) =>
-        Fields.IsId(text) ? text
+    [return: NotNullIfNotNull(nameof(text))]
+    public static string? Id(string? text, string name) =>
+        text is null ? null
+        : Fields.IsId(text) ? text
         : throw Invalid(name, $"{name} '{Shown(text)}' is not an id: use lowercase letters, digits and single hyphens (e.g. mistral-ai), at most 100 characters");
 
     /// <summary>A whole number of 0 or more (a sequence to start after, a page size), or <paramref name="fallback"/> when absent.</summary>
