@@ -164,6 +164,18 @@ public static partial class ApiBench
         var (holder, subject, day) = (found.Split('|')[0], found.Split('|')[1], DateOnly.Parse(found.Split('|')[2], CultureInfo.InvariantCulture));
         var application = $"dealledger-bench-capture-{Environment.ProcessId}";
         var first = new List<string>();
+        await using var ledger = Ledger.Connect(new Npgsql.NpgsqlConnectionStringBuilder(cs) { ApplicationName = application, MaxPoolSize = 1 }.ConnectionString);
+        try
+        {
+            // Once before listening: the ledger then knows the sources and events the finding cites (as a serving API
+            // soon knows most), and the request is its one batch.
+            await DealLedger.Holdings.HoldingQuery.HoldingAsync(ledger, holder, subject, day);
+        }
+        catch (LedgerException e)
+        {
+            Bench.Log($"PostgreSQL alone: the holding request's statements were not captured: {e.Message}");
+            return null;
+        }
         using var listener = new ActivityListener
         {
             ShouldListenTo = s => s.Name == "Npgsql",
@@ -180,17 +192,8 @@ public static partial class ApiBench
             },
         };
         ActivitySource.AddActivityListener(listener);
-        await using (var ledger = Ledger.Connect(new Npgsql.NpgsqlConnectionStringBuilder(cs) { ApplicationName = application, MaxPoolSize = 1 }.ConnectionString))
         {
-            try
-            {
-                await DealLedger.Holdings.HoldingQuery.HoldingAsync(ledger, holder, subject, day);
-            }
-            catch (LedgerException e)
-            {
-                Bench.Log($"PostgreSQL alone: the holding request's statements were not captured: {e.Message}");
-                return null;
-            }
+            await DealLedger.Holdings.HoldingQuery.HoldingAsync(ledger, holder, subject, day);
             listener.ActivityStopped = null;
             var last = await Bench.ScalarAsync<string>(cs, $"select query from pg_stat_activity where application_name = '{application}'");
             // Npgsql's tracing names a batch by its statements joined with ";\n"; the probe is the backend's last

