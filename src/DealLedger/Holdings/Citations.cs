@@ -10,7 +10,7 @@ namespace DealLedger.Holdings;
 /// database only for those it has not seen. Both never change once recorded (the log is append-only, a
 /// source registered again with other details is refused), so nothing kept ever needs invalidating.
 /// It belongs to one ledger, i.e. one database: sequences and source ids mean nothing elsewhere.
-/// Only what committed reads returned is kept (<see cref="Need.Keep"/>): a write's own transaction can see
+/// Only what committed reads returned is kept (<see cref="For"/>'s keep): a write's own transaction can see
 /// rows that then roll back, and a source id may later be registered with other details.
 /// </summary>
 internal sealed class Citations
@@ -56,38 +56,29 @@ internal sealed class Citations
         internal HashSet<string> MissingSources { get; } = new(StringComparer.Ordinal);
         internal HashSet<long> MissingEvents { get; } = [];
 
-        /// <summary>Whether what is read is kept: false inside a write's transaction.</summary>
-        public bool Keep => keep;
-
         public bool Complete => MissingSources.Count == 0 && MissingEvents.Count == 0;
 
         internal void Cite(IEnumerable<string> sources, IEnumerable<long> basis)
         {
-            foreach (var id in sources)
+            Take(sources, owner.sources, Sources, MissingSources);
+            Take(basis, owner.events, Events, MissingEvents);
+        }
+
+        /// <summary>Each id once: from what is kept when it is there, else to be read.</summary>
+        private static void Take<TKey, TValue>(IEnumerable<TKey> ids, Recent<TKey, TValue> kept, Dictionary<TKey, TValue> found, HashSet<TKey> missing)
+            where TKey : notnull
+        {
+            foreach (var id in ids)
             {
-                if (!Sources.ContainsKey(id) && !MissingSources.Contains(id))
+                if (!found.ContainsKey(id) && !missing.Contains(id))
                 {
-                    if (owner.sources.TryGet(id, out var s))
+                    if (kept.TryGet(id, out var value))
                     {
-                        Sources[id] = s;
+                        found[id] = value;
                     }
                     else
                     {
-                        MissingSources.Add(id);
-                    }
-                }
-            }
-            foreach (var sequence in basis)
-            {
-                if (!Events.ContainsKey(sequence) && !MissingEvents.Contains(sequence))
-                {
-                    if (owner.events.TryGet(sequence, out var e))
-                    {
-                        Events[sequence] = e;
-                    }
-                    else
-                    {
-                        MissingEvents.Add(sequence);
+                        missing.Add(id);
                     }
                 }
             }
