@@ -221,30 +221,24 @@ public sealed class RebuildTests
         const string Indexes = "select string_agg(indexname || ' ' || indexdef, '; ' order by indexname) from pg_indexes where schemaname = 'dealledger'";
         const string Tables = "select string_agg(c.oid::text, ',' order by c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace " +
             "where n.nspname = 'dealledger' and c.relname in ('organizations', 'fact_versions', 'holding_segments')";
-        var privileges = await ScalarAsync<string>(c, Privileges);
-        var indexes = await ScalarAsync<string>(c, Indexes);
-        var tables = await ScalarAsync<string>(c, Tables);
-        var highest = await ScalarAsync<long>(c, "select max(id) from dealledger.holding_segments");
+        var privileges = await Sql.ScalarAsync<string>(c, Privileges, default);
+        var indexes = await Sql.ScalarAsync<string>(c, Indexes, default);
+        var tables = await Sql.ScalarAsync<string>(c, Tables, default);
+        var highest = await Sql.ScalarAsync<long>(c, "select max(id) from dealledger.holding_segments", default);
         Assert.Contains("holding_segments.closed_sequence UPDATE", privileges);
 
         var report = await s.Ledger.RebuildAsync();
 
         Assert.True(report.Unchanged);
-        Assert.NotEqual(tables, await ScalarAsync<string>(c, Tables)); // new tables, not rewritten rows
-        Assert.Equal(privileges, await ScalarAsync<string>(c, Privileges));
-        Assert.Equal(indexes, await ScalarAsync<string>(c, Indexes));
+        Assert.NotEqual(tables, await Sql.ScalarAsync<string>(c, Tables, default)); // new tables, not rewritten rows
+        Assert.Equal(privileges, await Sql.ScalarAsync<string>(c, Privileges, default));
+        Assert.Equal(indexes, await Sql.ScalarAsync<string>(c, Indexes, default));
         await s.Ledger.AssertSchemaMatchesCodeAsync();
         Assert.Empty(await Sql.ListAsync(c, "select nspname::text from pg_namespace where nspname ~ '^rebuild_'", r => r.GetString(0), default));
         await s.Ledger.ImportYamlAsync(Seeds.Deal("after-switch", Seeds.Stake("s-after-switch", "{ exact: 4 }", "{ from: 2031-01 }", holder: "initech")));
-        Assert.True(await ScalarAsync<long>(c, "select min(id) from dealledger.holding_segments where sequence = (select max(sequence) from dealledger.holding_segments)") > highest,
+        Assert.True(await Sql.ScalarAsync<long>(c, "select min(id) from dealledger.holding_segments where sequence = (select max(sequence) from dealledger.holding_segments)", default) > highest,
             "a write after the rebuild reused an id the replaced table had handed out");
         Assert.True((await s.Ledger.ReplayAsync(null)).Agrees);
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection c, string sql)
-    {
-        await using var cmd = new NpgsqlCommand(sql, c);
-        return (T)(await cmd.ExecuteScalarAsync())!;
     }
 
     [Fact]

@@ -53,8 +53,7 @@ public static class Rebuild
             await using var tx = await c.BeginTransactionAsync(ct);
             await Ledger.TakeWriteLockAsync(c, ct);
             await shadow.CatchUpAsync(DateTimeOffset.MaxValue, report, ct);
-            await using var version = Sql.Command(c, $"select projection_version from {ProjectionTables.Name("ledger_position")}");
-            var builtBy = await version.ExecuteScalarAsync(ct);
+            var builtBy = await Sql.ScalarAsync<int?>(c, $"select projection_version from {ProjectionTables.Name("ledger_position")}", ct);
             if (!await shadow.TryReplaceLiveAsync(c, tables, ct))
             {
                 // Readers held the tables: let writes go on meanwhile, then try again.

@@ -105,12 +105,9 @@ internal sealed class ShadowProjections : IAsyncDisposable
         return dropped;
     }
 
-    internal static async Task<bool> HasIdAsync(NpgsqlConnection c, string table, CancellationToken ct)
-    {
-        await using var cmd = Sql.Command(c, "select count(*) from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = 'id' and column_default like 'nextval%'",
-            ProjectionTables.Schema, table);
-        return (long)(await cmd.ExecuteScalarAsync(ct))! > 0;
-    }
+    internal static async Task<bool> HasIdAsync(NpgsqlConnection c, string table, CancellationToken ct) =>
+        await Sql.ScalarAsync<long>(c, "select count(*) from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = 'id' and column_default like 'nextval%'",
+            ct, ProjectionTables.Schema, table) > 0;
 
     /// <summary>
     /// Applies the log's events after <see cref="Position"/> and recorded by <paramref name="knownAt"/>, write by write.
@@ -257,29 +254,20 @@ internal sealed class ShadowProjections : IAsyncDisposable
                 "union all select format('grant %s on sequence %s to %s', a.privilege_type, pg_get_serial_sequence($2, 'id'), case when a.grantee = 0 then 'public' else a.grantee::regrole::text end) " +
                 "from pg_class q, aclexplode(q.relacl) a where pg_get_serial_sequence($1, 'id') is not null and q.oid = pg_get_serial_sequence($1, 'id')::regclass and a.grantee <> q.relowner",
                 r => r.GetString(0), ct, live, $"{Schema}.{table}");
-            var id = await HasIdAsync(c, table, ct);
-            long? lastId = null;
-            if (id)
+            if (await HasIdAsync(c, table, ct))
             {
-                await using var last = Sql.Command(c, $"select pg_sequence_last_value(pg_get_serial_sequence('{live}', 'id')::regclass)");
-                lastId = await last.ExecuteScalarAsync(ct) as long?;
+                // New rows continue after the rebuilt ones, and never below the ids the replaced table handed out.
+                await Sql.ExecAsync(c, $"select setval(pg_get_serial_sequence('{Schema}.{table}', 'id'), greatest((select max(id) from {Schema}.{table}), " +
+                    $"pg_sequence_last_value(pg_get_serial_sequence('{live}', 'id')::regclass), 1))", ct);
             }
             // The live table's owner too (a no-op when the rebuild runs as that owner, as it usually does).
-            await using (var owned = Sql.Command(c, "select quote_ident(pg_get_userbyid(relowner)) from pg_class where oid = $1::regclass", live))
-            {
-                await Sql.ExecAsync(c, $"alter table {Schema}.{table} owner to {await owned.ExecuteScalarAsync(ct)}", ct);
-            }
+            var liveOwner = await Sql.ScalarAsync<string>(c, "select quote_ident(pg_get_userbyid(relowner)) from pg_class where oid = $1::regclass", ct, live);
+            await Sql.ExecAsync(c, $"alter table {Schema}.{table} owner to {liveOwner}", ct);
             foreach (var grant in grants)
             {
                 await Sql.ExecAsync(c, grant, ct);
             }
             await Sql.ExecAsync(c, $"alter table {live} set schema {replaced}; alter table {Schema}.{table} set schema {ProjectionTables.Schema}", ct);
-            if (id)
-            {
-                // New rows continue after the rebuilt ones, and never below the ids the replaced table handed out.
-                var sequence = $"pg_get_serial_sequence('{live}', 'id')";
-                await Sql.ExecAsync(c, $"select setval({sequence}, greatest((select max(id) from {live}), $1::bigint, 1))", ct, (object?)lastId ?? DBNull.Value);
-            }
         }
         await Sql.ExecAsync(c, $"drop schema {replaced} cascade", ct);
         return true;

@@ -26,6 +26,13 @@ internal static class Sql
         return await cmd.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>The first column of the first row, or default when there is no row or the value is SQL null (ask for int? to tell).</summary>
+    public static async Task<T?> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken ct, params object?[] args)
+    {
+        await using var cmd = Command(connection, sql, args);
+        return await cmd.ExecuteScalarAsync(ct) is T value ? value : default;
+    }
+
     public static async Task<List<T>> ListAsync<T>(NpgsqlConnection connection, string sql, Func<NpgsqlDataReader, T> read, CancellationToken ct, params object?[] args)
     {
         await using var cmd = Command(connection, sql, args);
