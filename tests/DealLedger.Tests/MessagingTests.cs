@@ -45,6 +45,25 @@ public sealed class MessagingTests
     }
 
     /// <param name="fault">The fault injected (a DealLedger:Testing setting), if any.</param>
+    /// <summary>Every holding-change message the consumer has stored.</summary>
+    private const string Notices = "select count(*) from notices.holding_changes";
+
+    /// <summary>The downstream consumer (DealLedger.Notices), started, once its table is there.</summary>
+    private static async Task<ChildProcess> ConsumerAsync(TestDatabase db, Dictionary<string, string?> environment)
+    {
+        var consumer = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Notices"), [], environment, "notices");
+        try
+        {
+            await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, Notices) == 0, TimeSpan.FromSeconds(60), "notices table");
+            return consumer;
+        }
+        catch
+        {
+            await consumer.DisposeAsync();
+            throw;
+        }
+    }
+
     private static Dictionary<string, string?> Environment(TestDatabase db, string url, string? fault = null)
     {
         var environment = new Dictionary<string, string?>
@@ -68,9 +87,7 @@ public sealed class MessagingTests
         await using var ledger = db.Connect();
         var url = $"http://127.0.0.1:{ChildProcess.FreePort()}";
         var environment = Environment(db, url, "LoseCommitReply");
-        const string notices = "select count(*) from notices.holding_changes";
-        await using var consumer = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Notices"), [], environment, "notices");
-        await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, notices) == 0, TimeSpan.FromSeconds(60), "notices table");
+        await using var consumer = await ConsumerAsync(db, environment);
         await using var api = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], environment, "api (loses commit replies)");
         await api.WaitForHttpAsync(new Uri($"{url}/health/ready"), TimeSpan.FromSeconds(60));
         using var http = new HttpClient { BaseAddress = new Uri(url) };
@@ -88,11 +105,11 @@ public sealed class MessagingTests
 
         // The node that wrote it lives on and never sent the message itself; it is delivered all the same, once.
         var fact = await ledger.FactAsync("nvidia-mistral-stake");
-        await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, notices) == 1, TimeSpan.FromSeconds(30), "the message while the API lives", TimeSpan.FromMilliseconds(250));
+        await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, Notices) == 1, TimeSpan.FromSeconds(30), "the message while the API lives", TimeSpan.FromMilliseconds(250));
         await Task.Delay(TimeSpan.FromSeconds(3)); // a second delivery would show by now
         var id = HoldingChanged.IdOf(fact.Basis[^1].Sequence, "nvidia", "mistral-ai");
         Assert.Equal(1L, await CountAsync(db.ConnectionString, $"select count(*) from notices.holding_changes where message_id = '{id}' and deliveries = 1"));
-        Assert.Equal(1L, await CountAsync(db.ConnectionString, notices));
+        Assert.Equal(1L, await CountAsync(db.ConnectionString, Notices));
         Assert.Equal(0L, await CountAsync(db.ConnectionString, "select count(*) from wolverine.wolverine_outgoing_envelopes"));
         Assert.False(api.HasExited, api.Tail());
     }
@@ -104,10 +121,8 @@ public sealed class MessagingTests
         await using var _ = db;
         await using var ledger = db.Connect();
         var url = $"http://127.0.0.1:{ChildProcess.FreePort()}";
-        const string notices = "select count(*) from notices.holding_changes";
 
-        await using var consumer = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Notices"), [], Environment(db, url), "notices");
-        await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, notices) == 0, TimeSpan.FromSeconds(60), "notices table");
+        await using var consumer = await ConsumerAsync(db, Environment(db, url));
         var api = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], Environment(db, url, "CrashAfterCommit"), "api (crashes after commit)");
         await using (api)
         {
@@ -121,16 +136,16 @@ public sealed class MessagingTests
         // The write committed with its message in the outbox; nothing was sent.
         var fact = await ledger.FactAsync("nvidia-mistral-stake");
         Assert.Equal(1L, await CountAsync(db.ConnectionString, "select count(*) from wolverine.wolverine_outgoing_envelopes"));
-        Assert.Equal(0L, await CountAsync(db.ConnectionString, notices));
+        Assert.Equal(0L, await CountAsync(db.ConnectionString, Notices));
 
         await using var restarted = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], Environment(db, url), "api (restarted)");
         await restarted.WaitForHttpAsync(new Uri($"{url}/health/ready"), TimeSpan.FromSeconds(60));
-        await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, notices) == 1, TimeSpan.FromSeconds(90), "the message after the restart", TimeSpan.FromMilliseconds(250));
+        await consumer.WaitUntilAsync(async () => await CountAsync(db.ConnectionString, Notices) == 1, TimeSpan.FromSeconds(90), "the message after the restart", TimeSpan.FromMilliseconds(250));
         await Task.Delay(TimeSpan.FromSeconds(3)); // a second delivery would show by now
 
         var id = HoldingChanged.IdOf(fact.Basis[^1].Sequence, "nvidia", "mistral-ai");
         Assert.Equal(1L, await CountAsync(db.ConnectionString, $"select count(*) from notices.holding_changes where message_id = '{id}' and deliveries = 1"));
-        Assert.Equal(1L, await CountAsync(db.ConnectionString, notices));
+        Assert.Equal(1L, await CountAsync(db.ConnectionString, Notices));
         Assert.Equal(0L, await CountAsync(db.ConnectionString, "select count(*) from wolverine.wolverine_outgoing_envelopes"));
     }
 }
