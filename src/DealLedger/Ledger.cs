@@ -45,6 +45,9 @@ public sealed class Ledger : IAsyncDisposable
 
     /// <summary>The sources and events findings cite, as this ledger's reads found them (they never change).</summary>
     internal Holdings.Citations Citations { get; } = new();
+
+    /// <summary>The fact versions and open segments this ledger's writes read (they never change once stored).</summary>
+    internal Writing.KeptRows Kept { get; } = new();
     internal DocumentStore Store => store.Value;
 
     /// <summary>Today, for queries that do not say `at`.</summary>
@@ -98,7 +101,7 @@ public sealed class Ledger : IAsyncDisposable
         await using var tx = await connection.BeginTransactionAsync(ct);
         await TakeWriteLockAsync(connection, ct);
         var recordedAt = await RecordingInstantAsync(connection, ct);
-        var write = new LedgerTransaction(connection, recordedAt, new LedgerState());
+        var write = new LedgerTransaction(connection, recordedAt, new LedgerState { Kept = Kept, Citations = Citations });
         await decide(write, ct);
         if (write.Pending.Count == 0)
         {

@@ -85,7 +85,7 @@ public sealed class CitationsTests(TestDatabase db) : IClassFixture<TestDatabase
     [Fact]
     public void what_is_kept_is_bounded_and_what_is_used_often_stays()
     {
-        var kept = new Citations.Recent<int, string>(capacity: 100, EqualityComparer<int>.Default);
+        var kept = new Recent<int, string>(capacity: 100, EqualityComparer<int>.Default);
         kept.Add(0, "value 0");
         for (var i = 1; i < 10_000; i++)
         {

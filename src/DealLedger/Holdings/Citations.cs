@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using DealLedger.Sources;
 using DealLedger.Storage;
 using Npgsql;
@@ -143,54 +142,6 @@ internal sealed class Citations
             AddTo(batch);
             await using var r = await batch.ExecuteReaderAsync(ct);
             await ReadAsync(r, ct);
-        }
-    }
-
-    /// <summary>
-    /// A bounded map of what was read most recently: two generations; when the young one is full it becomes
-    /// the old one and the previous old one is dropped, and a hit in the old one is brought back to the young.
-    /// Memory stays under twice the capacity; what is used often stays.
-    /// </summary>
-    internal sealed class Recent<TKey, TValue>(int capacity, IEqualityComparer<TKey> comparer) where TKey : notnull
-    {
-        private ConcurrentDictionary<TKey, TValue> young = new(comparer);
-        private ConcurrentDictionary<TKey, TValue> old = new(comparer);
-        // Counted here: ConcurrentDictionary.Count takes every lock of the map.
-        private int count;
-        private readonly Lock turning = new();
-
-        /// <summary>How many are kept (under twice the capacity).</summary>
-        public int Count => young.Count + old.Count;
-
-        public bool TryGet(TKey key, out TValue value)
-        {
-            if (young.TryGetValue(key, out value!))
-            {
-                return true;
-            }
-            if (old.TryGetValue(key, out value!))
-            {
-                Add(key, value);
-                return true;
-            }
-            return false;
-        }
-
-        public void Add(TKey key, TValue value)
-        {
-            var generation = young;
-            if (generation.TryAdd(key, value) && Interlocked.Increment(ref count) >= capacity)
-            {
-                lock (turning)
-                {
-                    if (ReferenceEquals(young, generation))
-                    {
-                        old = generation;
-                        young = new ConcurrentDictionary<TKey, TValue>(comparer);
-                        count = 0;
-                    }
-                }
-            }
         }
     }
 }

@@ -13,10 +13,6 @@ internal static class HoldingProjection
     /// <summary>What identifies a segment's content: its valid period and its finding (canonical JSON).</summary>
     internal static string Key(DateOnly? from, DateOnly? to, string finding) => $"{from}|{to}|{finding}";
 
-    /// <summary>The key of a stored segment from its columns lower(valid), upper(valid), finding::text starting at <paramref name="at"/> (json keeps the fold's text).</summary>
-    internal static string StoredKey(NpgsqlDataReader r, int at) =>
-        Key(r.IsDBNull(at) ? null : r.GetFieldValue<DateOnly>(at), r.IsDBNull(at + 1) ? null : r.GetFieldValue<DateOnly>(at + 1), r.GetString(at + 2));
-
     /// <summary>A timeline's segments with their keys.</summary>
     internal static List<(HoldingSegment Segment, string Key)> Keyed(IReadOnlyList<HoldingSegment> timeline) =>
         timeline.Select(s => (Segment: s, Key: Key(s.From, s.To, s.Stored))).ToList();

@@ -9,9 +9,15 @@ namespace DealLedger.Holdings;
 /// <summary>A stretch of valid time [From, To) with one finding; null ends are open.</summary>
 public sealed record HoldingSegment(DateOnly? From, DateOnly? To, Finding Finding)
 {
-    /// <summary>The finding as stored (its canonical JSON), made once.</summary>
+    private string? stored;
+
+    /// <summary>The finding as stored (its canonical JSON), made once (or given, by a rendering kept from a previous build).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public string Stored { get; } = Finding.Canonical();
+    public string Stored
+    {
+        get => stored ??= Finding.Canonical();
+        init => stored = value;
+    }
 }
 
 /// <summary>
@@ -71,8 +77,12 @@ public static class HoldingTimeline
     /// <summary>What may be true on a day: after a mark that may be the latest to have happened (or before any), held in a state or not.</summary>
     private sealed record Outcome(Mark? After, State? Held);
 
-    public static IReadOnlyList<HoldingSegment> Build(IReadOnlyList<FactState> facts, IReadOnlyDictionary<string, SourceRegistered> sources)
+    /// <param name="renderings">The findings of this pair's previous build, when kept: a stretch whose reading is made of
+    /// the very same fact states, dates and sources as one of them takes that finding instead of being rendered again.</param>
+    public static IReadOnlyList<HoldingSegment> Build(IReadOnlyList<FactState> facts, IReadOnlyDictionary<string, SourceRegistered> sources,
+        Renderings? renderings = null)
     {
+        renderings?.Begin();
         // Order never depends on where the facts came from (a table scan or a replay).
         var ordered = facts.OrderBy(f => f.Id, StringComparer.Ordinal).ToList();
         var words = new Findings();
@@ -106,7 +116,9 @@ public static class HoldingTimeline
             else
             {
                 // Neighbours stored the same are one segment (a share's 5 and 5.0 are not the same).
-                var segment = new HoldingSegment(from, to, reading.Render(words, sweep));
+                var segment = renderings is null
+                    ? new HoldingSegment(from, to, reading.Render(words, sweep))
+                    : renderings.Segment(reading.Key(sweep), from, to, () => reading.Render(words, sweep));
                 if (segments.Count > 0 && segments[^1].Stored == segment.Stored)
                 {
                     segments[^1] = segments[^1] with { To = to };
@@ -323,6 +335,32 @@ public static class HoldingTimeline
             other is not null && other.Kind == Kind && ReferenceEquals(other.Retracted, Retracted)
             && Kind is Kinds.Held or Kinds.NotYetHeld or Kinds.NoLongerHeld
             && other.State == State && other.Ending == Ending && other.Previous == Previous && other.Next == Next;
+
+        /// <summary>
+        /// Everything <see cref="Render"/> reads, as a key: the kind, each state (its start, its confidence — the one thing
+        /// it takes from sources — and its members), each mark (its date, the fact it ends, the state it starts), the
+        /// held state's end, the windows and the retracted facts. Fact states are compared as objects: a fact that
+        /// changed is a new object, so a kept rendering is reused only for the very facts it was made of.
+        /// </summary>
+        public ReadingKey Key(Sweep sweep)
+        {
+            var key = new ReadingKey.Builder(Kind);
+            key.Add(State);
+            key.Add(States);
+            key.Add(Starting);
+            key.Add(Ending);
+            key.Add(NotHeldAfter);
+            key.Add(Previous);
+            key.Add(Next);
+            key.Add(Kind == Kinds.Held ? sweep.UntilOf(State!) : null);
+            key.Add(Windows?.Count);
+            foreach (var w in Windows ?? [])
+            {
+                key.Add(w);
+            }
+            key.Add(Retracted);
+            return key.Done();
+        }
 
         public Finding Render(Findings words, Sweep sweep) => Kind switch
         {
@@ -944,6 +982,125 @@ public static class HoldingTimeline
             }
             basis.AddRange(own.Skip(i));
             return basis;
+        }
+    }
+
+    /// <summary>What a reading is made of (<see cref="Reading.Key"/>): fact states by identity, everything else by value.</summary>
+    private sealed class ReadingKey : IEquatable<ReadingKey>
+    {
+        private readonly object?[] parts;
+        private readonly int hash;
+
+        private ReadingKey(object?[] parts)
+        {
+            this.parts = parts;
+            var h = new HashCode();
+            foreach (var p in parts)
+            {
+                h.Add(p is FactState f ? RuntimeHelpers.GetHashCode(f) : p?.GetHashCode() ?? 0);
+            }
+            hash = h.ToHashCode();
+        }
+
+        public bool Equals(ReadingKey? other)
+        {
+            if (other is null || other.hash != hash || other.parts.Length != parts.Length)
+            {
+                return false;
+            }
+            for (var i = 0; i < parts.Length; i++)
+            {
+                var (a, b) = (parts[i], other.parts[i]);
+                if (a is FactState ? !ReferenceEquals(a, b) : !Equals(a, b))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        public override bool Equals(object? obj) => Equals(obj as ReadingKey);
+
+        public override int GetHashCode() => hash;
+
+        public sealed class Builder(Reading.Kinds kind)
+        {
+            private readonly List<object?> parts = [kind];
+
+            public void Add(object? value) => parts.Add(value);
+
+            public void Add(State? s)
+            {
+                if (s is null)
+                {
+                    parts.Add(null);
+                    return;
+                }
+                parts.Add(s.Start);
+                parts.Add(s.Confidence);
+                Add(s.Members);
+            }
+
+            public void Add(List<State>? states)
+            {
+                parts.Add(states?.Count);
+                foreach (var s in states ?? [])
+                {
+                    Add(s);
+                }
+            }
+
+            public void Add(Mark? m)
+            {
+                if (m is null)
+                {
+                    parts.Add(null);
+                    return;
+                }
+                parts.Add(m.Date);
+                parts.Add(m.EndedFact);
+                Add(m.Starts);
+            }
+
+            public void Add(IReadOnlyList<FactState> facts)
+            {
+                parts.Add(facts.Count);
+                foreach (var f in facts)
+                {
+                    parts.Add(f);
+                }
+            }
+
+            public ReadingKey Done() => new([.. parts]);
+        }
+    }
+
+    /// <summary>
+    /// A pair's findings from its previous build, by what each reading was made of, so its next build renders (and
+    /// serializes) only the stretches made of something new: a write to a pair with a long history, or a rebuild
+    /// folding a pair write after write, mostly meets readings it has seen. Holds only the latest build's (one pair's
+    /// segments); used by one build at a time.
+    /// </summary>
+    public sealed class Renderings
+    {
+        // Keyed by ReadingKey (private to the timeline).
+        private Dictionary<object, HoldingSegment> previous = [];
+        private Dictionary<object, HoldingSegment> current = [];
+
+        internal void Begin()
+        {
+            previous = current;
+            current = new Dictionary<object, HoldingSegment>(previous.Count);
+        }
+
+        internal HoldingSegment Segment(object key, DateOnly? from, DateOnly? to, Func<Finding> render)
+        {
+            if (!current.TryGetValue(key, out var made) && !previous.TryGetValue(key, out made))
+            {
+                made = new HoldingSegment(from, to, render());
+            }
+            current[key] = made;
+            return made.From == from && made.To == to ? made : new HoldingSegment(from, to, made.Finding) { Stored = made.Stored };
         }
     }
 }

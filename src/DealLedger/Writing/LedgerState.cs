@@ -19,6 +19,19 @@ internal sealed class LedgerState
     /// <summary>Holds the whole ledger (a rebuild from the log): what it lacks does not exist.</summary>
     public bool Complete { get; init; }
 
+    /// <summary>The rows of this ledger the process keeps: a load reads only what they lack.</summary>
+    public KeptRows? Kept { get; init; }
+
+    /// <summary>The sources (and events) this ledger's process keeps.</summary>
+    public Citations? Citations { get; init; }
+
+    // A rebuild's own: the findings of the pairs it folded last (bounded: a large ledger has many pairs).
+    private Recent<(string, string), HoldingTimeline.Renderings>? folded;
+
+    /// <summary>The findings of the pair's previous build, where they are kept: by the ledger's process for its writes, by a rebuild for itself.</summary>
+    public HoldingTimeline.Renderings? RenderingsOf((string, string) pair) =>
+        Kept?.RenderingsOf(pair) ?? (Complete ? KeptRows.RenderingsOf(folded ??= new(KeptRows.PairRenderings, EqualityComparer<(string, string)>.Default), pair) : null);
+
     // A key with a null value: looked up, and absent.
     public Dictionary<string, OrganizationRegistered?> Organizations { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, SourceRegistered?> Sources { get; } = new(StringComparer.Ordinal);
@@ -79,19 +92,53 @@ internal sealed class LedgerState
             r => LedgerJson.Deserialize<DealRecorded>(r.GetString(0)), ct, (object)missing), d => Deals[d.Id] = d);
     }
 
-    /// <summary>Loads facts not loaded yet (their current versions).</summary>
+    /// <summary>Loads facts not loaded yet (their current versions); the database sends the state only of those not kept.</summary>
     public Task LoadFactsAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct) =>
-        LoadMissingAsync(Facts, ids, missing => Sql.ListAsync(c, $"select state::text from {ProjectionTables.Of("fact_versions")} where fact_id = any($1) and upper_inf(recorded)",
-            r => LedgerJson.Deserialize<FactState>(r.GetString(0)), ct, (object)missing), Put);
+        LoadMissingAsync(Facts, ids, async missing =>
+        {
+            var have = Kept?.FactsById(missing) ?? [];
+            var (keptIds, keptSequences) = KeptRows.Named(have);
+            return Parse(await Sql.ListAsync(c,
+                $"select f.fact_id, f.sequence, case when k.fact_id is null then f.state::text end from {ProjectionTables.Of("fact_versions")} f " +
+                $"{KeptFacts(2)} where f.fact_id = any($1) and upper_inf(f.recorded)",
+                ReadFact, ct, missing, keptIds, keptSequences), have);
+        }, Put);
+
+    // Joined to a fact_versions f: the kept versions, named by the parameters $first (ids) and $first+1 (sequences); their state is not sent.
+    private static string KeptFacts(int first) =>
+        $"left join unnest(${first}::text[], ${first + 1}::bigint[]) k (fact_id, sequence) on k.fact_id = f.fact_id and k.sequence = f.sequence";
+
+    private static (string Id, long Sequence, string? State) ReadFact(NpgsqlDataReader r) =>
+        (r.GetString(0), r.GetInt64(1), r.IsDBNull(2) ? null : r.GetString(2));
+
+    /// <summary>The states of fact rows, in order: kept ones as kept, the others parsed (and kept).</summary>
+    private List<FactState> Parse(List<(string Id, long Sequence, string? State)> rows, Dictionary<string, (long Sequence, FactState State)> have)
+    {
+        FactState Read((string Id, long Sequence, string? State) row) => row.State is null ? have[row.Id].State : LedgerJson.Deserialize<FactState>(row.State);
+        // A bulk write loads tens of thousands of stakes: read in order, parsed on every core.
+        var states = rows.Count(r => r.State is not null) < 256 ? rows.Select(Read).ToList() : rows.AsParallel().AsOrdered().Select(Read).ToList();
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (rows[i].State is not null)
+            {
+                Kept?.Keep(rows[i].Id, rows[i].Sequence, states[i]);
+            }
+        }
+        return states;
+    }
 
     /// <summary>Loads organizations not loaded yet (a timeline's sentences name them).</summary>
     public Task LoadOrganizationsAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct) =>
         LoadMissingAsync(Organizations, ids, missing => Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("organizations")} where id = any($1)",
             r => OrganizationDirectory.FromStored(r.GetString(0)), ct, (object)missing), o => Organizations[o.Id] = o);
 
-    /// <summary>Loads sources not loaded yet.</summary>
+    /// <summary>
+    /// Loads sources not loaded yet, through the ledger's citations when it has them: every load runs before the
+    /// write stores a row, so what it reads was committed by earlier writes and may be kept.
+    /// </summary>
     public Task LoadSourcesAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct) =>
-        LoadMissingAsync(Sources, ids, async missing => (await SourceCatalog.LoadAsync(c, missing, ct)).Values.ToList(), s => Sources[s.Id] = s);
+        LoadMissingAsync(Sources, ids, async missing =>
+            (Citations is { } cited ? await cited.SourcesAsync(c, missing, ct) : await SourceCatalog.LoadAsync(c, missing, ct)).Values.ToList(), s => Sources[s.Id] = s);
 
     /// <summary>Marks the ids not loaded yet as looked up (absent unless found), then fetches them in one query and keeps what was found.</summary>
     private async Task LoadMissingAsync<T>(Dictionary<string, T?> entries, IEnumerable<string> ids, Func<string[], Task<List<T>>> fetch, Action<T> keep) where T : class
@@ -126,11 +173,13 @@ internal sealed class LedgerState
             Stakes[pair] = [];
             Segments[pair] = [];
         }
-        const string pairs_ = "(holder, subject) in (select * from unnest($1::text[], $2::text[]))";
-        var stored = await Sql.ListAsync(c, $"select state::text from {ProjectionTables.Of("fact_versions")} where {pairs_} and type = 'stake' and upper_inf(recorded) order by id",
-            r => r.GetString(0), ct, holders, subjects);
-        // A bulk write loads tens of thousands of stakes: read in order, parsed on every core.
-        foreach (var f in stored.Count < 256 ? stored.Select(LedgerJson.Deserialize<FactState>) : stored.AsParallel().AsOrdered().Select(LedgerJson.Deserialize<FactState>))
+        var (haveFacts, haveSegments) = Kept?.OfPairs(missing) ?? ([], []);
+        var (keptIds, keptSequences) = KeptRows.Named(haveFacts);
+        var stored = Parse(await Sql.ListAsync(c,
+            $"select f.fact_id, f.sequence, case when k.fact_id is null then f.state::text end from {ProjectionTables.Of("fact_versions")} f {KeptFacts(1)} " +
+            "where (f.holder, f.subject) in (select * from unnest($3::text[], $4::text[])) and f.type = 'stake' and upper_inf(f.recorded) order by f.id",
+            ReadFact, ct, keptIds, keptSequences, holders, subjects), haveFacts);
+        foreach (var f in stored)
         {
             if (Facts.TryGetValue(f.Id, out var known) && known is not null)
             {
@@ -139,11 +188,34 @@ internal sealed class LedgerState
             }
             Put(f);
         }
+        var (segmentIds, segmentSequences, segmentFrom, segmentTo) = KeptRows.Named(haveSegments);
         foreach (var (pair, segment) in await Sql.ListAsync(c,
-                     $"select holder, subject, id, lower(valid), upper(valid), finding::text from {ProjectionTables.Of("holding_segments")} where {pairs_} and upper_inf(recorded) order by id",
-                     r => ((r.GetString(0), r.GetString(1)), new OpenSegment(r.GetInt64(2), HoldingProjection.StoredKey(r, 3), null)), ct, holders, subjects))
+                     $"select s.holder, s.subject, s.id, s.sequence, lower(s.valid), upper(s.valid), case when k.id is null then s.finding::text end " +
+                     $"from {ProjectionTables.Of("holding_segments")} s left join unnest($1::bigint[], $2::bigint[], $3::date[], $4::date[]) k (id, sequence, lower, upper) " +
+                     "on k.id = s.id and k.sequence = s.sequence and k.lower is not distinct from lower(s.valid) and k.upper is not distinct from upper(s.valid) " +
+                     "where (s.holder, s.subject) in (select * from unnest($5::text[], $6::text[])) and upper_inf(s.recorded) order by s.id",
+                     r => ((r.GetString(0), r.GetString(1)), ReadSegment(r, haveSegments)), ct, segmentIds, segmentSequences, segmentFrom, segmentTo, holders, subjects))
         {
-            Segments[pair].Add(segment);
+            Segments[pair].Add(new OpenSegment(segment.Id, segment.Key, null));
         }
+        foreach (var pair in missing)
+        {
+            Kept?.KeepPair(pair, Stakes[pair], Segments[pair].Select(s => s.Id));
+        }
+    }
+
+    /// <summary>An open segment's row (id, sequence, lower, upper, finding unless kept): kept as it was, or made (and kept).</summary>
+    private KeptSegment ReadSegment(NpgsqlDataReader r, Dictionary<long, KeptSegment> have)
+    {
+        var id = r.GetInt64(2);
+        if (r.IsDBNull(6))
+        {
+            return have[id];
+        }
+        DateOnly? from = r.IsDBNull(4) ? null : r.GetFieldValue<DateOnly>(4);
+        DateOnly? to = r.IsDBNull(5) ? null : r.GetFieldValue<DateOnly>(5);
+        var segment = new KeptSegment(id, r.GetInt64(3), from, to, HoldingProjection.Key(from, to, r.GetString(6)));
+        Kept?.Keep(segment);
+        return segment;
     }
 }

@@ -57,7 +57,8 @@ internal sealed class ProjectionFold(LedgerState state)
             .Concat(write.Select(e => e.Data).OfType<FactRecorded>().SelectMany(r => r.Fact.Sources.Select(s => s.Source))), ct);
         var fold = new ProjectionFold(state);
         fold.Apply(write);
-        await ProjectionCopy.WriteAsync(c, fold, ct);
+        var firstSegment = await ProjectionCopy.WriteAsync(c, fold, ct);
+        state.Kept?.KeepWrite(state, fold, pairs, firstSegment);
     }
 
     /// <summary>Applies one write: its events, all recorded at one instant, in sequence order.</summary>
@@ -101,15 +102,16 @@ internal sealed class ProjectionFold(LedgerState state)
         var pairs = facts.Values.Where(f => f.Current.Type == FactType.Stake).Select(f => (f.Current.Holder!, f.Current.Subject!)).Distinct().ToList();
         // Each pair's timeline is its own pure computation: built in parallel, diffed and numbered in order.
         var timelines = new List<(HoldingSegment Segment, string Key)>[pairs.Count];
+        var renderings = pairs.Select(state.RenderingsOf).ToArray();
         if (pairs.Count > 8)
         {
-            Parallel.For(0, pairs.Count, i => timelines[i] = Timeline(pairs[i]));
+            Parallel.For(0, pairs.Count, i => timelines[i] = Timeline(pairs[i], renderings[i]));
         }
         else
         {
             for (var i = 0; i < pairs.Count; i++)
             {
-                timelines[i] = Timeline(pairs[i]);
+                timelines[i] = Timeline(pairs[i], renderings[i]);
             }
         }
         for (var i = 0; i < pairs.Count; i++)
@@ -125,10 +127,10 @@ internal sealed class ProjectionFold(LedgerState state)
     }
 
     /// <summary>The pair's timeline now, with canonical findings, to diff against its open segments.</summary>
-    private List<(HoldingSegment Segment, string Key)> Timeline((string Holder, string Subject) pair)
+    private List<(HoldingSegment Segment, string Key)> Timeline((string Holder, string Subject) pair, HoldingTimeline.Renderings? renderings)
     {
         var facts = state.StakesOf(pair);
-        return HoldingProjection.Keyed(HoldingTimeline.Build(facts, SourcesOf(facts)));
+        return HoldingProjection.Keyed(HoldingTimeline.Build(facts, SourcesOf(facts), renderings));
     }
 
     private Dictionary<string, SourceRegistered> SourcesOf(IReadOnlyList<FactState> facts)

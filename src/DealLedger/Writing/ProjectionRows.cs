@@ -52,9 +52,9 @@ internal static class ProjectionCopy
     /// <summary>
     /// Stores what a fold made: closes the stored rows it closed (one UPDATE per table), takes a block
     /// of surrogate ids per table (the fold numbered its rows from 0, in the order it made them),
-    /// copies the new rows and moves ledger_position.
+    /// copies the new rows and moves ledger_position. Returns the id the fold's first new segment got.
     /// </summary>
-    public static async Task WriteAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
+    public static async Task<long> WriteAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
     {
         if (fold.ClosedStoredFacts.Count > 0)
         {
@@ -73,7 +73,7 @@ internal static class ProjectionCopy
         }
         await WriteRegistrationsAsync(c, fold, ct);
         await WriteFactVersionsAsync(c, fold, ct);
-        await WriteSegmentsAsync(c, fold, ct);
+        return await WriteSegmentsAsync(c, fold, ct);
     }
 
     /// <summary>
@@ -118,12 +118,15 @@ internal static class ProjectionCopy
         }
     }
 
-    private static async Task WriteSegmentsAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
+    private static async Task<long> WriteSegmentsAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
     {
-        if (fold.Segments.Count > 0)
+        if (fold.Segments.Count == 0)
         {
-            await HoldingSegmentsAsync(c, fold.Segments, await IdBlockAsync(c, "holding_segments", fold.Segments.Count, ct), ct);
+            return 0;
         }
+        var first = await IdBlockAsync(c, "holding_segments", fold.Segments.Count, ct);
+        await HoldingSegmentsAsync(c, fold.Segments, first, ct);
+        return first;
     }
 
     /// <summary>The first of <paramref name="count"/> ids taken from the table's id sequence at once (the fold's row 0 gets it).</summary>

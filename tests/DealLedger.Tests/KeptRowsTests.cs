@@ -1,0 +1,113 @@
+using System.Text.Json;
+using DealLedger.Auditing;
+using DealLedger.Holdings;
+using DealLedger.Importing;
+using Npgsql;
+
+namespace DealLedger.Tests;
+
+/// <summary>
+/// A ledger's writes keep the fact versions and open segments they read (they never change once stored) and
+/// ask the database only for those they lack. What a write that rolled back made, or what a rebuild numbered
+/// anew, is never taken for what is stored: the projections stay those a rebuild from the log makes.
+/// Each test has a database of its own (a replay or a rebuild looks at every pair).
+/// </summary>
+public sealed class KeptRowsTests
+{
+    private static string Deal(string pair, string id, decimal share, string from) => JsonSerializer.Serialize(new
+    {
+        organizations = new[]
+        {
+            new { id = $"holder-{pair}", name = $"Holder {pair}", kind = "company", country = "FR" },
+            new { id = $"subject-{pair}", name = $"Subject {pair}", kind = "company", country = "FR" },
+        },
+        sources = new[] { new { id = $"register-{pair}", title = $"Register {pair}", kind = "official-register" } },
+        deals = new[]
+        {
+            new
+            {
+                id = $"deal-{id}",
+                parties = new[] { $"holder-{pair}", $"subject-{pair}" },
+                facts = new object[]
+                {
+                    new
+                    {
+                        id = $"stake-{id}", type = "stake", holder = $"holder-{pair}", subject = $"subject-{pair}",
+                        share = new { exact = share }, valid = new { from },
+                        sources = new[] { new { source = $"register-{pair}", claim = "stated" } },
+                    },
+                },
+            },
+        },
+    });
+
+    private static async Task SqlAsync(TestDatabase db, string sql)
+    {
+        await using var c = new NpgsqlConnection(db.ConnectionString);
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, c);
+        Assert.True(await cmd.ExecuteNonQueryAsync() > 0, $"changed nothing: {sql}");
+    }
+
+    private static async Task<decimal?> ShareAsync(Ledger ledger, string pair, DateOnly at) =>
+        (await ledger.HoldingAsync($"holder-{pair}", $"subject-{pair}", at)).Share?.Exact;
+
+    [Fact]
+    public async Task a_write_takes_the_versions_it_keeps_from_memory_not_from_the_database()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var ledger = db.Connect();
+        await ledger.ImportAsync([("a1.json", Deal("a", "a1", 30, "2020-03-01"))]);
+        await ledger.ImportAsync([("a2.json", Deal("a", "a2", 40, "2022-03-01"))]); // reads (and keeps) the pair's first stake
+        // Behind the ledger's back, the first stake's stored version now says 77 %.
+        await SqlAsync(db, "update dealledger.fact_versions set state = jsonb_set(state::jsonb, '{current,share,exact}', '77')::json " +
+            "where fact_id = 'stake-a1' and upper_inf(recorded)");
+
+        await ledger.ImportAsync([("a3.json", Deal("a", "a3", 50, "2024-03-01"))]);
+
+        // The third write folded the pair from the version it kept: the 2021 stretch is unchanged.
+        Assert.Equal(30m, await ShareAsync(ledger, "a", new DateOnly(2021, 1, 1)));
+        Assert.Equal(50m, await ShareAsync(ledger, "a", new DateOnly(2025, 1, 1)));
+        // A process that keeps nothing reads the edited version (which is how the edit is known to be read at all).
+        await using var fresh = db.Connect();
+        await fresh.ImportAsync([("a4.json", Deal("a", "a4", 60, "2026-03-01"))]);
+        Assert.Equal(77m, await ShareAsync(fresh, "a", new DateOnly(2021, 1, 1)));
+    }
+
+    [Fact]
+    public async Task what_a_write_that_rolled_back_made_is_never_taken_for_what_is_stored()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var ledger = db.Connect();
+        await ledger.ImportAsync([("b1.json", Deal("b", "b1", 30, "2020-03-01"))]);
+        ledger.BeforeCommit = _ => throw new InvalidOperationException("rolled back on purpose");
+        // Folded (its versions and segments kept) and then rolled back: a 45 % stake from 2021 that never was.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.ImportAsync([("b2.json", Deal("b", "b2", 45, "2021-03-01"))]));
+        ledger.BeforeCommit = null;
+
+        await ledger.ImportAsync([("b3.json", Deal("b", "b3", 50, "2024-03-01"))]);
+
+        Assert.Equal(30m, await ShareAsync(ledger, "b", new DateOnly(2022, 1, 1)));
+        Assert.Equal(50m, await ShareAsync(ledger, "b", new DateOnly(2025, 1, 1)));
+        var replay = await ledger.ReplayAsync(null);
+        Assert.True(replay.Agrees, string.Join("\n", replay.Differences.Select(d => $"{d.Question}\n  live {d.Live}\n  replay {d.Replayed}")));
+    }
+
+    [Fact]
+    public async Task after_a_rebuild_numbers_the_segments_anew_writes_still_match_what_is_stored()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var ledger = db.Connect();
+        await ledger.ImportAsync([("c1.json", Deal("c", "c1", 30, "2020-03-01"))]);
+        await ledger.ImportAsync([("c2.json", Deal("c", "c2", 40, "2022-03-01"))]);
+        var before = await ledger.RebuildAsync("holdings");
+        Assert.True(before.Unchanged, "a ledger built write by write rebuilds to the same rows");
+
+        await ledger.ImportAsync([("c3.json", Deal("c", "c3", 50, "2021-03-01"))]);
+        await ledger.ImportAsync([("c4.json", Deal("c", "c4", 60, "2024-03-01"))]);
+
+        Assert.Equal(50m, await ShareAsync(ledger, "c", new DateOnly(2021, 6, 1)));
+        Assert.Equal(40m, await ShareAsync(ledger, "c", new DateOnly(2023, 1, 1)));
+        Assert.True((await ledger.RebuildAsync("holdings")).Unchanged, "the writes after the rebuild made the rows a rebuild makes");
+    }
+}
