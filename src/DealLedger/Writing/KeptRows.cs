@@ -6,9 +6,9 @@ namespace DealLedger.Writing;
 /// <summary>
 /// The stored rows writes read again and again, kept in the process of one ledger (one database): the
 /// current versions of stake facts (by fact, with the sequence of the write that made each) and the keys of
-/// open holding segments (by id, with the write that opened each and its valid period). A write's load names
-/// what is kept of the pairs it reads and the database sends only the rest, so a write to a pair with a long
-/// history no longer reads and parses that whole history.
+/// open holding segments (by id, with the write that opened each and its valid period). A write's load reads the
+/// ids and sequences of the rows it needs, then the states and findings of only those not kept, so a write to a
+/// pair with a long history no longer reads and parses that whole history.
 /// Nothing kept needs invalidating: a fact version or a segment never changes once stored (later writes add
 /// new ones; only a row's recorded end is set), and a sequence is never handed out twice, even by a write
 /// that rolled back — what such a write made is kept under a sequence no stored row will ever carry. A
@@ -54,7 +54,7 @@ internal sealed class KeptRows(int factCapacity = 20_000, int segmentCapacity = 
         return have;
     }
 
-    /// <summary>What is kept of these pairs' facts and open segments (a snapshot: what the query names is what the caller holds).</summary>
+    /// <summary>What is kept of these pairs' facts and open segments, as a snapshot the caller holds while it reads the rest.</summary>
     public (Dictionary<string, (long Sequence, FactState State)> Facts, Dictionary<long, KeptSegment> Segments) OfPairs(IEnumerable<(string, string)> pairList)
     {
         var factIds = new List<string>();
@@ -110,14 +110,6 @@ internal sealed class KeptRows(int factCapacity = 20_000, int segmentCapacity = 
             KeepPair(pair, stakes, open.Select(s => s.Row is { } row ? firstSegmentId + row.Id : s.Id));
         }
     }
-
-    /// <summary>The parameters naming kept facts: ids and sequences.</summary>
-    public static (string[] Ids, long[] Sequences) Named(Dictionary<string, (long Sequence, FactState State)> have) =>
-        (have.Keys.ToArray(), have.Values.Select(v => v.Sequence).ToArray());
-
-    /// <summary>The parameters naming kept segments: ids, sequences and valid periods' ends (null: open).</summary>
-    public static (long[] Ids, long[] Sequences, DateOnly?[] From, DateOnly?[] To) Named(Dictionary<long, KeptSegment> have) =>
-        (have.Keys.ToArray(), have.Values.Select(v => v.Sequence).ToArray(), have.Values.Select(v => v.From).ToArray(), have.Values.Select(v => v.To).ToArray());
 }
 
 /// <summary>An open holding segment as a write diffs against it: its row, the write that opened it, its valid period and its key.</summary>

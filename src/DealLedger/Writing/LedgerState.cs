@@ -94,22 +94,29 @@ internal sealed class LedgerState
 
     /// <summary>Loads facts not loaded yet (their current versions); the database sends the state only of those not kept.</summary>
     public Task LoadFactsAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct) =>
-        LoadMissingAsync(Facts, ids, async missing =>
+        LoadMissingAsync(Facts, ids, missing => ReadFactsAsync(c, "fact_id = any($1) and upper_inf(recorded)", Kept?.FactsById(missing) ?? [], ct, (object)missing), Put);
+
+    /// <summary>
+    /// The current versions of the facts <paramref name="where"/> selects, in id order, taking those kept from memory: when some
+    /// are kept, their ids and sequences are read first and only the states of the others next. (Two statements, not one
+    /// joined with the kept list: the planner runs such a join as a nested loop, quadratic in a long pair's facts.)
+    /// </summary>
+    private async Task<List<FactState>> ReadFactsAsync(NpgsqlConnection c, string where, Dictionary<string, (long Sequence, FactState State)> have,
+        CancellationToken ct, params object[] args)
+    {
+        var versions = ProjectionTables.Of("fact_versions");
+        if (have.Count == 0)
         {
-            var have = Kept?.FactsById(missing) ?? [];
-            var (keptIds, keptSequences) = KeptRows.Named(have);
-            return Parse(await Sql.ListAsync(c,
-                $"select f.fact_id, f.sequence, case when k.fact_id is null then f.state::text end from {ProjectionTables.Of("fact_versions")} f " +
-                $"{KeptFacts(2)} where f.fact_id = any($1) and upper_inf(f.recorded)",
-                ReadFact, ct, missing, keptIds, keptSequences), have);
-        }, Put);
-
-    // Joined to a fact_versions f: the kept versions, named by the parameters $first (ids) and $first+1 (sequences); their state is not sent.
-    private static string KeptFacts(int first) =>
-        $"left join unnest(${first}::text[], ${first + 1}::bigint[]) k (fact_id, sequence) on k.fact_id = f.fact_id and k.sequence = f.sequence";
-
-    private static (string Id, long Sequence, string? State) ReadFact(NpgsqlDataReader r) =>
-        (r.GetString(0), r.GetInt64(1), r.IsDBNull(2) ? null : r.GetString(2));
+            return Parse(await Sql.ListAsync(c, $"select fact_id, sequence, state::text from {versions} where {where} order by id",
+                r => (r.GetString(0), r.GetInt64(1), (string?)r.GetString(2)), ct, args), have);
+        }
+        var current = await Sql.ListAsync(c, $"select fact_id, sequence from {versions} where {where} order by id", r => (Id: r.GetString(0), Sequence: r.GetInt64(1)), ct, args);
+        var lacking = current.Where(v => !(have.TryGetValue(v.Id, out var kept) && kept.Sequence == v.Sequence)).Select(v => v.Id).ToArray();
+        var states = lacking.Length == 0 ? []
+            : (await Sql.ListAsync(c, $"select fact_id, state::text from {versions} where fact_id = any($1) and upper_inf(recorded)",
+                r => (Id: r.GetString(0), State: r.GetString(1)), ct, (object)lacking)).ToDictionary(v => v.Id, v => v.State, StringComparer.Ordinal);
+        return Parse(current.Select(v => (v.Id, v.Sequence, states.GetValueOrDefault(v.Id))).ToList(), have);
+    }
 
     /// <summary>The states of fact rows, in order: kept ones as kept, the others parsed (and kept).</summary>
     private List<FactState> Parse(List<(string Id, long Sequence, string? State)> rows, Dictionary<string, (long Sequence, FactState State)> have)
@@ -174,11 +181,8 @@ internal sealed class LedgerState
             Segments[pair] = [];
         }
         var (haveFacts, haveSegments) = Kept?.OfPairs(missing) ?? ([], []);
-        var (keptIds, keptSequences) = KeptRows.Named(haveFacts);
-        var stored = Parse(await Sql.ListAsync(c,
-            $"select f.fact_id, f.sequence, case when k.fact_id is null then f.state::text end from {ProjectionTables.Of("fact_versions")} f {KeptFacts(1)} " +
-            "where (f.holder, f.subject) in (select * from unnest($3::text[], $4::text[])) and f.type = 'stake' and upper_inf(f.recorded) order by f.id",
-            ReadFact, ct, keptIds, keptSequences, holders, subjects), haveFacts);
+        var stored = await ReadFactsAsync(c, "(holder, subject) in (select * from unnest($1::text[], $2::text[])) and type = 'stake' and upper_inf(recorded)",
+            haveFacts, ct, holders, subjects);
         foreach (var f in stored)
         {
             if (Facts.TryGetValue(f.Id, out var known) && known is not null)
@@ -188,13 +192,7 @@ internal sealed class LedgerState
             }
             Put(f);
         }
-        var (segmentIds, segmentSequences, segmentFrom, segmentTo) = KeptRows.Named(haveSegments);
-        foreach (var (pair, segment) in await Sql.ListAsync(c,
-                     $"select s.holder, s.subject, s.id, s.sequence, lower(s.valid), upper(s.valid), case when k.id is null then s.finding::text end " +
-                     $"from {ProjectionTables.Of("holding_segments")} s left join unnest($1::bigint[], $2::bigint[], $3::date[], $4::date[]) k (id, sequence, lower, upper) " +
-                     "on k.id = s.id and k.sequence = s.sequence and k.lower is not distinct from lower(s.valid) and k.upper is not distinct from upper(s.valid) " +
-                     "where (s.holder, s.subject) in (select * from unnest($5::text[], $6::text[])) and upper_inf(s.recorded) order by s.id",
-                     r => ((r.GetString(0), r.GetString(1)), ReadSegment(r, haveSegments)), ct, segmentIds, segmentSequences, segmentFrom, segmentTo, holders, subjects))
+        foreach (var (pair, segment) in await ReadSegmentsAsync(c, haveSegments, holders, subjects, ct))
         {
             Segments[pair].Add(new OpenSegment(segment.Id, segment.Key, null));
         }
@@ -204,17 +202,33 @@ internal sealed class LedgerState
         }
     }
 
-    /// <summary>An open segment's row (id, sequence, lower, upper, finding unless kept): kept as it was, or made (and kept).</summary>
-    private KeptSegment ReadSegment(NpgsqlDataReader r, Dictionary<long, KeptSegment> have)
+    /// <summary>The open segments of these pairs, in id order, taking those kept from memory (as <see cref="ReadFactsAsync"/> does).</summary>
+    private async Task<List<((string, string) Pair, KeptSegment Segment)>> ReadSegmentsAsync(NpgsqlConnection c, Dictionary<long, KeptSegment> have,
+        string[] holders, string[] subjects, CancellationToken ct)
     {
-        var id = r.GetInt64(2);
-        if (r.IsDBNull(6))
+        var segments = ProjectionTables.Of("holding_segments");
+        const string open = "(holder, subject) in (select * from unnest($1::text[], $2::text[])) and upper_inf(recorded) order by id";
+        static DateOnly? End(NpgsqlDataReader r, int at) => r.IsDBNull(at) ? null : r.GetFieldValue<DateOnly>(at);
+        if (have.Count == 0)
         {
-            return have[id];
+            return await Sql.ListAsync(c, $"select holder, subject, id, sequence, lower(valid), upper(valid), finding::text from {segments} where {open}",
+                r => ((r.GetString(0), r.GetString(1)), Made(r.GetInt64(2), r.GetInt64(3), End(r, 4), End(r, 5), r.GetString(6))), ct, holders, subjects);
         }
-        DateOnly? from = r.IsDBNull(4) ? null : r.GetFieldValue<DateOnly>(4);
-        DateOnly? to = r.IsDBNull(5) ? null : r.GetFieldValue<DateOnly>(5);
-        var segment = new KeptSegment(id, r.GetInt64(3), from, to, HoldingProjection.Key(from, to, r.GetString(6)));
+        var current = await Sql.ListAsync(c, $"select holder, subject, id, sequence, lower(valid), upper(valid) from {segments} where {open}",
+            r => (Pair: (r.GetString(0), r.GetString(1)), Id: r.GetInt64(2), Sequence: r.GetInt64(3), From: End(r, 4), To: End(r, 5)), ct, holders, subjects);
+        // Kept only if the very same row: its id, the write that opened it and its valid period (a rebuild numbers segments anew).
+        var lacking = current.Where(s => !(have.TryGetValue(s.Id, out var kept) && kept.Sequence == s.Sequence && kept.From == s.From && kept.To == s.To))
+            .Select(s => s.Id).ToArray();
+        var findings = lacking.Length == 0 ? []
+            : (await Sql.ListAsync(c, $"select id, finding::text from {segments} where id = any($1)", r => (Id: r.GetInt64(0), Finding: r.GetString(1)), ct, (object)lacking))
+                .ToDictionary(f => f.Id, f => f.Finding);
+        return current.Select(s => (s.Pair, findings.TryGetValue(s.Id, out var finding) ? Made(s.Id, s.Sequence, s.From, s.To, finding) : have[s.Id])).ToList();
+    }
+
+    /// <summary>An open segment read from the database, kept for later writes.</summary>
+    private KeptSegment Made(long id, long sequence, DateOnly? from, DateOnly? to, string finding)
+    {
+        var segment = new KeptSegment(id, sequence, from, to, HoldingProjection.Key(from, to, finding));
         Kept?.Keep(segment);
         return segment;
     }
