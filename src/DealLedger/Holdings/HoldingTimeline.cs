@@ -45,6 +45,11 @@ public static class HoldingTimeline
         /// <summary>The share, or when disputed the smallest range covering every value claimed.</summary>
         public Share? Cover => Share ?? Alternatives?.Select(a => a.Share).Aggregate((a, b) => a.Hull(b));
 
+        /// <summary>What the state is made of, as a reading's key takes it (made once, when a kept rendering is looked up).</summary>
+        public ReadingKey Signature => signature ??= ReadingKey.Of(this);
+
+        private ReadingKey? signature;
+
         // Each state is made once: it is itself, never compared (or hashed) member by member.
         public bool Equals(State? other) => ReferenceEquals(this, other);
 
@@ -1023,23 +1028,25 @@ public static class HoldingTimeline
 
         public override int GetHashCode() => hash;
 
+        /// <summary>A state's part of a key: its start, its confidence (the one thing it takes from sources) and its members.</summary>
+        public static ReadingKey Of(State s)
+        {
+            var parts = new object?[3 + s.Members.Count];
+            (parts[0], parts[1], parts[2]) = (s.Start, s.Confidence, s.Members.Count);
+            for (var i = 0; i < s.Members.Count; i++)
+            {
+                parts[3 + i] = s.Members[i];
+            }
+            return new ReadingKey(parts);
+        }
+
         public sealed class Builder(Reading.Kinds kind)
         {
             private readonly List<object?> parts = [kind];
 
             public void Add(object? value) => parts.Add(value);
 
-            public void Add(State? s)
-            {
-                if (s is null)
-                {
-                    parts.Add(null);
-                    return;
-                }
-                parts.Add(s.Start);
-                parts.Add(s.Confidence);
-                Add(s.Members);
-            }
+            public void Add(State? s) => parts.Add(s?.Signature);
 
             public void Add(List<State>? states)
             {
