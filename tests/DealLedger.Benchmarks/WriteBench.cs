@@ -44,7 +44,7 @@ public static class WriteBench
             Note: string.Create(CultureInfo.InvariantCulture, $"p99 {tenFacts.P99:F2} ms; one entry through the import (as POST /api/deals), stakes on existing pairs")));
 
         // The short side: pairs of 20 events made for this invocation, each written once before timing (as the long pair is
-        // by the warm-up), then written in turn, so none grows past about 30 events (one reused pair would reach 185 by the third run).
+        // by the warm-up), then written in turn, so none grows past about 30 events (one reused pair would reach about 175 by the end of the third run).
         var shortPairs = await ShortPairsAsync(ledger, tag, source, count: 20);
         foreach (var pair in shortPairs)
         {
