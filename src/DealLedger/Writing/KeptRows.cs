@@ -14,8 +14,10 @@ namespace DealLedger.Writing;
 /// that rolled back — what such a write made is kept under a sequence no stored row will ever carry. A
 /// segment is matched on its id, its write's sequence and its valid period together, so a rebuild that numbers
 /// segments differently cannot pass one segment off as another.
+/// Bounded for an API's memory: a fact state is a few KB, a segment's key about 1.5 KB, a pair's renderings its open
+/// segments' findings, and at most twice each capacity is held (two generations): about 150 MB at the very most.
 /// </summary>
-internal sealed class KeptRows(int factCapacity = 20_000, int segmentCapacity = 50_000, int pairCapacity = 20_000)
+internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 20_000, int pairCapacity = 10_000)
 {
     private readonly Recent<string, (long Sequence, FactState State)> facts = new(factCapacity, StringComparer.Ordinal);
     private readonly Recent<long, KeptSegment> segments = new(segmentCapacity, EqualityComparer<long>.Default);
@@ -23,7 +25,7 @@ internal sealed class KeptRows(int factCapacity = 20_000, int segmentCapacity = 
     private readonly Recent<(string, string), (string[] Facts, long[] Segments)> pairs = new(pairCapacity, EqualityComparer<(string, string)>.Default);
 
     /// <summary>How many pairs' findings are kept (each holds its pair's open segments' findings).</summary>
-    public const int PairRenderings = 5_000;
+    public const int PairRenderings = 2_000;
 
     private readonly Recent<(string, string), HoldingTimeline.Renderings> renderings = new(PairRenderings, EqualityComparer<(string, string)>.Default);
 
