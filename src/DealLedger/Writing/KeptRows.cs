@@ -15,7 +15,8 @@ namespace DealLedger.Writing;
 /// segment is matched on its id, its write's sequence and its valid period together, so a rebuild that numbers
 /// segments differently cannot pass one segment off as another.
 /// Bounded for an API's memory: a fact state is a few KB, a segment's key about 1.5 KB, a pair's renderings its open
-/// segments' findings, and at most twice each capacity is held (two generations): about 150 MB at the very most.
+/// segments' findings, and at most twice each capacity is held (two generations): by those sizes, an estimate (not
+/// measured) of 150 MB at the very most.
 /// </summary>
 internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 20_000, int pairCapacity = 10_000)
 {
