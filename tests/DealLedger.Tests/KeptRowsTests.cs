@@ -2,6 +2,7 @@ using System.Text.Json;
 using DealLedger.Auditing;
 using DealLedger.Holdings;
 using DealLedger.Importing;
+using DealLedger.Storage;
 using Npgsql;
 
 namespace DealLedger.Tests;
@@ -47,6 +48,14 @@ public sealed class KeptRowsTests
         await c.OpenAsync();
         await using var cmd = new NpgsqlCommand(sql, c);
         Assert.True(await cmd.ExecuteNonQueryAsync() > 0, $"changed nothing: {sql}");
+    }
+
+    private static async Task<List<long>> OpenSegmentIdsAsync(TestDatabase db, string pair)
+    {
+        await using var c = new NpgsqlConnection(db.ConnectionString);
+        await c.OpenAsync();
+        return await Sql.ListAsync(c, "select id from dealledger.holding_segments where holder = $1 and upper_inf(recorded) order by id",
+            r => r.GetInt64(0), default, $"holder-{pair}");
     }
 
     private static async Task<decimal?> ShareAsync(Ledger ledger, string pair, DateOnly at) =>
@@ -100,8 +109,15 @@ public sealed class KeptRowsTests
         await using var ledger = db.Connect();
         await ledger.ImportAsync([("c1.json", Deal("c", "c1", 30, "2020-03-01"))]);
         await ledger.ImportAsync([("c2.json", Deal("c", "c2", 40, "2022-03-01"))]);
+        // A write that rolled back took segment ids the rebuild's own numbering does not skip.
+        ledger.BeforeCommit = _ => throw new InvalidOperationException("rolled back on purpose");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.ImportAsync([("c0.json", Deal("c", "c0", 45, "2019-03-01"))]));
+        ledger.BeforeCommit = null;
+        await ledger.ImportAsync([("c2b.json", Deal("c", "c2b", 42, "2023-03-01"))]);
+        var idsBefore = await OpenSegmentIdsAsync(db, "c");
         var before = await ledger.RebuildAsync("holdings");
         Assert.True(before.Unchanged, "a ledger built write by write rebuilds to the same rows");
+        Assert.NotEqual(idsBefore, await OpenSegmentIdsAsync(db, "c"));
 
         await ledger.ImportAsync([("c3.json", Deal("c", "c3", 50, "2021-03-01"))]);
         await ledger.ImportAsync([("c4.json", Deal("c", "c4", 60, "2024-03-01"))]);
