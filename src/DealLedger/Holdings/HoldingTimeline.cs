@@ -50,10 +50,11 @@ public static class HoldingTimeline
 
         private ReadingKey? signature;
 
-        // Each state is made once: it is itself, never compared (or hashed) member by member.
+        // Each state is made once: it is itself, never compared (or hashed) member by member. Its index is unique
+        // within a build (the only place states meet), and cheaper than an identity hash (the runtime's first one is slow).
         public bool Equals(State? other) => ReferenceEquals(this, other);
 
-        public override int GetHashCode() => RuntimeHelpers.GetHashCode(this);
+        public override int GetHashCode() => Index;
     }
 
     /// <summary>
@@ -73,10 +74,11 @@ public static class HoldingTimeline
 
         public bool OpenOn(DateOnly day) => First <= day && day < Last;
 
-        // As for states: identity, not content (outcomes are deduplicated by the marks and states they name).
+        // As for states: identity, not content (outcomes are deduplicated by the marks and states they name); hashed
+        // on what tells marks apart (equal marks are the same object, so equal hashes).
         public bool Equals(Mark? other) => ReferenceEquals(this, other);
 
-        public override int GetHashCode() => RuntimeHelpers.GetHashCode(this);
+        public override int GetHashCode() => HashCode.Combine(First.DayNumber, Last.DayNumber, Starts?.Index ?? -1, Of?.Index ?? -1);
     }
 
     /// <summary>What may be true on a day: after a mark that may be the latest to have happened (or before any), held in a state or not.</summary>
@@ -249,7 +251,7 @@ public static class HoldingTimeline
             new(date, date.Start, date.LastDay, starts, of, fact, ending);
         var marks = states.Select(s => Of(s.Start, s, null, null, null)).ToList();
         // The state each fact belongs to: the first that has it among its members.
-        var stateOf = new Dictionary<FactState, State>();
+        var stateOf = new Dictionary<FactState, State>(ReferenceEqualityComparer.Instance);
         foreach (var s in states)
         {
             foreach (var m in s.Members)
@@ -447,16 +449,16 @@ public static class HoldingTimeline
         public Reading On(DateOnly on, List<State> states, List<FactState> retracted)
         {
             Advance(on);
-            var openMarks = open.Select(i => marks[i]).ToList();
             var outcomes = PossibleOutcomes();
             var held = outcomes.Select(o => o.Held).Distinct().ToList();
+            List<Mark> OpenMarks() => open.Select(i => marks[i]).ToList();
             if (held.All(s => s is not null))
             {
                 return held.Count == 1
                     ? new Reading(Reading.Kinds.Held, retracted) { State = held[0] }
                     : new Reading(Reading.Kinds.Changing, retracted)
                     {
-                        States = held.Select(s => s!).OrderBy(s => s.Index).ToList(), Windows = openMarks.Select(m => m.Date).ToList(),
+                        States = held.Select(s => s!).OrderBy(s => s.Index).ToList(), Windows = open.Select(i => marks[i].Date).ToList(),
                     };
             }
             if (held.All(s => s is null))
@@ -476,6 +478,7 @@ public static class HoldingTimeline
             }
             var heldStates = held.Where(s => s is not null).Select(s => s!).OrderBy(s => s.Index).ToList();
             var notHeld = outcomes.Where(o => o.Held is null).Select(o => o.After).ToList();
+            var openMarks = OpenMarks();
             return new Reading(Reading.Kinds.Uncertain, retracted)
             {
                 States = heldStates,
@@ -512,6 +515,27 @@ public static class HoldingTimeline
             return j;
         }
 
+        // What PossibleOutcomes and Explore work with, made once per sweep and cleared per day (a sweep runs a day
+        // at a time, on one thread): a day's questions then allocate almost nothing.
+        private readonly Dictionary<Mark, long> cluster = [];
+        private readonly List<Mark> sameDay = [];
+        private readonly List<Mark> members = [];
+        private readonly List<Mark> settled = [];
+        private readonly List<int> candidates = [];
+        private readonly List<int> joining = [];
+        private readonly List<KeyValuePair<Mark, long>> ordering = [];
+        private readonly List<Mark> ordered = [];
+        private readonly HashSet<(Outcome, int)> explored = [];
+        private readonly HashSet<Outcome> found = [];
+
+        private static readonly Comparison<KeyValuePair<Mark, long>> ClusterOrder = (a, b) =>
+        {
+            var c = a.Key.First.CompareTo(b.Key.First);
+            if (c == 0) c = a.Key.Last.CompareTo(b.Key.Last);
+            if (c == 0) c = (a.Key.IsEnd ? 0 : 1).CompareTo(b.Key.IsEnd ? 0 : 1);
+            return c != 0 ? c : a.Value.CompareTo(b.Value);
+        };
+
         /// <summary>
         /// Every condition some possible world gives on the day: marks that surely happened before the
         /// rest are taken in their order; the rest (the cluster whose order the dates leave open, and
@@ -523,7 +547,7 @@ public static class HoldingTimeline
             // Each member keeps the place it joined in (round, then passed before open, then mark order): it
             // breaks ties when members are sorted.
             var n = marks.Count;
-            var cluster = new Dictionary<Mark, long>();
+            cluster.Clear();
             long Place(int round, int i) => round * (2L * n + 1) + (Passed(marks[i]) ? i : n + i);
             var last = LastPassed();
             if (last < 0)
@@ -538,7 +562,7 @@ public static class HoldingTimeline
                 // Only a passed mark starting on the latest passed First (an end comes before a start that day),
                 // or an end of its own state, can be surely after a mark whose window reaches that far.
                 var latestFirst = marks[last].First;
-                var sameDay = new List<Mark>();
+                sameDay.Clear();
                 for (var j = LowerBound(firsts, latestFirst, 0, begun); j < begun; j++)
                 {
                     if (Passed(marks[j]))
@@ -546,17 +570,36 @@ public static class HoldingTimeline
                         sameDay.Add(marks[j]);
                     }
                 }
-                var candidates = new List<int>();
+                candidates.Clear();
                 for (var q = LowerBound(lasts, latestFirst, 0, passed); q < passed; q++)
                 {
                     candidates.Add(byLast[q]);
                 }
                 candidates.Sort();
-                foreach (var i in candidates.Concat(open))
+                candidates.AddRange(open);
+                foreach (var i in candidates)
                 {
                     var m = marks[i];
-                    var after = sameDay.Any(p => p != m && SurelyBefore(m, p, day))
-                        || (m.Starts is { } s && endsOf.TryGetValue(s, out var ends) && ends.Any(e => Passed(marks[e]) && SurelyBefore(m, marks[e], day)));
+                    var after = false;
+                    foreach (var p in sameDay)
+                    {
+                        if (p != m && SurelyBefore(m, p, day))
+                        {
+                            after = true;
+                            break;
+                        }
+                    }
+                    if (!after && m.Starts is { } s && endsOf.TryGetValue(s, out var ends))
+                    {
+                        foreach (var e in ends)
+                        {
+                            if (Passed(marks[e]) && SurelyBefore(m, marks[e], day))
+                            {
+                                after = true;
+                                break;
+                            }
+                        }
+                    }
                     if (!after)
                     {
                         cluster[m] = Place(0, i);
@@ -565,15 +608,20 @@ public static class HoldingTimeline
                 // A mark that ends before every member begins is surely before them all: only later ones may join.
                 for (var round = 1; cluster.Count > 0; round++)
                 {
-                    var members = cluster.Keys.ToList();
-                    var minFirst = members.Min(c => c.First);
-                    var joining = new List<int>();
+                    members.Clear();
+                    members.AddRange(cluster.Keys);
+                    var minFirst = members[0].First;
+                    foreach (var c in members)
+                    {
+                        minFirst = c.First < minFirst ? c.First : minFirst;
+                    }
+                    joining.Clear();
                     for (var q = LowerBound(lasts, minFirst, 0, passed); q < passed; q++)
                     {
                         joining.Add(byLast[q]);
                     }
                     joining.AddRange(open);
-                    joining.RemoveAll(i => cluster.ContainsKey(marks[i]) || members.All(c => SurelyBefore(marks[i], c, day)));
+                    joining.RemoveAll(i => cluster.ContainsKey(marks[i]) || members.TrueForAll(c => SurelyBefore(marks[i], c, day)));
                     if (joining.Count == 0)
                     {
                         break;
@@ -586,7 +634,7 @@ public static class HoldingTimeline
             }
             // Before the cluster, in order; only from the last start or ending on does anything still count
             // (own ends alone change nothing before any state is held).
-            var settled = new List<Mark>();
+            settled.Clear();
             for (var o = open.Count - 1; o >= 0 && (settled.Count == 0 || settled[^1].IsOwnEnd); o--)
             {
                 if (!cluster.ContainsKey(marks[open[o]]))
@@ -607,9 +655,15 @@ public static class HoldingTimeline
             {
                 before = before.SelectMany(o => After(o, m)).Distinct().ToList();
             }
-            var outcomes = new HashSet<Outcome>();
-            var ordered = cluster.OrderBy(c => c.Key.First).ThenBy(c => c.Key.Last).ThenBy(c => c.Key.IsEnd ? 0 : 1).ThenBy(c => c.Value)
-                .Select(c => c.Key).ToList();
+            found.Clear();
+            ordering.Clear();
+            ordering.AddRange(cluster);
+            ordering.Sort(ClusterOrder); // places are unique: a total order
+            ordered.Clear();
+            foreach (var c in ordering)
+            {
+                ordered.Add(c.Key);
+            }
             if (ordered.Count > 9)
             {
                 // Too many marks of unknown order to try every order: take each as possibly the last.
@@ -617,40 +671,69 @@ public static class HoldingTimeline
                 {
                     foreach (var o in before.SelectMany(b => After(b, m)))
                     {
-                        outcomes.Add(o);
+                        found.Add(o);
                     }
                 }
-                return [.. outcomes];
+                return [.. found];
             }
-            var explored = new HashSet<(Outcome, int)>();
+            explored.Clear();
             foreach (var start in before)
             {
-                Explore(start, ordered, (1 << ordered.Count) - 1, explored, outcomes);
+                Explore(start, (1 << ordered.Count) - 1);
             }
-            return [.. outcomes];
+            return [.. found];
         }
 
         /// <summary>
-        /// Every order of the members left (a bit each) after <paramref name="current"/>. A condition with
+        /// Every order of the cluster's members left (a bit each) after <paramref name="current"/>. A condition with
         /// the same members left was explored to the end already and added all it can, in order: once is enough.
         /// </summary>
-        private void Explore(Outcome current, List<Mark> members, int remaining, HashSet<(Outcome, int)> explored, HashSet<Outcome> outcomes)
+        private void Explore(Outcome current, int remaining)
         {
             if (!explored.Add((current, remaining)))
             {
                 return;
             }
-            var left = Enumerable.Range(0, members.Count).Where(b => (remaining & (1 << b)) != 0).ToList();
             // The world may stop here if every mark left may not have happened yet.
-            if (!left.Any(b => Passed(members[b])))
+            var anyPassed = false;
+            for (var b = 0; b < ordered.Count; b++)
             {
-                outcomes.Add(current);
-            }
-            foreach (var next in left.Where(b => !left.Any(r => r != b && SurelyBefore(members[r], members[b], day))).ToList())
-            {
-                foreach (var o in After(current, members[next]))
+                if ((remaining & (1 << b)) != 0 && Passed(ordered[b]))
                 {
-                    Explore(o, members, remaining & ~(1 << next), explored, outcomes);
+                    anyPassed = true;
+                    break;
+                }
+            }
+            if (!anyPassed)
+            {
+                found.Add(current);
+            }
+            // Which members may come next is decided before any is explored (exploring changes nothing it reads).
+            var next = 0;
+            for (var b = 0; b < ordered.Count; b++)
+            {
+                if ((remaining & (1 << b)) == 0)
+                {
+                    continue;
+                }
+                var first = true;
+                for (var r = 0; r < ordered.Count && first; r++)
+                {
+                    first = r == b || (remaining & (1 << r)) == 0 || !SurelyBefore(ordered[r], ordered[b], day);
+                }
+                if (first)
+                {
+                    next |= 1 << b;
+                }
+            }
+            for (var b = 0; b < ordered.Count; b++)
+            {
+                if ((next & (1 << b)) != 0)
+                {
+                    foreach (var o in After(current, ordered[b]))
+                    {
+                        Explore(o, remaining & ~(1 << b));
+                    }
                 }
             }
         }
@@ -1042,7 +1125,7 @@ public static class HoldingTimeline
 
         public sealed class Builder(Reading.Kinds kind)
         {
-            private readonly List<object?> parts = [kind];
+            private readonly List<object?> parts = new(24) { kind };
 
             public void Add(object? value) => parts.Add(value);
 
