@@ -126,4 +126,39 @@ public sealed class KeptRowsTests
         Assert.Equal(40m, await ShareAsync(ledger, "c", new DateOnly(2023, 1, 1)));
         Assert.True((await ledger.RebuildAsync("holdings")).Unchanged, "the writes after the rebuild made the rows a rebuild makes");
     }
+
+    [Fact]
+    public async Task a_pair_kept_whole_is_read_again_once_another_process_wrote_to_it()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var ledger = db.Connect();
+        await ledger.ImportAsync([("d1.json", Deal("d", "d1", 30, "2020-03-01"))]);
+        await ledger.ImportAsync([("d2.json", Deal("d", "d2", 40, "2022-03-01"))]); // the pair is now kept whole, with its heads
+        await using (var other = db.Connect())
+        {
+            // Another process (its own kept rows) adds a stake between the two and corrects the first.
+            await other.ImportAsync([("d3.json", Deal("d", "d3", 35, "2021-03-01"))]);
+            await other.ImportAsync([("d1c.json", JsonSerializer.Serialize(new
+            {
+                corrections = new[]
+                {
+                    new
+                    {
+                        fact = "stake-d1", set = new { share = new { exact = 31 } }, reason = "register read again",
+                        sources = new[] { new { source = "register-d", claim = "stated" } },
+                    },
+                },
+            }))]);
+        }
+
+        // Amid what the other process changed: folded from the pair as it was kept, this write would close segments
+        // already closed and open one over those the other opened.
+        await ledger.ImportAsync([("d4.json", Deal("d", "d4", 50, "2021-09-01"))]);
+
+        Assert.Equal(31m, await ShareAsync(ledger, "d", new DateOnly(2020, 6, 1)));
+        Assert.Equal(35m, await ShareAsync(ledger, "d", new DateOnly(2021, 6, 1)));
+        Assert.Equal(50m, await ShareAsync(ledger, "d", new DateOnly(2021, 12, 1)));
+        Assert.Equal(40m, await ShareAsync(ledger, "d", new DateOnly(2023, 1, 1)));
+        Assert.True((await ledger.RebuildAsync("holdings")).Unchanged, "the write after the other process's made the rows a rebuild makes");
+    }
 }

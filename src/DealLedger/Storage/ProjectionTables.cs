@@ -86,7 +86,8 @@ public static class ProjectionTables
         // json, not jsonb: read back whole, never queried inside, so stored as written without conversion.
         facts.AddColumn("state", "json").NotNull();
         facts.Indexes.Add(new IndexDefinition("ix_fact_versions_current") { Columns = ["fact_id"], IsUnique = true, Predicate = "upper_inf(recorded)" });
-        facts.Indexes.Add(new IndexDefinition("ix_fact_versions_pair") { Columns = ["holder", "subject"], Predicate = "upper_inf(recorded)" });
+        // A pair's current facts; with their sequences, so a write finds a pair's newest version in one seek (KeptRows' heads).
+        facts.Indexes.Add(new IndexDefinition("ix_fact_versions_pair") { Columns = ["holder", "subject", "sequence"], Predicate = "upper_inf(recorded)" });
         facts.Indexes.Add(new IndexDefinition("ix_fact_versions_orgs") { Columns = ["orgs"], Method = IndexMethod.gin });
         // The change feed reads what each write changed by its sequence.
         facts.Indexes.Add(new IndexDefinition("ix_fact_versions_sequence") { Columns = ["sequence"] });

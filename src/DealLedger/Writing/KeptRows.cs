@@ -22,8 +22,8 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
 {
     private readonly Recent<string, (long Sequence, FactState State)> facts = new(factCapacity, StringComparer.Ordinal);
     private readonly Recent<long, KeptSegment> segments = new(segmentCapacity, EqualityComparer<long>.Default);
-    // For each pair read: the ids of its stake facts and open segments when it was last read.
-    private readonly Recent<(string, string), (string[] Facts, long[] Segments)> pairs = new(pairCapacity, EqualityComparer<(string, string)>.Default);
+    // For each pair read or written: its stake facts (ids and the sequences of their versions) and open segments then.
+    private readonly Recent<(string, string), KeptPair> pairs = new(pairCapacity, EqualityComparer<(string, string)>.Default);
 
     /// <summary>How many pairs' findings are kept (each holds its pair's open segments' findings).</summary>
     public const int PairRenderings = 2_000;
@@ -68,8 +68,8 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
             {
                 continue;
             }
-            factIds.AddRange(seen.Facts);
-            foreach (var id in seen.Segments)
+            factIds.AddRange(seen.FactIds);
+            foreach (var id in seen.SegmentIds)
             {
                 if (segments.TryGet(id, out var segment))
                 {
@@ -84,8 +84,48 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
 
     public void Keep(KeptSegment segment) => segments.Add(segment.Id, segment);
 
-    public void KeepPair((string, string) pair, IEnumerable<string> factIds, IEnumerable<long> segmentIds) =>
-        pairs.Add(pair, ([.. factIds], [.. segmentIds]));
+    /// <summary>Keeps where a pair stands: its facts (with the sequences of the versions kept for them) and open segments.</summary>
+    public void KeepPair((string, string) pair, IEnumerable<string> factIds, IEnumerable<long> segmentIds)
+    {
+        string[] ids = [.. factIds];
+        var sequences = new long[ids.Length];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            sequences[i] = facts.TryGet(ids[i], out var kept) ? kept.Sequence : -1;
+        }
+        pairs.Add(pair, new KeptPair(ids, sequences, [.. segmentIds]));
+    }
+
+    /// <summary>
+    /// The pair as last kept, whole — every fact at the version kept for it and every open segment still kept — with
+    /// its heads (<see cref="PairSnapshot"/>); null when something of it is no longer kept, or it has no facts.
+    /// </summary>
+    public PairSnapshot? SnapshotOf((string, string) pair)
+    {
+        if (!pairs.TryGet(pair, out var seen) || seen.FactIds.Length == 0 || seen.SegmentIds.Length == 0)
+        {
+            return null;
+        }
+        var states = new FactState[seen.FactIds.Length];
+        for (var i = 0; i < states.Length; i++)
+        {
+            if (!facts.TryGet(seen.FactIds[i], out var kept) || kept.Sequence != seen.Sequences[i])
+            {
+                return null;
+            }
+            states[i] = kept.State;
+        }
+        var open = new KeptSegment[seen.SegmentIds.Length];
+        for (var i = 0; i < open.Length; i++)
+        {
+            if (!segments.TryGet(seen.SegmentIds[i], out var kept))
+            {
+                return null;
+            }
+            open[i] = kept;
+        }
+        return new PairSnapshot(states, open, seen.Sequences.Max(), seen.SegmentIds.Max());
+    }
 
     /// <summary>
     /// Keeps what a write stored (before it commits: see the class's note on rollbacks) and where its pairs
@@ -114,6 +154,18 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
         }
     }
 }
+
+/// <summary>A pair as kept: its stake facts' ids with the sequences of their versions, and its open segments' ids.</summary>
+internal sealed record KeptPair(string[] FactIds, long[] Sequences, long[] SegmentIds);
+
+/// <summary>
+/// A pair as it stood when kept, and its heads: the newest sequence among its facts' versions and the newest id among
+/// its open segments. The database still holds exactly this while its newest current fact version of the pair has that
+/// sequence and that segment is still open: every change to a pair's facts stores a version under a new, higher
+/// sequence (sequences are handed out under the write lock, never twice, and a holder or subject is never corrected),
+/// its segments change only in such a write, and a rebuild numbers every segment above the ids it replaces.
+/// </summary>
+internal sealed record PairSnapshot(FactState[] Facts, KeptSegment[] Segments, long FactHead, long SegmentHead);
 
 /// <summary>An open holding segment as a write diffs against it: its row, the write that opened it, its valid period and its key.</summary>
 internal sealed record KeptSegment(long Id, long Sequence, DateOnly? From, DateOnly? To, string Key);

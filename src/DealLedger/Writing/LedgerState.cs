@@ -168,7 +168,30 @@ internal sealed class LedgerState
     /// <summary>Loads the stake facts and open segments of pairs not loaded yet.</summary>
     public async Task LoadPairsAsync(NpgsqlConnection c, IReadOnlyCollection<(string Holder, string Subject)> pairs, CancellationToken ct)
     {
-        var missing = pairs.Where(p => !KnowsPair(p)).Distinct().ToArray();
+        var unknown = pairs.Where(p => !KnowsPair(p)).Distinct().ToList();
+        if (unknown.Count == 0)
+        {
+            return;
+        }
+        // A pair kept whole is taken as kept when its heads say the database holds it unchanged: a write to a pair with a
+        // long history then reads two index entries of it, not its every fact and segment.
+        foreach (var (pair, snapshot) in await UnchangedAsync(c, unknown, ct))
+        {
+            Stakes[pair] = [];
+            Segments[pair] = [];
+            foreach (var f in snapshot.Facts)
+            {
+                if (Facts.TryGetValue(f.Id, out var known) && known is not null)
+                {
+                    Stakes[pair].Add(f.Id);
+                    continue;
+                }
+                Put(f);
+            }
+            Segments[pair].AddRange(snapshot.Segments.Select(s => new OpenSegment(s.Id, s.Key, null)));
+            unknown.Remove(pair);
+        }
+        var missing = unknown.ToArray();
         if (missing.Length == 0)
         {
             return;
@@ -200,6 +223,30 @@ internal sealed class LedgerState
         {
             Kept?.KeepPair(pair, Stakes[pair], Segments[pair].Select(s => s.Id));
         }
+    }
+
+    /// <summary>The pairs kept whole whose heads (<see cref="PairSnapshot"/>) the database still has, with what is kept of them.</summary>
+    private async Task<List<((string, string) Pair, PairSnapshot Snapshot)>> UnchangedAsync(NpgsqlConnection c, List<(string, string)> pairs, CancellationToken ct)
+    {
+        var kept = new List<((string, string) Pair, PairSnapshot Snapshot)>();
+        foreach (var pair in pairs)
+        {
+            if (Kept?.SnapshotOf(pair) is { } snapshot)
+            {
+                kept.Add((pair, snapshot));
+            }
+        }
+        if (kept.Count == 0)
+        {
+            return [];
+        }
+        var unchanged = await Sql.ListAsync(c,
+            $"select x.i from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) with ordinality as x(holder, subject, fact_head, segment_head, i) " +
+            $"where (select max(f.sequence) from {ProjectionTables.Of("fact_versions")} f where f.holder = x.holder and f.subject = x.subject and upper_inf(f.recorded)) = x.fact_head " +
+            $"and exists (select 1 from {ProjectionTables.Of("holding_segments")} g where g.id = x.segment_head and upper_inf(g.recorded))",
+            r => r.GetInt64(0), ct, kept.Select(k => k.Pair.Item1).ToArray(), kept.Select(k => k.Pair.Item2).ToArray(),
+            kept.Select(k => k.Snapshot.FactHead).ToArray(), kept.Select(k => k.Snapshot.SegmentHead).ToArray());
+        return unchanged.Select(i => kept[(int)i - 1]).ToList();
     }
 
     /// <summary>The open segments of these pairs, in id order, taking those kept from memory (as <see cref="ReadFactsAsync"/> does).</summary>
