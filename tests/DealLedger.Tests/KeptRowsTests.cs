@@ -161,4 +161,40 @@ public sealed class KeptRowsTests
         Assert.Equal(40m, await ShareAsync(ledger, "d", new DateOnly(2023, 1, 1)));
         Assert.True((await ledger.RebuildAsync("holdings")).Unchanged, "the write after the other process's made the rows a rebuild makes");
     }
+
+    [Fact]
+    public async Task a_pair_kept_whole_keeps_the_sources_its_new_facts_cite()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var ledger = db.Connect();
+        await ledger.ImportAsync([("e1.json", Deal("e", "e1", 30, "2020-03-01"))]);
+        await ledger.ImportAsync([("e2.json", Deal("e", "e2", 40, "2022-03-01"))]); // the pair is now kept whole
+        // A stake citing a source the pair's facts did not cite yet (a register: a timeline missing it would take it for a third party).
+        await ledger.ImportAsync([("e3.json", JsonSerializer.Serialize(new
+        {
+            sources = new[] { new { id = "register-e-2", title = "Register e, second", kind = "official-register" } },
+            deals = new[]
+            {
+                new
+                {
+                    id = "deal-e3", parties = new[] { "holder-e", "subject-e" },
+                    facts = new[]
+                    {
+                        new
+                        {
+                            id = "stake-e3", type = "stake", holder = "holder-e", subject = "subject-e", share = new { exact = 45 },
+                            valid = new { from = "2024-03-01" }, sources = new[] { new { source = "register-e-2", claim = "stated" } },
+                        },
+                    },
+                },
+            },
+        }))]);
+
+        // Taken as kept whole again: the 2024 stretch is folded anew (its end is now this stake's start).
+        await ledger.ImportAsync([("e4.json", Deal("e", "e4", 50, "2025-03-01"))]);
+
+        var stated = (await ledger.HoldingAsync("holder-e", "subject-e", new DateOnly(2021, 1, 1))).Confidence;
+        Assert.Equal(stated, (await ledger.HoldingAsync("holder-e", "subject-e", new DateOnly(2024, 6, 1))).Confidence);
+        Assert.True((await ledger.RebuildAsync("holdings")).Unchanged, "the writes to the pair kept whole made the rows a rebuild makes");
+    }
 }

@@ -1,5 +1,6 @@
 using DealLedger.Deals;
 using DealLedger.Holdings;
+using DealLedger.Sources;
 
 namespace DealLedger.Writing;
 
@@ -84,8 +85,11 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
 
     public void Keep(KeptSegment segment) => segments.Add(segment.Id, segment);
 
-    /// <summary>Keeps where a pair stands: its facts (with the sequences of the versions kept for them) and open segments.</summary>
-    public void KeepPair((string, string) pair, IEnumerable<string> factIds, IEnumerable<long> segmentIds)
+    /// <summary>
+    /// Keeps where a pair stands: its facts (with the sequences of the versions kept for them), open segments and, when
+    /// known, every source its facts cite (or more: a source never changes, and one no longer cited is only not asked for).
+    /// </summary>
+    public void KeepPair((string, string) pair, IEnumerable<string> factIds, IEnumerable<long> segmentIds, SourceRegistered[]? sources = null)
     {
         string[] ids = [.. factIds];
         var sequences = new long[ids.Length];
@@ -93,7 +97,7 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
         {
             sequences[i] = facts.TryGet(ids[i], out var kept) ? kept.Sequence : -1;
         }
-        pairs.Add(pair, new KeptPair(ids, sequences, [.. segmentIds]));
+        pairs.Add(pair, new KeptPair(ids, sequences, [.. segmentIds], sources));
     }
 
     /// <summary>
@@ -102,7 +106,7 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
     /// </summary>
     public PairSnapshot? SnapshotOf((string, string) pair)
     {
-        if (!pairs.TryGet(pair, out var seen) || seen.FactIds.Length == 0 || seen.SegmentIds.Length == 0)
+        if (!pairs.TryGet(pair, out var seen) || seen.FactIds.Length == 0 || seen.SegmentIds.Length == 0 || seen.Sources is null)
         {
             return null;
         }
@@ -124,7 +128,7 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
             }
             open[i] = kept;
         }
-        return new PairSnapshot(states, open, seen.Sequences.Max(), seen.SegmentIds.Max());
+        return new PairSnapshot(states, open, seen.Sources, seen.Sequences.Max(), seen.SegmentIds.Max());
     }
 
     /// <summary>
@@ -150,13 +154,13 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
                     Keep(new KeptSegment(firstSegmentId + row.Id, row.Sequence, row.From, row.To, segment.Key));
                 }
             }
-            KeepPair(pair, stakes, open.Select(s => s.Row is { } row ? firstSegmentId + row.Id : s.Id));
+            KeepPair(pair, stakes, open.Select(s => s.Row is { } row ? firstSegmentId + row.Id : s.Id), state.CitedSources(pair, fold.FactVersions.Select(v => v.Fact)));
         }
     }
 }
 
 /// <summary>A pair as kept: its stake facts' ids with the sequences of their versions, and its open segments' ids.</summary>
-internal sealed record KeptPair(string[] FactIds, long[] Sequences, long[] SegmentIds);
+internal sealed record KeptPair(string[] FactIds, long[] Sequences, long[] SegmentIds, SourceRegistered[]? Sources);
 
 /// <summary>
 /// A pair as it stood when kept, and its heads: the newest sequence among its facts' versions and the newest id among
@@ -165,7 +169,7 @@ internal sealed record KeptPair(string[] FactIds, long[] Sequences, long[] Segme
 /// sequence (sequences are handed out under the write lock, never twice, and a holder or subject is never corrected),
 /// its segments change only in such a write, and a rebuild numbers every segment above the ids it replaces.
 /// </summary>
-internal sealed record PairSnapshot(FactState[] Facts, KeptSegment[] Segments, long FactHead, long SegmentHead);
+internal sealed record PairSnapshot(FactState[] Facts, KeptSegment[] Segments, SourceRegistered[] Sources, long FactHead, long SegmentHead);
 
 /// <summary>An open holding segment as a write diffs against it: its row, the write that opened it, its valid period and its key.</summary>
 internal sealed record KeptSegment(long Id, long Sequence, DateOnly? From, DateOnly? To, string Key);

@@ -41,6 +41,33 @@ internal sealed class LedgerState
     /// <summary>For each pair loaded: its stake facts (ids, in the order they were recorded or loaded).</summary>
     public Dictionary<(string Holder, string Subject), List<string>> Stakes { get; } = [];
 
+    /// <summary>Pairs taken as kept whole, with every source their facts cited then (all in <see cref="Sources"/>).</summary>
+    public Dictionary<(string Holder, string Subject), SourceRegistered[]> SourcedPairs { get; } = [];
+
+    /// <summary>
+    /// Every source the pair's facts cite, after a write changed <paramref name="changed"/>: those of a pair taken as kept whole
+    /// and those the changed facts cite, or (a pair read in full) those all its facts cite; null if one of them is not loaded.
+    /// </summary>
+    public SourceRegistered[]? CitedSources((string, string) pair, IEnumerable<FactState> changed)
+    {
+        var cited = SourcedPairs.TryGetValue(pair, out var kept)
+            ? kept.Select(s => s.Id).Concat(changed.Where(f => f.Current.Type == FactType.Stake && (f.Current.Holder, f.Current.Subject) == pair).SelectMany(SourceCatalog.CitedBy))
+            : StakesOf(pair).SelectMany(SourceCatalog.CitedBy);
+        var sources = new List<SourceRegistered>();
+        foreach (var id in cited.Distinct(StringComparer.Ordinal))
+        {
+            if (Sources.GetValueOrDefault(id) is not { } source)
+            {
+                return null;
+            }
+            sources.Add(source);
+        }
+        return [.. sources];
+    }
+
+    /// <summary>The pairs whose facts' sources must still be loaded: all but those taken as kept whole.</summary>
+    public IEnumerable<(string, string)> Unsourced(IEnumerable<(string, string)> pairs) => pairs.Where(p => !SourcedPairs.ContainsKey(p));
+
     /// <summary>For each pair loaded: its open holding segments.</summary>
     public Dictionary<(string Holder, string Subject), List<OpenSegment>> Segments { get; } = [];
 
@@ -86,7 +113,7 @@ internal sealed class LedgerState
             .Distinct().ToArray();
         await LoadPairsAsync(c, named, ct);
         await LoadOrganizationsAsync(c, organizations.Concat(named.SelectMany(p => new[] { p.Item1, p.Item2 })), ct);
-        var cited = named.SelectMany(StakesOf).Concat(factIds.Select(id => Facts.GetValueOrDefault(id)).OfType<FactState>()).SelectMany(SourceCatalog.CitedBy);
+        var cited = Unsourced(named).SelectMany(StakesOf).Concat(factIds.Select(id => Facts.GetValueOrDefault(id)).OfType<FactState>()).SelectMany(SourceCatalog.CitedBy);
         await LoadSourcesAsync(c, sources.Concat(cited), ct);
         await LoadMissingAsync(Deals, deals, missing => Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("deals")} where id = any($1)",
             r => LedgerJson.Deserialize<DealRecorded>(r.GetString(0)), ct, (object)missing), d => Deals[d.Id] = d);
@@ -189,6 +216,11 @@ internal sealed class LedgerState
                 Put(f);
             }
             Segments[pair].AddRange(snapshot.Segments.Select(s => new OpenSegment(s.Id, s.Key, null)));
+            foreach (var source in snapshot.Sources)
+            {
+                Sources[source.Id] = source;
+            }
+            SourcedPairs[pair] = snapshot.Sources;
             unknown.Remove(pair);
         }
         var missing = unknown.ToArray();

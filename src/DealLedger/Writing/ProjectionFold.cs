@@ -38,6 +38,8 @@ internal sealed class ProjectionFold(LedgerState state)
 
     private readonly Dictionary<string, FactVersionRow> openFacts = new(StringComparer.Ordinal);
 
+    private readonly LoadedSources sources = new(state.Sources);
+
     /// <summary>
     /// One write, set-based: completes the loaded state with what the fold will read (the facts the
     /// events amend, every stake of the pairs they touch, the sources those cite), folds, and stores.
@@ -53,7 +55,7 @@ internal sealed class ProjectionFold(LedgerState state)
             })
             .Where(f => f?.Type == FactType.Stake).Select(f => (f!.Holder!, f.Subject!)).Distinct().ToList();
         await state.LoadPairsAsync(c, pairs, ct);
-        await state.LoadSourcesAsync(c, pairs.SelectMany(state.StakesOf).SelectMany(SourceCatalog.CitedBy)
+        await state.LoadSourcesAsync(c, state.Unsourced(pairs).SelectMany(state.StakesOf).SelectMany(SourceCatalog.CitedBy)
             .Concat(write.Select(e => e.Data).OfType<FactRecorded>().SelectMany(r => r.Fact.Sources.Select(s => s.Source))), ct);
         var fold = new ProjectionFold(state);
         fold.Apply(write);
@@ -129,20 +131,36 @@ internal sealed class ProjectionFold(LedgerState state)
     /// <summary>The pair's timeline now, with canonical findings, to diff against its open segments.</summary>
     private List<(HoldingSegment Segment, string Key)> Timeline((string Holder, string Subject) pair, HoldingTimeline.Renderings? renderings)
     {
-        var facts = state.StakesOf(pair);
-        return HoldingProjection.Keyed(HoldingTimeline.Build(facts, SourcesOf(facts), renderings));
+        return HoldingProjection.Keyed(HoldingTimeline.Build(state.StakesOf(pair), sources, renderings));
     }
 
-    private Dictionary<string, SourceRegistered> SourcesOf(IReadOnlyList<FactState> facts)
+    /// <summary>
+    /// The sources loaded, as a timeline reads them (by id): the pairs folded cite only loaded ones (a write loads them
+    /// first; a rebuild holds them all), and one looked up and absent is not there.
+    /// </summary>
+    private sealed class LoadedSources(Dictionary<string, SourceRegistered?> loaded) : IReadOnlyDictionary<string, SourceRegistered>
     {
-        var cited = new Dictionary<string, SourceRegistered>(StringComparer.Ordinal);
-        foreach (var id in facts.SelectMany(SourceCatalog.CitedBy))
+        public SourceRegistered this[string key] => TryGetValue(key, out var s) ? s : throw new KeyNotFoundException(key);
+
+        public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out SourceRegistered value)
         {
-            if (state.Sources.GetValueOrDefault(id) is { } s)
-            {
-                cited[id] = s;
-            }
+            value = loaded.GetValueOrDefault(key);
+            return value is not null;
         }
-        return cited;
+
+        public bool ContainsKey(string key) => TryGetValue(key, out _);
+
+        private IEnumerable<KeyValuePair<string, SourceRegistered>> Present =>
+            loaded.Where(x => x.Value is not null).Select(x => KeyValuePair.Create(x.Key, x.Value!));
+
+        public IEnumerable<string> Keys => Present.Select(x => x.Key);
+
+        public IEnumerable<SourceRegistered> Values => Present.Select(x => x.Value);
+
+        public int Count => Present.Count();
+
+        public IEnumerator<KeyValuePair<string, SourceRegistered>> GetEnumerator() => Present.GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }
