@@ -10,12 +10,9 @@ namespace DealLedger.Holdings;
 /// </summary>
 internal static class HoldingProjection
 {
-    /// <summary>What identifies a segment's content: its valid period and its finding (canonical JSON).</summary>
-    internal static string Key(DateOnly? from, DateOnly? to, string finding) => $"{from}|{to}|{finding}";
-
     /// <summary>A timeline's segments with their keys.</summary>
-    internal static List<(HoldingSegment Segment, string Key)> Keyed(IReadOnlyList<HoldingSegment> timeline) =>
-        timeline.Select(s => (Segment: s, Key: Key(s.From, s.To, s.Stored))).ToList();
+    internal static List<(HoldingSegment Segment, SegmentKey Key)> Keyed(IReadOnlyList<HoldingSegment> timeline) =>
+        timeline.Select(s => (Segment: s, Key: new SegmentKey(s.From, s.To, s.Stored))).ToList();
 
     /// <summary>
     /// Moves a pair's open segments to its new timeline: closes (at <paramref name="recordedAt"/>, by
@@ -23,11 +20,11 @@ internal static class HoldingProjection
     /// not open yet; unchanged segments stay as they are. Rows this fold made are closed in place; stored
     /// ones are listed in <paramref name="closedStored"/>; new rows go to <paramref name="made"/>, numbered in order.
     /// </summary>
-    internal static void Refresh(string holder, string subject, List<OpenSegment> open, List<(HoldingSegment Segment, string Key)> timeline,
+    internal static void Refresh(string holder, string subject, List<OpenSegment> open, List<(HoldingSegment Segment, SegmentKey Key)> timeline,
         DateTimeOffset recordedAt, long sequence, List<HoldingSegmentRow> made, List<(long Id, DateTimeOffset At, long Sequence)> closedStored)
     {
-        var wanted = timeline.Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
-        var kept = open.Select(s => s.Key).Where(wanted.Contains).ToHashSet(StringComparer.Ordinal);
+        var wanted = timeline.Select(w => w.Key).ToHashSet();
+        var kept = open.Select(s => s.Key).Where(wanted.Contains).ToHashSet();
         foreach (var segment in open.Where(s => !kept.Contains(s.Key)))
         {
             if (segment.Row is { } row)
@@ -51,7 +48,17 @@ internal static class HoldingProjection
 }
 
 /// <summary>A holding segment a pair has open (upper_inf(recorded)), as the projection diffs against it.</summary>
-internal sealed record OpenSegment(long Id, string Key, HoldingSegmentRow? Row);
+internal sealed record OpenSegment(long Id, SegmentKey Key, HoldingSegmentRow? Row);
+
+/// <summary>
+/// What identifies a segment's content: its valid period and its finding (canonical JSON). Hashed on the period alone: the
+/// segments of one timeline, or open for one pair, each cover their own stretch, so the period tells them apart and only a
+/// segment of the same stretch has its finding compared (the very same string, for a finding kept from a previous build).
+/// </summary>
+internal readonly record struct SegmentKey(DateOnly? From, DateOnly? To, string Finding)
+{
+    public override int GetHashCode() => HashCode.Combine(From, To);
+}
 
 /// <summary>A holding segment (table holding_segments) made in memory; open while <see cref="RecordedTo"/> is null. <see cref="Id"/> counts from 0 within a fold.</summary>
 internal sealed class HoldingSegmentRow(long id, string holder, string subject, DateOnly? from, DateOnly? to, DateTimeOffset recordedFrom, string status, long sequence, string finding)

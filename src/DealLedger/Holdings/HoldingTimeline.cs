@@ -81,6 +81,21 @@ public static class HoldingTimeline
         public override int GetHashCode() => HashCode.Combine(First.DayNumber, Last.DayNumber, Starts?.Index ?? -1, Of?.Index ?? -1);
     }
 
+    /// <summary>
+    /// A mark as a stretch reads it, comparable from one build to the next: its window and date, the states it starts or
+    /// ends (by what they are made of) and the fact whose ending it is (that very version).
+    /// </summary>
+    private readonly record struct MarkValue(DateOnly First, DateOnly Last, ValidDate Date, ReadingKey? Starts, ReadingKey? Of, FactState? EndedFact)
+    {
+        public static MarkValue From(Mark m) => new(m.First, m.Last, m.Date, m.Starts?.Signature, m.Of?.Signature, m.EndedFact);
+
+        public bool Equals(MarkValue other) =>
+            First == other.First && Last == other.Last && Date.Equals(other.Date) && Equals(Starts, other.Starts) && Equals(Of, other.Of)
+            && ReferenceEquals(EndedFact, other.EndedFact);
+
+        public override int GetHashCode() => HashCode.Combine(First, Last);
+    }
+
     /// <summary>What may be true on a day: after a mark that may be the latest to have happened (or before any), held in a state or not.</summary>
     private sealed record Outcome(Mark? After, State? Held);
 
@@ -97,6 +112,7 @@ public static class HoldingTimeline
         var live = ordered.Where(f => !f.IsRetracted).ToList();
         if (live.Count == 0)
         {
+            renderings?.Built = null;
             return retracted.Count == 0 ? [] : [new HoldingSegment(null, null, words.AllRetracted(retracted))];
         }
         var states = GroupIntoStates(live, sources);
@@ -109,8 +125,16 @@ public static class HoldingTimeline
         var sweep = new Sweep(marks);
         var retractions = new Retractions(retracted, points);
         var segments = new List<HoldingSegment>();
+        // What the previous build found before the first change it can see is found again: swept from there on.
+        var first = -1;
+        if (renderings is not null && Resume(renderings, marks, retracted, points) is { } resumed)
+        {
+            segments.AddRange(resumed.Before);
+            first = resumed.Point;
+            retractions.StartAt(first);
+        }
         Reading? previous = null;
-        for (var i = -1; i < points.Count; i++)
+        for (var i = first; i < points.Count; i++)
         {
             DateOnly? from = i < 0 ? null : points[i];
             DateOnly? to = i + 1 < points.Count ? points[i + 1] : null;
@@ -137,7 +161,66 @@ public static class HoldingTimeline
             }
             previous = reading;
         }
+        renderings?.Built = new LastBuild([.. marks.Select(MarkValue.From)], retracted, segments);
         return segments;
+    }
+
+    /// <summary>A build as the next build of its pair compares itself with: its marks (as values), retracted facts and findings.</summary>
+    private sealed record LastBuild(MarkValue[] Marks, List<FactState> Retracted, IReadOnlyList<HoldingSegment> Segments);
+
+    /// <summary>
+    /// Where a build may take the previous build's findings and sweep only the rest: the start of a held state that every
+    /// mark before it surely precedes (its first day after every earlier mark's last), before the first mark that differs
+    /// from the previous build's and before any retracted fact that differs. Before that day a stretch reads only marks
+    /// begun by then, all as they were; and whatever it looks for ahead — where its held state ends, the next held start
+    /// after an ending — it finds at that start at the latest. So the findings before that day are the previous build's,
+    /// cut there; the sweep starts at its point. Null: sweep everything.
+    /// </summary>
+    private static (int Point, List<HoldingSegment> Before)? Resume(Renderings renderings, List<Mark> marks, List<FactState> retracted, List<DateOnly> points)
+    {
+        if (renderings.Built is not LastBuild last)
+        {
+            return null;
+        }
+        var same = 0;
+        while (same < marks.Count && same < last.Marks.Length && last.Marks[same].Equals(MarkValue.From(marks[same])))
+        {
+            same++;
+        }
+        var limit = DateOnly.MaxValue;
+        var now = retracted.ToHashSet(ReferenceEqualityComparer.Instance);
+        var then = last.Retracted.ToHashSet(ReferenceEqualityComparer.Instance);
+        foreach (var r in retracted.Where(r => !then.Contains(r)).Concat(last.Retracted.Where(r => !now.Contains(r))))
+        {
+            limit = Min(limit, r.Current.Valid.From.Start);
+        }
+        var cut = -1;
+        var lastSoFar = DateOnly.MinValue;
+        for (var i = 0; i < same && marks[i].First <= limit; i++)
+        {
+            var m = marks[i];
+            if (m.Starts is { EndsHolding: false } && (i == 0 || lastSoFar < m.First))
+            {
+                cut = i;
+            }
+            lastSoFar = Max(lastSoFar, m.Last);
+        }
+        if (cut < 0)
+        {
+            return null;
+        }
+        var day = marks[cut].First;
+        var before = new List<HoldingSegment>();
+        foreach (var s in last.Segments)
+        {
+            if (s.From is { } from && from >= day)
+            {
+                break;
+            }
+            before.Add(s.To is { } to && to <= day ? s : new HoldingSegment(s.From, day, s.Finding) { Stored = s.Stored });
+        }
+        renderings.CarryOver(day);
+        return (points.BinarySearch(day), before);
     }
 
     /// <summary>
@@ -927,6 +1010,9 @@ public static class HoldingTimeline
             changes = runs.SelectMany(r => new[] { r.From, r.To + 1 }).ToHashSet();
         }
 
+        /// <summary>Starts at stretch <paramref name="i"/> (a build resumed there): its list is made whatever came before.</summary>
+        public void StartAt(int i) => current = retracted.Where((_, k) => runs[k].From <= i && i <= runs[k].To).ToList();
+
         public List<FactState> At(int i)
         {
             if (i < 0 || changes.Contains(i))
@@ -1177,10 +1263,25 @@ public static class HoldingTimeline
         private Dictionary<object, HoldingSegment> previous = [];
         private Dictionary<object, HoldingSegment> current = [];
 
+        // The previous build (a LastBuild, private to the timeline): its marks, retracted facts and findings.
+        internal object? Built;
+
         internal void Begin()
         {
             previous = current;
             current = new Dictionary<object, HoldingSegment>(previous.Count);
+        }
+
+        /// <summary>Keeps the findings taken from the previous build (those before <paramref name="day"/>) at hand for the next.</summary>
+        internal void CarryOver(DateOnly day)
+        {
+            foreach (var (key, segment) in previous)
+            {
+                if (segment.From is not { } from || from < day)
+                {
+                    current.TryAdd(key, segment);
+                }
+            }
         }
 
         internal HoldingSegment Segment(object key, DateOnly? from, DateOnly? to, Func<Finding> render)

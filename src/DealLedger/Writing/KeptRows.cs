@@ -172,4 +172,4 @@ internal sealed record KeptPair(string[] FactIds, long[] Sequences, long[] Segme
 internal sealed record PairSnapshot(FactState[] Facts, KeptSegment[] Segments, SourceRegistered[] Sources, long FactHead, long SegmentHead);
 
 /// <summary>An open holding segment as a write diffs against it: its row, the write that opened it, its valid period and its key.</summary>
-internal sealed record KeptSegment(long Id, long Sequence, DateOnly? From, DateOnly? To, string Key);
+internal sealed record KeptSegment(long Id, long Sequence, DateOnly? From, DateOnly? To, SegmentKey Key);

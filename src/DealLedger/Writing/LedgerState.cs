@@ -307,7 +307,7 @@ internal sealed class LedgerState
     /// <summary>An open segment read from the database, kept for later writes.</summary>
     private KeptSegment Made(long id, long sequence, DateOnly? from, DateOnly? to, string finding)
     {
-        var segment = new KeptSegment(id, sequence, from, to, HoldingProjection.Key(from, to, finding));
+        var segment = new KeptSegment(id, sequence, from, to, new SegmentKey(from, to, finding));
         Kept?.Keep(segment);
         return segment;
     }

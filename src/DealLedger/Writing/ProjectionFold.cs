@@ -103,7 +103,7 @@ internal sealed class ProjectionFold(LedgerState state)
         }
         var pairs = facts.Values.Where(f => f.Current.Type == FactType.Stake).Select(f => (f.Current.Holder!, f.Current.Subject!)).Distinct().ToList();
         // Each pair's timeline is its own pure computation: built in parallel, diffed and numbered in order.
-        var timelines = new List<(HoldingSegment Segment, string Key)>[pairs.Count];
+        var timelines = new List<(HoldingSegment Segment, SegmentKey Key)>[pairs.Count];
         var renderings = pairs.Select(state.RenderingsOf).ToArray();
         if (pairs.Count > 8)
         {
@@ -129,7 +129,7 @@ internal sealed class ProjectionFold(LedgerState state)
     }
 
     /// <summary>The pair's timeline now, with canonical findings, to diff against its open segments.</summary>
-    private List<(HoldingSegment Segment, string Key)> Timeline((string Holder, string Subject) pair, HoldingTimeline.Renderings? renderings)
+    private List<(HoldingSegment Segment, SegmentKey Key)> Timeline((string Holder, string Subject) pair, HoldingTimeline.Renderings? renderings)
     {
         return HoldingProjection.Keyed(HoldingTimeline.Build(state.StakesOf(pair), sources, renderings));
     }
