@@ -77,9 +77,10 @@ public sealed class TimelineSweepTests
     }
 
     /// <summary>
-    /// A pair built again with its previous build's findings kept (a write to a long pair, a rebuild folding write after
-    /// write) must come out exactly as built from nothing: facts added one by one, some replaced by other versions of
-    /// themselves (a correction is a new fact state), every build compared as stored.
+    /// A pair built again with its previous build kept (a write to a long pair, a rebuild folding write after write) — its
+    /// findings, its states, and what it found before the first mark that differs — must come out exactly as built from
+    /// nothing: facts added one by one, some replaced by other versions of themselves (a correction, a retraction: a new fact
+    /// state), every build compared as stored.
     /// </summary>
     [Theory]
     [MemberData(nameof(Shapes))]

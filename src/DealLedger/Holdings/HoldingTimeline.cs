@@ -115,7 +115,7 @@ public static class HoldingTimeline
             renderings?.Built = null;
             return retracted.Count == 0 ? [] : [new HoldingSegment(null, null, words.AllRetracted(retracted))];
         }
-        var states = GroupIntoStates(live, sources);
+        var states = GroupIntoStates(live, sources, (renderings?.Built as LastBuild)?.States);
         var marks = MarksOf(states, live);
         // Between these days nothing changes: a mark's window opens (First), closes (Last), or an open
         // mark may now have come after one that happened on its first day (First + 1).
@@ -161,12 +161,13 @@ public static class HoldingTimeline
             }
             previous = reading;
         }
-        renderings?.Built = new LastBuild([.. marks.Select(MarkValue.From)], retracted, segments);
+        renderings?.Built = new LastBuild([.. marks.Select(MarkValue.From)], retracted, segments, states.ToDictionary(x => (x.Start, FirstId(x.Members))));
         return segments;
     }
 
     /// <summary>A build as the next build of its pair compares itself with: its marks (as values), retracted facts and findings.</summary>
-    private sealed record LastBuild(MarkValue[] Marks, List<FactState> Retracted, IReadOnlyList<HoldingSegment> Segments);
+    private sealed record LastBuild(MarkValue[] Marks, List<FactState> Retracted, IReadOnlyList<HoldingSegment> Segments,
+        IReadOnlyDictionary<(ValidDate, string), State> States);
 
     /// <summary>
     /// Where a build may take the previous build's findings and sweep only the rest: the start of a held state that every
@@ -229,7 +230,9 @@ public static class HoldingTimeline
     /// share it agrees with, and never one its own end could not follow — or starts a new state. So an
     /// imprecise fact never glues together states that do not coincide ("2024" next to 2024-03-05 and 2024-11-20).
     /// </summary>
-    private static List<State> GroupIntoStates(List<FactState> live, IReadOnlyDictionary<string, SourceRegistered> sources)
+    /// <param name="made">The previous build's states (by start and first member): one made of the very same facts is taken again.</param>
+    private static List<State> GroupIntoStates(List<FactState> live, IReadOnlyDictionary<string, SourceRegistered> sources,
+        IReadOnlyDictionary<(ValidDate, string), State>? made)
     {
         var states = new List<(ValidDate Start, List<FactState> Members)>();
         // The states by first day (then by when they were made): a state coinciding with a date starts
@@ -266,7 +269,7 @@ public static class HoldingTimeline
             }
         }
         return states.OrderBy(s => s.Start.Start).ThenBy(s => s.Start.End)
-            .Select((s, i) => StateOf(i, s.Start, s.Members, sources)).ToList();
+            .Select((s, i) => Again(made, i, s.Start, s.Members) ?? StateOf(i, s.Start, s.Members, sources)).ToList();
     }
 
     private static bool Agrees(IEnumerable<FactState> facts)
@@ -302,6 +305,33 @@ public static class HoldingTimeline
             }
         }
         return lo;
+    }
+
+    /// <summary>The previous build's state of this start and these very facts, numbered anew (states are data: same facts, same sources, same state).</summary>
+    private static State? Again(IReadOnlyDictionary<(ValidDate, string), State>? made, int index, ValidDate start, List<FactState> members)
+    {
+        if (made is null || !made.TryGetValue((start, FirstId(members)), out var state) || state.Members.Count != members.Count)
+        {
+            return null;
+        }
+        foreach (var m in members)
+        {
+            if (!state.Members.Any(x => ReferenceEquals(x, m)))
+            {
+                return null;
+            }
+        }
+        return state with { Index = index };
+    }
+
+    private static string FirstId(IReadOnlyList<FactState> members)
+    {
+        var first = members[0].Id;
+        foreach (var m in members)
+        {
+            first = string.CompareOrdinal(m.Id, first) < 0 ? m.Id : first;
+        }
+        return first;
     }
 
     private static State StateOf(int index, ValidDate start, List<FactState> members, IReadOnlyDictionary<string, SourceRegistered> sources)
