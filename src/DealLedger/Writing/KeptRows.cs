@@ -15,9 +15,10 @@ namespace DealLedger.Writing;
 /// that rolled back — what such a write made is kept under a sequence no stored row will ever carry. A
 /// segment is matched on its id, its write's sequence and its valid period together, so a rebuild that numbers
 /// segments differently cannot pass one segment off as another.
-/// Bounded for an API's memory: a fact state is a few KB, a segment's key about 1.5 KB, a pair's renderings its open
-/// segments' findings, and at most twice each capacity is held (two generations): by those sizes, an estimate (not
-/// measured) of 150 MB at the very most.
+/// Bounded for an API's memory: a fact state is a few KB, a segment's key its finding (about 1.5 KB), a pair's renderings
+/// its open segments' findings and its last build (a few hundred bytes a fact), and at most twice each capacity is held
+/// (two generations): by those sizes an estimate (not measured) of 150–200 MB for pairs of tens of facts; pairs of
+/// thousands of facts weigh more each (their renderings above all), so fewer of them fit in that.
 /// </summary>
 internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 20_000, int pairCapacity = 10_000)
 {
@@ -26,7 +27,7 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
     // For each pair read or written: its stake facts (ids and the sequences of their versions) and open segments then.
     private readonly Recent<(string, string), KeptPair> pairs = new(pairCapacity, EqualityComparer<(string, string)>.Default);
 
-    /// <summary>How many pairs' findings are kept (each holds its pair's open segments' findings).</summary>
+    /// <summary>How many pairs' renderings are kept (each holds its pair's open segments' findings and its last build).</summary>
     public const int PairRenderings = 2_000;
 
     private readonly Recent<(string, string), HoldingTimeline.Renderings> renderings = new(PairRenderings, EqualityComparer<(string, string)>.Default);
