@@ -17,8 +17,8 @@ namespace DealLedger.Writing;
 /// segments differently cannot pass one segment off as another.
 /// Bounded for an API's memory: a fact state is a few KB, a segment's key its finding (about 1.5 KB), a pair's renderings
 /// its open segments' findings and its last build (a few hundred bytes a fact), and at most twice each capacity is held
-/// (two generations): by those sizes an estimate (not measured) of 150–200 MB for pairs of tens of facts; pairs of
-/// thousands of facts weigh more each (their renderings above all), so fewer of them fit in that.
+/// (two generations): by those sizes an estimate (not measured) of 150–200 MB for pairs of tens of facts. The bounds count
+/// entries, not bytes: a process writing to many pairs of thousands of facts holds more (their renderings above all).
 /// </summary>
 internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 20_000, int pairCapacity = 10_000)
 {
