@@ -127,7 +127,8 @@ public static class HoldingTimeline
         var segments = new List<HoldingSegment>();
         // What the previous build found before the first change it can see is found again: swept from there on.
         var first = -1;
-        if (renderings is not null && Resume(renderings, marks, retracted, points) is { } resumed)
+        var values = renderings is null ? [] : marks.Select(MarkValue.From).ToArray();
+        if (renderings is not null && Resume(renderings, marks, values, retracted, points) is { } resumed)
         {
             segments.AddRange(resumed.Before);
             first = resumed.Point;
@@ -161,7 +162,7 @@ public static class HoldingTimeline
             }
             previous = reading;
         }
-        renderings?.Built = new LastBuild([.. marks.Select(MarkValue.From)], retracted, segments, states.ToDictionary(x => (x.Start, FirstId(x.Members))));
+        renderings?.Built = new LastBuild(values, retracted, segments, states.ToDictionary(x => (x.Start, FirstId(x.Members))));
         return segments;
     }
 
@@ -177,14 +178,15 @@ public static class HoldingTimeline
     /// after an ending — it finds at that start at the latest. So the findings before that day are the previous build's,
     /// cut there; the sweep starts at its point. Null: sweep everything.
     /// </summary>
-    private static (int Point, List<HoldingSegment> Before)? Resume(Renderings renderings, List<Mark> marks, List<FactState> retracted, List<DateOnly> points)
+    private static (int Point, List<HoldingSegment> Before)? Resume(Renderings renderings, List<Mark> marks, MarkValue[] values, List<FactState> retracted,
+        List<DateOnly> points)
     {
         if (renderings.Built is not LastBuild last)
         {
             return null;
         }
         var same = 0;
-        while (same < marks.Count && same < last.Marks.Length && last.Marks[same].Equals(MarkValue.From(marks[same])))
+        while (same < values.Length && same < last.Marks.Length && last.Marks[same].Equals(values[same]))
         {
             same++;
         }
@@ -564,7 +566,6 @@ public static class HoldingTimeline
             Advance(on);
             var outcomes = PossibleOutcomes();
             var held = outcomes.Select(o => o.Held).Distinct().ToList();
-            List<Mark> OpenMarks() => open.Select(i => marks[i]).ToList();
             if (held.All(s => s is not null))
             {
                 return held.Count == 1
@@ -591,7 +592,7 @@ public static class HoldingTimeline
             }
             var heldStates = held.Where(s => s is not null).Select(s => s!).OrderBy(s => s.Index).ToList();
             var notHeld = outcomes.Where(o => o.Held is null).Select(o => o.After).ToList();
-            var openMarks = OpenMarks();
+            var openMarks = open.Select(i => marks[i]).ToList();
             return new Reading(Reading.Kinds.Uncertain, retracted)
             {
                 States = heldStates,
@@ -1041,13 +1042,13 @@ public static class HoldingTimeline
         }
 
         /// <summary>Starts at stretch <paramref name="i"/> (a build resumed there): its list is made whatever came before.</summary>
-        public void StartAt(int i) => current = retracted.Where((_, k) => runs[k].From <= i && i <= runs[k].To).ToList();
+        public void StartAt(int i) => current = Named(i);
 
         public List<FactState> At(int i)
         {
             if (i < 0 || changes.Contains(i))
             {
-                var now = retracted.Where((_, k) => runs[k].From <= i && i <= runs[k].To).ToList();
+                var now = Named(i);
                 if (!now.SequenceEqual(current))
                 {
                     current = now;
@@ -1055,6 +1056,9 @@ public static class HoldingTimeline
             }
             return current;
         }
+
+        /// <summary>The retracted facts stretch <paramref name="i"/> names.</summary>
+        private List<FactState> Named(int i) => retracted.Where((_, k) => runs[k].From <= i && i <= runs[k].To).ToList();
 
         private static int AtOrAfter(List<DateOnly> points, DateOnly day)
         {
