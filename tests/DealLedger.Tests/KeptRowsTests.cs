@@ -15,32 +15,34 @@ namespace DealLedger.Tests;
 /// </summary>
 public sealed class KeptRowsTests
 {
-    private static string Deal(string pair, string id, decimal share, string from) => JsonSerializer.Serialize(new
-    {
-        organizations = new[]
+    /// <param name="source">The source the stake cites (registered with it, of <paramref name="kind"/>); by default the pair's register.</param>
+    private static string Deal(string pair, string id, decimal share, string from, string? source = null, string kind = "official-register") =>
+        JsonSerializer.Serialize(new
         {
-            new { id = $"holder-{pair}", name = $"Holder {pair}", kind = "company", country = "FR" },
-            new { id = $"subject-{pair}", name = $"Subject {pair}", kind = "company", country = "FR" },
-        },
-        sources = new[] { new { id = $"register-{pair}", title = $"Register {pair}", kind = "official-register" } },
-        deals = new[]
-        {
-            new
+            organizations = new[]
             {
-                id = $"deal-{id}",
-                parties = new[] { $"holder-{pair}", $"subject-{pair}" },
-                facts = new object[]
+                new { id = $"holder-{pair}", name = $"Holder {pair}", kind = "company", country = "FR" },
+                new { id = $"subject-{pair}", name = $"Subject {pair}", kind = "company", country = "FR" },
+            },
+            sources = new[] { new { id = source ?? $"register-{pair}", title = source is null ? $"Register {pair}" : $"Source {source}", kind } },
+            deals = new[]
+            {
+                new
                 {
-                    new
+                    id = $"deal-{id}",
+                    parties = new[] { $"holder-{pair}", $"subject-{pair}" },
+                    facts = new object[]
                     {
-                        id = $"stake-{id}", type = "stake", holder = $"holder-{pair}", subject = $"subject-{pair}",
-                        share = new { exact = share }, valid = new { from },
-                        sources = new[] { new { source = $"register-{pair}", claim = "stated" } },
+                        new
+                        {
+                            id = $"stake-{id}", type = "stake", holder = $"holder-{pair}", subject = $"subject-{pair}",
+                            share = new { exact = share }, valid = new { from },
+                            sources = new[] { new { source = source ?? $"register-{pair}", claim = "stated" } },
+                        },
                     },
                 },
             },
-        },
-    });
+        });
 
     private static async Task SqlAsync(TestDatabase db, string sql)
     {
@@ -170,28 +172,11 @@ public sealed class KeptRowsTests
         await ledger.ImportAsync([("e1.json", Deal("e", "e1", 30, "2020-03-01"))]);
         await ledger.ImportAsync([("e2.json", Deal("e", "e2", 40, "2022-03-01"))]); // the pair is now kept whole
         // A stake citing a source the pair's facts did not cite yet (a register: a timeline missing it would take it for a third party).
-        await ledger.ImportAsync([("e3.json", JsonSerializer.Serialize(new
-        {
-            sources = new[] { new { id = "register-e-2", title = "Register e, second", kind = "official-register" } },
-            deals = new[]
-            {
-                new
-                {
-                    id = "deal-e3", parties = new[] { "holder-e", "subject-e" },
-                    facts = new[]
-                    {
-                        new
-                        {
-                            id = "stake-e3", type = "stake", holder = "holder-e", subject = "subject-e", share = new { exact = 45 },
-                            valid = new { from = "2024-03-01" }, sources = new[] { new { source = "register-e-2", claim = "stated" } },
-                        },
-                    },
-                },
-            },
-        }))]);
+        await ledger.ImportAsync([("e3.json", Deal("e", "e3", 45, "2024-03-01", source: "register-e-2"))]);
 
-        // Taken as kept whole again: the 2024 stretch is folded anew (its end is now this stake's start).
-        await ledger.ImportAsync([("e4.json", Deal("e", "e4", 50, "2025-03-01"))]);
+        // Taken as kept whole again, and the 2024 state made anew: a third party reports the same stake from the same day
+        // (the state's confidence is its strongest member's, so it rests on the register the pair kept).
+        await ledger.ImportAsync([("e4.json", Deal("e", "e4", 45, "2024-03-01", source: "press-e", kind: "third-party"))]);
 
         var stated = (await ledger.HoldingAsync("holder-e", "subject-e", new DateOnly(2021, 1, 1))).Confidence;
         Assert.Equal(stated, (await ledger.HoldingAsync("holder-e", "subject-e", new DateOnly(2024, 6, 1))).Confidence);
