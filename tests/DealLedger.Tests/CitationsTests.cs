@@ -12,32 +12,7 @@ namespace DealLedger.Tests;
 /// </summary>
 public sealed class CitationsTests(TestDatabase db) : IClassFixture<TestDatabase>
 {
-    private static string Document(string suffix, string sourceTitle) => JsonSerializer.Serialize(new
-    {
-        organizations = new[]
-        {
-            new { id = $"holder-{suffix}", name = $"Holder {suffix}", kind = "company", country = "FR" },
-            new { id = $"subject-{suffix}", name = $"Subject {suffix}", kind = "company", country = "FR" },
-        },
-        sources = new[] { new { id = $"register-{suffix}", title = sourceTitle, kind = "official-register" } },
-        deals = new[]
-        {
-            new
-            {
-                id = $"deal-{suffix}",
-                parties = new[] { $"holder-{suffix}", $"subject-{suffix}" },
-                facts = new object[]
-                {
-                    new
-                    {
-                        id = $"stake-{suffix}", type = "stake", holder = $"holder-{suffix}", subject = $"subject-{suffix}",
-                        share = new { exact = 30 }, valid = new { from = "2020-03" },
-                        sources = new[] { new { source = $"register-{suffix}", claim = "stated" } },
-                    },
-                },
-            },
-        },
-    });
+    private static string Document(string suffix, string sourceTitle) => PairDocument.Stake(suffix, suffix, 30, "2020-03", sourceTitle: sourceTitle);
 
     [Fact]
     public async Task a_source_read_inside_a_write_that_rolled_back_is_never_cited_later()

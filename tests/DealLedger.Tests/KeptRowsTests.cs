@@ -15,34 +15,8 @@ namespace DealLedger.Tests;
 /// </summary>
 public sealed class KeptRowsTests
 {
-    /// <param name="source">The source the stake cites (registered with it, of <paramref name="kind"/>); by default the pair's register.</param>
     private static string Deal(string pair, string id, decimal share, string from, string? source = null, string kind = "official-register") =>
-        JsonSerializer.Serialize(new
-        {
-            organizations = new[]
-            {
-                new { id = $"holder-{pair}", name = $"Holder {pair}", kind = "company", country = "FR" },
-                new { id = $"subject-{pair}", name = $"Subject {pair}", kind = "company", country = "FR" },
-            },
-            sources = new[] { new { id = source ?? $"register-{pair}", title = source is null ? $"Register {pair}" : $"Source {source}", kind } },
-            deals = new[]
-            {
-                new
-                {
-                    id = $"deal-{id}",
-                    parties = new[] { $"holder-{pair}", $"subject-{pair}" },
-                    facts = new object[]
-                    {
-                        new
-                        {
-                            id = $"stake-{id}", type = "stake", holder = $"holder-{pair}", subject = $"subject-{pair}",
-                            share = new { exact = share }, valid = new { from },
-                            sources = new[] { new { source = source ?? $"register-{pair}", claim = "stated" } },
-                        },
-                    },
-                },
-            },
-        });
+        PairDocument.Stake(pair, id, share, from, source, kind: kind);
 
     private static async Task SqlAsync(TestDatabase db, string sql)
     {
