@@ -142,6 +142,9 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
         {
             Keep(version.Fact.Id, version.Sequence, version.Fact);
         }
+        // The write's facts by pair, once: a document import writes thousands of pairs.
+        var changed = fold.FactVersions.Select(v => v.Fact).Where(f => f.Current.Type == FactType.Stake)
+            .ToLookup(f => (f.Current.Holder!, f.Current.Subject!));
         foreach (var pair in written)
         {
             if (!state.Segments.TryGetValue(pair, out var open) || !state.Stakes.TryGetValue(pair, out var stakes))
@@ -155,7 +158,7 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
                     Keep(new KeptSegment(firstSegmentId + row.Id, row.Sequence, row.From, row.To, segment.Key));
                 }
             }
-            KeepPair(pair, stakes, open.Select(s => s.Row is { } row ? firstSegmentId + row.Id : s.Id), state.CitedSources(pair, fold.FactVersions.Select(v => v.Fact)));
+            KeepPair(pair, stakes, open.Select(s => s.Row is { } row ? firstSegmentId + row.Id : s.Id), state.CitedSources(pair, changed[pair]));
         }
     }
 }

@@ -45,13 +45,14 @@ internal sealed class LedgerState
     public Dictionary<(string Holder, string Subject), SourceRegistered[]> SourcedPairs { get; } = [];
 
     /// <summary>
-    /// Every source the pair's facts cite, after a write changed <paramref name="changed"/>: those of a pair taken as kept whole
-    /// and those the changed facts cite, or (a pair read in full) those all its facts cite; null if one of them is not loaded.
+    /// Every source the pair's facts cite, after a write changed <paramref name="changed"/> (the pair's facts it changed): those
+    /// of a pair taken as kept whole and those the changed facts cite, or (a pair read in full) those all its facts cite; null if
+    /// one of them is not loaded.
     /// </summary>
     public SourceRegistered[]? CitedSources((string, string) pair, IEnumerable<FactState> changed)
     {
         var cited = SourcedPairs.TryGetValue(pair, out var kept)
-            ? kept.Select(s => s.Id).Concat(changed.Where(f => f.Current.Type == FactType.Stake && (f.Current.Holder, f.Current.Subject) == pair).SelectMany(SourceCatalog.CitedBy))
+            ? kept.Select(s => s.Id).Concat(changed.SelectMany(SourceCatalog.CitedBy))
             : StakesOf(pair).SelectMany(SourceCatalog.CitedBy);
         var sources = new List<SourceRegistered>();
         foreach (var id in cited.Distinct(StringComparer.Ordinal))
