@@ -49,6 +49,11 @@ public static class ImportBench
         bench.Add(new Measurement("bulk import (projections maintained)", size, "events/s", median, "≥ 40,000 events/s", median >= 40_000, bench.Runs,
             $"{copyHow} of the same mt_events rows", copyRate, median / copyRate, "≥ 0.4×", median / copyRate >= 0.4));
 
+        var (floorRate, floorRows) = await StoredRowsCeilingAsync(bench, cs, events);
+        bench.Add(new Measurement("bulk import vs PostgreSQL storing its rows", size, "events/s", median, "—", null, bench.Runs,
+            $"PostgreSQL alone: every row the import stored, loaded into tables with the same indexes in one transaction ({floorRows} rows)",
+            floorRate, median / floorRate, "—", null));
+
         var sample = (int)Math.Min(events, bench.Quick ? 10_000 : 200_000);
         var all = await MartenComparisons.EventsAsync(cs, sample);
         var marten = new List<double>();
@@ -64,64 +69,41 @@ public static class ImportBench
     }
 
     /// <summary>
-    /// The ceiling: COPY of the ledger's own event rows into an empty table with mt_events' columns and
-    /// indexes — server-side from a file when the role may (superuser or pg_read_server_files), else
-    /// from this client (binary). Rows/s, median of the runs.
+    /// The ceiling: COPY of the ledger's own event rows into an empty table with mt_events' columns and indexes (see
+    /// <see cref="StoredRows"/>). Rows/s, median of the runs.
     /// </summary>
     private static async Task<(double Rate, string How)> CopyCeilingAsync(Bench bench, string cs)
     {
-        var file = Path.Combine(Path.GetTempPath(), $"dealledger-bench-{Environment.ProcessId}.copy");
-        var events = ProjectionTables.Name("mt_events");
-        var serverSide = await Bench.ScalarAsync<bool>(cs, "select rolsuper or pg_has_role(current_user, 'pg_read_server_files', 'member') and pg_has_role(current_user, 'pg_write_server_files', 'member') from pg_roles where rolname = current_user");
-        byte[]? rows = null;
-        if (serverSide)
-        {
-            await Bench.ExecAsync(cs, $"copy {events} to '{file}' (format binary)");
-        }
-        else
-        {
-            await using var c = new NpgsqlConnection(cs);
-            await c.OpenAsync();
-            await using var raw = await c.BeginRawBinaryCopyAsync($"copy {events} to stdout (format binary)");
-            var buffer = new MemoryStream();
-            await raw.CopyToAsync(buffer);
-            rows = buffer.ToArray();
-        }
+        await using var rows = await StoredRows.DumpAsync(cs, ["mt_events"]);
         var count = await Bench.EventCountAsync(cs);
         var rates = new List<double>();
-        try
+        for (var run = 1; run <= bench.Runs; run++)
         {
-            for (var run = 1; run <= bench.Runs; run++)
-            {
-                await Bench.ExecAsync(cs, $"drop table if exists public.bench_copy; create table public.bench_copy (like {events} including all)");
-                var watch = Stopwatch.StartNew();
-                if (serverSide)
-                {
-                    await Bench.ExecAsync(cs, $"copy public.bench_copy from '{file}' (format binary)");
-                }
-                else
-                {
-                    await using var c = new NpgsqlConnection(cs);
-                    await c.OpenAsync();
-                    await using var raw = await c.BeginRawBinaryCopyAsync("copy public.bench_copy from stdin (format binary)");
-                    await raw.WriteAsync(rows);
-                }
-                rates.Add(count / watch.Elapsed.TotalSeconds);
-                Bench.Log($"COPY ceiling: run {run}: {count:N0} rows = {rates[^1]:N0} rows/s");
-            }
+            rates.Add(count / (await rows.AsWrittenAsync()).TotalSeconds);
+            Bench.Log($"COPY ceiling: run {run}: {count:N0} rows = {rates[^1]:N0} rows/s");
         }
-        finally
+        return (Bench.Median(rates), rows.How);
+    }
+
+    /// <summary>
+    /// The floor under the import: PostgreSQL alone storing every row the import stored — the events, their streams and
+    /// every projection table — with COPY into tables with the same indexes, in one transaction. Events/s, median of the runs.
+    /// </summary>
+    private static async Task<(double Rate, string Rows)> StoredRowsCeilingAsync(Bench bench, string cs, long events)
+    {
+        string[] tables = ["mt_events", "mt_streams", .. ProjectionTables.Projections];
+        var counts = new List<string>();
+        foreach (var table in tables.Where(t => t != "ledger_position"))
         {
-            await Bench.ExecAsync(cs, "drop table if exists public.bench_copy");
-            try
-            {
-                File.Delete(file);
-            }
-            catch (UnauthorizedAccessException)
-            {
-                Bench.Log($"could not remove {file} (written by the server's user)");
-            }
+            counts.Add($"{table} {await Bench.ScalarAsync<long>(cs, $"select count(*) from {ProjectionTables.Name(table)}"):N0}");
         }
-        return (Bench.Median(rates), serverSide ? "server-side COPY" : "client binary COPY");
+        await using var rows = await StoredRows.DumpAsync(cs, tables);
+        var rates = new List<double>();
+        for (var run = 1; run <= bench.Runs; run++)
+        {
+            rates.Add(events / (await rows.AsWrittenAsync()).TotalSeconds);
+            Bench.Log($"PostgreSQL alone storing the import's rows: run {run}: {rates[^1]:N0} events/s");
+        }
+        return (Bench.Median(rates), $"{rows.How}: {string.Join(", ", counts)}");
     }
 }
