@@ -99,8 +99,7 @@ public sealed class Ledger : IAsyncDisposable
         var store = Store;
         await using var connection = await Database.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        await TakeWriteLockAsync(connection, ct);
-        var recordedAt = await RecordingInstantAsync(connection, ct);
+        var recordedAt = await LockAndReadClockAsync(connection, ct);
         var write = new LedgerTransaction(connection, recordedAt, new LedgerState { Kept = Kept, Citations = Citations });
         await decide(write, ct);
         if (write.Pending.Count == 0)
@@ -141,12 +140,23 @@ public sealed class Ledger : IAsyncDisposable
     internal static Task TakeWriteLockAsync(NpgsqlConnection connection, CancellationToken ct) =>
         Sql.ExecAsync(connection, "select pg_advisory_xact_lock($1)", ct, WriteLock);
 
-    /// <summary>The server's clock, read under the write lock, strictly after the last recorded event.</summary>
-    private static async Task<DateTimeOffset> RecordingInstantAsync(NpgsqlConnection connection, CancellationToken ct)
+    /// <summary>
+    /// Takes the write lock, then reads the server's clock under it, strictly after the last recorded event — in one round
+    /// trip, as two statements: in READ COMMITTED each takes its snapshot when it starts, so the second sees the last write
+    /// the first waited for (one statement would have taken it before the wait).
+    /// </summary>
+    private static async Task<DateTimeOffset> LockAndReadClockAsync(NpgsqlConnection connection, CancellationToken ct)
     {
-        await using var cmd = Sql.Command(connection,
-            $"select greatest(clock_timestamp(), (select last_recorded_at + interval '1 microsecond' from {ProjectionTables.Of("ledger_position")} where id = 1))");
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("select pg_advisory_xact_lock($1)") { Parameters = { new() { Value = WriteLock } } },
+                new NpgsqlBatchCommand($"select greatest(clock_timestamp(), (select last_recorded_at + interval '1 microsecond' from {ProjectionTables.Of("ledger_position")} where id = 1))"),
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        await reader.NextResultAsync(ct);
         await reader.ReadAsync(ct);
         return reader.GetFieldValue<DateTimeOffset>(0);
     }

@@ -28,10 +28,12 @@ internal static class Projections
 
     /// <summary>ledger_position: the last write applied (the feed's high-water mark).</summary>
     public static Task PositionAsync(NpgsqlConnection c, long sequence, DateTimeOffset recordedAt, CancellationToken ct) =>
-        Sql.ExecAsync(c,
-            $"insert into {ProjectionTables.Of("ledger_position")} (id, last_sequence, last_recorded_at, projection_version) values (1, $1, $2, $3) " +
-            "on conflict (id) do update set last_sequence = excluded.last_sequence, last_recorded_at = excluded.last_recorded_at",
-            ct, sequence, recordedAt, ProjectionTables.Version);
+        Sql.ExecAsync(c, PositionSql, ct, sequence, recordedAt, ProjectionTables.Version);
+
+    /// <summary>The statement of <see cref="PositionAsync"/>: $1 the sequence, $2 the recorded instant, $3 the projections' version.</summary>
+    public static string PositionSql =>
+        $"insert into {ProjectionTables.Of("ledger_position")} (id, last_sequence, last_recorded_at, projection_version) values (1, $1, $2, $3) " +
+        "on conflict (id) do update set last_sequence = excluded.last_sequence, last_recorded_at = excluded.last_recorded_at";
 
     /// <summary>
     /// Why the projections cannot be trusted to be what this code would build, or null: another version

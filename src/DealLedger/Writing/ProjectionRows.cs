@@ -46,34 +46,141 @@ internal sealed class FactVersionRow(long id, FactState fact, DateTimeOffset rec
     public string? Subject => Fact.Current.Type == FactType.Stake ? Fact.Current.Subject : null;
 }
 
-/// <summary>Writes projection rows with binary COPY: one statement per table, whatever the row count.</summary>
+/// <summary>
+/// Writes projection rows: a small fold (a single entry, a few documents) in one round trip, as one batch of statements; a
+/// bigger one with binary COPY, one statement per table, whatever the row count. The same rows either way.
+/// </summary>
 internal static class ProjectionCopy
 {
+    /// <summary>Up to this many new rows, a fold is stored in one batch (a write of a few facts made ~12 round trips with COPY).</summary>
+    public const int BatchedRows = 500;
+
     /// <summary>
     /// Stores what a fold made: closes the stored rows it closed (one UPDATE per table), takes a block
     /// of surrogate ids per table (the fold numbered its rows from 0, in the order it made them),
-    /// copies the new rows and moves ledger_position. Returns the id the fold's first new segment got.
+    /// stores the new rows and moves ledger_position. Returns the id the fold's first new segment got.
     /// </summary>
     public static async Task<long> WriteAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
     {
+        if (fold.FactVersions.Count + fold.Segments.Count + fold.Registrations.Values.Sum(r => r.Count) <= BatchedRows)
+        {
+            return await WriteBatchedAsync(c, fold, ct);
+        }
         if (fold.ClosedStoredFacts.Count > 0)
         {
-            await Sql.ExecAsync(c,
-                $"update {ProjectionTables.Of("fact_versions")} f set recorded = tstzrange(lower(f.recorded), x.at, '[)') " +
-                "from unnest($1::text[], $2::timestamptz[]) x (fact_id, at) where f.fact_id = x.fact_id and upper_inf(f.recorded)",
-                ct, fold.ClosedStoredFacts.Select(x => x.Fact).ToArray(), fold.ClosedStoredFacts.Select(x => x.At).ToArray());
+            await Sql.ExecAsync(c, CloseFactsSql, ct, CloseFactsArgs(fold));
         }
         if (fold.ClosedStoredSegments.Count > 0)
         {
-            await Sql.ExecAsync(c,
-                $"update {ProjectionTables.Of("holding_segments")} s set recorded = tstzrange(lower(s.recorded), x.at, '[)'), closed_sequence = x.sequence " +
-                "from unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) x (id, at, sequence) where s.id = x.id",
-                ct, fold.ClosedStoredSegments.Select(x => x.Id).ToArray(), fold.ClosedStoredSegments.Select(x => x.At).ToArray(),
-                fold.ClosedStoredSegments.Select(x => x.Sequence).ToArray());
+            await Sql.ExecAsync(c, CloseSegmentsSql, ct, CloseSegmentsArgs(fold));
         }
         await WriteRegistrationsAsync(c, fold, ct);
         await WriteFactVersionsAsync(c, fold, ct);
         return await WriteSegmentsAsync(c, fold, ct);
+    }
+
+    private static string CloseFactsSql =>
+        $"update {ProjectionTables.Of("fact_versions")} f set recorded = tstzrange(lower(f.recorded), x.at, '[)') " +
+        "from unnest($1::text[], $2::timestamptz[]) x (fact_id, at) where f.fact_id = x.fact_id and upper_inf(f.recorded)";
+
+    private static object[] CloseFactsArgs(ProjectionFold fold) =>
+        [fold.ClosedStoredFacts.Select(x => x.Fact).ToArray(), fold.ClosedStoredFacts.Select(x => x.At).ToArray()];
+
+    private static string CloseSegmentsSql =>
+        $"update {ProjectionTables.Of("holding_segments")} s set recorded = tstzrange(lower(s.recorded), x.at, '[)'), closed_sequence = x.sequence " +
+        "from unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) x (id, at, sequence) where s.id = x.id";
+
+    private static object[] CloseSegmentsArgs(ProjectionFold fold) =>
+        [fold.ClosedStoredSegments.Select(x => x.Id).ToArray(), fold.ClosedStoredSegments.Select(x => x.At).ToArray(), fold.ClosedStoredSegments.Select(x => x.Sequence).ToArray()];
+
+    /// <summary>
+    /// A small fold in one batch: the closing UPDATEs, the new rows inserted from arrays (each table's ids taken as a block in
+    /// the same statement, as <see cref="IdBlockAsync"/> takes them), ledger_position; the last statement answers the first segment's id.
+    /// </summary>
+    private static async Task<long> WriteBatchedAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(c);
+        void Add(string sql, params object[] args)
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            foreach (var arg in args)
+            {
+                command.Parameters.Add(arg as NpgsqlParameter ?? new NpgsqlParameter { Value = arg });
+            }
+            batch.BatchCommands.Add(command);
+        }
+        static NpgsqlParameter Typed(object value, NpgsqlDbType type) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Array | type };
+        if (fold.ClosedStoredFacts.Count > 0)
+        {
+            Add(CloseFactsSql, CloseFactsArgs(fold));
+        }
+        if (fold.ClosedStoredSegments.Count > 0)
+        {
+            Add(CloseSegmentsSql, CloseSegmentsArgs(fold));
+        }
+        foreach (var (table, rows) in fold.Registrations.Where(r => r.Value.Count > 0))
+        {
+            var named = table == "organizations";
+            Add($"insert into {ProjectionTables.Of(table)} (id, {(named ? "name, " : "")}recorded_at, sequence, data) " +
+                $"select * from unnest($1::text[], {(named ? "$5::text[], " : "")}$2::timestamptz[], $3::bigint[], $4::jsonb[])",
+                [rows.Select(r => r.Id).ToArray(), rows.Select(r => r.RecordedAt).ToArray(), rows.Select(r => r.Sequence).ToArray(), Typed(rows.Select(r => r.Data).ToArray(), NpgsqlDbType.Jsonb),
+                    .. named ? new object[] { rows.Select(r => r.Name!).ToArray() } : []]);
+        }
+        if (fold.Position is { } position)
+        {
+            Add(Projections.PositionSql, position.Sequence, position.RecordedAt, ProjectionTables.Version);
+        }
+        string Block(string table) =>
+            $"with block (last) as ({Sequences.LastOfBlock($"pg_get_serial_sequence('{ProjectionTables.Of(table)}', 'id')")}) ";
+        if (fold.FactVersions.Count > 0)
+        {
+            var rows = fold.FactVersions;
+            Add(Block("fact_versions") +
+                $"insert into {ProjectionTables.Of("fact_versions")} (id, fact_id, type, holder, subject, orgs, recorded, sequence, state) " +
+                "select (select last from block) - $1 + x.n, x.fact_id, x.type, x.holder, x.subject, array(select json_array_elements_text(x.orgs)), " +
+                "tstzrange(x.recorded_from, x.recorded_to, '[)'), x.sequence, x.state " +
+                "from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::json[], $7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::json[]) " +
+                "with ordinality x (fact_id, type, holder, subject, orgs, recorded_from, recorded_to, sequence, state, n)",
+                (long)rows.Count, rows.Select(r => r.Fact.Id).ToArray(), rows.Select(r => r.Type).ToArray(),
+                Typed(rows.Select(r => r.Holder).ToArray(), NpgsqlDbType.Text), Typed(rows.Select(r => r.Subject).ToArray(), NpgsqlDbType.Text),
+                Typed(rows.Select(r => LedgerJson.Canonical(r.Fact.Current.Organizations)).ToArray(), NpgsqlDbType.Json),
+                rows.Select(r => r.RecordedFrom).ToArray(), Typed(rows.Select(r => r.RecordedTo).ToArray(), NpgsqlDbType.TimestampTz),
+                rows.Select(r => r.Sequence).ToArray(), Typed(rows.Select(r => LedgerJson.Canonical(r.Fact)).ToArray(), NpgsqlDbType.Json));
+        }
+        var segments = fold.Segments;
+        if (segments.Count > 0)
+        {
+            Add(Block("holding_segments") + ", stored as (" +
+                $"insert into {ProjectionTables.Of("holding_segments")} (id, holder, subject, valid, recorded, status, sequence, closed_sequence, finding) " +
+                "select (select last from block) - $1 + x.n, x.holder, x.subject, daterange(x.valid_from, x.valid_to, '[)'), " +
+                "tstzrange(x.recorded_from, x.recorded_to, '[)'), x.status, x.sequence, x.closed_sequence, x.finding " +
+                "from unnest($2::text[], $3::text[], $4::date[], $5::date[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::bigint[], $10::bigint[], $11::json[]) " +
+                "with ordinality x (holder, subject, valid_from, valid_to, recorded_from, recorded_to, status, sequence, closed_sequence, finding, n) returning 1) " +
+                "select (select last from block) - $1 + 1 from (select count(*) from stored) done",
+                (long)segments.Count, segments.Select(r => r.Holder).ToArray(), segments.Select(r => r.Subject).ToArray(),
+                Typed(segments.Select(r => r.From).ToArray(), NpgsqlDbType.Date), Typed(segments.Select(r => r.To).ToArray(), NpgsqlDbType.Date),
+                segments.Select(r => r.RecordedFrom).ToArray(), Typed(segments.Select(r => r.RecordedTo).ToArray(), NpgsqlDbType.TimestampTz),
+                segments.Select(r => r.Status).ToArray(), segments.Select(r => r.Sequence).ToArray(),
+                Typed(segments.Select(r => r.ClosedSequence).ToArray(), NpgsqlDbType.Bigint), Typed(segments.Select(r => r.Finding).ToArray(), NpgsqlDbType.Json));
+        }
+        if (batch.BatchCommands.Count == 0)
+        {
+            return 0;
+        }
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        if (segments.Count == 0)
+        {
+            return 0;
+        }
+        // The segments' statement is the last; only it answers rows.
+        while (!await reader.ReadAsync(ct))
+        {
+            if (!await reader.NextResultAsync(ct))
+            {
+                throw new InvalidOperationException("the segments' insert answered no first id");
+            }
+        }
+        return reader.GetInt64(0);
     }
 
     /// <summary>
