@@ -66,7 +66,7 @@ public sealed class TimelineSweepTests
         foreach (var at in writes)
         {
             var facts = await Sql.ListAsync(c, "select state::text from dealledger.fact_versions where type = 'stake' and recorded @> $1",
-                r => LedgerJson.Deserialize<FactState>(r.GetString(0)), default, at);
+                r => FactVersions.Read(r.GetString(0)), default, at);
             foreach (var pair in facts.GroupBy(f => (f.Current.Holder!, f.Current.Subject!)))
             {
                 AssertSame(pair.Key.Item1, pair.Key.Item2, pair.ToList(), sources, $"{pair.Key.Item1} → {pair.Key.Item2} known at {at:O}");

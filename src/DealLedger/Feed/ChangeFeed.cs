@@ -92,7 +92,7 @@ public static class ChangeFeed
             r => (Sequence: r.GetInt64(0), Pair: (r.GetString(1), r.GetString(2)), Id: r.GetInt64(3)), ct, sequences);
         var facts = await Sql.ListAsync(c,
             $"select sequence, fact_id, state::text from {ProjectionTables.Of("fact_versions")} where sequence = any($1) order by fact_id",
-            r => (Sequence: r.GetInt64(0), Id: r.GetString(1), State: LedgerJson.Deserialize<FactState>(r.GetString(2))), ct, sequences);
+            r => (Sequence: r.GetInt64(0), Id: r.GetString(1), State: FactVersions.Read(r.GetString(2))), ct, sequences);
 
         var result = new Dictionary<long, List<ProjectionChange>>();
         foreach (var sequence in sequences)

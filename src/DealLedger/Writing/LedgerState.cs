@@ -149,7 +149,7 @@ internal sealed class LedgerState
     /// <summary>The states of fact rows, in order: kept ones as kept, the others parsed (and kept).</summary>
     private List<FactState> Parse(List<(string Id, long Sequence, string? State)> rows, Dictionary<string, (long Sequence, FactState State)> have)
     {
-        FactState Read((string Id, long Sequence, string? State) row) => row.State is null ? have[row.Id].State : LedgerJson.Deserialize<FactState>(row.State);
+        FactState Read((string Id, long Sequence, string? State) row) => row.State is null ? have[row.Id].State : FactVersions.Read(row.State);
         // A bulk write loads tens of thousands of stakes: read in order, parsed on every core.
         var states = rows.Count(r => r.State is not null) < 256 ? rows.Select(Read).ToList() : rows.AsParallel().AsOrdered().Select(Read).ToList();
         for (var i = 0; i < rows.Count; i++)

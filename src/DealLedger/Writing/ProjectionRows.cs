@@ -145,7 +145,7 @@ internal static class ProjectionCopy
                 Typed(rows.Select(r => r.Holder).ToArray(), NpgsqlDbType.Text), Typed(rows.Select(r => r.Subject).ToArray(), NpgsqlDbType.Text),
                 Typed(rows.Select(r => LedgerJson.Canonical(r.Fact.Current.Organizations)).ToArray(), NpgsqlDbType.Json),
                 rows.Select(r => r.RecordedFrom).ToArray(), Typed(rows.Select(r => r.RecordedTo).ToArray(), NpgsqlDbType.TimestampTz),
-                rows.Select(r => r.Sequence).ToArray(), Typed(rows.Select(r => LedgerJson.Canonical(r.Fact)).ToArray(), NpgsqlDbType.Json));
+                rows.Select(r => r.Sequence).ToArray(), Typed(rows.Select(r => FactVersions.Stored(r.Fact)).ToArray(), NpgsqlDbType.Json));
         }
         var segments = fold.Segments;
         if (segments.Count > 0)
@@ -282,7 +282,7 @@ internal static class ProjectionCopy
             await copy.WriteAsync(r.Fact.Current.Organizations.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text, ct);
             await copy.WriteAsync(Recorded(r.RecordedFrom, r.RecordedTo), NpgsqlDbType.TimestampTzRange, ct);
             await copy.WriteAsync(r.Sequence, NpgsqlDbType.Bigint, ct);
-            await copy.WriteAsync(LedgerJson.Canonical(r.Fact), NpgsqlDbType.Json, ct);
+            await copy.WriteAsync(FactVersions.Stored(r.Fact), NpgsqlDbType.Json, ct);
         }
         await copy.CompleteAsync(ct);
     }
