@@ -138,7 +138,10 @@ public sealed class Ledger : IAsyncDisposable
 
     /// <summary>Holds off every write until the caller's transaction ends.</summary>
     internal static Task TakeWriteLockAsync(NpgsqlConnection connection, CancellationToken ct) =>
-        Sql.ExecAsync(connection, "select pg_advisory_xact_lock($1)", ct, WriteLock);
+        Sql.ExecAsync(connection, WriteLockSql, ct, WriteLock);
+
+    /// <summary>Takes the write lock ($1: <see cref="WriteLock"/>) until the transaction ends.</summary>
+    private const string WriteLockSql = "select pg_advisory_xact_lock($1)";
 
     /// <summary>
     /// Takes the write lock, then reads the server's clock under it, strictly after the last recorded event — in one round
@@ -151,7 +154,7 @@ public sealed class Ledger : IAsyncDisposable
         {
             BatchCommands =
             {
-                new NpgsqlBatchCommand("select pg_advisory_xact_lock($1)") { Parameters = { new() { Value = WriteLock } } },
+                new NpgsqlBatchCommand(WriteLockSql) { Parameters = { new() { Value = WriteLock } } },
                 new NpgsqlBatchCommand($"select greatest(clock_timestamp(), (select last_recorded_at + interval '1 microsecond' from {ProjectionTables.Of("ledger_position")} where id = 1))"),
             },
         };

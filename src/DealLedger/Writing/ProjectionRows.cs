@@ -52,7 +52,10 @@ internal sealed class FactVersionRow(long id, FactState fact, DateTimeOffset rec
 /// </summary>
 internal static class ProjectionCopy
 {
-    /// <summary>Up to this many new rows, a fold is stored in one batch (a write of a few facts made ~12 round trips with COPY).</summary>
+    /// <summary>
+    /// Up to this many new rows, a fold is stored in one batch (a write of a few facts made ~12 round trips with COPY). Above
+    /// it COPY: the 100k import with every write batched took 26.2 / 21.3 / 21.0 s, with COPY 23.3 / 20.1 / 18.9 s.
+    /// </summary>
     public const int BatchedRows = 500;
 
     /// <summary>
@@ -135,6 +138,7 @@ internal static class ProjectionCopy
         if (fold.FactVersions.Count > 0)
         {
             var rows = fold.FactVersions;
+            // Each row's organizations as a JSON array: unnest cannot take an array of arrays of different lengths.
             Add(Block("fact_versions") +
                 $"insert into {ProjectionTables.Of("fact_versions")} (id, fact_id, type, holder, subject, orgs, recorded, sequence, state) " +
                 "select (select last from block) - $1 + x.n, x.fact_id, x.type, x.holder, x.subject, array(select json_array_elements_text(x.orgs)), " +
@@ -155,8 +159,8 @@ internal static class ProjectionCopy
                 "select (select last from block) - $1 + x.n, x.holder, x.subject, daterange(x.valid_from, x.valid_to, '[)'), " +
                 "tstzrange(x.recorded_from, x.recorded_to, '[)'), x.status, x.sequence, x.closed_sequence, x.finding " +
                 "from unnest($2::text[], $3::text[], $4::date[], $5::date[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::bigint[], $10::bigint[], $11::json[]) " +
-                "with ordinality x (holder, subject, valid_from, valid_to, recorded_from, recorded_to, status, sequence, closed_sequence, finding, n) returning 1) " +
-                "select (select last from block) - $1 + 1 from (select count(*) from stored) done",
+                "with ordinality x (holder, subject, valid_from, valid_to, recorded_from, recorded_to, status, sequence, closed_sequence, finding, n)) " +
+                "select last - $1 + 1 from block",
                 (long)segments.Count, segments.Select(r => r.Holder).ToArray(), segments.Select(r => r.Subject).ToArray(),
                 Typed(segments.Select(r => r.From).ToArray(), NpgsqlDbType.Date), Typed(segments.Select(r => r.To).ToArray(), NpgsqlDbType.Date),
                 segments.Select(r => r.RecordedFrom).ToArray(), Typed(segments.Select(r => r.RecordedTo).ToArray(), NpgsqlDbType.TimestampTz),
