@@ -134,10 +134,16 @@ public static class HoldingTimeline
             first = resumed.Point;
             retractions.StartAt(first);
         }
+        // ... and what it found after the last change, from a held start on that nothing before it can reach: not swept again.
+        var after = renderings is null ? null : Converge(renderings, marks, values, retracted, first < 0 ? null : points[first]);
         Reading? previous = null;
         for (var i = first; i < points.Count; i++)
         {
             DateOnly? from = i < 0 ? null : points[i];
+            if (after is not null && from >= after.Value.Day)
+            {
+                break;
+            }
             DateOnly? to = i + 1 < points.Count ? points[i + 1] : null;
             var relevant = retractions.At(i);
             var reading = from is { } day ? sweep.On(day, states, relevant) : new Reading(Reading.Kinds.NotYetHeld, relevant) { State = states[0] };
@@ -161,6 +167,17 @@ public static class HoldingTimeline
                 }
             }
             previous = reading;
+        }
+        foreach (var segment in after?.Segments ?? [])
+        {
+            if (segments.Count > 0 && segments[^1].Stored == segment.Stored)
+            {
+                segments[^1] = segments[^1] with { To = segment.To };
+            }
+            else
+            {
+                segments.Add(segment);
+            }
         }
         renderings?.Built = new LastBuild(values, retracted, segments, states.ToDictionary(x => (x.Start, FirstId(x.Members))));
         return segments;
@@ -222,8 +239,66 @@ public static class HoldingTimeline
             }
             before.Add(s.To is { } to && to <= day ? s : new HoldingSegment(s.From, day, s.Finding) { Stored = s.Stored });
         }
-        renderings.CarryOver(day);
+        renderings.CarryOver(null, day);
         return (points.BinarySearch(day), before);
+    }
+
+    /// <summary>
+    /// Where a build may take the previous build's findings from a day on, unswept: the day of a held start that happened on
+    /// one day (not a window), that every mark before it surely precedes, in this build and in the previous one, where the
+    /// marks from it on are the previous build's and the retracted facts are the same. From that day every mark before it has
+    /// surely happened and it has surely happened after them: a stretch reads the marks from it on only — the same marks in
+    /// both builds — so it finds what the previous build found there. Null: sweep to the end.
+    /// </summary>
+    /// <param name="resumedOn">The day the sweep resumes from (null: from the start); the day returned is after it.</param>
+    private static (DateOnly Day, List<HoldingSegment> Segments)? Converge(Renderings renderings, List<Mark> marks, MarkValue[] values, List<FactState> retracted,
+        DateOnly? resumedOn)
+    {
+        if (renderings.Built is not LastBuild last || !last.Retracted.ToHashSet(ReferenceEqualityComparer.Instance).SetEquals(retracted))
+        {
+            return null;
+        }
+        int n = values.Length, m = last.Marks.Length;
+        var same = 0;
+        while (same < n && same < m && values[n - 1 - same].Equals(last.Marks[m - 1 - same]))
+        {
+            same++;
+        }
+        // The latest last day of the marks before each of the common tail's, in each build.
+        DateOnly LatestBefore(int end, Func<int, DateOnly> lastOf)
+        {
+            var latest = DateOnly.MinValue;
+            for (var i = 0; i < end; i++)
+            {
+                latest = Max(latest, lastOf(i));
+            }
+            return latest;
+        }
+        var now = LatestBefore(n - same, i => marks[i].Last);
+        var then = LatestBefore(m - same, i => last.Marks[i].Last);
+        for (var j = n - same; j < n; j++)
+        {
+            var mark = marks[j];
+            if (mark.Starts is { EndsHolding: false } && mark.First == mark.Last && now < mark.First && then < mark.First
+                && (resumedOn is not { } resumed || resumed < mark.First))
+            {
+                var day = mark.First;
+                var kept = new List<HoldingSegment>();
+                foreach (var s in last.Segments)
+                {
+                    if (s.To is { } to && to <= day)
+                    {
+                        continue;
+                    }
+                    kept.Add(s.From is { } from && from >= day ? s : new HoldingSegment(day, s.To, s.Finding) { Stored = s.Stored });
+                }
+                renderings.CarryOver(day, null);
+                return (day, kept);
+            }
+            now = Max(now, mark.Last);
+            then = Max(then, last.Marks[j - n + m].Last);
+        }
+        return null;
     }
 
     /// <summary>
@@ -1306,12 +1381,12 @@ public static class HoldingTimeline
             current = new Dictionary<object, HoldingSegment>(previous.Count);
         }
 
-        /// <summary>Keeps the findings taken from the previous build (those before <paramref name="day"/>) at hand for the next.</summary>
-        internal void CarryOver(DateOnly day)
+        /// <summary>Keeps the findings taken from the previous build (those over [<paramref name="from"/>, <paramref name="to"/>), null: unbounded) at hand for the next.</summary>
+        internal void CarryOver(DateOnly? from, DateOnly? to)
         {
             foreach (var (key, segment) in previous)
             {
-                if (segment.From is not { } from || from < day)
+                if ((to is not { } end || segment.From is not { } start || start < end) && (from is not { } begin || segment.To is not { } stop || stop > begin))
                 {
                     current.TryAdd(key, segment);
                 }
