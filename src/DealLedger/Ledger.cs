@@ -89,7 +89,7 @@ public sealed class Ledger : IAsyncDisposable
 
     /// <summary>
     /// Runs a command: takes the write lock, lets <paramref name="decide"/> load what it reads and record
-    /// events, appends them with COPY, folds the projections by the one fold that rebuild and replay
+    /// events, appends them (one statement; COPY for a big write), folds the projections by the one fold that rebuild and replay
     /// run, and commits — all or nothing.
     /// </summary>
     /// <param name="writer">Who asks (an API key's name); default <see cref="Writer"/>.</param>
@@ -108,9 +108,12 @@ public sealed class Ledger : IAsyncDisposable
             return WriteResult.Unchanged;
         }
         var logged = await EventCopy.AppendAsync(connection, store, write.Pending, write.RecordedAt, writer ?? Writer, Guid.NewGuid().ToString(), ct);
-        await ProjectionFold.ApplyAsync(connection, write.State, logged, ct);
         // Followers of the change feed wake on this; PostgreSQL delivers it only if the write commits.
-        await Sql.ExecAsync(connection, "select pg_notify($1, $2)", ct, LogChannel, logged[^1].Ref.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var notify = new NpgsqlBatchCommand("select pg_notify($1, $2)")
+        {
+            Parameters = { new() { Value = LogChannel }, new() { Value = logged[^1].Ref.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) } },
+        };
+        await ProjectionFold.ApplyAsync(connection, write.State, logged, ct, also: notify);
         var commit = new LedgerCommit(connection, tx, logged);
         if (Committing is { } committing)
         {

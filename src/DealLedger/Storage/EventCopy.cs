@@ -6,7 +6,7 @@ using NpgsqlTypes;
 namespace DealLedger.Storage;
 
 /// <summary>
-/// Appends a write's events to Marten's tables with binary COPY, stored exactly as Marten's Rich
+/// Appends a write's events to Marten's tables (a small write in one statement, a big one with binary COPY), stored exactly as Marten's Rich
 /// append stores them (<see cref="LedgerStore.Configure"/>): sequence numbers from mt_events_sequence,
 /// stream versions continuing mt_streams, the event's JSON from Marten's own serializer, its type
 /// names, one recorded instant, correlation id and user name; headers and bdata empty, tenant
@@ -16,21 +16,13 @@ namespace DealLedger.Storage;
 /// </summary>
 internal static class EventCopy
 {
+    /// <summary>Up to this many events, a write appends them in one statement (its streams' versions moved in the same); above it with COPY.</summary>
+    public const int InsertedEvents = 500;
+
     /// <returns>The events as stored, in sequence order.</returns>
     public static async Task<List<LoggedEvent>> AppendAsync(NpgsqlConnection c, DocumentStore store, IReadOnlyList<(string Stream, object Event)> pending,
         DateTimeOffset recordedAt, string writer, string correlationId, CancellationToken ct)
     {
-        var streams = ProjectionTables.Name("mt_streams");
-        var names = pending.Select(p => p.Stream).Distinct().ToArray();
-        var versions = (await Sql.ListAsync(c, $"select id, version from {streams} where id = any($1)", r => (r.GetString(0), r.GetInt64(1)), ct, (object)names))
-            .ToDictionary(x => x.Item1, x => x.Item2, StringComparer.Ordinal);
-        var existing = versions.Keys.ToHashSet(StringComparer.Ordinal);
-
-        // A block of sequence numbers: the same numbers Marten's one-by-one append would take under the write lock.
-        var sequence = ProjectionTables.Name("mt_events_sequence");
-        var last = (await Sql.ListAsync(c, Sequences.LastOfBlock($"'{sequence}'"), r => r.GetInt64(0), ct, (long)pending.Count))[0];
-        var first = last - pending.Count + 1;
-
         // Marten numbers a session's events stream by stream, streams in the order they were first appended to.
         var streamOrder = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (stream, _) in pending)
@@ -39,33 +31,79 @@ internal static class EventCopy
         }
         var ordered = pending.Select((p, i) => (p.Stream, p.Event, Index: i)).OrderBy(p => streamOrder[p.Stream]).ThenBy(p => p.Index).ToList();
         var serializer = store.Options.Serializer();
-        var logged = new List<LoggedEvent>(pending.Count);
-        var rows = new (string Stream, Guid Id, long Version, string Json, Type Type)[pending.Count];
+        // Each event's place in its stream among this write's events (1, 2, …), and how many the write appends to the stream.
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        var rows = new Row[ordered.Count];
         for (var i = 0; i < ordered.Count; i++)
         {
             var (stream, e, _) = ordered[i];
-            var version = versions[stream] = versions.GetValueOrDefault(stream) + 1;
-            rows[i] = (stream, Guid.NewGuid(), version, serializer.ToJson(e), e.GetType());
-            logged.Add(new LoggedEvent(new EventRef(rows[i].Id, first + i, EventNames.Of(rows[i].Type), recordedAt), e));
+            var type = e.GetType();
+            rows[i] = new Row(stream, Guid.NewGuid(), counts[stream] = counts.GetValueOrDefault(stream) + 1, serializer.ToJson(e), EventNames.Of(type), DotNetTypeName(type));
         }
+        var first = rows.Length <= InsertedEvents
+            ? await InsertAsync(c, rows, counts, recordedAt, writer, correlationId, ct)
+            : await CopyAsync(c, rows, counts, recordedAt, writer, correlationId, ct);
+        return ordered.Select((p, i) => new LoggedEvent(new EventRef(rows[i].Id, first + i, rows[i].Type, recordedAt), p.Event)).ToList();
+    }
 
-        var created = versions.Where(v => !existing.Contains(v.Key)).ToList();
+    private sealed record Row(string Stream, Guid Id, long InStream, string Json, string Type, string DotNetType);
+
+    /// <summary>
+    /// A small write's events in one statement: a block of sequence numbers, the streams created or moved on (their new
+    /// version: the old plus this write's count), the events numbered from the block and versioned from their streams.
+    /// </summary>
+    /// <returns>The first event's sequence number.</returns>
+    private static async Task<long> InsertAsync(NpgsqlConnection c, Row[] rows, Dictionary<string, long> counts, DateTimeOffset recordedAt, string writer,
+        string correlationId, CancellationToken ct)
+    {
+        var streams = ProjectionTables.Name("mt_streams");
+        var sql = $"with block (last) as ({Sequences.LastOfBlock($"'{ProjectionTables.Name("mt_events_sequence")}'")}), " +
+            $"moved as (insert into {streams} as s (id, version) select * from unnest($2::varchar[], $3::bigint[]) " +
+            "on conflict (id) do update set version = s.version + excluded.version returning id, version), " +
+            $"stored as (insert into {ProjectionTables.Name("mt_events")} (seq_id, id, stream_id, version, data, type, timestamp, mt_dotnet_type, correlation_id, user_name) " +
+            "select (select last from block) - $1 + x.n, x.id, x.stream, m.version - x.count + x.in_stream, x.data, x.type, $10, x.dotnet_type, $11, $12 " +
+            "from unnest($4::uuid[], $5::varchar[], $6::bigint[], $7::bigint[], $8::jsonb[], $9::varchar[], $13::varchar[]) " +
+            "with ordinality x (id, stream, in_stream, count, data, type, dotnet_type, n) join moved m on m.id = x.stream) " +
+            "select last - $1 + 1 from block";
+        return (await Sql.ListAsync(c, sql, r => r.GetInt64(0), ct,
+            (long)rows.Length, counts.Keys.ToArray(), counts.Values.ToArray(),
+            rows.Select(r => r.Id).ToArray(), rows.Select(r => r.Stream).ToArray(), rows.Select(r => r.InStream).ToArray(), rows.Select(r => counts[r.Stream]).ToArray(),
+            new NpgsqlParameter { Value = rows.Select(r => r.Json).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb },
+            rows.Select(r => r.Type).ToArray(), recordedAt, correlationId, writer, rows.Select(r => r.DotNetType).ToArray()))[0];
+    }
+
+    /// <summary>A big write's events with binary COPY, its streams created by COPY and moved on by one UPDATE.</summary>
+    /// <returns>The first event's sequence number.</returns>
+    private static async Task<long> CopyAsync(NpgsqlConnection c, Row[] rows, Dictionary<string, long> counts, DateTimeOffset recordedAt, string writer,
+        string correlationId, CancellationToken ct)
+    {
+        var streams = ProjectionTables.Name("mt_streams");
+        var names = counts.Keys.ToArray();
+        var versions = (await Sql.ListAsync(c, $"select id, version from {streams} where id = any($1)", r => (r.GetString(0), r.GetInt64(1)), ct, (object)names))
+            .ToDictionary(x => x.Item1, x => x.Item2, StringComparer.Ordinal);
+
+        // A block of sequence numbers: the same numbers Marten's one-by-one append would take under the write lock.
+        var sequence = ProjectionTables.Name("mt_events_sequence");
+        var last = (await Sql.ListAsync(c, Sequences.LastOfBlock($"'{sequence}'"), r => r.GetInt64(0), ct, (long)rows.Length))[0];
+        var first = last - rows.Length + 1;
+
+        var created = names.Where(n => !versions.ContainsKey(n)).ToList();
         if (created.Count > 0)
         {
             await using var copy = await c.BeginBinaryImportAsync($"copy {streams} (id, version) from stdin (format binary)", ct);
-            foreach (var (id, version) in created)
+            foreach (var id in created)
             {
                 await copy.StartRowAsync(ct);
                 await copy.WriteAsync(id, NpgsqlDbType.Varchar, ct);
-                await copy.WriteAsync(version, NpgsqlDbType.Bigint, ct);
+                await copy.WriteAsync(counts[id], NpgsqlDbType.Bigint, ct);
             }
             await copy.CompleteAsync(ct);
         }
-        if (existing.Count > 0)
+        if (versions.Count > 0)
         {
-            var moved = existing.ToArray();
+            var moved = versions.Keys.ToArray();
             await Sql.ExecAsync(c, $"update {streams} s set version = v.version from unnest($1::varchar[], $2::bigint[]) v (id, version) where s.id = v.id",
-                ct, moved, moved.Select(id => versions[id]).ToArray());
+                ct, moved, moved.Select(id => versions[id] + counts[id]).ToArray());
         }
 
         await using (var copy = await c.BeginBinaryImportAsync(
@@ -73,22 +111,21 @@ internal static class EventCopy
         {
             for (var i = 0; i < rows.Length; i++)
             {
-                var type = rows[i].Type;
                 await copy.StartRowAsync(ct);
                 await copy.WriteAsync(first + i, NpgsqlDbType.Bigint, ct);
                 await copy.WriteAsync(rows[i].Id, NpgsqlDbType.Uuid, ct);
                 await copy.WriteAsync(rows[i].Stream, NpgsqlDbType.Varchar, ct);
-                await copy.WriteAsync(rows[i].Version, NpgsqlDbType.Bigint, ct);
+                await copy.WriteAsync(versions.GetValueOrDefault(rows[i].Stream) + rows[i].InStream, NpgsqlDbType.Bigint, ct);
                 await copy.WriteAsync(rows[i].Json, NpgsqlDbType.Jsonb, ct);
-                await copy.WriteAsync(logged[i].Ref.Type, NpgsqlDbType.Varchar, ct);
+                await copy.WriteAsync(rows[i].Type, NpgsqlDbType.Varchar, ct);
                 await copy.WriteAsync(recordedAt, NpgsqlDbType.TimestampTz, ct);
-                await copy.WriteAsync(DotNetTypeName(type), NpgsqlDbType.Varchar, ct);
+                await copy.WriteAsync(rows[i].DotNetType, NpgsqlDbType.Varchar, ct);
                 await copy.WriteAsync(correlationId, NpgsqlDbType.Varchar, ct);
                 await copy.WriteAsync(writer, NpgsqlDbType.Varchar, ct);
             }
             await copy.CompleteAsync(ct);
         }
-        return logged;
+        return first;
     }
 
     /// <summary>mt_events.mt_dotnet_type as Marten writes it: "Namespace.Type, Assembly".</summary>

@@ -44,7 +44,8 @@ internal sealed class ProjectionFold(LedgerState state)
     /// One write, set-based: completes the loaded state with what the fold will read (the facts the
     /// events amend, every stake of the pairs they touch, the sources those cite), folds, and stores.
     /// </summary>
-    public static async Task ApplyAsync(NpgsqlConnection c, LedgerState state, IReadOnlyList<LoggedEvent> write, CancellationToken ct)
+    /// <param name="also">A statement that goes with the rows (the write's notification): in their round trip when they are batched.</param>
+    public static async Task ApplyAsync(NpgsqlConnection c, LedgerState state, IReadOnlyList<LoggedEvent> write, CancellationToken ct, NpgsqlBatchCommand? also = null)
     {
         await state.LoadFactsAsync(c, write.Where(e => e.Data is not FactRecorded).Select(e => FactState.FactIdOf(e.Data)).OfType<string>(), ct);
         var pairs = write.Select(e => e.Data switch
@@ -59,7 +60,7 @@ internal sealed class ProjectionFold(LedgerState state)
             .Concat(write.Select(e => e.Data).OfType<FactRecorded>().SelectMany(r => r.Fact.Sources.Select(s => s.Source))), ct);
         var fold = new ProjectionFold(state);
         fold.Apply(write);
-        var firstSegment = await ProjectionCopy.WriteAsync(c, fold, ct);
+        var firstSegment = await ProjectionCopy.WriteAsync(c, fold, ct, also);
         state.Kept?.KeepWrite(state, fold, pairs, firstSegment);
     }
 

@@ -63,11 +63,17 @@ internal static class ProjectionCopy
     /// of surrogate ids per table (the fold numbered its rows from 0, in the order it made them),
     /// stores the new rows and moves ledger_position. Returns the id the fold's first new segment got.
     /// </summary>
-    public static async Task<long> WriteAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
+    /// <param name="also">A statement sent after the rows: in their batch when they are batched, else on its own.</param>
+    public static async Task<long> WriteAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct, NpgsqlBatchCommand? also = null)
     {
         if (fold.FactVersions.Count + fold.Segments.Count + fold.Registrations.Values.Sum(r => r.Count) <= BatchedRows)
         {
-            return await WriteBatchedAsync(c, fold, ct);
+            return await WriteBatchedAsync(c, fold, also, ct);
+        }
+        if (also is not null)
+        {
+            await using var alone = new NpgsqlBatch(c) { BatchCommands = { also } };
+            await alone.ExecuteNonQueryAsync(ct);
         }
         if (fold.ClosedStoredFacts.Count > 0)
         {
@@ -100,7 +106,7 @@ internal static class ProjectionCopy
     /// A small fold in one batch: the closing UPDATEs, the new rows inserted from arrays (each table's ids taken as a block in
     /// the same statement, as <see cref="IdBlockAsync"/> takes them), ledger_position; the last statement answers the first segment's id.
     /// </summary>
-    private static async Task<long> WriteBatchedAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
+    private static async Task<long> WriteBatchedAsync(NpgsqlConnection c, ProjectionFold fold, NpgsqlBatchCommand? also, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch(c);
         void Add(string sql, params object[] args)
@@ -167,6 +173,10 @@ internal static class ProjectionCopy
                 segments.Select(r => r.Status).ToArray(), segments.Select(r => r.Sequence).ToArray(),
                 Typed(segments.Select(r => r.ClosedSequence).ToArray(), NpgsqlDbType.Bigint), Typed(segments.Select(r => r.Finding).ToArray(), NpgsqlDbType.Json));
         }
+        if (also is not null)
+        {
+            batch.BatchCommands.Add(also);
+        }
         if (batch.BatchCommands.Count == 0)
         {
             return 0;
@@ -176,7 +186,7 @@ internal static class ProjectionCopy
         {
             return 0;
         }
-        // The segments' statement is the last; only it answers rows.
+        // The segments' statement is the first that answers rows (only `also` comes after it).
         while (!await reader.ReadAsync(ct))
         {
             if (!await reader.NextResultAsync(ct))
