@@ -1,0 +1,51 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace DealLedger.Benchmarks;
+
+/// <summary>
+/// Where a workload's time went: the wall clock, the CPU this process used and the CPU PostgreSQL's processes used (every
+/// process named postgres: the backends, the WAL writer, the checkpointer). What neither used is waiting: on the disk, or
+/// each on the other (a round trip leaves one side idle).
+/// </summary>
+public readonly record struct CpuTime(TimeSpan Wall, TimeSpan Ours, TimeSpan Server)
+{
+    // /proc/PID/stat counts in clock ticks of USER_HZ, 100 a second on Linux.
+    private const double TicksPerSecond = 100;
+
+    public static CpuTime Now() => new(TimeSpan.FromTicks(Stopwatch.GetTimestamp() * TimeSpan.TicksPerSecond / Stopwatch.Frequency),
+        Process.GetCurrentProcess().TotalProcessorTime, TimeSpan.FromSeconds(ServerTicks() / TicksPerSecond));
+
+    public static CpuTime operator -(CpuTime a, CpuTime b) => new(a.Wall - b.Wall, a.Ours - b.Ours, a.Server - b.Server);
+
+    /// <summary>utime + stime of every process named postgres that can be read (zero where /proc cannot be).</summary>
+    private static long ServerTicks()
+    {
+        long ticks = 0;
+        foreach (var dir in Directory.Exists("/proc") ? Directory.EnumerateDirectories("/proc") : [])
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out _))
+            {
+                continue;
+            }
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                // pid (comm) state ppid …: the name may hold spaces, so fields are counted after its closing parenthesis.
+                var close = stat.LastIndexOf(')');
+                if (close < 0 || !stat.AsSpan(0, close).EndsWith("(postgres", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                var fields = stat[(close + 2)..].Split(' ');
+                // After the name: state is field 3, utime field 14, stime field 15.
+                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile, or not ours to read.
+            }
+        }
+        return ticks;
+    }
+}
