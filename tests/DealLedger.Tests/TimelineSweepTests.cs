@@ -122,6 +122,32 @@ public sealed class TimelineSweepTests
         }
     }
 
+    /// <summary>
+    /// The findings after a change are taken from the previous build only where that build, too, had nothing before the cut
+    /// reaching past it: here it had an ending of the pair's holding somewhere in 2020, so after a state held from 2020-06-01
+    /// the holding may have ended; once the ending is known to the day (in February), that state is surely held.
+    /// </summary>
+    [Fact]
+    public void findings_after_a_change_are_taken_again_only_where_the_previous_build_left_nothing_open_before_them()
+    {
+        static FactState Stake(string id, string from, decimal share, int sequence) => FactState.Recorded(new FactRecorded(new Fact
+        {
+            Id = id, Deal = "d", Type = FactType.Stake, Holder = TimelinePairs.Holder, Subject = TimelinePairs.Subject,
+            Share = Share.OfExact(share), Valid = new Time.ValidPeriod(Time.ValidDate.Parse(from), null), Sources = [new Claim("s2", ClaimKind.Stated)],
+        }), new EventRef(Guid.Empty, sequence, "fact_recorded", DateTimeOffset.UnixEpoch.AddDays(sequence)));
+        static FactState Ended(FactState fact, string on, int sequence) =>
+            fact.Apply(new FactEnded(fact.Id, Time.ValidDate.Parse(on), "sold", [new Claim("s2", ClaimKind.Stated)]), new EventRef(Guid.Empty, sequence, "fact_ended", DateTimeOffset.UnixEpoch.AddDays(sequence)));
+        var first = Stake("f1", "2019-01-01", 10, 1);
+        var later = new[] { Stake("f2", "2020-06-01", 20, 2), Stake("f3", "2021-01-01", 30, 3) };
+        var renderings = new HoldingTimeline.Renderings();
+        static string Stored(IReadOnlyList<HoldingSegment> t) => string.Join("\n", t.Select(s => $"{s.From}|{s.To}|{s.Stored}"));
+
+        HoldingTimeline.Build([Ended(first, "2020", 4), .. later], TimelinePairs.Sources, renderings);
+        List<FactState> known = [Ended(first, "2020-02", 5), .. later];
+
+        Assert.Equal(Stored(HoldingTimeline.Build(known, TimelinePairs.Sources)), Stored(HoldingTimeline.Build(known, TimelinePairs.Sources, renderings)));
+    }
+
     private static void AssertSame(string holder, string subject, List<FactState> facts, IReadOnlyDictionary<string, SourceRegistered> sources, string what)
     {
         static string NameOf(string id) => $"Org {id}";
