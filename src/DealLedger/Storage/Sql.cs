@@ -15,10 +15,13 @@ internal static class Sql
         var cmd = new NpgsqlCommand(sql, connection);
         foreach (var arg in args)
         {
-            cmd.Parameters.Add(arg is NpgsqlParameter p ? p : new NpgsqlParameter { Value = arg ?? DBNull.Value });
+            cmd.Parameters.Add(Parameter(arg));
         }
         return cmd;
     }
+
+    /// <summary>A positional parameter: one given as is, else a value (null: SQL null).</summary>
+    public static NpgsqlParameter Parameter(object? arg) => arg as NpgsqlParameter ?? new NpgsqlParameter { Value = arg ?? DBNull.Value };
 
     public static async Task<int> ExecAsync(NpgsqlConnection connection, string sql, CancellationToken ct, params object?[] args)
     {

@@ -109,20 +109,91 @@ internal sealed class LedgerState
         IEnumerable<string> deals, IEnumerable<string> facts, IEnumerable<(string Holder, string Subject)> pairs, CancellationToken ct)
     {
         var factIds = facts.ToList();
+        var direct = pairs.Distinct().ToArray();
+        organizations = organizations.ToList();
+        // What the entries name needs no other read first: read in one round trip. What depends on it (pairs found through
+        // the facts read, the sources facts cite) follows, only where not loaded or kept yet.
+        await ReadTogetherAsync(c, factIds, direct, organizations.Concat(direct.SelectMany(p => new[] { p.Item1, p.Item2 })), deals, ct);
         await LoadFactsAsync(c, factIds, ct);
-        var named = pairs.Concat(factIds.Select(id => Facts.GetValueOrDefault(id)).Where(f => f?.Current.Type == FactType.Stake).Select(f => (f!.Current.Holder!, f.Current.Subject!)))
+        var named = direct.Concat(factIds.Select(id => Facts.GetValueOrDefault(id)).Where(f => f?.Current.Type == FactType.Stake).Select(f => (f!.Current.Holder!, f.Current.Subject!)))
             .Distinct().ToArray();
         await LoadPairsAsync(c, named, ct);
         await LoadOrganizationsAsync(c, organizations.Concat(named.SelectMany(p => new[] { p.Item1, p.Item2 })), ct);
         var cited = Unsourced(named).SelectMany(StakesOf).Concat(factIds.Select(id => Facts.GetValueOrDefault(id)).OfType<FactState>()).SelectMany(SourceCatalog.CitedBy);
         await LoadSourcesAsync(c, sources.Concat(cited), ct);
-        await LoadMissingAsync(Deals, deals, missing => Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("deals")} where id = any($1)",
-            r => LedgerJson.Deserialize<DealRecorded>(r.GetString(0)), ct, (object)missing), d => Deals[d.Id] = d);
+    }
+
+    /// <summary>
+    /// Reads in one round trip the facts named by id, the pairs named, organizations and deals — each only where not loaded,
+    /// and facts and pairs only where nothing of them is kept (then their versions are compared first, by the loads that follow).
+    /// </summary>
+    private async Task ReadTogetherAsync(NpgsqlConnection c, List<string> factIds, (string, string)[] pairs, IEnumerable<string> organizations,
+        IEnumerable<string> deals, CancellationToken ct)
+    {
+        var reads = new Reads();
+        var facts = QueueFacts(reads, factIds);
+        var readPairs = QueuePairs(reads, pairs);
+        QueueOrganizations(reads, organizations);
+        QueueDeals(reads, deals);
+        await reads.RunAsync(c, ct);
+        foreach (var f in Parse(facts, []))
+        {
+            Put(f);
+        }
+        readPairs();
+    }
+
+    private static async Task Together(NpgsqlConnection c, Action<Reads> queue, CancellationToken ct)
+    {
+        var reads = new Reads();
+        queue(reads);
+        await reads.RunAsync(c, ct);
+    }
+
+    private static string CurrentFacts(string where) => $"select fact_id, sequence, state::text from {ProjectionTables.Of("fact_versions")} where {where} order by id";
+
+    private const string ById = "fact_id = any($1) and upper_inf(recorded)";
+
+    private const string OfPairs = "(holder, subject) in (select * from unnest($1::text[], $2::text[])) and type = 'stake' and upper_inf(recorded)";
+
+    private static (string, long, string?) FactRow(NpgsqlDataReader r) => (r.GetString(0), r.GetInt64(1), r.GetString(2));
+
+    /// <summary>Queues reading facts by id not loaded yet, unless some of them are kept; the rows read (to parse).</summary>
+    private List<(string Id, long Sequence, string? State)> QueueFacts(Reads reads, IEnumerable<string> ids)
+    {
+        var rows = new List<(string Id, long Sequence, string? State)>();
+        var unknown = ids.Where(id => !Knows(Facts, id)).Distinct().ToArray();
+        if (unknown.Length == 0 || Kept?.FactsById(unknown).Count > 0)
+        {
+            return rows;
+        }
+        var missing = Missing(Facts, unknown);
+        reads.Add(CurrentFacts(ById), r => rows.Add(FactRow(r)), (object)missing);
+        return rows;
+    }
+
+    private void QueueOrganizations(Reads reads, IEnumerable<string> ids) =>
+        QueueMissing(reads, Organizations, ids, $"select data::text from {ProjectionTables.Of("organizations")} where id = any($1)",
+            r => OrganizationDirectory.FromStored(r.GetString(0)), o => Organizations[o.Id] = o);
+
+    private void QueueDeals(Reads reads, IEnumerable<string> ids) =>
+        QueueMissing(reads, Deals, ids, $"select data::text from {ProjectionTables.Of("deals")} where id = any($1)",
+            r => LedgerJson.Deserialize<DealRecorded>(r.GetString(0)), d => Deals[d.Id] = d);
+
+    /// <summary>Marks the ids not loaded yet as looked up (absent unless found) and queues the statement ($1: those ids) that finds them.</summary>
+    private void QueueMissing<T>(Reads reads, Dictionary<string, T?> entries, IEnumerable<string> ids, string sql, Func<NpgsqlDataReader, T> read, Action<T> keep)
+        where T : class
+    {
+        var missing = Missing(entries, ids);
+        if (missing.Length > 0)
+        {
+            reads.Add(sql, r => keep(read(r)), (object)missing);
+        }
     }
 
     /// <summary>Loads facts not loaded yet (their current versions); the database sends the state only of those not kept.</summary>
     public Task LoadFactsAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct) =>
-        LoadMissingAsync(Facts, ids, missing => ReadFactsAsync(c, "fact_id = any($1) and upper_inf(recorded)", Kept?.FactsById(missing) ?? [], ct, (object)missing), Put);
+        LoadMissingAsync(Facts, ids, missing => ReadFactsAsync(c, ById, Kept?.FactsById(missing) ?? [], ct, (object)missing), Put);
 
     /// <summary>
     /// The current versions of the facts <paramref name="where"/> selects, in id order, taking those kept from memory: when some
@@ -135,13 +206,12 @@ internal sealed class LedgerState
         var versions = ProjectionTables.Of("fact_versions");
         if (have.Count == 0)
         {
-            return Parse(await Sql.ListAsync(c, $"select fact_id, sequence, state::text from {versions} where {where} order by id",
-                r => (r.GetString(0), r.GetInt64(1), (string?)r.GetString(2)), ct, args), have);
+            return Parse(await Sql.ListAsync(c, CurrentFacts(where), FactRow, ct, args), have);
         }
         var current = await Sql.ListAsync(c, $"select fact_id, sequence from {versions} where {where} order by id", r => (Id: r.GetString(0), Sequence: r.GetInt64(1)), ct, args);
         var lacking = current.Where(v => !(have.TryGetValue(v.Id, out var kept) && kept.Sequence == v.Sequence)).Select(v => v.Id).ToArray();
         var states = lacking.Length == 0 ? []
-            : (await Sql.ListAsync(c, $"select fact_id, state::text from {versions} where fact_id = any($1) and upper_inf(recorded)",
+            : (await Sql.ListAsync(c, $"select fact_id, state::text from {versions} where {ById}",
                 r => (Id: r.GetString(0), State: r.GetString(1)), ct, (object)lacking)).ToDictionary(v => v.Id, v => v.State, StringComparer.Ordinal);
         return Parse(current.Select(v => (v.Id, v.Sequence, states.GetValueOrDefault(v.Id))).ToList(), have);
     }
@@ -163,9 +233,7 @@ internal sealed class LedgerState
     }
 
     /// <summary>Loads organizations not loaded yet (a timeline's sentences name them).</summary>
-    public Task LoadOrganizationsAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct) =>
-        LoadMissingAsync(Organizations, ids, missing => Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("organizations")} where id = any($1)",
-            r => OrganizationDirectory.FromStored(r.GetString(0)), ct, (object)missing), o => Organizations[o.Id] = o);
+    public Task LoadOrganizationsAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct) => Together(c, reads => QueueOrganizations(reads, ids), ct);
 
     /// <summary>
     /// Loads sources not loaded yet, through the ledger's citations when it has them: every load runs before the
@@ -178,19 +246,26 @@ internal sealed class LedgerState
     /// <summary>Marks the ids not loaded yet as looked up (absent unless found), then fetches them in one query and keeps what was found.</summary>
     private async Task LoadMissingAsync<T>(Dictionary<string, T?> entries, IEnumerable<string> ids, Func<string[], Task<List<T>>> fetch, Action<T> keep) where T : class
     {
-        var missing = ids.Where(id => !Knows(entries, id)).Distinct().ToArray();
+        var missing = Missing(entries, ids);
         if (missing.Length == 0)
         {
             return;
-        }
-        foreach (var id in missing)
-        {
-            entries[id] = null;
         }
         foreach (var found in await fetch(missing))
         {
             keep(found);
         }
+    }
+
+    /// <summary>The ids not loaded yet, each once, marked as looked up (absent unless found).</summary>
+    private string[] Missing<T>(Dictionary<string, T?> entries, IEnumerable<string> ids) where T : class
+    {
+        var missing = ids.Where(id => !Knows(entries, id)).Distinct().ToArray();
+        foreach (var id in missing)
+        {
+            entries[id] = null;
+        }
+        return missing;
     }
 
     /// <summary>Loads the stake facts and open segments of pairs not loaded yet.</summary>
@@ -203,26 +278,16 @@ internal sealed class LedgerState
         }
         // A pair kept whole is taken as kept when its heads say the database holds it unchanged: a write to a pair with a
         // long history then reads two index entries of it, not its every fact and segment.
-        foreach (var (pair, snapshot) in await UnchangedAsync(c, unknown, ct))
+        var kept = KeptWhole(unknown);
+        if (kept.Count > 0)
         {
-            Stakes[pair] = [];
-            Segments[pair] = [];
-            foreach (var f in snapshot.Facts)
+            var unchanged = new List<long>();
+            await Together(c, reads => QueueUnchanged(reads, kept, unchanged), ct);
+            foreach (var i in unchanged)
             {
-                if (Facts.TryGetValue(f.Id, out var known) && known is not null)
-                {
-                    Stakes[pair].Add(f.Id);
-                    continue;
-                }
-                Put(f);
+                TakeKept(kept[(int)i - 1].Pair, kept[(int)i - 1].Snapshot);
+                unknown.Remove(kept[(int)i - 1].Pair);
             }
-            Segments[pair].AddRange(snapshot.Segments.Select(s => new OpenSegment(s.Id, s.Key, null)));
-            foreach (var source in snapshot.Sources)
-            {
-                Sources[source.Id] = source;
-            }
-            SourcedPairs[pair] = snapshot.Sources;
-            unknown.Remove(pair);
         }
         var missing = unknown.ToArray();
         if (missing.Length == 0)
@@ -231,14 +296,79 @@ internal sealed class LedgerState
         }
         var holders = missing.Select(p => p.Holder).ToArray();
         var subjects = missing.Select(p => p.Subject).ToArray();
-        foreach (var pair in missing)
+        var (haveFacts, haveSegments) = Kept?.OfPairs(missing) ?? ([], []);
+        var stored = await ReadFactsAsync(c, OfPairs, haveFacts, ct, holders, subjects);
+        TakeRead(missing, stored, await ReadSegmentsAsync(c, haveSegments, holders, subjects, ct));
+    }
+
+    /// <summary>
+    /// Queues reading pairs not loaded yet: the heads of those kept whole, every fact and open segment of those of which
+    /// nothing is kept; returns what takes the rows read. Pairs partly kept, or kept whole and changed since, are left to
+    /// <see cref="LoadPairsAsync"/>.
+    /// </summary>
+    private Action QueuePairs(Reads reads, IEnumerable<(string Holder, string Subject)> pairs)
+    {
+        var unknown = pairs.Where(p => !KnowsPair(p)).Distinct().ToList();
+        var kept = KeptWhole(unknown);
+        var unchanged = new List<long>();
+        if (kept.Count > 0)
+        {
+            QueueUnchanged(reads, kept, unchanged);
+        }
+        var cold = unknown.Except(kept.Select(k => k.Pair)).ToArray();
+        var (haveFacts, haveSegments) = Kept?.OfPairs(cold) ?? ([], []);
+        var facts = new List<(string Id, long Sequence, string? State)>();
+        var segments = new List<((string, string) Pair, KeptSegment Segment)>();
+        var read = cold.Length > 0 && haveFacts.Count == 0 && haveSegments.Count == 0;
+        if (read)
+        {
+            string[] holders = [.. cold.Select(p => p.Item1)], subjects = [.. cold.Select(p => p.Item2)];
+            reads.Add(CurrentFacts(OfPairs), r => facts.Add(FactRow(r)), holders, subjects);
+            reads.Add(OpenSegments, r => segments.Add(SegmentRow(r)), holders, subjects);
+        }
+        return () =>
+        {
+            foreach (var i in unchanged)
+            {
+                TakeKept(kept[(int)i - 1].Pair, kept[(int)i - 1].Snapshot);
+            }
+            if (read)
+            {
+                TakeRead(cold, Parse(facts, []), segments);
+            }
+        };
+    }
+
+    /// <summary>Takes a pair as kept (its heads were found unchanged): its facts, open segments and the sources they cite.</summary>
+    private void TakeKept((string, string) pair, PairSnapshot snapshot)
+    {
+        Stakes[pair] = [];
+        Segments[pair] = [];
+        foreach (var f in snapshot.Facts)
+        {
+            if (Facts.TryGetValue(f.Id, out var known) && known is not null)
+            {
+                Stakes[pair].Add(f.Id);
+                continue;
+            }
+            Put(f);
+        }
+        Segments[pair].AddRange(snapshot.Segments.Select(s => new OpenSegment(s.Id, s.Key, null)));
+        foreach (var source in snapshot.Sources)
+        {
+            Sources[source.Id] = source;
+        }
+        SourcedPairs[pair] = snapshot.Sources;
+    }
+
+    /// <summary>Takes pairs as read: their current stake facts (those loaded already stay as loaded) and open segments; keeps them for later writes.</summary>
+    private void TakeRead((string, string)[] pairs, List<FactState> stored, List<((string, string) Pair, KeptSegment Segment)> segments)
+    {
+        foreach (var pair in pairs)
         {
             Stakes[pair] = [];
             Segments[pair] = [];
         }
-        var (haveFacts, haveSegments) = Kept?.OfPairs(missing) ?? ([], []);
-        var stored = await ReadFactsAsync(c, "(holder, subject) in (select * from unnest($1::text[], $2::text[])) and type = 'stake' and upper_inf(recorded)",
-            haveFacts, ct, holders, subjects);
         foreach (var f in stored)
         {
             if (Facts.TryGetValue(f.Id, out var known) && known is not null)
@@ -248,18 +378,18 @@ internal sealed class LedgerState
             }
             Put(f);
         }
-        foreach (var (pair, segment) in await ReadSegmentsAsync(c, haveSegments, holders, subjects, ct))
+        foreach (var (pair, segment) in segments)
         {
             Segments[pair].Add(new OpenSegment(segment.Id, segment.Key, null));
         }
-        foreach (var pair in missing)
+        foreach (var pair in pairs)
         {
             Kept?.KeepPair(pair, Stakes[pair], Segments[pair].Select(s => s.Id));
         }
     }
 
-    /// <summary>The pairs kept whole whose heads (<see cref="PairSnapshot"/>) the database still has, with what is kept of them.</summary>
-    private async Task<List<((string, string) Pair, PairSnapshot Snapshot)>> UnchangedAsync(NpgsqlConnection c, List<(string, string)> pairs, CancellationToken ct)
+    /// <summary>The pairs kept whole, with what is kept of them (<see cref="PairSnapshot"/>).</summary>
+    private List<((string, string) Pair, PairSnapshot Snapshot)> KeptWhole(IEnumerable<(string, string)> pairs)
     {
         var kept = new List<((string, string) Pair, PairSnapshot Snapshot)>();
         foreach (var pair in pairs)
@@ -269,38 +399,41 @@ internal sealed class LedgerState
                 kept.Add((pair, snapshot));
             }
         }
-        if (kept.Count == 0)
-        {
-            return [];
-        }
-        var unchanged = await Sql.ListAsync(c,
-            $"select x.i from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) with ordinality as x(holder, subject, fact_head, segment_head, i) " +
+        return kept;
+    }
+
+    /// <summary>Queues the statement answering which of the pairs kept whole the database still holds at their heads (their 1-based places in <paramref name="kept"/>).</summary>
+    private static void QueueUnchanged(Reads reads, List<((string, string) Pair, PairSnapshot Snapshot)> kept, List<long> unchanged) =>
+        reads.Add($"select x.i from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) with ordinality as x(holder, subject, fact_head, segment_head, i) " +
             $"where (select max(f.sequence) from {ProjectionTables.Of("fact_versions")} f where f.holder = x.holder and f.subject = x.subject and upper_inf(f.recorded)) = x.fact_head " +
             $"and exists (select 1 from {ProjectionTables.Of("holding_segments")} g where g.id = x.segment_head and upper_inf(g.recorded))",
-            r => r.GetInt64(0), ct, kept.Select(k => k.Pair.Item1).ToArray(), kept.Select(k => k.Pair.Item2).ToArray(),
+            r => unchanged.Add(r.GetInt64(0)), kept.Select(k => k.Pair.Item1).ToArray(), kept.Select(k => k.Pair.Item2).ToArray(),
             kept.Select(k => k.Snapshot.FactHead).ToArray(), kept.Select(k => k.Snapshot.SegmentHead).ToArray());
-        return unchanged.Select(i => kept[(int)i - 1]).ToList();
-    }
+
+    private const string OpenOfPairs = "(holder, subject) in (select * from unnest($1::text[], $2::text[])) and upper_inf(recorded) order by id";
+
+    private static string OpenSegments => $"select holder, subject, id, sequence, lower(valid), upper(valid), finding::text from {ProjectionTables.Of("holding_segments")} where {OpenOfPairs}";
+
+    private static DateOnly? End(NpgsqlDataReader r, int at) => r.IsDBNull(at) ? null : r.GetFieldValue<DateOnly>(at);
+
+    private ((string, string) Pair, KeptSegment Segment) SegmentRow(NpgsqlDataReader r) =>
+        ((r.GetString(0), r.GetString(1)), Made(r.GetInt64(2), r.GetInt64(3), End(r, 4), End(r, 5), r.GetString(6)));
 
     /// <summary>The open segments of these pairs, in id order, taking those kept from memory (as <see cref="ReadFactsAsync"/> does).</summary>
     private async Task<List<((string, string) Pair, KeptSegment Segment)>> ReadSegmentsAsync(NpgsqlConnection c, Dictionary<long, KeptSegment> have,
         string[] holders, string[] subjects, CancellationToken ct)
     {
-        var segments = ProjectionTables.Of("holding_segments");
-        const string open = "(holder, subject) in (select * from unnest($1::text[], $2::text[])) and upper_inf(recorded) order by id";
-        static DateOnly? End(NpgsqlDataReader r, int at) => r.IsDBNull(at) ? null : r.GetFieldValue<DateOnly>(at);
         if (have.Count == 0)
         {
-            return await Sql.ListAsync(c, $"select holder, subject, id, sequence, lower(valid), upper(valid), finding::text from {segments} where {open}",
-                r => ((r.GetString(0), r.GetString(1)), Made(r.GetInt64(2), r.GetInt64(3), End(r, 4), End(r, 5), r.GetString(6))), ct, holders, subjects);
+            return await Sql.ListAsync(c, OpenSegments, SegmentRow, ct, holders, subjects);
         }
-        var current = await Sql.ListAsync(c, $"select holder, subject, id, sequence, lower(valid), upper(valid) from {segments} where {open}",
+        var current = await Sql.ListAsync(c, $"select holder, subject, id, sequence, lower(valid), upper(valid) from {ProjectionTables.Of("holding_segments")} where {OpenOfPairs}",
             r => (Pair: (r.GetString(0), r.GetString(1)), Id: r.GetInt64(2), Sequence: r.GetInt64(3), From: End(r, 4), To: End(r, 5)), ct, holders, subjects);
         // Kept only if the very same row: its id, the write that opened it and its valid period (a rebuild numbers segments anew).
         var lacking = current.Where(s => !(have.TryGetValue(s.Id, out var kept) && kept.Sequence == s.Sequence && kept.From == s.From && kept.To == s.To))
             .Select(s => s.Id).ToArray();
         var findings = lacking.Length == 0 ? []
-            : (await Sql.ListAsync(c, $"select id, finding::text from {segments} where id = any($1)", r => (Id: r.GetInt64(0), Finding: r.GetString(1)), ct, (object)lacking))
+            : (await Sql.ListAsync(c, $"select id, finding::text from {ProjectionTables.Of("holding_segments")} where id = any($1)", r => (Id: r.GetInt64(0), Finding: r.GetString(1)), ct, (object)lacking))
                 .ToDictionary(f => f.Id, f => f.Finding);
         return current.Select(s => (s.Pair, findings.TryGetValue(s.Id, out var finding) ? Made(s.Id, s.Sequence, s.From, s.To, finding) : have[s.Id])).ToList();
     }

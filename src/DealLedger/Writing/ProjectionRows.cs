@@ -114,7 +114,7 @@ internal static class ProjectionCopy
             var command = new NpgsqlBatchCommand(sql);
             foreach (var arg in args)
             {
-                command.Parameters.Add(arg as NpgsqlParameter ?? new NpgsqlParameter { Value = arg });
+                command.Parameters.Add(Sql.Parameter(arg));
             }
             batch.BatchCommands.Add(command);
         }
