@@ -110,10 +110,14 @@ public sealed class DatabaseRoleTests(ApiHostFixture api, ITestOutputHelper outp
             && await ScalarAsync<long>(api.ConnectionString, "select count(*) from wolverine_queues.wolverine_queue_holding_changes") > 0, "the outbox to be sent");
         Assert.True((await api.Ledger.VerifyAsync()).Ok);
         Assert.Equal(HttpStatusCode.OK, (await host.CreateClient().GetAsync("/health/ready")).StatusCode);
+        var serving = logs.Entries.Count;
         await host.DisposeAsync();
 
-        // Nothing it did, at start, while serving or at stop, was refused by the database (DDL would be).
-        var refusals = logs.Entries.Where(e => e.Level is >= LogLevel.Error and < LogLevel.None || e.Text.Contains("42501", StringComparison.Ordinal)
+        // Nothing it did, at start, while serving or at stop, was refused by the database (DDL would be). At stop, work cut
+        // short by the stop itself (Wolverine's node agents still assigning themselves when the host stops) is not a refusal.
+        static bool CutShort(string text) => text.Contains("TaskCanceledException", StringComparison.Ordinal) || text.Contains("OperationCanceledException", StringComparison.Ordinal);
+        var refusals = logs.Entries.Where((e, i) => e.Level is >= LogLevel.Error and < LogLevel.None && !(i >= serving && CutShort(e.Text))
+            || e.Text.Contains("42501", StringComparison.Ordinal)
             || e.Text.Contains("permission denied", StringComparison.OrdinalIgnoreCase) || e.Text.Contains("must be owner", StringComparison.OrdinalIgnoreCase)).ToList();
         output.WriteLine($"{head} events up to the head, served as {login}; {logs.Entries.Count} log entries; {clock.Elapsed.TotalSeconds:0.0} s");
         Assert.True(refusals.Count == 0, string.Join("\n", refusals.Select(e => $"{e.Level} {e.Category}: {e.Text}")));
