@@ -271,25 +271,12 @@ internal sealed class LedgerState
     /// <summary>Loads the stake facts and open segments of pairs not loaded yet.</summary>
     public async Task LoadPairsAsync(NpgsqlConnection c, IReadOnlyCollection<(string Holder, string Subject)> pairs, CancellationToken ct)
     {
-        var unknown = pairs.Where(p => !KnowsPair(p)).Distinct().ToList();
-        if (unknown.Count == 0)
-        {
-            return;
-        }
-        // A pair kept whole is taken as kept when its heads say the database holds it unchanged: a write to a pair with a
-        // long history then reads two index entries of it, not its every fact and segment.
-        var kept = KeptWhole(unknown);
-        if (kept.Count > 0)
-        {
-            var unchanged = new List<long>();
-            await Together(c, reads => QueueUnchanged(reads, kept, unchanged), ct);
-            foreach (var i in unchanged)
-            {
-                TakeKept(kept[(int)i - 1].Pair, kept[(int)i - 1].Snapshot);
-                unknown.Remove(kept[(int)i - 1].Pair);
-            }
-        }
-        var missing = unknown.ToArray();
+        var reads = new Reads();
+        var take = QueuePairs(reads, pairs);
+        await reads.RunAsync(c, ct);
+        take();
+        // Left: pairs partly kept, or kept whole and changed since — read with what is kept compared by version.
+        var missing = pairs.Where(p => !KnowsPair(p)).Distinct().ToArray();
         if (missing.Length == 0)
         {
             return;
@@ -308,8 +295,10 @@ internal sealed class LedgerState
     /// </summary>
     private Action QueuePairs(Reads reads, IEnumerable<(string Holder, string Subject)> pairs)
     {
+        // A pair kept whole is taken as kept when its heads say the database holds it unchanged: a write to a pair with a
+        // long history then reads two index entries of it, not its every fact and segment.
         var unknown = pairs.Where(p => !KnowsPair(p)).Distinct().ToList();
-        var kept = KeptWhole(unknown);
+        var kept = KeptWhole(unknown.Where(p => !movedOn.Contains(p)));
         var unchanged = new List<long>();
         if (kept.Count > 0)
         {
@@ -332,12 +321,17 @@ internal sealed class LedgerState
             {
                 TakeKept(kept[(int)i - 1].Pair, kept[(int)i - 1].Snapshot);
             }
+            // The others moved on since they were kept: not asked about again in this write.
+            movedOn.UnionWith(kept.Select(k => k.Pair).Where(p => !KnowsPair(p)));
             if (read)
             {
                 TakeRead(cold, Parse(facts, []), segments);
             }
         };
     }
+
+    // Pairs kept whole whose heads this write found changed.
+    private readonly HashSet<(string, string)> movedOn = [];
 
     /// <summary>Takes a pair as kept (its heads were found unchanged): its facts, open segments and the sources they cite.</summary>
     private void TakeKept((string, string) pair, PairSnapshot snapshot)

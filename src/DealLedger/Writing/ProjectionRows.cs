@@ -70,11 +70,6 @@ internal static class ProjectionCopy
         {
             return await WriteBatchedAsync(c, fold, also, ct);
         }
-        if (also is not null)
-        {
-            await using var alone = new NpgsqlBatch(c) { BatchCommands = { also } };
-            await alone.ExecuteNonQueryAsync(ct);
-        }
         if (fold.ClosedStoredFacts.Count > 0)
         {
             await Sql.ExecAsync(c, CloseFactsSql, ct, CloseFactsArgs(fold));
@@ -85,7 +80,13 @@ internal static class ProjectionCopy
         }
         await WriteRegistrationsAsync(c, fold, ct);
         await WriteFactVersionsAsync(c, fold, ct);
-        return await WriteSegmentsAsync(c, fold, ct);
+        var first = await WriteSegmentsAsync(c, fold, ct);
+        if (also is not null)
+        {
+            await using var alone = new NpgsqlBatch(c) { BatchCommands = { also } };
+            await alone.ExecuteNonQueryAsync(ct);
+        }
+        return first;
     }
 
     private static string CloseFactsSql =>
