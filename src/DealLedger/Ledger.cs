@@ -88,9 +88,9 @@ public sealed class Ledger : IAsyncDisposable
     public DateOnly Today => DateOnly.FromDateTime(Clock.GetUtcNow().UtcDateTime);
 
     /// <summary>
-    /// Runs a command: takes the write lock, lets <paramref name="decide"/> load what it reads and record
-    /// events, appends them (one statement; COPY for a big write), folds the projections by the one fold that rebuild and replay
-    /// run, and commits — all or nothing.
+    /// Runs a command: lets <paramref name="decide"/> load what it reads (its first round trip takes the write lock) and
+    /// record events, folds the projections by the one fold that rebuild and replay run, stores the events with the rows
+    /// (one batch; a big write's events by COPY first), and commits — all or nothing.
     /// </summary>
     /// <param name="writer">Who asks (an API key's name); default <see cref="Writer"/>.</param>
     internal async Task<WriteResult> WriteAsync(Func<LedgerTransaction, CancellationToken, Task> decide, CancellationToken ct = default, string? writer = null)
@@ -99,21 +99,23 @@ public sealed class Ledger : IAsyncDisposable
         var store = Store;
         await using var connection = await Database.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        var recordedAt = await LockAndReadClockAsync(connection, ct);
-        var write = new LedgerTransaction(connection, recordedAt, new LedgerState { Kept = Kept, Citations = Citations });
+        // The write lock is taken by the write's first round trip, with its first reads (LedgerTransaction.NewReads).
+        var write = new LedgerTransaction(connection, new LedgerState { Kept = Kept, Citations = Citations });
         await decide(write, ct);
+        await write.LockedAsync(ct);
         if (write.Pending.Count == 0)
         {
             await tx.RollbackAsync(ct);
             return WriteResult.Unchanged;
         }
-        var logged = await EventCopy.AppendAsync(connection, store, write.Pending, write.RecordedAt, writer ?? Writer, Guid.NewGuid().ToString(), ct);
+        var append = EventCopy.Of(store, write.Pending, write.RecordedAt, writer ?? Writer, Guid.NewGuid().ToString());
+        // A small write's events go in one statement with its projection rows (numbered from the sequence read under the
+        // lock); a big one's are copied first.
+        var first = append.InOneStatement ? write.FirstSequence : await append.CopyAsync(connection, ct);
+        var logged = append.Logged(first);
         // Followers of the change feed wake on this; PostgreSQL delivers it only if the write commits.
-        var notify = new NpgsqlBatchCommand("select pg_notify($1, $2)")
-        {
-            Parameters = { new() { Value = LogChannel }, new() { Value = logged[^1].Ref.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) } },
-        };
-        await ProjectionFold.ApplyAsync(connection, write.State, logged, ct, also: notify);
+        var notify = Sql.Statement("select pg_notify($1, $2)", LogChannel, logged[^1].Ref.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await ProjectionFold.ApplyAsync(connection, write.State, logged, ct, also: append.InOneStatement ? [append.Statement(first), notify] : [notify]);
         var commit = new LedgerCommit(connection, tx, logged);
         if (Committing is { } committing)
         {
@@ -147,24 +149,17 @@ public sealed class Ledger : IAsyncDisposable
     private const string WriteLockSql = "select pg_advisory_xact_lock($1)";
 
     /// <summary>
-    /// Takes the write lock, then reads the server's clock under it, strictly after the last recorded event — in one round
-    /// trip, as two statements: in READ COMMITTED each takes its snapshot when it starts, so the second sees the last write
-    /// the first waited for (one statement would have taken it before the wait).
+    /// Queues, first in a batch of reads, the write lock and then — under it, strictly after the last recorded event — the
+    /// server's clock and the number the log's sequence hands out next; two statements: in READ COMMITTED each takes its
+    /// snapshot when it starts, so the second sees the last write the first waited for (one statement would have taken it
+    /// before the wait).
     /// </summary>
-    private static async Task<DateTimeOffset> LockAndReadClockAsync(NpgsqlConnection connection, CancellationToken ct)
+    internal static void QueueWriteLock(Reads reads, Action<DateTimeOffset, long> read)
     {
-        await using var batch = new NpgsqlBatch(connection)
-        {
-            BatchCommands =
-            {
-                new NpgsqlBatchCommand(WriteLockSql) { Parameters = { new() { Value = WriteLock } } },
-                new NpgsqlBatchCommand($"select greatest(clock_timestamp(), (select last_recorded_at + interval '1 microsecond' from {ProjectionTables.Of("ledger_position")} where id = 1))"),
-            },
-        };
-        await using var reader = await batch.ExecuteReaderAsync(ct);
-        await reader.NextResultAsync(ct);
-        await reader.ReadAsync(ct);
-        return reader.GetFieldValue<DateTimeOffset>(0);
+        reads.Add(WriteLockSql, _ => { }, WriteLock);
+        reads.Add($"select greatest(clock_timestamp(), (select last_recorded_at + interval '1 microsecond' from {ProjectionTables.Of("ledger_position")} where id = 1)), " +
+            Sequences.Next(ProjectionTables.Schema, "mt_events_sequence"),
+            r => read(r.GetFieldValue<DateTimeOffset>(0), r.GetInt64(1)));
     }
 
     /// <summary>

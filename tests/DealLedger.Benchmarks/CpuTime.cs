@@ -6,17 +6,19 @@ namespace DealLedger.Benchmarks;
 /// <summary>
 /// Where a workload's time went: the wall clock, the CPU this process used and the CPU PostgreSQL's processes used (every
 /// process named postgres: the backends, the WAL writer, the checkpointer). What neither used is waiting: on the disk, or
-/// each on the other (a round trip leaves one side idle).
+/// each on the other (a round trip leaves one side idle). And what this process allocated, and the collections that cost it.
 /// </summary>
-public readonly record struct CpuTime(TimeSpan Wall, TimeSpan Ours, TimeSpan Server)
+public readonly record struct CpuTime(TimeSpan Wall, TimeSpan Ours, TimeSpan Server, long Allocated, int Collections, TimeSpan Paused)
 {
     // /proc/PID/stat counts in clock ticks of USER_HZ, 100 a second on Linux.
     private const double TicksPerSecond = 100;
 
     public static CpuTime Now() => new(TimeSpan.FromTicks(Stopwatch.GetTimestamp() * TimeSpan.TicksPerSecond / Stopwatch.Frequency),
-        Process.GetCurrentProcess().TotalProcessorTime, TimeSpan.FromSeconds(ServerTicks() / TicksPerSecond));
+        Process.GetCurrentProcess().TotalProcessorTime, TimeSpan.FromSeconds(ServerTicks() / TicksPerSecond),
+        GC.GetTotalAllocatedBytes(precise: false), GC.CollectionCount(0), GC.GetTotalPauseDuration());
 
-    public static CpuTime operator -(CpuTime a, CpuTime b) => new(a.Wall - b.Wall, a.Ours - b.Ours, a.Server - b.Server);
+    public static CpuTime operator -(CpuTime a, CpuTime b) =>
+        new(a.Wall - b.Wall, a.Ours - b.Ours, a.Server - b.Server, a.Allocated - b.Allocated, a.Collections - b.Collections, a.Paused - b.Paused);
 
     /// <summary>utime + stime of every process named postgres that can be read (zero where /proc cannot be).</summary>
     private static long ServerTicks()

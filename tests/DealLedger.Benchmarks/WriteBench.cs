@@ -48,6 +48,7 @@ public static class WriteBench
             Note: string.Create(CultureInfo.InvariantCulture,
                 $"p99 {tenFacts.P99:F2} ms; one entry through the import (as POST /api/deals), stakes on existing pairs. Per write on average: {spent.Wall.TotalMilliseconds / calls:F2} ms, " +
                 $"of it CPU of this process {spent.Ours.TotalMilliseconds / calls:F2} ms and of PostgreSQL's processes {spent.Server.TotalMilliseconds / calls:F2} ms; " +
+                $"this process allocated {spent.Allocated / 1024.0 / calls:F0} KB a write ({spent.Collections} collections in {calls} writes, paused {spent.Paused.TotalMilliseconds:F0} ms in all); " +
                 $"PostgreSQL alone committing a transaction that wrote (its WAL flushed to the disk): p50 {commit.P50:F2} ms")));
 
         // The short side: pairs of 20 events made for this invocation, each written once before timing (as the long pair is

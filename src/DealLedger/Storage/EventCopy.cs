@@ -19,11 +19,12 @@ internal static class EventCopy
     /// <summary>Up to this many events, a write appends them in one statement (its streams' versions moved in the same); above it with COPY.</summary>
     public const int InsertedEvents = 500;
 
-    /// <returns>The events as stored, in sequence order.</returns>
-    public static async Task<List<LoggedEvent>> AppendAsync(NpgsqlConnection c, DocumentStore store, IReadOnlyList<(string Stream, object Event)> pending,
-        DateTimeOffset recordedAt, string writer, string correlationId, CancellationToken ct)
+    /// <summary>
+    /// A write's events as Marten numbers them: stream by stream, streams in the order they were first appended to; each
+    /// event's JSON from Marten's own serializer.
+    /// </summary>
+    public static Append Of(DocumentStore store, IReadOnlyList<(string Stream, object Event)> pending, DateTimeOffset recordedAt, string writer, string correlationId)
     {
-        // Marten numbers a session's events stream by stream, streams in the order they were first appended to.
         var streamOrder = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (stream, _) in pending)
         {
@@ -38,38 +39,60 @@ internal static class EventCopy
         {
             var (stream, e, _) = ordered[i];
             var type = e.GetType();
-            rows[i] = new Row(stream, Guid.NewGuid(), counts[stream] = counts.GetValueOrDefault(stream) + 1, serializer.ToJson(e), EventNames.Of(type), DotNetTypeName(type));
+            rows[i] = new Row(stream, Guid.NewGuid(), counts[stream] = counts.GetValueOrDefault(stream) + 1, serializer.ToJson(e), EventNames.Of(type), DotNetTypeName(type), e);
         }
-        var first = rows.Length <= InsertedEvents
-            ? await InsertAsync(c, rows, counts, recordedAt, writer, correlationId, ct)
-            : await CopyAsync(c, rows, counts, recordedAt, writer, correlationId, ct);
-        return ordered.Select((p, i) => new LoggedEvent(new EventRef(rows[i].Id, first + i, rows[i].Type, recordedAt), p.Event)).ToList();
+        return new Append(rows, counts, recordedAt, writer, correlationId);
     }
 
-    private sealed record Row(string Stream, Guid Id, long InStream, string Json, string Type, string DotNetType);
+    internal sealed record Row(string Stream, Guid Id, long InStream, string Json, string Type, string DotNetType, object Event);
 
-    /// <summary>
-    /// A small write's events in one statement: a block of sequence numbers, the streams created or moved on (their new
-    /// version: the old plus this write's count), the events numbered from the block and versioned from their streams.
-    /// </summary>
-    /// <returns>The first event's sequence number.</returns>
-    private static async Task<long> InsertAsync(NpgsqlConnection c, Row[] rows, Dictionary<string, long> counts, DateTimeOffset recordedAt, string writer,
-        string correlationId, CancellationToken ct)
+    /// <summary>A write's events made into rows, to append in one statement (a small write) or with COPY (<see cref="CopyAsync"/>).</summary>
+    public sealed class Append
     {
-        var streams = ProjectionTables.Name("mt_streams");
-        var sql = $"with block (last) as ({Sequences.LastOfBlock($"'{ProjectionTables.Name("mt_events_sequence")}'")}), " +
-            $"moved as (insert into {streams} as s (id, version) select * from unnest($2::varchar[], $3::bigint[]) " +
-            "on conflict (id) do update set version = s.version + excluded.version returning id, version), " +
-            $"stored as (insert into {ProjectionTables.Name("mt_events")} (seq_id, id, stream_id, version, data, type, timestamp, mt_dotnet_type, correlation_id, user_name) " +
-            "select (select last from block) - $1 + x.n, x.id, x.stream, m.version - x.count + x.in_stream, x.data, x.type, $10, x.dotnet_type, $11, $12 " +
-            "from unnest($4::uuid[], $5::varchar[], $6::bigint[], $7::bigint[], $8::jsonb[], $9::varchar[], $13::varchar[]) " +
-            "with ordinality x (id, stream, in_stream, count, data, type, dotnet_type, n) join moved m on m.id = x.stream) " +
-            "select last - $1 + 1 from block";
-        return (await Sql.ListAsync(c, sql, r => r.GetInt64(0), ct,
-            (long)rows.Length, counts.Keys.ToArray(), counts.Values.ToArray(),
-            rows.Select(r => r.Id).ToArray(), rows.Select(r => r.Stream).ToArray(), rows.Select(r => r.InStream).ToArray(), rows.Select(r => counts[r.Stream]).ToArray(),
-            new NpgsqlParameter { Value = rows.Select(r => r.Json).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb },
-            rows.Select(r => r.Type).ToArray(), recordedAt, correlationId, writer, rows.Select(r => r.DotNetType).ToArray()))[0];
+        private readonly Row[] rows;
+        private readonly Dictionary<string, long> counts;
+        private readonly DateTimeOffset recordedAt;
+        private readonly string writer;
+        private readonly string correlationId;
+
+        internal Append(Row[] rows, Dictionary<string, long> counts, DateTimeOffset recordedAt, string writer, string correlationId) =>
+            (this.rows, this.counts, this.recordedAt, this.writer, this.correlationId) = (rows, counts, recordedAt, writer, correlationId);
+
+        /// <summary>Whether the events go in one statement (<see cref="Statement"/>), sent with the write's other rows.</summary>
+        public bool InOneStatement => rows.Length <= InsertedEvents;
+
+        /// <summary>The events as they are stored when the first takes sequence number <paramref name="first"/>, in sequence order.</summary>
+        public List<LoggedEvent> Logged(long first) =>
+            rows.Select((r, i) => new LoggedEvent(new EventRef(r.Id, first + i, r.Type, recordedAt), r.Event)).ToList();
+
+        /// <summary>
+        /// A small write's events in one statement: a block of sequence numbers, the streams created or moved on (their new
+        /// version: the old plus this write's count), the events numbered from the block and versioned from their streams.
+        /// The fold numbered its rows from <paramref name="first"/>, read under the write lock before the statement is sent
+        /// (<see cref="Sequences.Next"/>); were the block to start elsewhere, the statement fails and the write with it.
+        /// </summary>
+        public NpgsqlBatchCommand Statement(long first)
+        {
+            var streams = ProjectionTables.Name("mt_streams");
+            var sql = $"with block (last) as ({Sequences.LastOfBlock($"'{ProjectionTables.Name("mt_events_sequence")}'")}), " +
+                $"moved as (insert into {streams} as s (id, version) select * from unnest($2::varchar[], $3::bigint[]) " +
+                "on conflict (id) do update set version = s.version + excluded.version returning id, version) " +
+                $"insert into {ProjectionTables.Name("mt_events")} (seq_id, id, stream_id, version, data, type, timestamp, mt_dotnet_type, correlation_id, user_name) " +
+                "select case when (select last from block) - $1 + 1 = $14 then $14 - 1 + x.n " +
+                // The message names a column: PostgreSQL folds a constant branch when planning, taken or not.
+                "else ('the event sequence moved during the write: its block does not start at ' || $14 || ' (event ' || x.id || ')')::bigint end, " +
+                "x.id, x.stream, m.version - x.count + x.in_stream, x.data, x.type, $10, x.dotnet_type, $11, $12 " +
+                "from unnest($4::uuid[], $5::varchar[], $6::bigint[], $7::bigint[], $8::jsonb[], $9::varchar[], $13::varchar[]) " +
+                "with ordinality x (id, stream, in_stream, count, data, type, dotnet_type, n) join moved m on m.id = x.stream";
+            return Sql.Statement(sql,
+                (long)rows.Length, counts.Keys.ToArray(), counts.Values.ToArray(),
+                rows.Select(r => r.Id).ToArray(), rows.Select(r => r.Stream).ToArray(), rows.Select(r => r.InStream).ToArray(), rows.Select(r => counts[r.Stream]).ToArray(),
+                new NpgsqlParameter { Value = rows.Select(r => r.Json).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb },
+                rows.Select(r => r.Type).ToArray(), recordedAt, correlationId, writer, rows.Select(r => r.DotNetType).ToArray(), first);
+        }
+
+        /// <summary>A big write's events with binary COPY; returns the first event's sequence number.</summary>
+        public Task<long> CopyAsync(NpgsqlConnection c, CancellationToken ct) => EventCopy.CopyAsync(c, rows, counts, recordedAt, writer, correlationId, ct);
     }
 
     /// <summary>A big write's events with binary COPY, its streams created by COPY and moved on by one UPDATE.</summary>

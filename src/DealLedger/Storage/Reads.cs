@@ -10,15 +10,7 @@ internal sealed class Reads
 {
     private readonly List<(NpgsqlBatchCommand Command, Action<NpgsqlDataReader> Row)> statements = [];
 
-    public void Add(string sql, Action<NpgsqlDataReader> row, params object?[] args)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var arg in args)
-        {
-            command.Parameters.Add(Sql.Parameter(arg));
-        }
-        statements.Add((command, row));
-    }
+    public void Add(string sql, Action<NpgsqlDataReader> row, params object?[] args) => statements.Add((Sql.Statement(sql, args), row));
 
     /// <summary>Sends the statements added (none: no round trip) and hands each row to its statement's reader.</summary>
     public async Task RunAsync(NpgsqlConnection c, CancellationToken ct)

@@ -20,6 +20,17 @@ internal static class Sql
         return cmd;
     }
 
+    /// <summary>A statement for a batch (<see cref="NpgsqlBatch"/>), with positional parameters as <see cref="Command"/> takes them.</summary>
+    public static NpgsqlBatchCommand Statement(string sql, params object?[] args)
+    {
+        var statement = new NpgsqlBatchCommand(sql);
+        foreach (var arg in args)
+        {
+            statement.Parameters.Add(Parameter(arg));
+        }
+        return statement;
+    }
+
     /// <summary>A positional parameter: one given as is, else a value (null: SQL null).</summary>
     public static NpgsqlParameter Parameter(object? arg) => arg as NpgsqlParameter ?? new NpgsqlParameter { Value = arg ?? DBNull.Value };
 

@@ -105,7 +105,8 @@ internal sealed class LedgerState
     /// facts by id, every stake fact of the pairs named (directly, or through a fact of theirs), the
     /// sources those facts cite and the pairs' open holding segments — a handful of set-based queries.
     /// </summary>
-    public async Task LoadAsync(NpgsqlConnection c, IEnumerable<string> organizations, IEnumerable<string> sources,
+    /// <param name="first">The batch the first reads join (a write's first also takes its lock: <see cref="LedgerTransaction.NewReads"/>); always sent.</param>
+    public async Task LoadAsync(NpgsqlConnection c, Reads first, IEnumerable<string> organizations, IEnumerable<string> sources,
         IEnumerable<string> deals, IEnumerable<string> facts, IEnumerable<(string Holder, string Subject)> pairs, CancellationToken ct)
     {
         var factIds = facts.ToList();
@@ -113,7 +114,7 @@ internal sealed class LedgerState
         organizations = organizations.ToList();
         // What the entries name needs no other read first: read in one round trip. What depends on it (pairs found through
         // the facts read, the sources facts cite) follows, only where not loaded or kept yet.
-        await ReadTogetherAsync(c, factIds, direct, organizations.Concat(direct.SelectMany(p => new[] { p.Item1, p.Item2 })), deals, ct);
+        await ReadTogetherAsync(c, first, factIds, direct, organizations.Concat(direct.SelectMany(p => new[] { p.Item1, p.Item2 })), deals, ct);
         await LoadFactsAsync(c, factIds, ct);
         var named = direct.Concat(factIds.Select(id => Facts.GetValueOrDefault(id)).Where(f => f?.Current.Type == FactType.Stake).Select(f => (f!.Current.Holder!, f.Current.Subject!)))
             .Distinct().ToArray();
@@ -127,10 +128,9 @@ internal sealed class LedgerState
     /// Reads in one round trip the facts named by id, the pairs named, organizations and deals — each only where not loaded,
     /// and facts and pairs only where nothing of them is kept (then their versions are compared first, by the loads that follow).
     /// </summary>
-    private async Task ReadTogetherAsync(NpgsqlConnection c, List<string> factIds, (string, string)[] pairs, IEnumerable<string> organizations,
+    private async Task ReadTogetherAsync(NpgsqlConnection c, Reads reads, List<string> factIds, (string, string)[] pairs, IEnumerable<string> organizations,
         IEnumerable<string> deals, CancellationToken ct)
     {
-        var reads = new Reads();
         var facts = QueueFacts(reads, factIds);
         var readPairs = QueuePairs(reads, pairs);
         QueueOrganizations(reads, organizations);

@@ -24,20 +24,54 @@ public sealed class LedgerTransaction
     private readonly LedgerState state;
 
     /// <param name="state">What the ledger holds as far as it is loaded: read from memory; decisions read nothing else.</param>
-    internal LedgerTransaction(NpgsqlConnection? connection, DateTimeOffset recordedAt, LedgerState state)
+    /// <param name="connection">The write's connection, in its transaction; the write lock is taken by the first round trip on it.</param>
+    internal LedgerTransaction(NpgsqlConnection? connection, LedgerState state)
     {
         this.connection = connection;
-        RecordedAt = recordedAt;
         this.state = state;
     }
 
     /// <summary>A write against a ledger held wholly in memory, empty but for what it records (the rule tests): it never reads a database.</summary>
-    internal static LedgerTransaction InMemory(DateTimeOffset recordedAt) => new(null, recordedAt, new LedgerState { Complete = true });
+    internal static LedgerTransaction InMemory(DateTimeOffset recordedAt) => new(null, new LedgerState { Complete = true }) { recordedAt = recordedAt };
 
     private NpgsqlConnection Connection => connection ?? throw new InvalidOperationException("a write held in memory reads no database");
 
-    /// <summary>The recorded time every event of this write will carry.</summary>
-    public DateTimeOffset RecordedAt { get; }
+    // Read with the write lock held, by the write's first round trip.
+    private DateTimeOffset? recordedAt;
+    private long nextSequence;
+
+    /// <summary>
+    /// A batch of reads for the write's connection: the first of the write also takes the write lock and reads the clock and
+    /// the log's next sequence number, before its own statements — in READ COMMITTED each statement of a batch takes its
+    /// snapshot when it starts, so the reads after the lock see the last write it waited for. Which reads a batch holds is
+    /// chosen before the lock, from this process's memory only (what is kept, by version); whatever they find is compared
+    /// with the database under the lock, as a write of another process is.
+    /// </summary>
+    internal Reads NewReads()
+    {
+        var reads = new Reads();
+        if (recordedAt is null && connection is not null)
+        {
+            Ledger.QueueWriteLock(reads, (at, sequence) => (recordedAt, nextSequence) = (at, sequence));
+        }
+        return reads;
+    }
+
+    /// <summary>The write's connection with the write lock taken (by a round trip of its own when nothing was read yet).</summary>
+    internal async Task<NpgsqlConnection> LockedAsync(CancellationToken ct)
+    {
+        if (recordedAt is null)
+        {
+            await NewReads().RunAsync(Connection, ct);
+        }
+        return Connection;
+    }
+
+    /// <summary>The recorded time every event of this write will carry: read under the write lock.</summary>
+    public DateTimeOffset RecordedAt => recordedAt ?? throw new InvalidOperationException("the write lock is not taken yet");
+
+    /// <summary>The sequence number the write's first event takes (read under the write lock; <see cref="EventCopy.Append.Statement"/>).</summary>
+    internal long FirstSequence => recordedAt is null ? throw new InvalidOperationException("the write lock is not taken yet") : nextSequence;
 
     internal IReadOnlyList<(string Stream, object Event)> Pending => pending;
 
@@ -92,7 +126,7 @@ public sealed class LedgerTransaction
     /// </summary>
     internal Task LoadAsync(IEnumerable<string> organizations, IEnumerable<string> sources, IEnumerable<string> deals, IEnumerable<string> facts,
         IEnumerable<(string Holder, string Subject)> pairs, CancellationToken ct) =>
-        state.Complete ? Task.CompletedTask : state.LoadAsync(Connection, organizations, sources, deals, facts, pairs, ct);
+        state.Complete ? Task.CompletedTask : state.LoadAsync(Connection, NewReads(), organizations, sources, deals, facts, pairs, ct);
 
     /// <summary>What this write loaded (and the fold moves forward once its events are appended).</summary>
     internal LedgerState State => state;
@@ -138,10 +172,10 @@ public sealed class LedgerTransaction
     // If-Match before deciding: from memory when loaded, else looked up.
 
     public async Task<OrganizationRegistered?> OrganizationAsync(string id, CancellationToken ct) =>
-        organizations.ContainsKey(id) || state.Knows(state.Organizations, id) ? Organization(id) : await OrganizationDirectory.FindAsync(Connection, id, ct);
+        organizations.ContainsKey(id) || state.Knows(state.Organizations, id) ? Organization(id) : await OrganizationDirectory.FindAsync(await LockedAsync(ct), id, ct);
 
     public async Task<SourceRegistered?> SourceAsync(string id, CancellationToken ct) =>
-        sources.ContainsKey(id) || state.Knows(state.Sources, id) ? Source(id) : (await SourceCatalog.LoadAsync(Connection, [id], ct)).GetValueOrDefault(id);
+        sources.ContainsKey(id) || state.Knows(state.Sources, id) ? Source(id) : (await SourceCatalog.LoadAsync(await LockedAsync(ct), [id], ct)).GetValueOrDefault(id);
 
     public async Task<DealRecorded?> DealAsync(string id, CancellationToken ct)
     {
@@ -149,7 +183,7 @@ public sealed class LedgerTransaction
         {
             return Deal(id);
         }
-        await using var cmd = Sql.Command(Connection, $"select data::text from {ProjectionTables.Of("deals")} where id = $1", id);
+        await using var cmd = Sql.Command(await LockedAsync(ct), $"select data::text from {ProjectionTables.Of("deals")} where id = $1", id);
         return await cmd.ExecuteScalarAsync(ct) is string json ? LedgerJson.Deserialize<DealRecorded>(json) : null;
     }
 
@@ -159,7 +193,7 @@ public sealed class LedgerTransaction
         {
             return Fact(id);
         }
-        var stored = await FactVersions.CurrentAsync(Connection, id, ct);
+        var stored = await FactVersions.CurrentAsync(await LockedAsync(ct), id, ct);
         if (stored is not null)
         {
             Keep(stored);
@@ -170,7 +204,7 @@ public sealed class LedgerTransaction
     /// <summary>The facts of a deal as this write left them (stored and pending), found through its parties.</summary>
     public async Task<IReadOnlyList<FactState>> FactsOfDealAsync(string deal, IReadOnlyList<string> parties, CancellationToken ct)
     {
-        var stored = await FactVersions.AmongAsync(Connection, parties, ct);
+        var stored = await FactVersions.AmongAsync(await LockedAsync(ct), parties, ct);
         return [.. facts.Values.Where(f => f.Original.Deal == deal), .. stored.Where(f => f.Original.Deal == deal && !facts.ContainsKey(f.Id))];
     }
 }

@@ -44,8 +44,8 @@ internal sealed class ProjectionFold(LedgerState state)
     /// One write, set-based: completes the loaded state with what the fold will read (the facts the
     /// events amend, every stake of the pairs they touch, the sources those cite), folds, and stores.
     /// </summary>
-    /// <param name="also">A statement that goes with the rows (the write's notification): in their round trip when they are batched.</param>
-    public static async Task ApplyAsync(NpgsqlConnection c, LedgerState state, IReadOnlyList<LoggedEvent> write, CancellationToken ct, NpgsqlBatchCommand? also = null)
+    /// <param name="also">Statements that go with the rows (a small write's events, its notification): in their round trip when they are batched.</param>
+    public static async Task ApplyAsync(NpgsqlConnection c, LedgerState state, IReadOnlyList<LoggedEvent> write, CancellationToken ct, IReadOnlyList<NpgsqlBatchCommand>? also = null)
     {
         await state.LoadFactsAsync(c, write.Where(e => e.Data is not FactRecorded).Select(e => FactState.FactIdOf(e.Data)).OfType<string>(), ct);
         var pairs = write.Select(e => e.Data switch

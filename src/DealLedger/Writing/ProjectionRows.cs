@@ -63,8 +63,8 @@ internal static class ProjectionCopy
     /// of surrogate ids per table (the fold numbered its rows from 0, in the order it made them),
     /// stores the new rows and moves ledger_position. Returns the id the fold's first new segment got.
     /// </summary>
-    /// <param name="also">A statement sent after the rows: in their batch when they are batched, else on its own.</param>
-    public static async Task<long> WriteAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct, NpgsqlBatchCommand? also = null)
+    /// <param name="also">Statements sent after the rows: in their batch when they are batched, else in a batch of their own.</param>
+    public static async Task<long> WriteAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct, IReadOnlyList<NpgsqlBatchCommand>? also = null)
     {
         if (fold.FactVersions.Count + fold.Segments.Count + fold.Registrations.Values.Sum(r => r.Count) <= BatchedRows)
         {
@@ -81,9 +81,13 @@ internal static class ProjectionCopy
         await WriteRegistrationsAsync(c, fold, ct);
         await WriteFactVersionsAsync(c, fold, ct);
         var first = await WriteSegmentsAsync(c, fold, ct);
-        if (also is not null)
+        if (also is { Count: > 0 })
         {
-            await using var alone = new NpgsqlBatch(c) { BatchCommands = { also } };
+            await using var alone = new NpgsqlBatch(c);
+            foreach (var statement in also)
+            {
+                alone.BatchCommands.Add(statement);
+            }
             await alone.ExecuteNonQueryAsync(ct);
         }
         return first;
@@ -107,18 +111,10 @@ internal static class ProjectionCopy
     /// A small fold in one batch: the closing UPDATEs, the new rows inserted from arrays (each table's ids taken as a block in
     /// the same statement, as <see cref="IdBlockAsync"/> takes them), ledger_position; the last statement answers the first segment's id.
     /// </summary>
-    private static async Task<long> WriteBatchedAsync(NpgsqlConnection c, ProjectionFold fold, NpgsqlBatchCommand? also, CancellationToken ct)
+    private static async Task<long> WriteBatchedAsync(NpgsqlConnection c, ProjectionFold fold, IReadOnlyList<NpgsqlBatchCommand>? also, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch(c);
-        void Add(string sql, params object[] args)
-        {
-            var command = new NpgsqlBatchCommand(sql);
-            foreach (var arg in args)
-            {
-                command.Parameters.Add(Sql.Parameter(arg));
-            }
-            batch.BatchCommands.Add(command);
-        }
+        void Add(string sql, params object[] args) => batch.BatchCommands.Add(Sql.Statement(sql, args));
         static NpgsqlParameter Typed(object value, NpgsqlDbType type) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Array | type };
         if (fold.ClosedStoredFacts.Count > 0)
         {
@@ -174,28 +170,27 @@ internal static class ProjectionCopy
                 segments.Select(r => r.Status).ToArray(), segments.Select(r => r.Sequence).ToArray(),
                 Typed(segments.Select(r => r.ClosedSequence).ToArray(), NpgsqlDbType.Bigint), Typed(segments.Select(r => r.Finding).ToArray(), NpgsqlDbType.Json));
         }
-        if (also is not null)
+        foreach (var statement in also ?? [])
         {
-            batch.BatchCommands.Add(also);
+            batch.BatchCommands.Add(statement);
         }
         if (batch.BatchCommands.Count == 0)
         {
             return 0;
         }
         await using var reader = await batch.ExecuteReaderAsync(ct);
-        if (segments.Count == 0)
+        // The segments' statement is the first that answers rows (only `also` comes after it); every statement's outcome is
+        // read to the end, so one that fails fails the write here.
+        long? first = null;
+        do
         {
-            return 0;
-        }
-        // The segments' statement is the first that answers rows (only `also` comes after it).
-        while (!await reader.ReadAsync(ct))
-        {
-            if (!await reader.NextResultAsync(ct))
+            if (segments.Count > 0 && first is null && await reader.ReadAsync(ct))
             {
-                throw new InvalidOperationException("the segments' insert answered no first id");
+                first = reader.GetInt64(0);
             }
         }
-        return reader.GetInt64(0);
+        while (await reader.NextResultAsync(ct));
+        return segments.Count == 0 ? 0 : first ?? throw new InvalidOperationException("the segments' insert answered no first id");
     }
 
     /// <summary>

@@ -1,0 +1,60 @@
+using DealLedger.Deals;
+using DealLedger.Holdings;
+using DealLedger.Importing;
+using DealLedger.Sources;
+using DealLedger.Storage;
+using DealLedger.Time;
+using Npgsql;
+
+namespace DealLedger.Tests;
+
+/// <summary>
+/// A small write talks to PostgreSQL three times: its reads with the write lock and the clock, its events with its
+/// projection rows, its commit. The events are numbered before they are sent, from the log's sequence read under the
+/// lock; a write whose numbers were taken meanwhile (something appending without the lock) fails whole.
+/// </summary>
+public sealed class SmallWriteTests(TestDatabase db) : IClassFixture<TestDatabase>
+{
+    [Fact]
+    public async Task a_stake_on_a_stored_pair_is_three_round_trips_and_answers_as_written()
+    {
+        await using var ledger = db.Connect();
+        await ledger.ImportAsync([("first.json", PairDocument.Stake("rt", "rt-1", 10, "2020-03"))]);
+        using var trips = new RoundTrips(db.Name);
+
+        var report = await ledger.ImportAsync([("second.json", PairDocument.Stake("rt", "rt-2", 20, "2021-06"))]);
+
+        Assert.Equal(2, trips.Count); // the lock, clock and reads; the events and rows (and the commit, which Npgsql does not trace)
+        Assert.Equal(2, report.EventsAppended); // the deal and its fact (the organizations and source are known)
+        Assert.Equal(report.LastSequence, await Sql.ScalarAsync<long>(await ledger.Database.OpenConnectionAsync(), $"select max(seq_id) from {ProjectionTables.Name("mt_events")}", default));
+        var answer = await ledger.HoldingAsync("holder-rt", "subject-rt", new DateOnly(2022, 1, 1));
+        Assert.Equal(HoldingStatus.Held, answer.Status);
+        Assert.Equal(20m, answer.Share?.Exact);
+    }
+
+    [Fact]
+    public async Task a_write_whose_event_numbers_are_taken_meanwhile_stores_nothing()
+    {
+        await using var ledger = db.Connect();
+        await ledger.ImportAsync([("first.json", PairDocument.Stake("moved", "moved-1", 10, "2020-03"))]);
+        var before = Tables(await db.FingerprintAsync());
+
+        // As an append that bypassed the write lock would: a sequence number taken after the write read where the log stands.
+        var failed = await Assert.ThrowsAsync<PostgresException>(() => ledger.WriteAsync(async (t, ct) =>
+        {
+            await t.LoadAsync([], [], [], ["stake-moved-1"], [], ct);
+            await using (var other = await ledger.Database.OpenConnectionAsync(ct))
+            {
+                await Sql.ExecAsync(other, $"select nextval('{ProjectionTables.Name("mt_events_sequence")}')", ct);
+            }
+            _ = t.Fact("stake-moved-1");
+            t.Record(new FactEnded("stake-moved-1", ValidDate.Parse("2021-01"), null, [new Claim("register-moved", ClaimKind.Stated)]));
+        }));
+
+        Assert.Contains("the event sequence moved during the write", failed.MessageText);
+        Assert.Equal(before, Tables(await db.FingerprintAsync()));
+    }
+
+    // Every table's fingerprint; not the sequences', which move whether or not a write commits (this one's event number was taken).
+    private static string Tables(string fingerprint) => string.Join(";", fingerprint.Split(';').Where(p => !p.StartsWith("sequence ", StringComparison.Ordinal)));
+}
