@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using DealLedger.Importing;
 using DealLedger.Storage;
@@ -14,7 +15,7 @@ public static class WriteBench
 {
     public static async Task RunAsync(Bench bench, long size, string cs)
     {
-        var writes = bench.Quick ? 40 : 200;
+        var writes = bench.Quick ? 40 : int.TryParse(Environment.GetEnvironmentVariable("DEALLEDGER_BENCH_WRITES"), out var n) ? n : 200;
         await using var ledger = Ledger.Connect(cs);
         var tag = Guid.NewGuid().ToString("N")[..8];
         var source = $"bench-write-{tag}";
@@ -44,12 +45,14 @@ public static class WriteBench
         var spent = CpuTime.Now() - before;
         var calls = writes * bench.Runs + 5;
         var commit = await Bench.TimesAsync(bench, "a bare commit", writes, _ => BareCommitAsync(cs), warmUp: 5);
+        var waiting = await WaitingAsync(writes, () => Deal(Enumerable.Range(0, 10).Select(_ => pairs[random.Next(pairs.Count)]).ToList()));
         bench.Add(new Measurement("single write: 10-fact deal, p50", size, "ms", tenFacts.P50, "≤ 5 ms", tenFacts.P50 <= 5, bench.Runs,
             Note: string.Create(CultureInfo.InvariantCulture,
                 $"p99 {tenFacts.P99:F2} ms; one entry through the import (as POST /api/deals), stakes on existing pairs. Per write on average: {spent.Wall.TotalMilliseconds / calls:F2} ms, " +
                 $"of it CPU of this process {spent.Ours.TotalMilliseconds / calls:F2} ms and of PostgreSQL's processes {spent.Server.TotalMilliseconds / calls:F2} ms; " +
                 $"this process allocated {spent.Allocated / 1024.0 / calls:F0} KB a write ({spent.Collections} collections in {calls} writes, paused {spent.Paused.TotalMilliseconds:F0} ms in all); " +
-                $"PostgreSQL alone committing a transaction that wrote (its WAL flushed to the disk): p50 {commit.P50:F2} ms")));
+                $"PostgreSQL alone committing a transaction that wrote (its WAL flushed to the disk): p50 {commit.P50:F2} ms; " +
+                $"in {writes} more deals, their statements' round trips (sent to answered, as Npgsql traces them; the commit not among them) p50 {waiting.P50:F2} ms of a write's p50 {waiting.Write:F2} ms")));
 
         // The short side: pairs of 20 events made for this invocation, each written once before timing (as the long pair is
         // by the warm-up), then written in turn, so none grows past about 30 events (one reused pair would reach about 175 by the end of the third run).
@@ -67,6 +70,34 @@ public static class WriteBench
         bench.Add(new Measurement("single write: 2,000-event pair ÷ 20-event pair, p50", size, "×", ratio, "≤ 2×", ratio <= 2, bench.Runs,
             Note: string.Create(CultureInfo.InvariantCulture,
                 $"long pair p50 {longPair.P50:F2} ms ({longFacts:N0} stake facts before the run), short pairs p50 {shortPair.P50:F2} ms (20 facts each, one write each before timing, written in turn)")));
+    }
+
+    /// <summary>
+    /// Writes made one after another, each timed whole and by the time its statements took from being sent to being answered
+    /// (every Npgsql command or batch of the write, as Npgsql's tracing times it): the p50 of each.
+    /// </summary>
+    private static async Task<(double P50, double Write)> WaitingAsync(int writes, Func<Task> write)
+    {
+        long waited = 0;
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == "Npgsql",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStopped = a => Interlocked.Add(ref waited, a.Duration.Ticks),
+        };
+        ActivitySource.AddActivityListener(listener);
+        var statements = new List<double>();
+        var whole = new List<double>();
+        for (var i = 0; i < writes; i++)
+        {
+            Interlocked.Exchange(ref waited, 0);
+            var watch = Stopwatch.StartNew();
+            await write();
+            whole.Add(watch.Elapsed.TotalMilliseconds);
+            statements.Add(TimeSpan.FromTicks(Interlocked.Read(ref waited)).TotalMilliseconds);
+        }
+        listener.ActivityStopped = null;
+        return (Bench.Percentile([.. statements.Order()], 0.5), Bench.Percentile([.. whole.Order()], 0.5));
     }
 
     /// <summary>What every commit of a write waits for: a transaction that wrote (it took a transaction id), committed, its WAL flushed.</summary>
