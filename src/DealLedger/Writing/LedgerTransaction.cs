@@ -32,13 +32,12 @@ public sealed class LedgerTransaction
     }
 
     /// <summary>A write against a ledger held wholly in memory, empty but for what it records (the rule tests): it never reads a database.</summary>
-    internal static LedgerTransaction InMemory(DateTimeOffset recordedAt) => new(null, new LedgerState { Complete = true }) { recordedAt = recordedAt };
+    internal static LedgerTransaction InMemory(DateTimeOffset recordedAt) => new(null, new LedgerState { Complete = true }) { locked = (recordedAt, 0) };
 
     private NpgsqlConnection Connection => connection ?? throw new InvalidOperationException("a write held in memory reads no database");
 
-    // Read with the write lock held, by the write's first round trip.
-    private DateTimeOffset? recordedAt;
-    private long nextSequence;
+    // Read with the write lock held, by the write's first round trip; null until then.
+    private (DateTimeOffset RecordedAt, long FirstSequence)? locked;
 
     /// <summary>
     /// A batch of reads for the write's connection: the first of the write also takes the write lock and reads the clock and
@@ -50,9 +49,9 @@ public sealed class LedgerTransaction
     internal Reads NewReads()
     {
         var reads = new Reads();
-        if (recordedAt is null && connection is not null)
+        if (locked is null && connection is not null)
         {
-            Ledger.QueueWriteLock(reads, (at, sequence) => (recordedAt, nextSequence) = (at, sequence));
+            Ledger.QueueWriteLock(reads, (at, sequence) => locked = (at, sequence));
         }
         return reads;
     }
@@ -60,7 +59,7 @@ public sealed class LedgerTransaction
     /// <summary>The write's connection with the write lock taken (by a round trip of its own when nothing was read yet).</summary>
     internal async Task<NpgsqlConnection> LockedAsync(CancellationToken ct)
     {
-        if (recordedAt is null)
+        if (locked is null)
         {
             await NewReads().RunAsync(Connection, ct);
         }
@@ -68,10 +67,12 @@ public sealed class LedgerTransaction
     }
 
     /// <summary>The recorded time every event of this write will carry: read under the write lock.</summary>
-    public DateTimeOffset RecordedAt => recordedAt ?? throw new InvalidOperationException("the write lock is not taken yet");
+    public DateTimeOffset RecordedAt => Locked.RecordedAt;
 
     /// <summary>The sequence number the write's first event takes (read under the write lock; <see cref="EventCopy.Append.Statement"/>).</summary>
-    internal long FirstSequence => recordedAt is null ? throw new InvalidOperationException("the write lock is not taken yet") : nextSequence;
+    internal long FirstSequence => Locked.FirstSequence;
+
+    private (DateTimeOffset RecordedAt, long FirstSequence) Locked => locked ?? throw new InvalidOperationException("the write lock is not taken yet");
 
     internal IReadOnlyList<(string Stream, object Event)> Pending => pending;
 
