@@ -4,6 +4,7 @@ using DealLedger.Auditing;
 using DealLedger.Bods;
 using DealLedger.Holdings;
 using DealLedger.Importing;
+using DealLedger.Ownership;
 using DealLedger.Relationships;
 using DealLedger.Storage;
 using DealLedger.Time;
@@ -77,9 +78,23 @@ public static class Commands
 
         var ownersLimit = PageLimit("owners", OwnersPaging.DefaultLimit, OwnersPaging.MaxLimit);
         var ownersAfter = PageAfter("owners");
-        var owners = new Command("owners", "Who held stakes in an organization on a date (a page of them), and the bounds of their known total") { org, At, KnownAt, ownersLimit, ownersAfter, Json };
-        Queries(owners, o, e, (l, p, ct) => l.OwnersAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p),
-            PageRequest.Parse(p.GetValue(ownersLimit), p.GetValue(ownersAfter), OwnersPaging.DefaultLimit, OwnersPaging.MaxLimit, "--limit", "--after"), ct), Render.Owners);
+        var through = new Option<bool>("--through") { Description = "Look through chains of stakes: indirect and ultimate holders, each with its look-through share and its chains (DESIGN §11)" };
+        var depth = new Option<string?>("--depth") { Description = $"With --through: chains of at most this many stakes (1–{LookThroughRequest.MaxDepth}; default {LookThroughRequest.DefaultDepth})" };
+        var threshold = new Option<string?>("--threshold") { Description = "With --through: split holders by this look-through share in percent (e.g. 25): certainly at or above, possibly, below" };
+        LookThroughRequest? LookThrough(ParseResult p) => LookThroughRequest.Parse(p.GetValue(through), p.GetValue(depth), p.GetValue(threshold), "--through", "--depth", "--threshold");
+        var owners = new Command("owners", "Who held stakes in an organization on a date (a page of them) and the bounds of their known total; with --through, who held it through chains of stakes")
+            { org, At, KnownAt, ownersLimit, ownersAfter, through, depth, threshold, Json };
+        Queries(owners, o, e, async (l, p, ct) => LookThrough(p) is { } request
+            ? p.GetValue(ownersLimit) is null && p.GetValue(ownersAfter) is null
+                ? await l.OwnersThroughAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), request, ct)
+                : throw LedgerException.Invalid("--limit and --after page the direct owners: an answer with --through is whole")
+            : (object)await l.OwnersAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p),
+                PageRequest.Parse(p.GetValue(ownersLimit), p.GetValue(ownersAfter), OwnersPaging.DefaultLimit, OwnersPaging.MaxLimit, "--limit", "--after"), ct),
+            a => a is LookThroughAnswer x ? Render.LookThrough(x) : Render.Owners((OwnersPageAnswer)a));
+
+        var holdings = new Command("holdings", "What an organization held on a date, each with its share and sources; with --through, what it held through chains of stakes")
+            { org, At, KnownAt, through, depth, threshold, Json };
+        Queries(holdings, o, e, (l, p, ct) => l.HoldingsThroughAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p), LookThrough(p) ?? new LookThroughRequest(Depth: 1), ct), Render.LookThrough);
 
         var around = new Option<string?>("--around") { Description = "The organization whose neighbourhood to answer (e.g. mistral-ai); without it, a page of every organization in id order" };
         var hops = new Option<string?>("--hops") { Description = $"With --around: 1 (its ties) or {GraphQuery.MaxHops} (and the ties of the neighbours shown); default 1" };
@@ -192,7 +207,7 @@ public static class Commands
         Answers(listKeys, o, (l, _, ct) => l.KeysAsync(ct), Render.Keys);
         var keys = new Command("keys", "API keys for the HTTP API, with roles reader, writer, admin") { createKey, revokeKey, listKeys };
 
-        foreach (var c in new[] { holding, history, relationships, owners, graph, organizations, import, seed, events, migrate, keys }.Concat(AuditCommands.Build(o)).Concat(ReplayCommands.Build(o)))
+        foreach (var c in new[] { holding, history, relationships, owners, holdings, graph, organizations, import, seed, events, migrate, keys }.Concat(AuditCommands.Build(o)).Concat(ReplayCommands.Build(o)))
         {
             root.Subcommands.Add(c);
         }

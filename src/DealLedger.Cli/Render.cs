@@ -4,6 +4,8 @@ using DealLedger.Auditing;
 using DealLedger.Bods;
 using DealLedger.Holdings;
 using DealLedger.Importing;
+using DealLedger.Ownership;
+using DealLedger.Deals;
 using DealLedger.Relationships;
 using DealLedger.Storage;
 using DealLedger.Time;
@@ -105,6 +107,74 @@ internal static class Render
         }
         s.Append(More(a.Page, "owners", a.KnownAt));
         s.AppendLine($"  total known: {a.Total.Min} % to {a.Total.Max} %. {a.Total.Explanation}");
+        return s.ToString().TrimEnd();
+    }
+
+    public static string LookThrough(LookThroughAnswer a)
+    {
+        var owners = a.Owners is not null;
+        var s = new StringBuilder($"{(owners ? "Owners of" : "Holdings of")} {a.Organization} through chains of at most {a.Depth} stake{(a.Depth == 1 ? "" : "s")} on {a.At} (as known at {a.KnownAt}):\n");
+        var entries = a.Owners ?? a.Holdings ?? [];
+        if (entries.Count == 0)
+        {
+            s.AppendLine(owners ? "  no holder of a stake is recorded." : "  no stake is recorded.");
+        }
+        foreach (var x in entries)
+        {
+            var notes = new List<string>();
+            if (x.Direct is { } direct)
+            {
+                notes.Add($"directly {direct.ToReadable()}");
+            }
+            if (x.Ultimate == true)
+            {
+                notes.Add("ultimate owner");
+            }
+            if (x.Threshold is { } side && a.Threshold is { } t)
+            {
+                notes.Add(side switch
+                {
+                    ThresholdSide.AtOrAbove => $"certainly at or above {t} %",
+                    ThresholdSide.Possibly => $"possibly at or above {t} %",
+                    _ => $"below {t} %",
+                });
+            }
+            if (x.Unaccounted)
+            {
+                notes.Add("capital on its chains unaccounted for");
+            }
+            s.AppendLine($"  {x.Name} ({x.Owner ?? x.Subject}): {x.Share.ToReadable()}{(notes.Count > 0 ? $" — {string.Join("; ", notes)}" : "")}");
+            foreach (var path in x.Paths)
+            {
+                s.AppendLine($"    {string.Join(" → ", path.Edges.Select(e => e.Holder).Append(path.Edges[^1].Subject))}: {path.Share.ToReadable()} " +
+                    $"({string.Join("; ", path.Edges.Select(e => $"{e.Share.ToReadable()}, {e.Fact ?? "no single fact"}{(e.Status == HoldingStatus.Uncertain ? ", uncertain" : "")}"))})");
+            }
+            if (x.PathCount > x.Paths.Count)
+            {
+                s.AppendLine($"    … {x.PathCount - x.Paths.Count} weaker chains");
+            }
+        }
+        foreach (var c in a.Cycles)
+        {
+            s.AppendLine($"  cross-holding: {string.Join(" ⇄ ", c.Organizations)} (shares through it are the limit of the chains' sums)");
+        }
+        foreach (var u in a.Unaccounted)
+        {
+            s.AppendLine($"  unaccounted: {u.Organization}'s recorded owners hold {u.Known.Min} % to {u.Known.Max} % of it");
+        }
+        foreach (var c in a.Control)
+        {
+            foreach (var path in c.Paths)
+            {
+                s.AppendLine($"  control: {c.Name} ({c.Controller}) — {string.Join(", ", path.Edges.Select(e => e.Kind == FactType.Control
+                    ? $"{e.Holder} controls {e.Subject} through {e.Means ?? "control rights"} ({e.Fact})"
+                    : $"{e.Holder} holds {e.Share?.ToReadable()} of {e.Subject}"))}");
+            }
+        }
+        if (!a.AllChainsCounted)
+        {
+            s.AppendLine("  (more chains than counted: chain counts are lower bounds; the shares are whole)");
+        }
         return s.ToString().TrimEnd();
     }
 

@@ -64,6 +64,17 @@ internal static class FactVersions
         Sql.ListAsync(c, $"select state::text from {Table} where type = any($1) and recorded @> $2::timestamptz order by fact_id",
             r => Read(r.GetString(0)), ct, types.Select(LedgerJson.Word).ToArray(), knownAt);
 
+    /// <summary>The stake facts of each of these pairs (holder, subject), as known at an instant.</summary>
+    public static Task<List<FactState>> StakesOfPairsAsync(NpgsqlConnection c, IReadOnlyCollection<(string Holder, string Subject)> pairs, DateTimeOffset knownAt, CancellationToken ct) =>
+        Sql.ListAsync(c, $"select f.state::text from unnest($1::text[], $2::text[]) p(holder, subject) cross join lateral (select state from {Table} " +
+            "where orgs @> array[p.holder, p.subject]::text[] and holder = p.holder and subject = p.subject and type = $3 and recorded @> $4::timestamptz) f",
+            r => Read(r.GetString(0)), ct, pairs.Select(p => p.Holder).ToArray(), pairs.Select(p => p.Subject).ToArray(), LedgerJson.Word(FactType.Stake), knownAt);
+
+    /// <summary>The facts of a kind that touch any of these organizations, as known at an instant.</summary>
+    public static Task<List<FactState>> OfTypeAmongAsync(NpgsqlConnection c, FactType type, IReadOnlyCollection<string> orgs, DateTimeOffset knownAt, CancellationToken ct) =>
+        Sql.ListAsync(c, $"select state::text from {Table} where orgs && $1::text[] and type = $2 and recorded @> $3::timestamptz order by fact_id",
+            r => Read(r.GetString(0)), ct, orgs.ToArray(), LedgerJson.Word(type), knownAt);
+
     /// <summary>Every fact touching an organization, as known at an instant.</summary>
     public static Task<List<FactState>> InvolvingAsync(NpgsqlConnection c, string org, DateTimeOffset knownAt, CancellationToken ct) =>
         Sql.ListAsync(c, $"select state::text from {Table} where orgs @> array[$1]::text[] and recorded @> $2::timestamptz order by fact_id",

@@ -84,6 +84,17 @@ public static class HoldingQuery
             "and recorded @> $2::timestamptz and valid @> $3::date and status in ('held', 'uncertain') order by holder, subject",
             r => (Holder: r.GetString(0), Subject: r.GetString(1), Finding: r.GetString(2)), ct, org, knownAt, day), ct);
 
+    /// <summary>
+    /// The stored findings of the pairs in which any of <paramref name="orgs"/> is on <paramref name="side"/>, held or
+    /// uncertain at (knownAt, day), as data (no words): an index lookup per organization, all in one statement.
+    /// </summary>
+    internal static Task<List<(string Holder, string Subject, Finding Finding)>> HeldByAnyAsync(
+        NpgsqlConnection c, Side side, IReadOnlyCollection<string> orgs, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
+        Sql.ListAsync(c,
+            $"select s.holder, s.subject, s.finding::text from unnest($1::text[]) o(id) cross join lateral (select holder, subject, finding from {Table} " +
+            $"where {IdIs(side == Side.Holder ? "holder" : "subject", "o.id")} and recorded @> $2::timestamptz and valid @> $3::date and status in ('held', 'uncertain')) s",
+            r => (Holder: r.GetString(0), Subject: r.GetString(1), Finding: Finding.Parse(r.GetString(2))), ct, orgs.ToArray(), knownAt, day);
+
     /// <summary>Every pair whose holding is held or uncertain at (knownAt, day), in id order.</summary>
     internal static async Task<List<(string Holder, string Subject, HoldingFinding Finding)>> AllHeldAsync(
         NpgsqlConnection c, Citations citations, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>

@@ -8,7 +8,19 @@ namespace DealLedger.Holdings;
 public sealed record Owner(string Holder, string Name, HoldingStatus Status, Share? Share, DateWithPrecision? Since, Confidence? Confidence, IReadOnlyList<SourceCitation> Sources);
 
 /// <summary>The known owners' combined share: at least the sum of the held lower bounds, at most the sum of all upper bounds (capped at 100).</summary>
-public sealed record OwnedTotal(decimal Min, decimal Max, string Explanation);
+public sealed record OwnedTotal(decimal Min, decimal Max, string Explanation)
+{
+    /// <summary>The total of an organization's held and uncertain stakes at a date (a disputed size counts from 0 to 100).</summary>
+    public static OwnedTotal Of(IReadOnlyCollection<(HoldingStatus Status, Share? Share)> stakes)
+    {
+        var min = stakes.Where(o => o.Status == HoldingStatus.Held).Sum(o => o.Share?.Lower ?? 0m);
+        var max = Math.Min(100m, stakes.Sum(o => o.Share?.Upper ?? 100m));
+        var text = stakes.Count == 0
+            ? "No holder of a stake is recorded at this date."
+            : $"Known holders together hold between {min} % and {max} %; holders the ledger does not know of may hold the rest.";
+        return new OwnedTotal(min, max, text);
+    }
+}
 
 public sealed record OwnersAnswer(string Subject, string At, string KnownAt, IReadOnlyList<Owner> Owners, OwnedTotal Total);
 
@@ -24,11 +36,6 @@ public static class OwnersQuery
             var names = await OrganizationDirectory.NamesAsync(c, rows.Select(r => r.Holder), token);
             var owners = rows.Select(r => new Owner(r.Holder, names.GetValueOrDefault(r.Holder, r.Holder), r.Finding.Status, r.Finding.Share,
                 r.Finding.Since, r.Finding.Confidence, r.Finding.Sources)).ToList();
-            var min = owners.Where(o => o.Status == HoldingStatus.Held).Sum(o => o.Share?.Lower ?? 0m);
-            var max = Math.Min(100m, owners.Sum(o => o.Share?.Upper ?? 100m));
-            var text = owners.Count == 0
-                ? "No holder of a stake is recorded at this date."
-                : $"Known holders together hold between {min} % and {max} %; holders the ledger does not know of may hold the rest.";
-            return new OwnersAnswer(subject, ValidDate.OfDay(day).ToString(), Instant.Format(k), owners, new OwnedTotal(min, max, text));
+            return new OwnersAnswer(subject, ValidDate.OfDay(day).ToString(), Instant.Format(k), owners, OwnedTotal.Of(owners.Select(o => (o.Status, o.Share)).ToList()));
         }, ct);
 }

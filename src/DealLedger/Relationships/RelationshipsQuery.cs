@@ -89,9 +89,7 @@ public static class RelationshipsQuery
         foreach (var (holder, subject, f) in stakes)
         {
             var other = holder == org ? subject : holder;
-            // The fact this state rests on: of the pair's facts in the answer's basis, the latest to start.
-            var stakeFact = stakeFacts[(holder, subject)].Where(x => f.Basis.Any(b => b.EventId == x.Basis[0].EventId))
-                .OrderByDescending(x => x.Current.Valid.From.Start).FirstOrDefault();
+            var stakeFact = StakeFacts.RestingOn(stakeFacts[(holder, subject)], f.Basis.Select(b => b.Sequence));
             result.Add(new Relationship(stakeFact?.Id ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
                 [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Share, f.Since, false, f.Until, f.Confidence,
                 $"{Name(holder)} holds {Share.Phrase(f.Share)} in {Name(subject)}",

@@ -35,6 +35,12 @@ public static class QueryArguments
         : Fields.IsId(text) ? text
         : throw Invalid(name, $"{name} '{Shown(text)}' is not an id: use lowercase letters, digits and single hyphens (e.g. mistral-ai), at most 100 characters");
 
+    /// <summary>A yes-or-no switch of a query ("true" or "false"), false when absent.</summary>
+    public static bool Flag(string? text, string name) =>
+        text is null ? false
+        : bool.TryParse(text, out var on) ? on
+        : throw Invalid(name, $"{name} '{Shown(text)}' is not true or false");
+
     /// <summary>A whole number of 0 or more (a sequence to start after, a page size), or <paramref name="fallback"/> when absent.</summary>
     public static long Count(string? text, string name, long fallback) =>
         text is null ? fallback

@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using DealLedger.Deals;
+using DealLedger.Holdings;
+using DealLedger.Organizations;
+using DealLedger.Relationships;
+using DealLedger.Sources;
+using DealLedger.Time;
+using Npgsql;
+
+namespace DealLedger.Ownership;
+
+/// <summary>How far chains are followed (stakes from the organization asked about), and the threshold owners are split by, if any.</summary>
+public sealed record LookThroughRequest(int Depth = LookThroughRequest.DefaultDepth, decimal? Threshold = null)
+{
+    public const int DefaultDepth = 10;
+
+    public const int MaxDepth = 20;
+
+    /// <summary>
+    /// The request as a query gives it (the API's parameters and the CLI's options, named as the caller spells them):
+    /// null without <paramref name="through"/>, where depth and threshold have no meaning and are refused.
+    /// </summary>
+    public static LookThroughRequest? Parse(bool through, string? depth, string? threshold, string throughName = "through", string depthName = "depth", string thresholdName = "threshold")
+    {
+        if (!through)
+        {
+            return (depth, threshold) switch
+            {
+                (not null, _) => throw new LedgerException(LedgerErrorKind.InvalidInput, $"{depthName} needs {throughName}: it bounds the chains of stakes looked through") { Field = depthName },
+                (_, not null) => throw new LedgerException(LedgerErrorKind.InvalidInput, $"{thresholdName} needs {throughName}: it splits owners by their look-through share") { Field = thresholdName },
+                _ => null,
+            };
+        }
+        var d = QueryArguments.Count(depth, depthName, DefaultDepth);
+        if (d is < 1 or > MaxDepth)
+        {
+            throw new LedgerException(LedgerErrorKind.InvalidInput, $"{depthName} must be between 1 and {MaxDepth} stakes, got {d}") { Field = depthName };
+        }
+        decimal? t = null;
+        if (threshold is not null)
+        {
+            if (!decimal.TryParse(threshold, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var p) || p <= 0m || p > 100m)
+            {
+                throw new LedgerException(LedgerErrorKind.InvalidInput,
+                    $"{thresholdName} '{QueryArguments.Shown(threshold)}' is not a percentage above 0 and at most 100 (e.g. 25)") { Field = thresholdName };
+            }
+            t = p;
+        }
+        return new LookThroughRequest((int)d, t);
+    }
+}
+
+/// <summary>
+/// Who holds an organization through chains of stakes (<see cref="Owners"/>), or what it holds through them
+/// (<see cref="Holdings"/>), at (at, knownAt): DESIGN §11. <see cref="AllChainsCounted"/> is false when there were more
+/// chains than the walk counts (<see cref="ChainSums.ChainBudget"/>): the shares are whole, the chain counts lower bounds.
+/// </summary>
+public sealed record LookThroughAnswer(
+    string Organization,
+    string At,
+    string KnownAt,
+    int Depth,
+    decimal? Threshold,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ChainedStake>? Owners,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ChainedStake>? Holdings,
+    IReadOnlyList<CrossHolding> Cycles,
+    IReadOnlyList<UnaccountedCapital> Unaccounted,
+    IReadOnlyList<ControlChains> Control,
+    bool AllChainsCounted);
+
+/// <summary>
+/// An owner (or, in an organization's holdings, a subject) reached through chains: its look-through share (a range
+/// when any share on its chains is one), its direct stake if any, whether it is an ultimate owner (no owners of its
+/// own recorded), where it lies against the threshold asked, whether an organization on its chains has capital no
+/// recorded owner accounts for, and its strongest chains with how many there are.
+/// </summary>
+public sealed record ChainedStake(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Owner,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Subject,
+    string Name,
+    Share Share,
+    Share? Direct,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Ultimate,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ThresholdSide? Threshold,
+    bool Unaccounted,
+    int PathCount,
+    IReadOnlyList<OwnershipPath> Paths);
+
+/// <summary>One chain: the organizations between its ends, the product of its shares, and each stake on it.</summary>
+public sealed record OwnershipPath(IReadOnlyList<string> Via, Share Share, IReadOnlyList<ChainLink> Edges);
+
+/// <summary>One stake of a chain, as the holding timeline has it then: its share as counted (an uncertain one from 0), the fact it rests on and its sources.</summary>
+public sealed record ChainLink(string Holder, string Subject, HoldingStatus Status, Share Share, string? Fact, IReadOnlyList<SourceCitation> Sources);
+
+/// <summary>Organizations holding each other in a cycle (cross-holdings); shares through them are the limit of the chain sums.</summary>
+public sealed record CrossHolding(IReadOnlyList<string> Organizations);
+
+/// <summary>An organization on the chains whose recorded owners may together hold less than all of it (the known total of `owners`).</summary>
+public sealed record UnaccountedCapital(string Organization, OwnedTotal Known);
+
+/// <summary>A controller reached through control facts and majority-held intermediaries (> 50 %), apart from the ownership figures.</summary>
+public sealed record ControlChains(string Controller, string Name, IReadOnlyList<ControlPath> Paths);
+
+public sealed record ControlPath(IReadOnlyList<string> Via, IReadOnlyList<ControlLink> Edges);
+
+/// <summary>A link of a control chain: a control fact (its means) or a majority stake (its share).</summary>
+public sealed record ControlLink(string Holder, string Subject, FactType Kind, Share? Share, string? Means, TieStatus Status, string? Fact, IReadOnlyList<SourceCitation> Sources);
+
+/// <summary>Look-through ownership (DESIGN §11): the walk over stored holdings, level by level, then the chain sums in memory.</summary>
+public static class LookThroughQuery
+{
+    /// <summary>Every organization that holds <paramref name="org"/> directly or through chains of stakes.</summary>
+    public static Task<LookThroughAnswer> OwnersThroughAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, LookThroughRequest request, CancellationToken ct = default) =>
+        ledger.ReadAsync(knownAt, (c, k, token) => AnswerAsync(c, ledger.Citations, org, at ?? ledger.Today, k, request, towardEnd: true, token), ct);
+
+    /// <summary>Every organization <paramref name="org"/> holds directly or through chains of stakes (its portfolio through chains).</summary>
+    public static Task<LookThroughAnswer> HoldingsThroughAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, LookThroughRequest request, CancellationToken ct = default) =>
+        ledger.ReadAsync(knownAt, (c, k, token) => AnswerAsync(c, ledger.Citations, org, at ?? ledger.Today, k, request, towardEnd: false, token), ct);
+
+    private static async Task<LookThroughAnswer> AnswerAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, LookThroughRequest request,
+        bool towardEnd, CancellationToken ct)
+    {
+        await OrganizationDirectory.RequireAsync(c, QueryArguments.Id(org, "organization"), ct, k);
+        // Level by level, one statement a level: owners of the organizations reached (or their holdings). Owners are
+        // read one level past the depth too, so each organization within it knows whether it has owners of its own.
+        var stakes = new List<(string Holder, string Subject, Finding Finding)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal) { org };
+        var frontier = new List<string> { org };
+        for (var level = 0; level <= request.Depth && frontier.Count > 0; level++)
+        {
+            if (!towardEnd && level == request.Depth)
+            {
+                break;
+            }
+            var found = await HoldingQuery.HeldByAnyAsync(c, towardEnd ? HoldingQuery.Side.Subject : HoldingQuery.Side.Holder, frontier, k, day, ct);
+            stakes.AddRange(found);
+            frontier = found.Select(s => towardEnd ? s.Holder : s.Subject).Where(seen.Add).ToList();
+        }
+        var links = stakes.Select(s => new Link(s.Holder, s.Subject, Bounds.Counted(s.Finding.Status, s.Finding.Share, s.Finding.Alternatives?.Select(a => a.Share)))).ToList();
+        var walked = towardEnd ? ChainSums.Owners(links, org, request.Depth) : ChainSums.Holdings(links, org, request.Depth);
+
+        // Each organization's recorded owners, for its known total: read already for owners; for holdings, read now.
+        var intoOrg = (towardEnd ? stakes : stakes.Concat(await HoldingQuery.HeldByAnyAsync(c, HoldingQuery.Side.Subject, walked.Organizations.ToList(), k, day, ct))
+                .DistinctBy(s => (s.Holder, s.Subject)))
+            .ToLookup(s => s.Subject, StringComparer.Ordinal);
+        var subjects = walked.Reached.SelectMany(r => r.Strongest.SelectMany(ch => ch.Links.Select(i => links[i].Subject))).Append(org)
+            .Concat(towardEnd ? [] : walked.Reached.Select(r => r.Organization)).ToHashSet(StringComparer.Ordinal);
+        var unaccounted = subjects.Order(StringComparer.Ordinal)
+            .Select(s => new UnaccountedCapital(s, OwnedTotal.Of(intoOrg[s].Select(x => (x.Finding.Status, x.Finding.Share)).ToList())))
+            .Where(u => u.Known.Min < 100m).ToList();
+        var short_ = unaccounted.Select(u => u.Organization).ToHashSet(StringComparer.Ordinal);
+
+        // Control: control facts in force into (or out of) the organizations reached, with the majority stakes among them.
+        var controls = (await FactVersions.OfTypeAmongAsync(c, FactType.Control, walked.Organizations.ToList(), k, ct))
+            .Where(f => !f.IsRetracted && walked.Organizations.Contains(towardEnd ? f.Current.Subject! : f.Current.Holder!))
+            .Select(f => (Fact: f, Status: RelationshipsQuery.StatusAt(f, day)))
+            .Where(f => f.Status is not null).ToList();
+        var controlLinks = links.Select(l => (l.Holder, l.Subject, Share: (Bounds?)l.Share))
+            .Concat(controls.Select(f => (Holder: f.Fact.Current.Holder!, Subject: f.Fact.Current.Subject!, Share: (Bounds?)null))).ToList();
+        var controlled = ChainSums.Control(controlLinks, org, request.Depth, towardEnd);
+
+        // The facts and sources of the links the answer shows, read for those only.
+        var shown = walked.Reached.SelectMany(r => r.Strongest.SelectMany(ch => ch.Links))
+            .Concat(controlled.SelectMany(x => x.Chains.SelectMany(ch => ch.Where(i => i < links.Count)))).ToHashSet();
+        var pairFacts = (await FactVersions.StakesOfPairsAsync(c, shown.Select(i => (links[i].Holder, links[i].Subject)).Distinct().ToList(), k, ct))
+            .ToLookup(f => (f.Current.Holder!, f.Current.Subject!));
+        var sources = await citations.SourcesAsync(c, shown.SelectMany(i => stakes[i].Finding.Sources)
+            .Concat(controls.SelectMany(f => SourceCatalog.CitedBy(f.Fact))), ct);
+        var names = await OrganizationDirectory.NamesAsync(c, walked.Reached.Select(r => r.Organization).Concat(controlled.Select(x => x.Organization)), ct);
+        IReadOnlyList<SourceCitation> Cite(IEnumerable<string> ids) => ids.Distinct().Select(id => SourceCitation.Of(id, sources)).ToList();
+
+        ChainLink Edge(int i)
+        {
+            var (holder, subject, finding) = stakes[i];
+            var fact = StakeFacts.RestingOn(pairFacts[(holder, subject)], finding.Basis);
+            return new ChainLink(holder, subject, finding.Status, Shown(i), fact?.Id, Cite(finding.Sources));
+        }
+
+        // A stake as the timeline words it when held at a known size; else as counted (an uncertain one from 0, a disputed one by its cover).
+        Share Shown(int i) => stakes[i].Finding is { Status: HoldingStatus.Held, Share: { } s } ? s : links[i].Share.ToShare();
+
+        OwnershipPath Path(Chain chain) => new(
+            chain.Links.Skip(1).Select(i => links[i].Holder).ToList(), chain.Share.ToShare(), chain.Links.Select(Edge).ToList());
+
+        var entries = walked.Reached.Select(r => new ChainedStake(
+            towardEnd ? r.Organization : null,
+            towardEnd ? null : r.Organization,
+            names.GetValueOrDefault(r.Organization, r.Organization),
+            r.Share.ToShare(),
+            r.Direct is { } d ? Shown(d) : null,
+            towardEnd ? !intoOrg[r.Organization].Any() : null,
+            request.Threshold is { } t ? r.Share.Side(t) : null,
+            r.Strongest.Any(ch => ch.Links.Any(i => short_.Contains(links[i].Subject))),
+            r.Chains,
+            r.Strongest.Select(Path).ToList())).ToList();
+
+        ControlLink ControlEdge(int i)
+        {
+            if (i < links.Count)
+            {
+                var e = Edge(i);
+                return new ControlLink(e.Holder, e.Subject, FactType.Stake, e.Share, null, TieStatus.InForce, e.Fact, e.Sources);
+            }
+            var (f, status) = controls[i - links.Count];
+            return new ControlLink(f.Current.Holder!, f.Current.Subject!, FactType.Control, f.Current.Share, f.Current.Means, status!.Value, f.Id,
+                Cite(SourceCatalog.CitedBy(f)));
+        }
+
+        var control = controlled.Select(x => new ControlChains(x.Organization, names.GetValueOrDefault(x.Organization, x.Organization),
+            x.Chains.Select(ch => new ControlPath(ch.Skip(1).Select(i => controlLinks[i].Holder).ToList(), ch.Select(ControlEdge).ToList())).ToList())).ToList();
+
+        return new LookThroughAnswer(org, ValidDate.OfDay(day).ToString(), Instant.Format(k), request.Depth, request.Threshold,
+            towardEnd ? entries : null, towardEnd ? null : entries,
+            walked.Cycles.Select(x => new CrossHolding(x)).ToList(), unaccounted, control, walked.AllChainsCounted);
+    }
+}
