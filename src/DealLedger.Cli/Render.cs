@@ -166,7 +166,7 @@ internal static class Render
         {
             foreach (var path in c.Paths)
             {
-                s.AppendLine($"  control: {c.Name} ({c.Controller}) — {string.Join(", ", path.Edges.Select(e => e.Kind == FactType.Control
+                s.AppendLine($"  control: {c.Name} ({c.Organization}) — {string.Join(", ", path.Edges.Select(e => e.Kind == FactType.Control
                     ? $"{e.Holder} controls {e.Subject} through {e.Means ?? "control rights"} ({e.Fact})"
                     : $"{e.Holder} holds {e.Share?.ToReadable()} of {e.Subject}"))}");
             }

@@ -47,6 +47,9 @@ public sealed class ApiTests(ApiHostFixture api) : IClassFixture<ApiHostFixture>
     [InlineData("a neighbourhood", "/api/graph?around=mistral-ai&hops=2&limit=3&at=2024-06-01", "graph", "--around", "mistral-ai", "--hops", "2", "--limit", "3", "--at", "2024-06-01")]
     [InlineData("a page of the whole graph", "/api/graph?limit=4&after=4&at=2024-06-01", "graph", "--limit", "4", "--after", "4", "--at", "2024-06-01")]
     [InlineData("a search", "/api/organizations?q=gov&limit=2", "organizations", "gov", "--limit", "2")]
+    [InlineData("owners through chains", "/api/organizations/mistral-ai/owners?through=true&threshold=25&depth=5&at=2024-06-01", "owners", "mistral-ai", "--through", "--threshold", "25", "--depth", "5", "--at", "2024-06-01")]
+    [InlineData("holdings through chains", "/api/organizations/microsoft/holdings?through=true&at=2024-06-01", "holdings", "microsoft", "--through", "--at", "2024-06-01")]
+    [InlineData("direct holdings", "/api/organizations/microsoft/holdings?at=2024-06-01", "holdings", "microsoft", "--at", "2024-06-01")]
     public async Task every_query_answers_as_the_cli_does(string _, string path, params string[] cliArgs)
     {
         var knownAt = Instant.Format(api.Seeded);
@@ -104,6 +107,8 @@ public sealed class ApiTests(ApiHostFixture api) : IClassFixture<ApiHostFixture>
     [Theory]
     [InlineData("/api/organizations/mistral-ai/relationships", "organization", "relationships", "mistral-ai")]
     [InlineData("/api/organizations/mistral-ai/owners", "organization", "owners", "mistral-ai")]
+    [InlineData("/api/organizations/mistral-ai/owners?through=true", "organization", "owners", "mistral-ai", "--through")]
+    [InlineData("/api/organizations/mistral-ai/holdings", "organization", "holdings", "mistral-ai")]
     [InlineData("/api/graph?around=mistral-ai", "around", "graph", "--around", "mistral-ai")]
     public async Task an_organization_not_yet_registered_at_known_at_is_not_found(string path, string field, params string[] cliArgs)
     {
@@ -125,8 +130,13 @@ public sealed class ApiTests(ApiHostFixture api) : IClassFixture<ApiHostFixture>
     [InlineData("/api/organizations/mistral-ai/relationships?limit=0", "limit", "between 1 and 1000")]
     [InlineData("/api/organizations/mistral-ai/relationships?fact=Microsoft-Mistral-Azure", "fact", "fact 'Microsoft-Mistral-Azure' is not an id")]
     [InlineData("/api/organizations/mistral-ai/owners?after=-1", "after", "is not a whole number")]
+    [InlineData("/api/organizations/mistral-ai/owners?through=true&depth=0", "depth", "depth must be between 1 and 20 stakes, got 0")]
+    [InlineData("/api/organizations/mistral-ai/owners?through=true&threshold=101", "threshold", "threshold '101' is not a percentage")]
+    [InlineData("/api/organizations/mistral-ai/owners?depth=2", "depth", "depth needs through")]
+    [InlineData("/api/organizations/mistral-ai/owners?through=yes", "through", "through 'yes' is not true or false")]
+    [InlineData("/api/organizations/microsoft/holdings?threshold=25", "threshold", "threshold needs through")]
     [InlineData("/api/organizations?q=x&limit=201", "limit", "between 1 and 200")]
-    public async Task a_page_too_large_or_a_hop_without_an_organization_is_refused_naming_the_parameter(string path, string field, string says)
+    public async Task a_query_argument_out_of_range_is_refused_naming_the_parameter(string path, string field, string says)
     {
         var problem = await ProblemAsync(await api.Client(Role.Reader).GetAsync(path), HttpStatusCode.BadRequest);
         Assert.Equal(field, problem.GetProperty("field").GetString());

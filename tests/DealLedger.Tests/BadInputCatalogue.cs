@@ -585,6 +585,15 @@ public static class BadInputCatalogue
         Cli(query, "relationships of a path", "organization '../../etc/passwd' is not an id", "relationships", "../../etc/passwd");
         Cli(query, "relationships of a fact that is not an id", "--fact 'p0; drop table x' is not an id", "relationships", "acme", "--fact", "p0; drop table x");
         Cli(query, "owners of HTML", "organization '<b>acme</b>' is not an id", "owners", "<b>acme</b>");
+        Cli(query, "owners through chains of an unknown organization", "unknown organization 'nobody'", "owners", "nobody", "--through");
+        Cli(query, "holdings of an unknown organization", "unknown organization 'nobody'", "holdings", "nobody", "--through");
+        Cli(query, "--depth 0", "--depth must be between 1 and 20 stakes, got 0", "owners", "globex", "--through", "--depth", "0");
+        Cli(query, "--depth 21", "--depth must be between 1 and 20 stakes, got 21", "holdings", "acme", "--through", "--depth", "21");
+        Cli(query, "--depth without --through", "--depth needs --through", "owners", "globex", "--depth", "3");
+        Cli(query, "--threshold above 100", "--threshold '120' is not a percentage above 0 and at most 100", "owners", "globex", "--through", "--threshold", "120");
+        Cli(query, "--threshold with a percent sign", "--threshold '25%' is not a percentage", "owners", "globex", "--through", "--threshold", "25%");
+        Cli(query, "--threshold without --through", "--threshold needs --through", "owners", "globex", "--threshold", "25");
+        Cli(query, "--limit with --through", "--limit and --after page the direct owners", "owners", "globex", "--through", "--limit", "5");
         Cli(query, "--limit in words", "--limit 'abc' is not a whole number of 0 or more", "events", "--limit", "abc");
         Cli(query, "--limit beyond 32 bits", "--limit must be between 1 and 10000, got 99999999999", "events", "--limit", "99999999999");
         Cli(query, "--limit 0", "--limit must be between 1 and 10000, got 0", "events", "--limit", "0");

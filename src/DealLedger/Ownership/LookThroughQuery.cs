@@ -99,8 +99,8 @@ public sealed record CrossHolding(IReadOnlyList<string> Organizations);
 /// <summary>An organization on the chains whose recorded owners may together hold less than all of it (the known total of `owners`).</summary>
 public sealed record UnaccountedCapital(string Organization, OwnedTotal Known);
 
-/// <summary>A controller reached through control facts and majority-held intermediaries (> 50 %), apart from the ownership figures.</summary>
-public sealed record ControlChains(string Controller, string Name, IReadOnlyList<ControlPath> Paths);
+/// <summary>An organization that controls the one asked about (or that it controls) through control facts and majority-held intermediaries (> 50 %), apart from the ownership figures.</summary>
+public sealed record ControlChains(string Organization, string Name, IReadOnlyList<ControlPath> Paths);
 
 public sealed record ControlPath(IReadOnlyList<string> Via, IReadOnlyList<ControlLink> Edges);
 

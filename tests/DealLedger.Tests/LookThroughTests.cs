@@ -1,0 +1,185 @@
+using DealLedger.Deals;
+using DealLedger.Holdings;
+using DealLedger.Ownership;
+using DealLedger.Relationships;
+
+namespace DealLedger.Tests;
+
+/// <summary>
+/// Look-through ownership over stored holdings (DESIGN §11): a group structure — a state holds a holding company,
+/// which holds 60 % of an operating company, which holds a small minority stake in the target; two funds hold each
+/// other and one of them 10 % of the target; a partner controls the holding company by voting rights — asked at two
+/// dates and two moments of knowledge.
+/// </summary>
+public sealed class LookThroughTests
+{
+    private static readonly DateOnly Day = new(2024, 6, 1);
+
+    private const string Group = """
+        organizations:
+          - { id: state, name: The State, kind: government }
+          - { id: holdco, name: Holding Company, kind: company }
+          - { id: opco, name: Operating Company, kind: company }
+          - { id: target, name: Target Ltd, kind: company }
+          - { id: partner, name: Partner Fund, kind: fund }
+          - { id: early, name: Early Investor, kind: fund }
+        deals:
+          - id: group
+            parties: [state, holdco, opco, target]
+            facts:
+              - { id: state-holdco, type: stake, holder: state, subject: holdco, share: { exact: 100 }, valid: { from: 2015-01-01 }, sources: [ { source: filing, claim: stated } ] }
+              - { id: holdco-opco, type: stake, holder: holdco, subject: opco, share: { exact: 60 }, valid: { from: 2016-01-01 }, sources: [ { source: filing, claim: stated } ] }
+              - { id: opco-target, type: stake, holder: opco, subject: target, share: { min: 0, max: 50, minInclusive: false, maxInclusive: false, wording: small minority stake }, valid: { from: 2023-02 }, sources: [ { source: press, claim: stated } ] }
+              - { id: early-target, type: stake, holder: early, subject: target, share: { exact: 10 }, valid: { from: 2018-01-01, to: 2022-01-01 }, sources: [ { source: press, claim: stated } ] }
+              - { id: partner-votes, type: control, holder: partner, subject: holdco, means: voting rights, valid: { from: 2019-01-01 }, sources: [ { source: filing, claim: stated } ] }
+        """;
+
+    /// <summary>Learned later: two funds that hold a fifth of each other, one of them 10 % of the target.</summary>
+    private const string CrossHolding = """
+        organizations:
+          - { id: fund-x, name: Fund X, kind: fund }
+          - { id: fund-y, name: Fund Y, kind: fund }
+        deals:
+          - id: cross
+            parties: [fund-x, fund-y]
+            facts:
+              - { id: x-y, type: stake, holder: fund-x, subject: fund-y, share: { exact: 20 }, valid: { from: 2020-01-01 }, sources: [ { source: wire, claim: stated } ] }
+              - { id: y-x, type: stake, holder: fund-y, subject: fund-x, share: { exact: 20 }, valid: { from: 2020-01-01 }, sources: [ { source: wire, claim: stated } ] }
+              - { id: y-target, type: stake, holder: fund-y, subject: target, share: { exact: 10 }, valid: { from: 2020-01-01 }, sources: [ { source: wire, claim: stated } ] }
+        """;
+
+    private static ChainedStake Owner(LookThroughAnswer a, string id) => Assert.Single(a.Owners!, o => o.Owner == id);
+
+    [Fact]
+    public async Task owners_through_chains_multiply_their_shares_and_keep_ranges_with_every_chain_explained()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Group);
+        await s.ImportAsync(CrossHolding);
+
+        var a = await s.Ledger.OwnersThroughAsync("target", Day, null, new LookThroughRequest(Threshold: 25m));
+
+        // Strongest first: by the lower bound, then the upper.
+        Assert.Equal(["fund-y", "fund-x", "opco", "holdco", "state"], a.Owners!.Select(o => o.Owner));
+        // The operating company: its small minority stake, direct. The holding company and the state: 60 % of it.
+        var opco = Owner(a, "opco");
+        Assert.Equal(Share.Range(0m, false, 50m, false), opco.Share);
+        Assert.Equal("small minority stake", opco.Direct!.Wording);
+        Assert.False(opco.Ultimate);
+        Assert.Equal(ThresholdSide.Possibly, opco.Threshold);
+        var state = Owner(a, "state");
+        Assert.Equal(Share.Range(0m, false, 30m, false), state.Share);
+        Assert.Null(state.Direct);
+        Assert.True(state.Ultimate);
+        var chain = Assert.Single(state.Paths);
+        Assert.Equal(["holdco", "opco"], chain.Via);
+        Assert.Equal(["state-holdco", "holdco-opco", "opco-target"], chain.Edges.Select(e => e.Fact));
+        Assert.Equal(["filing", "filing", "press"], chain.Edges.Select(e => e.Sources.Single().Id));
+        Assert.Equal(Share.OfExact(60m), chain.Edges[1].Share);
+        // The cross-holding: named, and its shares summed to the limit: y 10 % / (1 − 4 %), x a fifth of that.
+        Assert.Equal(["fund-x", "fund-y"], Assert.Single(a.Cycles).Organizations);
+        Assert.Equal(Share.OfExact(10.416667m), Owner(a, "fund-y").Share);
+        Assert.Equal(Share.OfExact(2.083333m), Owner(a, "fund-x").Share);
+        Assert.Equal(ThresholdSide.Below, Owner(a, "fund-y").Threshold);
+        Assert.False(Owner(a, "fund-x").Ultimate);
+        // Unaccounted capital, of the organizations on the chains: the target's known owners hold at least 10 %, the operating company's 60 %, fund Y's 20 %; the holding company is all accounted for.
+        Assert.Equal(["fund-y", "opco", "target"], a.Unaccounted.Select(u => u.Organization));
+        Assert.Equal(10m, a.Unaccounted.Single(u => u.Organization == "target").Known.Min);
+        Assert.True(state.Unaccounted);
+        Assert.True(a.AllChainsCounted);
+        // Control passes to the target through no one: the operating company holds no majority of it.
+        Assert.Empty(a.Control);
+    }
+
+    [Fact]
+    public async Task control_is_listed_apart_where_it_passes_through_a_majority_held_intermediary()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Group);
+
+        var a = await s.Ledger.OwnersThroughAsync("opco", Day, null, new LookThroughRequest());
+
+        var partner = Assert.Single(a.Control);
+        Assert.Equal("partner", partner.Organization);
+        var path = Assert.Single(partner.Paths);
+        Assert.Equal(["holdco"], path.Via);
+        Assert.Equal([(FactType.Control, "partner-votes"), (FactType.Stake, "holdco-opco")], path.Edges.Select(e => (e.Kind, e.Fact)));
+        Assert.Equal("voting rights", path.Edges[0].Means);
+        // Control is not ownership: the partner holds no share of opco.
+        Assert.DoesNotContain(a.Owners!, o => o.Owner == "partner");
+    }
+
+    [Fact]
+    public async Task the_same_structure_at_two_dates_and_two_moments_of_knowledge_answers_as_the_timelines_imply()
+    {
+        await using var s = await Scenario.StartAsync();
+        var first = await s.ImportAsync(Group);
+        await s.ImportAsync(CrossHolding);
+
+        string[] Owners(LookThroughAnswer a) => [.. a.Owners!.Select(o => o.Owner!).Order()];
+
+        // Before the cross-holding was recorded: only the group's chain in 2024.
+        Assert.Equal(["holdco", "opco", "state"], Owners(await s.Ledger.OwnersThroughAsync("target", Day, first.RecordedAt, new LookThroughRequest())));
+        // In 2021 the operating company held nothing of the target yet; the early investor held 10 %, and the funds 10 % (as known now).
+        var in2021 = await s.Ledger.OwnersThroughAsync("target", new DateOnly(2021, 6, 1), null, new LookThroughRequest());
+        Assert.Equal(["early", "fund-x", "fund-y"], Owners(in2021));
+        Assert.Equal(Share.OfExact(10m), Owner(in2021, "early").Share);
+        Assert.True(Owner(in2021, "early").Ultimate);
+        Assert.Equal(["early"], Owners(await s.Ledger.OwnersThroughAsync("target", new DateOnly(2021, 6, 1), first.RecordedAt, new LookThroughRequest())));
+        // In February 2023 the stake was acquired on a day the month does not tell: uncertain, so counted from 0 — still a range below 50 %.
+        var feb = await s.Ledger.OwnersThroughAsync("target", new DateOnly(2023, 2, 10), first.RecordedAt, new LookThroughRequest());
+        Assert.Equal(Share.Range(0m, true, 50m, false), Owner(feb, "opco").Share);
+        Assert.Equal(HoldingStatus.Uncertain, Assert.Single(Owner(feb, "opco").Paths).Edges[0].Status);
+    }
+
+    [Fact]
+    public async Task holdings_through_chains_are_the_portfolio_in_the_same_shape()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Group);
+
+        var a = await s.Ledger.HoldingsThroughAsync("state", Day, null, new LookThroughRequest());
+
+        Assert.Null(a.Owners);
+        Assert.Equal(["holdco", "opco", "target"], a.Holdings!.Select(h => h.Subject));
+        Assert.Equal(Share.OfExact(100m), a.Holdings![0].Share);
+        Assert.Equal(Share.OfExact(100m), a.Holdings![0].Direct);
+        Assert.Equal(Share.OfExact(60m), a.Holdings![1].Share);
+        Assert.Equal(Share.Range(0m, false, 30m, false), a.Holdings![2].Share);
+        Assert.All(a.Holdings!, h => Assert.Null(h.Ultimate));
+        Assert.Equal(["holdco", "opco"], a.Holdings![2].Paths.Single().Via);
+        // Depth 1: direct stakes only.
+        Assert.Equal(["holdco"], (await s.Ledger.HoldingsThroughAsync("state", Day, null, new LookThroughRequest(Depth: 1))).Holdings!.Select(h => h.Subject));
+        // The partner holds no stake: it controls the holding company by its voting rights, listed apart.
+        var control = await s.Ledger.HoldingsThroughAsync("partner", Day, null, new LookThroughRequest());
+        Assert.Empty(control.Holdings!);
+        Assert.Equal(["holdco"], control.Control.Select(c => c.Organization));
+    }
+
+    [Theory]
+    [InlineData(false, "3", null, "depth", "depth needs through")]
+    [InlineData(false, null, "25", "threshold", "threshold needs through")]
+    [InlineData(true, "0", null, "depth", "depth must be between 1 and 20 stakes, got 0")]
+    [InlineData(true, "21", null, "depth", "between 1 and 20")]
+    [InlineData(true, "ten", null, "depth", "is not a whole number")]
+    [InlineData(true, null, "0", "threshold", "threshold '0' is not a percentage above 0 and at most 100")]
+    [InlineData(true, null, "100.5", "threshold", "is not a percentage")]
+    [InlineData(true, null, "25%", "threshold", "is not a percentage")]
+    public void depth_and_threshold_out_of_range_are_refused_naming_them(bool through, string? depth, string? threshold, string field, string says)
+    {
+        var e = Assert.Throws<LedgerException>(() => LookThroughRequest.Parse(through, depth, threshold));
+        Assert.Equal(LedgerErrorKind.InvalidInput, e.Kind);
+        Assert.Equal(field, e.Field);
+        Assert.Contains(says, e.Message);
+    }
+
+    [Fact]
+    public async Task an_unknown_organization_is_not_found()
+    {
+        await using var s = await Scenario.StartAsync();
+
+        var e = await Assert.ThrowsAsync<LedgerException>(() => s.Ledger.OwnersThroughAsync("nobody", Day, null, new LookThroughRequest()));
+        Assert.Equal(LedgerErrorKind.NotFound, e.Kind);
+        Assert.Equal(LedgerErrorKind.NotFound, (await Assert.ThrowsAsync<LedgerException>(() => s.Ledger.HoldingsThroughAsync("nobody", Day, null, new LookThroughRequest()))).Kind);
+    }
+}
