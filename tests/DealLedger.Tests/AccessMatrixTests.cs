@@ -43,6 +43,7 @@ public sealed class AccessMatrixTests(ApiHostFixture api, ITestOutputHelper outp
         new("GET /api/holdings/{holder}/{subject}/history", _ => Get("/api/holdings/microsoft/mistral-ai/history"), 401, 200, 200, 200, 200),
         new("GET /api/organizations/{organization}/relationships", _ => Get("/api/organizations/microsoft/relationships"), 401, 200, 200, 200, 200),
         new("GET /api/organizations/{organization}/owners", _ => Get("/api/organizations/mistral-ai/owners"), 401, 200, 200, 200, 200),
+        new("GET /api/organizations/{organization}/holdings", _ => Get("/api/organizations/microsoft/holdings?through=true"), 401, 200, 200, 200, 200),
         new("GET /api/graph", _ => Get("/api/graph?at=2024-06-01"), 401, 200, 200, 200, 200),
         new("GET /api/organizations", _ => Get("/api/organizations?q=mistral"), 401, 200, 200, 200, 200),
         new("GET /api/events", _ => Get("/api/events?limit=5"), 401, 200, 200, 200, 200),
