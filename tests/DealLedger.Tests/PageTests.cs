@@ -739,6 +739,43 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
     }
 
     [Fact]
+    public async Task an_organization_shows_its_owners_through_chains_and_marks_a_chain_in_the_graph()
+    {
+        var yaml = """
+            organizations:
+              - { id: chain-top, name: Chain Top Holdings, kind: fund }
+              - { id: chain-mid, name: Chain Middle GmbH, kind: company }
+              - { id: chain-end, name: Chain End SA, kind: company }
+            sources:
+              - { id: chain-register, title: Chain register, kind: official-register }
+            deals:
+              - id: chain-deals
+                parties: [chain-top, chain-mid, chain-end]
+                facts:
+                  - { id: chain-top-mid, type: stake, holder: chain-top, subject: chain-mid, share: { exact: 60 }, valid: { from: 2020-01-01 }, sources: [ { source: chain-register, claim: stated } ] }
+                  - { id: chain-mid-end, type: stake, holder: chain-mid, subject: chain-end, share: { exact: 30 }, valid: { from: 2020-01-01 }, sources: [ { source: chain-register, claim: stated } ] }
+            """;
+        var knownAt = Uri.EscapeDataString(Instant.Format((await ImportAsync(yaml)).RecordedAt));
+
+        await using var s = await PageSession.OpenAsync(host, $"/?at=2024-06-01&knownAt={knownAt}&around=chain-end&hops=2&org=chain-end");
+
+        var through = s.Page.Locator("#panel .through");
+        await Expect(through.Locator("h3")).ToHaveTextAsync("Owners through chains (2)");
+        await Expect(through.Locator("li[data-owner='chain-mid']")).ToContainTextAsync("30 % through chains, 30 % directly");
+        var top = through.Locator("li[data-owner='chain-top']");
+        await Expect(top).ToContainTextAsync("18 % through chains; ultimate owner");
+        await top.Locator("button").ClickAsync();
+
+        await Expect(s.Page.Locator("#graph .node.on-chain")).ToHaveCountAsync(3);
+        await Expect(s.Page.Locator("#graph .link.on-chain")).ToHaveCountAsync(2);
+        await Expect(s.Edge("chain-mid-end")).ToHaveClassAsync(new Regex(@"\bon-chain\b"));
+        await Expect(through.Locator(".chain-note")).ToHaveTextAsync("Chain marked in the graph: 3 of its 3 organizations are drawn in this view.");
+        await s.AssertWcagAsync();
+        await s.ScreenshotAsync("owners-through-chains");
+        s.AssertNothingWentWrong();
+    }
+
+    [Fact]
     public async Task labels_never_lie_on_each_other_or_on_an_organization()
     {
         await using var s = await PageSession.OpenAsync(host, "/?at=2024-06-01&around=mistral-ai&hops=2");

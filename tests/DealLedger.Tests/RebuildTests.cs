@@ -159,6 +159,22 @@ public sealed class RebuildTests
     }
 
     [Fact]
+    public async Task replay_compares_look_through_owners_too()
+    {
+        var (s, _) = await HistoryAsync(5);
+        await using var _s = s;
+        // The stake's size edited behind the ledger's back: the look-through owners of mistral-ai say 99 % too.
+        await TamperAsync(s.Database, "update dealledger.holding_segments set finding = jsonb_set(finding::jsonb, '{share}', '{\"exact\": 99, \"minInclusive\": true, \"maxInclusive\": true}')::json " +
+            "where holder = 'microsoft' and subject = 'mistral-ai' and upper_inf(recorded) and status = 'held'");
+
+        var report = await s.Ledger.ReplayAsync(null);
+
+        var through = Assert.Single(report.Differences, d => d.Question == "owners mistral-ai --through --at 2024-06-01");
+        Assert.Contains("\"exact\":99", through.Live);
+        Assert.DoesNotContain("\"exact\":99", through.Replayed);
+    }
+
+    [Fact]
     public async Task replay_names_every_answer_a_projection_edited_behind_the_ledgers_back_gives_wrongly()
     {
         var (s, _) = await HistoryAsync(5);

@@ -379,12 +379,37 @@ function panelContext() {
       refreshSelection('panel');
     },
     loadEvent: (sequence) => api.event(sequence),
+    onShowChain: markChain,
     around: state.around,
     onCentre: (id) => {
       commit({ around: id, org: id, edge: null, shown: SHOWN });
       load();
     },
   };
+}
+
+/**
+ * Marks a chain of stakes (holder first) in the graph: its organizations and the lines between consecutive ones,
+ * those the view draws; the answer panel says how many of them are drawn here.
+ */
+function markChain(chain) {
+  const svg = els.graph.querySelector('svg');
+  if (!svg) {
+    return;
+  }
+  const steps = new Set(chain.slice(1).map((to, i) => `${chain[i]}|${to}`));
+  let drawnHere = 0;
+  for (const node of svg.querySelectorAll('.node')) {
+    const on = chain.includes(node.dataset.org);
+    node.classList.toggle('on-chain', on);
+    drawnHere += on ? 1 : 0;
+  }
+  for (const line of svg.querySelectorAll('.link')) {
+    line.classList.toggle('on-chain', steps.has(`${line.dataset.from}|${line.dataset.to}`));
+  }
+  const note = els.panel.querySelector('.chain-note') ?? h('p', { class: 'chain-note meta', role: 'status' });
+  note.textContent = `Chain marked in the graph: ${drawnHere} of its ${chain.length} organizations are drawn in this view.`;
+  els.panel.querySelector('.through')?.append(note);
 }
 
 /** Under the answer about one tie of a bundle: the other ties between the same two organizations, to pick. */
@@ -425,9 +450,10 @@ async function loadPanel(gen) {
   const knownAt = graph.knownAt;
   try {
     if (state.org && !state.edge) {
-      const answer = await api.relationships(state.org, at, knownAt);
+      // Owners through chains beside the ties; the ties are shown even when that answer fails.
+      const [answer, through] = await Promise.all([api.relationships(state.org, at, knownAt), api.ownersThrough(state.org, at, knownAt).catch(() => null)]);
       if (gen === generation) {
-        renderOrganization(panel, answer, ctx);
+        renderOrganization(panel, answer, ctx, through);
       }
       return;
     }

@@ -124,8 +124,33 @@ export function renderNotInForce(panel, fact, type, at, knownAt, ctx) {
   panel.dataset.kind = 'none';
 }
 
-/** An organization: its profile and every tie on the date, each one selectable. */
-export function renderOrganization(panel, answer, ctx) {
+/**
+ * Who owns the organization directly or through chains of stakes (the API's look-through answer, as given):
+ * each owner's share, whether it is ultimate, and its strongest chain, which the graph can mark.
+ */
+function ownersThrough(answer, ctx) {
+  const owners = answer.owners;
+  return h('section', { class: 'through', 'aria-labelledby': 'through-title' },
+    h('h3', { id: 'through-title', text: `Owners through chains (${owners.length})` }),
+    owners.length
+      ? h('ol', { class: 'through-list' }, owners.slice(0, 12).map((o) => {
+        const path = o.paths[0];
+        const chain = path ? [path.edges[0].holder, ...path.edges.map((e) => e.subject)] : [];
+        return h('li', { dataset: { owner: o.owner } },
+          h('strong', { text: o.name }),
+          ` — ${shareLabel(o.share)} through chains${o.direct ? `, ${shareLabel(o.direct)} directly` : ''}${o.ultimate ? '; ultimate owner' : ''}`,
+          path && path.edges.length > 1
+            ? [' ', h('button', { type: 'button', class: 'link-button small chain-button', onclick: () => ctx.onShowChain(chain), text: `show the chain ${chain.map(ctx.name).join(' → ')}` })]
+            : null);
+      }))
+      : h('p', { class: 'none', text: 'No owner recorded on this date, directly or through chains.' }),
+    answer.cycles.length
+      ? h('p', { class: 'meta', text: `Cross-holdings: ${answer.cycles.map((c) => c.organizations.map(ctx.name).join(' ⇄ ')).join('; ')}` })
+      : null);
+}
+
+/** An organization: its profile and every tie on the date, each one selectable; its owners through chains when the API gave them. */
+export function renderOrganization(panel, answer, ctx, through) {
   const o = answer.organization;
   const ids = Object.entries(o.identifiers ?? {});
   fill(panel,
@@ -148,7 +173,8 @@ export function renderOrganization(panel, answer, ctx) {
         r.type === 'stake' ? [' ', h('button', { type: 'button', class: 'link-button small',
           onclick: () => ctx.onShowTimeline(r.direction === 'incoming' ? r.counterparties[0] : o.id, r.direction === 'incoming' ? o.id : r.counterparties[0]),
           text: 'timeline' })] : null)))
-      : h('p', { class: 'none', text: 'No tie in force on this date.' }));
+      : h('p', { class: 'none', text: 'No tie in force on this date.' }),
+    through ? ownersThrough(through, ctx) : null);
   panel.dataset.kind = 'organization';
 }
 

@@ -1,4 +1,5 @@
 using DealLedger.Holdings;
+using DealLedger.Ownership;
 using DealLedger.Relationships;
 using DealLedger.Storage;
 using DealLedger.Time;
@@ -22,7 +23,8 @@ public sealed record AuditProgress(string Phase, int Done, int? Total);
 /// DESIGN §8 replay: rebuilds every projection from the log truncated at knownAt into a scratch
 /// schema (the same code the writes run), then asks both the live projections and the rebuilt ones
 /// every question — each pair's holding on a spread of dates and its history, each organization's
-/// relationships and owners — as known at knownAt, and reports every answer that differs.
+/// relationships and owners, and its look-through owners on one date — as known at knownAt, and
+/// reports every answer that differs.
 /// </summary>
 public static class Replay
 {
@@ -31,6 +33,7 @@ public static class Replay
     // on the first days its timeline changes on, the day before each, and one fixed date.
     private static readonly DateOnly[] Spread = [.. Enumerable.Range(0, 9).Select(i => new DateOnly(1990 + 5 * i, 1, 1)), new DateOnly(2024, 6, 1)];
     private const int ChangeDaysPerPair = 3;
+    private static readonly DateOnly LookThroughDay = new(2024, 6, 1);
 
     public static async Task<ReplayReport> ReplayAsync(this Ledger ledger, DateTimeOffset? knownAt, IProgress<AuditProgress>? progress = null, CancellationToken ct = default)
     {
@@ -81,6 +84,10 @@ public static class Replay
                 await CompareAsync(differences, $"relationships {org} --at {day:yyyy-MM-dd}", l => l.RelationshipsAsync(org, day, k, ct), ledger, shadow.Ledger);
                 await CompareAsync(differences, $"owners {org} --at {day:yyyy-MM-dd}", l => l.OwnersAsync(org, day, k, ct), ledger, shadow.Ledger);
             }
+            // Look-through owners (DESIGN §11) on the fixed date: every chain of stakes up to the default depth.
+            comparisons++;
+            await CompareAsync(differences, $"owners {org} --through --at {LookThroughDay:yyyy-MM-dd}",
+                l => l.OwnersThroughAsync(org, LookThroughDay, k, new LookThroughRequest(), ct), ledger, shadow.Ledger);
             progress?.Report(new AuditProgress("comparing answers", ++asked, questions));
         }
         return new ReplayReport(Instant.Format(k), shadow.EventsApplied, pairs.Count, organizations.Count, dates.Count, comparisons, differences);

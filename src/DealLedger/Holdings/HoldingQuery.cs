@@ -79,21 +79,31 @@ public static class HoldingQuery
     /// <summary>The pairs in which <paramref name="org"/> is on <paramref name="side"/> whose holding is held or uncertain at (knownAt, day): one index lookup.</summary>
     internal static async Task<List<(string Holder, string Subject, HoldingFinding Finding)>> HeldAsync(
         NpgsqlConnection c, Citations citations, Side side, string org, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
-        await RenderAsync(c, citations, await Sql.ListAsync(c,
-            $"select holder, subject, finding::text from {Table} where {IdIs(side == Side.Holder ? "holder" : "subject", "$1")} " +
-            "and recorded @> $2::timestamptz and valid @> $3::date and status in ('held', 'uncertain') order by holder, subject",
-            r => (Holder: r.GetString(0), Subject: r.GetString(1), Finding: r.GetString(2)), ct, org, knownAt, day), ct);
+        await RenderAsync(c, citations, await HeldRowsAsync(c, side, [org], knownAt, day, ct), ct);
+
+    /// <summary>The stored findings of the pairs in which any of <paramref name="orgs"/> is on <paramref name="side"/>, held or uncertain at (knownAt, day), as data (no words).</summary>
+    internal static async Task<List<(string Holder, string Subject, Finding Finding)>> HeldByAnyAsync(
+        NpgsqlConnection c, Side side, IReadOnlyCollection<string> orgs, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
+        (await HeldRowsAsync(c, side, orgs, knownAt, day, ct)).Select(r => (r.Holder, r.Subject, Finding.Parse(r.Finding))).ToList();
 
     /// <summary>
-    /// The stored findings of the pairs in which any of <paramref name="orgs"/> is on <paramref name="side"/>, held or
-    /// uncertain at (knownAt, day), as data (no words): an index lookup per organization, all in one statement.
+    /// The segments held or uncertain at (knownAt, day) of the pairs in which any of <paramref name="orgs"/> is on
+    /// <paramref name="side"/>, in (holder, subject) order, in one statement. As the headline probe does: when nothing was
+    /// recorded after knownAt, the open segments by btree (by subject, or by holder); else the GiST index over both axes.
     /// </summary>
-    internal static Task<List<(string Holder, string Subject, Finding Finding)>> HeldByAnyAsync(
-        NpgsqlConnection c, Side side, IReadOnlyCollection<string> orgs, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
-        Sql.ListAsync(c,
-            $"select s.holder, s.subject, s.finding::text from unnest($1::text[]) o(id) cross join lateral (select holder, subject, finding from {Table} " +
-            $"where {IdIs(side == Side.Holder ? "holder" : "subject", "o.id")} and recorded @> $2::timestamptz and valid @> $3::date and status in ('held', 'uncertain')) s",
-            r => (Holder: r.GetString(0), Subject: r.GetString(1), Finding: Finding.Parse(r.GetString(2))), ct, orgs.ToArray(), knownAt, day);
+    private static Task<List<(string Holder, string Subject, string Finding)>> HeldRowsAsync(
+        NpgsqlConnection c, Side side, IReadOnlyCollection<string> orgs, DateTimeOffset knownAt, DateOnly day, CancellationToken ct)
+    {
+        var column = side == Side.Holder ? "holder" : "subject";
+        const string held = "valid @> $3::date and status in ('held', 'uncertain')";
+        return Sql.ListAsync(c,
+            $"with k as materialized (select coalesce((select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1), '-infinity') <= $2::timestamptz now) " +
+            "select s.holder, s.subject, s.finding::text from unnest($1::text[]) o(id) cross join lateral (" +
+            $"select holder, subject, finding from {Table} where (select now from k) and upper_inf(recorded) and {column} = o.id and {held} union all " +
+            $"select holder, subject, finding from {Table} where not (select now from k) and {IdIs(column, "o.id")} and recorded @> $2::timestamptz and {held}) s " +
+            "order by s.holder, s.subject",
+            r => (Holder: r.GetString(0), Subject: r.GetString(1), Finding: r.GetString(2)), ct, orgs.ToArray(), knownAt, day);
+    }
 
     /// <summary>Every pair whose holding is held or uncertain at (knownAt, day), in id order.</summary>
     internal static async Task<List<(string Holder, string Subject, HoldingFinding Finding)>> AllHeldAsync(

@@ -89,7 +89,7 @@ internal static class ChainSums
             return new Bounds(lo ?? 1m, lo is null || !lowerOpen.Contains(x), hi ?? 1m, hi is null || !upperOpen.Contains(x));
         }
 
-        var (strongest, counts, complete) = Chains(n, used, all, towardEnd);
+        var (strongest, counts, complete) = Chains(n, used, all, towardEnd, depth);
         var reached = new List<Reach>();
         for (var x = 1; x < n; x++)
         {
@@ -242,10 +242,11 @@ internal static class ChainSums
     }
 
     /// <summary>
-    /// The simple chains (no organization twice) from each organization to the end (owners) or from the origin to
-    /// each (holdings), by one depth-first walk from the origin: the strongest kept for each, all counted up to the budget.
+    /// The simple chains (no organization twice) of at most <paramref name="depth"/> stakes from each organization to
+    /// the end (owners) or from the origin to each (holdings), by one depth-first walk from the origin: the strongest
+    /// kept for each, all counted up to the budget.
     /// </summary>
-    private static (List<Chain>[] Strongest, int[] Counts, bool Complete) Chains(int n, List<(int From, int To, int Link)> used, IReadOnlyList<Link> all, bool towardEnd)
+    private static (List<Chain>[] Strongest, int[] Counts, bool Complete) Chains(int n, List<(int From, int To, int Link)> used, IReadOnlyList<Link> all, bool towardEnd, int depth)
     {
         var strongest = Enumerable.Range(0, n).Select(_ => new List<Chain>()).ToArray();
         var counts = new int[n];
@@ -258,6 +259,10 @@ internal static class ChainSums
 
         void Visit(int x, Bounds share)
         {
+            if (path.Count == depth)
+            {
+                return;
+            }
             foreach (var e in away[x])
             {
                 var next = towardEnd ? e.From : e.To;
@@ -273,7 +278,10 @@ internal static class ChainSums
                 var s = share.Times(all[e.Link].Share);
                 path.Add(e.Link);
                 counts[next]++;
-                Keep(strongest[next], new Chain(towardEnd ? Enumerable.Reverse(path).ToList() : path.ToList(), s));
+                if (strongest[next].Count < Strongest || Stronger(s, path.Count, strongest[next][^1]))
+                {
+                    Keep(strongest[next], new Chain(towardEnd ? Enumerable.Reverse(path).ToList() : path.ToList(), s));
+                }
                 onPath[next] = true;
                 Visit(next, s);
                 onPath[next] = false;
@@ -292,7 +300,7 @@ internal static class ChainSums
 
     private static void Keep(List<Chain> kept, Chain chain)
     {
-        var at = kept.FindIndex(k => Stronger(chain, k));
+        var at = kept.FindIndex(k => Stronger(chain.Share, chain.Links.Count, k));
         if (at < 0)
         {
             if (kept.Count < Strongest)
@@ -308,10 +316,10 @@ internal static class ChainSums
         }
     }
 
-    private static bool Stronger(Chain a, Chain b) =>
-        a.Share.Upper != b.Share.Upper ? a.Share.Upper > b.Share.Upper
-        : a.Share.Lower != b.Share.Lower ? a.Share.Lower > b.Share.Lower
-        : a.Links.Count < b.Links.Count;
+    private static bool Stronger(Bounds share, int links, Chain b) =>
+        share.Upper != b.Share.Upper ? share.Upper > b.Share.Upper
+        : share.Lower != b.Share.Lower ? share.Lower > b.Share.Lower
+        : links < b.Links.Count;
 
     /// <summary>
     /// Chains that pass control to the end (owners) or on from the origin (holdings): every link a control fact

@@ -164,7 +164,7 @@ public static class LookThroughQuery
         var shown = walked.Reached.SelectMany(r => r.Strongest.SelectMany(ch => ch.Links))
             .Concat(controlled.SelectMany(x => x.Chains.SelectMany(ch => ch.Where(i => i < links.Count)))).ToHashSet();
         var pairFacts = (await FactVersions.StakesOfPairsAsync(c, shown.Select(i => (links[i].Holder, links[i].Subject)).Distinct().ToList(), k, ct))
-            .ToLookup(f => (f.Current.Holder!, f.Current.Subject!));
+            .Where(f => !f.IsRetracted).ToLookup(f => (f.Current.Holder!, f.Current.Subject!));
         var sources = await citations.SourcesAsync(c, shown.SelectMany(i => stakes[i].Finding.Sources)
             .Concat(controls.SelectMany(f => SourceCatalog.CitedBy(f.Fact))), ct);
         var names = await OrganizationDirectory.NamesAsync(c, walked.Reached.Select(r => r.Organization).Concat(controlled.Select(x => x.Organization)), ct);

@@ -1,0 +1,1 @@
+drop index if exists dealledger.ix_holding_segments_current_subject;
