@@ -144,12 +144,13 @@ public static class LookThroughQuery
         var intoOrg = (towardEnd ? stakes : stakes.Concat(await HoldingQuery.HeldByAnyAsync(c, HoldingQuery.Side.Subject, walked.Organizations.ToList(), k, day, ct))
                 .DistinctBy(s => (s.Holder, s.Subject)))
             .ToLookup(s => s.Subject, StringComparer.Ordinal);
-        var subjects = walked.Reached.SelectMany(r => r.Strongest.SelectMany(ch => ch.Links.Select(i => links[i].Subject))).Append(org)
-            .Concat(towardEnd ? [] : walked.Reached.Select(r => r.Organization)).ToHashSet(StringComparer.Ordinal);
+        // The organizations on the chains: their subjects (the organization asked about is the last of every owner's chain).
+        var subjects = walked.Reached.SelectMany(r => r.Strongest.SelectMany(ch => ch.Links.Select(i => links[i].Subject)))
+            .Concat(towardEnd ? [org] : walked.Reached.Select(r => r.Organization)).ToHashSet(StringComparer.Ordinal);
         var unaccounted = subjects.Order(StringComparer.Ordinal)
             .Select(s => new UnaccountedCapital(s, OwnedTotal.Of(intoOrg[s].Select(x => (x.Finding.Status, x.Finding.Share)).ToList())))
             .Where(u => u.Known.Min < 100m).ToList();
-        var short_ = unaccounted.Select(u => u.Organization).ToHashSet(StringComparer.Ordinal);
+        var shortOfOwners = unaccounted.Select(u => u.Organization).ToHashSet(StringComparer.Ordinal);
 
         // Control: control facts in force into (or out of) the organizations reached, with the majority stakes among them.
         var controls = (await FactVersions.OfTypeAmongAsync(c, FactType.Control, walked.Organizations.ToList(), k, ct))
@@ -191,7 +192,7 @@ public static class LookThroughQuery
             r.Direct is { } d ? Shown(d) : null,
             towardEnd ? !intoOrg[r.Organization].Any() : null,
             request.Threshold is { } t ? r.Share.Side(t) : null,
-            r.Strongest.Any(ch => ch.Links.Any(i => short_.Contains(links[i].Subject))),
+            r.Strongest.Any(ch => ch.Links.Any(i => shortOfOwners.Contains(links[i].Subject))),
             r.Chains,
             r.Strongest.Select(Path).ToList())).ToList();
 
