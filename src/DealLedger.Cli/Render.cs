@@ -113,7 +113,8 @@ internal static class Render
     public static string LookThrough(LookThroughAnswer a)
     {
         var owners = a.Owners is not null;
-        var s = new StringBuilder($"{(owners ? "Owners of" : "Holdings of")} {a.Organization} through chains of at most {a.Depth} stake{(a.Depth == 1 ? "" : "s")} on {a.At} (as known at {a.KnownAt}):\n");
+        var scope = a.Depth == 1 ? "directly" : $"directly and through chains of at most {a.Depth} stakes";
+        var s = new StringBuilder($"{(owners ? "Owners of" : "Holdings of")} {a.Organization} {scope} on {a.At} (as known at {a.KnownAt}):\n");
         var entries = a.Owners ?? a.Holdings ?? [];
         if (entries.Count == 0)
         {

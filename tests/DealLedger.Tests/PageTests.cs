@@ -760,7 +760,7 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
         await using var s = await PageSession.OpenAsync(host, $"/?at=2024-06-01&knownAt={knownAt}&around=chain-end&hops=2&org=chain-end");
 
         var through = s.Page.Locator("#panel .through");
-        await Expect(through.Locator("h3")).ToHaveTextAsync("Owners through chains (2)");
+        await Expect(through.Locator("h3")).ToHaveTextAsync("Owners through chains of up to 3 stakes (2)");
         await Expect(through.Locator("li[data-owner='chain-mid']")).ToContainTextAsync("30 % through chains, 30 % directly");
         var top = through.Locator("li[data-owner='chain-top']");
         await Expect(top).ToContainTextAsync("18 % through chains; ultimate owner");

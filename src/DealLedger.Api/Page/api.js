@@ -66,8 +66,8 @@ export const api = {
     getJson(`/api/holdings/${slug(holder)}/${slug(subject)}/history`, { knownAt }, signal),
   relationships: (org, at, knownAt, signal, fact) =>
     getJson(`/api/organizations/${slug(org)}/relationships`, { at, knownAt, fact }, signal),
-  ownersThrough: (org, at, knownAt, signal) =>
-    getJson(`/api/organizations/${slug(org)}/owners`, { through: 'true', at, knownAt }, signal),
+  ownersThrough: (org, at, knownAt, depth, signal) =>
+    getJson(`/api/organizations/${slug(org)}/owners`, { through: 'true', depth, at, knownAt }, signal),
   fact: (fact, signal) => getJson(`/api/facts/${slug(fact)}`, {}, signal),
   event: (sequence, signal) => getJson('/api/events', { after: sequence - 1, limit: 1 }, signal),
   feedHead: (signal) => getJson('/api/feed', { after: 0, limit: 1 }, signal),

@@ -47,6 +47,9 @@ function readAddress() {
   };
 }
 
+// Chains the panel looks through: a web of cross-holdings over thousands of organizations answers deeper questions in seconds, not at a click.
+const THROUGH_DEPTH = 3;
+
 let state = readAddress();
 
 function address(st) {
@@ -450,10 +453,17 @@ async function loadPanel(gen) {
   const knownAt = graph.knownAt;
   try {
     if (state.org && !state.edge) {
-      // Owners through chains beside the ties; the ties are shown even when that answer fails.
-      const [answer, through] = await Promise.all([api.relationships(state.org, at, knownAt), api.ownersThrough(state.org, at, knownAt).catch(() => null)]);
-      if (gen === generation) {
-        renderOrganization(panel, answer, ctx, through);
+      // The ties at once; the owners through chains added when they come (a web of cross-holdings can take a while),
+      // and not at all when that answer fails.
+      const through = api.ownersThrough(state.org, at, knownAt, THROUGH_DEPTH).catch(() => null);
+      const answer = await api.relationships(state.org, at, knownAt);
+      if (gen !== generation) {
+        return;
+      }
+      renderOrganization(panel, answer, ctx, null);
+      const owners = await through;
+      if (owners && gen === generation) {
+        renderOrganization(panel, answer, ctx, owners);
       }
       return;
     }

@@ -131,7 +131,7 @@ export function renderNotInForce(panel, fact, type, at, knownAt, ctx) {
 function ownersThrough(answer, ctx) {
   const owners = answer.owners;
   return h('section', { class: 'through', 'aria-labelledby': 'through-title' },
-    h('h3', { id: 'through-title', text: `Owners through chains (${owners.length})` }),
+    h('h3', { id: 'through-title', text: `Owners through chains of up to ${answer.depth} stakes (${owners.length})` }),
     owners.length
       ? h('ol', { class: 'through-list' }, owners.slice(0, 12).map((o) => {
         const path = o.paths[0];

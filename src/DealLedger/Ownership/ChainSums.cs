@@ -136,7 +136,9 @@ internal static class ChainSums
             }
             // What flows in from components already solved, and the weights inside this one.
             var b = new decimal?[members.Count];
-            var inside = new decimal[members.Count, members.Count];
+            var big = members.Count > ExactComponent;
+            var inside = new decimal[big ? 1 : members.Count, big ? 1 : members.Count];
+            var sparse = new List<(int From, int To, double W)>();
             for (var i = 0; i < members.Count; i++)
             {
                 decimal? sum = members[i] == origin ? 1m : 0m;
@@ -145,7 +147,14 @@ internal static class ChainSums
                     var w = weight(all[e.Link].Share);
                     if (component[e.To] == ci)
                     {
-                        inside[i, at[e.To]] += w;
+                        if (big)
+                        {
+                            sparse.Add((i, at[e.To], (double)w));
+                        }
+                        else
+                        {
+                            inside[i, at[e.To]] += w;
+                        }
                     }
                     else if (w > 0m)
                     {
@@ -158,6 +167,11 @@ internal static class ChainSums
             {
                 value[members[0]] = b[0];
                 returns[members[0]] = 1m;
+                continue;
+            }
+            if (big)
+            {
+                Iterate(members, b, sparse, value, returns);
                 continue;
             }
             var inverse = Inverse(inside);
@@ -183,6 +197,41 @@ internal static class ChainSums
             }
         }
         return (value, returns);
+    }
+
+    /// <summary>Organizations in one cycle's component solved exactly (an inverse costs the cube of their count); larger ones by iteration.</summary>
+    private const int ExactComponent = 64;
+
+    /// <summary>
+    /// A large component (a generated or real web of cross-holdings can tie hundreds together): the sums by Gauss–Seidel
+    /// sweeps in doubles over its links, until they stop moving (null when they grow without limit or do not settle).
+    /// A walk's returns to where it ends are taken as 1 there, so the holdings direction counts walks that meet their
+    /// end more than once: its sums are then upper bounds (said in docs/benchmarks.md).
+    /// </summary>
+    private static void Iterate(List<int> members, decimal?[] b, List<(int From, int To, double W)> sparse, decimal?[] value, decimal?[] returns)
+    {
+        var k = members.Count;
+        var x = new double[k];
+        var from = sparse.ToLookup(e => e.From);
+        var unbounded = b.Any(v => v is null);
+        var settled = false;
+        for (var sweep = 0; sweep < 10_000 && !unbounded && !settled; sweep++)
+        {
+            var moved = 0.0;
+            for (var i = 0; i < k; i++)
+            {
+                var next = (double)b[i]!.Value + from[i].Sum(e => e.W * x[e.To]);
+                moved = Math.Max(moved, Math.Abs(next - x[i]));
+                x[i] = next;
+            }
+            unbounded = x.Any(v => v > 1e6);
+            settled = moved < 1e-15;
+        }
+        for (var i = 0; i < k; i++)
+        {
+            value[members[i]] = unbounded || !settled ? (x[i] == 0 && !unbounded ? 0m : null) : (decimal)x[i];
+            returns[members[i]] = 1m;
+        }
     }
 
     /// <summary>The look-through share of x (0–1), or null above 100 % (read as 100 %).</summary>

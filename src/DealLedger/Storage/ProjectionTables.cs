@@ -112,8 +112,8 @@ public static class ProjectionTables
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_subject") { Columns = [IndexedKey("subject"), "recorded", "valid"], Method = IndexMethod.gist });
         // The headline query as known now: a pair's open segments in valid-time order (ranges sort by their start).
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_current") { Columns = ["holder", "subject", "valid"], Predicate = "upper_inf(recorded)" });
-        // An organization's owners as known now (owners, look-through level by level): a btree seek, where the GiST
-        // index by subject visits many pages (its hash keys do not cluster) — about 0.1 against 1.6 ms a lookup.
+        // An organization's owners as known now (owners, look-through level by level): a btree seek, about 0.1 ms a
+        // lookup, where the GiST index by subject took 0.2 ms on a generated ledger and 1.6 ms on a group's (docs/benchmarks.md).
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_current_subject") { Columns = ["subject", "valid"], Predicate = "upper_inf(recorded)" });
         // The change feed: the segments a write opened (sequence) and closed (closed_sequence).
         holdings.Indexes.Add(new IndexDefinition("ix_holding_segments_sequence") { Columns = ["sequence"] });
