@@ -177,6 +177,13 @@ public sealed class Ledger : IAsyncDisposable
     public const string KnownAtSql = "least(coalesce($1::timestamptz, now()), now())";
 
     /// <summary>
+    /// Whether nothing was recorded after an instant (an SQL expression over it): then the open rows of a projection
+    /// (upper_inf(recorded)) are exactly those as known at it, and a btree over them answers, not the GiST over both axes.
+    /// </summary>
+    internal static string NothingRecordedAfter(string instant) =>
+        $"coalesce((select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1), '-infinity') <= {instant}";
+
+    /// <summary>
     /// As the other form, with the query's first statement sent in the barrier's round trip, so a query
     /// that needs no more costs one. <paramref name="first"/> returns one row, read by <paramref name="row"/>;
     /// its parameter $1 is reserved for the knownAt asked, and <see cref="KnownAtSql"/> is the one answered.

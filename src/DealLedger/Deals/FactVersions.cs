@@ -70,7 +70,7 @@ internal static class FactVersions
     /// </summary>
     public static Task<List<FactState>> StakesOfPairsAsync(NpgsqlConnection c, IReadOnlyCollection<(string Holder, string Subject)> pairs, DateTimeOffset knownAt, CancellationToken ct) =>
         Sql.ListAsync(c,
-            $"with k as materialized (select coalesce((select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1), '-infinity') <= $4::timestamptz now) " +
+            $"with k as materialized (select {Ledger.NothingRecordedAfter("$4::timestamptz")} now) " +
             "select f.state::text from unnest($1::text[], $2::text[]) p(holder, subject) cross join lateral (" +
             $"select state from {Table} where (select now from k) and upper_inf(recorded) and holder = p.holder and subject = p.subject and type = $3 union all " +
             $"select state from {Table} where not (select now from k) and orgs @> array[p.holder, p.subject]::text[] and holder = p.holder and subject = p.subject " +

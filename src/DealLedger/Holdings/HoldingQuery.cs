@@ -25,7 +25,7 @@ public static class HoldingQuery
         // Else the GiST index over both time axes finds it. The day is only compared, never added to: the
         // calendar's first and last days arrive as -infinity and infinity (Sql.Command), where day + 1 is the day.
         var probe = new NpgsqlBatchCommand(
-            $"with f as materialized (select case when coalesce((select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1), '-infinity') <= {Ledger.KnownAtSql} " +
+            $"with f as materialized (select case when {Ledger.NothingRecordedAfter(Ledger.KnownAtSql)} " +
             $"then (select finding from (select finding, valid, holder, subject from {Table} where upper_inf(recorded) " +
             "and (holder, subject, valid) <= ($2, $3, daterange($4::date, null)) order by holder desc, subject desc, valid desc limit 1) s " +
             "where holder = $2 and subject = $3 and valid @> $4::date) " +
@@ -97,7 +97,7 @@ public static class HoldingQuery
         var column = side == Side.Holder ? "holder" : "subject";
         const string held = "valid @> $3::date and status in ('held', 'uncertain')";
         return Sql.ListAsync(c,
-            $"with k as materialized (select coalesce((select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1), '-infinity') <= $2::timestamptz now) " +
+            $"with k as materialized (select {Ledger.NothingRecordedAfter("$2::timestamptz")} now) " +
             "select s.holder, s.subject, s.finding::text from unnest($1::text[]) o(id) cross join lateral (" +
             $"select holder, subject, finding from {Table} where (select now from k) and upper_inf(recorded) and {column} = o.id and {held} union all " +
             $"select holder, subject, finding from {Table} where not (select now from k) and {IdIs(column, "o.id")} and recorded @> $2::timestamptz and {held}) s " +

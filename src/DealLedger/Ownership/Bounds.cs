@@ -9,8 +9,6 @@ namespace DealLedger.Ownership;
 /// </summary>
 internal readonly record struct Bounds(decimal Lower, bool LowerInclusive, decimal Upper, bool UpperInclusive)
 {
-    public static readonly Bounds Zero = new(0m, true, 0m, true);
-
     public static readonly Bounds Whole = new(1m, true, 1m, true);
 
     /// <summary>What a held or uncertain stake counts for: its share; a disputed size by the cover of what was claimed; an uncertain one from 0.</summary>
