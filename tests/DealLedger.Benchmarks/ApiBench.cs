@@ -75,15 +75,18 @@ public static partial class ApiBench
         var rates = new List<double>();
         var p99s = new List<double>();
         var rss = new List<double>();
+        var apiCpu = new List<double>();
         const int connections = 16;
         for (var run = 0; run <= bench.Runs; run++)
         {
             // Run 0 warms the API up (JIT, pools) and is not counted.
             var duration = run == 0 ? Math.Max(5, seconds) : seconds;
             using var memory = new PeakMemory(api.Id);
+            var busy = CpuTime.MachineBusySeconds();
             var (rate, p99, errors) = wrk is not null
                 ? await WrkAsync(wrk, address, paths, key, connections, duration)
                 : await InProcessLoadAsync(address, paths, key, connections, duration);
+            var perRequest = CoreMilliseconds(CpuTime.MachineBusySeconds() - busy, rate, duration);
             if (errors > 0)
             {
                 throw new InvalidOperationException($"{errors} requests failed (non-2xx or socket errors) in the HTTP load");
@@ -95,7 +98,8 @@ public static partial class ApiBench
             rates.Add(rate);
             p99s.Add(p99);
             rss.Add(memory.PeakMegabytes);
-            Bench.Log($"GET /api/holdings ({(wrk is null ? "in-process client" : "wrk")}, {connections} connections, {duration} s): run {run}: {rate:N0} req/s, p99 {p99:F2} ms, API RSS peak {memory.PeakMegabytes:F0} MB");
+            apiCpu.Add(perRequest);
+            Bench.Log($"GET /api/holdings ({(wrk is null ? "in-process client" : "wrk")}, {connections} connections, {duration} s): run {run}: {rate:N0} req/s, p99 {p99:F2} ms, API RSS peak {memory.PeakMegabytes:F0} MB, {perRequest:F3} ms of the machine's CPU a request");
         }
         var how = wrk is null ? "in-process HttpClient (wrk not installed)" : "wrk -t2";
         var median = Bench.Median(rates);
@@ -110,6 +114,8 @@ public static partial class ApiBench
         var direct = new List<(double Rate, double P99)>();
         var kestrel = new List<(double Rate, double P99)>();
         var few = new List<(double Rate, double P99)>();
+        var directCpu = new List<double>();
+        var kestrelCpu = new List<double>();
         var limitRuns = bench.Quick ? 1 : bench.Runs;
         if (statements is not null)
         {
@@ -120,16 +126,20 @@ public static partial class ApiBench
         {
             if (statements is not null)
             {
+                var busy = CpuTime.MachineBusySeconds();
                 direct.Add(await DirectProbesAsync(cs, statements, paths, connections, seconds));
+                directCpu.Add(CoreMilliseconds(CpuTime.MachineBusySeconds() - busy, direct[^1].Rate, seconds));
                 // Fewer connections than requests in flight: what PostgreSQL answers with one backend per core and a spare.
                 few.Add(await DirectProbesAsync(cs, statements, paths, FewConnections, seconds));
-                Bench.Log($"PostgreSQL alone, the holding request's statements from Npgsql connections (no HTTP): run {run}: {connections} connections {direct[^1].Rate:N0} req/s, p99 {direct[^1].P99:F2} ms; {FewConnections} connections {few[^1].Rate:N0} req/s, p99 {few[^1].P99:F2} ms");
+                Bench.Log($"PostgreSQL alone, the holding request's statements from Npgsql connections (no HTTP): run {run}: {connections} connections {direct[^1].Rate:N0} req/s, p99 {direct[^1].P99:F2} ms, {directCpu[^1]:F3} ms of the machine's CPU a request; {FewConnections} connections {few[^1].Rate:N0} req/s, p99 {few[^1].P99:F2} ms");
             }
+            var liveBusy = CpuTime.MachineBusySeconds();
             var live = wrk is not null
                 ? await WrkAsync(wrk, address, ["/health/live"], key, connections, seconds)
                 : await InProcessLoadAsync(address, ["/health/live"], key, connections, seconds);
             kestrel.Add((live.Rate, live.P99));
-            Bench.Log($"Kestrel alone, GET /health/live with the same key and load: run {run}: {live.Rate:N0} req/s, p99 {live.P99:F2} ms");
+            kestrelCpu.Add(CoreMilliseconds(CpuTime.MachineBusySeconds() - liveBusy, live.Rate, seconds));
+            Bench.Log($"Kestrel alone, GET /health/live with the same key and load: run {run}: {live.Rate:N0} req/s, p99 {live.P99:F2} ms, {kestrelCpu[^1]:F3} ms of the machine's CPU a request");
         }
         if (statements is not null)
         {
@@ -142,6 +152,21 @@ public static partial class ApiBench
         bench.Add(new Measurement("GET /api/holdings limit: Kestrel alone (no database)", size, "req/s", kestrelRate, "—", null, limitRuns,
             "GET /api/holdings", median, median / kestrelRate, "the API's share of this limit", null,
             $"GET /health/live on the same API process, with the same key and {how} load (authentication, rate limiter and middleware, no database); p99 {Bench.Median(kestrel.Select(k => k.P99)):F2} ms"));
+        // The cores' limit: a request must at least be served by PostgreSQL (and Npgsql's client side) and pass Kestrel
+        // and the key check (and the load generator's side of HTTP), each measured alone above with what the machine's CPU
+        // spent a request. Together, on these cores, they allow at most this many requests a second, before any of the
+        // API's own work on a holding (the query's code, its words, JSON).
+        if (directCpu.Count > 0 && kestrelCpu.Count > 0 && Bench.Median(directCpu) > 0)
+        {
+            var floor = Bench.Median(directCpu) + Bench.Median(kestrelCpu);
+            var ceiling = Environment.ProcessorCount * 1000 / floor;
+            var spent = Bench.Median(apiCpu);
+            bench.Add(new Measurement("GET /api/holdings limit: the cores", size, "req/s", ceiling, "—", null, limitRuns,
+                "GET /api/holdings", median, median / ceiling, "the API's share of this limit", null,
+                $"{Environment.ProcessorCount} cores ÷ the machine's CPU a request of PostgreSQL alone ({Bench.Median(directCpu):F3} ms) and of Kestrel alone ({Bench.Median(kestrelCpu):F3} ms), " +
+                $"each measured over its whole run from /proc/stat (every process: server, client, load generator); GET /api/holdings took {spent:F3} ms a request, " +
+                $"of which {Math.Max(0, spent - floor):F3} ms beyond those two"));
+        }
         var peak = Bench.Median(rss);
         bench.Add(new Measurement("memory: API resident under the HTTP load", size, "MB", peak, "≤ 300 MB", peak <= 300, bench.Runs,
             Note: "peak VmRSS of the API process, sampled every 50 ms during each run"));
@@ -155,7 +180,7 @@ public static partial class ApiBench
     /// asked (none), then the barrier's lock and the probe's holder, subject and day. Null when they cannot
     /// be captured so (the query changed shape): then the limit is not measured, and the log says why.
     /// </summary>
-    private static async Task<List<(string Sql, object?[] Parameters)>?> ProbeStatementsAsync(string cs)
+    internal static async Task<List<(string Sql, object?[] Parameters)>?> ProbeStatementsAsync(string cs)
     {
         // A pair and a day with a segment, so the request needs no statement beyond its one batch.
         var found = await Bench.ScalarAsync<string>(cs,
@@ -237,27 +262,8 @@ public static partial class ApiBench
                 var (holder, subject, day) = asked[i++ % asked.Length];
                 var start = Stopwatch.GetTimestamp();
                 await using (var connection = await source.OpenConnectionAsync())
-                await using (var batch = new Npgsql.NpgsqlBatch(connection))
                 {
-                    foreach (var (sql, parameters) in statements)
-                    {
-                        var command = new Npgsql.NpgsqlBatchCommand(sql);
-                        foreach (var value in parameters)
-                        {
-                            command.Parameters.Add(value is null
-                                ? new Npgsql.NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz }
-                                : new Npgsql.NpgsqlParameter { Value = value switch { "{holder}" => holder, "{subject}" => subject, "{day}" => day, _ => value } });
-                        }
-                        batch.BatchCommands.Add(command);
-                    }
-                    await using var reader = await batch.ExecuteReaderAsync();
-                    do
-                    {
-                        while (await reader.ReadAsync())
-                        {
-                        }
-                    }
-                    while (await reader.NextResultAsync());
+                    await SendProbeAsync(connection, statements, holder, subject, day);
                 }
                 times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             }
@@ -266,6 +272,35 @@ public static partial class ApiBench
         var merged = all.SelectMany(t => t).Order().ToArray();
         return (merged.Length / (double)seconds, Bench.Percentile(merged, 0.99));
     }
+
+    /// <summary>The captured statements of one holding request, for (holder, subject, day), as one batch; rows read and dropped.</summary>
+    internal static async Task SendProbeAsync(Npgsql.NpgsqlConnection connection, List<(string Sql, object?[] Parameters)> statements, string holder, string subject, DateOnly day)
+    {
+        await using var batch = new Npgsql.NpgsqlBatch(connection);
+        foreach (var (sql, parameters) in statements)
+        {
+            var command = new Npgsql.NpgsqlBatchCommand(sql);
+            foreach (var value in parameters)
+            {
+                command.Parameters.Add(value is null
+                    ? new Npgsql.NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz }
+                    : new Npgsql.NpgsqlParameter { Value = value switch { "{holder}" => holder, "{subject}" => subject, "{day}" => day, _ => value } });
+            }
+            batch.BatchCommands.Add(command);
+        }
+        await using var reader = await batch.ExecuteReaderAsync();
+        do
+        {
+            while (await reader.ReadAsync())
+            {
+            }
+        }
+        while (await reader.NextResultAsync());
+    }
+
+    /// <summary>Milliseconds of the machine's CPU a request: busy seconds over a run ÷ the requests it served.</summary>
+    private static double CoreMilliseconds(double busySeconds, double rate, int seconds) =>
+        rate > 0 ? busySeconds * 1000 / (rate * seconds) : 0;
 
     private static async Task<(double Rate, double P99, long Errors)> WrkAsync(string wrk, string address, List<string> paths, string key, int connections, int seconds)
     {

@@ -20,6 +20,27 @@ public readonly record struct CpuTime(TimeSpan Wall, TimeSpan Ours, TimeSpan Ser
     public static CpuTime operator -(CpuTime a, CpuTime b) =>
         new(a.Wall - b.Wall, a.Ours - b.Ours, a.Server - b.Server, a.Allocated - b.Allocated, a.Collections - b.Collections, a.Paused - b.Paused);
 
+    /// <summary>
+    /// Seconds of CPU the whole machine spent busy since boot (every core, every process: /proc/stat's first line less its
+    /// idle and iowait), zero where /proc cannot be read. The difference over a run, divided by what the run served, is
+    /// the CPU one request took of the machine, whoever spent it.
+    /// </summary>
+    public static double MachineBusySeconds()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/stat").First();
+            // cpu user nice system idle iowait irq softirq steal …
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8)
+                .Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+            return (fields.Sum() - fields[3] - fields[4]) / TicksPerSecond;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>utime + stime of every process named postgres that can be read (zero where /proc cannot be).</summary>
     private static long ServerTicks()
     {

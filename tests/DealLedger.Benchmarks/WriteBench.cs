@@ -54,6 +54,14 @@ public static class WriteBench
                 $"PostgreSQL alone committing a transaction that wrote (its WAL flushed to the disk): p50 {commit.P50:F2} ms; " +
                 $"in {writes} more deals, their statements' round trips (sent to answered, as Npgsql traces them; the commit not among them) p50 {waiting.P50:F2} ms of a write's p50 {waiting.Write:F2} ms")));
 
+        // What the deal waits on PostgreSQL for, at least: its statements, sent to answered, and a commit. Below the
+        // target only when PostgreSQL does less per write, whatever this process does.
+        var postgres = waiting.P50 + commit.P50;
+        bench.Add(new Measurement("single write limit: PostgreSQL's side of a 10-fact deal", size, "ms", postgres, "—", null, bench.Runs,
+            "10-fact deal p50", tenFacts.P50, tenFacts.P50 / postgres, "the deal ÷ PostgreSQL's side", null,
+            string.Create(CultureInfo.InvariantCulture,
+                $"the deal's statements' round trips p50 {waiting.P50:F2} ms (over {writes} more deals) + a bare commit p50 {commit.P50:F2} ms (the deal's own commit flushes more WAL)")));
+
         // The short side: pairs of 20 events made for this invocation, each written once before timing (as the long pair is
         // by the warm-up), then written in turn, so none grows past about 30 events (one reused pair would reach about 175 by the end of the third run).
         var shortPairs = await ShortPairsAsync(ledger, tag, source, count: 20);
