@@ -42,12 +42,25 @@ public sealed class LogSignal(Ledger ledger, ApiKeyCache keys, ILogger<LogSignal
                 {
                     await cmd.ExecuteNonQueryAsync(stoppingToken);
                 }
-                keys.Listening();
-                Pulse();
-                while (!stoppingToken.IsCancellationRequested)
+                try
                 {
-                    await c.WaitAsync(TimeSpan.FromSeconds(5), stoppingToken);
+                    keys.Listening();
                     Pulse();
+                    while (!stoppingToken.IsCancellationRequested)
+                    {
+                        await c.WaitAsync(TimeSpan.FromSeconds(5), stoppingToken);
+                        Pulse();
+                    }
+                }
+                finally
+                {
+                    // The pool does not reset a connection it takes back (LedgerStore.DataSource): stop listening before
+                    // it goes back, unless it is broken (then the pool drops it).
+                    if (c.FullState == System.Data.ConnectionState.Open)
+                    {
+                        await using var unlisten = new NpgsqlCommand("unlisten *", c);
+                        await unlisten.ExecuteNonQueryAsync(CancellationToken.None);
+                    }
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -255,6 +255,10 @@ public sealed class RebuildTests
         Assert.True(await Sql.ScalarAsync<long>(c, "select min(id) from dealledger.holding_segments where sequence = (select max(sequence) from dealledger.holding_segments)", default) > highest,
             "a write after the rebuild reused an id the replaced table had handed out");
         Assert.True((await s.Ledger.ReplayAsync(null)).Agrees);
+        // The pool takes connections back as they are (LedgerStore.DataSource): no idle one may still hold a shadow's lock,
+        // which would mark a shadow long gone as owned.
+        Assert.Equal(0, await Sql.ScalarAsync<long>(c, "select count(*) from pg_locks l join pg_stat_activity a on a.pid = l.pid " +
+            "where l.locktype = 'advisory' and a.datname = current_database() and a.state = 'idle'", default));
     }
 
     [Fact]

@@ -278,9 +278,17 @@ internal sealed class ShadowProjections : IAsyncDisposable
         await Ledger.DisposeAsync();
         await using (owner)
         {
-            // Should this fail (the database went away), the next shadow drops this one.
-            await Sql.ExecAsync(owner, $"drop schema if exists {Schema} cascade", CancellationToken.None);
-            await Sql.ExecAsync(owner, "select pg_advisory_unlock($1, hashtext($2))", CancellationToken.None, OwnerLock, Schema);
+            try
+            {
+                // Should this fail (the database went away), the next shadow drops this one.
+                await Sql.ExecAsync(owner, $"drop schema if exists {Schema} cascade", CancellationToken.None);
+            }
+            finally
+            {
+                // The pool does not reset a connection it takes back (LedgerStore.DataSource): a session lock left on it
+                // would mark this shadow as owned for as long as the connection lives.
+                await Sql.ExecAsync(owner, "select pg_advisory_unlock($1, hashtext($2))", CancellationToken.None, OwnerLock, Schema);
+            }
         }
     }
 }
