@@ -46,6 +46,9 @@ public sealed class Ledger : IAsyncDisposable
     /// <summary>The sources and events findings cite, as this ledger's reads found them (they never change).</summary>
     internal Holdings.Citations Citations { get; } = new();
 
+    /// <summary>Organizations' names as this ledger's headline queries read them (a registration never changes once recorded).</summary>
+    internal Recent<string, string> Names { get; } = new(100_000, StringComparer.Ordinal);
+
     /// <summary>The fact versions and open segments this ledger's writes read (they never change once stored).</summary>
     internal Writing.KeptRows Kept { get; } = new();
     internal DocumentStore Store => store.Value;

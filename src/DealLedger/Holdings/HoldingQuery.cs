@@ -14,30 +14,29 @@ public static class HoldingQuery
     public static Task<HoldingAnswer> HoldingAsync(this Ledger ledger, string holder, string subject, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default)
     {
         var day = at ?? ledger.Today;
-        // In the read's own round trip: the segment, the pair's names, and whether both organizations exist; the
-        // sources and events its words cite come from the ledger's citations (a second round trip only for those
-        // not read before).
-        // When nothing was recorded after knownAt (in this statement's snapshot), the pair's open segments are
-        // exactly those in force then: a seek in the btree of open segments to the last (holder, subject, valid)
-        // at or before (holder, subject, [day,)) — ranges sort by their start, then their end, so it is the pair's
-        // segment starting last on or before the day, as fast for a pair with thousands of segments as for one
-        // with a few. The row comparison is what only that btree can serve, so a generic plan takes it too.
-        // Else the GiST index over both time axes finds it. The day is only compared, never added to: the
-        // calendar's first and last days arrive as -infinity and infinity (Sql.Command), where day + 1 is the day.
-        var probe = new NpgsqlBatchCommand(
-            $"with f as materialized (select case when {Ledger.NothingRecordedAfter(Ledger.KnownAtSql)} " +
-            $"then (select finding from (select finding, valid, holder, subject from {Table} where upper_inf(recorded) " +
-            "and (holder, subject, valid) <= ($2, $3, daterange($4::date, null)) order by holder desc, subject desc, valid desc limit 1) s " +
-            "where holder = $2 and subject = $3 and valid @> $4::date) " +
-            $"else (select finding from {Table} where {OfPair("$2", "$3")} and recorded @> {Ledger.KnownAtSql} and valid @> $4::date limit 1) end finding) " +
-            $"select f.finding::text, (select json_object_agg(o.id, o.name) from {ProjectionTables.Of("organizations")} o where o.id in ($2, $3))::text from f")
+        // Both names known already (a registration never changes): the probe reads the segment only.
+        var named = ledger.Names.TryGet(holder, out var holderName) & ledger.Names.TryGet(subject, out var subjectName);
+        var probe = new NpgsqlBatchCommand(named ? Probe : ProbeAndNames)
         {
             Parameters = { new() { Value = holder }, new() { Value = subject }, new() { Value = day } },
         };
-        return ledger.ReadAsync(knownAt, probe, r => (Finding: r.IsDBNull(0) ? null : Finding.Parse(r.GetString(0)), Names: Names(r, 1)),
+        return ledger.ReadAsync(knownAt, probe, r => (Finding: r.IsDBNull(0) ? null : Finding.Parse(r.GetString(0)), Names: named ? null : Names(r, 1)),
             async (c, k, found, token) =>
         {
-            if (found.Finding is null || found.Names.Count < 2)
+            if (found.Names is { } names)
+            {
+                foreach (var (id, name) in names)
+                {
+                    ledger.Names.Add(id, name);
+                }
+                if (found.Finding is null || names.Count < 2)
+                {
+                    await PairNamesAsync(c, holder, subject, token);
+                }
+                holderName = names.GetValueOrDefault(holder, holder);
+                subjectName = names.GetValueOrDefault(subject, subject);
+            }
+            else if (found.Finding is null)
             {
                 await PairNamesAsync(c, holder, subject, token);
             }
@@ -46,7 +45,7 @@ public static class HoldingQuery
             {
                 var cited = ledger.Citations.For([stored]);
                 await cited.LoadAsync(c, token);
-                finding = FindingWords.Render(stored, found.Names.GetValueOrDefault(holder, holder), found.Names.GetValueOrDefault(subject, subject), cited.Sources, cited.Events);
+                finding = FindingWords.Render(stored, holderName, subjectName, cited.Sources, cited.Events);
             }
             else
             {
@@ -55,6 +54,28 @@ public static class HoldingQuery
             return HoldingAnswer.From(holder, subject, day, k, finding);
         }, ct);
     }
+
+    // In the read's own round trip: the segment, and — unless this ledger knows both names — the pair's names (whether
+    // both organizations exist); the sources and events its words cite come from the ledger's citations (a second round
+    // trip only for those not read before).
+    // When nothing was recorded after knownAt (in this statement's snapshot), the pair's open segments are exactly those
+    // in force then: a seek in the btree of open segments to the last (holder, subject, valid) at or before (holder,
+    // subject, [day,)) — ranges sort by their start, then their end, so it is the pair's segment starting last on or before
+    // the day, as fast for a pair with thousands of segments as for one with a few. The row comparison is what only that
+    // btree can serve, so a generic plan takes it too. Else the GiST index over both time axes finds it. The day is only
+    // compared, never added to: the calendar's first and last days arrive as -infinity and infinity (Sql.Command), where
+    // day + 1 is the day.
+    private static readonly string Segment =
+        $"with f as materialized (select case when {Ledger.NothingRecordedAfter(Ledger.KnownAtSql)} " +
+        $"then (select finding from (select finding, valid, holder, subject from {Table} where upper_inf(recorded) " +
+        "and (holder, subject, valid) <= ($2, $3, daterange($4::date, null)) order by holder desc, subject desc, valid desc limit 1) s " +
+        "where holder = $2 and subject = $3 and valid @> $4::date) " +
+        $"else (select finding from {Table} where {OfPair("$2", "$3")} and recorded @> {Ledger.KnownAtSql} and valid @> $4::date limit 1) end finding) ";
+
+    private static readonly string Probe = Segment + "select f.finding::text from f";
+
+    private static readonly string ProbeAndNames = Segment +
+        $"select f.finding::text, (select json_object_agg(o.id, o.name) from {ProjectionTables.Of("organizations")} o where o.id in ($2, $3))::text from f";
 
     /// <summary>Segments of the pair (SQL expressions), found through the pair's GiST index by the ids' keys, then by the ids.</summary>
     internal static string OfPair(string holder, string subject, string alias = "") =>
