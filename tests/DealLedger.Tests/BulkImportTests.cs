@@ -25,6 +25,22 @@ public sealed partial class BulkImportTests
     private static List<HistoryBatch> History() => new HistoryGenerator(events: 1_600, batches: 2, seed: 7, longPairEvents: 300).Generate().ToList();
 
     [Fact]
+    public async Task a_large_import_leaves_no_index_entries_pending_for_searches_to_read()
+    {
+        // One write of more than BulkImport.AnalyzeAfter events: its fact versions' GIN entries would otherwise wait in
+        // the index's pending list, read whole by every search of organizations' facts until autovacuum came round.
+        var history = new HistoryGenerator(events: 12_000, batches: 1, seed: 11, longPairEvents: 200).Generate().ToList();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var ledger = db.Connect();
+        var report = await ledger.ImportAsync(history[0].Documents);
+        Assert.True(report.EventsAppended >= BulkImport.AnalyzeAfter, $"{report.EventsAppended} events");
+        await using var c = new NpgsqlConnection(db.ConnectionString);
+        await c.OpenAsync();
+        // What merging the list now finds to merge: nothing.
+        Assert.Equal(0L, await Sql.ScalarAsync<long>(c, "select gin_clean_pending_list('dealledger.ix_fact_versions_orgs'::regclass)", default));
+    }
+
+    [Fact]
     public async Task an_import_that_loads_first_stores_the_same_events_rows_and_answers_as_one_that_looks_up_entry_by_entry()
     {
         var history = History();
