@@ -29,14 +29,11 @@ public static class HoldingQuery
                 {
                     ledger.Names.Add(id, name);
                 }
-                if (found.Finding is null || names.Count < 2)
-                {
-                    await PairNamesAsync(c, holder, subject, token);
-                }
                 holderName = names.GetValueOrDefault(holder, holder);
                 subjectName = names.GetValueOrDefault(subject, subject);
             }
-            else if (found.Finding is null)
+            // No segment, or an organization not registered: the ids checked, each refusal in its own words.
+            if (found.Finding is null || found.Names?.Count < 2)
             {
                 await PairNamesAsync(c, holder, subject, token);
             }
