@@ -106,10 +106,15 @@ public static class HoldingTimeline
     {
         renderings?.Begin();
         // Order never depends on where the facts came from (a table scan or a replay).
-        var ordered = facts.OrderBy(f => f.Id, StringComparer.Ordinal).ToList();
+        var ordered = new List<FactState>(facts);
+        ordered.Sort(ById);
         var words = new Findings();
-        var retracted = ordered.Where(f => f.IsRetracted).ToList();
-        var live = ordered.Where(f => !f.IsRetracted).ToList();
+        var retracted = new List<FactState>();
+        var live = new List<FactState>(ordered.Count);
+        foreach (var f in ordered)
+        {
+            (f.IsRetracted ? retracted : live).Add(f);
+        }
         if (live.Count == 0)
         {
             renderings?.Built = null;
@@ -119,9 +124,7 @@ public static class HoldingTimeline
         var marks = MarksOf(states, live);
         // Between these days nothing changes: a mark's window opens (First), closes (Last), or an open
         // mark may now have come after one that happened on its first day (First + 1).
-        var points = marks.SelectMany(m => new[] { m.First, m.First.AddDays(1), m.Last })
-            .Concat(retracted.SelectMany(r => new[] { r.Current.Valid.From.Start }.Concat(r.EndsOn is { } e ? [e.End] : [])))
-            .Distinct().Order().ToList();
+        var points = PointsOf(marks, retracted);
         var sweep = new Sweep(marks);
         var retractions = new Retractions(retracted, points);
         var segments = new List<HoldingSegment>();
@@ -181,6 +184,71 @@ public static class HoldingTimeline
         }
         renderings?.Built = new LastBuild(values, retracted, segments, states.ToDictionary(x => (x.Start, FirstId(x.Members))));
         return segments;
+    }
+
+    /// <summary>
+    /// The positions 0..count-1 in the order of their keys, equal keys in position order (a stable sort). A key is a
+    /// non-negative number below 2^43 (days are below 2^22, windows of a year below 2^9), so the position fits beside it
+    /// and one sort of plain numbers does it.
+    /// </summary>
+    private static int[] SortedOrder(int count, Func<int, long> key)
+    {
+        if (count > 1 << 20)
+        {
+            var positions = Enumerable.Range(0, count).ToArray();
+            var keys = positions.Select(key).ToArray();
+            return [.. positions.OrderBy(i => keys[i])];
+        }
+        var keyed = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            var k = key(i);
+            if ((ulong)k >= 1UL << 43)
+            {
+                throw new ArgumentOutOfRangeException(nameof(key), k, "a sort key of the timeline out of range");
+            }
+            keyed[i] = (k << 20) | (uint)i;
+        }
+        Array.Sort(keyed);
+        var order = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            order[i] = (int)(keyed[i] & ((1 << 20) - 1));
+        }
+        return order;
+    }
+
+    private static readonly Comparison<FactState> ById = (a, b) => string.CompareOrdinal(a.Id, b.Id);
+
+    /// <summary>The days a stretch may begin on, in order, each once.</summary>
+    private static List<DateOnly> PointsOf(List<Mark> marks, List<FactState> retracted)
+    {
+        var points = new List<DateOnly>(3 * marks.Count + 2 * retracted.Count);
+        foreach (var m in marks)
+        {
+            points.Add(m.First);
+            points.Add(m.First.AddDays(1));
+            points.Add(m.Last);
+        }
+        foreach (var r in retracted)
+        {
+            points.Add(r.Current.Valid.From.Start);
+            if (r.EndsOn is { } e)
+            {
+                points.Add(e.End);
+            }
+        }
+        points.Sort();
+        var kept = 0;
+        for (var i = 0; i < points.Count; i++)
+        {
+            if (kept == 0 || points[i] != points[kept - 1])
+            {
+                points[kept++] = points[i];
+            }
+        }
+        points.RemoveRange(kept, points.Count - kept);
+        return points;
     }
 
     /// <summary>A build as the next build of its pair compares itself with: its marks (as values), retracted facts and findings.</summary>
@@ -311,51 +379,76 @@ public static class HoldingTimeline
     private static List<State> GroupIntoStates(List<FactState> live, IReadOnlyDictionary<string, SourceRegistered> sources,
         IReadOnlyDictionary<(ValidDate, string), State>? made)
     {
-        var states = new List<(ValidDate Start, List<FactState> Members)>();
+        // Facts by start date, each date where it first appears (GroupBy's order), its first and end day taken once.
+        var index = new Dictionary<ValidDate, int>(live.Count);
+        var groups = new List<(ValidDate Key, int Start, int End, List<FactState> Facts)>(live.Count);
+        foreach (var f in live)
+        {
+            var key = f.Current.Valid.From;
+            if (index.TryGetValue(key, out var g))
+            {
+                groups[g].Facts.Add(f);
+            }
+            else
+            {
+                index[key] = groups.Count;
+                groups.Add((key, key.Start.DayNumber, key.End.DayNumber, [f]));
+            }
+        }
+        // Most precise first, then by first day; equal ones in that order (a stable sort).
+        var order = SortedOrder(groups.Count, i => ((long)(groups[i].End - groups[i].Start) << 22) | (uint)groups[i].Start);
+        var states = new List<(ValidDate Start, int First, int End, List<FactState> Members)>(groups.Count);
         // The states by first day (then by when they were made): a state coinciding with a date starts
         // before the date ends, and less than the widest window yet before the date starts.
         var byStart = new List<(int Day, int State)>();
         var widest = 0;
-        var sameDate = live.GroupBy(f => f.Current.Valid.From).OrderBy(g => Width(g.Key)).ThenBy(g => g.Key.Start);
-        foreach (var group in sameDate)
+        foreach (var g in order)
         {
-            var facts = group.ToList();
-            var coinciding = new List<(ValidDate Start, List<FactState> Members)>();
-            for (var k = FirstAfter(byStart, group.Key.Start.DayNumber - widest); k < byStart.Count && byStart[k].Day < group.Key.End.DayNumber; k++)
+            var (key, first, end, facts) = groups[g];
+            // The first coinciding state whose share the facts agree with, else the first coinciding one.
+            int home = -1, coinciding = -1;
+            for (var k = FirstAfter(byStart, first - widest); k < byStart.Count && byStart[k].Day < end; k++)
             {
                 var s = states[byStart[k].State];
-                if (s.Start.Coincides(group.Key) && facts.All(f => f.EndsOn is not { } end || !end.CannotFollow(s.Start)))
+                if (s.First < end && first < s.End && MayFollow(facts, s.Start))
                 {
-                    coinciding.Add(s);
+                    coinciding = coinciding < 0 ? byStart[k].State : coinciding;
+                    if (Agrees(facts, s.Members))
+                    {
+                        home = byStart[k].State;
+                        break;
+                    }
                 }
             }
-            var home = coinciding.FirstOrDefault(s => Agrees([.. facts, .. s.Members]));
-            if (home.Members is null && coinciding.Count > 0)
+            home = home < 0 ? coinciding : home;
+            if (home < 0)
             {
-                home = coinciding[0];
-            }
-            if (home.Members is null)
-            {
-                byStart.Insert(FirstAfter(byStart, group.Key.Start.DayNumber), (group.Key.Start.DayNumber, states.Count));
-                states.Add((group.Key, facts));
-                widest = Math.Max(widest, Width(group.Key));
+                byStart.Insert(FirstAfter(byStart, first), (first, states.Count));
+                states.Add((key, first, end, facts));
+                widest = Math.Max(widest, end - first);
             }
             else
             {
-                home.Members.AddRange(facts);
+                states[home].Members.AddRange(facts);
             }
         }
-        return states.OrderBy(s => s.Start.Start).ThenBy(s => s.Start.End)
-            .Select((s, i) => Again(made, i, s.Start, s.Members) ?? StateOf(i, s.Start, s.Members, sources)).ToList();
+        // By start, then end; equal ones in the order they were made.
+        var byDate = SortedOrder(states.Count, i => ((long)states[i].First << 9) | (uint)(states[i].End - states[i].First));
+        var result = new List<State>(states.Count);
+        foreach (var i in byDate)
+        {
+            var (start, _, _, members) = states[i];
+            result.Add(Again(made, result.Count, start, members) ?? StateOf(result.Count, start, members, sources));
+        }
+        return result;
     }
 
-    private static bool Agrees(IEnumerable<FactState> facts)
+    /// <summary>None of the facts' own ends comes before the state's start could (an end that cannot follow it rules it out).</summary>
+    private static bool MayFollow(List<FactState> facts, ValidDate start)
     {
-        Share? share = null;
         foreach (var f in facts)
         {
-            share = share is null ? f.Current.Share : share.Intersect(f.Current.Share!);
-            if (share is null)
+            if (f.EndsOn is { } end && end.CannotFollow(start))
             {
                 return false;
             }
@@ -363,7 +456,27 @@ public static class HoldingTimeline
         return true;
     }
 
-    private static int Width(ValidDate d) => d.End.DayNumber - d.Start.DayNumber;
+    /// <summary>Whether the facts and the state's members all agree on a share (in that order, as one list).</summary>
+    private static bool Agrees(List<FactState> facts, List<FactState> members)
+    {
+        Share? share = null;
+        bool Joins(FactState f) => (share = share is null ? f.Current.Share : share.Intersect(f.Current.Share!)) is not null;
+        foreach (var f in facts)
+        {
+            if (!Joins(f))
+            {
+                return false;
+            }
+        }
+        foreach (var m in members)
+        {
+            if (!Joins(m))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /// <summary>The first position of <paramref name="byStart"/> (sorted by day) whose day is after <paramref name="day"/>.</summary>
     private static int FirstAfter(List<(int Day, int State)> byStart, int day)
@@ -393,12 +506,24 @@ public static class HoldingTimeline
         }
         foreach (var m in members)
         {
-            if (!state.Members.Any(x => ReferenceEquals(x, m)))
+            if (!Contains(state.Members, m))
             {
                 return null;
             }
         }
-        return state with { Index = index };
+        return state.Index == index ? state : state with { Index = index };
+    }
+
+    private static bool Contains(IReadOnlyList<FactState> facts, FactState fact)
+    {
+        foreach (var f in facts)
+        {
+            if (ReferenceEquals(f, fact))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static string FirstId(IReadOnlyList<FactState> members)
@@ -439,54 +564,93 @@ public static class HoldingTimeline
     {
         static Mark Of(ValidDate date, State? starts, State? of, FactState? fact, EndingNote? ending) =>
             new(date, date.Start, date.LastDay, starts, of, fact, ending);
-        var marks = states.Select(s => Of(s.Start, s, null, null, null)).ToList();
-        // The state each fact belongs to: the first that has it among its members.
-        var stateOf = new Dictionary<FactState, State>(ReferenceEqualityComparer.Instance);
+        var marks = new List<Mark>(states.Count + 4);
         foreach (var s in states)
         {
-            foreach (var m in s.Members)
-            {
-                stateOf.TryAdd(m, s);
-            }
+            marks.Add(Of(s.Start, s, null, null, null));
         }
-        foreach (var f in live.Where(f => f.Ending is not null))
+        // The state each fact belongs to: the first that has it among its members (asked only of facts with an ending).
+        Dictionary<FactState, State>? stateOf = null;
+        foreach (var f in live)
         {
-            marks.Add(Of(f.Ending!.On, null, stateOf[f], f, f.Ending));
+            if (f.Ending is null)
+            {
+                continue;
+            }
+            if (stateOf is null)
+            {
+                stateOf = new Dictionary<FactState, State>(ReferenceEqualityComparer.Instance);
+                foreach (var s in states)
+                {
+                    foreach (var m in s.Members)
+                    {
+                        stateOf.TryAdd(m, s);
+                    }
+                }
+            }
+            marks.Add(Of(f.Ending.On, null, stateOf[f], f, f.Ending));
         }
         for (var i = 0; i < states.Count; i++)
         {
-            var own = states[i].Members.Where(m => m.Ending is null && m.Current.Valid.To is not null)
-                .Select(m => (Fact: m, To: m.Current.Valid.To!.Value)).OrderBy(x => x.To.Start).FirstOrDefault();
-            if (own.Fact is null)
+            // The members' own end that comes first (of ends on one first day, the first member's).
+            FactState? own = null;
+            foreach (var m in states[i].Members)
+            {
+                if (m.Ending is null && m.Current.Valid.To is { } to && (own is null || to.Start < own.Current.Valid.To!.Value.Start))
+                {
+                    own = m;
+                }
+            }
+            if (own is null)
             {
                 continue;
             }
+            var ownTo = own.Current.Valid.To!.Value;
             var next = i + 1 < states.Count ? states[i + 1].Start : (ValidDate?)null;
-            if (next is { } n && n.CannotFollow(own.To))
+            if (next is { } n && n.CannotFollow(ownTo))
             {
                 continue; // superseded: the next state surely begins by this one's own end
             }
-            marks.Add(Of(own.To, null, states[i], own.Fact, null));
+            marks.Add(Of(ownTo, null, states[i], own, null));
         }
-        var endsOf = Enumerable.Range(0, marks.Count).Where(i => marks[i].IsEnd).ToLookup(i => marks[i].Of!);
+        // The ends of each state, by mark.
+        Dictionary<State, List<int>>? endsOf = null;
         for (var i = 0; i < marks.Count; i++)
         {
+            if (marks[i].IsEnd)
+            {
+                endsOf ??= [];
+                (endsOf.TryGetValue(marks[i].Of!, out var list) ? list : endsOf[marks[i].Of!] = []).Add(i);
+            }
+        }
+        for (var i = 0; endsOf is not null && i < marks.Count; i++)
+        {
             var start = marks[i];
-            if (start.Starts is null || !endsOf.Contains(start.Starts))
+            if (start.Starts is null || !endsOf.TryGetValue(start.Starts, out var ends))
             {
                 continue;
             }
-            var ends = endsOf[start.Starts];
             // The start comes at least a day before its earliest possible end; each end at least a day after the start.
-            var latestStart = ends.Min(e => marks[e].Last).AddDays(-1);
-            var narrowed = start with { Last = Max(start.First, Min(start.Last, latestStart)) };
+            var earliestEnd = DateOnly.MaxValue;
+            foreach (var e in ends)
+            {
+                earliestEnd = Min(earliestEnd, marks[e].Last);
+            }
+            var narrowed = start with { Last = Max(start.First, Min(start.Last, earliestEnd.AddDays(-1))) };
             marks[i] = narrowed;
             foreach (var e in ends)
             {
                 marks[e] = marks[e] with { First = Min(marks[e].Last, Max(marks[e].First, narrowed.First.AddDays(1))) };
             }
         }
-        return marks.OrderBy(m => m.First).ThenBy(m => m.Last).ThenBy(m => m.IsEnd ? 0 : 1).ToList();
+        // By first day, then last, an end before a start; equal ones in the order made (a stable sort).
+        var order = SortedOrder(marks.Count, i => ((long)marks[i].First.DayNumber << 10) | ((uint)(marks[i].Last.DayNumber - marks[i].First.DayNumber) << 1) | (marks[i].IsEnd ? 0u : 1u));
+        var sorted = new List<Mark>(marks.Count);
+        foreach (var i in order)
+        {
+            sorted.Add(marks[i]);
+        }
+        return sorted;
     }
 
     private static DateOnly Min(DateOnly a, DateOnly b) => a < b ? a : b;
@@ -603,7 +767,7 @@ public static class HoldingTimeline
             this.marks = marks;
             var n = marks.Count;
             firsts = marks.Select(m => m.First).ToArray();
-            byLast = Enumerable.Range(0, n).OrderBy(i => marks[i].Last).ThenBy(i => i).ToArray();
+            byLast = SortedOrder(n, i => marks[i].Last.DayNumber);
             lasts = byLast.Select(i => marks[i].Last).ToArray();
             startAtOrBefore = new int[n];
             heldStartAtOrBefore = new int[n];
