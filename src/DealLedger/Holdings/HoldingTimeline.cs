@@ -1366,9 +1366,27 @@ public static class HoldingTimeline
             IReadOnlyList<FactState>? cite = null)
         {
             Prepare(retracted);
-            var corrections = members.SelectMany(m => m.Corrections.Select(c => new FactNote(m.Id, Day(c.Event.RecordedAt), c.Reason))).ToList();
-            return new Finding(status, share, since, until, confidence, (cite ?? members).SelectMany(SourceCatalog.CitedBy).Distinct().ToList(),
-                Basis(members), explanation, corrections.Count == 0 ? null : corrections, retractedNotes, alternatives);
+            List<FactNote>? corrections = null;
+            foreach (var m in members)
+            {
+                foreach (var c in m.Corrections)
+                {
+                    (corrections ??= []).Add(new FactNote(m.Id, Day(c.Event.RecordedAt), c.Reason));
+                }
+            }
+            // Each source once, where it is first cited.
+            var cited = new List<string>();
+            foreach (var f in cite ?? members)
+            {
+                foreach (var source in SourceCatalog.CitedBy(f))
+                {
+                    if (!cited.Contains(source))
+                    {
+                        cited.Add(source);
+                    }
+                }
+            }
+            return new Finding(status, share, since, until, confidence, cited, Basis(members), explanation, corrections, retractedNotes, alternatives);
         }
 
         /// <summary>The smallest share covering every state's (or, when disputed, every claimed) value.</summary>
@@ -1384,9 +1402,18 @@ public static class HoldingTimeline
         private static Evidence Evidence(State s) => Evidence(s.Members, s.Confidence, s.Alternatives);
 
         // The alternatives are kept only where the words name them (a dispute).
-        private static Evidence Evidence(IEnumerable<FactState> members, Confidence confidence, IReadOnlyList<ShareClaim>? alternatives) =>
-            new(confidence, members.SelectMany(m => m.Current.Sources).Select(c => c.Source).Distinct().Count(),
-                confidence is Confidence.Confirmed or Confidence.Reported or Confidence.Claimed ? null : alternatives);
+        private static Evidence Evidence(IEnumerable<FactState> members, Confidence confidence, IReadOnlyList<ShareClaim>? alternatives)
+        {
+            var sources = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var m in members)
+            {
+                foreach (var claim in m.Current.Sources)
+                {
+                    sources.Add(claim.Source);
+                }
+            }
+            return new(confidence, sources.Count, confidence is Confidence.Confirmed or Confidence.Reported or Confidence.Claimed ? null : alternatives);
+        }
 
         // What the retracted facts add to every finding of a stretch, made once per list of them (a list
         // stays the same object while it does not change): their notes, and their basis events by sequence.
@@ -1411,7 +1438,24 @@ public static class HoldingTimeline
         /// <summary>The sequences of the events the members and the retracted facts rest on, each once, in order.</summary>
         private List<long> Basis(IEnumerable<FactState> members)
         {
-            var own = members.SelectMany(f => f.Basis).Select(e => e.Sequence).Distinct().Order().ToList();
+            var own = new List<long>();
+            foreach (var f in members)
+            {
+                foreach (var e in f.Basis)
+                {
+                    own.Add(e.Sequence);
+                }
+            }
+            own.Sort();
+            var distinct = 0;
+            for (var k = 0; k < own.Count; k++)
+            {
+                if (distinct == 0 || own[k] != own[distinct - 1])
+                {
+                    own[distinct++] = own[k];
+                }
+            }
+            own.RemoveRange(distinct, own.Count - distinct);
             if (retractedBasis.Count == 0)
             {
                 return own;
