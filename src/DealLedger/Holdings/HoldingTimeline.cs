@@ -238,17 +238,23 @@ public static class HoldingTimeline
                 points.Add(e.End);
             }
         }
-        points.Sort();
+        SortDistinct(points);
+        return points;
+    }
+
+    /// <summary>Sorts the list and keeps each value once (what Distinct().Order() makes, in place).</summary>
+    private static void SortDistinct<T>(List<T> list) where T : IComparable<T>, IEquatable<T>
+    {
+        list.Sort();
         var kept = 0;
-        for (var i = 0; i < points.Count; i++)
+        for (var i = 0; i < list.Count; i++)
         {
-            if (kept == 0 || points[i] != points[kept - 1])
+            if (kept == 0 || !list[i].Equals(list[kept - 1]))
             {
-                points[kept++] = points[i];
+                list[kept++] = list[i];
             }
         }
-        points.RemoveRange(kept, points.Count - kept);
-        return points;
+        list.RemoveRange(kept, list.Count - kept);
     }
 
     /// <summary>A build as the next build of its pair compares itself with: its marks (as values), retracted facts and findings.</summary>
@@ -1446,16 +1452,7 @@ public static class HoldingTimeline
                     own.Add(e.Sequence);
                 }
             }
-            own.Sort();
-            var distinct = 0;
-            for (var k = 0; k < own.Count; k++)
-            {
-                if (distinct == 0 || own[k] != own[distinct - 1])
-                {
-                    own[distinct++] = own[k];
-                }
-            }
-            own.RemoveRange(distinct, own.Count - distinct);
+            SortDistinct(own);
             if (retractedBasis.Count == 0)
             {
                 return own;
