@@ -810,8 +810,18 @@ public static class HoldingTimeline
         {
             Advance(on);
             var outcomes = PossibleOutcomes();
-            var held = outcomes.Select(o => o.Held).Distinct().ToList();
-            if (held.All(s => s is not null))
+            // What may be held, each once (as first found); how many of those are "nothing".
+            var held = new List<State?>(outcomes.Count);
+            var nothing = 0;
+            foreach (var o in outcomes)
+            {
+                if (!held.Contains(o.Held))
+                {
+                    held.Add(o.Held);
+                    nothing += o.Held is null ? 1 : 0;
+                }
+            }
+            if (nothing == 0)
             {
                 return held.Count == 1
                     ? new Reading(Reading.Kinds.Held, retracted) { State = held[0] }
@@ -820,7 +830,7 @@ public static class HoldingTimeline
                         States = held.Select(s => s!).OrderBy(s => s.Index).ToList(), Windows = open.Select(i => marks[i].Date).ToList(),
                     };
             }
-            if (held.All(s => s is null))
+            if (nothing == held.Count)
             {
                 if (passed == 0)
                 {
@@ -1012,7 +1022,18 @@ public static class HoldingTimeline
             var before = new List<Outcome> { new(null, null) };
             foreach (var m in settled)
             {
-                before = before.SelectMany(o => After(o, m)).Distinct().ToList();
+                var next = new List<Outcome>(before.Count + 1);
+                foreach (var o in before)
+                {
+                    foreach (var after in After(o, m))
+                    {
+                        if (!next.Contains(after))
+                        {
+                            next.Add(after);
+                        }
+                    }
+                }
+                before = next;
             }
             found.Clear();
             ordering.Clear();
