@@ -188,8 +188,8 @@ public static class HoldingTimeline
 
     /// <summary>
     /// The positions 0..count-1 in the order of their keys, equal keys in position order (a stable sort). A key is a
-    /// non-negative number below 2^43 (days are below 2^22, windows of a year below 2^9), so the position fits beside it
-    /// and one sort of plain numbers does it.
+    /// non-negative number below 2^43 (put together with <see cref="Then"/>), so the position fits beside it and one sort
+    /// of plain numbers does it.
     /// </summary>
     private static int[] SortedOrder(int count, Func<int, long> key)
     {
@@ -217,6 +217,14 @@ public static class HoldingTimeline
         }
         return order;
     }
+
+    /// <summary>
+    /// A sort key ordered by <paramref name="key"/>, then by <paramref name="then"/>, which must fit in
+    /// <paramref name="bits"/> bits (a day number fits in 22, a window of at most a year in 9).
+    /// </summary>
+    private static long Then(long key, int then, int bits) =>
+        then >= 0 && then < 1 << bits ? (key << bits) | (uint)then
+            : throw new ArgumentOutOfRangeException(nameof(then), then, $"a timeline's sort key part beyond {bits} bits");
 
     private static readonly Comparison<FactState> ById = (a, b) => string.CompareOrdinal(a.Id, b.Id);
 
@@ -402,7 +410,7 @@ public static class HoldingTimeline
             }
         }
         // Most precise first, then by first day; equal ones in that order (a stable sort).
-        var order = SortedOrder(groups.Count, i => ((long)(groups[i].End - groups[i].Start) << 22) | (uint)groups[i].Start);
+        var order = SortedOrder(groups.Count, i => Then(groups[i].End - groups[i].Start, groups[i].Start, 22));
         var states = new List<(ValidDate Start, int First, int End, List<FactState> Members)>(groups.Count);
         // The states by first day (then by when they were made): a state coinciding with a date starts
         // before the date ends, and less than the widest window yet before the date starts.
@@ -439,7 +447,7 @@ public static class HoldingTimeline
             }
         }
         // By start, then end; equal ones in the order they were made.
-        var byDate = SortedOrder(states.Count, i => ((long)states[i].First << 9) | (uint)(states[i].End - states[i].First));
+        var byDate = SortedOrder(states.Count, i => Then(states[i].First, states[i].End - states[i].First, 9));
         var result = new List<State>(states.Count);
         foreach (var i in byDate)
         {
@@ -650,7 +658,7 @@ public static class HoldingTimeline
             }
         }
         // By first day, then last, an end before a start; equal ones in the order made (a stable sort).
-        var order = SortedOrder(marks.Count, i => ((long)marks[i].First.DayNumber << 10) | ((uint)(marks[i].Last.DayNumber - marks[i].First.DayNumber) << 1) | (marks[i].IsEnd ? 0u : 1u));
+        var order = SortedOrder(marks.Count, i => Then(Then(marks[i].First.DayNumber, marks[i].Last.DayNumber - marks[i].First.DayNumber, 9), marks[i].IsEnd ? 0 : 1, 1));
         var sorted = new List<Mark>(marks.Count);
         foreach (var i in order)
         {
