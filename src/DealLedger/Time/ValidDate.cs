@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -56,36 +57,58 @@ public readonly record struct ValidDate
 
     public static bool TryParse(string? text, out ValidDate date, out string error)
     {
-        date = default;
         error = "";
         if (string.IsNullOrWhiteSpace(text))
         {
+            date = default;
             error = "a date is required (YYYY, YYYY-MM or YYYY-MM-DD)";
             return false;
         }
-        var parts = text.Trim().Split('-');
-        if (parts.Length > 3 || parts.Any(p => p.Length == 0 || !p.All(char.IsAsciiDigit))
-            || parts[0].Length != 4 || parts.Skip(1).Any(p => p.Length != 2))
+        if (TryParse(text.AsSpan().Trim(), out date, out var year, out var month, out var day))
         {
-            error = $"'{text}' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD";
+            return true;
+        }
+        error = year < 0 ? $"'{text}' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD"
+            : year is < 1 or > 9998 ? $"'{text}' is not a date: the year must be between 0001 and 9998"
+            : month is < 1 or > 12 ? $"'{text}' is not a date: month {month} does not exist"
+            : $"'{text}' is not a date: {year:D4}-{month:D2} has no day {day}";
+        return false;
+    }
+
+    /// <summary>
+    /// The one reading of a date's text, without allocating (events and findings hold many dates): YYYY, YYYY-MM or
+    /// YYYY-MM-DD. On failure, <paramref name="year"/> is -1 when the text has none of those shapes; otherwise the parts
+    /// read say which is out of range.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<char> text, out ValidDate date, out int year, out int? month, out int? day)
+    {
+        date = default;
+        (year, month, day) = (-1, null, null);
+        if (text.Length is not (4 or 7 or 10) || (text.Length > 4 && text[4] != '-') || (text.Length > 7 && text[7] != '-'))
+        {
             return false;
         }
-        var year = int.Parse(parts[0], CultureInfo.InvariantCulture);
-        if (year is < 1 or > 9998)
+        for (var i = 0; i < text.Length; i++)
         {
-            error = $"'{text}' is not a date: the year must be between 0001 and 9998";
-            return false;
+            if (i is not (4 or 7) && !char.IsAsciiDigit(text[i]))
+            {
+                return false;
+            }
         }
-        int? month = parts.Length > 1 ? int.Parse(parts[1], CultureInfo.InvariantCulture) : null;
-        if (month is < 1 or > 12)
+        static int Digits(ReadOnlySpan<char> digits)
         {
-            error = $"'{text}' is not a date: month {month} does not exist";
-            return false;
+            var value = 0;
+            foreach (var c in digits)
+            {
+                value = (value * 10) + (c - '0');
+            }
+            return value;
         }
-        int? day = parts.Length > 2 ? int.Parse(parts[2], CultureInfo.InvariantCulture) : null;
-        if (day is not null && (day < 1 || day > DateTime.DaysInMonth(year, month!.Value)))
+        year = Digits(text[..4]);
+        month = text.Length > 4 ? Digits(text[5..7]) : null;
+        day = text.Length > 7 ? Digits(text[8..10]) : null;
+        if (year is < 1 or > 9998 || month is < 1 or > 12 || (day is not null && (day < 1 || day > DateTime.DaysInMonth(year, month!.Value))))
         {
-            error = $"'{text}' is not a date: {year:D4}-{month:D2} has no day {day}";
             return false;
         }
         date = new ValidDate(year, month, day);
@@ -95,12 +118,32 @@ public readonly record struct ValidDate
     public static ValidDate Parse(string text) =>
         TryParse(text, out var date, out var error) ? date : throw new FormatException(error);
 
-    public override string ToString() => Precision switch
+    public override string ToString()
     {
-        DatePrecision.Day => $"{Year:D4}-{Month:D2}-{Day:D2}",
-        DatePrecision.Month => $"{Year:D4}-{Month:D2}",
-        _ => $"{Year:D4}",
-    };
+        Span<char> text = stackalloc char[10];
+        return new string(text[..Format(text)]);
+    }
+
+    /// <summary>Writes the date as its text (YYYY, YYYY-MM or YYYY-MM-DD) into at least 10 characters; how many it wrote.</summary>
+    public int Format(Span<char> text)
+    {
+        static void Two(Span<char> at, int value) => (at[0], at[1]) = ((char)('0' + (value / 10)), (char)('0' + (value % 10)));
+        Two(text, Year / 100);
+        Two(text[2..], Year % 100);
+        if (Month is not { } month)
+        {
+            return 4;
+        }
+        text[4] = '-';
+        Two(text[5..], month);
+        if (Day is not { } day)
+        {
+            return 7;
+        }
+        text[7] = '-';
+        Two(text[8..], day);
+        return 10;
+    }
 
     /// <summary>Words for a reader: "26 February 2024", "February 2024", "2024".</summary>
     public string ToReadable() => Precision switch
@@ -113,11 +156,23 @@ public readonly record struct ValidDate
 
 public sealed class ValidDateJsonConverter : JsonConverter<ValidDate>
 {
-    public override ValidDate Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        ValidDate.Parse(reader.GetString() ?? "");
+    public override ValidDate Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        // A plain date is read from its bytes; anything else (escaped, split, malformed) as a string, for its error.
+        Span<char> text = stackalloc char[10];
+        if (reader.TokenType == JsonTokenType.String && !reader.HasValueSequence && !reader.ValueIsEscaped && reader.ValueSpan.Length <= text.Length
+            && Encoding.UTF8.TryGetChars(reader.ValueSpan, text, out var length) && ValidDate.TryParse(text[..length], out var date, out _, out _, out _))
+        {
+            return date;
+        }
+        return ValidDate.Parse(reader.GetString() ?? "");
+    }
 
-    public override void Write(Utf8JsonWriter writer, ValidDate value, JsonSerializerOptions options) =>
-        writer.WriteStringValue(value.ToString());
+    public override void Write(Utf8JsonWriter writer, ValidDate value, JsonSerializerOptions options)
+    {
+        Span<char> text = stackalloc char[10];
+        writer.WriteStringValue(text[..value.Format(text)]);
+    }
 }
 
 /// <summary>
