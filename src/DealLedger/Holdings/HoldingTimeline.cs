@@ -876,7 +876,16 @@ public static class HoldingTimeline
             {
                 passed++;
             }
-            open.RemoveAll(i => marks[i].Last <= day);
+            // Kept in order, without a closure a day.
+            var kept = 0;
+            for (var j = 0; j < open.Count; j++)
+            {
+                if (marks[open[j]].Last > day)
+                {
+                    open[kept++] = open[j];
+                }
+            }
+            open.RemoveRange(kept, open.Count - kept);
         }
 
         private bool Passed(Mark m) => m.Last <= day;
@@ -1402,18 +1411,20 @@ public static class HoldingTimeline
         {
             Prepare(retracted);
             List<FactNote>? corrections = null;
-            foreach (var m in members)
+            // By index: a foreach over the interface would box an enumerator a finding.
+            for (var i = 0; i < members.Count; i++)
             {
-                foreach (var c in m.Corrections)
+                foreach (var c in members[i].Corrections)
                 {
-                    (corrections ??= []).Add(new FactNote(m.Id, Day(c.Event.RecordedAt), c.Reason));
+                    (corrections ??= []).Add(new FactNote(members[i].Id, Day(c.Event.RecordedAt), c.Reason));
                 }
             }
             // Each source once, where it is first cited.
             var cited = new List<string>();
-            foreach (var f in cite ?? members)
+            var citing = cite ?? members;
+            for (var i = 0; i < citing.Count; i++)
             {
-                foreach (var source in SourceCatalog.CitedBy(f))
+                foreach (var source in SourceCatalog.CitedBy(citing[i]))
                 {
                     if (!cited.Contains(source))
                     {
@@ -1437,18 +1448,23 @@ public static class HoldingTimeline
         private static Evidence Evidence(State s) => Evidence(s.Members, s.Confidence, s.Alternatives);
 
         // The alternatives are kept only where the words name them (a dispute).
-        private static Evidence Evidence(IEnumerable<FactState> members, Confidence confidence, IReadOnlyList<ShareClaim>? alternatives)
+        private static Evidence Evidence(IReadOnlyList<FactState> members, Confidence confidence, IReadOnlyList<ShareClaim>? alternatives)
         {
-            var sources = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var m in members)
+            // One set a thread, cleared for each count: timelines are built on several threads at once.
+            var sources = distinctSources ??= new HashSet<string>(StringComparer.Ordinal);
+            sources.Clear();
+            for (var i = 0; i < members.Count; i++)
             {
-                foreach (var claim in m.Current.Sources)
+                foreach (var claim in members[i].Current.Sources)
                 {
                     sources.Add(claim.Source);
                 }
             }
             return new(confidence, sources.Count, confidence is Confidence.Confirmed or Confidence.Reported or Confidence.Claimed ? null : alternatives);
         }
+
+        [ThreadStatic]
+        private static HashSet<string>? distinctSources;
 
         // What the retracted facts add to every finding of a stretch, made once per list of them (a list
         // stays the same object while it does not change): their notes, and their basis events by sequence.
@@ -1471,12 +1487,12 @@ public static class HoldingTimeline
         private static string Day(DateTimeOffset instant) => Instant.Format(instant)[..10];
 
         /// <summary>The sequences of the events the members and the retracted facts rest on, each once, in order.</summary>
-        private List<long> Basis(IEnumerable<FactState> members)
+        private List<long> Basis(IReadOnlyList<FactState> members)
         {
             var own = new List<long>();
-            foreach (var f in members)
+            for (var m = 0; m < members.Count; m++)
             {
-                foreach (var e in f.Basis)
+                foreach (var e in members[m].Basis)
                 {
                     own.Add(e.Sequence);
                 }

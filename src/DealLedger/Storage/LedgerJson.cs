@@ -43,8 +43,15 @@ public static class LedgerJson
         JsonSerializer.Deserialize<T>(json, Options) ?? throw new InvalidOperationException($"empty JSON for {typeof(T).Name}");
 
     /// <summary>Kebab-case word of an enum value, as in JSON ("self-declaration").</summary>
-    public static string Word<TEnum>(TEnum value) where TEnum : struct, Enum =>
-        JsonNamingPolicy.KebabCaseLower.ConvertName(value.ToString());
+    public static string Word<TEnum>(TEnum value) where TEnum : struct, Enum => Words<TEnum>.Of(value);
+
+    /// <summary>Each value's word made once (every stored row names a status or a type).</summary>
+    private static class Words<TEnum> where TEnum : struct, Enum
+    {
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<TEnum, string> Made = new();
+
+        public static string Of(TEnum value) => Made.GetOrAdd(value, v => JsonNamingPolicy.KebabCaseLower.ConvertName(v.ToString()));
+    }
 }
 
 /// <summary>Recorded instants in JSON: UTC with a Z, to the microsecond (see <see cref="Instant"/>).</summary>
