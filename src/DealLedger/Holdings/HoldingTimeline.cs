@@ -1421,12 +1421,13 @@ public static class HoldingTimeline
             }
             // Each source once, where it is first cited.
             var cited = new List<string>();
+            var seen = Sources();
             var citing = cite ?? members;
             for (var i = 0; i < citing.Count; i++)
             {
                 foreach (var source in SourceCatalog.CitedBy(citing[i]))
                 {
-                    if (!cited.Contains(source))
+                    if (seen.Add(source))
                     {
                         cited.Add(source);
                     }
@@ -1445,14 +1446,12 @@ public static class HoldingTimeline
             return all.Count == 0 ? null : all;
         }
 
-        private static Evidence Evidence(State s) => Evidence(s.Members, s.Confidence, s.Alternatives);
+        private Evidence Evidence(State s) => Evidence(s.Members, s.Confidence, s.Alternatives);
 
         // The alternatives are kept only where the words name them (a dispute).
-        private static Evidence Evidence(IReadOnlyList<FactState> members, Confidence confidence, IReadOnlyList<ShareClaim>? alternatives)
+        private Evidence Evidence(IReadOnlyList<FactState> members, Confidence confidence, IReadOnlyList<ShareClaim>? alternatives)
         {
-            // One set a thread, cleared for each count: timelines are built on several threads at once.
-            var sources = distinctSources ??= new HashSet<string>(StringComparer.Ordinal);
-            sources.Clear();
+            var sources = Sources();
             for (var i = 0; i < members.Count; i++)
             {
                 foreach (var claim in members[i].Current.Sources)
@@ -1463,8 +1462,15 @@ public static class HoldingTimeline
             return new(confidence, sources.Count, confidence is Confidence.Confirmed or Confidence.Reported or Confidence.Claimed ? null : alternatives);
         }
 
-        [ThreadStatic]
-        private static HashSet<string>? distinctSources;
+        // Source ids seen, for counting or citing each once: one set for the build (a build runs on one thread), emptied for each use.
+        private HashSet<string>? sources;
+
+        private HashSet<string> Sources()
+        {
+            sources ??= new HashSet<string>(StringComparer.Ordinal);
+            sources.Clear();
+            return sources;
+        }
 
         // What the retracted facts add to every finding of a stretch, made once per list of them (a list
         // stays the same object while it does not change): their notes, and their basis events by sequence.
