@@ -222,6 +222,29 @@ public sealed class RebuildTests
         Assert.Equal(await Rebuild.FingerprintAsync(s.Ledger), report.After);
     }
 
+    /// <summary>
+    /// A rebuild builds each pair's timelines pair by pair, yet numbers the rows as the writes did: the change feed lists
+    /// a write's new and closed segments in id order, so after a rebuild it lists them in the same order as before.
+    /// </summary>
+    [Fact]
+    public async Task rebuild_numbers_the_segments_in_the_order_the_writes_made_them()
+    {
+        var (s, writes) = await HistoryAsync(9);
+        await using var _s = s;
+        Assert.True(writes.Count >= 4, $"only {writes.Count} generated writes were taken");
+        await using var c = new NpgsqlConnection(s.Database.ConnectionString);
+        await c.OpenAsync();
+        const string InIdOrder = "select string_agg(concat_ws('|', holder, subject, sequence, closed_sequence, valid::text), E'\\n' order by id) from dealledger.holding_segments";
+        var made = await Sql.ScalarAsync<string>(c, InIdOrder, default);
+        // Writes touching several pairs, each with several segments: an order by pair would differ from the writes' order.
+        Assert.True(await Sql.ScalarAsync<long>(c, "select count(*) from (select sequence from dealledger.holding_segments group by sequence having count(distinct (holder, subject)) > 1 and count(*) > count(distinct (holder, subject))) w", default) > 0);
+
+        var report = await s.Ledger.RebuildAsync();
+
+        Assert.True(report.Unchanged);
+        Assert.Equal(made, await Sql.ScalarAsync<string>(c, InIdOrder, default));
+    }
+
     [Fact]
     public async Task a_rebuilt_table_takes_the_live_ones_place_with_its_indexes_privileges_and_ids_going_on()
     {

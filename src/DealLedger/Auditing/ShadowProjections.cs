@@ -157,7 +157,7 @@ internal sealed class ShadowProjections : IAsyncDisposable
     /// </summary>
     private async Task BuildAsync(DateTimeOffset knownAt, IProgress<int>? progress, CancellationToken ct)
     {
-        var fold = new ProjectionFold(new LedgerState { Complete = true });
+        var fold = new ProjectionFold(new LedgerState { Complete = true }, wholeLog: true);
         var write = new List<LoggedEvent>();
         await using (var log = await live.Database.OpenConnectionAsync(ct))
         {
@@ -180,6 +180,7 @@ internal sealed class ShadowProjections : IAsyncDisposable
         {
             fold.Apply(write);
         }
+        fold.BuildTimelines();
         await ProjectionCopy.WriteInParallelAsync(Ledger.Database, fold, ct);
         await IndexAsync(ct);
         if (fold.Position is { } position)

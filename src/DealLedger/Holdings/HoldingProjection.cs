@@ -63,7 +63,8 @@ internal readonly record struct SegmentKey(DateOnly? From, DateOnly? To, string 
 /// <summary>A holding segment (table holding_segments) made in memory; open while <see cref="RecordedTo"/> is null. <see cref="Id"/> counts from 0 within a fold.</summary>
 internal sealed class HoldingSegmentRow(long id, string holder, string subject, DateOnly? from, DateOnly? to, DateTimeOffset recordedFrom, string status, long sequence, string finding)
 {
-    public long Id { get; } = id;
+    /// <summary>Set again when a whole log's fold numbers the rows it built pair by pair (<see cref="ProjectionFold.BuildTimelines"/>).</summary>
+    public long Id { get; set; } = id;
     public string Holder { get; } = holder;
     public string Subject { get; } = subject;
     public DateOnly? From { get; } = from;

@@ -14,7 +14,12 @@ namespace DealLedger.Writing;
 /// (<see cref="ProjectionCopy"/>); rows that were already stored and that a write closes are closed
 /// with one UPDATE per table.
 /// </summary>
-internal sealed class ProjectionFold(LedgerState state)
+/// <param name="wholeLog">
+/// Folds a whole log into empty projections (a rebuild, a replay): each pair's timelines are built after the last write,
+/// pair by pair, write by write (<see cref="BuildTimelines"/>) — the same builds and rows, numbered as write by write, but
+/// each pair's facts and previous findings stay at hand while it is built, and the pairs can be built on every core.
+/// </param>
+internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
 {
     public Dictionary<string, List<RegistrationRow>> Registrations { get; } = new()
     {
@@ -39,6 +44,14 @@ internal sealed class ProjectionFold(LedgerState state)
     private readonly Dictionary<string, FactVersionRow> openFacts = new(StringComparer.Ordinal);
 
     private readonly LoadedSources sources = new(state.Sources);
+
+    /// <summary>A whole log's fold: what each write did to each pair, for <see cref="BuildTimelines"/>.</summary>
+    private readonly Dictionary<(string, string), List<PairWrite>>? pairWrites = wholeLog ? [] : null;
+
+    private int writes;
+
+    /// <summary>A write's stake facts of one pair, as they stand after it; <see cref="Place"/>: the pair's place among the write's pairs.</summary>
+    private sealed record PairWrite(int Write, int Place, DateTimeOffset RecordedAt, long Sequence, List<FactState> Facts);
 
     /// <summary>
     /// One write, set-based: completes the loaded state with what the fold will read (the facts the
@@ -103,18 +116,25 @@ internal sealed class ProjectionFold(LedgerState state)
             openFacts[f.Id] = row;
         }
         var pairs = facts.Values.Where(f => f.Current.Type == FactType.Stake).Select(f => (f.Current.Holder!, f.Current.Subject!)).Distinct().ToList();
+        Position = (sequence, recordedAt);
+        EventsApplied += write.Count;
+        if (pairWrites is not null)
+        {
+            KeepForTimelines(pairs, facts.Values, recordedAt, sequence);
+            return;
+        }
         // Each pair's timeline is its own pure computation: built in parallel, diffed and numbered in order.
         var timelines = new List<(HoldingSegment Segment, SegmentKey Key)>[pairs.Count];
         var renderings = pairs.Select(state.RenderingsOf).ToArray();
         if (pairs.Count > 8)
         {
-            Parallel.For(0, pairs.Count, i => timelines[i] = Timeline(pairs[i], renderings[i]));
+            Parallel.For(0, pairs.Count, i => timelines[i] = Timeline(state.StakesOf(pairs[i]), renderings[i]));
         }
         else
         {
             for (var i = 0; i < pairs.Count; i++)
             {
-                timelines[i] = Timeline(pairs[i], renderings[i]);
+                timelines[i] = Timeline(state.StakesOf(pairs[i]), renderings[i]);
             }
         }
         for (var i = 0; i < pairs.Count; i++)
@@ -125,14 +145,104 @@ internal sealed class ProjectionFold(LedgerState state)
             }
             HoldingProjection.Refresh(pairs[i].Item1, pairs[i].Item2, open, timelines[i], recordedAt, sequence, Segments, ClosedStoredSegments);
         }
-        Position = (sequence, recordedAt);
-        EventsApplied += write.Count;
     }
 
-    /// <summary>The pair's timeline now, with canonical findings, to diff against its open segments.</summary>
-    private List<(HoldingSegment Segment, SegmentKey Key)> Timeline((string Holder, string Subject) pair, HoldingTimeline.Renderings? renderings)
+    /// <summary>The timeline of a pair's stake facts, with canonical findings, to diff against its open segments.</summary>
+    private List<(HoldingSegment Segment, SegmentKey Key)> Timeline(IReadOnlyList<FactState> stakes, HoldingTimeline.Renderings? renderings) =>
+        HoldingProjection.Keyed(HoldingTimeline.Build(stakes, sources, renderings));
+
+    private void KeepForTimelines(List<(string, string)> pairs, IEnumerable<FactState> facts, DateTimeOffset recordedAt, long sequence)
     {
-        return HoldingProjection.Keyed(HoldingTimeline.Build(state.StakesOf(pair), sources, renderings));
+        var byPair = new Dictionary<(string, string), List<FactState>>(pairs.Count);
+        foreach (var f in facts)
+        {
+            if (f.Current.Type == FactType.Stake)
+            {
+                var pair = (f.Current.Holder!, f.Current.Subject!);
+                if (!byPair.TryGetValue(pair, out var list))
+                {
+                    byPair[pair] = list = [];
+                }
+                list.Add(f);
+            }
+        }
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            if (!pairWrites!.TryGetValue(pairs[i], out var kept))
+            {
+                pairWrites[pairs[i]] = kept = [];
+            }
+            kept.Add(new PairWrite(writes, i, recordedAt, sequence, byPair[pairs[i]]));
+        }
+        writes++;
+    }
+
+    /// <summary>
+    /// A whole log's fold, after its last write: builds every pair's timeline after each write that touched it, as each
+    /// write would have (its stake facts in the order they were first recorded, its previous findings at hand), and adds
+    /// the rows in the order and with the numbers the write-by-write fold gives them: by write, then the pair's place in
+    /// the write, then the row's place in the pair's refresh.
+    /// </summary>
+    public void BuildTimelines()
+    {
+        if (pairWrites is null)
+        {
+            return;
+        }
+        var pairs = pairWrites.ToArray();
+        pairWrites.Clear();
+        var workers = Math.Max(1, Math.Min(Environment.ProcessorCount, pairs.Length));
+        var made = new List<(PairWrite By, int Place, HoldingSegmentRow Row)>[workers];
+        // Each pair is its own pure computation: the pairs are dealt out to the workers in turn.
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
+        {
+            made[w] = [];
+            for (var i = w; i < pairs.Length; i += workers)
+            {
+                BuildPair(pairs[i].Key, pairs[i].Value, made[w]);
+                pairs[i] = default;
+            }
+        });
+        var rows = made.SelectMany(m => m).ToArray();
+        Array.Sort(rows, static (a, b) =>
+            a.By.Write != b.By.Write ? a.By.Write.CompareTo(b.By.Write) : a.By.Place != b.By.Place ? a.By.Place.CompareTo(b.By.Place) : a.Place.CompareTo(b.Place));
+        Segments.Capacity = Segments.Count + rows.Length;
+        foreach (var (_, _, row) in rows)
+        {
+            row.Id = Segments.Count;
+            Segments.Add(row);
+        }
+    }
+
+    private void BuildPair((string Holder, string Subject) pair, List<PairWrite> writesOfPair, List<(PairWrite By, int Place, HoldingSegmentRow Row)> made)
+    {
+        var stakes = new List<FactState>();
+        var places = new Dictionary<string, int>(StringComparer.Ordinal);
+        var renderings = new HoldingTimeline.Renderings();
+        var open = new List<OpenSegment>();
+        var rows = new List<HoldingSegmentRow>();
+        List<(long, DateTimeOffset, long)> closedStored = [];
+        foreach (var w in writesOfPair)
+        {
+            foreach (var f in w.Facts)
+            {
+                if (places.TryGetValue(f.Id, out var place))
+                {
+                    stakes[place] = f;
+                }
+                else
+                {
+                    places[f.Id] = stakes.Count;
+                    stakes.Add(f);
+                }
+            }
+            var first = rows.Count;
+            HoldingProjection.Refresh(pair.Holder, pair.Subject, open, Timeline(stakes, renderings), w.RecordedAt, w.Sequence, rows, closedStored);
+            for (var i = first; i < rows.Count; i++)
+            {
+                made.Add((w, i - first, rows[i]));
+            }
+        }
     }
 
     /// <summary>
