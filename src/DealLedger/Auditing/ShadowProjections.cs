@@ -152,8 +152,8 @@ internal sealed class ShadowProjections : IAsyncDisposable
 
     /// <summary>
     /// The whole log (up to knownAt) in one streaming read, folded in memory write by write
-    /// (<see cref="ProjectionFold"/>: the rows the writes made), then copied into the
-    /// shadow's tables, each on its own connection.
+    /// (<see cref="ProjectionFold"/>: the rows the writes made; the pairs' timelines pair by pair once the log is read),
+    /// then copied into the shadow's tables, each on its own connection.
     /// </summary>
     private async Task BuildAsync(DateTimeOffset knownAt, IProgress<int>? progress, CancellationToken ct)
     {
