@@ -2,6 +2,7 @@ using DealLedger.Access;
 using DealLedger.Auditing;
 using DealLedger.Holdings;
 using DealLedger.Storage;
+using DealLedger.Writing;
 using Npgsql;
 
 namespace DealLedger.Tests;
@@ -243,6 +244,37 @@ public sealed class RebuildTests
 
         Assert.True(report.Unchanged);
         Assert.Equal(made, await Sql.ScalarAsync<string>(c, InIdOrder, default));
+    }
+
+    /// <summary>
+    /// A whole log's fold leaves the pairs' timelines to the end, where a rebuild or replay that is stopped stops too
+    /// (1M events: about 13 s of building) and adds no row.
+    /// </summary>
+    [Fact]
+    public async Task a_whole_logs_fold_builds_the_timelines_at_the_end_and_stops_there_when_cancelled()
+    {
+        await using var s = await Scenario.StartAsync();
+        await Seeds.LoadAsync(s.Ledger);
+        await using var c = new NpgsqlConnection(s.Database.ConnectionString);
+        await c.OpenAsync();
+        var log = await EventLogReader.KnownAtAsync(c, DateTimeOffset.MaxValue, default);
+        ProjectionFold Folded()
+        {
+            var fold = new ProjectionFold(new LedgerState { Complete = true }, wholeLog: true);
+            foreach (var write in log.GroupBy(e => e.Ref.RecordedAt))
+            {
+                fold.Apply([.. write]);
+            }
+            Assert.Empty(fold.Segments);
+            return fold;
+        }
+
+        var stopped = Folded();
+        Assert.ThrowsAny<OperationCanceledException>(() => stopped.BuildTimelines(new CancellationToken(canceled: true)));
+        Assert.Empty(stopped.Segments);
+        var built = Folded();
+        built.BuildTimelines(default);
+        Assert.Equal(await Sql.ScalarAsync<long>(c, "select count(*) from dealledger.holding_segments", default), built.Segments.Count);
     }
 
     [Fact]

@@ -180,7 +180,7 @@ internal sealed class ShadowProjections : IAsyncDisposable
         {
             fold.Apply(write);
         }
-        fold.BuildTimelines();
+        fold.BuildTimelines(ct);
         await ProjectionCopy.WriteInParallelAsync(Ledger.Database, fold, ct);
         await IndexAsync(ct);
         if (fold.Position is { } position)

@@ -183,7 +183,7 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
     /// the rows in the order and with the numbers the write-by-write fold gives them: by write, then the pair's place in
     /// the write, then the row's place in the pair's refresh.
     /// </summary>
-    public void BuildTimelines()
+    public void BuildTimelines(CancellationToken ct)
     {
         if (pairWrites is null)
         {
@@ -194,11 +194,12 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
         var workers = Math.Max(1, Math.Min(Environment.ProcessorCount, pairs.Length));
         var made = new List<(PairWrite By, int Place, HoldingSegmentRow Row)>[workers];
         // Each pair is its own pure computation: the pairs are dealt out to the workers in turn.
-        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = ct }, w =>
         {
             made[w] = [];
             for (var i = w; i < pairs.Length; i += workers)
             {
+                ct.ThrowIfCancellationRequested();
                 BuildPair(pairs[i].Key, pairs[i].Value, made[w]);
                 pairs[i] = default;
             }
