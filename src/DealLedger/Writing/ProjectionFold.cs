@@ -120,7 +120,7 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
         EventsApplied += write.Count;
         if (pairWrites is not null)
         {
-            KeepForTimelines(pairs, facts.Values, recordedAt, sequence);
+            NoteForTimelines(pairs, facts.Values, recordedAt, sequence);
             return;
         }
         // Each pair's timeline is its own pure computation: built in parallel, diffed and numbered in order.
@@ -151,7 +151,8 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
     private List<(HoldingSegment Segment, SegmentKey Key)> Timeline(IReadOnlyList<FactState> stakes, HoldingTimeline.Renderings? renderings) =>
         HoldingProjection.Keyed(HoldingTimeline.Build(stakes, sources, renderings));
 
-    private void KeepForTimelines(List<(string, string)> pairs, IEnumerable<FactState> facts, DateTimeOffset recordedAt, long sequence)
+    /// <summary>A whole log's fold: notes the write's stake facts by pair, for <see cref="BuildTimelines"/>.</summary>
+    private void NoteForTimelines(List<(string, string)> pairs, IEnumerable<FactState> facts, DateTimeOffset recordedAt, long sequence)
     {
         var byPair = new Dictionary<(string, string), List<FactState>>(pairs.Count);
         foreach (var f in facts)
