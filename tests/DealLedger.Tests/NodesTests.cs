@@ -153,7 +153,7 @@ public sealed class NodesTests(ITestOutputHelper output)
                 TimeSpan.FromSeconds(90), "writes through it with unsent messages", TimeSpan.FromMilliseconds(50));
             var leader = await cluster.AgentNodeAsync("wolverine://leader/") == victim.WolverineNode;
             var recovery = await cluster.AgentNodeAsync("wolverinedb://") == victim.WolverineNode;
-            var backends = await cluster.BackendsAsync(victim.Name, leader);
+            var backends = await cluster.BackendsAsync(victim.Process);
             var locks = await cluster.ScalarAsync<long>("select count(*) from pg_locks where locktype = 'advisory' and granted and pid = any($1)", backends);
 
             var clock = Stopwatch.StartNew();
@@ -420,14 +420,42 @@ public sealed class NodesTests(ITestOutputHelper output)
                 r => r.GetInt32(0), uriPrefix + "%")).FirstOrDefault();
 
         /// <summary>
-        /// The backends serving a node's connections (by application name), and when it leads, the one holding Wolverine's
-        /// leader lock (that connection names itself).
+        /// The backends serving a node's process: those whose client port is one of the process's TCP sockets, its pooled
+        /// connections and Wolverine's lock connections alike (read from /proc, before the process is killed). By
+        /// application name, Wolverine's lock connections of every node look the same, so a survivor's could be counted.
         /// </summary>
-        public async Task<int[]> BackendsAsync(string node, bool leader) =>
-        [
-            .. await ListAsync("select pid from pg_stat_activity where application_name = $1", r => r.GetInt32(0), node),
-            .. leader ? await ListAsync("select l.pid from pg_locks l join pg_stat_activity a on a.pid = l.pid where l.locktype = 'advisory' and l.granted and a.application_name like 'wolverine-advisory-lock%'", r => r.GetInt32(0)) : [],
-        ];
+        public async Task<int[]> BackendsAsync(ChildProcess node)
+        {
+            var sockets = new HashSet<string>();
+            foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{node.Id}/fd"))
+            {
+                try
+                {
+                    if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:[", StringComparison.Ordinal))
+                    {
+                        sockets.Add(target["socket:[".Length..^1]);
+                    }
+                }
+                catch (IOException)
+                {
+                    // Closed while listed.
+                }
+            }
+            var ports = new List<int>();
+            foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" }.Where(File.Exists))
+            {
+                foreach (var line in File.ReadLines(table).Skip(1))
+                {
+                    // sl local_address rem_address st queues timer retransmits uid timeout inode
+                    var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (sockets.Contains(fields[9]))
+                    {
+                        ports.Add(Convert.ToInt32(fields[1][(fields[1].LastIndexOf(':') + 1)..], 16));
+                    }
+                }
+            }
+            return [.. await ListAsync("select pid from pg_stat_activity where client_port = any($1)", r => r.GetInt32(0), ports.ToArray())];
+        }
 
         public Task<long> LedgerHeadAsync() => ScalarAsync<long>("select coalesce((select last_sequence from dealledger.ledger_position), 0)");
 
