@@ -41,6 +41,41 @@ public sealed partial class BulkImportTests
     }
 
     [Fact]
+    public async Task a_large_write_analyzes_the_tables_never_analyzed_or_grown_by_half_and_leaves_the_others()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var ledger = db.Connect();
+        var history = History();
+        await ledger.ImportAsync(history[0].Documents);
+        await using var c = new NpgsqlConnection(db.ConnectionString);
+        await c.OpenAsync();
+        async Task<Dictionary<string, (DateTime? Analyzed, long Bytes)>> TablesAsync() =>
+            (await Sql.ListAsync(c, "select relname, last_analyze, pg_relation_size(relid) from pg_stat_user_tables where schemaname = 'dealledger' " +
+                "and relname = any($1)", r => (r.GetString(0), r.IsDBNull(1) ? (DateTime?)null : r.GetDateTime(1), r.GetInt64(2)), default,
+                (object)ProjectionTables.Projections.ToArray())).ToDictionary(t => t.Item1, t => (t.Item2, t.Item3));
+
+        // The first import was too small to analyze: nothing is; then every table is, having never been.
+        Assert.All((await TablesAsync()).Values, t => Assert.Null(t.Analyzed));
+        await Projections.AnalyzeAsync(c, ProjectionTables.Projections, default, onlyGrown: true);
+        var first = await TablesAsync();
+        Assert.All(first.Values, t => Assert.NotNull(t.Analyzed));
+
+        // Unchanged since: none again.
+        await Projections.AnalyzeAsync(c, ProjectionTables.Projections, default, onlyGrown: true);
+        Assert.Equal(first, await TablesAsync());
+
+        // The second batch grows some tables by more than half and others less: only the former are analyzed again.
+        await ledger.ImportAsync(history[1].Documents);
+        var grown = await TablesAsync();
+        await Projections.AnalyzeAsync(c, ProjectionTables.Projections, default, onlyGrown: true);
+        var second = await TablesAsync();
+        var again = second.Where(t => t.Value.Analyzed != first[t.Key].Analyzed).Select(t => t.Key).Order().ToList();
+        Assert.Equal(grown.Where(t => t.Value.Bytes > first[t.Key].Bytes * 3 / 2).Select(t => t.Key).Order(), again);
+        Assert.NotEmpty(again);
+        Assert.NotEqual(ProjectionTables.Projections.Length, again.Count);
+    }
+
+    [Fact]
     public async Task an_import_that_loads_first_stores_the_same_events_rows_and_answers_as_one_that_looks_up_entry_by_entry()
     {
         var history = History();
