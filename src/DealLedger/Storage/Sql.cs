@@ -40,6 +40,20 @@ internal static class Sql
         return await cmd.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>Statements in one round trip, their rows unread (none: no round trip).</summary>
+    public static async Task ExecAsync(NpgsqlConnection connection, IEnumerable<NpgsqlBatchCommand> statements, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var statement in statements)
+        {
+            batch.BatchCommands.Add(statement);
+        }
+        if (batch.BatchCommands.Count > 0)
+        {
+            await batch.ExecuteNonQueryAsync(ct);
+        }
+    }
+
     /// <summary>The first column of the first row, or default when there is no row or the value is SQL null (ask for int? to tell).</summary>
     public static async Task<T?> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken ct, params object?[] args)
     {

@@ -70,27 +70,11 @@ internal static class ProjectionCopy
         {
             return await WriteBatchedAsync(c, fold, also, ct);
         }
-        if (fold.ClosedStoredFacts.Count + fold.ClosedStoredSegments.Count > 0)
-        {
-            await using var closing = new NpgsqlBatch(c);
-            foreach (var statement in Closing(fold))
-            {
-                closing.BatchCommands.Add(statement);
-            }
-            await closing.ExecuteNonQueryAsync(ct);
-        }
+        await Sql.ExecAsync(c, Closing(fold), ct);
         await WriteRegistrationsAsync(c, fold, ct);
         await WriteFactVersionsAsync(c, fold, ct);
         var first = await WriteSegmentsAsync(c, fold, ct);
-        if (also is { Count: > 0 })
-        {
-            await using var alone = new NpgsqlBatch(c);
-            foreach (var statement in also)
-            {
-                alone.BatchCommands.Add(statement);
-            }
-            await alone.ExecuteNonQueryAsync(ct);
-        }
+        await Sql.ExecAsync(c, also ?? [], ct);
         return first;
     }
 
