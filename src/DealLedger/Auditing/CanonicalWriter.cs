@@ -115,7 +115,7 @@ internal sealed class CanonicalWriter
     /// <summary>As <see cref="Time.Instant.Format"/>: UTC, microseconds with trailing zeros (and a bare '.') removed, then Z.</summary>
     private void Instant(long microsecondsSince2000)
     {
-        var time = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddTicks(microsecondsSince2000 * 10);
+        var time = BinaryCopyReader.InstantOf(microsecondsSince2000).UtcDateTime;
         Reserve(32);
         time.TryFormat(output.AsSpan(length), out var written, "yyyy-MM-dd'T'HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
         var end = length + written;

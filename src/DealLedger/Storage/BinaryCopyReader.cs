@@ -75,6 +75,14 @@ internal sealed class BinaryCopyReader : IAsyncDisposable
 
     public Guid Uuid(int field) => new(Bytes(field), bigEndian: true);
 
+    /// <summary>A timestamptz field: microseconds since 2000-01-01 UTC on the wire.</summary>
+    public DateTimeOffset Instant(int field) => InstantOf(Int64(field));
+
+    /// <summary>The instant a binary timestamptz holds (microseconds since 2000-01-01 UTC).</summary>
+    public static DateTimeOffset InstantOf(long microsecondsSince2000) => Epoch.AddTicks(microsecondsSince2000 * 10);
+
+    private static readonly DateTimeOffset Epoch = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     /// <summary>At least <paramref name="count"/> bytes from <see cref="start"/> in the buffer (keeping the current row).</summary>
     private async ValueTask EnsureAsync(int count, CancellationToken ct)
     {

@@ -1,4 +1,5 @@
 using DealLedger.Deals;
+using DealLedger.Time;
 using Npgsql;
 
 namespace DealLedger.Storage;
@@ -17,39 +18,119 @@ internal static class EventLogReader
         return new LoggedEvent(reference, System.Text.Json.JsonSerializer.Deserialize(json, clr, LedgerJson.Options)!);
     }
 
+    private static string NameOf((byte[] Bytes, string Name)[] names, ReadOnlySpan<byte> type)
+    {
+        foreach (var (bytes, name) in names)
+        {
+            if (type.SequenceEqual(bytes))
+            {
+                return name;
+            }
+        }
+        return System.Text.Encoding.UTF8.GetString(type);
+    }
+
+    private static LoggedEvent Read(EventRef reference, ReadOnlySpan<byte> json)
+    {
+        var clr = EventNames.TypeOf(reference.Type) ?? throw new InvalidOperationException($"unknown event type '{reference.Type}' at sequence {reference.Sequence}");
+        return new LoggedEvent(reference, System.Text.Json.JsonSerializer.Deserialize(json, clr, LedgerJson.Options)!);
+    }
+
     /// <summary>
-    /// The log after a sequence and recorded by an instant, in sequence order, in one streaming query,
-    /// handed over in chunks of about <paramref name="chunk"/> events; each chunk's JSON is read in parallel.
+    /// The log after a sequence and recorded by an instant, in sequence order, in one binary COPY read straight from the
+    /// wire (<see cref="BinaryCopyReader"/>), handed over in chunks of about <paramref name="chunk"/> events. Each chunk's
+    /// JSON is read from its UTF-8 bytes (no string per event), in parallel, while the next chunk is read from the wire and
+    /// the caller folds the one before: reading, parsing and folding overlap.
     /// </summary>
     public static async IAsyncEnumerable<List<LoggedEvent>> StreamAsync(NpgsqlConnection c, long after, DateTimeOffset knownAt, int chunk,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        await using var cmd = Sql.Command(c, $"select {Columns} where seq_id > $1 and timestamp <= $2 and type = any($3) order by seq_id", after, knownAt, EventNames.All.ToArray());
-        cmd.CommandTimeout = 0;
-        await using var r = await cmd.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct);
-        var raw = new List<(EventRef Ref, string Json)>(chunk);
-        while (true)
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // Chunks in log order, each parsing on its own; at most two ahead of the caller.
+        var chunks = System.Threading.Channels.Channel.CreateBounded<Task<LoggedEvent[]>>(2);
+        var reading = Task.Run(() => ReadChunksAsync(c, after, knownAt, chunk, chunks.Writer, stop.Token), stop.Token);
+        try
         {
-            var more = await r.ReadAsync(ct);
-            if (more)
+            await foreach (var parsing in chunks.Reader.ReadAllAsync(ct))
             {
-                // Sequential access: columns in their order.
-                var sequence = r.GetInt64(0);
-                var reference = new EventRef(r.GetGuid(1), sequence, r.GetString(2), r.GetFieldValue<DateTimeOffset>(3));
-                raw.Add((reference, r.GetString(4)));
+                yield return [.. await parsing];
             }
-            if (raw.Count >= chunk || (!more && raw.Count > 0))
+            await reading;
+        }
+        finally
+        {
+            // A caller that stops early (or fails) stops the read; the COPY ends with the reader.
+            await stop.CancelAsync();
+            try
             {
-                var events = new LoggedEvent[raw.Count];
-                var rows = raw;
-                Parallel.For(0, rows.Count, i => events[i] = Read(rows[i].Ref, rows[i].Json));
-                yield return [.. events];
-                raw = new List<(EventRef, string)>(chunk);
+                await reading;
             }
-            if (!more)
+            catch (OperationCanceledException)
             {
-                yield break;
             }
+        }
+    }
+
+    private static async Task ReadChunksAsync(NpgsqlConnection c, long after, DateTimeOffset knownAt, int chunk,
+        System.Threading.Channels.ChannelWriter<Task<LoggedEvent[]>> chunks, CancellationToken ct)
+    {
+        try
+        {
+            // COPY takes no parameters: the values go into the statement (a number, an instant, the known type names).
+            var types = string.Join(", ", EventNames.All.Select(n => $"'{n.Replace("'", "''")}'"));
+            var query = $"select {Columns} where seq_id > {after} and timestamp <= '{Instant.Format(knownAt)}'::timestamptz and type in ({types}) order by seq_id";
+            await using var r = await BinaryCopyReader.StartAsync(c, query, ct);
+            // The type names are few: one string each, found by their bytes.
+            var names = EventNames.All.Select(n => (Bytes: System.Text.Encoding.UTF8.GetBytes(n), Name: n)).ToArray();
+            var refs = new List<EventRef>(chunk);
+            var json = new List<(int Offset, int Length)>(chunk);
+            var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(chunk * 1024);
+            var used = 0;
+            while (true)
+            {
+                var more = await r.ReadAsync(ct);
+                if (more)
+                {
+                    refs.Add(new EventRef(r.Uuid(1), r.Int64(0), NameOf(names, r.Bytes(2)), r.Instant(3)));
+                    var data = r.Bytes(4);
+                    if (bytes.Length - used < data.Length)
+                    {
+                        var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(bytes.Length * 2, used + data.Length));
+                        bytes.AsSpan(0, used).CopyTo(larger);
+                        System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+                        bytes = larger;
+                    }
+                    data.CopyTo(bytes.AsSpan(used));
+                    json.Add((used, data.Length));
+                    used += data.Length;
+                }
+                if (refs.Count >= chunk || (!more && refs.Count > 0))
+                {
+                    var (rows, text, buffer) = (refs, json, bytes);
+                    await chunks.WriteAsync(Task.Run(() =>
+                    {
+                        var events = new LoggedEvent[rows.Count];
+                        Parallel.For(0, rows.Count, i => events[i] = Read(rows[i], buffer.AsSpan(text[i].Offset, text[i].Length)));
+                        System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                        return events;
+                    }, ct), ct);
+                    refs = new List<EventRef>(chunk);
+                    json = new List<(int, int)>(chunk);
+                    bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(chunk * 1024);
+                    used = 0;
+                }
+                if (!more)
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+                    break;
+                }
+            }
+            chunks.Complete();
+        }
+        catch (Exception e)
+        {
+            chunks.Complete(e);
+            throw;
         }
     }
 
