@@ -302,6 +302,10 @@ public sealed class RebuildTests
 
         Assert.True(report.Unchanged);
         Assert.NotEqual(tables, await Sql.ScalarAsync<string>(c, Tables, default)); // new tables, not rewritten rows
+        // Written to the WAL as the live ones were (a replay's scratch shadow is unlogged; a rebuild's must not be): they
+        // survive a crash and reach the standbys.
+        Assert.Equal(0, await Sql.ScalarAsync<long>(c, "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace " +
+            "where n.nspname = 'dealledger' and c.relname = any($1) and c.relpersistence <> 'p'", default, (object)ProjectionTables.Projections));
         Assert.Equal(privileges, await Sql.ScalarAsync<string>(c, Privileges, default));
         Assert.Equal(indexes, await Sql.ScalarAsync<string>(c, Indexes, default));
         await s.Ledger.AssertSchemaMatchesCodeAsync();

@@ -69,7 +69,10 @@ internal sealed class ShadowProjections : IAsyncDisposable
             {
                 // Each table with its keys (the fold's upserts need them) in one implicit transaction: no other session
                 // ever sees it without them. Own sequences for surrogate ids: a shadow never advances the live ones.
-                var create = new List<string> { $"create table {shadow.Schema}.{table} (like {ProjectionTables.Name(table)} including all excluding defaults excluding indexes)" };
+                // A replay's shadow is scratch, dropped when it is done: unlogged, its rows and indexes write no WAL. A rebuild's
+                // becomes the live projections, and is written as they are.
+                var kind = purpose == "replay" ? "unlogged table" : "table";
+                var create = new List<string> { $"create {kind} {shadow.Schema}.{table} (like {ProjectionTables.Name(table)} including all excluding defaults excluding indexes)" };
                 create.AddRange(keys[table]);
                 if (await HasIdAsync(owner, table, ct))
                 {
