@@ -112,13 +112,14 @@ public sealed class Ledger : IAsyncDisposable
             return WriteResult.Unchanged;
         }
         var append = EventCopy.Of(store, write.Pending, write.RecordedAt, writer ?? Writer, Guid.NewGuid().ToString());
-        // A small write's events go in one statement with its projection rows (numbered from the sequence read under the
-        // lock); a big one's are copied first.
-        var first = append.InOneStatement ? write.FirstSequence : await append.CopyAsync(connection, ct);
+        // The events are numbered from the sequence read under the lock. A small write's go in one statement with its
+        // projection rows; a big one's are copied while the fold works in memory, before the rows are stored.
+        var first = write.FirstSequence;
         var logged = append.Logged(first);
         // Followers of the change feed wake on this; PostgreSQL delivers it only if the write commits.
         var notify = Sql.Statement("select pg_notify($1, $2)", LogChannel, logged[^1].Ref.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        await ProjectionFold.ApplyAsync(connection, write.State, logged, ct, also: append.InOneStatement ? [append.Statement(first), notify] : [notify]);
+        await ProjectionFold.ApplyAsync(connection, write.State, logged, ct, also: append.InOneStatement ? [append.Statement(first), notify] : [notify],
+            meanwhile: append.InOneStatement ? null : () => append.CopyAsync(connection, first, ct));
         var commit = new LedgerCommit(connection, tx, logged);
         if (Committing is { } committing)
         {

@@ -1,6 +1,7 @@
 using DealLedger.Deals;
 using DealLedger.Holdings;
 using DealLedger.Importing;
+using DealLedger.Organizations;
 using DealLedger.Sources;
 using DealLedger.Storage;
 using DealLedger.Time;
@@ -55,6 +56,32 @@ public sealed class SmallWriteTests(TestDatabase db) : IClassFixture<TestDatabas
         }));
 
         Assert.Contains("the event sequence moved during the write", failed.MessageText);
+        Assert.Equal(before, Tables(await db.FingerprintAsync()));
+    }
+
+    [Fact]
+    public async Task a_big_write_whose_event_numbers_are_taken_meanwhile_stores_nothing()
+    {
+        await using var ledger = db.Connect();
+        await ledger.ImportAsync([("first.json", PairDocument.Stake("moved-big", "moved-big-1", 10, "2020-03"))]);
+        var before = Tables(await db.FingerprintAsync());
+
+        // Too many events for one statement: they are copied while the fold numbers its rows from where the write read the log.
+        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.WriteAsync(async (t, ct) =>
+        {
+            await t.LoadAsync([], [], [], [], [], ct);
+            await t.LockedAsync(ct);
+            await using (var other = await ledger.Database.OpenConnectionAsync(ct))
+            {
+                await Sql.ExecAsync(other, $"select nextval('{ProjectionTables.Name("mt_events_sequence")}')", ct);
+            }
+            for (var i = 0; i <= EventCopy.InsertedEvents; i++)
+            {
+                t.Record(new OrganizationRegistered($"moved-big-org-{i}", $"Moved {i}", [], OrganizationKind.Company, null, new Dictionary<string, string>()));
+            }
+        }));
+
+        Assert.Contains("the event sequence moved during the write", failed.Message);
         Assert.Equal(before, Tables(await db.FingerprintAsync()));
     }
 

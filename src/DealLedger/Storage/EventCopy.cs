@@ -91,14 +91,16 @@ internal static class EventCopy
                 rows.Select(r => r.Type).ToArray(), recordedAt, correlationId, writer, rows.Select(r => r.DotNetType).ToArray(), first);
         }
 
-        /// <summary>A big write's events with binary COPY; returns the first event's sequence number.</summary>
-        public Task<long> CopyAsync(NpgsqlConnection c, CancellationToken ct) => EventCopy.CopyAsync(c, rows, counts, recordedAt, writer, correlationId, ct);
+        /// <summary>A big write's events with binary COPY, numbered from <paramref name="first"/> (read under the write lock, as for <see cref="Statement"/>).</summary>
+        public Task CopyAsync(NpgsqlConnection c, long first, CancellationToken ct) => EventCopy.CopyAsync(c, rows, counts, recordedAt, writer, correlationId, first, ct);
     }
 
-    /// <summary>A big write's events with binary COPY, its streams created by COPY and moved on by one UPDATE.</summary>
-    /// <returns>The first event's sequence number.</returns>
-    private static async Task<long> CopyAsync(NpgsqlConnection c, Row[] rows, Dictionary<string, long> counts, DateTimeOffset recordedAt, string writer,
-        string correlationId, CancellationToken ct)
+    /// <summary>
+    /// A big write's events with binary COPY, its streams created by COPY and moved on by one UPDATE. The fold numbered its
+    /// rows from <paramref name="expected"/>; were the block of sequence numbers to start elsewhere, the write fails.
+    /// </summary>
+    private static async Task CopyAsync(NpgsqlConnection c, Row[] rows, Dictionary<string, long> counts, DateTimeOffset recordedAt, string writer,
+        string correlationId, long expected, CancellationToken ct)
     {
         var streams = ProjectionTables.Name("mt_streams");
         var names = counts.Keys.ToArray();
@@ -109,6 +111,10 @@ internal static class EventCopy
         var sequence = ProjectionTables.Name("mt_events_sequence");
         var last = (await Sql.ListAsync(c, Sequences.LastOfBlock($"'{sequence}'"), r => r.GetInt64(0), ct, (long)rows.Length))[0];
         var first = last - rows.Length + 1;
+        if (first != expected)
+        {
+            throw new InvalidOperationException($"the event sequence moved during the write: its block starts at {first}, not {expected}");
+        }
 
         var created = names.Where(n => !versions.ContainsKey(n)).ToList();
         if (created.Count > 0)
@@ -148,7 +154,6 @@ internal static class EventCopy
             }
             await copy.CompleteAsync(ct);
         }
-        return first;
     }
 
     /// <summary>mt_events.mt_dotnet_type as Marten writes it: "Namespace.Type, Assembly".</summary>

@@ -58,7 +58,9 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
     /// events amend, every stake of the pairs they touch, the sources those cite), folds, and stores.
     /// </summary>
     /// <param name="also">Statements that go with the rows (a small write's events, its notification): in their round trip when they are batched.</param>
-    public static async Task ApplyAsync(NpgsqlConnection c, LedgerState state, IReadOnlyList<LoggedEvent> write, CancellationToken ct, IReadOnlyList<NpgsqlBatchCommand>? also = null)
+    /// <param name="meanwhile">Work on the connection (a big write's events, by COPY) that runs while the fold works in memory, before the rows are stored.</param>
+    public static async Task ApplyAsync(NpgsqlConnection c, LedgerState state, IReadOnlyList<LoggedEvent> write, CancellationToken ct,
+        IReadOnlyList<NpgsqlBatchCommand>? also = null, Func<Task>? meanwhile = null)
     {
         await state.LoadFactsAsync(c, write.Where(e => e.Data is not FactRecorded).Select(e => FactState.FactIdOf(e.Data)).OfType<string>(), ct);
         var pairs = write.Select(e => e.Data switch
@@ -72,7 +74,16 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
         await state.LoadSourcesAsync(c, state.Unsourced(pairs).SelectMany(state.StakesOf).SelectMany(SourceCatalog.CitedBy)
             .Concat(write.Select(e => e.Data).OfType<FactRecorded>().SelectMany(r => r.Fact.Sources.Select(s => s.Source))), ct);
         var fold = new ProjectionFold(state);
-        fold.Apply(write);
+        if (meanwhile is null)
+        {
+            fold.Apply(write);
+        }
+        else
+        {
+            // The fold reads and changes only memory; the connection is the other work's until both are done.
+            var folding = Task.Run(() => fold.Apply(write), ct);
+            await Task.WhenAll(meanwhile(), folding);
+        }
         var firstSegment = await ProjectionCopy.WriteAsync(c, fold, ct, also);
         state.Kept?.KeepWrite(state, fold, pairs, firstSegment);
     }
