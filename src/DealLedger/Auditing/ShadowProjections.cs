@@ -22,9 +22,6 @@ internal sealed class ShadowProjections : IAsyncDisposable
     /// <summary>What shadows are made for; only schemas named "PURPOSE_" + 12 hex digits are ever taken for a shadow.</summary>
     private static readonly string[] Purposes = ["replay", "rebuild"];
 
-    // The one table the first build upserts (Projections.PositionAsync) rather than copies into.
-    private const string Upserted = "ledger_position";
-
     private readonly Ledger live;
     private readonly NpgsqlConnection owner;
 
@@ -50,8 +47,8 @@ internal sealed class ShadowProjections : IAsyncDisposable
     public IReadOnlyList<string> Abandoned { get; private set; } = [];
 
     /// <summary>
-    /// Creates empty copies of the projection tables in a new scratch schema; their keys and indexes are made after the
-    /// first build (<see cref="IndexAsync"/>): one bulk build each instead of an insert per row.
+    /// Creates empty copies of the projection tables in a new scratch schema; their indexes are made after the
+    /// first build (<see cref="IndexAsync"/>): one bulk build each instead of an insert per row. Only the keys are made at once.
     /// </summary>
     public static async Task<ShadowProjections> CreateAsync(Ledger live, string purpose, CancellationToken ct)
     {
@@ -70,17 +67,13 @@ internal sealed class ShadowProjections : IAsyncDisposable
             var keys = (await IndexesAsync(owner, shadow.Schema, keys: true, ct)).ToLookup(k => k.Table, k => k.Sql);
             foreach (var table in ProjectionTables.Projections)
             {
-                // Each table in one implicit transaction. The first build fills the tables by COPY, so their keys come after
-                // it (IndexAsync), before anything upserts; only the ledger position, upserted by that build, has its key at
-                // once. Own sequences for surrogate ids: a shadow never advances the live ones.
+                // Each table with its keys (the fold's upserts need them) in one implicit transaction: no other session
+                // ever sees it without them. Own sequences for surrogate ids: a shadow never advances the live ones.
                 // A replay's shadow is scratch, dropped when it is done: unlogged, its rows and indexes write no WAL. A rebuild's
                 // becomes the live projections, and is written as they are.
                 var kind = purpose == "replay" ? "unlogged table" : "table";
                 var create = new List<string> { $"create {kind} {shadow.Schema}.{table} (like {ProjectionTables.Name(table)} including all excluding defaults excluding indexes)" };
-                if (table == Upserted)
-                {
-                    create.AddRange(keys[table]);
-                }
+                create.AddRange(keys[table]);
                 if (await HasIdAsync(owner, table, ct))
                 {
                     create.Add($"create sequence {shadow.Schema}.{table}_id_seq owned by {shadow.Schema}.{table}.id");
@@ -214,13 +207,9 @@ internal sealed class ShadowProjections : IAsyncDisposable
             "where n.nspname = $2 and t.relname = any($3) and (k.oid is not null) = $4 order by t.relname, i.indexrelid",
             r => (Table: r.GetString(0), Sql: r.GetString(1)), ct, schema, ProjectionTables.Schema, ProjectionTables.Projections, keys);
 
-    /// <summary>
-    /// The live tables' keys, then their other indexes, on the shadow's filled tables: one bulk build each (a key kept
-    /// row by row through a COPY costs more than building it after), two at a time.
-    /// </summary>
+    /// <summary>The live tables' other indexes on the shadow's filled tables: one bulk build each, two at a time.</summary>
     private async Task IndexAsync(CancellationToken ct) =>
-        await Parallel.ForEachAsync([.. (await IndexesAsync(owner, Schema, keys: true, ct)).Where(k => k.Table != Upserted), .. await IndexesAsync(owner, Schema, keys: false, ct)],
-            new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = ct },
+        await Parallel.ForEachAsync(await IndexesAsync(owner, Schema, keys: false, ct), new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = ct },
             async (index, token) =>
             {
                 await using var c = await live.Database.OpenConnectionAsync(token);
