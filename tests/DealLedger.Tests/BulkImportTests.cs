@@ -56,18 +56,18 @@ public sealed partial class BulkImportTests
 
         // The first import was too small to analyze: nothing is; then every table is, having never been.
         Assert.All((await TablesAsync()).Values, t => Assert.Null(t.Analyzed));
-        await Projections.AnalyzeAsync(c, ProjectionTables.Projections, default, onlyGrown: true);
+        await Projections.AnalyzeAsync(c, ProjectionTables.Projections, default);
         var first = await TablesAsync();
         Assert.All(first.Values, t => Assert.NotNull(t.Analyzed));
 
         // Unchanged since: none again.
-        await Projections.AnalyzeAsync(c, ProjectionTables.Projections, default, onlyGrown: true);
+        await Projections.AnalyzeAsync(c, ProjectionTables.Projections, default);
         Assert.Equal(first, await TablesAsync());
 
         // The second batch grows some tables by more than half and others less: only the former are analyzed again.
         await ledger.ImportAsync(history[1].Documents);
         var grown = await TablesAsync();
-        await Projections.AnalyzeAsync(c, ProjectionTables.Projections, default, onlyGrown: true);
+        await Projections.AnalyzeAsync(c, ProjectionTables.Projections, default);
         var second = await TablesAsync();
         var again = second.Where(t => t.Value.Analyzed != first[t.Key].Analyzed).Select(t => t.Key).Order().ToList();
         Assert.Equal(grown.Where(t => t.Value.Bytes > first[t.Key].Bytes * 3 / 2).Select(t => t.Key).Order(), again);

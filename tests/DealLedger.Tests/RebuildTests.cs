@@ -306,6 +306,10 @@ public sealed class RebuildTests
         // survive a crash and reach the standbys.
         Assert.Equal(0, await Sql.ScalarAsync<long>(c, "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace " +
             "where n.nspname = 'dealledger' and c.relname = any($1) and c.relpersistence <> 'p'", default, (object)ProjectionTables.Projections));
+        // And the planner has statistics of each new table at once (not when autovacuum comes round).
+        Assert.Equal(0, await Sql.ScalarAsync<long>(c, "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace " +
+            "where n.nspname = 'dealledger' and c.relname = any($1) and not exists (select from pg_stats s where s.schemaname = n.nspname and s.tablename = c.relname)",
+            default, (object)ProjectionTables.Projections));
         Assert.Equal(privileges, await Sql.ScalarAsync<string>(c, Privileges, default));
         Assert.Equal(indexes, await Sql.ScalarAsync<string>(c, Indexes, default));
         await s.Ledger.AssertSchemaMatchesCodeAsync();

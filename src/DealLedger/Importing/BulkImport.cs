@@ -14,7 +14,7 @@ namespace DealLedger.Importing;
 /// </summary>
 internal static class BulkImport
 {
-    /// <summary>A write of at least this many events refreshes the planner's statistics of the projection tables never analyzed or grown by half since (<see cref="Projections.AnalyzeAsync"/>).</summary>
+    /// <summary>A write of at least this many events refreshes the planner's statistics of the projection tables without any yet or grown by half since (<see cref="Projections.AnalyzeAsync"/>).</summary>
     public const int AnalyzeAfter = 10_000;
 
     /// <summary>Reads every document, in parallel; a bad document fails the import with its own error, the first in document order.</summary>

@@ -116,7 +116,7 @@ public static class Import
         if (report.EventsAppended >= BulkImport.AnalyzeAfter)
         {
             await using var c = await ledger.Database.OpenConnectionAsync(ct);
-            await Projections.AnalyzeAsync(c, ProjectionTables.Projections, ct, onlyGrown: true);
+            await Projections.AnalyzeAsync(c, ProjectionTables.Projections, ct);
         }
         return report;
     }

@@ -18,19 +18,21 @@ internal static class Projections
     /// 44–69 ms, then 2.5 ms). Only the tables' owner may do either; for another role (the API's) this does
     /// nothing and autovacuum does it later.
     /// </summary>
-    /// <param name="onlyGrown">
-    /// Analyze only the tables never analyzed or grown by more than half since (an import): the planner scales the row
-    /// counts it was given by the table's size now, so only a table whose contents are mostly new gives it a wrong picture.
-    /// Each ANALYZE reads up to 30,000 rows' pages (0.4 s a table at 100k events), so analyzing every table after every
-    /// large import cost a tenth of the import or more.
-    /// </param>
-    public static async Task AnalyzeAsync(NpgsqlConnection c, IEnumerable<string> tables, CancellationToken ct, bool onlyGrown = false)
+    /// <remarks>
+    /// Only the tables without statistics yet (new, as a rebuild's are) or grown by more than half since they were last
+    /// analyzed: the planner scales the row counts it was given by a table's size now, so only a table whose contents are
+    /// mostly new gives it a wrong picture. Each ANALYZE reads up to 30,000 rows' pages (0.4 s a table at 100k events), so
+    /// analyzing every table after every large import cost a tenth of the import or more.
+    /// </remarks>
+    public static async Task AnalyzeAsync(NpgsqlConnection c, IEnumerable<string> tables, CancellationToken ct)
     {
         var names = tables.Select(ProjectionTables.Of).ToArray();
-        var owned = await Sql.ListAsync(c, "select n, r.reltuples < 0 or pg_relation_size(r.oid) > 1.5 * r.relpages::bigint * current_setting('block_size')::bigint " +
-            "from unnest($1::text[]) n join pg_class r on r.oid = n::regclass where pg_has_role(r.relowner, 'USAGE')",
-            r => (Name: r.GetString(0), Grown: r.GetBoolean(1)), ct, (object)names);
-        var analyzed = owned.Where(t => t.Grown || !onlyGrown).Select(t => t.Name).ToList();
+        var owned = await Sql.ListAsync(c,
+            "select n, not exists (select from pg_stats s where s.schemaname = ns.nspname and s.tablename = r.relname) " +
+            "or pg_relation_size(r.oid) > 1.5 * r.relpages::bigint * current_setting('block_size')::bigint " +
+            "from unnest($1::text[]) n join pg_class r on r.oid = n::regclass join pg_namespace ns on ns.oid = r.relnamespace where pg_has_role(r.relowner, 'USAGE')",
+            r => (Name: r.GetString(0), Stale: r.GetBoolean(1)), ct, (object)names);
+        var analyzed = owned.Where(t => t.Stale).Select(t => t.Name).ToList();
         if (analyzed.Count > 0)
         {
             await Sql.ExecAsync(c, $"analyze {string.Join(", ", analyzed)}", ct);
