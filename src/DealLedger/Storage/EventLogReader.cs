@@ -12,11 +12,14 @@ internal static class EventLogReader
     public static LoggedEvent Read(NpgsqlDataReader r) =>
         Read(new EventRef(r.GetGuid(1), r.GetInt64(0), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3)), r.GetString(4));
 
-    private static LoggedEvent Read(EventRef reference, string json)
-    {
-        var clr = EventNames.TypeOf(reference.Type) ?? throw new InvalidOperationException($"unknown event type '{reference.Type}' at sequence {reference.Sequence}");
-        return new LoggedEvent(reference, System.Text.Json.JsonSerializer.Deserialize(json, clr, LedgerJson.Options)!);
-    }
+    private static LoggedEvent Read(EventRef reference, string json) =>
+        new(reference, System.Text.Json.JsonSerializer.Deserialize(json, TypeOf(reference), LedgerJson.Options)!);
+
+    private static LoggedEvent Read(EventRef reference, ReadOnlySpan<byte> json) =>
+        new(reference, System.Text.Json.JsonSerializer.Deserialize(json, TypeOf(reference), LedgerJson.Options)!);
+
+    private static Type TypeOf(EventRef reference) =>
+        EventNames.TypeOf(reference.Type) ?? throw new InvalidOperationException($"unknown event type '{reference.Type}' at sequence {reference.Sequence}");
 
     private static string NameOf((byte[] Bytes, string Name)[] names, ReadOnlySpan<byte> type)
     {
@@ -28,12 +31,6 @@ internal static class EventLogReader
             }
         }
         return System.Text.Encoding.UTF8.GetString(type);
-    }
-
-    private static LoggedEvent Read(EventRef reference, ReadOnlySpan<byte> json)
-    {
-        var clr = EventNames.TypeOf(reference.Type) ?? throw new InvalidOperationException($"unknown event type '{reference.Type}' at sequence {reference.Sequence}");
-        return new LoggedEvent(reference, System.Text.Json.JsonSerializer.Deserialize(json, clr, LedgerJson.Options)!);
     }
 
     /// <summary>
@@ -55,11 +52,10 @@ internal static class EventLogReader
             {
                 yield return [.. await parsing];
             }
-            await reading;
         }
         finally
         {
-            // A caller that stops early (or fails) stops the read; the COPY ends with the reader.
+            // A caller that stops early (or fails) stops the read; the COPY ends with the reader. A read that failed throws here.
             await stop.CancelAsync();
             try
             {
