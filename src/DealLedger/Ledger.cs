@@ -167,18 +167,21 @@ public sealed class Ledger : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs a query as known at <paramref name="knownAt"/> (default: now). When that instant is not
-    /// safely in the past of the log, it first waits for any write in flight, so an answer given now
-    /// is given again, identically, by any later query with the same knownAt (rule 8).
+    /// Runs a query as known at <paramref name="knownAt"/>. Without one ("now") it is answered as known at the ledger's
+    /// high-water mark: the last instant recorded in the read's snapshot. Writes take their instants in commit order under
+    /// one lock (rule 8), so every write recorded at or before that instant is in the snapshot and every other one is
+    /// recorded after it: the answer is given again, identically, by any later query with that knownAt, and a read never
+    /// waits for a write in flight. An instant asked that is not safely in the past of the log first waits for any write in
+    /// flight, for the same reason.
     /// </summary>
     public Task<T> ReadAsync<T>(DateTimeOffset? knownAt, Func<NpgsqlConnection, DateTimeOffset, CancellationToken, Task<T>> query, CancellationToken ct = default) =>
-        ReadAsync<object?, T>(knownAt, null, _ => null, (c, k, _, token) => query(c, k, token), ct);
+        ReadAsync<object?, T>(knownAt, null, (_, _) => null, (c, k, _, token) => query(c, k, token), ct);
 
     /// <summary>
-    /// In the statement given to <see cref="ReadAsync{TRow, T}"/>: the knownAt answered, as SQL (its $1 is
-    /// the knownAt asked), the instant the query is then handed.
+    /// In the statement given to <see cref="ReadAsync{TRow, T}"/> for an instant asked: the knownAt answered, as SQL (its
+    /// $1 is the knownAt asked), the instant the query is then handed.
     /// </summary>
-    public const string KnownAtSql = "least(coalesce($1::timestamptz, now()), now())";
+    public const string KnownAtSql = "least($1::timestamptz, now())";
 
     /// <summary>
     /// Whether nothing was recorded after an instant (an SQL expression over it): then the open rows of a projection
@@ -188,17 +191,52 @@ public sealed class Ledger : IAsyncDisposable
         $"coalesce((select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1), '-infinity') <= {instant}";
 
     /// <summary>
-    /// As the other form, with the query's first statement sent in the barrier's round trip, so a query
-    /// that needs no more costs one. <paramref name="first"/> returns one row, read by <paramref name="row"/>;
-    /// its parameter $1 is reserved for the knownAt asked, and <see cref="KnownAtSql"/> is the one answered.
+    /// A "now" read's statement: one row, the high-water mark first, then <paramref name="columns"/> read in the same
+    /// snapshot, where nothing is recorded after it (the open rows answer); $1 (the knownAt asked) is null. No row when
+    /// nothing is recorded yet, or when the last instant recorded is ahead of the server's clock.
     /// </summary>
-    public async Task<T> ReadAsync<TRow, T>(DateTimeOffset? knownAt, NpgsqlBatchCommand? first, Func<NpgsqlDataReader, TRow> row,
+    internal static string AtHighWater(string columns) =>
+        $"select p.last_recorded_at{(columns.Length == 0 ? "" : ", " + columns)} from {ProjectionTables.Of("ledger_position")} p " +
+        "where p.id = 1 and p.last_recorded_at <= clock_timestamp()";
+
+    private static readonly string HighWaterSql = AtHighWater("");
+
+    /// <summary>
+    /// As the other form, with the query's first statement sent in the same round trip, so a query that needs no more
+    /// costs one. <paramref name="first"/> makes it: for a "now" read (true) a statement of <see cref="AtHighWater"/>, the
+    /// whole read; for an instant asked (false) one whose $1 is reserved for the knownAt asked and whose
+    /// <see cref="KnownAtSql"/> is the one answered, sent after the barrier. It returns one row, read by
+    /// <paramref name="row"/> from the column given (its own first).
+    /// </summary>
+    public async Task<T> ReadAsync<TRow, T>(DateTimeOffset? knownAt, Func<bool, NpgsqlBatchCommand>? first, Func<NpgsqlDataReader, int, TRow> row,
         Func<NpgsqlConnection, DateTimeOffset, TRow, CancellationToken, Task<T>> query, CancellationToken ct = default)
     {
         await using var connection = await Database.OpenConnectionAsync(ct);
-        var asked = new NpgsqlParameter { Value = knownAt is { } k ? Instant.TruncateToMicroseconds(k) : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz };
+        if (knownAt is null)
+        {
+            var statement = first?.Invoke(true) ?? new NpgsqlBatchCommand(HighWaterSql);
+            // $1, the knownAt asked, is none: so a statement's own parameters are numbered alike in both forms.
+            statement.Parameters.Insert(0, new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+            await using var now = new NpgsqlBatch(connection) { BatchCommands = { statement } };
+            (DateTimeOffset At, TRow Found)? read = null;
+            await using (var reader = await now.ExecuteReaderAsync(ct))
+            {
+                if (await reader.ReadAsync(ct))
+                {
+                    read = (reader.GetFieldValue<DateTimeOffset>(0), row(reader, 1));
+                }
+            }
+            if (read is { } highWater)
+            {
+                return await query(connection, highWater.At, highWater.Found, ct);
+            }
+            // Nothing recorded yet (a write may be in flight), or the clock behind the log: as an instant ahead of both.
+            knownAt = DateTimeOffset.MaxValue;
+        }
+        var asked = new NpgsqlParameter { Value = Instant.TruncateToMicroseconds(knownAt.Value), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz };
         // One round trip, one implicit transaction: the clock and — unless the instant is safely in the past
-        // of the log — a barrier: the statement waits for the write in flight (if any) to commit. The clock is
+        // of the log (at or before its last instant: a write in flight is recorded after that) — a barrier: the
+        // statement waits for the write in flight (if any) to commit. The clock is
         // now(), the transaction's start, so it is read before the barrier: any write not yet begun reads a
         // later one and cannot land at or before the instant (rule 8). A knownAt in the future is answered,
         // and echoed, as now: the ledger cannot know what it has not yet recorded.
@@ -210,17 +248,17 @@ public sealed class Ledger : IAsyncDisposable
         {
             BatchCommands =
             {
-                new NpgsqlBatchCommand($"select {KnownAtSql}, case when $1::timestamptz is null or $1 >= coalesce((select last_recorded_at from {position} where id = 1), '-infinity') " +
+                new NpgsqlBatchCommand($"select {KnownAtSql}, case when $1 > coalesce((select last_recorded_at from {position} where id = 1), '-infinity') " +
                     "then pg_advisory_xact_lock_shared($2) end")
                 {
                     Parameters = { asked, new() { Value = WriteLock } },
                 },
             },
         };
-        if (first is not null)
+        if (first?.Invoke(false) is { } then)
         {
-            first.Parameters.Insert(0, asked.Clone());
-            batch.BatchCommands.Add(first);
+            then.Parameters.Insert(0, asked.Clone());
+            batch.BatchCommands.Add(then);
         }
         DateTimeOffset at;
         TRow found;
@@ -229,7 +267,7 @@ public sealed class Ledger : IAsyncDisposable
             await reader.ReadAsync(ct);
             at = reader.GetFieldValue<DateTimeOffset>(0);
             found = first is not null && await reader.NextResultAsync(ct) && await reader.ReadAsync(ct)
-                ? row(reader)
+                ? row(reader, 0)
                 : default!;
         }
         return await query(connection, at, found, ct);

@@ -174,12 +174,12 @@ public static partial class ApiBench
     }
 
     /// <summary>
-    /// The statements a holding request sends, as they reached PostgreSQL for one HoldingAsync: the read
-    /// barrier (Ledger.ReadAsync) and the probe (HoldingQuery), in one batch — their text from Npgsql's
-    /// tracing (the batch's statements joined), the probe's checked against pg_stat_activity (the
-    /// backend's last statement). Their parameters follow Ledger.ReadAsync's contract: $1 is the knownAt
-    /// asked (none), then the barrier's lock and the probe's holder, subject and day. Null when they cannot
-    /// be captured so (the query changed shape): then the limit is not measured, and the log says why.
+    /// The statements a holding request sends, as they reached PostgreSQL for one HoldingAsync "as of now": the probe
+    /// (HoldingQuery), after the read barrier (Ledger.ReadAsync) when the read has one, in one batch — their text from
+    /// Npgsql's tracing (the batch's statements joined), the probe's checked against pg_stat_activity (the backend's last
+    /// statement). Their parameters follow Ledger.ReadAsync's contract: $1 is the knownAt asked (none), then the barrier's
+    /// lock, or the probe's holder, subject and day. Null when they cannot be captured so (the query changed shape): then
+    /// the limit is not measured, and the log says why.
     /// </summary>
     internal static async Task<List<(string Sql, object?[] Parameters)>?> ProbeStatementsAsync(string cs)
     {
@@ -225,17 +225,15 @@ public static partial class ApiBench
             // Npgsql's tracing names a batch by its statements joined with ";\n"; the probe is the backend's last
             // statement (pg_stat_activity shows it cut at track_activity_query_size, so only its start is compared).
             var parts = first.Count == 1 ? first[0].Split(";\n") : [];
-            if (parts.Length != 2 || last.Length == 0 || !parts[1].StartsWith(last, StringComparison.Ordinal) || Placeholders(parts[0]) != 2 || Placeholders(parts[1]) != 4)
+            if (parts.Length is not (1 or 2) || last.Length == 0 || !parts[^1].StartsWith(last, StringComparison.Ordinal)
+                || (parts.Length == 2 && Placeholders(parts[0]) != 2) || Placeholders(parts[^1]) != 4)
             {
-                Bench.Log($"PostgreSQL alone: the holding request's statements were not captured as one batch of the barrier and a probe of (holder, subject, day): {string.Join(" // ", first)} // last: {last}");
+                Bench.Log($"PostgreSQL alone: the holding request's statements were not captured as one batch of a probe of (holder, subject, day), after a barrier or alone: {string.Join(" // ", first)} // last: {last}");
                 return null;
             }
-            var (barrier, probe) = (parts[0], parts[1]);
-            return
-            [
-                (barrier, [null, Ledger.WriteLock]),
-                (probe, [null, "{holder}", "{subject}", "{day}"]),
-            ];
+            List<(string Sql, object?[] Parameters)> statements = parts.Length == 2 ? [(parts[0], [null, Ledger.WriteLock])] : [];
+            statements.Add((parts[^1], [null, "{holder}", "{subject}", "{day}"]));
+            return statements;
         }
 
         static int Placeholders(string sql) => Regex.Matches(sql, @"\$(\d+)").Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();

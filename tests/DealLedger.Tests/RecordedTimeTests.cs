@@ -31,12 +31,12 @@ public sealed class RecordedTimeTests
     }
 
     [Fact]
-    public async Task an_answer_given_while_a_write_is_committing_is_given_again_with_its_known_at()
+    public async Task an_answer_as_of_now_while_a_write_is_committing_is_the_last_recorded_knowledge_and_is_given_again()
     {
         await using var db = await TestDatabase.CreateAsync();
         await using var writer = db.Connect();
         await using var reader = db.Connect();
-        await writer.ImportYamlAsync(Basics);
+        var basics = await writer.ImportYamlAsync(Basics);
 
         var reached = new TaskCompletionSource();
         var release = new TaskCompletionSource();
@@ -44,17 +44,32 @@ public sealed class RecordedTimeTests
         var slowWrite = writer.ImportYamlAsync(Deal("d1", Stake("s1", "{ exact: 10 }", "{ from: 2020 }")));
         await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-        // The write holds its recorded time but has not committed: an answer "as of now" must wait for it.
-        var answer = reader.HoldingAsync("acme", "globex", new DateOnly(2022, 1, 1));
+        // The write holds its recorded time but has not committed: "now" is what the ledger had recorded (its high-water
+        // mark), answered without waiting; the write, when it commits, is recorded after that instant.
+        var during = await reader.HoldingAsync("acme", "globex", new DateOnly(2022, 1, 1)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(HoldingStatus.Unknown, during.Status);
+        Assert.Equal(Time.Instant.Format(basics.RecordedAt!.Value), during.KnownAt);
+        // Asked again with that instant meanwhile, it does not wait either: the write will be recorded after it.
+        var duringAgain = await reader.HoldingAsync("acme", "globex", new DateOnly(2022, 1, 1), DateTimeOffset.Parse(during.KnownAt)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(LedgerJson.Serialize(during), LedgerJson.Serialize(duringAgain));
+        // An instant asked that the write may yet land before waits for it.
+        var asked = reader.HoldingAsync("acme", "globex", new DateOnly(2022, 1, 1), DateTimeOffset.UtcNow.AddMinutes(1));
         await Task.Delay(300);
-        Assert.False(answer.IsCompleted);
+        Assert.False(asked.IsCompleted);
         release.SetResult();
-        await slowWrite;
-        var given = await answer;
+        var written = await slowWrite;
+        var after = await asked;
 
-        Assert.Equal(HoldingStatus.Held, given.Status);
-        var again = await reader.HoldingAsync("acme", "globex", new DateOnly(2022, 1, 1), DateTimeOffset.Parse(given.KnownAt));
-        Assert.Equal(LedgerJson.Serialize(given), LedgerJson.Serialize(again));
+        Assert.Equal(HoldingStatus.Held, after.Status);
+        Assert.True(written.RecordedAt <= DateTimeOffset.Parse(after.KnownAt));
+        var now = await reader.HoldingAsync("acme", "globex", new DateOnly(2022, 1, 1));
+        Assert.Equal(Time.Instant.Format(written.RecordedAt!.Value), now.KnownAt);
+        Assert.Equal(HoldingStatus.Held, now.Status);
+        foreach (var given in new[] { during, after, now })
+        {
+            var again = await reader.HoldingAsync("acme", "globex", new DateOnly(2022, 1, 1), DateTimeOffset.Parse(given.KnownAt));
+            Assert.Equal(LedgerJson.Serialize(given), LedgerJson.Serialize(again));
+        }
     }
 
     [Fact]

@@ -16,11 +16,11 @@ public static class HoldingQuery
         var day = at ?? ledger.Today;
         // Both names known already (a registration never changes): the probe reads the segment only.
         var named = ledger.Names.TryGet(holder, out var holderName) & ledger.Names.TryGet(subject, out var subjectName);
-        var probe = new NpgsqlBatchCommand(named ? Probe : ProbeAndNames)
+        NpgsqlBatchCommand Probe(bool now) => new(now ? named ? ProbeNow : ProbeAndNamesNow : named ? ProbeAsked : ProbeAndNamesAsked)
         {
             Parameters = { new() { Value = holder }, new() { Value = subject }, new() { Value = day } },
         };
-        return ledger.ReadAsync(knownAt, probe, r => (Finding: r.IsDBNull(0) ? null : Finding.Parse(r.GetString(0)), Names: named ? null : Names(r, 1)),
+        return ledger.ReadAsync(knownAt, Probe, (r, at) => (Finding: r.IsDBNull(at) ? null : Finding.Parse(r.GetString(at)), Names: named ? null : Names(r, at + 1)),
             async (c, k, found, token) =>
         {
             if (found.Names is { } names)
@@ -55,24 +55,31 @@ public static class HoldingQuery
     // In the read's own round trip: the segment, and — unless this ledger knows both names — the pair's names (whether
     // both organizations exist); the sources and events its words cite come from the ledger's citations (a second round
     // trip only for those not read before).
-    // When nothing was recorded after knownAt (in this statement's snapshot), the pair's open segments are exactly those
-    // in force then: a seek in the btree of open segments to the last (holder, subject, valid) at or before (holder,
-    // subject, [day,)) — ranges sort by their start, then their end, so it is the pair's segment starting last on or before
-    // the day, as fast for a pair with thousands of segments as for one with a few. The row comparison is what only that
-    // btree can serve, so a generic plan takes it too. Else the GiST index over both time axes finds it. The day is only
-    // compared, never added to: the calendar's first and last days arrive as -infinity and infinity (Sql.Command), where
-    // day + 1 is the day.
-    private static readonly string Segment =
-        $"with f as materialized (select case when {Ledger.NothingRecordedAfter(Ledger.KnownAtSql)} " +
-        $"then (select finding from (select finding, valid, holder, subject from {Table} where upper_inf(recorded) " +
+    // When nothing was recorded after knownAt (in this statement's snapshot, as always for a "now" read), the pair's open
+    // segments are exactly those in force then: a seek in the btree of open segments to the last (holder, subject, valid)
+    // at or before (holder, subject, [day,)) — ranges sort by their start, then their end, so it is the pair's segment
+    // starting last on or before the day, as fast for a pair with thousands of segments as for one with a few. The row
+    // comparison is what only that btree can serve, so a generic plan takes it too. Else the GiST index over both time
+    // axes finds it. The day is only compared, never added to: the calendar's first and last days arrive as -infinity and
+    // infinity (Sql.Command), where day + 1 is the day. The holder, subject and day are $2, $3 and $4 in both forms.
+    private static readonly string OpenSegment =
+        $"(select finding from (select finding, valid, holder, subject from {Table} where upper_inf(recorded) " +
         "and (holder, subject, valid) <= ($2, $3, daterange($4::date, null)) order by holder desc, subject desc, valid desc limit 1) s " +
-        "where holder = $2 and subject = $3 and valid @> $4::date) " +
+        "where holder = $2 and subject = $3 and valid @> $4::date)";
+
+    private static readonly string Segment =
+        $"with f as materialized (select case when {Ledger.NothingRecordedAfter(Ledger.KnownAtSql)} then {OpenSegment} " +
         $"else (select finding from {Table} where {OfPair("$2", "$3")} and recorded @> {Ledger.KnownAtSql} and valid @> $4::date limit 1) end finding) ";
 
-    private static readonly string Probe = Segment + "select f.finding::text from f";
+    private static readonly string NamesSql = $"(select json_object_agg(o.id, o.name) from {ProjectionTables.Of("organizations")} o where o.id in ($2, $3))::text";
 
-    private static readonly string ProbeAndNames = Segment +
-        $"select f.finding::text, (select json_object_agg(o.id, o.name) from {ProjectionTables.Of("organizations")} o where o.id in ($2, $3))::text from f";
+    private static readonly string ProbeAsked = Segment + "select f.finding::text from f";
+
+    private static readonly string ProbeAndNamesAsked = Segment + $"select f.finding::text, {NamesSql} from f";
+
+    private static readonly string ProbeNow = Ledger.AtHighWater($"{OpenSegment}::text");
+
+    private static readonly string ProbeAndNamesNow = Ledger.AtHighWater($"{OpenSegment}::text, {NamesSql}");
 
     /// <summary>Segments of the pair (SQL expressions), found through the pair's GiST index by the ids' keys, then by the ids.</summary>
     internal static string OfPair(string holder, string subject, string alias = "") =>
