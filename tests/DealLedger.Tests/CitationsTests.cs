@@ -6,9 +6,9 @@ using DealLedger.Importing;
 namespace DealLedger.Tests;
 
 /// <summary>
-/// Reads keep the sources and events findings cite (they never change once recorded) and ask the
-/// database only for those they have not seen: the answers stay those of the database, and nothing
-/// seen only inside a write that then rolled back is ever cited.
+/// Reads keep the sources findings cite (they never change once recorded) and ask the database only for
+/// those they have not seen; a finding holds the events it rests on itself. The answers stay those of the
+/// database, and nothing seen only inside a write that then rolled back is ever cited.
 /// </summary>
 public sealed class CitationsTests(TestDatabase db) : IClassFixture<TestDatabase>
 {
@@ -48,13 +48,35 @@ public sealed class CitationsTests(TestDatabase db) : IClassFixture<TestDatabase
         using var trips = new RoundTrips(db.Name);
 
         var first = await ledger.HoldingAsync("holder-b", "subject-b", new DateOnly(2021, 1, 1), knownAt);
-        Assert.Equal(2, trips.Count); // the finding, then the source and the event it cites
+        Assert.Equal(2, trips.Count); // the finding, then the source it cites
         trips.Reset();
         var again = await ledger.HoldingAsync("holder-b", "subject-b", new DateOnly(2021, 1, 1), knownAt);
         Assert.Equal(1, trips.Count);
         Assert.Equal(JsonSerializer.Serialize(first), JsonSerializer.Serialize(again));
         Assert.Equal("Register extract b", Assert.Single(again.Sources).Title);
         Assert.Equal("fact_recorded", Assert.Single(again.Basis).Type);
+    }
+
+    [Fact]
+    public async Task another_stretch_of_a_pair_resting_on_events_not_read_before_answers_in_one_round_trip()
+    {
+        await using (var writer = db.Connect())
+        {
+            await writer.ImportAsync([("c1.json", PairDocument.Stake("c", "c1", 30, "2020-03"))]);
+            await writer.ImportAsync([("c2.json", PairDocument.Stake("c", "c2", 40, "2022-01"))]);
+        }
+        await using var ledger = db.Connect();
+        await (await ledger.Database.OpenConnectionAsync()).DisposeAsync();
+        var before = await ledger.HoldingAsync("holder-c", "subject-c", new DateOnly(2021, 1, 1)); // the names and the source are kept now
+        using var trips = new RoundTrips(db.Name);
+
+        var later = await ledger.HoldingAsync("holder-c", "subject-c", new DateOnly(2023, 1, 1));
+        Assert.Equal(1, trips.Count); // the stored finding holds the events it rests on: the log is not read for them
+        Assert.Equal(HoldingStatus.Held, later.Status);
+        Assert.Equal(40, later.Share?.Exact);
+        var rests = Assert.Single(later.Basis);
+        Assert.DoesNotContain(before.Basis, b => b.Sequence == rests.Sequence);
+        Assert.Equal("fact_recorded", rests.Type);
     }
 
     [Fact]

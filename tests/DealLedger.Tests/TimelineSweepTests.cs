@@ -153,9 +153,8 @@ public sealed class TimelineSweepTests
         static string NameOf(string id) => $"Org {id}";
         var expected = LedgerJson.Serialize(ReferenceTimeline.Build(holder, subject, facts, sources, NameOf), indented: true);
         // The sweep's findings are data: in words (as an answer shows them) they must read as the rescan's.
-        var events = FindingWords.EventsOf(facts);
         var actual = LedgerJson.Serialize(HoldingTimeline.Build(facts, sources)
-            .Select(s => new ReferenceTimeline.ReferenceSegment(s.From, s.To, FindingWords.Render(s.Finding, NameOf(holder), NameOf(subject), sources, events))).ToList(), indented: true);
+            .Select(s => new ReferenceTimeline.ReferenceSegment(s.From, s.To, FindingWords.Render(s.Finding, NameOf(holder), NameOf(subject), sources))).ToList(), indented: true);
         if (expected != actual)
         {
             var lines = (Expected: expected.Split('\n'), Actual: actual.Split('\n'));

@@ -54,6 +54,6 @@ public sealed class LogReplay
             .FirstOrDefault(s => (s.From is null || s.From <= at) && (s.To is null || at < s.To));
         return HoldingAnswer.From(holder, subject, at, KnownAt, segment is null
             ? HoldingQuery.Unknown(Name(holder), Name(subject), KnownAt)
-            : FindingWords.Render(segment.Finding, Name(holder), Name(subject), sources, FindingWords.EventsOf(pair)));
+            : FindingWords.Render(segment.Finding, Name(holder), Name(subject), sources));
     }
 }

@@ -5,22 +5,20 @@ using Npgsql;
 namespace DealLedger.Holdings;
 
 /// <summary>
-/// The sources and log events stored findings cite, kept in the process once read, so a read asks the
-/// database only for those it has not seen. Both never change once recorded (the log is append-only, a
-/// source registered again with other details is refused), so nothing kept ever needs invalidating.
-/// It belongs to one ledger, i.e. one database: sequences and source ids mean nothing elsewhere.
+/// The sources stored findings cite, kept in the process once read, so a read asks the database only for
+/// those it has not seen (a finding holds its basis events itself). A source never changes once recorded (one
+/// registered again with other details is refused), so nothing kept ever needs invalidating.
+/// It belongs to one ledger, i.e. one database: source ids mean nothing elsewhere.
 /// Only what committed reads returned is kept (<see cref="For"/>'s keep): a write's own transaction can see
 /// rows that then roll back, and a source id may later be registered with other details.
 /// </summary>
 internal sealed class Citations
 {
     private readonly Recent<string, SourceRegistered> sources;
-    private readonly Recent<long, BasisEvent> events;
 
-    public Citations(int sourceCapacity = 20_000, int eventCapacity = 200_000)
+    public Citations(int sourceCapacity = 20_000)
     {
         sources = new Recent<string, SourceRegistered>(sourceCapacity, StringComparer.Ordinal);
-        events = new Recent<long, BasisEvent>(eventCapacity, EqualityComparer<long>.Default);
     }
 
     /// <summary>What rendering these findings needs: what is kept already, and the statements that read the rest.</summary>
@@ -29,7 +27,7 @@ internal sealed class Citations
         var need = new Need(this, keep);
         foreach (var f in findings)
         {
-            need.Cite(f.Sources, f.Basis);
+            need.Cite(f.Sources);
         }
         return need;
     }
@@ -38,46 +36,37 @@ internal sealed class Citations
     public async Task<Dictionary<string, SourceRegistered>> SourcesAsync(NpgsqlConnection c, IEnumerable<string> ids, CancellationToken ct)
     {
         var need = new Need(this, keep: true);
-        need.Cite(ids, []);
+        need.Cite(ids);
         await need.LoadAsync(c, ct);
         return need.Sources;
     }
 
     /// <summary>
-    /// The citations of some findings: <see cref="Sources"/> and <see cref="Events"/> hold the kept ones;
-    /// <see cref="AddTo"/> puts the statements reading the missing ones into a batch (none when nothing is
-    /// missing) and <see cref="ReadAsync"/> reads their results, in that order.
+    /// The sources some findings cite: <see cref="Sources"/> holds the kept ones; <see cref="AddTo"/> puts the
+    /// statement reading the missing ones into a batch (none when nothing is missing) and <see cref="ReadAsync"/>
+    /// reads its result.
     /// </summary>
     public sealed class Need(Citations owner, bool keep)
     {
         public Dictionary<string, SourceRegistered> Sources { get; } = new(StringComparer.Ordinal);
-        public Dictionary<long, BasisEvent> Events { get; } = [];
         internal HashSet<string> MissingSources { get; } = new(StringComparer.Ordinal);
-        internal HashSet<long> MissingEvents { get; } = [];
 
-        public bool Complete => MissingSources.Count == 0 && MissingEvents.Count == 0;
-
-        internal void Cite(IEnumerable<string> sources, IEnumerable<long> basis)
-        {
-            Take(sources, owner.sources, Sources, MissingSources);
-            Take(basis, owner.events, Events, MissingEvents);
-        }
+        public bool Complete => MissingSources.Count == 0;
 
         /// <summary>Each id once: from what is kept when it is there, else to be read.</summary>
-        private static void Take<TKey, TValue>(IEnumerable<TKey> ids, Recent<TKey, TValue> kept, Dictionary<TKey, TValue> found, HashSet<TKey> missing)
-            where TKey : notnull
+        internal void Cite(IEnumerable<string> sources)
         {
-            foreach (var id in ids)
+            foreach (var id in sources)
             {
-                if (!found.ContainsKey(id) && !missing.Contains(id))
+                if (!Sources.ContainsKey(id) && !MissingSources.Contains(id))
                 {
-                    if (kept.TryGet(id, out var value))
+                    if (owner.sources.TryGet(id, out var source))
                     {
-                        found[id] = value;
+                        Sources[id] = source;
                     }
                     else
                     {
-                        missing.Add(id);
+                        MissingSources.Add(id);
                     }
                 }
             }
@@ -89,44 +78,18 @@ internal sealed class Citations
             {
                 batch.BatchCommands.Add(new(SourceCatalog.ByIds) { Parameters = { new() { Value = MissingSources.ToArray() } } });
             }
-            if (MissingEvents.Count > 0)
-            {
-                batch.BatchCommands.Add(new($"select seq_id, id, type, timestamp from {ProjectionTables.Name("mt_events")} where seq_id = any($1)")
-                    { Parameters = { new() { Value = MissingEvents.ToArray() } } });
-            }
         }
 
-        /// <summary>Reads the results of <see cref="AddTo"/>'s statements; the reader stands before the first of them.</summary>
+        /// <summary>Reads the result of <see cref="AddTo"/>'s statement; the reader stands before it.</summary>
         public async Task ReadAsync(NpgsqlDataReader r, CancellationToken ct)
         {
-            var next = false;
-            if (MissingSources.Count > 0)
+            while (await r.ReadAsync(ct))
             {
-                next = true;
-                while (await r.ReadAsync(ct))
+                var source = SourceCatalog.Read(r);
+                Sources[source.Id] = source;
+                if (keep)
                 {
-                    var source = SourceCatalog.Read(r);
-                    Sources[source.Id] = source;
-                    if (keep)
-                    {
-                        owner.sources.Add(source.Id, source);
-                    }
-                }
-            }
-            if (MissingEvents.Count > 0)
-            {
-                if (next)
-                {
-                    await r.NextResultAsync(ct);
-                }
-                while (await r.ReadAsync(ct))
-                {
-                    var e = new BasisEvent(r.GetGuid(1), r.GetInt64(0), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3));
-                    Events[e.Sequence] = e;
-                    if (keep)
-                    {
-                        owner.events.Add(e.Sequence, e);
-                    }
+                    owner.sources.Add(source.Id, source);
                 }
             }
         }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using DealLedger.Deals;
 using DealLedger.Sources;
 using DealLedger.Storage;
 using DealLedger.Time;
@@ -7,8 +8,9 @@ namespace DealLedger.Holdings;
 
 /// <summary>
 /// What the ledger says about a pair over one stretch, as data (the finding stored in holding_segments):
-/// sources by id, basis events by sequence, the explanation as its case and values. No sentence and no
-/// copy of a source or an event is stored, so wording can change without a rebuild and a row stays small;
+/// sources by id, the basis events as the log holds them (id, sequence, type, recorded time: they never
+/// change, and an answer then needs no read of the log), the explanation as its case and values. No sentence
+/// and no copy of a source is stored, so wording can change without a rebuild and a row stays small;
 /// <see cref="FindingWords"/> renders it into the <see cref="HoldingFinding"/> an answer shows.
 /// </summary>
 public sealed record Finding(
@@ -18,7 +20,7 @@ public sealed record Finding(
     DateWithPrecision? Until,
     Confidence? Confidence,
     IReadOnlyList<string> Sources,
-    IReadOnlyList<long> Basis,
+    IReadOnlyList<EventRef> Basis,
     Explanation Explanation,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<FactNote>? Corrections = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<FactNote>? Retractions = null,

@@ -6,29 +6,17 @@ namespace DealLedger.Holdings;
 
 /// <summary>
 /// Renders a stored <see cref="Finding"/> into the answer's <see cref="HoldingFinding"/>: its sentence
-/// from the case and values, its citations from the sources registered, its basis from the events of
-/// the log. The one place the ledger's holding sentences are written.
+/// from the case and values, its citations from the sources registered, its basis as stored. The one
+/// place the ledger's holding sentences are written.
 /// </summary>
 public static class FindingWords
 {
-    public static HoldingFinding Render(Finding f, string holder, string subject,
-        IReadOnlyDictionary<string, SourceRegistered> sources, IReadOnlyDictionary<long, BasisEvent> events) =>
+    public static HoldingFinding Render(Finding f, string holder, string subject, IReadOnlyDictionary<string, SourceRegistered> sources) =>
         new(f.Status, f.Share, f.Since, f.Until, f.Confidence,
             f.Sources.Select(id => SourceCitation.Of(id, sources)).ToList(),
-            f.Basis.Select(s => events.TryGetValue(s, out var e) ? e : throw new InvalidOperationException($"basis event {s} of a finding is not in the log")).ToList(),
+            f.Basis.Select(BasisEvent.Of).ToList(),
             Sentence(f.Explanation, holder, subject) + Notes(f),
             f.Alternatives);
-
-    /// <summary>The basis events of facts, by sequence: what a fold or a replay that holds the facts renders with.</summary>
-    public static Dictionary<long, BasisEvent> EventsOf(IEnumerable<Deals.FactState> facts)
-    {
-        var events = new Dictionary<long, BasisEvent>();
-        foreach (var e in facts.SelectMany(f => f.Basis))
-        {
-            events.TryAdd(e.Sequence, BasisEvent.Of(e));
-        }
-        return events;
-    }
 
     private static string Sentence(Explanation explanation, string holder, string subject) => explanation switch
     {

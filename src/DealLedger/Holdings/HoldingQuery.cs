@@ -42,7 +42,7 @@ public static class HoldingQuery
             {
                 var cited = ledger.Citations.For([stored]);
                 await cited.LoadAsync(c, token);
-                finding = FindingWords.Render(stored, holderName, subjectName, cited.Sources, cited.Events);
+                finding = FindingWords.Render(stored, holderName, subjectName, cited.Sources);
             }
             else
             {
@@ -174,7 +174,7 @@ public static class HoldingQuery
             }
         }
         return rows.Select((row, i) => (row.Holder, row.Subject, FindingWords.Render(findings[i],
-            names.GetValueOrDefault(row.Holder, row.Holder), names.GetValueOrDefault(row.Subject, row.Subject), cited.Sources, cited.Events))).ToList();
+            names.GetValueOrDefault(row.Holder, row.Holder), names.GetValueOrDefault(row.Subject, row.Subject), cited.Sources))).ToList();
     }
 
     /// <summary>Rule 3: no stake fact about the pair was recorded by knownAt.</summary>

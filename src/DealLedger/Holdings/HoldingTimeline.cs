@@ -1476,7 +1476,7 @@ public static class HoldingTimeline
         // stays the same object while it does not change): their notes, and their basis events by sequence.
         private List<FactState>? retractedFor;
         private List<FactNote>? retractedNotes;
-        private List<long> retractedBasis = [];
+        private List<EventRef> retractedBasis = [];
 
         private void Prepare(List<FactState> retracted)
         {
@@ -1487,41 +1487,52 @@ public static class HoldingTimeline
             retractedFor = retracted;
             retractedNotes = retracted.Count == 0 ? null
                 : retracted.Select(r => new FactNote(r.Id, Day(r.Retraction!.Event.RecordedAt), r.Retraction.Reason)).ToList();
-            retractedBasis = retracted.SelectMany(f => f.Basis).Select(e => e.Sequence).Distinct().Order().ToList();
+            retractedBasis = retracted.SelectMany(f => f.Basis).DistinctBy(e => e.Sequence).OrderBy(e => e.Sequence).ToList();
         }
 
         private static string Day(DateTimeOffset instant) => Instant.Format(instant)[..10];
 
-        /// <summary>The sequences of the events the members and the retracted facts rest on, each once, in order.</summary>
-        private List<long> Basis(IReadOnlyList<FactState> members)
+        /// <summary>The events the members and the retracted facts rest on, each once, in sequence order.</summary>
+        private List<EventRef> Basis(IReadOnlyList<FactState> members)
         {
-            var own = new List<long>();
+            var own = new List<EventRef>();
             for (var m = 0; m < members.Count; m++)
             {
-                foreach (var e in members[m].Basis)
+                own.AddRange(members[m].Basis);
+            }
+            own.Sort(BySequence);
+            // One event rests under one sequence: the same object wherever a fact's versions share it, else equal.
+            var kept = 0;
+            for (var i = 0; i < own.Count; i++)
+            {
+                if (kept == 0 || own[kept - 1].Sequence != own[i].Sequence)
                 {
-                    own.Add(e.Sequence);
+                    own[kept++] = own[i];
                 }
             }
-            SortDistinct(own);
+            own.RemoveRange(kept, own.Count - kept);
             if (retractedBasis.Count == 0)
             {
                 return own;
             }
-            var taken = own.ToHashSet();
-            var basis = new List<long>(own.Count + retractedBasis.Count);
-            var i = 0;
-            foreach (var r in retractedBasis.Where(r => !taken.Contains(r)))
+            var basis = new List<EventRef>(own.Count + retractedBasis.Count);
+            var j = 0;
+            foreach (var r in retractedBasis)
             {
-                while (i < own.Count && own[i] < r)
+                while (j < own.Count && own[j].Sequence < r.Sequence)
                 {
-                    basis.Add(own[i++]);
+                    basis.Add(own[j++]);
                 }
-                basis.Add(r);
+                if (j == own.Count || own[j].Sequence != r.Sequence)
+                {
+                    basis.Add(r);
+                }
             }
-            basis.AddRange(own.Skip(i));
+            basis.AddRange(own.Skip(j));
             return basis;
         }
+
+        private static readonly Comparison<EventRef> BySequence = (a, b) => a.Sequence.CompareTo(b.Sequence);
     }
 
     /// <summary>What a reading is made of (<see cref="Reading.Key"/>): fact states by identity, everything else by value.</summary>

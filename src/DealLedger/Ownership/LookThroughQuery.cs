@@ -174,7 +174,7 @@ public static class LookThroughQuery
         ChainLink Edge(int i)
         {
             var (holder, subject, finding) = stakes[i];
-            var fact = StakeFacts.RestingOn(pairFacts[(holder, subject)], finding.Basis);
+            var fact = StakeFacts.RestingOn(pairFacts[(holder, subject)], finding.Basis.Select(e => e.Sequence));
             return new ChainLink(holder, subject, finding.Status, Shown(i), fact?.Id, Cite(finding.Sources));
         }
 

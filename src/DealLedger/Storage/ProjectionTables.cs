@@ -27,7 +27,7 @@ public static class ProjectionTables
     /// timeline rule or a finding's shape that makes the rows differ from what earlier code wrote: a
     /// ledger whose projections another version built says so (/health/ready, the CLI) until `rebuild`.
     /// </summary>
-    public const int Version = 3; // 3: a fact version stores its state without repeating it (FactVersions.Stored)
+    public const int Version = 4; // 4: a holding finding holds its basis events (Finding.Basis); 3: a fact version stores its state without repeating it
 
     /// <summary>An organization id (an SQL expression) as the bigint key the holding segments' GiST indexes hold.</summary>
     public static string IdKey(string id) => $"hashtextextended({id}, 0)";
