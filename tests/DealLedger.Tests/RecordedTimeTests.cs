@@ -73,6 +73,32 @@ public sealed class RecordedTimeTests
     }
 
     [Fact]
+    public async Task an_answer_as_of_now_before_anything_is_recorded_waits_for_the_first_write_in_flight()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var writer = db.Connect();
+        await using var reader = db.Connect();
+        var reached = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        writer.BeforeCommit = async ct => { reached.SetResult(); await release.Task.WaitAsync(ct); };
+        var slowWrite = writer.ImportYamlAsync(Basics);
+        await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // No high-water mark yet: "now" is the clock, and the first write may be recorded before it, so the answer waits.
+        var answer = reader.HoldingAsync("acme", "globex", new DateOnly(2022, 1, 1));
+        await Task.Delay(300);
+        Assert.False(answer.IsCompleted);
+        release.SetResult();
+        var written = await slowWrite;
+        var given = await answer;
+
+        Assert.Equal(HoldingStatus.Unknown, given.Status); // both organizations registered by then: not a 404
+        Assert.True(written.RecordedAt <= DateTimeOffset.Parse(given.KnownAt));
+        var again = await reader.HoldingAsync("acme", "globex", new DateOnly(2022, 1, 1), DateTimeOffset.Parse(given.KnownAt));
+        Assert.Equal(LedgerJson.Serialize(given), LedgerJson.Serialize(again));
+    }
+
+    [Fact]
     public async Task an_answer_about_the_settled_past_does_not_wait_for_a_write_in_flight()
     {
         await using var db = await TestDatabase.CreateAsync();
