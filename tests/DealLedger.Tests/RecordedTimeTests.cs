@@ -1,5 +1,6 @@
 using DealLedger.Auditing;
 using DealLedger.Holdings;
+using DealLedger.Importing;
 using DealLedger.Storage;
 using Npgsql;
 using static DealLedger.Tests.Seeds;
@@ -38,11 +39,7 @@ public sealed class RecordedTimeTests
         await using var reader = db.Connect();
         var basics = await writer.ImportYamlAsync(Basics);
 
-        var reached = new TaskCompletionSource();
-        var release = new TaskCompletionSource();
-        writer.BeforeCommit = async ct => { reached.SetResult(); await release.Task.WaitAsync(ct); };
-        var slowWrite = writer.ImportYamlAsync(Deal("d1", Stake("s1", "{ exact: 10 }", "{ from: 2020 }")));
-        await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var (slowWrite, release) = await HeldBeforeCommitAsync(writer, Deal("d1", Stake("s1", "{ exact: 10 }", "{ from: 2020 }")));
 
         // The write holds its recorded time but has not committed: "now" is what the ledger had recorded (its high-water
         // mark), answered without waiting; the write, when it commits, is recorded after that instant.
@@ -78,11 +75,7 @@ public sealed class RecordedTimeTests
         await using var db = await TestDatabase.CreateAsync();
         await using var writer = db.Connect();
         await using var reader = db.Connect();
-        var reached = new TaskCompletionSource();
-        var release = new TaskCompletionSource();
-        writer.BeforeCommit = async ct => { reached.SetResult(); await release.Task.WaitAsync(ct); };
-        var slowWrite = writer.ImportYamlAsync(Basics);
-        await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var (slowWrite, release) = await HeldBeforeCommitAsync(writer, Basics);
 
         // No high-water mark yet: "now" is the clock, and the first write may be recorded before it, so the answer waits.
         var answer = reader.HoldingAsync("acme", "globex", new DateOnly(2022, 1, 1));
@@ -107,11 +100,7 @@ public sealed class RecordedTimeTests
         var basics = await writer.ImportYamlAsync(Basics);
         await writer.ImportYamlAsync(Deal("d0", Stake("s0", "{ exact: 5 }", "{ from: 2019 }")));
 
-        var reached = new TaskCompletionSource();
-        var release = new TaskCompletionSource();
-        writer.BeforeCommit = async ct => { reached.SetResult(); await release.Task.WaitAsync(ct); };
-        var slowWrite = writer.ImportYamlAsync(Deal("d1", Stake("s1", "{ exact: 10 }", "{ from: 2020 }", holder: "initech")));
-        await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var (slowWrite, release) = await HeldBeforeCommitAsync(writer, Deal("d1", Stake("s1", "{ exact: 10 }", "{ from: 2020 }", holder: "initech")));
 
         var past = await reader.HoldingAsync("acme", "globex", new DateOnly(2022, 1, 1), basics.RecordedAt).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(HoldingStatus.Unknown, past.Status);
@@ -137,5 +126,16 @@ public sealed class RecordedTimeTests
             Assert.True(times[i] >= times[i - 1], $"event #{log[i].Sequence} recorded {log[i].RecordedAt} before #{log[i - 1].Sequence} at {log[i - 1].RecordedAt}");
         }
         Assert.Equal(12, log.Select(e => e.RecordedAt).Distinct().Count() - 1);
+    }
+
+    /// <summary>A write started and held before its commit, its recorded time taken: it commits when released.</summary>
+    private static async Task<(Task<ImportReport> Write, TaskCompletionSource Release)> HeldBeforeCommitAsync(Ledger writer, string yaml)
+    {
+        var reached = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        writer.BeforeCommit = async ct => { reached.SetResult(); await release.Task.WaitAsync(ct); };
+        var write = writer.ImportYamlAsync(yaml);
+        await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        return (write, release);
     }
 }
