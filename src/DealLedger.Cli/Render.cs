@@ -294,7 +294,7 @@ internal static class Render
         }
     }
 
-    private static void Basis(StringBuilder s, IReadOnlyList<BasisEvent> basis)
+    private static void Basis(StringBuilder s, IReadOnlyList<EventRef> basis)
     {
         foreach (var b in basis)
         {

@@ -147,7 +147,7 @@ public static partial class ApiBench
             var postgres = Bench.Median(direct.Select(d => d.Rate));
             bench.Add(new Measurement("GET /api/holdings limit: PostgreSQL alone", size, "req/s", postgres, "—", null, limitRuns,
                 "GET /api/holdings", median, median / postgres, "the API's share of this limit", null,
-                $"the statements one holding request sends (captured from HoldingAsync: {statements.Count} in one batch), random pairs and dates, {connections} Npgsql connections in this process, no HTTP; p99 {Bench.Median(direct.Select(d => d.P99)):F2} ms; from {FewConnections} connections: {Bench.Median(few.Select(d => d.Rate)):N0} req/s, p99 {Bench.Median(few.Select(d => d.P99)):F2} ms"));
+                $"the statement one holding request sends (captured from HoldingAsync), random pairs and dates, {connections} Npgsql connections in this process, no HTTP; p99 {Bench.Median(direct.Select(d => d.P99)):F2} ms; from {FewConnections} connections: {Bench.Median(few.Select(d => d.Rate)):N0} req/s, p99 {Bench.Median(few.Select(d => d.P99)):F2} ms"));
         }
         var kestrelRate = Bench.Median(kestrel.Select(k => k.Rate));
         bench.Add(new Measurement("GET /api/holdings limit: Kestrel alone (no database)", size, "req/s", kestrelRate, "—", null, limitRuns,
@@ -174,12 +174,11 @@ public static partial class ApiBench
     }
 
     /// <summary>
-    /// The statements a holding request sends, as they reached PostgreSQL for one HoldingAsync "as of now": the probe
-    /// (HoldingQuery), after the read barrier (Ledger.ReadAsync) when the read has one, in one batch — their text from
-    /// Npgsql's tracing (the batch's statements joined), the probe's checked against pg_stat_activity (the backend's last
-    /// statement). Their parameters follow Ledger.ReadAsync's contract: $1 is the knownAt asked (none), then the barrier's
-    /// lock, or the probe's holder, subject and day. Null when they cannot be captured so (the query changed shape): then
-    /// the limit is not measured, and the log says why.
+    /// The statement a holding request sends, as it reached PostgreSQL for one HoldingAsync "as of now" (Ledger.ReadAsync
+    /// at the high-water mark, HoldingQuery's probe) — its text from Npgsql's tracing, checked against pg_stat_activity
+    /// (the backend's last statement). Its parameters follow Ledger.ReadAsync's contract: $1 is the knownAt asked (none),
+    /// then the probe's holder, subject and day. Null when it cannot be captured so (the query changed shape): then the
+    /// limit is not measured, and the log says why.
     /// </summary>
     internal static async Task<List<(string Sql, object?[] Parameters)>?> ProbeStatementsAsync(string cs)
     {
@@ -225,15 +224,12 @@ public static partial class ApiBench
             // Npgsql's tracing names a batch by its statements joined with ";\n"; the probe is the backend's last
             // statement (pg_stat_activity shows it cut at track_activity_query_size, so only its start is compared).
             var parts = first.Count == 1 ? first[0].Split(";\n") : [];
-            if (parts.Length is not (1 or 2) || last.Length == 0 || !parts[^1].StartsWith(last, StringComparison.Ordinal)
-                || (parts.Length == 2 && Placeholders(parts[0]) != 2) || Placeholders(parts[^1]) != 4)
+            if (parts.Length != 1 || last.Length == 0 || !parts[0].StartsWith(last, StringComparison.Ordinal) || Placeholders(parts[0]) != 4)
             {
-                Bench.Log($"PostgreSQL alone: the holding request's statements were not captured as one batch of a probe of (holder, subject, day), after a barrier or alone: {string.Join(" // ", first)} // last: {last}");
+                Bench.Log($"PostgreSQL alone: the holding request's statement was not captured as one probe of (holder, subject, day): {string.Join(" // ", first)} // last: {last}");
                 return null;
             }
-            List<(string Sql, object?[] Parameters)> statements = parts.Length == 2 ? [(parts[0], [null, Ledger.WriteLock])] : [];
-            statements.Add((parts[^1], [null, "{holder}", "{subject}", "{day}"]));
-            return statements;
+            return [(parts[0], [null, "{holder}", "{subject}", "{day}"])];
         }
 
         static int Placeholders(string sql) => Regex.Matches(sql, @"\$(\d+)").Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();

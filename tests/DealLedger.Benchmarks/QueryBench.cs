@@ -97,10 +97,10 @@ public static class QueryBench
             };
             json = (string?)await cmd.ExecuteScalarAsync();
         });
-        // The headline's own statements (as captured from HoldingAsync: the probe, and the read barrier when it has one) on
-        // an open connection: what the database part of a headline costs, the rest being the pool and this process's work.
+        // The headline's own statement (as captured from HoldingAsync) on an open connection: what the database part of a
+        // headline costs, the rest being the pool and this process's work.
         var statements = await ApiBench.ProbeStatementsAsync(cs);
-        var batch = statements is null ? null : await Bench.TimesAsync(null, "open connection: the headline's statements", queries,
+        var batch = statements is null ? null : await Bench.TimesAsync(null, "open connection: the headline's statement", queries,
             _ => ApiBench.SendProbeAsync(kept, statements, HistoryGenerator.LongHolder, HistoryGenerator.LongSubject, HistoryGenerator.QueryDate));
         var parse = await Bench.TimesAsync(null, "JSON: stored finding text to Finding", queries, _ =>
         {
@@ -112,8 +112,8 @@ public static class QueryBench
         bench.Add(new Measurement("query breakdown: segment lookup on an open connection", size, "ms", lookup.P50, "—", null, 1));
         if (batch is not null)
         {
-            bench.Add(new Measurement("query breakdown: the headline's statements on an open connection", size, "ms", batch.P50, "—", null, 1,
-                Note: $"the {statements!.Count} statement(s) HoldingAsync sends in its one round trip, captured, for the 2,000-event pair"));
+            bench.Add(new Measurement("query breakdown: the headline's statement on an open connection", size, "ms", batch.P50, "—", null, 1,
+                Note: "the statement HoldingAsync sends, captured, for the 2,000-event pair"));
         }
         bench.Add(new Measurement("query breakdown: finding JSON → object", size, "ms", parse.P50, "—", null, 1,
             Note: $"finding of the 2,000-event pair: {json?.Length ?? 0:N0} characters"));

@@ -520,7 +520,7 @@ internal static class ReferenceTimeline
         private IReadOnlyList<SourceCitation> Cite(IEnumerable<FactState> facts) =>
             facts.SelectMany(SourceCatalog.CitedBy).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList();
 
-        private static IReadOnlyList<BasisEvent> Basis(IEnumerable<FactState> members, IEnumerable<FactState> retracted) =>
-            members.Concat(retracted).SelectMany(f => f.Basis).DistinctBy(e => e.Sequence).OrderBy(e => e.Sequence).Select(BasisEvent.Of).ToList();
+        private static IReadOnlyList<EventRef> Basis(IEnumerable<FactState> members, IEnumerable<FactState> retracted) =>
+            members.Concat(retracted).SelectMany(f => f.Basis).DistinctBy(e => e.Sequence).OrderBy(e => e.Sequence).ToList();
     }
 }

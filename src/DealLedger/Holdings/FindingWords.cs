@@ -14,7 +14,7 @@ public static class FindingWords
     public static HoldingFinding Render(Finding f, string holder, string subject, IReadOnlyDictionary<string, SourceRegistered> sources) =>
         new(f.Status, f.Share, f.Since, f.Until, f.Confidence,
             f.Sources.Select(id => SourceCitation.Of(id, sources)).ToList(),
-            f.Basis.Select(BasisEvent.Of).ToList(),
+            f.Basis,
             Sentence(f.Explanation, holder, subject) + Notes(f),
             f.Alternatives);
 

@@ -21,11 +21,6 @@ public sealed record DateWithPrecision(string Date, DatePrecision Precision)
     public static DateWithPrecision? Of(ValidDate? date) => date is { } d ? new(d.ToString(), d.Precision) : null;
 }
 
-public sealed record BasisEvent(Guid EventId, long Sequence, string Type, DateTimeOffset RecordedAt)
-{
-    public static BasisEvent Of(EventRef e) => new(e.EventId, e.Sequence, e.Type, e.RecordedAt);
-}
-
 /// <summary>One of several incompatible shares reported for the same state (DESIGN §3 rule 5).</summary>
 public sealed record ShareClaim(Share Share, string Fact, IReadOnlyList<string> Sources);
 
@@ -40,7 +35,7 @@ public sealed record HoldingFinding(
     DateWithPrecision? Until,
     Confidence? Confidence,
     IReadOnlyList<SourceCitation> Sources,
-    IReadOnlyList<BasisEvent> Basis,
+    IReadOnlyList<EventRef> Basis,
     string Explanation,
     IReadOnlyList<ShareClaim>? Alternatives = null);
 
@@ -56,7 +51,7 @@ public sealed record HoldingAnswer(
     DateWithPrecision? Until,
     Confidence? Confidence,
     IReadOnlyList<SourceCitation> Sources,
-    IReadOnlyList<BasisEvent> Basis,
+    IReadOnlyList<EventRef> Basis,
     string Explanation)
 {
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]

@@ -1,3 +1,4 @@
+using DealLedger.Deals;
 using DealLedger.Organizations;
 using DealLedger.Sources;
 using DealLedger.Storage;
@@ -16,7 +17,13 @@ public static class HoldingQuery
         var day = at ?? ledger.Today;
         // Both names known already (a registration never changes): the probe reads the segment only.
         var named = ledger.Names.TryGet(holder, out var holderName) & ledger.Names.TryGet(subject, out var subjectName);
-        NpgsqlBatchCommand Probe(bool now) => new(now ? named ? ProbeNow : ProbeAndNamesNow : named ? ProbeAsked : ProbeAndNamesAsked)
+        NpgsqlBatchCommand Probe(bool now) => new((now, named) switch
+        {
+            (true, true) => ProbeNow,
+            (true, false) => ProbeAndNamesNow,
+            (false, true) => ProbeAsked,
+            (false, false) => ProbeAndNamesAsked,
+        })
         {
             Parameters = { new() { Value = holder }, new() { Value = subject }, new() { Value = day } },
         };
@@ -53,8 +60,8 @@ public static class HoldingQuery
     }
 
     // In the read's own round trip: the segment, and — unless this ledger knows both names — the pair's names (whether
-    // both organizations exist); the sources and events its words cite come from the ledger's citations (a second round
-    // trip only for those not read before).
+    // both organizations exist); the sources its words cite come from the ledger's citations (a second round trip only
+    // for those not read before), the events it rests on from the finding itself.
     // When nothing was recorded after knownAt (in this statement's snapshot, as always for a "now" read), the pair's open
     // segments are exactly those in force then: a seek in the btree of open segments to the last (holder, subject, valid)
     // at or before (holder, subject, [day,)) — ranges sort by their start, then their end, so it is the pair's segment
@@ -206,14 +213,14 @@ public static class HoldingQuery
 /// One stretch of a pair's history over valid time, with the corrections that touched it and what
 /// the ledger said about (part of) it before (<paramref name="Supersedes"/>, latest first).
 /// </summary>
-public sealed record HoldingPeriod(string? From, string? To, HoldingFinding Finding, IReadOnlyList<BasisEvent> Corrections, IReadOnlyList<SupersededVersion> Supersedes);
+public sealed record HoldingPeriod(string? From, string? To, HoldingFinding Finding, IReadOnlyList<EventRef> Corrections, IReadOnlyList<SupersededVersion> Supersedes);
 
 /// <summary>
 /// An earlier version of the pair's timeline over this period: what it said, while it was the
 /// ledger's knowledge (knownFrom–knownUntil), and the events (with their sources) that replaced it.
 /// </summary>
 public sealed record SupersededVersion(string? From, string? To, HoldingStatus Status, Share? Share, string KnownFrom, string KnownUntil,
-    IReadOnlyList<BasisEvent> ReplacedBy, IReadOnlyList<SourceCitation> Sources);
+    IReadOnlyList<EventRef> ReplacedBy, IReadOnlyList<SourceCitation> Sources);
 
 public sealed record HoldingHistory(string Holder, string Subject, string KnownAt, IReadOnlyList<HoldingPeriod> Periods);
 
@@ -245,7 +252,7 @@ public static class HoldingHistoryQuery
             var replacing = replaced.Count == 0 ? [] : await Sql.ListAsync(c,
                 $"select e.seq_id, e.id, e.type, e.timestamp, jsonb_path_query_array(e.data, 'strict $.**.source')::text from {ProjectionTables.Name("mt_events")} e " +
                 "where e.stream_id = any($2) and e.timestamp = any($1) order by e.seq_id",
-                r => (Event: new BasisEvent(r.GetGuid(1), r.GetInt64(0), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3)), Sources: LedgerJson.Deserialize<string[]>(r.GetString(4))),
+                r => (Event: new EventRef(r.GetGuid(1), r.GetInt64(0), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3)), Sources: LedgerJson.Deserialize<string[]>(r.GetString(4))),
                 token, replaced.Select(v => v.KnownUntil).Distinct().ToArray(), streams.ToArray());
             var sources = await ledger.Citations.SourcesAsync(c, replacing.SelectMany(e => e.Sources), token);
 

@@ -31,7 +31,7 @@ public sealed record Relationship(
     Confidence? Confidence,
     string Summary,
     IReadOnlyList<SourceCitation> Sources,
-    IReadOnlyList<BasisEvent> Basis);
+    IReadOnlyList<EventRef> Basis);
 
 public sealed record OrganizationProfile(string Id, string Name, IReadOnlyList<string> Aliases, OrganizationKind Kind, string? Country, IReadOnlyDictionary<string, string> Identifiers);
 
@@ -110,7 +110,7 @@ public static class RelationshipsQuery
             result.Add(new Relationship(fact.Id, fact.Type, direction, others, status.Value, null,
                 DateWithPrecision.Of(fact.Valid.From), fact.Valid.OrEarlier, DateWithPrecision.Of(f.EndsOn), confidence, FactWords.Summary(fact, Name),
                 SourceCatalog.CitedBy(f).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
-                f.Basis.Select(BasisEvent.Of).ToList()));
+                f.Basis));
         }
         return (new RelationshipsAnswer(Profile(o), ValidDate.OfDay(day).ToString(), Instant.Format(k),
             result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ToList()), facts);
