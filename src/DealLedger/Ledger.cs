@@ -38,10 +38,13 @@ public sealed class Ledger : IAsyncDisposable
     {
         this.connectionString = connectionString;
         Database = database;
+        nowReads = new NowReads(database);
         store = new Lazy<DocumentStore>(() => LedgerStore.Create(database, createSchema));
     }
 
     public NpgsqlDataSource Database { get; }
+
+    private readonly NowReads nowReads;
 
     /// <summary>The sources and events findings cite, as this ledger's reads found them (they never change).</summary>
     internal Holdings.Citations Citations { get; } = new();
@@ -175,7 +178,7 @@ public sealed class Ledger : IAsyncDisposable
     /// flight, for the same reason.
     /// </summary>
     public Task<T> ReadAsync<T>(DateTimeOffset? knownAt, Func<NpgsqlConnection, DateTimeOffset, CancellationToken, Task<T>> query, CancellationToken ct = default) =>
-        ReadAsync<object?, T>(knownAt, null, (_, _) => null, (c, k, _, token) => query(c, k, token), ct);
+        ReadAsync<object?, T>(knownAt, null, (_, _) => null, async (connect, k, _, token) => await query(await connect(token), k, token), ct);
 
     /// <summary>
     /// In the statement given to <see cref="ReadAsync{TRow, T}"/> for an instant asked: the knownAt answered, as SQL (its
@@ -206,31 +209,53 @@ public sealed class Ledger : IAsyncDisposable
     /// costs one. <paramref name="first"/> makes it: for a "now" read (true) a statement of <see cref="AtHighWater"/>, the
     /// whole read; for an instant asked (false) one whose $1 is reserved for the knownAt asked and whose
     /// <see cref="KnownAtSql"/> is the one answered, sent after the barrier. It returns one row, read by
-    /// <paramref name="row"/> from the column given (its own first).
+    /// <paramref name="row"/> from the column given (its own first). A "now" read's statement may share its round trip
+    /// with others in flight (<see cref="NowReads"/>): <paramref name="query"/> is then handed a connection only when it
+    /// asks for one, for a round trip of its own.
     /// </summary>
     public async Task<T> ReadAsync<TRow, T>(DateTimeOffset? knownAt, Func<bool, NpgsqlBatchCommand>? first, Func<NpgsqlDataReader, int, TRow> row,
-        Func<NpgsqlConnection, DateTimeOffset, TRow, CancellationToken, Task<T>> query, CancellationToken ct = default)
+        Func<Func<CancellationToken, ValueTask<NpgsqlConnection>>, DateTimeOffset, TRow, CancellationToken, Task<T>> query, CancellationToken ct = default)
     {
+        if (knownAt is null && first is not null)
+        {
+            var statement = first(true);
+            // $1, the knownAt asked, is none: so a statement's own parameters are numbered alike in both forms.
+            statement.Parameters.Insert(0, NoKnownAt());
+            if (await nowReads.ReadAsync(statement, row, ct) is { } shared)
+            {
+                NpgsqlConnection? later = null;
+                try
+                {
+                    return await query(async token => later ??= await Database.OpenConnectionAsync(token), shared.At, shared.Row, ct);
+                }
+                finally
+                {
+                    if (later is not null)
+                    {
+                        await later.DisposeAsync();
+                    }
+                }
+            }
+            // Nothing recorded yet (a write may be in flight), or the clock behind the log: as an instant ahead of both.
+            knownAt = DateTimeOffset.MaxValue;
+        }
         await using var connection = await Database.OpenConnectionAsync(ct);
+        ValueTask<NpgsqlConnection> Connection(CancellationToken _) => ValueTask.FromResult(connection);
         if (knownAt is null)
         {
-            var statement = first?.Invoke(true) ?? new NpgsqlBatchCommand(HighWaterSql);
-            // $1, the knownAt asked, is none: so a statement's own parameters are numbered alike in both forms.
-            statement.Parameters.Insert(0, new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
-            await using var now = new NpgsqlBatch(connection) { BatchCommands = { statement } };
-            (DateTimeOffset At, TRow Found)? read = null;
+            await using var now = new NpgsqlBatch(connection) { BatchCommands = { new(HighWaterSql) { Parameters = { NoKnownAt() } } } };
+            DateTimeOffset? highWater = null;
             await using (var reader = await now.ExecuteReaderAsync(ct))
             {
                 if (await reader.ReadAsync(ct))
                 {
-                    read = (reader.GetFieldValue<DateTimeOffset>(0), row(reader, 1));
+                    highWater = reader.GetFieldValue<DateTimeOffset>(0);
                 }
             }
-            if (read is { } highWater)
+            if (highWater is { } at)
             {
-                return await query(connection, highWater.At, highWater.Found, ct);
+                return await query(Connection, at, default!, ct);
             }
-            // Nothing recorded yet (a write may be in flight), or the clock behind the log: as an instant ahead of both.
             knownAt = DateTimeOffset.MaxValue;
         }
         var asked = new NpgsqlParameter { Value = Instant.TruncateToMicroseconds(knownAt.Value), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz };
@@ -260,18 +285,20 @@ public sealed class Ledger : IAsyncDisposable
             then.Parameters.Insert(0, asked.Clone());
             batch.BatchCommands.Add(then);
         }
-        DateTimeOffset at;
+        DateTimeOffset answered;
         TRow found;
         await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);
-            at = reader.GetFieldValue<DateTimeOffset>(0);
+            answered = reader.GetFieldValue<DateTimeOffset>(0);
             found = first is not null && await reader.NextResultAsync(ct) && await reader.ReadAsync(ct)
                 ? row(reader, 0)
                 : default!;
         }
-        return await query(connection, at, found, ct);
+        return await query(Connection, answered, found, ct);
     }
+
+    private static NpgsqlParameter NoKnownAt() => new() { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz };
 
     public async ValueTask DisposeAsync()
     {

@@ -14,6 +14,9 @@ public static class HoldingQuery
 
     public static Task<HoldingAnswer> HoldingAsync(this Ledger ledger, string holder, string subject, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default)
     {
+        // Before the probe: a read may share its round trip with others (Ledger.ReadAsync), and only valid ids reach it.
+        QueryArguments.Id(holder, "holder");
+        QueryArguments.Id(subject, "subject");
         var day = at ?? ledger.Today;
         // Both names known already (a registration never changes): the probe reads the segment only.
         var named = ledger.Names.TryGet(holder, out var holderName) & ledger.Names.TryGet(subject, out var subjectName);
@@ -27,10 +30,13 @@ public static class HoldingQuery
         {
             Parameters = { new() { Value = holder }, new() { Value = subject }, new() { Value = day } },
         };
-        return ledger.ReadAsync(knownAt, Probe, (r, at) => (Finding: r.IsDBNull(at) ? null : Finding.Parse(r.GetString(at)), Names: named ? null : Names(r, at + 1)),
-            async (c, k, found, token) =>
+        // The row is read as text: a read whose round trip others shared is parsed on its own thread, not the sender's.
+        return ledger.ReadAsync(knownAt, Probe, (r, at) => (Finding: r.IsDBNull(at) ? null : r.GetString(at), Names: named || r.IsDBNull(at + 1) ? null : r.GetString(at + 1)),
+            async (connect, k, row, token) =>
         {
-            if (found.Names is { } names)
+            var stored = row.Finding is null ? null : Finding.Parse(row.Finding);
+            Dictionary<string, string>? names = named ? null : row.Names is null ? [] : Names(row.Names);
+            if (names is not null)
             {
                 foreach (var (id, name) in names)
                 {
@@ -40,20 +46,23 @@ public static class HoldingQuery
                 subjectName = names.GetValueOrDefault(subject, subject);
             }
             // No segment, or an organization not registered: the ids checked, each refusal in its own words.
-            if (found.Finding is null || found.Names?.Count < 2)
+            if (stored is null || names?.Count < 2)
             {
-                await PairNamesAsync(c, holder, subject, token);
+                await PairNamesAsync(await connect(token), holder, subject, token);
             }
             HoldingFinding finding;
-            if (found.Finding is { } stored)
+            if (stored is not null)
             {
                 var cited = ledger.Citations.For([stored]);
-                await cited.LoadAsync(c, token);
+                if (!cited.Complete)
+                {
+                    await cited.LoadAsync(await connect(token), token);
+                }
                 finding = FindingWords.Render(stored, holderName, subjectName, cited.Sources);
             }
             else
             {
-                finding = await UnknownAsync(c, holder, subject, k, token);
+                finding = await UnknownAsync(await connect(token), holder, subject, k, token);
             }
             return HoldingAnswer.From(holder, subject, day, k, finding);
         }, ct);
@@ -95,8 +104,7 @@ public static class HoldingQuery
     /// <summary>A segment's id column equal to an id (SQL expressions), by its key first (see <see cref="ProjectionTables.IdKey"/>).</summary>
     private static string IdIs(string column, string id) => $"{ProjectionTables.IdKey(column)} = {ProjectionTables.IdKey(id)} and {column} = {id}";
 
-    private static Dictionary<string, string> Names(NpgsqlDataReader r, int at) =>
-        r.IsDBNull(at) ? [] : LedgerJson.Deserialize<Dictionary<string, string>>(r.GetString(at));
+    private static Dictionary<string, string> Names(string json) => LedgerJson.Deserialize<Dictionary<string, string>>(json);
 
     private static async Task<HoldingFinding> UnknownAsync(NpgsqlConnection c, string holder, string subject, DateTimeOffset knownAt, CancellationToken ct)
     {
