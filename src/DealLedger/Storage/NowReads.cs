@@ -38,15 +38,8 @@ internal sealed class NowReads(NpgsqlDataSource database, int? mostInFlight = nu
                 waiting.Add(read);
             }
         }
-        if (now)
-        {
-            await SendAsync([read]);
-        }
-        else
-        {
-            // A read given up leaves its place in the batch: the others' answers do not depend on it.
-            await read.Answered.Task.WaitAsync(ct);
-        }
+        // A read given up leaves its place (or its round trip goes on without it): the others' answers do not depend on it.
+        await (now ? SendAsync([read]) : read.Answered.Task).WaitAsync(ct);
         return read.Answer();
     }
 
@@ -57,10 +50,11 @@ internal sealed class NowReads(NpgsqlDataSource database, int? mostInFlight = nu
         {
             await SendTogetherAsync(batch);
         }
-        catch (Exception) when (batch.Count > 1)
+        catch (PostgresException e) when (batch.Count > 1 && e.InvariantSeverity == "ERROR")
         {
             // A statement that fails ends the batch (one implicit transaction): the reads not answered go again, each
-            // alone, so a read fails only for its own statement.
+            // alone, so a read fails only for its own statement. A broken connection or a server going away fails them
+            // all at once below, as each would have failed alone.
             foreach (var read in batch.Where(r => !r.Answered.Task.IsCompleted))
             {
                 try
