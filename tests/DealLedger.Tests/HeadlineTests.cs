@@ -61,6 +61,23 @@ public sealed class HeadlineTests(TestDatabase db) : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task a_pair_with_no_stake_asked_now_costs_one_round_trip_and_names_both_sides()
+    {
+        await using var fresh = db.Connect(); // no names kept yet: the probe reads them
+        await (await fresh.Database.OpenConnectionAsync()).DisposeAsync(); // a pooled connection
+        using var trips = new RoundTrips(db.Name);
+
+        foreach (var _ in new[] { "names read", "names kept" })
+        {
+            trips.Reset();
+            var answer = await fresh.HoldingAsync("mistral-ai", "microsoft", new DateOnly(2024, 6, 1));
+            Assert.Equal(1, trips.Count);
+            Assert.Equal(HoldingStatus.Unknown, answer.Status);
+            Assert.Equal($"The ledger had recorded no stake facts about Mistral AI in Microsoft Corporation by {answer.KnownAt}.", answer.Explanation);
+        }
+    }
+
+    [Fact]
     public async Task holding_json_has_exactly_the_shape_of_design_section_4()
     {
         var json = LedgerJson.Serialize(await ledger.HoldingAsync("microsoft", "mistral-ai", new DateOnly(2024, 6, 1), seeded));

@@ -14,9 +14,8 @@ public static class HoldingQuery
 
     public static Task<HoldingAnswer> HoldingAsync(this Ledger ledger, string holder, string subject, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default)
     {
-        // Before the probe: a read may share its round trip with others (Ledger.ReadAsync), and only valid ids reach it.
-        QueryArguments.Id(holder, "holder");
-        QueryArguments.Id(subject, "subject");
+        // Before the probe: a read may share its round trip with others (Ledger.ReadAsync), and only a valid pair reaches it.
+        CheckPair(holder, subject);
         var day = at ?? ledger.Today;
         // Both names known already (a registration never changes): the probe reads the segment only.
         var named = ledger.Names.TryGet(holder, out var holderName) & ledger.Names.TryGet(subject, out var subjectName);
@@ -45,8 +44,9 @@ public static class HoldingQuery
                 holderName = names.GetValueOrDefault(holder, holder);
                 subjectName = names.GetValueOrDefault(subject, subject);
             }
-            // No segment, or an organization not registered: the ids checked, each refusal in its own words.
-            if (stored is null || names?.Count < 2)
+            // An organization not registered: each refusal in its own words. Names in hand (read now, or kept) are of
+            // registered organizations.
+            if (names?.Count < 2)
             {
                 await PairNamesAsync(await connect(token), holder, subject, token);
             }
@@ -62,7 +62,9 @@ public static class HoldingQuery
             }
             else
             {
-                finding = await UnknownAsync(await connect(token), holder, subject, k, token);
+                // The names as recorded by knownAt: for a read asked "now", those in hand (a registration never changes,
+                // and was recorded before any read that saw it); for an earlier instant, read as of it.
+                finding = knownAt is null ? Unknown(holderName, subjectName, k) : await UnknownAsync(await connect(token), holder, subject, k, token);
             }
             return HoldingAnswer.From(holder, subject, day, k, finding);
         }, ct);
@@ -193,11 +195,8 @@ public static class HoldingQuery
     }
 
     /// <summary>Rule 3: no stake fact about the pair was recorded by knownAt.</summary>
-    public static HoldingFinding Unknown(string holderName, string subjectName, DateTimeOffset knownAt) =>
-        new(HoldingStatus.Unknown, null, null, null, null, [], [],
-            $"The ledger had recorded no stake facts about {holderName} in {subjectName} by {Instant.Format(knownAt)}.");
-
-    internal static async Task<(string Holder, string Subject)> PairNamesAsync(NpgsqlConnection c, string holder, string subject, CancellationToken ct)
+    /// <summary>Refuses a pair that cannot hold a stake: an id that is not one, or an organization on both sides.</summary>
+    private static void CheckPair(string holder, string subject)
     {
         QueryArguments.Id(holder, "holder");
         QueryArguments.Id(subject, "subject");
@@ -205,6 +204,15 @@ public static class HoldingQuery
         {
             throw new LedgerException(LedgerErrorKind.InvalidInput, $"holder and subject are both '{holder}': an organization holds no stake in itself") { Field = "subject" };
         }
+    }
+
+    public static HoldingFinding Unknown(string holderName, string subjectName, DateTimeOffset knownAt) =>
+        new(HoldingStatus.Unknown, null, null, null, null, [], [],
+            $"The ledger had recorded no stake facts about {holderName} in {subjectName} by {Instant.Format(knownAt)}.");
+
+    internal static async Task<(string Holder, string Subject)> PairNamesAsync(NpgsqlConnection c, string holder, string subject, CancellationToken ct)
+    {
+        CheckPair(holder, subject);
         var names = await OrganizationDirectory.NamesAsync(c, [holder, subject], ct);
         foreach (var (id, field) in new[] { (holder, "holder"), (subject, "subject") })
         {
