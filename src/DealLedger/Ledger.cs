@@ -209,18 +209,18 @@ public sealed class Ledger : IAsyncDisposable
     /// costs one. <paramref name="first"/> makes it: for a "now" read (true) a statement of <see cref="AtHighWater"/>, the
     /// whole read; for an instant asked (false) one whose $1 is reserved for the knownAt asked and whose
     /// <see cref="KnownAtSql"/> is the one answered, sent after the barrier. It returns one row, read by
-    /// <paramref name="row"/> from the column given (its own first). A "now" read's statement may share its round trip
-    /// with others in flight (<see cref="NowReads"/>): <paramref name="query"/> is then handed a connection only when it
-    /// asks for one, for a round trip of its own.
+    /// <paramref name="row"/> from the column given (its own first). A "now" read's statement (without one, the high-water
+    /// mark's alone) may share its round trip with others in flight (<see cref="NowReads"/>): <paramref name="query"/> is
+    /// then handed a connection only when it asks for one, for a round trip of its own.
     /// </summary>
     public async Task<T> ReadAsync<TRow, T>(DateTimeOffset? knownAt, Func<bool, NpgsqlBatchCommand>? first, Func<NpgsqlDataReader, int, TRow> row,
         Func<Func<CancellationToken, ValueTask<NpgsqlConnection>>, DateTimeOffset, TRow, CancellationToken, Task<T>> query, CancellationToken ct = default)
     {
-        if (knownAt is null && first is not null)
+        if (knownAt is null)
         {
-            var statement = first(true);
+            var statement = first?.Invoke(true) ?? new NpgsqlBatchCommand(HighWaterSql);
             // $1, the knownAt asked, is none: so a statement's own parameters are numbered alike in both forms.
-            statement.Parameters.Insert(0, NoKnownAt());
+            statement.Parameters.Insert(0, new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
             if (await nowReads.ReadAsync(statement, row, ct) is { } shared)
             {
                 NpgsqlConnection? later = null;
@@ -241,23 +241,6 @@ public sealed class Ledger : IAsyncDisposable
         }
         await using var connection = await Database.OpenConnectionAsync(ct);
         ValueTask<NpgsqlConnection> Connection(CancellationToken _) => ValueTask.FromResult(connection);
-        if (knownAt is null)
-        {
-            await using var now = new NpgsqlBatch(connection) { BatchCommands = { new(HighWaterSql) { Parameters = { NoKnownAt() } } } };
-            DateTimeOffset? highWater = null;
-            await using (var reader = await now.ExecuteReaderAsync(ct))
-            {
-                if (await reader.ReadAsync(ct))
-                {
-                    highWater = reader.GetFieldValue<DateTimeOffset>(0);
-                }
-            }
-            if (highWater is { } at)
-            {
-                return await query(Connection, at, default!, ct);
-            }
-            knownAt = DateTimeOffset.MaxValue;
-        }
         var asked = new NpgsqlParameter { Value = Instant.TruncateToMicroseconds(knownAt.Value), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz };
         // One round trip, one implicit transaction: the clock and — unless the instant is safely in the past
         // of the log (at or before its last instant: a write in flight is recorded after that) — a barrier: the
@@ -285,20 +268,18 @@ public sealed class Ledger : IAsyncDisposable
             then.Parameters.Insert(0, asked.Clone());
             batch.BatchCommands.Add(then);
         }
-        DateTimeOffset answered;
+        DateTimeOffset at;
         TRow found;
         await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);
-            answered = reader.GetFieldValue<DateTimeOffset>(0);
+            at = reader.GetFieldValue<DateTimeOffset>(0);
             found = first is not null && await reader.NextResultAsync(ct) && await reader.ReadAsync(ct)
                 ? row(reader, 0)
                 : default!;
         }
-        return await query(Connection, answered, found, ct);
+        return await query(Connection, at, found, ct);
     }
-
-    private static NpgsqlParameter NoKnownAt() => new() { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz };
 
     public async ValueTask DisposeAsync()
     {

@@ -194,7 +194,6 @@ public static class HoldingQuery
             names.GetValueOrDefault(row.Holder, row.Holder), names.GetValueOrDefault(row.Subject, row.Subject), cited.Sources))).ToList();
     }
 
-    /// <summary>Rule 3: no stake fact about the pair was recorded by knownAt.</summary>
     /// <summary>Refuses a pair that cannot hold a stake: an id that is not one, or an organization on both sides.</summary>
     private static void CheckPair(string holder, string subject)
     {
@@ -206,6 +205,7 @@ public static class HoldingQuery
         }
     }
 
+    /// <summary>Rule 3: no stake fact about the pair was recorded by knownAt.</summary>
     public static HoldingFinding Unknown(string holderName, string subjectName, DateTimeOffset knownAt) =>
         new(HoldingStatus.Unknown, null, null, null, null, [], [],
             $"The ledger had recorded no stake facts about {holderName} in {subjectName} by {Instant.Format(knownAt)}.");

@@ -118,8 +118,8 @@ internal sealed class NowReads(NpgsqlDataSource database, int? mostInFlight = nu
     {
         public NpgsqlBatchCommand Statement { get; } = statement;
 
-        /// <summary>Set once the row is read (true) or found missing (false); continuations leave the sender's thread.</summary>
-        public TaskCompletionSource<bool> Answered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Set once the statement's row (or none) is read; continuations leave the sender's thread.</summary>
+        public TaskCompletionSource Answered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>Reads the statement's row (null: it returned none).</summary>
         public abstract void Take(NpgsqlDataReader? row);
@@ -137,7 +137,7 @@ internal sealed class NowReads(NpgsqlDataSource database, int? mostInFlight = nu
                 {
                     answer = (reader.GetFieldValue<DateTimeOffset>(0), row(reader, 1));
                 }
-                Answered.TrySetResult(reader is not null);
+                Answered.TrySetResult();
             }
             catch (Exception e)
             {
