@@ -53,10 +53,11 @@ public sealed class KeptRowsTests
         // The third write folded the pair from the version it kept: the 2021 stretch is unchanged.
         Assert.Equal(30m, await ShareAsync(ledger, "a", new DateOnly(2021, 1, 1)));
         Assert.Equal(50m, await ShareAsync(ledger, "a", new DateOnly(2025, 1, 1)));
-        // A process that keeps nothing reads the edited version (which is how the edit is known to be read at all).
+        // A process that keeps nothing reads the edited version (which is how the edit is known to be read at all): its write
+        // of a stake in 2021 sweeps from the held start before it, 2020-03-01, with the first stake as stored.
         await using var fresh = db.Connect();
-        await fresh.ImportAsync([("a4.json", Deal("a", "a4", 60, "2026-03-01"))]);
-        Assert.Equal(77m, await ShareAsync(fresh, "a", new DateOnly(2021, 1, 1)));
+        await fresh.ImportAsync([("a4.json", Deal("a", "a4", 60, "2021"))]);
+        Assert.Equal(77m, await ShareAsync(fresh, "a", new DateOnly(2020, 6, 1)));
     }
 
     [Fact]

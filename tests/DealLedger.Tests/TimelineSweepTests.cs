@@ -123,6 +123,56 @@ public sealed class TimelineSweepTests
     }
 
     /// <summary>
+    /// A pair no process has built yet in memory takes its stored timeline as the previous build (<see cref="HoldingTimeline.Seed"/>):
+    /// the stored facts' marks and the open segments as stored JSON. Its next build must come out exactly as built from
+    /// nothing, the findings it takes from the stored segments read back field by field.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void a_timeline_built_after_its_stored_one_is_the_one_built_from_nothing(string shape)
+    {
+        var (taken, builds) = (0, 0);
+        for (var seed = 0; seed < 60; seed++)
+        {
+            var r = new Random(seed);
+            List<FactState> Make(double amendments) => shape switch
+            {
+                "mixed" => TimelinePairs.Make(30, seed, amendments),
+                "crowded" => TimelinePairs.Make(20, seed, amendments, crowded: true),
+                "exact-days" => TimelinePairs.Make(40, seed, amendments, exactDays: true),
+                _ => PossibleWorldsTests.RandomFacts(new Random(seed)),
+            };
+            var facts = Make(1);
+            if (seed % 2 == 1)
+            {
+                r.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(facts));
+            }
+            var others = Make(2).ToDictionary(f => f.Id);
+            var known = new List<FactState>();
+            foreach (var fact in facts)
+            {
+                var stored = HoldingTimeline.Build(known, TimelinePairs.Sources);
+                var before = known.ToList();
+                known.Add(fact);
+                var i = r.Next(known.Count);
+                if (r.Next(3) == 0 && others.TryGetValue(known[i].Id, out var other))
+                {
+                    known[i] = other;
+                }
+                var renderings = new HoldingTimeline.Renderings();
+                // As loaded: the open segments in no particular order.
+                HoldingTimeline.Seed(renderings, before, TimelinePairs.Sources, stored.Select(s => (s.From, s.To, s.Stored)).OrderBy(_ => r.Next()));
+                (taken, builds) = (taken + (renderings.Built is null ? 0 : 1), builds + 1);
+                static string Stored(IReadOnlyList<HoldingSegment> t) =>
+                    string.Join("\n", t.Select(s => $"{s.From}|{s.To}|{s.Stored}")) + LedgerJson.Serialize(t);
+                Assert.Equal(Stored(HoldingTimeline.Build(known, TimelinePairs.Sources)), Stored(HoldingTimeline.Build(known, TimelinePairs.Sources, renderings)));
+            }
+        }
+        // Not a vacuous pass: most builds had a stored timeline to take (not the first of a pair, nor one with every fact retracted).
+        Assert.True(taken > builds / 2, $"the stored timeline was taken in {taken} builds of {builds}");
+    }
+
+    /// <summary>
     /// The findings after a change are taken from the previous build only where that build, too, had nothing before the cut
     /// reaching past it: here it had an ending of the pair's holding somewhere in 2020, so after a state held from 2020-06-01
     /// the holding may have ended; once the ending is known to the day (in February), that state is surely held.

@@ -7,9 +7,21 @@ using DealLedger.Time;
 namespace DealLedger.Holdings;
 
 /// <summary>A stretch of valid time [From, To) with one finding; null ends are open.</summary>
-public sealed record HoldingSegment(DateOnly? From, DateOnly? To, Finding Finding)
+public sealed record HoldingSegment(DateOnly? From, DateOnly? To)
 {
+    private Finding? finding;
     private string? stored;
+
+    public HoldingSegment(DateOnly? from, DateOnly? to, Finding finding) : this(from, to) => this.finding = finding;
+
+    /// <summary>A segment as stored: its finding is read from its JSON only if asked for (a write takes most of them unchanged).</summary>
+    internal static HoldingSegment Read(DateOnly? from, DateOnly? to, string stored) => new(from, to) { stored = stored };
+
+    public Finding Finding
+    {
+        get => finding ??= Finding.Parse(stored!);
+        init => finding = value;
+    }
 
     /// <summary>The finding as stored (its canonical JSON), made once (or given, by a rendering kept from a previous build).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -18,6 +30,11 @@ public sealed record HoldingSegment(DateOnly? From, DateOnly? To, Finding Findin
         get => stored ??= Finding.Canonical();
         init => stored = value;
     }
+
+    // Two segments are the same when they cover the same stretch with the same finding as stored, whichever form they hold it in.
+    public bool Equals(HoldingSegment? other) => other is not null && From == other.From && To == other.To && Stored == other.Stored;
+
+    public override int GetHashCode() => HashCode.Combine(From, To);
 }
 
 /// <summary>
@@ -265,6 +282,41 @@ public static class HoldingTimeline
         list.RemoveRange(kept, list.Count - kept);
     }
 
+    /// <summary>
+    /// Gives a pair with no previous build at hand (a pair this process has not built) its stored timeline as one: the marks
+    /// of its stored facts, found without a sweep, and its open segments as stored, which are what a build of those facts
+    /// finds (the projection holds each pair's last build). Its next build then sweeps and renders only the stretch its
+    /// change reaches (<see cref="Resume"/>, <see cref="Converge"/>), as for a pair kept in memory. Nothing is taken when the
+    /// segments do not cover valid time end to end in order, or no fact is live (a build then has nothing to resume).
+    /// </summary>
+    /// <param name="segments">The pair's open segments, in any order.</param>
+    internal static void Seed(Renderings renderings, IReadOnlyList<FactState> facts, IReadOnlyDictionary<string, SourceRegistered> sources,
+        IEnumerable<(DateOnly? From, DateOnly? To, string Stored)> segments)
+    {
+        if (renderings.Built is not null)
+        {
+            return;
+        }
+        var ordered = new List<FactState>(facts);
+        ordered.Sort(ById);
+        var retracted = new List<FactState>();
+        var live = new List<FactState>(ordered.Count);
+        foreach (var f in ordered)
+        {
+            (f.IsRetracted ? retracted : live).Add(f);
+        }
+        var stored = segments.OrderBy(s => s.From ?? DateOnly.MinValue).ToList();
+        if (live.Count == 0 || stored.Count == 0 || stored[0].From is not null || stored[^1].To is not null
+            || Enumerable.Range(1, stored.Count - 1).Any(i => stored[i - 1].To is not { } to || stored[i].From != to))
+        {
+            return;
+        }
+        var states = GroupIntoStates(live, sources, null);
+        var marks = MarksOf(states, live);
+        renderings.Built = new LastBuild([.. marks.Select(MarkValue.From)], retracted, [.. stored.Select(s => HoldingSegment.Read(s.From, s.To, s.Stored))],
+            states.ToDictionary(x => (x.Start, FirstId(x.Members))));
+    }
+
     /// <summary>A build as the next build of its pair compares itself with: its marks (as values), retracted facts and findings.</summary>
     private sealed record LastBuild(MarkValue[] Marks, List<FactState> Retracted, IReadOnlyList<HoldingSegment> Segments,
         IReadOnlyDictionary<(ValidDate, string), State> States);
@@ -319,7 +371,7 @@ public static class HoldingTimeline
             {
                 break;
             }
-            before.Add(s.To is { } to && to <= day ? s : new HoldingSegment(s.From, day, s.Finding) { Stored = s.Stored });
+            before.Add(s.To is { } to && to <= day ? s : s with { To = day });
         }
         renderings.CarryOver(null, day);
         return (points.BinarySearch(day), before);
@@ -372,7 +424,7 @@ public static class HoldingTimeline
                     {
                         continue;
                     }
-                    kept.Add(s.From is { } from && from >= day ? s : new HoldingSegment(day, s.To, s.Finding) { Stored = s.Stored });
+                    kept.Add(s.From is { } from && from >= day ? s : s with { From = day });
                 }
                 renderings.CarryOver(day, null);
                 return (day, kept);
@@ -1667,7 +1719,7 @@ public static class HoldingTimeline
                 made = new HoldingSegment(from, to, render());
             }
             current[key] = made;
-            return made.From == from && made.To == to ? made : new HoldingSegment(from, to, made.Finding) { Stored = made.Stored };
+            return made.From == from && made.To == to ? made : made with { From = from, To = to };
         }
     }
 }

@@ -111,6 +111,16 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
         }
         var recordedAt = write[^1].Ref.RecordedAt;
         var sequence = write[^1].Ref.Sequence;
+        var pairs = facts.Values.Where(f => f.Current.Type == FactType.Stake).Select(f => (f.Current.Holder!, f.Current.Subject!)).Distinct().ToList();
+        var renderings = pairWrites is null ? pairs.Select(p => state.RenderingsOf(p) ?? new HoldingTimeline.Renderings()).ToArray() : [];
+        for (var i = 0; i < renderings.Length; i++)
+        {
+            // Before the write's facts are put: the stored facts, whose timeline the open segments hold.
+            if (renderings[i].Built is null && state.Segments.TryGetValue(pairs[i], out var stored))
+            {
+                HoldingTimeline.Seed(renderings[i], state.StakesOf(pairs[i]), sources, stored.Select(o => (o.Key.From, o.Key.To, o.Key.Finding)));
+            }
+        }
         foreach (var f in facts.Values)
         {
             if (openFacts.Remove(f.Id, out var open))
@@ -126,7 +136,6 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
             FactVersions.Add(row);
             openFacts[f.Id] = row;
         }
-        var pairs = facts.Values.Where(f => f.Current.Type == FactType.Stake).Select(f => (f.Current.Holder!, f.Current.Subject!)).Distinct().ToList();
         Position = (sequence, recordedAt);
         EventsApplied += write.Count;
         if (pairWrites is not null)
@@ -136,7 +145,6 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
         }
         // Each pair's timeline is its own pure computation: built in parallel, diffed and numbered in order.
         var timelines = new List<(HoldingSegment Segment, SegmentKey Key)>[pairs.Count];
-        var renderings = pairs.Select(state.RenderingsOf).ToArray();
         if (pairs.Count > 8)
         {
             Parallel.For(0, pairs.Count, i => timelines[i] = Timeline(state.StakesOf(pairs[i]), renderings[i]));
