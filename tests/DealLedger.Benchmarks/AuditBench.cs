@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
 using DealLedger.Auditing;
 using DealLedger.Storage;
 
@@ -116,6 +118,7 @@ public static class AuditBench
         var single = new List<double>();
         var alone = new List<double>();
         var aloneOne = new List<double>();
+        var streaming = new List<double>();
         for (var run = 1; run <= bench.Runs; run++)
         {
             var watch = Stopwatch.StartNew();
@@ -136,7 +139,10 @@ public static class AuditBench
             Bench.Log($"verify: run {run}: {report.EventsChecked:N0} events = {rates[^1]:N0} events/s in {Seals.Partitions} ranges at once, {single[^1]:N0} events/s in one");
             // The limit outside our code, beside it: PostgreSQL streaming the very rows verify reads, to a client that drops them.
             alone.Add(report.EventsChecked / (await PostgresAloneAsync(ledger, Seals.Partitions)).TotalSeconds);
+            var (busy, ours) = (CpuTime.MachineBusySeconds(), CpuTime.Now());
             aloneOne.Add(report.EventsChecked / (await PostgresAloneAsync(ledger, 1)).TotalSeconds);
+            // PostgreSQL's CPU for the rows (its backend and any parallel workers): the machine's busy time less this process's.
+            streaming.Add((CpuTime.MachineBusySeconds() - busy - (CpuTime.Now() - ours).Ours.TotalSeconds) / report.EventsChecked);
             Bench.Log($"PostgreSQL alone, the same COPY read and dropped: run {run}: {alone[^1]:N0} events/s in {Seals.Partitions} streams, {aloneOne[^1]:N0} events/s in one");
         }
         var verify = Bench.Median(rates);
@@ -152,6 +158,7 @@ public static class AuditBench
         var file = Path.Combine(dir, Bundle.EventsFile);
         var bytes = new FileInfo(file).Length;
         var sums = new List<double>();
+        var hashing = new List<double>();
         for (var run = 1; run <= bench.Runs; run++)
         {
             var watch = Stopwatch.StartNew();
@@ -159,6 +166,7 @@ public static class AuditBench
             await process.StandardOutput.ReadToEndAsync();
             await process.WaitForExitAsync();
             sums.Add(events / watch.Elapsed.TotalSeconds);
+            hashing.Add(ChainCpu(await File.ReadAllBytesAsync(file)) / events);
             Bench.Log($"sha256sum {bytes / 1e6:F0} MB: run {run}: {watch.Elapsed.TotalSeconds:F2} s = {sums[^1]:N0} events/s");
         }
         Directory.Delete(dir, true);
@@ -169,6 +177,42 @@ public static class AuditBench
         bench.Add(new Measurement("verify: PostgreSQL alone streaming the same rows", size, "events/s", postgres, "—", null, bench.Runs,
             "sha256sum over the same bytes", sum, postgres / sum, "the ceiling of verify's ratio", null,
             $"verify's statements in {Seals.Partitions} streams in one snapshot, read and dropped (no parsing, no hashing); in one stream: {Bench.Median(aloneOne):N0} events/s; verify ÷ this: {verify / postgres:0.00}×"));
+        // Whatever verify's own code costs, each event takes PostgreSQL's CPU to send it and SHA-256's CPU to chain its bytes:
+        // the cores cannot verify faster than they can do both. (sha256sum hashes about five times slower than the SHA-256
+        // this process calls, which uses the CPU's SHA instructions: its CPU would understate the limit.)
+        var (sendCpu, hashCpu) = (Bench.Median(streaming), Bench.Median(hashing));
+        if (sendCpu > 0 && hashCpu > 0)
+        {
+            var cores = Environment.ProcessorCount / (sendCpu + hashCpu);
+            bench.Add(new Measurement("verify limit: the cores", size, "events/s", cores, "—", null, bench.Runs,
+                "sha256sum over the same bytes", sum, cores / sum, "the most verify's ratio can be on these cores", null,
+                string.Create(CultureInfo.InvariantCulture,
+                    $"{Environment.ProcessorCount} cores ÷ (PostgreSQL's CPU to send an event {sendCpu * 1e6:F2} µs, the machine's busy time over its run less this process's, " +
+                    $"+ SHA-256's CPU to chain its canonical bytes {hashCpu * 1e6:F2} µs, in this process); verify ÷ this: {verify / cores:0.00}×")));
+        }
+    }
+
+    /// <summary>The CPU seconds (this thread's) the seal chain's hashing alone takes over a bundle's events.jsonl: link = SHA-256(link ‖ line), line by line.</summary>
+    private static double ChainCpu(byte[] lines)
+    {
+        var buffer = new byte[64 * 1024];
+        Span<byte> link = stackalloc byte[32];
+        var before = CpuTime.Now().Ours;
+        for (var start = 0; start < lines.Length;)
+        {
+            var end = Array.IndexOf(lines, (byte)'\n', start);
+            end = end < 0 ? lines.Length : end;
+            var length = end - start;
+            if (buffer.Length < 32 + length)
+            {
+                buffer = new byte[32 + length];
+            }
+            link.CopyTo(buffer);
+            lines.AsSpan(start, length).CopyTo(buffer.AsSpan(32));
+            SHA256.HashData(buffer.AsSpan(0, 32 + length), link);
+            start = end + 1;
+        }
+        return (CpuTime.Now().Ours - before).TotalSeconds;
     }
 
     /// <summary>
