@@ -113,12 +113,14 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
         var sequence = write[^1].Ref.Sequence;
         var pairs = facts.Values.Where(f => f.Current.Type == FactType.Stake).Select(f => (f.Current.Holder!, f.Current.Subject!)).Distinct().ToList();
         var renderings = pairWrites is null ? pairs.Select(p => state.RenderingsOf(p) ?? new HoldingTimeline.Renderings()).ToArray() : [];
+        // A pair with no previous build at hand takes its stored one (HoldingTimeline.Seed, with its timeline below): the
+        // stored facts, taken before the write's facts are put, whose timeline its open segments hold.
+        var stored = new (IReadOnlyList<FactState> Facts, List<OpenSegment> Open)?[renderings.Length];
         for (var i = 0; i < renderings.Length; i++)
         {
-            // Before the write's facts are put: the stored facts, whose timeline the open segments hold.
-            if (renderings[i].Built is null && state.Segments.TryGetValue(pairs[i], out var stored))
+            if (renderings[i].Built is null && state.Segments.TryGetValue(pairs[i], out var open))
             {
-                HoldingTimeline.Seed(renderings[i], state.StakesOf(pairs[i]), sources, stored.Select(o => (o.Key.From, o.Key.To, o.Key.Finding)));
+                stored[i] = (state.StakesOf(pairs[i]), open);
             }
         }
         foreach (var f in facts.Values)
@@ -145,15 +147,23 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
         }
         // Each pair's timeline is its own pure computation: built in parallel, diffed and numbered in order.
         var timelines = new List<(HoldingSegment Segment, SegmentKey Key)>[pairs.Count];
+        void Build(int i)
+        {
+            if (stored[i] is { } before)
+            {
+                HoldingTimeline.Seed(renderings[i], before.Facts, sources, before.Open.Select(o => (o.Key.From, o.Key.To, o.Key.Finding)));
+            }
+            timelines[i] = Timeline(state.StakesOf(pairs[i]), renderings[i]);
+        }
         if (pairs.Count > 8)
         {
-            Parallel.For(0, pairs.Count, i => timelines[i] = Timeline(state.StakesOf(pairs[i]), renderings[i]));
+            Parallel.For(0, pairs.Count, Build);
         }
         else
         {
             for (var i = 0; i < pairs.Count; i++)
             {
-                timelines[i] = Timeline(state.StakesOf(pairs[i]), renderings[i]);
+                Build(i);
             }
         }
         for (var i = 0; i < pairs.Count; i++)
