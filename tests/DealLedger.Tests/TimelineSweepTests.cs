@@ -77,14 +77,11 @@ public sealed class TimelineSweepTests
     }
 
     /// <summary>
-    /// A pair built again with its previous build kept (a write to a long pair, a rebuild folding write after write) — its
-    /// findings, its states, and what it found before the first mark that differs — must come out exactly as built from
-    /// nothing: facts added one by one, some replaced by other versions of themselves (a correction, a retraction: a new fact
-    /// state), every build compared as stored.
+    /// A pair's facts as a history learns them, for 60 seeds of a shape, step by step: the facts known before the step and
+    /// after it (one more fact, and now and then a known one replaced by another version of itself: a correction, a
+    /// retraction). Half the seeds learn the facts out of date order: a step then changes the middle of the timeline.
     /// </summary>
-    [Theory]
-    [MemberData(nameof(Shapes))]
-    public void a_timeline_built_with_its_previous_findings_kept_is_the_one_built_from_nothing(string shape)
+    private static IEnumerable<(int Seed, Random Random, List<FactState> Before, List<FactState> Known)> Steps(string shape)
     {
         for (var seed = 0; seed < 60; seed++)
         {
@@ -97,28 +94,50 @@ public sealed class TimelineSweepTests
                 _ => PossibleWorldsTests.RandomFacts(new Random(seed)),
             };
             var facts = Make(1);
-            // Half the seeds learn the facts out of date order: a write then changes the middle of the timeline, and the build
-            // takes the previous findings after the change as well as before it.
             if (seed % 2 == 1)
             {
                 r.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(facts));
             }
             var others = Make(2).ToDictionary(f => f.Id);
-            var renderings = new HoldingTimeline.Renderings();
             var known = new List<FactState>();
             foreach (var fact in facts)
             {
+                var before = known.ToList();
                 known.Add(fact);
                 var i = r.Next(known.Count);
                 if (r.Next(3) == 0 && others.TryGetValue(known[i].Id, out var other))
                 {
                     known[i] = other;
                 }
-                static string Stored(IReadOnlyList<HoldingSegment> t) =>
-                    string.Join("\n", t.Select(s => $"{s.From}|{s.To}|{s.Stored}")) + LedgerJson.Serialize(t);
-                var kept = Stored(HoldingTimeline.Build(known, TimelinePairs.Sources, renderings));
-                Assert.Equal(Stored(HoldingTimeline.Build(known, TimelinePairs.Sources)), kept);
+                yield return (seed, r, before, known);
             }
+        }
+    }
+
+    /// <summary>A timeline as stored, and as serialized: two builds must agree on both.</summary>
+    private static string Stored(IReadOnlyList<HoldingSegment> t) =>
+        string.Join("\n", t.Select(s => $"{s.From}|{s.To}|{s.Stored}")) + LedgerJson.Serialize(t);
+
+    /// <summary>
+    /// A pair built again with its previous build kept (a write to a long pair, a rebuild folding write after write) — its
+    /// findings, its states, and what it found before the first mark that differs — must come out exactly as built from
+    /// nothing: facts added one by one, some replaced by other versions of themselves (a correction, a retraction: a new fact
+    /// state), every build compared as stored.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void a_timeline_built_with_its_previous_findings_kept_is_the_one_built_from_nothing(string shape)
+    {
+        var renderings = new HoldingTimeline.Renderings();
+        var pair = -1;
+        foreach (var (seed, _, _, known) in Steps(shape))
+        {
+            if (seed != pair)
+            {
+                (renderings, pair) = (new HoldingTimeline.Renderings(), seed);
+            }
+            var kept = Stored(HoldingTimeline.Build(known, TimelinePairs.Sources, renderings));
+            Assert.Equal(Stored(HoldingTimeline.Build(known, TimelinePairs.Sources)), kept);
         }
     }
 
@@ -132,41 +151,14 @@ public sealed class TimelineSweepTests
     public void a_timeline_built_after_its_stored_one_is_the_one_built_from_nothing(string shape)
     {
         var (taken, builds) = (0, 0);
-        for (var seed = 0; seed < 60; seed++)
+        foreach (var (_, r, before, known) in Steps(shape))
         {
-            var r = new Random(seed);
-            List<FactState> Make(double amendments) => shape switch
-            {
-                "mixed" => TimelinePairs.Make(30, seed, amendments),
-                "crowded" => TimelinePairs.Make(20, seed, amendments, crowded: true),
-                "exact-days" => TimelinePairs.Make(40, seed, amendments, exactDays: true),
-                _ => PossibleWorldsTests.RandomFacts(new Random(seed)),
-            };
-            var facts = Make(1);
-            if (seed % 2 == 1)
-            {
-                r.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(facts));
-            }
-            var others = Make(2).ToDictionary(f => f.Id);
-            var known = new List<FactState>();
-            foreach (var fact in facts)
-            {
-                var stored = HoldingTimeline.Build(known, TimelinePairs.Sources);
-                var before = known.ToList();
-                known.Add(fact);
-                var i = r.Next(known.Count);
-                if (r.Next(3) == 0 && others.TryGetValue(known[i].Id, out var other))
-                {
-                    known[i] = other;
-                }
-                var renderings = new HoldingTimeline.Renderings();
-                // As loaded: the open segments in no particular order.
-                HoldingTimeline.Seed(renderings, before, TimelinePairs.Sources, stored.Select(s => (s.From, s.To, s.Stored)).OrderBy(_ => r.Next()));
-                (taken, builds) = (taken + (renderings.Built is null ? 0 : 1), builds + 1);
-                static string Stored(IReadOnlyList<HoldingSegment> t) =>
-                    string.Join("\n", t.Select(s => $"{s.From}|{s.To}|{s.Stored}")) + LedgerJson.Serialize(t);
-                Assert.Equal(Stored(HoldingTimeline.Build(known, TimelinePairs.Sources)), Stored(HoldingTimeline.Build(known, TimelinePairs.Sources, renderings)));
-            }
+            var stored = HoldingTimeline.Build(before, TimelinePairs.Sources);
+            var renderings = new HoldingTimeline.Renderings();
+            // As loaded: the open segments in no particular order.
+            HoldingTimeline.Seed(renderings, before, TimelinePairs.Sources, stored.Select(s => (s.From, s.To, s.Stored)).OrderBy(_ => r.Next()));
+            (taken, builds) = (taken + (renderings.Built is null ? 0 : 1), builds + 1);
+            Assert.Equal(Stored(HoldingTimeline.Build(known, TimelinePairs.Sources)), Stored(HoldingTimeline.Build(known, TimelinePairs.Sources, renderings)));
         }
         // Not a vacuous pass: most builds had a stored timeline to take (not the first of a pair, nor one with every fact retracted).
         Assert.True(taken > builds / 2, $"the stored timeline was taken in {taken} builds of {builds}");
