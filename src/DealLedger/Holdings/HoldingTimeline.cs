@@ -122,16 +122,8 @@ public static class HoldingTimeline
         Renderings? renderings = null)
     {
         renderings?.Begin();
-        // Order never depends on where the facts came from (a table scan or a replay).
-        var ordered = new List<FactState>(facts);
-        ordered.Sort(ById);
         var words = new Findings();
-        var retracted = new List<FactState>();
-        var live = new List<FactState>(ordered.Count);
-        foreach (var f in ordered)
-        {
-            (f.IsRetracted ? retracted : live).Add(f);
-        }
+        var (live, retracted) = LiveAndRetracted(facts);
         if (live.Count == 0)
         {
             renderings?.Built = null;
@@ -156,6 +148,7 @@ public static class HoldingTimeline
         }
         // ... and what it found after the last change, from a held start on that nothing before it can reach: not swept again.
         var after = renderings is null ? null : Converge(renderings, marks, values, retracted, first < 0 ? null : points[first]);
+        renderings?.Taken = (first < 0 ? 0 : segments.Count) + (after?.Segments.Count ?? 0);
         Reading? previous = null;
         for (var i = first; i < points.Count; i++)
         {
@@ -199,7 +192,7 @@ public static class HoldingTimeline
                 segments.Add(segment);
             }
         }
-        renderings?.Built = new LastBuild(values, retracted, segments, states.ToDictionary(x => (x.Start, FirstId(x.Members))));
+        renderings?.Built = LastBuild.Of(values, retracted, segments, states);
         return segments;
     }
 
@@ -291,12 +284,27 @@ public static class HoldingTimeline
     /// </summary>
     /// <param name="segments">The pair's open segments, in any order.</param>
     internal static void Seed(Renderings renderings, IReadOnlyList<FactState> facts, IReadOnlyDictionary<string, SourceRegistered> sources,
-        IEnumerable<(DateOnly? From, DateOnly? To, string Stored)> segments)
+        IEnumerable<SegmentKey> segments)
     {
         if (renderings.Built is not null)
         {
             return;
         }
+        var (live, retracted) = LiveAndRetracted(facts);
+        var stored = segments.OrderBy(s => s.From ?? DateOnly.MinValue).ToList();
+        if (live.Count == 0 || stored.Count == 0 || stored[0].From is not null || stored[^1].To is not null
+            || Enumerable.Range(1, stored.Count - 1).Any(i => stored[i - 1].To is not { } to || stored[i].From != to))
+        {
+            return;
+        }
+        var states = GroupIntoStates(live, sources, null);
+        renderings.Built = LastBuild.Of([.. MarksOf(states, live).Select(MarkValue.From)], retracted,
+            [.. stored.Select(s => HoldingSegment.Read(s.From, s.To, s.Finding))], states);
+    }
+
+    /// <summary>A pair's facts in id order (so the order never depends on where they came from: a table scan or a replay), live apart from retracted.</summary>
+    private static (List<FactState> Live, List<FactState> Retracted) LiveAndRetracted(IReadOnlyList<FactState> facts)
+    {
         var ordered = new List<FactState>(facts);
         ordered.Sort(ById);
         var retracted = new List<FactState>();
@@ -305,21 +313,17 @@ public static class HoldingTimeline
         {
             (f.IsRetracted ? retracted : live).Add(f);
         }
-        var stored = segments.OrderBy(s => s.From ?? DateOnly.MinValue).ToList();
-        if (live.Count == 0 || stored.Count == 0 || stored[0].From is not null || stored[^1].To is not null
-            || Enumerable.Range(1, stored.Count - 1).Any(i => stored[i - 1].To is not { } to || stored[i].From != to))
-        {
-            return;
-        }
-        var states = GroupIntoStates(live, sources, null);
-        var marks = MarksOf(states, live);
-        renderings.Built = new LastBuild([.. marks.Select(MarkValue.From)], retracted, [.. stored.Select(s => HoldingSegment.Read(s.From, s.To, s.Stored))],
-            states.ToDictionary(x => (x.Start, FirstId(x.Members))));
+        return (live, retracted);
     }
 
     /// <summary>A build as the next build of its pair compares itself with: its marks (as values), retracted facts and findings.</summary>
     private sealed record LastBuild(MarkValue[] Marks, List<FactState> Retracted, IReadOnlyList<HoldingSegment> Segments,
-        IReadOnlyDictionary<(ValidDate, string), State> States);
+        IReadOnlyDictionary<(ValidDate, string), State> States)
+    {
+        /// <summary>Its states by start and first member, as <see cref="GroupIntoStates"/> looks them up to take one again.</summary>
+        public static LastBuild Of(MarkValue[] marks, List<FactState> retracted, IReadOnlyList<HoldingSegment> segments, List<State> states) =>
+            new(marks, retracted, segments, states.ToDictionary(x => (x.Start, FirstId(x.Members))));
+    }
 
     /// <summary>
     /// Where a build may take the previous build's findings and sweep only the rest: the start of a held state that every
@@ -1693,6 +1697,9 @@ public static class HoldingTimeline
 
         // The previous build (a LastBuild, private to the timeline): its marks, retracted facts and findings.
         internal object? Built;
+
+        /// <summary>How many of the last build's segments it took from the previous build unswept (before its first change, after it converged).</summary>
+        internal int Taken { get; set; }
 
         internal void Begin()
         {

@@ -151,7 +151,7 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
         {
             if (stored[i] is { } before)
             {
-                HoldingTimeline.Seed(renderings[i], before.Facts, sources, before.Open.Select(o => (o.Key.From, o.Key.To, o.Key.Finding)));
+                HoldingTimeline.Seed(renderings[i], before.Facts, sources, before.Open.Select(o => o.Key));
             }
             timelines[i] = Timeline(state.StakesOf(pairs[i]), renderings[i]);
         }
