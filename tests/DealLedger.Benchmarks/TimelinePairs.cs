@@ -72,9 +72,9 @@ public static class TimelinePairs
                     to = null;
                 }
             }
-            var fact = new Fact
+            var fact = new Stake
             {
-                Id = id, Deal = "d", Type = FactType.Stake, Holder = Holder, Subject = Subject,
+                Id = id, Deal = "d", Holder = Holder, Subject = Subject,
                 Share = share, Valid = new ValidPeriod(from, to), Sources = claims,
             };
             var state = FactState.Recorded(new FactRecorded(fact), Ref(++sequence, "fact_recorded"));

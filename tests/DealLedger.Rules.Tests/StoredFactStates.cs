@@ -15,9 +15,9 @@ public sealed class StoredFactStates
     private static EventRef At(long sequence, string type) =>
         new(new Guid((int)sequence, 0, 0, new byte[8]), sequence, type, new DateTimeOffset(2026, 12, 4, 0, 0, 0, TimeSpan.Zero).AddSeconds(sequence));
 
-    private static readonly Fact Stake = new()
+    private static readonly Stake Stake = new()
     {
-        Id = "f1", Deal = "d1", Type = FactType.Stake, Valid = new ValidPeriod(ValidDate.Parse("2024-02")),
+        Id = "f1", Deal = "d1", Valid = new ValidPeriod(ValidDate.Parse("2024-02")),
         Sources = [new Claim("ft", ClaimKind.Stated)], Holder = "microsoft", Subject = "mistral-ai", Share = Share.OfExact(10),
     };
 
@@ -57,7 +57,7 @@ public sealed class StoredFactStates
         Assert.True(recorded.Length * 2 < LedgerJson.Canonical(Recorded).Length, $"{recorded.Length} characters stored, {LedgerJson.Canonical(Recorded).Length} in the answer");
         var corrected = FactVersions.Stored(Corrected);
         Assert.Contains("\"original\"", corrected);
-        Assert.Equal(10m, FactVersions.Read(corrected).Original.Share!.Exact);
-        Assert.Equal(12m, FactVersions.Read(corrected).Current.Share!.Exact);
+        Assert.Equal(10m, ((Stake)FactVersions.Read(corrected).Original).Share.Exact);
+        Assert.Equal(12m, ((Stake)FactVersions.Read(corrected).Current).Share.Exact);
     }
 }

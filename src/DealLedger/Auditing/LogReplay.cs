@@ -48,7 +48,7 @@ public sealed class LogReplay
     public HoldingAnswer Holding(string holder, string subject, DateOnly at)
     {
         string Name(string id) => organizations.TryGetValue(id, out var o) ? o.Name : id;
-        var pair = facts.Values.Where(f => f.Current.Type == FactType.Stake && f.Current.Holder == holder && f.Current.Subject == subject)
+        var pair = facts.Values.Where(f => f.Current is Stake s && s.Holder == holder && s.Subject == subject)
             .OrderBy(f => f.Id, StringComparer.Ordinal).ToList();
         var segment = HoldingTimeline.Build(pair, sources)
             .FirstOrDefault(s => (s.From is null || s.From <= at) && (s.To is null || at < s.To));

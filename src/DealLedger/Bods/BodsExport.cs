@@ -51,7 +51,7 @@ public static class BodsExport
             var holdings = await HoldingQuery.AllHeldAsync(c, ledger.Citations, k, day, token);
             var ties = (await FactVersions.OfTypesAsync(c, k, [FactType.BoardSeat, FactType.Control], token))
                 .Where(f => !f.IsRetracted && RelationshipsQuery.StatusAt(f, day) is not null).ToList();
-            var pairs = holdings.Select(h => (h.Holder, h.Subject)).Concat(ties.Select(f => (f.Current.Holder!, f.Current.Subject!)))
+            var pairs = holdings.Select(h => (h.Holder, h.Subject)).Concat(ties.Select(f => (((Tie)f.Current).Holder, ((Tie)f.Current).Subject)))
                 .Distinct().OrderBy(p => p.Item1, StringComparer.Ordinal).ThenBy(p => p.Item2, StringComparer.Ordinal).ToList();
             var orgs = new Dictionary<string, OrganizationRegistered>(StringComparer.Ordinal);
             foreach (var id in pairs.SelectMany(p => new[] { p.Item1, p.Item2 }).Distinct().Order(StringComparer.Ordinal))
@@ -72,7 +72,7 @@ public static class BodsExport
             foreach (var (holder, subject) in pairs)
             {
                 var holding = holdings.Where(h => h.Holder == holder && h.Subject == subject).Select(h => h.Finding).FirstOrDefault();
-                var facts = ties.Where(f => f.Current.Holder == holder && f.Current.Subject == subject).OrderBy(f => f.Id, StringComparer.Ordinal).ToList();
+                var facts = ties.Where(f => f.Current is Tie t && t.Holder == holder && t.Subject == subject).OrderBy(f => f.Id, StringComparer.Ordinal).ToList();
                 var statement = writer.Relationship(holder, subject, holding, facts, sources, Instant.Format(k));
                 interests += statement["recordDetails"]!["interests"]!.AsArray().Count;
                 statements.Add(statement);
@@ -220,7 +220,7 @@ public static class BodsExport
             {
                 var fact = f.Current;
                 var interest = new JsonObject { ["type"] = TypeOf(fact), ["directOrIndirect"] = "direct" };
-                if (fact.Type == FactType.Control && fact.Share is { } share)
+                if (fact is Control { Share: { } share })
                 {
                     interest["share"] = ShareJson(share);
                 }
@@ -325,13 +325,13 @@ public static class BodsExport
     }
 
     /// <summary>The BODS interest type of a board seat or control fact (the reverse of the import's table).</summary>
-    private static string TypeOf(Fact f) => f.Type == FactType.BoardSeat
-        ? f.Role == "board chair" ? "boardChair" : "boardMember"
-        : BodsTranslation.InterestTypeOf(f.Means) ?? "otherInfluenceOrControl";
+    private static string TypeOf(Fact f) => f is BoardSeat seat
+        ? seat.Role == "board chair" ? "boardChair" : "boardMember"
+        : BodsTranslation.InterestTypeOf(((Control)f).Means) ?? "otherInfluenceOrControl";
 
-    private static string? DetailsOf(Fact f) => f.Type == FactType.BoardSeat
-        ? f.Role is null or "board chair" or "board member" ? null : f.Role
-        : BodsTranslation.InterestTypeOf(f.Means) is null ? f.Means : null;
+    private static string? DetailsOf(Fact f) => f is BoardSeat seat
+        ? seat.Role is null or "board chair" or "board member" ? null : seat.Role
+        : BodsTranslation.InterestTypeOf(((Control)f).Means) is null ? ((Control)f).Means : null;
 
     private static string CountryName(string code)
     {

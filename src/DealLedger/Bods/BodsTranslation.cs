@@ -388,10 +388,12 @@ internal sealed class BodsTranslation(LedgerTransaction t)
     private static IEnumerable<FactState> Chain(IEnumerable<FactState> facts, string id) =>
         facts.Where(f => f.Id == id || f.Id.StartsWith(id + "-from-", StringComparison.Ordinal));
 
-    private static bool Same(Fact f, Interest i) => f.Type == i.Kind && f.Share == i.Share && WordsOf(f) == WordsOf(i);
+    private static bool Same(Fact f, Interest i) => f.Type == i.Kind && ShareOf(f) == i.Share && WordsOf(f) == WordsOf(i);
+
+    private static Share? ShareOf(Fact f) => f switch { Stake s => s.Share, Control c => c.Share, _ => null };
 
     /// <summary>A control fact's means or a board seat's role; a stake has none.</summary>
-    private static string? WordsOf(Fact f) => f.Type == FactType.Stake ? null : f.Means ?? f.Role;
+    private static string? WordsOf(Fact f) => f switch { Control c => c.Means, BoardSeat b => b.Role, _ => null };
 
     private static string? WordsOf(Interest i) => i.Kind == FactType.Stake ? null : i.Words;
 

@@ -1,6 +1,7 @@
 using DealLedger.Holdings;
 using DealLedger.Sources;
 using DealLedger.Storage;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using DealLedger.Time;
 
@@ -15,51 +16,199 @@ public enum FactType { Stake, Investment, Partnership, BoardSeat, Acquisition, A
 public enum Instrument { Equity, ConvertibleNote, Loan, Grant, Unknown }
 
 /// <summary>
-/// One claim about the world with a valid period. The fields that apply depend on <see cref="Type"/>:
-/// stake, board seat and control (Holder → Subject), investment (Investor → Investee), acquisition
-/// (Acquirer → Target), partnership and announcement (Parties).
+/// One claim about the world with a valid period. Each kind is a type of its own, with the fields that kind has: a stake,
+/// a board seat and control tie a holder to a subject (<see cref="Tie"/>), an investment an investor to an investee, an
+/// acquisition an acquirer to a target, a partnership and an announcement their parties. Stored and shown in one JSON
+/// shape for every kind (<see cref="FactJson"/>), the one the ledger has always written.
 /// </summary>
-public sealed record Fact
+[JsonConverter(typeof(FactJson))]
+public abstract record Fact
 {
     public required string Id { get; init; }
     public required string Deal { get; init; }
-    public required FactType Type { get; init; }
     public required ValidPeriod Valid { get; init; }
     public required IReadOnlyList<Claim> Sources { get; init; }
 
-    public string? Holder { get; init; }
-    public string? Subject { get; init; }
-    public Share? Share { get; init; }
-    public string? Role { get; init; }
-    public string? Investor { get; init; }
-    public string? Investee { get; init; }
-    public Money? Amount { get; init; }
-    public Money? ReportedEquivalent { get; init; }
-    public Instrument? Instrument { get; init; }
-    public string? Acquirer { get; init; }
-    public string? Target { get; init; }
-    public IReadOnlyList<string>? Parties { get; init; }
-    public string? Scope { get; init; }
-    public string? Title { get; init; }
-
-    /// <summary>How a control fact's holder controls the subject ("voting rights"). Left out of JSON when null, so facts recorded before it existed keep their exact form.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? Means { get; init; }
+    public abstract FactType Type { get; }
 
     /// <summary>The directed edge for kinds that have one (holder → subject), else null.</summary>
-    public (string From, string To)? Direction => Type switch
-    {
-        FactType.Stake or FactType.BoardSeat or FactType.Control => (Holder!, Subject!),
-        FactType.Investment => (Investor!, Investee!),
-        FactType.Acquisition => (Acquirer!, Target!),
-        _ => null,
-    };
+    public virtual (string From, string To)? Direction => null;
 
     /// <summary>Every organization the fact ties together.</summary>
-    public IReadOnlyList<string> Organizations => Direction is { } d ? [d.From, d.To] : Parties ?? [];
+    public virtual IReadOnlyList<string> Organizations => Direction is { } d ? [d.From, d.To] : [];
 
     /// <summary>Same content, list by list (records compare lists by reference).</summary>
     public bool SameAs(Fact other) => LedgerJson.Canonical(this) == LedgerJson.Canonical(other);
+}
+
+/// <summary>A fact that ties a holder to a subject: a stake, a board seat, control.</summary>
+public abstract record Tie : Fact
+{
+    public required string Holder { get; init; }
+    public required string Subject { get; init; }
+
+    public override (string From, string To)? Direction => (Holder, Subject);
+}
+
+/// <summary>The holder owns a share of the subject.</summary>
+public sealed record Stake : Tie
+{
+    public required Share Share { get; init; }
+
+    public override FactType Type => FactType.Stake;
+
+    /// <summary>The pair whose holding this stake speaks of.</summary>
+    public (string Holder, string Subject) Pair => (Holder, Subject);
+}
+
+/// <summary>The holder has a seat on the subject's board (in a role, when known).</summary>
+public sealed record BoardSeat : Tie
+{
+    public string? Role { get; init; }
+
+    public override FactType Type => FactType.BoardSeat;
+}
+
+/// <summary>The holder controls the subject by a means that is not ownership (voting rights …), with a share of it when one is stated.</summary>
+public sealed record Control : Tie
+{
+    public required string Means { get; init; }
+    public Share? Share { get; init; }
+
+    public override FactType Type => FactType.Control;
+}
+
+/// <summary>Money the investor put into the investee.</summary>
+public sealed record Investment : Fact
+{
+    public required string Investor { get; init; }
+    public required string Investee { get; init; }
+    public Money? Amount { get; init; }
+    public Money? ReportedEquivalent { get; init; }
+    public Instrument Instrument { get; init; } = Instrument.Unknown;
+    public string? Scope { get; init; }
+
+    public override FactType Type => FactType.Investment;
+    public override (string From, string To)? Direction => (Investor, Investee);
+}
+
+/// <summary>The acquirer took over the target (for an amount, when known).</summary>
+public sealed record Acquisition : Fact
+{
+    public required string Acquirer { get; init; }
+    public required string Target { get; init; }
+    public Money? Amount { get; init; }
+
+    public override FactType Type => FactType.Acquisition;
+    public override (string From, string To)? Direction => (Acquirer, Target);
+}
+
+/// <summary>Two or more parties work together in a scope.</summary>
+public sealed record Partnership : Fact
+{
+    public required IReadOnlyList<string> Parties { get; init; }
+    public required string Scope { get; init; }
+
+    public override FactType Type => FactType.Partnership;
+    public override IReadOnlyList<string> Organizations => Parties;
+}
+
+/// <summary>Parties announced something (its title), in a scope when stated.</summary>
+public sealed record Announcement : Fact
+{
+    public required IReadOnlyList<string> Parties { get; init; }
+    public required string Title { get; init; }
+    public string? Scope { get; init; }
+
+    public override FactType Type => FactType.Announcement;
+    public override IReadOnlyList<string> Organizations => Parties;
+}
+
+/// <summary>
+/// Every kind of fact in the one JSON shape the ledger has always stored, sent and hashed: every field of every kind, in
+/// one order, null where a kind lacks it. Events, fact states and answers written before the kinds were types read and
+/// write the same bytes (a test holds each kind's JSON).
+/// </summary>
+internal sealed class FactJson : JsonConverter<Fact>
+{
+    public override Fact Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        var f = JsonSerializer.Deserialize<Fields>(ref reader, options) ?? throw new JsonException("a fact is null");
+        T Need<T>(T? value, string field) where T : class => value ?? throw new JsonException($"a {LedgerJson.Word(f.Type)} fact without '{field}'");
+        return f.Type switch
+        {
+            FactType.Stake => new Stake { Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Holder = Need(f.Holder, "holder"), Subject = Need(f.Subject, "subject"), Share = Need(f.Share, "share") },
+            FactType.BoardSeat => new BoardSeat { Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Holder = Need(f.Holder, "holder"), Subject = Need(f.Subject, "subject"), Role = f.Role },
+            FactType.Control => new Control
+            {
+                Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Holder = Need(f.Holder, "holder"), Subject = Need(f.Subject, "subject"), Means = Need(f.Means, "means"), Share = f.Share,
+            },
+            FactType.Investment => new Investment
+            {
+                Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Investor = Need(f.Investor, "investor"), Investee = Need(f.Investee, "investee"),
+                Amount = f.Amount, ReportedEquivalent = f.ReportedEquivalent, Instrument = f.Instrument ?? Instrument.Unknown, Scope = f.Scope,
+            },
+            FactType.Acquisition => new Acquisition { Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Acquirer = Need(f.Acquirer, "acquirer"), Target = Need(f.Target, "target"), Amount = f.Amount },
+            FactType.Partnership => new Partnership { Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Parties = Need(f.Parties, "parties"), Scope = Need(f.Scope, "scope") },
+            FactType.Announcement => new Announcement { Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Parties = Need(f.Parties, "parties"), Title = Need(f.Title, "title"), Scope = f.Scope },
+            _ => throw new JsonException($"no kind of fact is '{f.Type}'"),
+        };
+    }
+
+    public override void Write(Utf8JsonWriter writer, Fact value, JsonSerializerOptions options)
+    {
+        var f = value switch
+        {
+            Stake s => new Fields { Id = s.Id, Deal = s.Deal, Type = s.Type, Valid = s.Valid, Sources = s.Sources, Holder = s.Holder, Subject = s.Subject, Share = s.Share },
+            BoardSeat b => new Fields { Id = b.Id, Deal = b.Deal, Type = b.Type, Valid = b.Valid, Sources = b.Sources, Holder = b.Holder, Subject = b.Subject, Role = b.Role },
+            Control c => new Fields { Id = c.Id, Deal = c.Deal, Type = c.Type, Valid = c.Valid, Sources = c.Sources, Holder = c.Holder, Subject = c.Subject, Share = c.Share, Means = c.Means },
+            Investment i => new Fields
+            {
+                Id = i.Id, Deal = i.Deal, Type = i.Type, Valid = i.Valid, Sources = i.Sources,
+                Investor = i.Investor, Investee = i.Investee, Amount = i.Amount, ReportedEquivalent = i.ReportedEquivalent, Instrument = i.Instrument, Scope = i.Scope,
+            },
+            Acquisition a => new Fields { Id = a.Id, Deal = a.Deal, Type = a.Type, Valid = a.Valid, Sources = a.Sources, Acquirer = a.Acquirer, Target = a.Target, Amount = a.Amount },
+            Partnership p => new Fields { Id = p.Id, Deal = p.Deal, Type = p.Type, Valid = p.Valid, Sources = p.Sources, Parties = p.Parties, Scope = p.Scope },
+            Announcement n => new Fields { Id = n.Id, Deal = n.Deal, Type = n.Type, Valid = n.Valid, Sources = n.Sources, Parties = n.Parties, Title = n.Title, Scope = n.Scope },
+            _ => throw new JsonException($"no JSON form for {value.GetType().Name}"),
+        };
+        f.Direction = value.Direction;
+        f.Organizations = value.Organizations;
+        JsonSerializer.Serialize(writer, f, options);
+    }
+
+    /// <summary>The stored shape: the fields of every kind in their one order (as the single record of before declared them).</summary>
+    private sealed record Fields
+    {
+        public required string Id { get; init; }
+        public required string Deal { get; init; }
+        public required FactType Type { get; init; }
+        public required ValidPeriod Valid { get; init; }
+        public required IReadOnlyList<Claim> Sources { get; init; }
+        public string? Holder { get; init; }
+        public string? Subject { get; init; }
+        public Share? Share { get; init; }
+        public string? Role { get; init; }
+        public string? Investor { get; init; }
+        public string? Investee { get; init; }
+        public Money? Amount { get; init; }
+        public Money? ReportedEquivalent { get; init; }
+        public Instrument? Instrument { get; init; }
+        public string? Acquirer { get; init; }
+        public string? Target { get; init; }
+        public IReadOnlyList<string>? Parties { get; init; }
+        public string? Scope { get; init; }
+        public string? Title { get; init; }
+
+        // Left out when null, so facts recorded before control existed keep their exact form.
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? Means { get; init; }
+
+        // Derived, written as before and never read back (a setter that is not public is not read).
+        public (string From, string To)? Direction { get; internal set; }
+
+        public IReadOnlyList<string> Organizations { get; internal set; } = [];
+    }
 }
 
 /// <summary>The values a correction sets on a fact; unset fields keep their value.</summary>
@@ -77,16 +226,22 @@ public sealed record FactAmendment
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Means { get; init; }
 
-    public Fact ApplyTo(Fact fact) => fact with
+    /// <summary>The fact with the values set that its kind has (a correction names only those: <see cref="CorrectFact"/>).</summary>
+    public Fact ApplyTo(Fact fact) => (fact switch
     {
-        Share = Share ?? fact.Share,
-        Valid = Valid ?? fact.Valid,
-        Amount = Amount ?? fact.Amount,
-        ReportedEquivalent = ReportedEquivalent ?? fact.ReportedEquivalent,
-        Instrument = Instrument ?? fact.Instrument,
-        Scope = Scope ?? fact.Scope,
-        Title = Title ?? fact.Title,
-        Role = Role ?? fact.Role,
-        Means = Means ?? fact.Means,
-    };
+        Stake s => s with { Share = Share ?? s.Share },
+        Control c => c with { Share = Share ?? c.Share, Means = Means ?? c.Means },
+        BoardSeat b => b with { Role = Role ?? b.Role },
+        Investment i => i with
+        {
+            Amount = Amount ?? i.Amount,
+            ReportedEquivalent = ReportedEquivalent ?? i.ReportedEquivalent,
+            Instrument = Instrument ?? i.Instrument,
+            Scope = Scope ?? i.Scope,
+        },
+        Acquisition a => a with { Amount = Amount ?? a.Amount },
+        Partnership p => p with { Scope = Scope ?? p.Scope },
+        Announcement n => n with { Title = Title ?? n.Title, Scope = Scope ?? n.Scope },
+        _ => fact,
+    }) with { Valid = Valid ?? fact.Valid };
 }

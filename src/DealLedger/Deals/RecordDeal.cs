@@ -41,34 +41,35 @@ internal static class RecordDeal
         var type = Fields.EnumOf<FactType>((node as MapNode)?.Fields.FirstOrDefault(x => x.Key == "type").Value
             ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement, control)"));
         var f = Fields.Of(node, [.. CommonFactFields, .. FactFields[type]]);
-        var fact = new Fact
+        var id = f.Slug("id");
+        var valid = LedgerDocument.ReadPeriod(f.Get("valid") ?? throw node.Missing("valid", "the field 'valid' is required (e.g. valid: { from: 2024-02 })"));
+        var sources = LedgerDocument.ReadClaims(f);
+        Fact fact = type switch
         {
-            Id = f.Slug("id"),
-            Deal = deal,
-            Type = type,
-            Valid = LedgerDocument.ReadPeriod(f.Get("valid") ?? throw node.Missing("valid", "the field 'valid' is required (e.g. valid: { from: 2024-02 })")),
-            Sources = LedgerDocument.ReadClaims(f),
-        };
-        fact = type switch
-        {
-            FactType.Stake => fact with { Holder = f.Slug("holder"), Subject = f.Slug("subject"), Share = f.Share("share") },
-            FactType.Investment => fact with
+            FactType.Stake => new Stake { Id = id, Deal = deal, Valid = valid, Sources = sources, Holder = f.Slug("holder"), Subject = f.Slug("subject"), Share = f.Share("share") },
+            FactType.Investment => new Investment
             {
+                Id = id, Deal = deal, Valid = valid, Sources = sources,
                 Investor = f.Slug("investor"), Investee = f.Slug("investee"),
                 Amount = f.Get("amount") is { } a ? LedgerDocument.ReadMoney(a) : null,
                 ReportedEquivalent = f.Get("reportedEquivalent") is { } r ? LedgerDocument.ReadMoney(r) : null,
                 Instrument = f.OptionalEnum<Instrument>("instrument") ?? Instrument.Unknown,
                 Scope = f.OptionalText("scope"),
             },
-            FactType.Partnership => fact with { Parties = f.SlugList("parties", 2), Scope = f.Text("scope") },
-            FactType.BoardSeat => fact with { Holder = f.Slug("holder"), Subject = f.Slug("subject"), Role = f.OptionalText("role") },
-            FactType.Control => fact with
+            FactType.Partnership => new Partnership { Id = id, Deal = deal, Valid = valid, Sources = sources, Parties = f.SlugList("parties", 2), Scope = f.Text("scope") },
+            FactType.BoardSeat => new BoardSeat { Id = id, Deal = deal, Valid = valid, Sources = sources, Holder = f.Slug("holder"), Subject = f.Slug("subject"), Role = f.OptionalText("role") },
+            FactType.Control => new Control
             {
+                Id = id, Deal = deal, Valid = valid, Sources = sources,
                 Holder = f.Slug("holder"), Subject = f.Slug("subject"), Means = f.Text("means"),
                 Share = f.Get("share") is { } share ? Fields.ShareOf(share) : null,
             },
-            FactType.Acquisition => fact with { Acquirer = f.Slug("acquirer"), Target = f.Slug("target"), Amount = f.Get("amount") is { } m ? LedgerDocument.ReadMoney(m) : null },
-            _ => fact with { Parties = f.SlugList("parties", 1), Title = f.Text("title"), Scope = f.OptionalText("scope") },
+            FactType.Acquisition => new Acquisition
+            {
+                Id = id, Deal = deal, Valid = valid, Sources = sources,
+                Acquirer = f.Slug("acquirer"), Target = f.Slug("target"), Amount = f.Get("amount") is { } m ? LedgerDocument.ReadMoney(m) : null,
+            },
+            _ => new Announcement { Id = id, Deal = deal, Valid = valid, Sources = sources, Parties = f.SlugList("parties", 1), Title = f.Text("title"), Scope = f.OptionalText("scope") },
         };
         if (fact.Sources.All(c => c.Kind == ClaimKind.Denied))
         {

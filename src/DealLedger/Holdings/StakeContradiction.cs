@@ -12,13 +12,13 @@ internal static class StakeContradiction
     /// <summary>Refuses <paramref name="fact"/> (new, or as an amendment would leave it) when it contradicts another stake of its pair from a shared source.</summary>
     public static void Refuse(LedgerTransaction t, Fact fact, DocumentNode node)
     {
-        if (fact.Type != FactType.Stake)
+        if (fact is not Stake stake)
         {
             return;
         }
-        foreach (var other in t.Stakes(fact.Holder!, fact.Subject!))
+        foreach (var other in t.Stakes(stake.Holder, stake.Subject))
         {
-            if (other.Id == fact.Id || other.IsRetracted || !Overlap(fact, other.Current) || fact.Share!.Intersect(other.Current.Share!) is not null)
+            if (other.Id == fact.Id || other.IsRetracted || !Overlap(fact, other.Current) || stake.Share.Intersect(((Stake)other.Current).Share) is not null)
             {
                 continue;
             }
@@ -26,7 +26,7 @@ internal static class StakeContradiction
                 .Intersect(other.Current.Sources.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source)).FirstOrDefault();
             if (shared is not null)
             {
-                throw node.Error($"stake '{fact.Id}' ({fact.Share.ToReadable()}) contradicts stake '{other.Id}' ({other.Current.Share!.ToReadable()}) " +
+                throw node.Error($"stake '{fact.Id}' ({stake.Share.ToReadable()}) contradicts stake '{other.Id}' ({((Stake)other.Current).Share.ToReadable()}) " +
                     $"from the same source '{shared}' over an overlapping period");
             }
         }

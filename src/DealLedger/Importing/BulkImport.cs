@@ -55,7 +55,7 @@ internal static class BulkImport
             sources: docs.SelectMany(d => d.Sources.Select(s => s.Value.Id)).Concat(claims.Select(x => x.Source)),
             deals: docs.SelectMany(d => d.Deals.Select(x => x.Value.Id)),
             facts: docs.SelectMany(d => d.NamedFacts),
-            pairs: facts.Where(f => f.Type == FactType.Stake).Select(f => (f.Holder!, f.Subject!)),
+            pairs: facts.OfType<Stake>().Select(f => (f.Holder, f.Subject)),
             ct);
     }
 }

@@ -84,8 +84,7 @@ public static class RelationshipsQuery
         var stakes = (await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Holder, org, k, day, token))
             .Concat(await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Subject, org, k, day, token));
         // A pair's stake facts looked up once, not searched for per pair: a hub has thousands of pairs.
-        var stakeFacts = facts.Where(x => x.Current.Type == FactType.Stake)
-            .ToLookup(x => (x.Current.Holder, x.Current.Subject));
+        var stakeFacts = facts.Where(x => x.Current is Stake).ToLookup(x => ((Stake)x.Current).Pair);
         foreach (var (holder, subject, f) in stakes)
         {
             var other = holder == org ? subject : holder;
@@ -140,18 +139,18 @@ public static class RelationshipsQuery
 /// <summary>A fact in one line a person can read.</summary>
 public static class FactWords
 {
-    public static string Summary(Fact f, Func<string, string> name) => f.Type switch
+    public static string Summary(Fact f, Func<string, string> name) => f switch
     {
-        FactType.Stake => $"{name(f.Holder!)} holds {Share.Phrase(f.Share)} in {name(f.Subject!)}",
-        FactType.Investment => $"{name(f.Investor!)} invested {(f.Amount is { } a ? a.ToReadable() : "an undisclosed amount")}"
-            + (f.ReportedEquivalent is { } eq ? $" (≈ {eq.ToReadable()})" : "")
-            + $" in {name(f.Investee!)}" + (f.Instrument is { } i and not Instrument.Unknown ? $" ({LedgerJson.Word(i)})" : "")
-            + (f.Scope is { Length: > 0 } purpose ? $" — {purpose}" : ""),
-        FactType.Partnership => $"Partnership of {string.Join(" and ", f.Parties!.Select(name))}: {f.Scope}",
-        FactType.BoardSeat => $"{name(f.Holder!)} holds a board seat at {name(f.Subject!)}" + (f.Role is { Length: > 0 } r ? $" ({r})" : ""),
-        FactType.Control => $"{name(f.Holder!)} controls {name(f.Subject!)} through {f.Means}" + (f.Share is { } c ? $" ({c.ToReadable()})" : ""),
-        FactType.Acquisition => $"{name(f.Acquirer!)} acquired {name(f.Target!)}" + (f.Amount is { } m ? $" for {m.ToReadable()}" : ""),
-        FactType.Announcement => $"{string.Join(" and ", f.Parties!.Select(name))} announced: {f.Title}" + (f.Scope is { Length: > 0 } s ? $" — {s}" : ""),
+        Stake x => $"{name(x.Holder)} holds {Share.Phrase(x.Share)} in {name(x.Subject)}",
+        Investment x => $"{name(x.Investor)} invested {(x.Amount is { } a ? a.ToReadable() : "an undisclosed amount")}"
+            + (x.ReportedEquivalent is { } eq ? $" (≈ {eq.ToReadable()})" : "")
+            + $" in {name(x.Investee)}" + (x.Instrument is not Instrument.Unknown ? $" ({LedgerJson.Word(x.Instrument)})" : "")
+            + (x.Scope is { Length: > 0 } purpose ? $" — {purpose}" : ""),
+        Partnership x => $"Partnership of {string.Join(" and ", x.Parties.Select(name))}: {x.Scope}",
+        BoardSeat x => $"{name(x.Holder)} holds a board seat at {name(x.Subject)}" + (x.Role is { Length: > 0 } r ? $" ({r})" : ""),
+        Control x => $"{name(x.Holder)} controls {name(x.Subject)} through {x.Means}" + (x.Share is { } c ? $" ({c.ToReadable()})" : ""),
+        Acquisition x => $"{name(x.Acquirer)} acquired {name(x.Target)}" + (x.Amount is { } m ? $" for {m.ToReadable()}" : ""),
+        Announcement x => $"{string.Join(" and ", x.Parties.Select(name))} announced: {x.Title}" + (x.Scope is { Length: > 0 } s ? $" — {s}" : ""),
         _ => f.Id,
     };
 }

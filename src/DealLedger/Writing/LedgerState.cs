@@ -85,11 +85,11 @@ internal sealed class LedgerState
     {
         var isNew = !Facts.TryGetValue(fact.Id, out var known) || known is null;
         Facts[fact.Id] = fact;
-        if (!isNew || fact.Current.Type != FactType.Stake)
+        if (!isNew || fact.Current is not Stake stake)
         {
             return;
         }
-        var pair = (fact.Current.Holder!, fact.Current.Subject!);
+        var pair = stake.Pair;
         if (Stakes.TryGetValue(pair, out var list))
         {
             list.Add(fact.Id);
@@ -116,7 +116,7 @@ internal sealed class LedgerState
         // the facts read, the sources facts cite) follows, only where not loaded or kept yet.
         await ReadTogetherAsync(c, first, factIds, direct, organizations.Concat(direct.SelectMany(p => new[] { p.Item1, p.Item2 })), deals, ct);
         await LoadFactsAsync(c, factIds, ct);
-        var named = direct.Concat(factIds.Select(id => Facts.GetValueOrDefault(id)).Where(f => f?.Current.Type == FactType.Stake).Select(f => (f!.Current.Holder!, f.Current.Subject!)))
+        var named = direct.Concat(factIds.Select(id => Facts.GetValueOrDefault(id)).Select(f => f?.Current).OfType<Stake>().Select(s => s.Pair))
             .Distinct().ToArray();
         await LoadPairsAsync(c, named, ct);
         await LoadOrganizationsAsync(c, organizations.Concat(named.SelectMany(p => new[] { p.Item1, p.Item2 })), ct);
@@ -367,7 +367,7 @@ internal sealed class LedgerState
         {
             if (Facts.TryGetValue(f.Id, out var known) && known is not null)
             {
-                Stakes[(f.Current.Holder!, f.Current.Subject!)].Add(f.Id);
+                Stakes[((Stake)f.Current).Pair].Add(f.Id);
                 continue;
             }
             Put(f);

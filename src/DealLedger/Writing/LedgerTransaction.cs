@@ -104,14 +104,14 @@ public sealed class LedgerTransaction
 
     private void Keep(FactState fact)
     {
-        if (facts.TryGetValue(fact.Id, out var known) && fact.Current.Type == FactType.Stake)
+        if (facts.TryGetValue(fact.Id, out var known) && fact.Current is Stake stake)
         {
-            var list = pairs[(fact.Current.Holder!, fact.Current.Subject!)];
+            var list = pairs[stake.Pair];
             list[list.FindIndex(f => f.Id == known.Id)] = fact;
         }
-        else if (fact.Current.Type == FactType.Stake)
+        else if (fact.Current is Stake recorded)
         {
-            var pair = (fact.Current.Holder!, fact.Current.Subject!);
+            var pair = recorded.Pair;
             if (!pairs.TryGetValue(pair, out var list))
             {
                 pairs[pair] = list = [];

@@ -69,7 +69,7 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
                 _ when FactState.FactIdOf(e.Data) is { } id => state.Facts.GetValueOrDefault(id)?.Current,
                 _ => null,
             })
-            .Where(f => f?.Type == FactType.Stake).Select(f => (f!.Holder!, f.Subject!)).Distinct().ToList();
+            .OfType<Stake>().Select(f => f.Pair).Distinct().ToList();
         await state.LoadPairsAsync(c, pairs, ct);
         await state.LoadSourcesAsync(c, state.Unsourced(pairs).SelectMany(state.StakesOf).SelectMany(SourceCatalog.CitedBy)
             .Concat(write.Select(e => e.Data).OfType<FactRecorded>().SelectMany(r => r.Fact.Sources.Select(s => s.Source))), ct);
@@ -111,7 +111,7 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
         }
         var recordedAt = write[^1].Ref.RecordedAt;
         var sequence = write[^1].Ref.Sequence;
-        var pairs = facts.Values.Where(f => f.Current.Type == FactType.Stake).Select(f => (f.Current.Holder!, f.Current.Subject!)).Distinct().ToList();
+        var pairs = facts.Values.Select(f => f.Current).OfType<Stake>().Select(f => f.Pair).Distinct().ToList();
         var renderings = pairWrites is null ? pairs.Select(p => state.RenderingsOf(p) ?? new HoldingTimeline.Renderings()).ToArray() : [];
         // A pair with no previous build at hand takes its stored one (HoldingTimeline.Seed, with its timeline below): the
         // stored facts, taken before the write's facts are put, whose timeline its open segments hold.
@@ -186,9 +186,9 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
         var byPair = new Dictionary<(string, string), List<FactState>>(pairs.Count);
         foreach (var f in facts)
         {
-            if (f.Current.Type == FactType.Stake)
+            if (f.Current is Stake stake)
             {
-                var pair = (f.Current.Holder!, f.Current.Subject!);
+                var pair = stake.Pair;
                 if (!byPair.TryGetValue(pair, out var list))
                 {
                     byPair[pair] = list = [];

@@ -41,9 +41,9 @@ internal sealed class FactVersionRow(long id, FactState fact, DateTimeOffset rec
     public string Type => LedgerJson.Word(Fact.Current.Type);
 
     /// <summary>Only stakes are found by pair.</summary>
-    public string? Holder => Fact.Current.Type == FactType.Stake ? Fact.Current.Holder : null;
+    public string? Holder => (Fact.Current as Stake)?.Holder;
 
-    public string? Subject => Fact.Current.Type == FactType.Stake ? Fact.Current.Subject : null;
+    public string? Subject => (Fact.Current as Stake)?.Subject;
 }
 
 /// <summary>
