@@ -60,7 +60,7 @@ public static class ApiHost
             .AddPolicy(nameof(Role.Writer), p => p.RequireAuthenticatedUser().AddRequirements(new RoleRequirement(Role.Writer)))
             .AddPolicy(nameof(Role.Admin), p => p.RequireAuthenticatedUser().AddRequirements(new RoleRequirement(Role.Admin)));
 
-        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeyAuthentication.OpenApiScheme>());
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeyAuthentication.OpenApiScheme>().AddSchemaTransformer<FactSchema>());
         builder.Services.AddHealthChecks().AddCheck<Readiness>("ledger", tags: ["ready"]);
 
         var app = builder.Build();

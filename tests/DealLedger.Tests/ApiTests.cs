@@ -345,6 +345,11 @@ public sealed class ApiTests(ApiHostFixture api) : IClassFixture<ApiHostFixture>
         var openapi = JsonNode.Parse(await client.GetStringAsync("/openapi/v1.json"))!;
         Assert.NotNull(openapi["paths"]!["/api/holdings/{holder}/{subject}"]);
         Assert.NotNull(openapi["paths"]!["/api/feed/stream"]);
+        // A fact is described by the one shape every kind is written in, not left empty by its converter.
+        var fact = openapi["components"]!["schemas"]!["Fact"]!;
+        Assert.Equal(["id", "deal", "type", "valid", "sources"], fact["required"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.All(new[] { "holder", "subject", "share", "investor", "amount", "instrument", "acquirer", "parties", "title", "means", "organizations" },
+            field => Assert.NotNull(fact["properties"]![field]));
         var ui = await client.GetAsync("/reference/");
         Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
         Assert.Contains("text/html", ui.Content.Headers.ContentType!.ToString());

@@ -39,6 +39,9 @@ public abstract record Fact
 
     /// <summary>Same content, list by list (records compare lists by reference).</summary>
     public bool SameAs(Fact other) => LedgerJson.Canonical(this) == LedgerJson.Canonical(other);
+
+    /// <summary>The type whose JSON is every fact's JSON (<see cref="FactJson"/>): what a schema of the API describes a fact by.</summary>
+    public static Type JsonShape => typeof(FactJson.Shape);
 }
 
 /// <summary>A fact that ties a holder to a subject: a stake, a board seat, control.</summary>
@@ -133,7 +136,7 @@ internal sealed class FactJson : JsonConverter<Fact>
 {
     public override Fact Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        var f = JsonSerializer.Deserialize<Fields>(ref reader, options) ?? throw new JsonException("a fact is null");
+        var f = JsonSerializer.Deserialize<Shape>(ref reader, options) ?? throw new JsonException("a fact is null");
         T Need<T>(T? value, string field) where T : class => value ?? throw new JsonException($"a {LedgerJson.Word(f.Type)} fact without '{field}'");
         return f.Type switch
         {
@@ -159,17 +162,17 @@ internal sealed class FactJson : JsonConverter<Fact>
     {
         var f = value switch
         {
-            Stake s => new Fields { Id = s.Id, Deal = s.Deal, Type = s.Type, Valid = s.Valid, Sources = s.Sources, Holder = s.Holder, Subject = s.Subject, Share = s.Share },
-            BoardSeat b => new Fields { Id = b.Id, Deal = b.Deal, Type = b.Type, Valid = b.Valid, Sources = b.Sources, Holder = b.Holder, Subject = b.Subject, Role = b.Role },
-            Control c => new Fields { Id = c.Id, Deal = c.Deal, Type = c.Type, Valid = c.Valid, Sources = c.Sources, Holder = c.Holder, Subject = c.Subject, Share = c.Share, Means = c.Means },
-            Investment i => new Fields
+            Stake s => new Shape { Id = s.Id, Deal = s.Deal, Type = s.Type, Valid = s.Valid, Sources = s.Sources, Holder = s.Holder, Subject = s.Subject, Share = s.Share },
+            BoardSeat b => new Shape { Id = b.Id, Deal = b.Deal, Type = b.Type, Valid = b.Valid, Sources = b.Sources, Holder = b.Holder, Subject = b.Subject, Role = b.Role },
+            Control c => new Shape { Id = c.Id, Deal = c.Deal, Type = c.Type, Valid = c.Valid, Sources = c.Sources, Holder = c.Holder, Subject = c.Subject, Share = c.Share, Means = c.Means },
+            Investment i => new Shape
             {
                 Id = i.Id, Deal = i.Deal, Type = i.Type, Valid = i.Valid, Sources = i.Sources,
                 Investor = i.Investor, Investee = i.Investee, Amount = i.Amount, ReportedEquivalent = i.ReportedEquivalent, Instrument = i.Instrument, Scope = i.Scope,
             },
-            Acquisition a => new Fields { Id = a.Id, Deal = a.Deal, Type = a.Type, Valid = a.Valid, Sources = a.Sources, Acquirer = a.Acquirer, Target = a.Target, Amount = a.Amount },
-            Partnership p => new Fields { Id = p.Id, Deal = p.Deal, Type = p.Type, Valid = p.Valid, Sources = p.Sources, Parties = p.Parties, Scope = p.Scope },
-            Announcement n => new Fields { Id = n.Id, Deal = n.Deal, Type = n.Type, Valid = n.Valid, Sources = n.Sources, Parties = n.Parties, Title = n.Title, Scope = n.Scope },
+            Acquisition a => new Shape { Id = a.Id, Deal = a.Deal, Type = a.Type, Valid = a.Valid, Sources = a.Sources, Acquirer = a.Acquirer, Target = a.Target, Amount = a.Amount },
+            Partnership p => new Shape { Id = p.Id, Deal = p.Deal, Type = p.Type, Valid = p.Valid, Sources = p.Sources, Parties = p.Parties, Scope = p.Scope },
+            Announcement n => new Shape { Id = n.Id, Deal = n.Deal, Type = n.Type, Valid = n.Valid, Sources = n.Sources, Parties = n.Parties, Title = n.Title, Scope = n.Scope },
             _ => throw new JsonException($"no JSON form for {value.GetType().Name}"),
         };
         f.Direction = value.Direction;
@@ -178,7 +181,7 @@ internal sealed class FactJson : JsonConverter<Fact>
     }
 
     /// <summary>The stored shape: the fields of every kind in their one order (as the single record of before declared them).</summary>
-    private sealed record Fields
+    internal sealed record Shape
     {
         public required string Id { get; init; }
         public required string Deal { get; init; }
