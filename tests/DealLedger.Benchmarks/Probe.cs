@@ -16,7 +16,7 @@ public static class Probe
         await c.OpenAsync();
         var facts = await Sql.ListAsync(c, "select state::text from dealledger.fact_versions where type = 'stake' and upper_inf(recorded)", r => FactVersions.Read(r.GetString(0)), default);
         var sources = (await Sql.ListAsync(c, "select data::text from dealledger.sources", r => LedgerJson.Deserialize<SourceRegistered>(r.GetString(0)), default)).ToDictionary(s => s.Id);
-        var pairs = facts.GroupBy(f => ((Stake)f.Current).Pair).Select(g => (g.Key, Facts: g.ToList())).ToList();
+        var pairs = facts.GroupBy(f => f.Stake.Pair).Select(g => (g.Key, Facts: g.ToList())).ToList();
         var small = pairs.Where(p => p.Facts.Count < 50).ToList();
         var large = pairs.Where(p => p.Facts.Count >= 50).ToList();
         for (var round = 0; round < 3; round++)

@@ -64,6 +64,12 @@ public sealed class FactKinds
         Assert.Equal(12m, now.Share.Exact);
         Assert.Equal("2024-03", now.Valid.From!.ToString());
         Assert.Equal((stake.Holder, stake.Subject), (now.Holder, now.Subject));
+        // A share set on an investment has nowhere to go: its kind has money, not a share.
+        var investment = RecordDeal.ReadFact(DocumentNode.Parse("entry.json",
+            """{ "id": "i2", "type": "investment", "investor": "a", "investee": "b", "valid": { "from": "2024" }, "sources": [ { "source": "ft", "claim": "stated" } ] }"""), "d1");
+        var amended = Assert.IsType<Investment>(new FactAmendment { Share = Share.OfExact(12), Amount = new Money(5, "EUR") }.ApplyTo(investment));
+        Assert.Equal(new Money(5, "EUR"), amended.Amount);
+        Assert.Contains("\"share\":null", LedgerJson.Canonical<Fact>(amended));
     }
 
     [Fact]

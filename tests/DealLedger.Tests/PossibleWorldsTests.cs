@@ -41,7 +41,7 @@ public sealed class PossibleWorldsTests
                 var finding = segments.First(s => (s.From is null || s.From <= day) && (s.To is null || day < s.To)).Finding;
                 Assert.True(expected == finding.Status,
                     $"seed {seed}, {day:yyyy-MM-dd}: worlds say {expected}, the ledger {finding.Status} ({finding.Explanation}); facts: " +
-                    string.Join("; ", facts.Select(f => $"{((Stake)f.Current).Share.ToReadable()} from {f.Current.Valid.From} to {f.Current.Valid.To} ended {f.Ending?.On}")));
+                    string.Join("; ", facts.Select(f => $"{f.Stake.Share.ToReadable()} from {f.Current.Valid.From} to {f.Current.Valid.To} ended {f.Ending?.On}")));
                 if (expected == HoldingStatus.Held)
                 {
                     Assert.Equal(outcomes.Min(o => o!.Value), finding.Share!.Lower);
@@ -122,7 +122,7 @@ public sealed class PossibleWorldsTests
                 }
                 endings.Add(end);
             }
-            states.Add((start.Value, ((Stake)f.Current).Share.Exact!.Value, to));
+            states.Add((start.Value, f.Stake.Share.Exact!.Value, to));
         }
         return new World(states.OrderBy(s => s.Item1).ToList(), endings);
     }

@@ -156,7 +156,7 @@ internal static class ReferenceTimeline
         Share? share = null;
         foreach (var f in facts)
         {
-            share = share is null ? ((Stake)f.Current).Share : share.Intersect(((Stake)f.Current).Share);
+            share = share is null ? f.Stake.Share : share.Intersect(f.Stake.Share);
             if (share is null)
             {
                 return false;
@@ -170,10 +170,10 @@ internal static class ReferenceTimeline
     private static State StateOf(int index, ValidDate start, List<FactState> members, IReadOnlyDictionary<string, SourceRegistered> sources)
     {
         members = members.OrderBy(m => m.Id, StringComparer.Ordinal).ToList();
-        Share? share = ((Stake)members[0].Current).Share;
+        Share? share = members[0].Stake.Share;
         foreach (var m in members.Skip(1))
         {
-            share = share?.Intersect(((Stake)m.Current).Share);
+            share = share?.Intersect(m.Stake.Share);
         }
         var confidences = members.Select(m => ConfidenceRules.Of(m.Current.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty)).ToList();
         if (share is not null && !confidences.Contains(Confidence.Disputed))
@@ -181,7 +181,7 @@ internal static class ReferenceTimeline
             return new State(index, start, members, share, null, confidences.MaxBy(ConfidenceRules.Strength));
         }
         var alternatives = share is null
-            ? members.Select(m => new ShareClaim(((Stake)m.Current).Share, m.Id, m.Current.Sources.Select(c => c.Source).Distinct().ToList())).ToList()
+            ? members.Select(m => new ShareClaim(m.Stake.Share, m.Id, m.Current.Sources.Select(c => c.Source).Distinct().ToList())).ToList()
             : null;
         return new State(index, start, members, share, alternatives, Confidence.Disputed);
     }

@@ -67,7 +67,7 @@ public sealed class TimelineSweepTests
         {
             var facts = await Sql.ListAsync(c, "select state::text from dealledger.fact_versions where type = 'stake' and recorded @> $1",
                 r => FactVersions.Read(r.GetString(0)), default, at);
-            foreach (var pair in facts.GroupBy(f => ((Stake)f.Current).Pair))
+            foreach (var pair in facts.GroupBy(f => f.Stake.Pair))
             {
                 AssertSame(pair.Key.Item1, pair.Key.Item2, pair.ToList(), sources, $"{pair.Key.Item1} → {pair.Key.Item2} known at {at:O}");
                 pairs++;
@@ -205,7 +205,7 @@ public sealed class TimelineSweepTests
             var lines = (Expected: expected.Split('\n'), Actual: actual.Split('\n'));
             var at = Enumerable.Range(0, Math.Min(lines.Expected.Length, lines.Actual.Length)).FirstOrDefault(i => lines.Expected[i] != lines.Actual[i]);
             Assert.Fail($"{what}: the sweep differs from the rescan at line {at}:\n  rescan: {lines.Expected.ElementAtOrDefault(at)}\n  sweep:  {lines.Actual.ElementAtOrDefault(at)}\n"
-                + $"facts: {string.Join("; ", facts.Select(f => $"{f.Id} {((Stake)f.Current).Share.ToReadable()} from {f.Current.Valid.From} to {f.Current.Valid.To} ended {f.Ending?.On}{(f.IsRetracted ? " retracted" : "")}"))}");
+                + $"facts: {string.Join("; ", facts.Select(f => $"{f.Id} {f.Stake.Share.ToReadable()} from {f.Current.Valid.From} to {f.Current.Valid.To} ended {f.Ending?.On}{(f.IsRetracted ? " retracted" : "")}"))}");
         }
     }
 }

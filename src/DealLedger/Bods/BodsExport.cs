@@ -325,13 +325,19 @@ public static class BodsExport
     }
 
     /// <summary>The BODS interest type of a board seat or control fact (the reverse of the import's table).</summary>
-    private static string TypeOf(Fact f) => f is BoardSeat seat
-        ? seat.Role == "board chair" ? "boardChair" : "boardMember"
-        : BodsTranslation.InterestTypeOf(((Control)f).Means) ?? "otherInfluenceOrControl";
+    private static string TypeOf(Fact f) => f switch
+    {
+        BoardSeat seat => seat.Role == "board chair" ? "boardChair" : "boardMember",
+        Control c => BodsTranslation.InterestTypeOf(c.Means) ?? "otherInfluenceOrControl",
+        _ => throw new ArgumentException($"a {f.Type} fact is not a BODS interest of its own", nameof(f)),
+    };
 
-    private static string? DetailsOf(Fact f) => f is BoardSeat seat
-        ? seat.Role is null or "board chair" or "board member" ? null : seat.Role
-        : BodsTranslation.InterestTypeOf(((Control)f).Means) is null ? ((Control)f).Means : null;
+    private static string? DetailsOf(Fact f) => f switch
+    {
+        BoardSeat seat => seat.Role is null or "board chair" or "board member" ? null : seat.Role,
+        Control c => BodsTranslation.InterestTypeOf(c.Means) is null ? c.Means : null,
+        _ => null,
+    };
 
     private static string CountryName(string code)
     {

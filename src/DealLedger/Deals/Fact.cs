@@ -160,23 +160,22 @@ internal sealed class FactJson : JsonConverter<Fact>
 
     public override void Write(Utf8JsonWriter writer, Fact value, JsonSerializerOptions options)
     {
-        var f = value switch
+        var f = new Shape
         {
-            Stake s => new Shape { Id = s.Id, Deal = s.Deal, Type = s.Type, Valid = s.Valid, Sources = s.Sources, Holder = s.Holder, Subject = s.Subject, Share = s.Share },
-            BoardSeat b => new Shape { Id = b.Id, Deal = b.Deal, Type = b.Type, Valid = b.Valid, Sources = b.Sources, Holder = b.Holder, Subject = b.Subject, Role = b.Role },
-            Control c => new Shape { Id = c.Id, Deal = c.Deal, Type = c.Type, Valid = c.Valid, Sources = c.Sources, Holder = c.Holder, Subject = c.Subject, Share = c.Share, Means = c.Means },
-            Investment i => new Shape
-            {
-                Id = i.Id, Deal = i.Deal, Type = i.Type, Valid = i.Valid, Sources = i.Sources,
-                Investor = i.Investor, Investee = i.Investee, Amount = i.Amount, ReportedEquivalent = i.ReportedEquivalent, Instrument = i.Instrument, Scope = i.Scope,
-            },
-            Acquisition a => new Shape { Id = a.Id, Deal = a.Deal, Type = a.Type, Valid = a.Valid, Sources = a.Sources, Acquirer = a.Acquirer, Target = a.Target, Amount = a.Amount },
-            Partnership p => new Shape { Id = p.Id, Deal = p.Deal, Type = p.Type, Valid = p.Valid, Sources = p.Sources, Parties = p.Parties, Scope = p.Scope },
-            Announcement n => new Shape { Id = n.Id, Deal = n.Deal, Type = n.Type, Valid = n.Valid, Sources = n.Sources, Parties = n.Parties, Title = n.Title, Scope = n.Scope },
+            Id = value.Id, Deal = value.Deal, Type = value.Type, Valid = value.Valid, Sources = value.Sources,
+            Direction = value.Direction, Organizations = value.Organizations,
+        };
+        f = value switch
+        {
+            Stake s => f with { Holder = s.Holder, Subject = s.Subject, Share = s.Share },
+            BoardSeat b => f with { Holder = b.Holder, Subject = b.Subject, Role = b.Role },
+            Control c => f with { Holder = c.Holder, Subject = c.Subject, Share = c.Share, Means = c.Means },
+            Investment i => f with { Investor = i.Investor, Investee = i.Investee, Amount = i.Amount, ReportedEquivalent = i.ReportedEquivalent, Instrument = i.Instrument, Scope = i.Scope },
+            Acquisition a => f with { Acquirer = a.Acquirer, Target = a.Target, Amount = a.Amount },
+            Partnership p => f with { Parties = p.Parties, Scope = p.Scope },
+            Announcement n => f with { Parties = n.Parties, Title = n.Title, Scope = n.Scope },
             _ => throw new JsonException($"no JSON form for {value.GetType().Name}"),
         };
-        f.Direction = value.Direction;
-        f.Organizations = value.Organizations;
         JsonSerializer.Serialize(writer, f, options);
     }
 
@@ -208,9 +207,9 @@ internal sealed class FactJson : JsonConverter<Fact>
         public string? Means { get; init; }
 
         // Derived, written as before and never read back (a setter that is not public is not read).
-        public (string From, string To)? Direction { get; internal set; }
+        public (string From, string To)? Direction { get; internal init; }
 
-        public IReadOnlyList<string> Organizations { get; internal set; } = [];
+        public IReadOnlyList<string> Organizations { get; internal init; } = [];
     }
 }
 

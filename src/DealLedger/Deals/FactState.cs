@@ -34,6 +34,9 @@ public sealed record FactState
 
     public string Id => Current.Id;
 
+    /// <summary>The current values of a stake fact (holdings code reads only stakes). Not public: not part of an answer's JSON.</summary>
+    internal Stake Stake => (Stake)Current;
+
     /// <summary>How many events made this state: the fact's version for optimistic concurrency (ETag).</summary>
     public int Version => Basis.Count;
     public bool IsRetracted => Retraction is not null;

@@ -530,7 +530,7 @@ public static class HoldingTimeline
     private static bool Agrees(List<FactState> facts, List<FactState> members)
     {
         Share? share = null;
-        bool Joins(FactState f) => (share = share is null ? ((Stake)f.Current).Share : share.Intersect(((Stake)f.Current).Share)) is not null;
+        bool Joins(FactState f) => (share = share is null ? f.Stake.Share : share.Intersect(f.Stake.Share)) is not null;
         foreach (var f in facts)
         {
             if (!Joins(f))
@@ -609,10 +609,10 @@ public static class HoldingTimeline
     private static State StateOf(int index, ValidDate start, List<FactState> members, IReadOnlyDictionary<string, SourceRegistered> sources)
     {
         members = members.OrderBy(m => m.Id, StringComparer.Ordinal).ToList();
-        Share? share = ((Stake)members[0].Current).Share;
+        Share? share = members[0].Stake.Share;
         foreach (var m in members.Skip(1))
         {
-            share = share?.Intersect(((Stake)m.Current).Share);
+            share = share?.Intersect(m.Stake.Share);
         }
         var confidences = members.Select(m => ConfidenceRules.Of(m.Current.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty)).ToList();
         if (share is not null && !confidences.Contains(Confidence.Disputed))
@@ -620,7 +620,7 @@ public static class HoldingTimeline
             return new State(index, start, members, share, null, confidences.MaxBy(ConfidenceRules.Strength));
         }
         var alternatives = share is null
-            ? members.Select(m => new ShareClaim(((Stake)m.Current).Share, m.Id, m.Current.Sources.Select(c => c.Source).Distinct().ToList())).ToList()
+            ? members.Select(m => new ShareClaim(m.Stake.Share, m.Id, m.Current.Sources.Select(c => c.Source).Distinct().ToList())).ToList()
             : null;
         return new State(index, start, members, share, alternatives, Confidence.Disputed);
     }

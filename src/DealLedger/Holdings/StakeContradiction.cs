@@ -18,7 +18,7 @@ internal static class StakeContradiction
         }
         foreach (var other in t.Stakes(stake.Holder, stake.Subject))
         {
-            if (other.Id == fact.Id || other.IsRetracted || !Overlap(fact, other.Current) || stake.Share.Intersect(((Stake)other.Current).Share) is not null)
+            if (other.Id == fact.Id || other.IsRetracted || !Overlap(fact, other.Current) || stake.Share.Intersect(other.Stake.Share) is not null)
             {
                 continue;
             }
@@ -26,7 +26,7 @@ internal static class StakeContradiction
                 .Intersect(other.Current.Sources.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source)).FirstOrDefault();
             if (shared is not null)
             {
-                throw node.Error($"stake '{fact.Id}' ({stake.Share.ToReadable()}) contradicts stake '{other.Id}' ({((Stake)other.Current).Share.ToReadable()}) " +
+                throw node.Error($"stake '{fact.Id}' ({stake.Share.ToReadable()}) contradicts stake '{other.Id}' ({other.Stake.Share.ToReadable()}) " +
                     $"from the same source '{shared}' over an overlapping period");
             }
         }

@@ -154,18 +154,19 @@ public static class LookThroughQuery
 
         // Control: control facts in force into (or out of) the organizations reached, with the majority stakes among them.
         var controls = (await FactVersions.OfTypeAmongAsync(c, FactType.Control, walked.Organizations.ToList(), k, ct))
-            .Where(f => !f.IsRetracted && walked.Organizations.Contains(towardEnd ? ((Control)f.Current).Subject : ((Control)f.Current).Holder))
-            .Select(f => (Fact: f, Status: RelationshipsQuery.StatusAt(f, day)))
+            .Where(f => !f.IsRetracted).Select(f => (Fact: f, Control: (Control)f.Current))
+            .Where(f => walked.Organizations.Contains(towardEnd ? f.Control.Subject : f.Control.Holder))
+            .Select(f => (f.Fact, f.Control, Status: RelationshipsQuery.StatusAt(f.Fact, day)))
             .Where(f => f.Status is not null).ToList();
         var controlLinks = links.Select(l => (l.Holder, l.Subject, Share: (Bounds?)l.Share))
-            .Concat(controls.Select(f => (Holder: ((Control)f.Fact.Current).Holder, Subject: ((Control)f.Fact.Current).Subject, Share: (Bounds?)null))).ToList();
+            .Concat(controls.Select(f => (f.Control.Holder, f.Control.Subject, Share: (Bounds?)null))).ToList();
         var controlled = ChainSums.Control(controlLinks, org, request.Depth, towardEnd);
 
         // The facts and sources of the links the answer shows, read for those only.
         var shown = walked.Reached.SelectMany(r => r.Strongest.SelectMany(ch => ch.Links))
             .Concat(controlled.SelectMany(x => x.Chains.SelectMany(ch => ch.Where(i => i < links.Count)))).ToHashSet();
         var pairFacts = (await FactVersions.StakesOfPairsAsync(c, shown.Select(i => (links[i].Holder, links[i].Subject)).Distinct().ToList(), k, ct))
-            .Where(f => !f.IsRetracted).ToLookup(f => (((Stake)f.Current).Holder, ((Stake)f.Current).Subject));
+            .Where(f => !f.IsRetracted).ToLookup(f => f.Stake.Pair);
         var sources = await citations.SourcesAsync(c, shown.SelectMany(i => stakes[i].Finding.Sources)
             .Concat(controls.SelectMany(f => SourceCatalog.CitedBy(f.Fact))), ct);
         var names = await OrganizationDirectory.NamesAsync(c, walked.Reached.Select(r => r.Organization).Concat(controlled.Select(x => x.Organization)), ct);
@@ -203,8 +204,7 @@ public static class LookThroughQuery
                 var e = Edge(i);
                 return new ControlLink(e.Holder, e.Subject, FactType.Stake, e.Share, null, TieStatus.InForce, e.Fact, e.Sources);
             }
-            var (f, status) = controls[i - links.Count];
-            var control = (Control)f.Current;
+            var (f, control, status) = controls[i - links.Count];
             return new ControlLink(control.Holder, control.Subject, FactType.Control, control.Share, control.Means, status!.Value, f.Id,
                 Cite(SourceCatalog.CitedBy(f)));
         }

@@ -84,7 +84,7 @@ public static class RelationshipsQuery
         var stakes = (await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Holder, org, k, day, token))
             .Concat(await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Subject, org, k, day, token));
         // A pair's stake facts looked up once, not searched for per pair: a hub has thousands of pairs.
-        var stakeFacts = facts.Where(x => x.Current is Stake).ToLookup(x => ((Stake)x.Current).Pair);
+        var stakeFacts = facts.Where(x => x.Current is Stake).ToLookup(x => x.Stake.Pair);
         foreach (var (holder, subject, f) in stakes)
         {
             var other = holder == org ? subject : holder;

@@ -144,7 +144,7 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
         }
         // The write's facts by pair, once: a document import writes thousands of pairs.
         var changed = fold.FactVersions.Select(v => v.Fact).Where(f => f.Current is Stake)
-            .ToLookup(f => ((Stake)f.Current).Pair);
+            .ToLookup(f => f.Stake.Pair);
         foreach (var pair in written)
         {
             if (!state.Segments.TryGetValue(pair, out var open) || !state.Stakes.TryGetValue(pair, out var stakes))

@@ -367,7 +367,7 @@ internal sealed class LedgerState
         {
             if (Facts.TryGetValue(f.Id, out var known) && known is not null)
             {
-                Stakes[((Stake)f.Current).Pair].Add(f.Id);
+                Stakes[f.Stake.Pair].Add(f.Id);
                 continue;
             }
             Put(f);
