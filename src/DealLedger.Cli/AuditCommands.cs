@@ -35,9 +35,10 @@ internal static class AuditCommands
 
         var output = new Option<string>("--out") { Description = "The bundle: a new or empty folder; --format bods: the JSON file to write", Required = true };
         var format = new Option<string?>("--format") { Description = "bundle (default): the auditors' bundle; bods: BODS 0.4 statements of the ties in force at --at as known at --known-at (docs/bods.md)" };
+        var indirect = new Option<bool>("--indirect") { Description = "--format bods: also write the indirect relationships the chains of stakes give (look-through), with their component records" };
         var export = new Command("export", "Seal, then write a bundle a third party can verify offline (events, seals, sources, manifest); or, with --format bods, BODS 0.4 statements")
         {
-            output, format, Commands.At, Commands.KnownAt, Commands.Json,
+            output, format, Commands.At, Commands.KnownAt, indirect, Commands.Json,
         };
         export.SetAction(async (p, ct) =>
         {
@@ -46,13 +47,13 @@ internal static class AuditCommands
             switch (p.GetValue(format)?.ToLowerInvariant())
             {
                 case "bods":
-                    var bods = await ledger.ExportBodsAsync(p.GetValue(output)!, Commands.ParseAt(p), Commands.ParseKnownAt(p), ct);
+                    var bods = await ledger.ExportBodsAsync(p.GetValue(output)!, Commands.ParseAt(p), Commands.ParseKnownAt(p), p.GetValue(indirect), ct);
                     await o.WriteLineAsync(json ? LedgerJson.Serialize(bods, indented: true) : AuditRender.BodsExport(bods));
                     return 0;
                 case null or "bundle":
-                    if (p.GetValue(Commands.At) is not null || p.GetValue(Commands.KnownAt) is not null)
+                    if (p.GetValue(Commands.At) is not null || p.GetValue(Commands.KnownAt) is not null || p.GetValue(indirect))
                     {
-                        throw LedgerException.Invalid("--at and --known-at go with --format bods; the bundle holds the whole log");
+                        throw LedgerException.Invalid("--at, --known-at and --indirect go with --format bods; the bundle holds the whole log");
                     }
                     var result = await ledger.ExportAsync(p.GetValue(output)!, ct);
                     await o.WriteLineAsync(json ? LedgerJson.Serialize(result, indented: true) : AuditRender.Export(result));

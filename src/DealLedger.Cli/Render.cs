@@ -172,6 +172,13 @@ internal static class Render
                     : $"{e.Holder} holds {e.Share?.ToReadable()} of {e.Subject}"))}");
             }
         }
+        foreach (var x in a.Stated)
+        {
+            var through = (x.Computed is { } computed ? $"the chains of stakes through intermediaries give {computed.ToReadable()}" : "no chain of stakes through intermediaries reaches") +
+                (x.Control ? ", and a control chain (of unstated share) joins them" : "");
+            s.AppendLine($"  stated indirect: {x.Name} ({(owners ? x.Holder : x.Subject)}) {x.Stated.ToReadable()} ({x.Fact}) — {through}" +
+                (x.Allowed ? "" : "; the chains do not allow what is stated"));
+        }
         if (!a.AllChainsCounted)
         {
             s.AppendLine("  (more chains than counted: chain counts are lower bounds; the shares are whole)");

@@ -573,6 +573,7 @@ public static class BadInputCatalogue
         Cli(query, "--at year 9999 for owners", "the year must be between 0001 and 9998", "owners", "globex", "--at", "9999-01-01");
         Cli(query, "--at year 9999 for relationships", "the year must be between 0001 and 9998", "relationships", "acme", "--at", "9999-12-31");
         Cli(query, "--at year 9999 for an export", "the year must be between 0001 and 9998", "export", "--format", "bods", "--out", "{dir}/bods.json", "--at", "9999-12-31");
+        Cli(query, "--indirect for the auditors' bundle", "--at, --known-at and --indirect go with --format bods", "export", "--out", "{dir}/bundle", "--indirect");
         Cli(query, "--known-at in words", "--known-at 'tomorrow' is not an instant", "holding", "acme", "globex", "--known-at", "tomorrow");
         Cli(query, "--known-at for history in words", "--known-at 'soon' is not an instant", "history", "acme", "globex", "--known-at", "soon");
         Cli(query, "--known-at for replay in words", "--known-at 'then' is not an instant", "replay", "--known-at", "then");

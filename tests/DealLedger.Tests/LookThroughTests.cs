@@ -156,6 +156,59 @@ public sealed class LookThroughTests
         Assert.Equal(["holdco"], control.Control.Select(c => c.Organization));
     }
 
+    /// <summary>
+    /// Stated indirect stakes (as BODS's indirect interests import) into the operating company: the state's 60 % is what
+    /// its chain through the holding company gives (its direct 10 % left out), 75 % or more is not; the partner's chain is
+    /// one of control, of unstated share; the early investor has no chain at all.
+    /// </summary>
+    private const string Stated = """
+        deals:
+          - id: stated
+            parties: [state, opco]
+            facts:
+              - { id: state-opco, type: stake, holder: state, subject: opco, share: { exact: 10 }, valid: { from: 2016-01-01 }, sources: [ { source: filing, claim: stated } ] }
+              - { id: state-opco-said, type: indirect-stake, holder: state, subject: opco, share: { exact: 60 }, valid: { from: 2016-01-01 }, sources: [ { source: wire, claim: stated } ] }
+              - { id: state-opco-more, type: indirect-stake, holder: state, subject: opco, share: { min: 75, max: 100 }, valid: { from: 2016-01-01 }, sources: [ { source: wire, claim: stated } ] }
+              - { id: partner-opco-said, type: indirect-stake, holder: partner, subject: opco, share: { exact: 60 }, valid: { from: 2020-01-01 }, sources: [ { source: wire, claim: stated } ] }
+              - { id: early-opco-said, type: indirect-stake, holder: early, subject: opco, share: { exact: 5 }, valid: { from: 2016-01-01 }, sources: [ { source: wire, claim: stated } ] }
+        """;
+
+    [Fact]
+    public async Task stated_indirect_stakes_are_set_against_the_chains_and_never_added_to_them()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Group);
+        var before = await s.Ledger.OwnersThroughAsync("opco", Day, null, new LookThroughRequest());
+        Assert.Empty(before.Stated);
+        await s.ImportAsync(Stated);
+
+        var a = await s.Ledger.OwnersThroughAsync("opco", Day, null, new LookThroughRequest());
+
+        // The claims change no share: the state holds 10 % directly and 60 % through the holding company, 70 % in all.
+        Assert.Equal(Share.OfExact(70m), Owner(a, "state").Share);
+        Assert.Equal(Share.OfExact(10m), Owner(a, "state").Direct);
+        Assert.DoesNotContain(a.Owners!, o => o.Owner is "partner" or "early");
+        Assert.Equal(Share.OfExact(10m), (await s.Ledger.HoldingAsync("state", "opco", Day)).Share);
+        // Flagged first: what no chain allows.
+        Assert.Equal([("early-opco-said", false), ("state-opco-more", false), ("partner-opco-said", true), ("state-opco-said", true)],
+            a.Stated.Select(x => (x.Fact, x.Allowed)));
+        var said = a.Stated.Single(x => x.Fact == "state-opco-said");
+        Assert.Equal(Share.OfExact(60m), said.Computed);
+        Assert.Equal("The State", said.Name);
+        Assert.Equal("wire", Assert.Single(said.Sources).Id);
+        Assert.Equal(TieStatus.InForce, said.Status);
+        Assert.Null(a.Stated.Single(x => x.Fact == "early-opco-said").Computed);
+        var partner = a.Stated.Single(x => x.Fact == "partner-opco-said");
+        Assert.Null(partner.Computed);
+        Assert.True(partner.Control);
+        // Before the partner's claim begins it is not in force, so not listed.
+        Assert.DoesNotContain((await s.Ledger.OwnersThroughAsync("opco", new DateOnly(2019, 6, 1), null, new LookThroughRequest())).Stated, x => x.Fact == "partner-opco-said");
+        // The holdings direction: the state's claims about what it holds through chains.
+        var held = await s.Ledger.HoldingsThroughAsync("state", Day, null, new LookThroughRequest());
+        Assert.Equal([("state-opco-more", false), ("state-opco-said", true)], held.Stated.Select(x => (x.Fact, x.Allowed)));
+        Assert.Equal("Operating Company", held.Stated[0].Name);
+    }
+
     [Theory]
     [InlineData(false, "3", null, "depth", "depth needs through")]
     [InlineData(false, null, "25", "threshold", "threshold needs through")]

@@ -754,6 +754,8 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
                 facts:
                   - { id: chain-top-mid, type: stake, holder: chain-top, subject: chain-mid, share: { exact: 60 }, valid: { from: 2020-01-01 }, sources: [ { source: chain-register, claim: stated } ] }
                   - { id: chain-mid-end, type: stake, holder: chain-mid, subject: chain-end, share: { exact: 30 }, valid: { from: 2020-01-01 }, sources: [ { source: chain-register, claim: stated } ] }
+                  - { id: chain-top-end-said, type: indirect-stake, holder: chain-top, subject: chain-end, share: { exact: 18 }, valid: { from: 2020-01-01 }, sources: [ { source: chain-register, claim: stated } ] }
+                  - { id: chain-top-end-more, type: indirect-stake, holder: chain-top, subject: chain-end, share: { min: 50, max: 100 }, valid: { from: 2020-01-01 }, sources: [ { source: chain-register, claim: stated } ] }
             """;
         var knownAt = Uri.EscapeDataString(Instant.Format((await ImportAsync(yaml)).RecordedAt));
 
@@ -764,6 +766,12 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
         await Expect(through.Locator("li[data-owner='chain-mid']")).ToContainTextAsync("30 % through chains, 30 % directly");
         var top = through.Locator("li[data-owner='chain-top']");
         await Expect(top).ToContainTextAsync("18 % through chains; ultimate owner");
+        // Stated indirect stakes: set against the chains, the one they do not allow marked.
+        await Expect(through.Locator("h4")).ToHaveTextAsync("Stated to hold it indirectly (2)");
+        await Expect(through.Locator(".stated-list li[data-fact='chain-top-end-said']")).ToHaveTextAsync("Chain Top Holdings — 18 % stated; the chains of stakes give 18 %");
+        var flagged = through.Locator(".stated-list li.flagged");
+        await Expect(flagged).ToHaveAttributeAsync("data-fact", "chain-top-end-more");
+        await Expect(flagged).ToContainTextAsync(": the chains do not allow what is stated");
         await top.Locator("button").ClickAsync();
 
         await Expect(s.Page.Locator("#graph .node.on-chain")).ToHaveCountAsync(3);

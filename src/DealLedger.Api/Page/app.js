@@ -280,6 +280,7 @@ function restWords(r) {
     acquisition: incoming ? 'acquirers' : 'acquisitions',
     investment: incoming ? 'investors' : 'organizations it invested in',
     'board-seat': incoming ? 'holders of board seats' : 'boards it sits on',
+    'indirect-stake': incoming ? 'organizations stated to hold it indirectly' : 'organizations it is stated to hold indirectly',
     partnership: 'partners',
     announcement: 'organizations of joint announcements',
   }[r.type] ?? kindWord(r.type);

@@ -146,6 +146,14 @@ function ownersThrough(answer, ctx) {
       : h('p', { class: 'none', text: 'No owner recorded on this date, directly or through chains.' }),
     answer.cycles.length
       ? h('p', { class: 'meta', text: `Cross-holdings: ${answer.cycles.map((c) => c.organizations.map(ctx.name).join(' ⇄ ')).join('; ')}` })
+      : null,
+    answer.stated.length
+      ? [h('h4', { text: `Stated to hold it indirectly (${answer.stated.length})` }),
+        h('ul', { class: 'stated-list' }, answer.stated.map((x) => h('li', { class: x.allowed ? null : 'flagged', dataset: { fact: x.fact } },
+          h('strong', { text: x.name }),
+          ` — ${shareLabel(x.stated)} stated; ${x.computed ? `the chains of stakes give ${shareLabel(x.computed)}` : 'no chain of stakes reaches'}` +
+          `${x.control ? ', and a control chain of unstated share joins them' : ''}` +
+          `${x.allowed ? '' : ': the chains do not allow what is stated'}`)))]
       : null);
 }
 

@@ -1,8 +1,10 @@
 // How the page writes the API's values for people. Display only: every status, share, date and
 // confidence shown comes from an API answer as it is; nothing here decides anything.
 
+const KINDS = { 'board-seat': 'board seat', 'indirect-stake': 'stated indirect stake' };
+
 export function kindWord(type) {
-  return type === 'board-seat' ? 'board seat' : type;
+  return KINDS[type] ?? type;
 }
 
 export function capital(text) {

@@ -6,6 +6,7 @@ using DealLedger.Auditing;
 using DealLedger.Deals;
 using DealLedger.Holdings;
 using DealLedger.Organizations;
+using DealLedger.Ownership;
 using DealLedger.Relationships;
 using DealLedger.Sources;
 using DealLedger.Storage;
@@ -28,7 +29,9 @@ public static class BodsExport
 {
     public const string Publisher = "DealLedger";
 
-    public static async Task<BodsExportResult> ExportBodsAsync(this Ledger ledger, string path, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default)
+    /// <param name="indirect">Also write the indirect relationships the chains of stakes give (look-through), each with its component records.</param>
+    public static async Task<BodsExportResult> ExportBodsAsync(this Ledger ledger, string path, DateOnly? at = null, DateTimeOffset? knownAt = null, bool indirect = false,
+        CancellationToken ct = default)
     {
         var full = Path.GetFullPath(path);
         if (Directory.Exists(full))
@@ -39,17 +42,18 @@ public static class BodsExport
         {
             throw LedgerException.Invalid($"{path}: the folder {dir} does not exist");
         }
-        var (statements, result) = await ledger.BodsStatementsAsync(at, knownAt, ct);
+        var (statements, result) = await ledger.BodsStatementsAsync(at, knownAt, indirect, ct);
         await File.WriteAllTextAsync(full, statements.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n", ct);
         return result with { File = path };
     }
 
-    public static Task<(JsonArray Statements, BodsExportResult Result)> BodsStatementsAsync(this Ledger ledger, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
+    public static Task<(JsonArray Statements, BodsExportResult Result)> BodsStatementsAsync(this Ledger ledger, DateOnly? at = null, DateTimeOffset? knownAt = null,
+        bool indirect = false, CancellationToken ct = default) =>
         ledger.ReadAsync(knownAt, async (c, k, token) =>
         {
             var day = at ?? ledger.Today;
             var holdings = await HoldingQuery.AllHeldAsync(c, ledger.Citations, k, day, token);
-            var ties = (await FactVersions.OfTypesAsync(c, k, [FactType.BoardSeat, FactType.Control], token))
+            var ties = (await FactVersions.OfTypesAsync(c, k, [FactType.BoardSeat, FactType.Control, FactType.IndirectStake], token))
                 .Where(f => !f.IsRetracted && RelationshipsQuery.StatusAt(f, day) is not null).ToList();
             var pairs = holdings.Select(h => (h.Holder, h.Subject)).Concat(ties.Select(f => (((Tie)f.Current).Holder, ((Tie)f.Current).Subject)))
                 .Distinct().OrderBy(p => p.Item1, StringComparer.Ordinal).ThenBy(p => p.Item2, StringComparer.Ordinal).ToList();
@@ -77,13 +81,55 @@ public static class BodsExport
                 interests += statement["recordDetails"]!["interests"]!.AsArray().Count;
                 statements.Add(statement);
             }
+            var relationships = pairs.Count;
+            if (indirect)
+            {
+                var written = Indirect(writer, holdings, day);
+                relationships += written.Count;
+                interests += written.Count;
+                // The relationships on their chains are components of them (BODS: isComponent).
+                var components = written.SelectMany(s => s["recordDetails"]!["componentRecords"]!.AsArray().Select(r => r!.GetValue<string>())).ToHashSet(StringComparer.Ordinal);
+                foreach (var s in statements.Where(s => components.Contains(s!["recordId"]!.GetValue<string>()) && s["recordType"]!.GetValue<string>() == "relationship"))
+                {
+                    s!["recordDetails"]!["isComponent"] = true;
+                }
+                foreach (var s in written)
+                {
+                    statements.Add(s);
+                }
+            }
             foreach (var s in statements)
             {
                 Identify(s!.AsObject());
             }
             return (statements, new BodsExportResult("", ValidDate.OfDay(day).ToString(), Instant.Format(k), statements.Count,
-                orgs.Values.Count(o => o.Kind != OrganizationKind.Person), orgs.Values.Count(o => o.Kind == OrganizationKind.Person), pairs.Count, interests));
+                orgs.Values.Count(o => o.Kind != OrganizationKind.Person), orgs.Values.Count(o => o.Kind == OrganizationKind.Person), relationships, interests));
         }, ct);
+
+    /// <summary>
+    /// The indirect relationships the chains of stakes give on the day (look-through to the default depth): one for each
+    /// organization and each holder that reaches it through intermediaries, its share what those chains give (the direct
+    /// stake between them left out), its component records the intermediaries and relationships of its strongest chains.
+    /// </summary>
+    private static List<JsonObject> Indirect(Writer writer, List<(string Holder, string Subject, HoldingFinding Finding)> holdings, DateOnly day)
+    {
+        var links = holdings.Select(h => new Link(h.Holder, h.Subject, Bounds.Counted(h.Finding.Status, h.Finding.Share, h.Finding.Alternatives?.Select(a => a.Share)))).ToList();
+        var written = new List<JsonObject>();
+        foreach (var subject in holdings.Select(h => h.Subject).Distinct().Order(StringComparer.Ordinal))
+        {
+            foreach (var owner in ChainSums.Owners(links, subject, LookThroughRequest.DefaultDepth).Reached.Where(r => r.Strongest.Any(c => c.Links.Count > 1))
+                         .OrderBy(r => r.Organization, StringComparer.Ordinal))
+            {
+                if ((owner.Direct is null ? owner : ChainSums.Indirect(links, owner.Organization, subject, LookThroughRequest.DefaultDepth)) is not { } through)
+                {
+                    continue;
+                }
+                var chains = through.Strongest.Where(c => c.Links.Count > 1).Select(c => c.Links.Select(i => links[i]).ToList()).ToList();
+                written.Add(writer.IndirectRelationship(owner.Organization, subject, through.Share.ToShare(), through.Chains, chains, day));
+            }
+        }
+        return written;
+    }
 
     /// <summary>A statement's id: the SHA-256 of its canonical content (64 hex digits, within BODS's 32–64).</summary>
     private static void Identify(JsonObject statement)
@@ -219,10 +265,18 @@ public static class BodsExport
             foreach (var f in facts)
             {
                 var fact = f.Current;
-                var interest = new JsonObject { ["type"] = TypeOf(fact), ["directOrIndirect"] = "direct" };
+                var interest = new JsonObject { ["type"] = TypeOf(fact), ["directOrIndirect"] = fact is IndirectStake ? "indirect" : "direct" };
                 if (fact is Control { Share: { } share })
                 {
                     interest["share"] = ShareJson(share);
+                }
+                else if (fact is IndirectStake indirect)
+                {
+                    interest["share"] = ShareJson(indirect.Share);
+                    if (indirect.Share.Wording is { } w)
+                    {
+                        interest["details"] = w;
+                    }
                 }
                 if (DetailsOf(fact) is { } text)
                 {
@@ -241,6 +295,39 @@ public static class BodsExport
             };
             return Statement($"{RecordOf(holder)}~{RecordOf(subject)}", "relationship", RecordOf(subject), details,
                 SourceOf(cited.Distinct().Where(sources.ContainsKey).Select(id => sources[id]).ToList()), annotations);
+        }
+
+        /// <summary>
+        /// An indirect relationship the chains give: an indirect shareholding of the share they give, with the
+        /// intermediaries and the relationships of its strongest chains as component records. The ledger states it
+        /// as computed, not as declared: its annotation says so, and it has no source of its own.
+        /// </summary>
+        public JsonObject IndirectRelationship(string holder, string subject, Share share, int chainCount, List<List<Link>> chains, DateOnly day)
+        {
+            var components = new List<string>();
+            foreach (var link in chains.SelectMany(c => c))
+            {
+                foreach (var record in new[] { link.Holder == holder ? null : RecordOf(link.Holder), $"{RecordOf(link.Holder)}~{RecordOf(link.Subject)}" })
+                {
+                    if (record is not null && !components.Contains(record))
+                    {
+                        components.Add(record);
+                    }
+                }
+            }
+            var interest = new JsonObject { ["type"] = "shareholding", ["directOrIndirect"] = "indirect", ["share"] = ShareJson(share) };
+            var details = new JsonObject
+            {
+                ["isComponent"] = false,
+                ["subject"] = RecordOf(subject),
+                ["interestedParty"] = RecordOf(holder),
+                ["interests"] = new JsonArray(interest),
+                ["componentRecords"] = new JsonArray(components.Select(c => (JsonNode)c).ToArray()),
+            };
+            var text = $"Computed by DealLedger on {day:yyyy-MM-dd}: the sum over {chainCount} {(chainCount == 1 ? "chain" : "chains")} of stakes through intermediaries " +
+                "of the product of the shares along each (look-through), the direct stake between the two left out; the strongest chains' records are its components.";
+            return Statement($"{RecordOf(holder)}~{RecordOf(subject)}~indirect", "relationship", RecordOf(subject), details, null,
+                new JsonArray(Annotation("/recordDetails/interests/0", "commenting", BodsTranslation.Clip(text))));
         }
 
         /// <summary>Start and end as BODS days; a month or year is its first day, with an annotation of the export giving the precision.</summary>
@@ -324,9 +411,10 @@ public static class BodsExport
         };
     }
 
-    /// <summary>The BODS interest type of a board seat or control fact (the reverse of the import's table).</summary>
+    /// <summary>The BODS interest type of a board seat, control or stated indirect stake (the reverse of the import's table).</summary>
     private static string TypeOf(Fact f) => f switch
     {
+        IndirectStake => "shareholding",
         BoardSeat seat => seat.Role == "board chair" ? "boardChair" : "boardMember",
         Control c => BodsTranslation.InterestTypeOf(c.Means) ?? "otherInfluenceOrControl",
         _ => throw new ArgumentException($"a {f.Type} fact is not a BODS interest of its own", nameof(f)),

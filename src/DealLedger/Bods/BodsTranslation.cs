@@ -35,7 +35,7 @@ internal sealed class BodsTranslation(LedgerTransaction t)
     public static string? InterestTypeOf(string? means) =>
         Mapped.Where(m => m.Value.Kind == FactType.Control && m.Value.Words == means).Select(m => m.Key).FirstOrDefault();
 
-    private const string Kinds = "the ledger records stakes (direct shareholdings), board seats and control";
+    private const string Kinds = "the ledger records stakes (direct shareholdings, and indirect ones as stated), board seats and control";
 
     /// <summary>Interest types with no counterpart among the ledger's facts, and why.</summary>
     private static readonly Dictionary<string, string> Unmappable = new()
@@ -159,7 +159,8 @@ internal sealed class BodsTranslation(LedgerTransaction t)
     /// <summary>One interest of a relationship statement, as the ledger would hold it.</summary>
     private sealed record Interest(int Index, string Type, FactType Kind, string Words, Share? Share, ValidDate? Start, bool StartBy, ValidDate? End, string? Note)
     {
-        public string Base(string recordId) => BodsIds.Fact(recordId, BodsIds.Word(Type), Start?.ToString() ?? "undated");
+        // A stated indirect shareholding is a fact apart from the record's direct one: its own id.
+        public string Base(string recordId) => BodsIds.Fact(recordId, Kind == FactType.IndirectStake ? "indirect-shareholding" : BodsIds.Word(Type), Start?.ToString() ?? "undated");
     }
 
     private async Task RelationshipAsync(BodsStatement s, Draft d, CancellationToken ct)
@@ -390,12 +391,12 @@ internal sealed class BodsTranslation(LedgerTransaction t)
 
     private static bool Same(Fact f, Interest i) => f.Type == i.Kind && ShareOf(f) == i.Share && WordsOf(f) == WordsOf(i);
 
-    private static Share? ShareOf(Fact f) => f switch { Stake s => s.Share, Control c => c.Share, _ => null };
+    private static Share? ShareOf(Fact f) => f switch { Stake s => s.Share, IndirectStake s => s.Share, Control c => c.Share, _ => null };
 
     /// <summary>A control fact's means or a board seat's role; a stake has none.</summary>
     private static string? WordsOf(Fact f) => f switch { Control c => c.Means, BoardSeat b => b.Role, _ => null };
 
-    private static string? WordsOf(Interest i) => i.Kind == FactType.Stake ? null : i.Words;
+    private static string? WordsOf(Interest i) => i.Kind is FactType.Stake or FactType.IndirectStake ? null : i.Words;
 
     private static JsonObject SetOf(Interest i) => i.Kind switch
     {
@@ -410,7 +411,7 @@ internal sealed class BodsTranslation(LedgerTransaction t)
         var fact = new JsonObject { ["id"] = id, ["type"] = LedgerJson.Word(i.Kind), ["holder"] = holder, ["subject"] = subject };
         switch (i.Kind)
         {
-            case FactType.Stake:
+            case FactType.Stake or FactType.IndirectStake:
                 fact["share"] = ShareJson(i.Share!);
                 break;
             case FactType.Control:
@@ -531,9 +532,9 @@ internal sealed class BodsTranslation(LedgerTransaction t)
         var direct = BodsStatement.Text(e, "directOrIndirect");
         if (kind.Kind == FactType.Stake && direct == "indirect")
         {
-            d.Unmapped.Add($"{where}: an indirect shareholding (held through intermediaries) is not a stake: the ledger's stakes are direct holdings, " +
-                "whose sizes add up in owners' totals; the chain's direct links come from their own statements");
-            return null;
+            // Held through intermediaries: a stated claim about a chain, compared with the chain the direct links give, never added to it.
+            kind = (FactType.IndirectStake, kind.Words);
+            where += " (indirect)";
         }
         Share? share = null;
         if (BodsStatement.Get(e, "share") is { ValueKind: JsonValueKind.Object } s)
@@ -552,7 +553,7 @@ internal sealed class BodsTranslation(LedgerTransaction t)
                 return null;
             }
         }
-        if (kind.Kind == FactType.Stake && share is null)
+        if (kind.Kind is FactType.Stake or FactType.IndirectStake && share is null)
         {
             share = Share.Range(0m, false, 100m, true, "size not stated");
             d.Notes.Add($"{where}: no share given; recorded as a stake of unstated size (more than 0 %)");
@@ -568,7 +569,7 @@ internal sealed class BodsTranslation(LedgerTransaction t)
         {
             notes.Add($"details: {text}");
         }
-        if (direct == "indirect")
+        if (direct == "indirect" && kind.Kind != FactType.IndirectStake)
         {
             notes.Add("exercised indirectly");
         }

@@ -83,7 +83,7 @@ internal static class CorrectFact
                 throw node.At(field).Error($"'{field}' cannot be set on a {LedgerJson.Word(fact.Type)} fact");
             }
         }
-        Only(set.Share, "share", FactType.Stake, FactType.Control);
+        Only(set.Share, "share", FactType.Stake, FactType.Control, FactType.IndirectStake);
         Only(set.Amount, "amount", FactType.Investment, FactType.Acquisition);
         Only(set.ReportedEquivalent, "reportedEquivalent", FactType.Investment);
         Only(set.Instrument, "instrument", FactType.Investment);

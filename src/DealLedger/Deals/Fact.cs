@@ -10,8 +10,9 @@ namespace DealLedger.Deals;
 /// <summary>
 /// The kinds of fact. <see cref="Control"/> is control of the subject that is not ownership (voting rights, the
 /// right to appoint the board, senior management …): it never counts as a stake, so holdings and owners' totals stay about shares.
+/// <see cref="IndirectStake"/> is a share stated to be held through intermediaries: compared with the chain of stakes, never added to it.
 /// </summary>
-public enum FactType { Stake, Investment, Partnership, BoardSeat, Acquisition, Announcement, Control }
+public enum FactType { Stake, Investment, Partnership, BoardSeat, Acquisition, Announcement, Control, IndirectStake }
 
 public enum Instrument { Equity, ConvertibleNote, Loan, Grant, Unknown }
 
@@ -81,6 +82,18 @@ public sealed record Control : Tie
     public override FactType Type => FactType.Control;
 }
 
+/// <summary>
+/// The holder is stated to hold a share of the subject through intermediaries (BODS's `directOrIndirect: indirect`): a
+/// claim about a chain, kept as said. Holdings and owners' totals count direct stakes only, so it is never counted twice
+/// with the chain's own stakes; look-through compares it with the share the chain gives.
+/// </summary>
+public sealed record IndirectStake : Tie
+{
+    public required Share Share { get; init; }
+
+    public override FactType Type => FactType.IndirectStake;
+}
+
 /// <summary>Money the investor put into the investee.</summary>
 public sealed record Investment : Fact
 {
@@ -141,6 +154,7 @@ internal sealed class FactJson : JsonConverter<Fact>
         return f.Type switch
         {
             FactType.Stake => new Stake { Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Holder = Need(f.Holder, "holder"), Subject = Need(f.Subject, "subject"), Share = Need(f.Share, "share") },
+            FactType.IndirectStake => new IndirectStake { Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Holder = Need(f.Holder, "holder"), Subject = Need(f.Subject, "subject"), Share = Need(f.Share, "share") },
             FactType.BoardSeat => new BoardSeat { Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Holder = Need(f.Holder, "holder"), Subject = Need(f.Subject, "subject"), Role = f.Role },
             FactType.Control => new Control
             {
@@ -168,6 +182,7 @@ internal sealed class FactJson : JsonConverter<Fact>
         f = value switch
         {
             Stake s => f with { Holder = s.Holder, Subject = s.Subject, Share = s.Share },
+            IndirectStake s => f with { Holder = s.Holder, Subject = s.Subject, Share = s.Share },
             BoardSeat b => f with { Holder = b.Holder, Subject = b.Subject, Role = b.Role },
             Control c => f with { Holder = c.Holder, Subject = c.Subject, Share = c.Share, Means = c.Means },
             Investment i => f with { Investor = i.Investor, Investee = i.Investee, Amount = i.Amount, ReportedEquivalent = i.ReportedEquivalent, Instrument = i.Instrument, Scope = i.Scope },
@@ -232,6 +247,7 @@ public sealed record FactAmendment
     public Fact ApplyTo(Fact fact) => (fact switch
     {
         Stake s => s with { Share = Share ?? s.Share },
+        IndirectStake s => s with { Share = Share ?? s.Share },
         Control c => c with { Share = Share ?? c.Share, Means = Means ?? c.Means },
         BoardSeat b => b with { Role = Role ?? b.Role },
         Investment i => i with

@@ -20,6 +20,7 @@ internal static class RecordDeal
         [FactType.Acquisition] = ["acquirer", "target", "amount"],
         [FactType.Announcement] = ["parties", "title", "scope"],
         [FactType.Control] = ["holder", "subject", "means", "share"],
+        [FactType.IndirectStake] = ["holder", "subject", "share"],
     };
 
     /// <summary>The deal entry and its facts, checked field by field.</summary>
@@ -39,7 +40,7 @@ internal static class RecordDeal
     public static Fact ReadFact(DocumentNode node, string deal)
     {
         var type = Fields.EnumOf<FactType>((node as MapNode)?.Fields.FirstOrDefault(x => x.Key == "type").Value
-            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement, control)"));
+            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement, control, indirect-stake)"));
         var f = Fields.Of(node, [.. CommonFactFields, .. FactFields[type]]);
         var id = f.Slug("id");
         var valid = LedgerDocument.ReadPeriod(f.Get("valid") ?? throw node.Missing("valid", "the field 'valid' is required (e.g. valid: { from: 2024-02 })"));
@@ -47,6 +48,7 @@ internal static class RecordDeal
         Fact fact = type switch
         {
             FactType.Stake => new Stake { Id = id, Deal = deal, Valid = valid, Sources = sources, Holder = f.Slug("holder"), Subject = f.Slug("subject"), Share = f.Share("share") },
+            FactType.IndirectStake => new IndirectStake { Id = id, Deal = deal, Valid = valid, Sources = sources, Holder = f.Slug("holder"), Subject = f.Slug("subject"), Share = f.Share("share") },
             FactType.Investment => new Investment
             {
                 Id = id, Deal = deal, Valid = valid, Sources = sources,

@@ -11,6 +11,9 @@ internal readonly record struct Bounds(decimal Lower, bool LowerInclusive, decim
 {
     public static readonly Bounds Whole = new(1m, true, 1m, true);
 
+    /// <summary>Nothing: exactly 0.</summary>
+    public static readonly Bounds None = new(0m, true, 0m, true);
+
     /// <summary>What a held or uncertain stake counts for: its share; a disputed size by the cover of what was claimed; an uncertain one from 0.</summary>
     public static Bounds Counted(HoldingStatus status, Share? share, IEnumerable<Share>? claimed)
     {
@@ -28,6 +31,14 @@ internal readonly record struct Bounds(decimal Lower, bool LowerInclusive, decim
         (LowerInclusive && o.LowerInclusive) || (Lower == 0m && LowerInclusive) || (o.Lower == 0m && o.LowerInclusive),
         Upper * o.Upper,
         (UpperInclusive && o.UpperInclusive) || (Upper == 0m && UpperInclusive) || (o.Upper == 0m && o.UpperInclusive));
+
+    /// <summary>Whether some share lies within both (each end as reached or only approached).</summary>
+    public bool Meets(Bounds o)
+    {
+        var (lower, lowerIn) = Lower > o.Lower ? (Lower, LowerInclusive) : o.Lower > Lower ? (o.Lower, o.LowerInclusive) : (Lower, LowerInclusive && o.LowerInclusive);
+        var (upper, upperIn) = Upper < o.Upper ? (Upper, UpperInclusive) : o.Upper < Upper ? (o.Upper, o.UpperInclusive) : (Upper, UpperInclusive && o.UpperInclusive);
+        return lower < upper || (lower == upper && lowerIn && upperIn);
+    }
 
     /// <summary>More than half for certain: a majority holder passes control on.</summary>
     public bool SurelyMajority => Lower > 0.5m || (Lower == 0.5m && !LowerInclusive);

@@ -35,6 +35,13 @@ internal static class ChainSums
     /// <summary>What <paramref name="start"/> holds through chains of at most <paramref name="depth"/> stakes.</summary>
     public static Walked Holdings(IReadOnlyList<Link> links, string start, int depth) => Walk(links, start, depth, towardEnd: false);
 
+    /// <summary>
+    /// What chains of stakes through intermediaries give <paramref name="holder"/> of <paramref name="end"/>: the sums
+    /// without the direct stake between the two, if any; null when no such chain of at most <paramref name="depth"/> stakes reaches.
+    /// </summary>
+    public static Reach? Indirect(IReadOnlyList<Link> links, string holder, string end, int depth) =>
+        Owners(links.Where(l => (l.Holder, l.Subject) != (holder, end)).ToList(), end, depth).Reached.FirstOrDefault(r => r.Organization == holder);
+
     private static Walked Walk(IReadOnlyList<Link> all, string origin, int depth, bool towardEnd)
     {
         // The organizations within depth steps of the origin (against the stakes' direction for owners), and the links among them.

@@ -67,6 +67,7 @@ public sealed record LookThroughAnswer(
     IReadOnlyList<CrossHolding> Cycles,
     IReadOnlyList<UnaccountedCapital> Unaccounted,
     IReadOnlyList<ControlChains> Control,
+    IReadOnlyList<StatedIndirect> Stated,
     bool AllChainsCounted);
 
 /// <summary>
@@ -98,6 +99,17 @@ public sealed record CrossHolding(IReadOnlyList<string> Organizations);
 
 /// <summary>An organization on the chains whose recorded owners may together hold less than all of it (the known total of `owners`).</summary>
 public sealed record UnaccountedCapital(string Organization, OwnedTotal Known);
+
+/// <summary>
+/// A stake stated to be held through intermediaries (an <see cref="IndirectStake"/>, as BODS's indirect interests import)
+/// into the organization asked about (or, for its holdings, out of it), set against the chains: the share stated, the
+/// look-through share the chains of stakes give through intermediaries (the direct stake between the two left out; null
+/// when no such chain within the depth reaches), whether a control chain joins them too (<see cref="Control"/>: its
+/// economic share is not stated, so the chains may give up to all), and whether the chains allow what was stated
+/// (<see cref="Allowed"/> false flags a claim no computed range allows). Never added to the shares above.
+/// </summary>
+public sealed record StatedIndirect(string Holder, string Subject, string Name, Share Stated, Share? Computed, bool Control, bool Allowed, TieStatus Status,
+    string Fact, IReadOnlyList<SourceCitation> Sources);
 
 /// <summary>An organization that controls the one asked about (or that it controls) through control facts and majority-held intermediaries (> 50 %), apart from the ownership figures.</summary>
 public sealed record ControlChains(string Organization, string Name, IReadOnlyList<ControlPath> Paths);
@@ -162,14 +174,23 @@ public static class LookThroughQuery
             .Concat(controls.Select(f => (f.Control.Holder, f.Control.Subject, Share: (Bounds?)null))).ToList();
         var controlled = ChainSums.Control(controlLinks, org, request.Depth, towardEnd);
 
+        // Stated indirect stakes into (or out of) the organization asked about, in force then: set against the chains, never added.
+        var stated = (await FactVersions.OfTypeAmongAsync(c, FactType.IndirectStake, [org], k, ct))
+            .Where(f => !f.IsRetracted).Select(f => (Fact: f, Claim: (IndirectStake)f.Current))
+            .Where(f => (towardEnd ? f.Claim.Subject : f.Claim.Holder) == org)
+            .Select(f => (f.Fact, f.Claim, Status: RelationshipsQuery.StatusAt(f.Fact, day)))
+            .Where(f => f.Status is not null).ToList();
+        string Other(IndirectStake claim) => towardEnd ? claim.Holder : claim.Subject;
+
         // The facts and sources of the links the answer shows, read for those only.
         var shown = walked.Reached.SelectMany(r => r.Strongest.SelectMany(ch => ch.Links))
             .Concat(controlled.SelectMany(x => x.Chains.SelectMany(ch => ch.Where(i => i < links.Count)))).ToHashSet();
         var pairFacts = (await FactVersions.StakesOfPairsAsync(c, shown.Select(i => (links[i].Holder, links[i].Subject)).Distinct().ToList(), k, ct))
             .Where(f => !f.IsRetracted).ToLookup(f => f.Stake.Pair);
         var sources = await citations.SourcesAsync(c, shown.SelectMany(i => stakes[i].Finding.Sources)
-            .Concat(controls.SelectMany(f => SourceCatalog.CitedBy(f.Fact))), ct);
-        var names = await OrganizationDirectory.NamesAsync(c, walked.Reached.Select(r => r.Organization).Concat(controlled.Select(x => x.Organization)), ct);
+            .Concat(controls.SelectMany(f => SourceCatalog.CitedBy(f.Fact))).Concat(stated.SelectMany(f => SourceCatalog.CitedBy(f.Fact))), ct);
+        var names = await OrganizationDirectory.NamesAsync(c, walked.Reached.Select(r => r.Organization).Concat(controlled.Select(x => x.Organization))
+            .Concat(stated.Select(f => Other(f.Claim))), ct);
         IReadOnlyList<SourceCitation> Cite(IEnumerable<string> ids) => ids.Distinct().Select(id => SourceCitation.Of(id, sources)).ToList();
 
         ChainLink Edge(int i)
@@ -212,8 +233,19 @@ public static class LookThroughQuery
         var control = controlled.Select(x => new ControlChains(x.Organization, names.GetValueOrDefault(x.Organization, x.Organization),
             x.Chains.Select(ch => new ControlPath(ch.Skip(1).Select(i => controlLinks[i].Holder).ToList(), ch.Select(ControlEdge).ToList())).ToList())).ToList();
 
+        var statedAnswers = stated.Select(f =>
+        {
+            var claimed = Bounds.Counted(HoldingStatus.Held, f.Claim.Share, null);
+            // Not reached by any chain: the chains give it nothing, so only a claim that admits 0 % is allowed.
+            var computed = ChainSums.Indirect(links, f.Claim.Holder, f.Claim.Subject, request.Depth)?.Share;
+            var byControl = controlled.Any(x => x.Organization == Other(f.Claim));
+            var allowed = computed ?? Bounds.None;
+            return new StatedIndirect(f.Claim.Holder, f.Claim.Subject, names.GetValueOrDefault(Other(f.Claim), Other(f.Claim)), f.Claim.Share, computed?.ToShare(), byControl,
+                claimed.Meets(byControl ? allowed with { Upper = 1m, UpperInclusive = true } : allowed), f.Status!.Value, f.Fact.Id, Cite(SourceCatalog.CitedBy(f.Fact)));
+        }).OrderBy(x => x.Allowed).ThenBy(x => towardEnd ? x.Holder : x.Subject, StringComparer.Ordinal).ThenBy(x => x.Fact, StringComparer.Ordinal).ToList();
+
         return new LookThroughAnswer(org, ValidDate.OfDay(day).ToString(), Instant.Format(k), request.Depth, request.Threshold,
             towardEnd ? entries : null, towardEnd ? null : entries,
-            walked.Cycles.Select(x => new CrossHolding(x)).ToList(), unaccounted, control, walked.AllChainsCounted);
+            walked.Cycles.Select(x => new CrossHolding(x)).ToList(), unaccounted, control, statedAnswers, walked.AllChainsCounted);
     }
 }

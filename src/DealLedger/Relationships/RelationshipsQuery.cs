@@ -142,6 +142,7 @@ public static class FactWords
     public static string Summary(Fact f, Func<string, string> name) => f switch
     {
         Stake x => $"{name(x.Holder)} holds {Share.Phrase(x.Share)} in {name(x.Subject)}",
+        IndirectStake x => $"{name(x.Holder)} is stated to hold {Share.Phrase(x.Share)} in {name(x.Subject)} through intermediaries",
         Investment x => $"{name(x.Investor)} invested {(x.Amount is { } a ? a.ToReadable() : "an undisclosed amount")}"
             + (x.ReportedEquivalent is { } eq ? $" (≈ {eq.ToReadable()})" : "")
             + $" in {name(x.Investee)}" + (x.Instrument is not Instrument.Unknown ? $" ({LedgerJson.Word(x.Instrument)})" : "")
