@@ -81,6 +81,33 @@ public sealed class FeedTests(ApiHostFixture api) : IClassFixture<ApiHostFixture
     }
 
     [Fact]
+    public async Task the_feed_speaks_the_documents_words_while_the_log_keeps_its_bytes()
+    {
+        var page = JsonNode.Parse(await api.Client(Role.Reader).GetStringAsync("/api/feed?after=0&limit=1000"))!;
+        var events = page["messages"]!.AsArray().Select(m => m!["event"]!).ToList();
+        JsonNode Data(string type, Func<JsonNode, bool> which) => events.Where(e => e["type"]!.GetValue<string>() == type).Select(e => e["data"]!).First(which);
+
+        // As the seed document wrote them: kinds, fact types, claims and instruments in kebab case.
+        Assert.Equal("company", Data("organization_registered", d => d["id"]!.GetValue<string>() == "microsoft")["kind"]!.GetValue<string>());
+        var stake = Data("fact_recorded", d => d["fact"]!["id"]!.GetValue<string>() == "microsoft-mistral-stake")["fact"]!;
+        Assert.Equal("stake", stake["type"]!.GetValue<string>());
+        Assert.Equal(["stated", "attributed"], stake["sources"]!.AsArray().Select(c => c!["kind"]!.GetValue<string>()));
+        Assert.Equal("unknown", Data("fact_recorded", d => d["fact"]!["id"]!.GetValue<string>() == "microsoft-mistral-investment")["fact"]!["instrument"]!.GetValue<string>());
+
+        // The log itself is as stored (its seals are over those bytes), and says the same thing read as its event.
+        var log = await api.Ledger.EventsAsync(new EventFilter(Limit: 10_000));
+        var organization = log.First(e => e.Type == "organization_registered" && e.Data.GetProperty("id").GetString() == "microsoft");
+        Assert.Equal("Company", organization.Data.GetProperty("kind").GetString());
+        foreach (var message in page["messages"]!.AsArray())
+        {
+            var stored = log.Single(e => e.Sequence == message!["event"]!["sequence"]!.GetValue<long>());
+            var type = Storage.EventNames.TypeOf(stored.Type)!;
+            Assert.Equal(Storage.LedgerJson.Canonical(System.Text.Json.JsonSerializer.Deserialize(stored.Data, type, Storage.LedgerJson.Options)),
+                Storage.LedgerJson.Canonical(System.Text.Json.JsonSerializer.Deserialize(message!["event"]!["data"]!.ToJsonString(), type, Storage.LedgerJson.Options)));
+        }
+    }
+
+    [Fact]
     public async Task the_stream_resumes_after_last_event_id_and_delivers_new_commits_live()
     {
         var head = (await api.Ledger.FeedAsync(0, 1)).HighWaterMark;

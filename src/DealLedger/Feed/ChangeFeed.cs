@@ -67,8 +67,17 @@ public static class ChangeFeed
         var changes = await WriteChangesAsync(c, ledger.Citations, events.Select(e => e.Sequence).ToArray(), ct);
         await tx.CommitAsync(ct);
         return new FeedPage(after, highWater, events[^1].Sequence, events
-            .Select(e => new FeedMessage(e, [.. OwnChanges(e), .. changes.GetValueOrDefault(e.Sequence, [])])).ToList());
+            .Select(e => new FeedMessage(InPublicWords(e), [.. OwnChanges(e), .. changes.GetValueOrDefault(e.Sequence, [])])).ToList());
     }
+
+    /// <summary>
+    /// The event as followers read it: its data in the documents' and answers' words (kebab-case kinds and claims:
+    /// "company", "stated", "third-party"), not as Marten stored them ("Company"). The stored event, the log and
+    /// its seals keep their bytes; only what the feed sends is written again, through the one event type.
+    /// </summary>
+    internal static LogEntry InPublicWords(LogEntry e) => EventNames.TypeOf(e.Type) is { } type
+        ? e with { Data = JsonSerializer.SerializeToElement(e.Data.Deserialize(type, LedgerJson.Options), type, LedgerJson.Options) }
+        : e;
 
     /// <summary>
     /// What the writes ending at these sequences changed in the fact and holding projections, by
