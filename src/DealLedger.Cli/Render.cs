@@ -177,7 +177,7 @@ internal static class Render
             var through = (x.Computed is { } computed ? $"the chains of stakes through intermediaries give {computed.ToReadable()}" : "no chain of stakes through intermediaries reaches") +
                 (x.Control ? ", and a control chain (of unstated share) joins them" : "");
             s.AppendLine($"  stated indirect: {x.Name} ({(owners ? x.Holder : x.Subject)}) {x.Stated.ToReadable()} ({x.Fact}) — {through}" +
-                (x.Allowed ? "" : "; the chains do not allow what is stated"));
+                (x.Allowed switch { false => "; the chains do not allow what is stated", null => "; not checked: chains longer than the depth asked were not followed", _ => "" }));
         }
         if (!a.AllChainsCounted)
         {

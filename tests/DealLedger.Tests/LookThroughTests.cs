@@ -171,6 +171,7 @@ public sealed class LookThroughTests
               - { id: state-opco-more, type: indirect-stake, holder: state, subject: opco, share: { min: 75, max: 100 }, valid: { from: 2016-01-01 }, sources: [ { source: wire, claim: stated } ] }
               - { id: partner-opco-said, type: indirect-stake, holder: partner, subject: opco, share: { exact: 60 }, valid: { from: 2020-01-01 }, sources: [ { source: wire, claim: stated } ] }
               - { id: early-opco-said, type: indirect-stake, holder: early, subject: opco, share: { exact: 5 }, valid: { from: 2016-01-01 }, sources: [ { source: wire, claim: stated } ] }
+              - { id: partner-holdco-said, type: indirect-stake, holder: partner, subject: holdco, share: { exact: 80 }, valid: { from: 2020-01-01 }, sources: [ { source: wire, claim: stated } ] }
         """;
 
     [Fact]
@@ -190,7 +191,7 @@ public sealed class LookThroughTests
         Assert.DoesNotContain(a.Owners!, o => o.Owner is "partner" or "early");
         Assert.Equal(Share.OfExact(10m), (await s.Ledger.HoldingAsync("state", "opco", Day)).Share);
         // Flagged first: what no chain allows.
-        Assert.Equal([("early-opco-said", false), ("state-opco-more", false), ("partner-opco-said", true), ("state-opco-said", true)],
+        Assert.Equal([("early-opco-said", (bool?)false), ("state-opco-more", false), ("partner-opco-said", true), ("state-opco-said", true)],
             a.Stated.Select(x => (x.Fact, x.Allowed)));
         var said = a.Stated.Single(x => x.Fact == "state-opco-said");
         Assert.Equal(Share.OfExact(60m), said.Computed);
@@ -205,8 +206,43 @@ public sealed class LookThroughTests
         Assert.DoesNotContain((await s.Ledger.OwnersThroughAsync("opco", new DateOnly(2019, 6, 1), null, new LookThroughRequest())).Stated, x => x.Fact == "partner-opco-said");
         // The holdings direction: the state's claims about what it holds through chains.
         var held = await s.Ledger.HoldingsThroughAsync("state", Day, null, new LookThroughRequest());
-        Assert.Equal([("state-opco-more", false), ("state-opco-said", true)], held.Stated.Select(x => (x.Fact, x.Allowed)));
+        Assert.Equal([("state-opco-more", (bool?)false), ("state-opco-said", true)], held.Stated.Select(x => (x.Fact, x.Allowed)));
         Assert.Equal("Operating Company", held.Stated[0].Name);
+        // The partner's voting rights over the holding company are a control fact straight to it: no chain through
+        // anyone, so they allow no indirect share of it.
+        var holdco = Assert.Single((await s.Ledger.OwnersThroughAsync("holdco", Day, null, new LookThroughRequest())).Stated);
+        Assert.Equal(("partner-holdco-said", false, (bool?)false), (holdco.Fact, holdco.Control, holdco.Allowed));
+        // Within one stake, no chain through an intermediary is followed: the state's claims are not judged, not refused.
+        var shallow = await s.Ledger.OwnersThroughAsync("opco", Day, null, new LookThroughRequest(Depth: 1));
+        Assert.Null(shallow.Stated.Single(x => x.Fact == "state-opco-said").Allowed);
+        Assert.Null(shallow.Stated.Single(x => x.Fact == "state-opco-more").Allowed);
+    }
+
+    [Fact]
+    public async Task a_stated_share_equal_to_the_one_the_chains_give_as_shown_is_allowed()
+    {
+        await using var s = await Scenario.StartAsync();
+        // A third of a third of a third: 3.6926037 %, shown as 3.692604 %.
+        await s.ImportAsync("""
+            organizations:
+              - { id: p1, name: P1, kind: company }
+              - { id: p2, name: P2, kind: company }
+              - { id: p3, name: P3, kind: company }
+              - { id: p4, name: P4, kind: company }
+            deals:
+              - id: thirds
+                parties: [p1, p4]
+                facts:
+                  - { id: p1-p2, type: stake, holder: p1, subject: p2, share: { exact: 33.3 }, valid: { from: 2020-01-01 }, sources: [ { source: filing, claim: stated } ] }
+                  - { id: p2-p3, type: stake, holder: p2, subject: p3, share: { exact: 33.3 }, valid: { from: 2020-01-01 }, sources: [ { source: filing, claim: stated } ] }
+                  - { id: p3-p4, type: stake, holder: p3, subject: p4, share: { exact: 33.3 }, valid: { from: 2020-01-01 }, sources: [ { source: filing, claim: stated } ] }
+                  - { id: p1-p4-said, type: indirect-stake, holder: p1, subject: p4, share: { exact: 3.692604 }, valid: { from: 2020-01-01 }, sources: [ { source: wire, claim: stated } ] }
+            """);
+
+        var stated = Assert.Single((await s.Ledger.OwnersThroughAsync("p4", Day, null, new LookThroughRequest())).Stated);
+
+        Assert.Equal(Share.OfExact(3.692604m), stated.Computed);
+        Assert.True(stated.Allowed);
     }
 
     [Theory]

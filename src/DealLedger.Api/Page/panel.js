@@ -149,11 +149,11 @@ function ownersThrough(answer, ctx) {
       : null,
     answer.stated.length
       ? [h('h4', { text: `Stated to hold it indirectly (${answer.stated.length})` }),
-        h('ul', { class: 'stated-list' }, answer.stated.map((x) => h('li', { class: x.allowed ? null : 'flagged', dataset: { fact: x.fact } },
+        h('ul', { class: 'stated-list' }, answer.stated.map((x) => h('li', { class: x.allowed === false ? 'flagged' : null, dataset: { fact: x.fact } },
           h('strong', { text: x.name }),
           ` — ${shareLabel(x.stated)} stated; ${x.computed ? `the chains of stakes give ${shareLabel(x.computed)}` : 'no chain of stakes reaches'}` +
           `${x.control ? ', and a control chain of unstated share joins them' : ''}` +
-          `${x.allowed ? '' : ': the chains do not allow what is stated'}`)))]
+          `${x.allowed === false ? ': the chains do not allow what is stated' : x.allowed === null ? ' (not checked: chains longer than the depth asked were not followed)' : ''}`)))]
       : null);
 }
 

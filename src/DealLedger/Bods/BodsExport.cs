@@ -29,6 +29,9 @@ public static class BodsExport
 {
     public const string Publisher = "DealLedger";
 
+    /// <summary>How the annotation of an indirect relationship the export computed begins (the import knows its own derivations by it).</summary>
+    internal const string ComputedText = "Computed by DealLedger";
+
     /// <param name="indirect">Also write the indirect relationships the chains of stakes give (look-through), each with its component records.</param>
     public static async Task<BodsExportResult> ExportBodsAsync(this Ledger ledger, string path, DateOnly? at = null, DateTimeOffset? knownAt = null, bool indirect = false,
         CancellationToken ct = default)
@@ -120,11 +123,13 @@ public static class BodsExport
             foreach (var owner in ChainSums.Owners(links, subject, LookThroughRequest.DefaultDepth).Reached.Where(r => r.Strongest.Any(c => c.Links.Count > 1))
                          .OrderBy(r => r.Organization, StringComparer.Ordinal))
             {
-                if ((owner.Direct is null ? owner : ChainSums.Indirect(links, owner.Organization, subject, LookThroughRequest.DefaultDepth)) is not { } through)
+                // With a direct stake too, the sums without it (whose chains index the stakes without it).
+                var found = owner.Direct is null ? (owner, links) : ChainSums.Indirect(links, owner.Organization, subject, LookThroughRequest.DefaultDepth);
+                if (found is not var (through, among))
                 {
                     continue;
                 }
-                var chains = through.Strongest.Where(c => c.Links.Count > 1).Select(c => c.Links.Select(i => links[i]).ToList()).ToList();
+                var chains = through.Strongest.Where(c => c.Links.Count > 1).Select(c => c.Links.Select(i => among[i]).ToList()).ToList();
                 written.Add(writer.IndirectRelationship(owner.Organization, subject, through.Share.ToShare(), through.Chains, chains, day));
             }
         }
@@ -324,7 +329,7 @@ public static class BodsExport
                 ["interests"] = new JsonArray(interest),
                 ["componentRecords"] = new JsonArray(components.Select(c => (JsonNode)c).ToArray()),
             };
-            var text = $"Computed by DealLedger on {day:yyyy-MM-dd}: the sum over {chainCount} {(chainCount == 1 ? "chain" : "chains")} of stakes through intermediaries " +
+            var text = $"{ComputedText} on {day:yyyy-MM-dd}: the sum over {chainCount} {(chainCount == 1 ? "chain" : "chains")} of stakes through intermediaries " +
                 "of the product of the shares along each (look-through), the direct stake between the two left out; the strongest chains' records are its components.";
             return Statement($"{RecordOf(holder)}~{RecordOf(subject)}~indirect", "relationship", RecordOf(subject), details, null,
                 new JsonArray(Annotation("/recordDetails/interests/0", "commenting", BodsTranslation.Clip(text))));

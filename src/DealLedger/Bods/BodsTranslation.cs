@@ -174,6 +174,13 @@ internal sealed class BodsTranslation(LedgerTransaction t)
             NotKept(d, annotations);
             return;
         }
+        // An indirect relationship this ledger's export computed from its chains is a derivation, not a declaration: read
+        // back as a stated claim it would only restate the chains, once more with every export and import.
+        if (annotations.Any(a => a.Author == BodsExport.Publisher && a.Description?.StartsWith(BodsExport.ComputedText, StringComparison.Ordinal) == true))
+        {
+            d.Unmapped.Add($"an indirect relationship {BodsExport.Publisher} computed from the chains it lists (componentRecords), not a declaration: those chains' own statements are what is read");
+            return;
+        }
         if (holder == subject)
         {
             d.Unmapped.Add($"the interested party and the subject are the same record ({s.RecordId}): no one holds an interest in itself");

@@ -32,6 +32,18 @@ internal readonly record struct Bounds(decimal Lower, bool LowerInclusive, decim
         Upper * o.Upper,
         (UpperInclusive && o.UpperInclusive) || (Upper == 0m && UpperInclusive) || (o.Upper == 0m && o.UpperInclusive));
 
+    /// <summary>
+    /// The ends as answers show them (<see cref="ToShare"/>: 6 decimal places of a percent), rounded outward, so what
+    /// is shown never lies outside what it stands for.
+    /// </summary>
+    public Bounds Shown()
+    {
+        const decimal scale = 100_000_000m;
+        var lower = Math.Floor(Lower * scale) / scale;
+        var upper = Math.Ceiling(Upper * scale) / scale;
+        return new(lower, LowerInclusive || lower != Lower, upper, UpperInclusive || upper != Upper);
+    }
+
     /// <summary>Whether some share lies within both (each end as reached or only approached).</summary>
     public bool Meets(Bounds o)
     {

@@ -38,9 +38,13 @@ internal static class ChainSums
     /// <summary>
     /// What chains of stakes through intermediaries give <paramref name="holder"/> of <paramref name="end"/>: the sums
     /// without the direct stake between the two, if any; null when no such chain of at most <paramref name="depth"/> stakes reaches.
+    /// The reach's chains index <c>Links</c>, the stakes without that direct one.
     /// </summary>
-    public static Reach? Indirect(IReadOnlyList<Link> links, string holder, string end, int depth) =>
-        Owners(links.Where(l => (l.Holder, l.Subject) != (holder, end)).ToList(), end, depth).Reached.FirstOrDefault(r => r.Organization == holder);
+    public static (Reach Reach, IReadOnlyList<Link> Links)? Indirect(IReadOnlyList<Link> links, string holder, string end, int depth)
+    {
+        var without = links.Where(l => (l.Holder, l.Subject) != (holder, end)).ToList();
+        return Owners(without, end, depth).Reached.FirstOrDefault(r => r.Organization == holder) is { } reach ? (reach, without) : null;
+    }
 
     private static Walked Walk(IReadOnlyList<Link> all, string origin, int depth, bool towardEnd)
     {

@@ -106,9 +106,10 @@ public sealed record UnaccountedCapital(string Organization, OwnedTotal Known);
 /// look-through share the chains of stakes give through intermediaries (the direct stake between the two left out; null
 /// when no such chain within the depth reaches), whether a control chain joins them too (<see cref="Control"/>: its
 /// economic share is not stated, so the chains may give up to all), and whether the chains allow what was stated
-/// (<see cref="Allowed"/> false flags a claim no computed range allows). Never added to the shares above.
+/// (<see cref="Allowed"/> false flags a claim no computed range allows; null when they do not and chains longer than
+/// the depth asked were not followed, so the answer cannot tell). Never added to the shares above.
 /// </summary>
-public sealed record StatedIndirect(string Holder, string Subject, string Name, Share Stated, Share? Computed, bool Control, bool Allowed, TieStatus Status,
+public sealed record StatedIndirect(string Holder, string Subject, string Name, Share Stated, Share? Computed, bool Control, bool? Allowed, TieStatus Status,
     string Fact, IReadOnlyList<SourceCitation> Sources);
 
 /// <summary>An organization that controls the one asked about (or that it controls) through control facts and majority-held intermediaries (> 50 %), apart from the ownership figures.</summary>
@@ -139,14 +140,19 @@ public static class LookThroughQuery
         var stakes = new List<(string Holder, string Subject, Finding Finding)>();
         var seen = new HashSet<string>(StringComparer.Ordinal) { org };
         var frontier = new List<string> { org };
+        // Whether chains longer than the depth exist (owners: stakes found one level past it), or may (holdings: organizations
+        // at its edge whose own stakes were not read): then a stated claim the chains within it do not give cannot be judged.
+        var cutOff = false;
         for (var level = 0; level <= request.Depth && frontier.Count > 0; level++)
         {
             if (!towardEnd && level == request.Depth)
             {
+                cutOff = true;
                 break;
             }
             var found = await HoldingQuery.HeldByAnyAsync(c, towardEnd ? HoldingQuery.Side.Subject : HoldingQuery.Side.Holder, frontier, k, day, ct);
             stakes.AddRange(found);
+            cutOff = level == request.Depth && found.Count > 0;
             frontier = found.Select(s => towardEnd ? s.Holder : s.Subject).Where(seen.Add).ToList();
         }
         var links = stakes.Select(s => new Link(s.Holder, s.Subject, Bounds.Counted(s.Finding.Status, s.Finding.Share, s.Finding.Alternatives?.Select(a => a.Share)))).ToList();
@@ -236,13 +242,17 @@ public static class LookThroughQuery
         var statedAnswers = stated.Select(f =>
         {
             var claimed = Bounds.Counted(HoldingStatus.Held, f.Claim.Share, null);
-            // Not reached by any chain: the chains give it nothing, so only a claim that admits 0 % is allowed.
-            var computed = ChainSums.Indirect(links, f.Claim.Holder, f.Claim.Subject, request.Depth)?.Share;
-            var byControl = controlled.Any(x => x.Organization == Other(f.Claim));
-            var allowed = computed ?? Bounds.None;
+            // Not reached by any chain: the chains give it nothing, so only a claim that admits 0 % is allowed. Compared as
+            // shown (to 6 decimal places of a percent, rounded outward), so a share the ledger shows is never refused.
+            var computed = ChainSums.Indirect(links, f.Claim.Holder, f.Claim.Subject, request.Depth)?.Reach.Share;
+            // A chain of control through intermediaries (a control fact straight to it is no chain through anyone).
+            var byControl = controlled.Any(x => x.Organization == Other(f.Claim) && x.Chains.Any(ch => ch.Count > 1));
+            var given = computed?.Shown() ?? Bounds.None;
+            var allowed = claimed.Meets(byControl ? given with { Upper = 1m, UpperInclusive = true } : given);
             return new StatedIndirect(f.Claim.Holder, f.Claim.Subject, names.GetValueOrDefault(Other(f.Claim), Other(f.Claim)), f.Claim.Share, computed?.ToShare(), byControl,
-                claimed.Meets(byControl ? allowed with { Upper = 1m, UpperInclusive = true } : allowed), f.Status!.Value, f.Fact.Id, Cite(SourceCatalog.CitedBy(f.Fact)));
-        }).OrderBy(x => x.Allowed).ThenBy(x => towardEnd ? x.Holder : x.Subject, StringComparer.Ordinal).ThenBy(x => x.Fact, StringComparer.Ordinal).ToList();
+                allowed ? true : cutOff ? null : false, f.Status!.Value, f.Fact.Id, Cite(SourceCatalog.CitedBy(f.Fact)));
+        }).OrderBy(x => x.Allowed switch { false => 0, null => 1, true => 2 }).ThenBy(x => towardEnd ? x.Holder : x.Subject, StringComparer.Ordinal)
+            .ThenBy(x => x.Fact, StringComparer.Ordinal).ToList();
 
         return new LookThroughAnswer(org, ValidDate.OfDay(day).ToString(), Instant.Format(k), request.Depth, request.Threshold,
             towardEnd ? entries : null, towardEnd ? null : entries,
