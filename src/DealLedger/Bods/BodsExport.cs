@@ -248,11 +248,7 @@ public static class BodsExport
                 var interest = new JsonObject { ["type"] = "shareholding", ["directOrIndirect"] = "direct" };
                 if (holding.Share is { } share)
                 {
-                    interest["share"] = ShareJson(share);
-                    if (share.Wording is { } w)
-                    {
-                        interest["details"] = w;
-                    }
+                    Shareholding(interest, share);
                 }
                 Dates(interest, holding.Since, holding.Until, false, 0, annotations);
                 var rating = holding.Status == HoldingStatus.Uncertain
@@ -277,11 +273,7 @@ public static class BodsExport
                 }
                 else if (fact is IndirectStake indirect)
                 {
-                    interest["share"] = ShareJson(indirect.Share);
-                    if (indirect.Share.Wording is { } w)
-                    {
-                        interest["details"] = w;
-                    }
+                    Shareholding(interest, indirect.Share);
                 }
                 if (DetailsOf(fact) is { } text)
                 {
@@ -333,6 +325,16 @@ public static class BodsExport
                 "of the product of the shares along each (look-through), the direct stake between the two left out; the strongest chains' records are its components.";
             return Statement($"{RecordOf(holder)}~{RecordOf(subject)}~indirect", "relationship", RecordOf(subject), details, null,
                 new JsonArray(Annotation("/recordDetails/interests/0", "commenting", BodsTranslation.Clip(text))));
+        }
+
+        /// <summary>A shareholding's share, its wording as the interest's details (the import reads it back as a note).</summary>
+        private static void Shareholding(JsonObject interest, Share share)
+        {
+            interest["share"] = ShareJson(share);
+            if (share.Wording is { } w)
+            {
+                interest["details"] = w;
+            }
         }
 
         /// <summary>Start and end as BODS days; a month or year is its first day, with an annotation of the export giving the precision.</summary>

@@ -78,18 +78,19 @@ internal static class FactVersions
             r => Read(r.GetString(0)), ct, pairs.Select(p => p.Holder).ToArray(), pairs.Select(p => p.Subject).ToArray(), LedgerJson.Word(FactType.Stake), knownAt);
 
     /// <summary>
-    /// The facts of a kind that touch any of these organizations, as known at an instant: by the organizations' index for
-    /// a few of them; for many (a portfolio of thousands), every fact of the kind read once, which is cheaper than thousands of probes.
+    /// The facts of these kinds that touch any of these organizations, as known at an instant: by the organizations' index for
+    /// a few of them; for many (a portfolio of thousands), every fact of the kinds read once, which is cheaper than thousands of probes.
     /// </summary>
-    public static async Task<List<FactState>> OfTypeAmongAsync(NpgsqlConnection c, FactType type, IReadOnlyCollection<string> orgs, DateTimeOffset knownAt, CancellationToken ct)
+    public static async Task<List<FactState>> OfTypesAmongAsync(NpgsqlConnection c, IReadOnlyList<FactType> types, IReadOnlyCollection<string> orgs, DateTimeOffset knownAt,
+        CancellationToken ct)
     {
         if (orgs.Count <= 200)
         {
-            return await Sql.ListAsync(c, $"select state::text from {Table} where orgs && $1::text[] and type = $2 and recorded @> $3::timestamptz order by fact_id",
-                r => Read(r.GetString(0)), ct, orgs.ToArray(), LedgerJson.Word(type), knownAt);
+            return await Sql.ListAsync(c, $"select state::text from {Table} where orgs && $1::text[] and type = any($2) and recorded @> $3::timestamptz order by fact_id",
+                r => Read(r.GetString(0)), ct, orgs.ToArray(), types.Select(LedgerJson.Word).ToArray(), knownAt);
         }
         var among = orgs.ToHashSet(StringComparer.Ordinal);
-        return (await OfTypesAsync(c, knownAt, [type], ct)).Where(f => f.Current.Organizations.Any(among.Contains)).ToList();
+        return (await OfTypesAsync(c, knownAt, types, ct)).Where(f => f.Current.Organizations.Any(among.Contains)).ToList();
     }
 
     /// <summary>Every fact touching an organization, as known at an instant.</summary>

@@ -170,9 +170,12 @@ public static class LookThroughQuery
             .Where(u => u.Known.Min < 100m).ToList();
         var shortOfOwners = unaccounted.Select(u => u.Organization).ToHashSet(StringComparer.Ordinal);
 
+        // In one read: control facts and stated indirect stakes touching the organizations reached (the one asked about among them).
+        var ties = (await FactVersions.OfTypesAmongAsync(c, [FactType.Control, FactType.IndirectStake], walked.Organizations.ToList(), k, ct))
+            .Where(f => !f.IsRetracted).ToList();
+
         // Control: control facts in force into (or out of) the organizations reached, with the majority stakes among them.
-        var controls = (await FactVersions.OfTypeAmongAsync(c, FactType.Control, walked.Organizations.ToList(), k, ct))
-            .Where(f => !f.IsRetracted).Select(f => (Fact: f, Control: (Control)f.Current))
+        var controls = ties.Where(f => f.Current is Control).Select(f => (Fact: f, Control: (Control)f.Current))
             .Where(f => walked.Organizations.Contains(towardEnd ? f.Control.Subject : f.Control.Holder))
             .Select(f => (f.Fact, f.Control, Status: RelationshipsQuery.StatusAt(f.Fact, day)))
             .Where(f => f.Status is not null).ToList();
@@ -181,8 +184,7 @@ public static class LookThroughQuery
         var controlled = ChainSums.Control(controlLinks, org, request.Depth, towardEnd);
 
         // Stated indirect stakes into (or out of) the organization asked about, in force then: set against the chains, never added.
-        var stated = (await FactVersions.OfTypeAmongAsync(c, FactType.IndirectStake, [org], k, ct))
-            .Where(f => !f.IsRetracted).Select(f => (Fact: f, Claim: (IndirectStake)f.Current))
+        var stated = ties.Where(f => f.Current is IndirectStake).Select(f => (Fact: f, Claim: (IndirectStake)f.Current))
             .Where(f => (towardEnd ? f.Claim.Subject : f.Claim.Holder) == org)
             .Select(f => (f.Fact, f.Claim, Status: RelationshipsQuery.StatusAt(f.Fact, day)))
             .Where(f => f.Status is not null).ToList();
