@@ -2,7 +2,7 @@ using DealLedger.Holdings;
 
 namespace DealLedger.Tests;
 
-/// <summary>A fresh ledger with the basic organizations and sources, for one test's story.</summary>
+/// <summary>A fresh ledger (with the basic organizations and sources, unless asked without), for one test's story; dropped when disposed.</summary>
 public sealed class Scenario : IAsyncDisposable
 {
     private TestDatabase db = null!;
@@ -10,11 +10,15 @@ public sealed class Scenario : IAsyncDisposable
     public Ledger Ledger { get; private set; } = null!;
     public TestDatabase Database => db;
 
-    public static async Task<Scenario> StartAsync()
+    /// <param name="basics">Without them: an empty ledger (an import that must bring everything it names).</param>
+    public static async Task<Scenario> StartAsync(bool basics = true)
     {
         var s = new Scenario { db = await TestDatabase.CreateAsync() };
         s.Ledger = s.db.Connect();
-        await s.Ledger.ImportYamlAsync(Seeds.Basics);
+        if (basics)
+        {
+            await s.Ledger.ImportYamlAsync(Seeds.Basics);
+        }
         return s;
     }
 
