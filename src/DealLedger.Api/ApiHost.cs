@@ -85,6 +85,7 @@ public static class ApiHost
         api.AddEndpointFilter(RefuseUnknownQueryParameters);
         Holdings.Map(api);
         Organizations.Map(api);
+        Changes.Map(api);
         Events.Map(api);
         Writing.Map(api);
         Keys.Map(api);

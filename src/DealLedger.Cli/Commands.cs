@@ -2,6 +2,7 @@ using System.CommandLine;
 using DealLedger.Access;
 using DealLedger.Auditing;
 using DealLedger.Bods;
+using DealLedger.Changes;
 using DealLedger.Holdings;
 using DealLedger.Importing;
 using DealLedger.Ownership;
@@ -114,6 +115,18 @@ public static class Commands
         Queries(organizations, o, e, (l, p, ct) => l.SearchOrganizationsAsync(p.GetValue(text), ParseKnownAt(p),
             PageRequest.Parse(p.GetValue(searchLimit), p.GetValue(searchAfter), OrganizationSearch.DefaultLimit, OrganizationSearch.MaxLimit, "--limit", "--after"), ct), Render.Organizations);
 
+        var knownFrom = new Option<string?>("--known-from") { Description = "What the ledger learned after this recorded instant (ISO 8601): every pair and tie whose answer differs, with the events that changed it" };
+        var knownTo = new Option<string?>("--known-to") { Description = "With --known-from: up to this recorded instant (default: now)" };
+        var changesAt = new Option<string?>("--at") { Description = "With --known-from: compare the answers on this date (YYYY-MM-DD), not the whole history; with --to-at: the first of the two dates" };
+        var toAt = new Option<string?>("--to-at") { Description = "What changed in the world between --at and this date (YYYY-MM-DD): ties that started, ended or changed, as known at --known-at" };
+        var changesOrg = new Option<string?>("--org") { Description = "Only pairs and ties of this organization (e.g. mistral-ai)" };
+        var changesLimit = PageLimit("pairs and ties looked at", ChangesRequest.DefaultLimit, ChangesRequest.MaxLimit);
+        var changesAfter = new Option<string?>("--after") { Description = "Go on after this pair (HOLDER:SUBJECT) or tie (a fact id): the answer's page.next" };
+        var changes = new Command("changes", "What changed: what the ledger learned between two instants (--known-from), or what changed in the world between two dates (--at, --to-at)")
+            { knownFrom, knownTo, changesAt, toAt, KnownAt, changesOrg, changesLimit, changesAfter, Json };
+        Queries(changes, o, e, (l, p, ct) => l.ChangesAsync(ChangesRequest.Parse(p.GetValue(knownFrom), p.GetValue(knownTo), p.GetValue(changesAt), p.GetValue(toAt),
+            p.GetValue(KnownAt), p.GetValue(changesOrg), p.GetValue(changesLimit), p.GetValue(changesAfter), cli: true), ct), Render.Changes);
+
         var files = new Argument<string[]>("files") { Description = "Ledger documents (YAML or JSON, DESIGN §9), or BODS packages with --format bods", Arity = ArgumentArity.OneOrMore };
         var format = new Option<string?>("--format")
         {
@@ -207,7 +220,7 @@ public static class Commands
         Answers(listKeys, o, (l, _, ct) => l.KeysAsync(ct), Render.Keys);
         var keys = new Command("keys", "API keys for the HTTP API, with roles reader, writer, admin") { createKey, revokeKey, listKeys };
 
-        foreach (var c in new[] { holding, history, relationships, owners, holdings, graph, organizations, import, seed, events, migrate, keys }.Concat(AuditCommands.Build(o)).Concat(ReplayCommands.Build(o)))
+        foreach (var c in new[] { holding, history, changes, relationships, owners, holdings, graph, organizations, import, seed, events, migrate, keys }.Concat(AuditCommands.Build(o)).Concat(ReplayCommands.Build(o)))
         {
             root.Subcommands.Add(c);
         }

@@ -2,6 +2,7 @@ using DealLedger.Access;
 using System.Text;
 using DealLedger.Auditing;
 using DealLedger.Bods;
+using DealLedger.Changes;
 using DealLedger.Holdings;
 using DealLedger.Importing;
 using DealLedger.Ownership;
@@ -71,6 +72,52 @@ internal static class Render
                     $"replaced by {string.Join(", ", v.ReplacedBy.Select(b => $"#{b.Sequence} {b.Type}"))}" +
                     (v.Sources.Count > 0 ? $" on {string.Join(", ", v.Sources.Select(x => x.Id))}" : ""));
             }
+        }
+        return s.ToString().TrimEnd();
+    }
+
+    public static string Changes(ChangesAnswer a)
+    {
+        var s = new StringBuilder(a.Question == ChangeQuestion.Knowledge
+            ? $"What the ledger learned after {a.KnownFrom} up to {a.KnownTo}{(a.At is { } at ? $", about {at}" : "")}"
+            : $"What changed between {a.At} and {a.ToAt}, as known at {a.KnownAt}");
+        s.AppendLine($"{(a.Organization is { } org ? $" (only {org})" : "")}:");
+        if (a.Holdings.Count == 0 && a.Ties.Count == 0)
+        {
+            s.AppendLine("  nothing changed.");
+        }
+        static string Kinds(IReadOnlyList<ChangeKind> kinds) => string.Join(", ", kinds.Select(LedgerJson.Word));
+        static string Stretch(PeriodFinding p) =>
+            $"{p.From ?? "…"} to {p.To ?? "…"} {Status(p.Finding.Status)}{(p.Finding.Share is { } share ? $" {share.ToReadable()}" : "")}" +
+            (p.Finding.Confidence is { } c ? $" [{LedgerJson.Word(c)}]" : "");
+        static string Tie(TieState? t) => t is null ? "none"
+            : $"{(t.Status is { } x ? LedgerJson.Word(x) + ", " : "")}{(t.Fact.Current.Valid.OrEarlier ? "by" : "from")} {t.Fact.Current.Valid.From}" +
+                (t.Fact.EndsOn is { } end ? $" to {end}" : "") + (t.Fact.IsRetracted ? ", retracted" : "");
+        void Events(IReadOnlyList<ChangeEvent>? events)
+        {
+            foreach (var e in events ?? [])
+            {
+                s.AppendLine($"      #{e.Event.Sequence} {e.Event.Type} recorded {e.Event.RecordedAt}{(e.Event.Writer is { } w ? $" by {w}" : "")}" +
+                    (e.Sources.Count > 0 ? $" on {string.Join(", ", e.Sources.Select(x => x.Id))}" : ""));
+            }
+        }
+        foreach (var h in a.Holdings)
+        {
+            s.AppendLine($"  {h.Holder} → {h.Subject} ({h.Summary}): {Kinds(h.Kinds)}");
+            s.AppendLine($"      before: {(h.Before.Count == 0 ? "none" : string.Join("; ", h.Before.Select(Stretch)))}");
+            s.AppendLine($"      after:  {(h.After.Count == 0 ? "none" : string.Join("; ", h.After.Select(Stretch)))}");
+            Events(h.Events);
+        }
+        foreach (var t in a.Ties)
+        {
+            s.AppendLine($"  {t.Fact} ({t.Summary}): {Kinds(t.Kinds)}");
+            s.AppendLine($"      before: {Tie(t.Before)}");
+            s.AppendLine($"      after:  {Tie(t.After)}");
+            Events(t.Events);
+        }
+        if (a.Page.Next is { } next)
+        {
+            s.AppendLine($"  more: ask again with --after {next}");
         }
         return s.ToString().TrimEnd();
     }

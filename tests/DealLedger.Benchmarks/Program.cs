@@ -7,7 +7,7 @@ using DealLedger.Storage;
 // issue 8 on each, each with its comparison measured in the same run, and prints one table; writes it as
 // CSV and the scaling curves as PNG (artifacts/bench/ unless --out).
 //
-//   eng/bench [--quick] [--sizes 10000,100000,1000000] [--runs 3] [--only import,query,http,audit,feed,explorer,write,verify,lookthrough]
+//   eng/bench [--quick] [--sizes 10000,100000,1000000] [--runs 3] [--only import,query,http,audit,feed,explorer,write,verify,lookthrough,changes]
 //             (lookthrough: look-through owners on a group structure of its own, once whatever the sizes)
 //             (verify: the verify workload of audit alone, without rebuild and replay)
 //             (without import: the ledgers a previous run left, dealledger_bench_SIZE, are measured again)
@@ -17,7 +17,7 @@ using DealLedger.Storage;
 var quick = args.Contains("--quick");
 var runs = Arg("--runs", 3);
 var sizes = (Text("--sizes") ?? (quick ? "10000" : "10000,100000,1000000")).Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-var only = Text("--only")?.Split(',').ToHashSet() ?? ["import", "query", "http", "audit", "feed", "explorer", "write", "lookthrough"];
+var only = Text("--only")?.Split(',').ToHashSet() ?? ["import", "query", "http", "audit", "feed", "explorer", "changes", "write", "lookthrough"];
 if (args.Contains("--timeline"))
 {
     TimelineTiming.Run();
@@ -66,6 +66,10 @@ foreach (var size in sizes)
     if (only.Contains("explorer"))
     {
         await ExplorerBench.RunAsync(bench, size, cs);
+    }
+    if (only.Contains("changes"))
+    {
+        await ChangesBench.RunAsync(bench, size, cs);
     }
     if (only.Contains("audit"))
     {

@@ -45,6 +45,7 @@ public sealed class AccessMatrixTests(ApiHostFixture api, ITestOutputHelper outp
         new("GET /api/organizations/{organization}/owners", _ => Get("/api/organizations/mistral-ai/owners"), 401, 200, 200, 200, 200),
         new("GET /api/organizations/{organization}/holdings", _ => Get("/api/organizations/microsoft/holdings?through=true"), 401, 200, 200, 200, 200),
         new("GET /api/graph", _ => Get("/api/graph?at=2024-06-01"), 401, 200, 200, 200, 200),
+        new("GET /api/changes", _ => Get("/api/changes?knownFrom=2020-01-01T00:00:00Z&org=microsoft"), 401, 200, 200, 200, 200),
         new("GET /api/organizations", _ => Get("/api/organizations?q=mistral"), 401, 200, 200, 200, 200),
         new("GET /api/events", _ => Get("/api/events?limit=5"), 401, 200, 200, 200, 200),
         new("GET /api/facts/{fact}", _ => Get("/api/facts/microsoft-mistral-stake"), 401, 200, 200, 200, 200),

@@ -512,6 +512,27 @@ public static class BadInputCatalogue
         Get(query, "feed limit 1,001", "/api/feed?limit=1001", 400, "limit", "limit must be between 1 and 1000, got 1001");
         Get(query, "feed stream Last-Event-ID in words", "/api/feed/stream", 400, "Last-Event-ID", "Last-Event-ID 'abc' is not a whole number", new() { ["Last-Event-ID"] = "abc" });
 
+        const string changes = "what changed";
+        const string from = "knownFrom=2020-01-01T00:00:00Z";
+        Get(changes, "changes without a moment", "/api/changes", 400, "knownFrom", "changes compares two moments: give knownFrom");
+        Get(changes, "changes knownFrom in words", "/api/changes?knownFrom=yesterday", 400, "knownFrom", "knownFrom 'yesterday' is not an instant");
+        Get(changes, "changes knownTo on 30 February", $"/api/changes?{from}&knownTo=2024-02-30T00:00:00Z", 400, "knownTo", "knownTo '2024-02-30T00:00:00Z' is not an instant");
+        Get(changes, "changes knownFrom after knownTo", "/api/changes?knownFrom=2025-01-01T00:00:00Z&knownTo=2024-01-01T00:00:00Z", 400, "knownFrom",
+            "knownFrom 2025-01-01T00:00:00Z is after knownTo 2024-01-01T00:00:00Z");
+        Get(changes, "changes knownFrom in the future", "/api/changes?knownFrom=2999-01-01T00:00:00Z", 400, "knownFrom", "knownFrom 2999-01-01T00:00:00Z is in the future");
+        Get(changes, "changes at 30 February", $"/api/changes?{from}&at=2024-02-30", 400, "at", "at '2024-02-30' is not a date");
+        Get(changes, "changes with knownAt for a knowledge diff", $"/api/changes?{from}&knownAt=2024-01-01T00:00:00Z", 400, "knownAt", "give knownTo, not knownAt");
+        Get(changes, "changes of both kinds at once", $"/api/changes?{from}&at=2024-01-01&toAt=2025-01-01", 400, "toAt", "toAt compares two dates, knownFrom two instants");
+        Get(changes, "changes toAt without at", "/api/changes?toAt=2025-01-01", 400, "at", "give both dates");
+        Get(changes, "changes toAt before at", "/api/changes?at=2025-01-01&toAt=2024-01-01", 400, "toAt", "toAt 2024-01-01 is before at 2025-01-01");
+        Get(changes, "changes with knownTo for a world diff", "/api/changes?at=2024-01-01&toAt=2025-01-01&knownTo=2026-01-01T00:00:00Z", 400, "knownTo", "give knownAt, not knownTo");
+        Get(changes, "changes toAt in year 9999", "/api/changes?at=2024-01-01&toAt=9999-12-31", 400, "toAt", LastYear);
+        Get(changes, "changes of an unknown organization", $"/api/changes?{from}&org=nobody", 404, "org", "unknown organization 'nobody'");
+        Get(changes, "changes of an organization that is not an id", "/api/changes?at=2024-01-01&toAt=2025-01-01&org=Acme", 400, "org", "org 'Acme' is not an id");
+        Get(changes, "changes after a cursor of three parts", $"/api/changes?{from}&after=a:b:c", 400, "after", "after 'a:b:c' is not where a page ended");
+        Get(changes, "changes after a pair in capitals", $"/api/changes?{from}&after=Acme:globex", 400, "after", "after 'Acme' is not an id");
+        Get(changes, "changes limit 1,001", $"/api/changes?{from}&limit=1001", 400, "limit", "limit must be between 1 and 1000, got 1001");
+
         Get(query, "knownAt misspelled", "/api/holdings/acme/globex?knwonAt=2020-01-01T00:00:00Z", 400, "knwonAt", "unknown query parameter 'knwonAt' (this route takes: at, knownAt)");
         Get(query, "a parameter the graph does not take", "/api/graph?holder=acme", 400, "holder", "unknown query parameter 'holder'");
         Post(query, "a query parameter on a write", "/api/organizations?dryRun=true", "{ \"id\": \"q\", \"name\": \"Q\", \"kind\": \"company\" }", 400, "dryRun", "unknown query parameter 'dryRun' (this route takes none)");
@@ -595,6 +616,13 @@ public static class BadInputCatalogue
         Cli(query, "--threshold with a percent sign", "--threshold '25%' is not a percentage", "owners", "globex", "--through", "--threshold", "25%");
         Cli(query, "--threshold without --through", "--threshold needs --through", "owners", "globex", "--threshold", "25");
         Cli(query, "--limit with --through", "--limit and --after page the direct owners", "owners", "globex", "--through", "--limit", "5");
+        Cli(query, "changes without a moment", "changes compares two moments: give --known-from", "changes");
+        Cli(query, "changes --known-from in words", "--known-from 'yesterday' is not an instant", "changes", "--known-from", "yesterday");
+        Cli(query, "changes --known-from after --known-to", "--known-from 2025-01-01T00:00:00Z is after --known-to 2024-01-01T00:00:00Z",
+            "changes", "--known-from", "2025-01-01T00:00:00Z", "--known-to", "2024-01-01T00:00:00Z");
+        Cli(query, "changes --to-at before --at", "--to-at 2024-01-01 is before --at 2025-01-01", "changes", "--at", "2025-01-01", "--to-at", "2024-01-01");
+        Cli(query, "changes of an unknown organization", "unknown organization 'nobody'", "changes", "--known-from", "2020-01-01T00:00:00Z", "--org", "nobody");
+        Cli(query, "changes --after a cursor of three parts", "--after 'a:b:c' is not where a page ended", "changes", "--known-from", "2020-01-01T00:00:00Z", "--after", "a:b:c");
         Cli(query, "--limit in words", "--limit 'abc' is not a whole number of 0 or more", "events", "--limit", "abc");
         Cli(query, "--limit beyond 32 bits", "--limit must be between 1 and 10000, got 99999999999", "events", "--limit", "99999999999");
         Cli(query, "--limit 0", "--limit must be between 1 and 10000, got 0", "events", "--limit", "0");
