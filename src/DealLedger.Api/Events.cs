@@ -33,30 +33,41 @@ public static class Events
             .WithTags("Events").WithSummary("A fact as the ledger holds it now, with what touched it; its ETag is its version (send it as If-Match when amending)");
 
         var feed = reader.MapGroup("/feed").WithTags("Feed");
-        feed.MapGet("", (Ledger ledger, string? after, string? limit, CancellationToken ct) =>
+        feed.MapGet("", (Ledger ledger, string? after, string? limit, string? org, string? pair, string? kind, CancellationToken ct) =>
             {
                 var page = Page(after, limit, ChangeFeed.MaxLimit);
-                return ledger.FeedAsync(page.After, page.Limit, ct);
+                return ledger.FeedAsync(page.After, page.Limit, FeedFilter.Parse(org, pair, kind), ct);
             })
-            .WithSummary("A page of the change feed after a checkpoint: events up to the high-water mark, each with the projection changes it made");
-        feed.MapGet("/stream", (Ledger ledger, LogSignal signal, HttpResponse response, string? after, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken ct) =>
-                TypedResults.ServerSentEvents(StreamAsync(ledger, signal, response, QueryArguments.Count(lastEventId, "Last-Event-ID", QueryArguments.Count(after, "after", 0L)), ct)))
-            .WithSummary("The change feed as Server-Sent Events: id is the global sequence; reconnect with Last-Event-ID to resume");
+            .WithSummary("A page of the change feed after a checkpoint: events up to the high-water mark, each with the projection changes it made. " +
+                "org, pair (HOLDER:SUBJECT) and kind (a fact kind) keep only the writes that changed what they name; next is then the sequence looked up to, the after of the next page");
+        feed.MapGet("/stream", (Ledger ledger, LogSignal signal, HttpResponse response, string? after, string? org, string? pair, string? kind,
+                [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken ct) =>
+                TypedResults.ServerSentEvents(StreamAsync(ledger, signal, response, QueryArguments.Count(lastEventId, "Last-Event-ID", QueryArguments.Count(after, "after", 0L)),
+                    FeedFilter.Parse(org, pair, kind), ct)))
+            .WithSummary("The change feed as Server-Sent Events: id is the global sequence; reconnect with Last-Event-ID to resume. With org, pair or kind, a checkpoint event " +
+                "(its id the sequence looked up to) follows a stretch of the log that named nothing, so a reconnection resumes past it");
     }
 
-    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(Ledger ledger, LogSignal signal, HttpResponse response, long after, [EnumeratorCancellation] CancellationToken ct)
+    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(Ledger ledger, LogSignal signal, HttpResponse response, long after, FeedFilter filter,
+        [EnumeratorCancellation] CancellationToken ct)
     {
         var started = false;
         while (!ct.IsCancellationRequested)
         {
             var wake = signal.NextAsync();
-            var page = await ledger.FeedAsync(after, ChangeFeed.MaxLimit, ct);
+            var page = await ledger.FeedAsync(after, ChangeFeed.MaxLimit, filter, ct);
             foreach (var m in page.Messages)
             {
                 yield return new SseItem<string>(LedgerJson.Serialize(m), "change") { EventId = m.Sequence.ToString(CultureInfo.InvariantCulture) };
             }
+            if (page.Next > (page.Messages.Count > 0 ? page.Messages[^1].Sequence : after))
+            {
+                // A filtered feed looked past its last message: say so, or a reconnection would look again from there.
+                yield return new SseItem<string>(LedgerJson.Serialize(new { lookedUpTo = page.Next }), "checkpoint") { EventId = page.Next.ToString(CultureInfo.InvariantCulture) };
+            }
+            var full = filter.IsEmpty ? page.Messages.Count == ChangeFeed.MaxLimit : page.Next < page.HighWaterMark;
             after = page.Next;
-            if (page.Messages.Count == ChangeFeed.MaxLimit)
+            if (full)
             {
                 continue;
             }

@@ -21,6 +21,9 @@ public sealed record FeedFollowerOptions
     /// <summary>Messages asked for per page (1–1000).</summary>
     public int PageSize { get; init; } = 500;
 
+    /// <summary>Only the writes that changed this organization's ties (the filtered feed); null: every write.</summary>
+    public string? Organization { get; init; }
+
     /// <summary>The pause after a page that did not fill up (the follower has caught up).</summary>
     public TimeSpan IdleDelay { get; init; } = TimeSpan.FromMilliseconds(200);
 
@@ -66,10 +69,10 @@ public sealed class FeedFollower(LedgerClient client, IDownstreamView view, Feed
             try
             {
                 checkpoint ??= await view.CheckpointAsync(ct);
-                var page = await client.FeedAsync(checkpoint.Value, options.PageSize, ct);
+                var page = await client.FeedAsync(checkpoint.Value, options.PageSize, options.Organization, ct);
                 checkpoint = await ApplyAsync(page, checkpoint.Value, ct);
                 backoff = options.FirstBackoff;
-                if (page.Messages.Count < options.PageSize)
+                if (options.Organization is null ? page.Messages.Count < options.PageSize : page.Next >= page.HighWaterMark)
                 {
                     await Task.Delay(options.IdleDelay, ct);
                 }
@@ -116,15 +119,16 @@ public sealed class FeedFollower(LedgerClient client, IDownstreamView view, Feed
             await view.ApplyAsync(message, ct);
             checkpoint = message.Sequence;
         }
+        // A whole page ends at its last message; a filtered one may look past it, to the sequence it names as next.
+        if (options.Organization is null ? page.Messages.Count > 0 && page.Next != checkpoint : page.Next < checkpoint || page.Next > page.HighWaterMark)
+        {
+            throw new FeedOrderException($"the feed's next checkpoint is {page.Next}, but its last message is {checkpoint}");
+        }
         if (page.Messages.Count > 0)
         {
-            if (page.Next != checkpoint)
-            {
-                throw new FeedOrderException($"the feed's next checkpoint is {page.Next}, but its last message is {checkpoint}");
-            }
             PageApplied?.Invoke(page, checkpoint);
         }
-        return checkpoint;
+        return page.Next;
     }
 
     private bool IsTransient(Exception e) => e switch

@@ -118,8 +118,11 @@ public sealed class LedgerClient : IDisposable
     // ---- The change feed -----------------------------------------------------------------------
 
     /// <summary>A page of the change feed after a checkpoint (limit 1–1000).</summary>
-    public Task<FeedPage> FeedAsync(long after, int limit = 100, CancellationToken ct = default) =>
-        GetAsync<FeedPage>($"api/feed{Query(("after", Number(after)), ("limit", Number(limit)))}", ct);
+    public Task<FeedPage> FeedAsync(long after, int limit = 100, CancellationToken ct = default) => FeedAsync(after, limit, null, ct);
+
+    /// <param name="org">Only the writes that changed this organization's ties (its registration, its facts and holdings); null: every write.</param>
+    public Task<FeedPage> FeedAsync(long after, int limit, string? org, CancellationToken ct = default) =>
+        GetAsync<FeedPage>($"api/feed{Query(("after", Number(after)), ("limit", Number(limit)), ("org", org))}", ct);
 
     // ---- Plumbing ------------------------------------------------------------------------------
 

@@ -3,14 +3,15 @@ using Npgsql;
 namespace DealLedger.Mirror;
 
 /// <summary>The mirror's settings: the API, its key and the mirror's own database, from flags or environment variables.</summary>
-public sealed record MirrorArguments(Uri Api, string Key, string Database, int PageSize = 500)
+public sealed record MirrorArguments(Uri Api, string Key, string Database, int PageSize = 500, string? Organization = null)
 {
     public const string Usage = """
-        usage: dealledger-mirror --api URL --key KEY --database CONNECTION [--page-size N]
+        usage: dealledger-mirror --api URL --key KEY --database CONNECTION [--page-size N] [--org ID]
           --api        the DealLedger API's root, e.g. http://127.0.0.1:5000   (or DEALLEDGER_API)
           --key        an API key with the reader role                          (or DEALLEDGER_KEY)
           --database   Npgsql connection string of the mirror's own database    (or MIRROR_DATABASE)
           --page-size  feed messages asked for per request, 1–1000; default 500 (or MIRROR_PAGE_SIZE)
+          --org        only the holdings of this organization (the filtered feed)  (or MIRROR_ORG)
         """;
 
     /// <summary>Reads flags (which win) and environment variables; a bad or missing value is an ArgumentException with one readable line.</summary>
@@ -20,9 +21,9 @@ public sealed record MirrorArguments(Uri Api, string Key, string Database, int P
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
-            if (name is not ("--api" or "--key" or "--database" or "--page-size"))
+            if (name is not ("--api" or "--key" or "--database" or "--page-size" or "--org"))
             {
-                throw new ArgumentException($"unknown argument '{name}' (expected --api, --key, --database, --page-size; see --help)");
+                throw new ArgumentException($"unknown argument '{name}' (expected --api, --key, --database, --page-size, --org; see --help)");
             }
             if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
             {
@@ -56,6 +57,11 @@ public sealed record MirrorArguments(Uri Api, string Key, string Database, int P
         {
             throw new ArgumentException($"--page-size '{pageText}' is not a whole number from 1 to 1000");
         }
-        return new MirrorArguments(api, key, database, pageSize);
+        var org = given.GetValueOrDefault("--org") ?? environment("MIRROR_ORG");
+        if (org is { Length: 0 } || (org is not null && !System.Text.RegularExpressions.Regex.IsMatch(org, "^[a-z0-9]+(-[a-z0-9]+)*$")))
+        {
+            throw new ArgumentException($"--org '{org}' is not an organization id (lowercase letters, digits and single hyphens)");
+        }
+        return new MirrorArguments(api, key, database, pageSize, org);
     }
 }

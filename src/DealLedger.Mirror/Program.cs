@@ -32,14 +32,14 @@ try
     var mirror = new HoldingsMirror(database);
     await mirror.CreateSchemaAsync(stop.Token);
     using var client = new LedgerClient(settings.Api, settings.Key);
-    var follower = new FeedFollower(client, mirror, new FeedFollowerOptions { PageSize = settings.PageSize, IsTransientViewFailure = e => e is NpgsqlException { IsTransient: true } })
+    var follower = new FeedFollower(client, mirror, new FeedFollowerOptions { PageSize = settings.PageSize, Organization = settings.Organization, IsTransientViewFailure = e => e is NpgsqlException { IsTransient: true } })
     {
         PageApplied = (page, checkpoint) => Console.WriteLine(
             $"mirror: applied {page.Messages.Count} message(s) {page.Messages[0].Sequence}–{checkpoint} " +
             $"(+{Count(page, c => c.Opened)} −{Count(page, c => c.Closed)} segments); high-water mark {page.HighWaterMark}"),
         Retrying = (e, pause) => Console.WriteLine($"mirror: {e.GetType().Name}: {e.Message}; retrying in {pause.TotalSeconds:0.#} s"),
     };
-    Console.WriteLine($"mirror: following {settings.Api} from checkpoint {await mirror.CheckpointAsync(stop.Token)}");
+    Console.WriteLine($"mirror: following {settings.Api}{(settings.Organization is { } org ? $" (only {org})" : "")} from checkpoint {await mirror.CheckpointAsync(stop.Token)}");
     await follower.RunAsync(stop.Token);
     return 0;
 }

@@ -510,6 +510,11 @@ public static class BadInputCatalogue
         Get(query, "events to 30 February", "/api/events?to=2024-02-30T00:00:00Z", 400, "to", "is not an instant");
         Get(query, "feed after -1", "/api/feed?after=-1", 400, "after", "is not a whole number");
         Get(query, "feed limit 1,001", "/api/feed?limit=1001", 400, "limit", "limit must be between 1 and 1000, got 1001");
+        Get(query, "feed of an organization that is not an id", "/api/feed?org=ACME", 400, "org", "org 'ACME' is not an id");
+        Get(query, "feed of a pair without a subject", "/api/feed?pair=acme", 400, "pair", "pair 'acme' is not a pair: use HOLDER:SUBJECT");
+        Get(query, "feed of a pair of three", "/api/feed?pair=acme:globex:initech", 400, "pair", "is not a pair");
+        Get(query, "feed of an unknown kind", "/api/feed?kind=merger", 400, "kind", "kind 'merger' is not a kind of fact (known: stake, investment");
+        Get(query, "feed stream of a kind in capitals", "/api/feed/stream?kind=Stake", 400, "kind", "kind 'Stake' is not a kind of fact");
         Get(query, "feed stream Last-Event-ID in words", "/api/feed/stream", 400, "Last-Event-ID", "Last-Event-ID 'abc' is not a whole number", new() { ["Last-Event-ID"] = "abc" });
 
         const string changes = "what changed";

@@ -140,6 +140,39 @@ public sealed class FeedTests(ApiHostFixture api) : IClassFixture<ApiHostFixture
     }
 
     [Fact]
+    public async Task a_filtered_stream_says_how_far_it_looked_when_a_write_named_nothing_and_sends_the_next_that_does()
+    {
+        var head = (await api.Ledger.FeedAsync(0, 1)).HighWaterMark;
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/feed/stream?org=filtered-co&after={head}");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var response = await api.Client(Role.Reader).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
+
+        async Task<(string Event, long Id)> NextAsync()
+        {
+            string? kind = null;
+            while (await reader.ReadLineAsync(cts.Token) is { } line)
+            {
+                if (line.StartsWith("event: ", StringComparison.Ordinal))
+                {
+                    kind = line[7..];
+                }
+                else if (line.StartsWith("id: ", StringComparison.Ordinal))
+                {
+                    return (kind!, long.Parse(line[4..]));
+                }
+            }
+            throw new EndOfStreamException();
+        }
+
+        var writer = api.Client(Role.Writer);
+        Assert.Equal(HttpStatusCode.Created, (await writer.PostAsync("/api/organizations", Json("""{ "id": "unfiltered-co", "name": "Unfiltered", "kind": "company" }"""))).StatusCode);
+        Assert.Equal(("checkpoint", head + 1), await NextAsync());
+        Assert.Equal(HttpStatusCode.Created, (await writer.PostAsync("/api/organizations", Json("""{ "id": "filtered-co", "name": "Filtered", "kind": "company" }"""))).StatusCode);
+        Assert.Equal(("change", head + 2), await NextAsync());
+    }
+
+    [Fact]
     public async Task a_stream_opened_at_the_head_answers_at_once_while_the_log_is_idle()
     {
         var head = (await api.Ledger.FeedAsync(0, 1)).HighWaterMark;

@@ -28,6 +28,9 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
 
     private readonly TestDatabase ledgerDb = new();
     private readonly string mirrorDb = $"m_{Guid.NewGuid():N}";
+    // A second mirror follows the filtered feed of one organization only (issue 15), killed with the first.
+    private const string Followed = "org-07";
+    private readonly string followedDb = $"m_{Guid.NewGuid():N}";
     private readonly List<ChildProcess> mirrors = [];
     private ChildProcess? api;
     private Uri apiRoot = null!;
@@ -35,6 +38,8 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
     private string writerKey = "";
 
     private string MirrorConnection => new NpgsqlConnectionStringBuilder(TestDatabase.ServerConnectionString) { Database = mirrorDb }.ConnectionString;
+
+    private string FollowedConnection => new NpgsqlConnectionStringBuilder(TestDatabase.ServerConnectionString) { Database = followedDb }.ConnectionString;
 
     public async Task InitializeAsync()
     {
@@ -45,6 +50,7 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
             writerKey = (await ledger.CreateKeyAsync("writers", Role.Writer, "tests")).Key;
         }
         await ExecAsync(TestDatabase.ServerConnectionString, $"create database {mirrorDb}");
+        await ExecAsync(TestDatabase.ServerConnectionString, $"create database {followedDb}");
 
         var port = ChildProcess.FreePort();
         apiRoot = new Uri($"http://127.0.0.1:{port}/");
@@ -74,6 +80,7 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
         }
         NpgsqlConnection.ClearAllPools();
         await ExecAsync(TestDatabase.ServerConnectionString, $"drop database if exists {mirrorDb} with (force)");
+        await ExecAsync(TestDatabase.ServerConnectionString, $"drop database if exists {followedDb} with (force)");
         await ledgerDb.DisposeAsync();
     }
 
@@ -86,6 +93,7 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
         await writer.ImportAsync(Seeds.Companies(Organizations));
 
         var mirror = StartMirror();
+        var followed = StartMirror(org: Followed);
         var writing = Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(() => WriteAsync(writer, w))));
         var kills = new List<(bool Writing, long At, long Head, string Line)>();
         async Task KillAsync(bool restart)
@@ -93,10 +101,15 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.False(mirror.HasExited, $"{mirror.Name} stopped on its own (exit {mirror.ExitCode}):\n{mirror.Tail()}");
             var (at, head, during) = (await MirrorCheckpointAsync(), await LedgerHeadAsync(), !writing.IsCompleted);
             await mirror.KillAsync();
-            kills.Add((during, at, head, $"{(during ? "while writing" : "after writing")} at {clock.Elapsed.TotalSeconds:0.0} s: {mirror.Name} at {at} of {head}{(restart ? "" : "; restarted after the last write")}"));
+            var followedAt = await MirrorCheckpointAsync(FollowedConnection);
+            Assert.False(followed.HasExited, $"{followed.Name} stopped on its own (exit {followed.ExitCode}):\n{followed.Tail()}");
+            await followed.KillAsync();
+            kills.Add((during, at, head, $"{(during ? "while writing" : "after writing")} at {clock.Elapsed.TotalSeconds:0.0} s: {mirror.Name} at {at} of {head}, " +
+                $"{followed.Name} (only {Followed}) at {followedAt}{(restart ? "" : "; restarted after the last write")}"));
             if (restart)
             {
                 mirror = StartMirror();
+                followed = StartMirror(org: Followed);
             }
         }
 
@@ -119,6 +132,7 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
         var written = clock.Elapsed;
         // Small pages make its catch-up many steps long, so the kill lands mid catch-up even on a fast machine.
         mirror = StartMirror(pageSize: 5);
+        followed = StartMirror(pageSize: 5, org: Followed);
         var from = await MirrorCheckpointAsync();
         await mirror.WaitUntilAsync(async () => await MirrorCheckpointAsync() > from, TimeSpan.FromSeconds(60), $"mirror checkpoint to move past {from}", TimeSpan.FromMilliseconds(10));
         await KillAsync(restart: true);
@@ -133,6 +147,22 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
             "select segment_id, holder, subject, valid_from, valid_to, status, finding::text from mirror.holdings");
         var feed = await FeedTotalsAsync(reader, last);
 
+        // The filtered mirror stands at the last message of its feed, with exactly the segments in force of the organization's pairs.
+        var (followedMessages, followedLast) = (0, 0L);
+        for (long after = 0; after < last;)
+        {
+            var page = await reader.FeedAsync(after, 1000, Followed);
+            (followedMessages, followedLast, after) = (followedMessages + page.Messages.Count, page.Messages.Count > 0 ? page.Messages[^1].Sequence : followedLast, page.Next);
+        }
+        await followed.WaitUntilAsync(async () => await MirrorCheckpointAsync(FollowedConnection) == followedLast, TimeSpan.FromSeconds(120),
+            $"the filtered mirror's checkpoint to reach its feed's last message {followedLast}", TimeSpan.FromMilliseconds(200));
+        var expectedFollowed = expected.Where(x => x.Holder == Followed || x.Subject == Followed).ToList();
+        var actualFollowed = await SegmentsAsync(FollowedConnection,
+            "select segment_id, holder, subject, valid_from, valid_to, status, finding::text from mirror.holdings");
+        output.WriteLine($"filtered mirror (only {Followed}): {followedMessages} messages of {last} events, its last at {followedLast}; {expectedFollowed.Count} segments in force");
+        Assert.True(expectedFollowed.Count > 10, $"only {expectedFollowed.Count} segments of {Followed}");
+        AssertSameSegments(expectedFollowed, actualFollowed);
+
         output.WriteLine($"{Pairs * FactsPerPair} facts in {Deals} deals by {Writers} writers, {Deals / AmendEvery} amendments: written in {written.TotalSeconds:0.0} s, mirror caught up at {caughtUp.TotalSeconds:0.0} s");
         output.WriteLine($"feed: {feed.Messages} messages up to {last}, {feed.HoldingChanges} holding changes, {feed.Opened} segments opened, {feed.Closed} closed; {expected.Count} segments in force");
         output.WriteLine($"{kills.Count} kills:\n  {string.Join("\n  ", kills.Select(k => k.Line))}");
@@ -146,6 +176,7 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.True(m.ErrorLines == 0, $"{m.Name} (pid {m.Id}) wrote to stderr:\n{m.Tail()}");
         }
         Assert.False(mirror.HasExited, mirror.Tail());
+        Assert.False(followed.HasExited, followed.Tail());
     }
 
     [Fact]
@@ -264,10 +295,11 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
-    private ChildProcess StartMirror(int pageSize = 500)
+    private ChildProcess StartMirror(int pageSize = 500, string? org = null)
     {
-        var m = ChildProcess.StartDll("DealLedger.Mirror.dll", ["--api", apiRoot.AbsoluteUri, "--key", readerKey, "--database", MirrorConnection, "--page-size", $"{pageSize}"],
-            new Dictionary<string, string?> { ["ConnectionStrings__DealLedger"] = null }, $"mirror#{mirrors.Count + 1}");
+        string[] args = ["--api", apiRoot.AbsoluteUri, "--key", readerKey, "--database", org is null ? MirrorConnection : FollowedConnection, "--page-size", $"{pageSize}"];
+        var m = ChildProcess.StartDll("DealLedger.Mirror.dll", org is null ? args : [.. args, "--org", org],
+            new Dictionary<string, string?> { ["ConnectionStrings__DealLedger"] = null }, $"mirror#{mirrors.Count + 1}{(org is null ? "" : "-" + org)}");
         mirrors.Add(m);
         return m;
     }
@@ -431,11 +463,13 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
         return totals;
     }
 
-    private async Task<long> MirrorCheckpointAsync()
+    private Task<long> MirrorCheckpointAsync() => MirrorCheckpointAsync(MirrorConnection);
+
+    private static async Task<long> MirrorCheckpointAsync(string connection)
     {
         try
         {
-            await using var c = new NpgsqlConnection(MirrorConnection);
+            await using var c = new NpgsqlConnection(connection);
             await c.OpenAsync();
             await using var cmd = new NpgsqlCommand("select sequence from mirror.checkpoint where id = 1", c);
             return await cmd.ExecuteScalarAsync() as long? ?? 0;

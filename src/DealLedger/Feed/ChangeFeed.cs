@@ -52,9 +52,19 @@ public static class ChangeFeed
 {
     public const int MaxLimit = 1_000;
 
-    public static async Task<FeedPage> FeedAsync(this Ledger ledger, long after, int limit, CancellationToken ct = default)
+    public static async Task<FeedPage> FeedAsync(this Ledger ledger, long after, int limit, CancellationToken ct = default) =>
+        await ledger.FeedAsync(after, limit, null, ct);
+
+    /// <summary>
+    /// A page of the feed; with a filter, only the messages of writes that changed what it names (<see cref="FilteredAsync"/>).
+    /// </summary>
+    public static async Task<FeedPage> FeedAsync(this Ledger ledger, long after, int limit, FeedFilter? filter, CancellationToken ct = default)
     {
         QueryArguments.Page(after, limit, MaxLimit);
+        if (filter is { IsEmpty: false })
+        {
+            return await FilteredAsync(ledger, after, limit, filter, ct);
+        }
         await using var c = await ledger.Database.OpenConnectionAsync(ct);
         // One snapshot for the mark and the page, so they agree.
         await using var tx = await c.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
@@ -68,6 +78,61 @@ public static class ChangeFeed
         await tx.CommitAsync(ct);
         return new FeedPage(after, highWater, events[^1].Sequence, events
             .Select(e => new FeedMessage(InPublicWords(e), [.. OwnChanges(e), .. changes.GetValueOrDefault(e.Sequence, [])])).ToList());
+    }
+
+    /// <summary>
+    /// A filtered page: the messages of up to <paramref name="limit"/> writes after <paramref name="after"/> that changed what
+    /// the filter names — of each, its events about the facts named (with the deals that recorded them) and the
+    /// organization's registration, and the write's changes the filter names on the last of them. A page ends where a
+    /// write ends (one write with more such events than the limit gives them all); <c>next</c> is the sequence up to which
+    /// it looked, past its last message when the writes after it named nothing: a follower resumes from there and never
+    /// misses a matching change, and never meets a gap it cannot explain.
+    /// </summary>
+    private static async Task<FeedPage> FilteredAsync(Ledger ledger, long after, int limit, FeedFilter filter, CancellationToken ct)
+    {
+        await using var c = await ledger.Database.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
+        var highWater = await HighWaterMarkAsync(c, ct);
+        var (org, holder, subject, kind) = (filter.Organization, filter.Holder, filter.Subject, filter.Kind is { } k ? LedgerJson.Word(k) : null);
+        // A write's projection rows carry its last sequence; every holding change comes with a version of one of the pair's stake facts.
+        const string named = "($3::text is null or orgs @> array[$3]) and ($4::text is null or (holder = $4 and subject = $5)) and ($6::text is null or type = $6)";
+        var writes = await Sql.ListAsync(c,
+            $"select s from (select sequence s from {ProjectionTables.Of("fact_versions")} where sequence > $1 and sequence <= $2 and {named} union " +
+            $"select sequence from {ProjectionTables.Of("organizations")} where $3::text is not null and $4::text is null and $6::text is null and id = $3 and sequence > $1 and sequence <= $2) w " +
+            "order by s limit $7",
+            r => r.GetInt64(0), ct, after, highWater, org, holder, subject, kind, limit);
+        var upTo = writes.Count < limit ? highWater : writes[^1];
+        if (writes.Count == 0)
+        {
+            await tx.CommitAsync(ct);
+            return new FeedPage(after, highWater, upTo, []);
+        }
+        var facts = await Sql.ListAsync(c,
+            $"select distinct fact_id, state->'current'->>'deal' from {ProjectionTables.Of("fact_versions")} where sequence > $1 and sequence <= $2 and {named}",
+            r => (Id: r.GetString(0), Deal: r.IsDBNull(1) ? null : r.GetString(1)), ct, after, upTo, org, holder, subject, kind);
+        var streams = facts.Select(f => "fact:" + f.Id).Concat(facts.Where(f => f.Deal is not null).Select(f => "deal:" + f.Deal).Distinct())
+            .Concat(org is not null && holder is null && kind is null ? ["organization:" + org] : []).ToList();
+        var events = await EventLog.OfStreamsAsync(c, streams, after, upTo, ct);
+        var factIds = facts.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
+        var changes = await WriteChangesAsync(c, ledger.Citations, writes.ToArray(), ct);
+        await tx.CommitAsync(ct);
+
+        // Each write's changes the filter names ride on the last of its events shown.
+        var messages = new List<FeedMessage>(events.Count);
+        var write = 0;
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            while (writes[write] < e.Sequence)
+            {
+                write++;
+            }
+            var last = i == events.Count - 1 || events[i + 1].Sequence > writes[write];
+            var told = !last ? [] : changes.GetValueOrDefault(writes[write], [])
+                .Where(x => x.Projection == "holdings" ? filter.Names(x.Holder!, x.Subject!) : factIds.Contains(x.Key));
+            messages.Add(new FeedMessage(InPublicWords(e), [.. OwnChanges(e), .. told]));
+        }
+        return new FeedPage(after, highWater, upTo, messages);
     }
 
     /// <summary>
