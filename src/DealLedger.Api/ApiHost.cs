@@ -1,6 +1,7 @@
 using System.Reflection;
 using DealLedger.Access;
 using DealLedger.Feed;
+using DealLedger.Subscriptions;
 using Wolverine;
 using Wolverine.Runtime;
 using DealLedger.Storage;
@@ -39,7 +40,15 @@ public static class ApiHost
                 builder.Configuration.GetValue<bool>("DealLedger:Testing:LoseCommitReply"));
             return ledger;
         });
-        builder.Host.UseWolverine(o => LedgerMessaging.Configure(o, connection, "dealledger-api"));
+        var webhooks = builder.Configuration.GetSection("DealLedger:Webhooks").Get<WebhookOptions>() ?? new WebhookOptions();
+        builder.Services.AddSingleton(webhooks);
+        builder.Services.AddSingleton(s => new Webhooks(s.GetRequiredService<Ledger>(), webhooks));
+        builder.Services.AddHostedService<WebhookSweep>();
+        builder.Host.UseWolverine(o =>
+        {
+            LedgerMessaging.Configure(o, connection, "dealledger-api", typeof(WebhookDueHandler));
+            LedgerMessaging.DeliverWebhooks(o);
+        });
         builder.Services.AddSingleton<ApiKeyCache>();
         builder.Services.AddSingleton<LogSignal>();
         builder.Services.AddHostedService(s => s.GetRequiredService<LogSignal>());
@@ -89,6 +98,7 @@ public static class ApiHost
         Events.Map(api);
         Writing.Map(api);
         Keys.Map(api);
+        Subscriptions.Map(api);
         return app;
     }
 

@@ -54,6 +54,9 @@ public sealed class Ledger : IAsyncDisposable
 
     /// <summary>The fact versions and open segments this ledger's writes read (they never change once stored).</summary>
     internal Writing.KeptRows Kept { get; } = new();
+
+    /// <summary>The webhook subscriptions a write tells (through the outbox) that it may have something for them.</summary>
+    internal Subscriptions.Subscribers Subscribers { get; } = new();
     internal DocumentStore Store => store.Value;
 
     /// <summary>Today, for queries that do not say `at`.</summary>

@@ -8,6 +8,9 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
+using DealLedger.Feed;
+using DealLedger.Subscriptions;
+
 namespace DealLedger.Tests;
 
 /// <summary>
@@ -69,6 +72,16 @@ public sealed class AccessMatrixTests(ApiHostFixture api, ITestOutputHelper outp
         new("GET /api/keys", _ => Get("/api/keys"), 401, 403, 403, 200, 401),
         new("POST /api/keys", n => Post("/api/keys", $$"""{ "name": "made-{{n}}", "role": "reader" }"""), 401, 403, 403, 201, 401),
         new("DELETE /api/keys/{name}", async n => new HttpRequestMessage(HttpMethod.Delete, $"/api/keys/{(await api.Ledger.CreateKeyAsync($"doomed-{n}", Role.Reader, "tests")).Name}"), 401, 403, 403, 200, 401),
+
+        // Webhook subscriptions (admin role); to a documentation address, for an organization no write names: nothing is sent.
+        new("POST /api/subscriptions", n => Post("/api/subscriptions", $$"""{ "url": "https://203.0.113.10/hooks/{{n}}", "secret": "a-secret-of-some-length", "org": "no-such-org" }"""), 401, 403, 403, 201, 401),
+        new("GET /api/subscriptions", _ => Get("/api/subscriptions"), 401, 403, 403, 200, 401),
+        new("GET /api/subscriptions/{subscription}", async _ => await Get($"/api/subscriptions/{await SubscriptionAsync()}"), 401, 403, 403, 200, 401),
+        new("DELETE /api/subscriptions/{subscription}", async _ => new HttpRequestMessage(HttpMethod.Delete, $"/api/subscriptions/{await SubscriptionAsync()}"), 401, 403, 403, 200, 401),
+        new("GET /api/subscriptions/{subscription}/deliveries", async _ => await Get($"/api/subscriptions/{await SubscriptionAsync()}/deliveries"), 401, 403, 403, 200, 401),
+        // No delivery of that id: an admin passes and is told so (404); the others are refused first.
+        new("POST /api/subscriptions/{subscription}/deliveries/{delivery}/replay",
+            async _ => await Post($"/api/subscriptions/{await SubscriptionAsync()}/deliveries/{Guid.NewGuid()}/replay", "{}"), 401, 403, 403, 404, 401),
 
         // Open to all: the API's description and health (for load balancers and orchestrators).
         new("GET /openapi/{documentName}.json", _ => Get("/openapi/v1.json"), 200, 200, 200, 200, 200),
@@ -174,8 +187,13 @@ public sealed class AccessMatrixTests(ApiHostFixture api, ITestOutputHelper outp
     private async Task<string> StateAsync()
     {
         var keys = await api.Ledger.KeysAsync();
-        return await api.FingerprintAsync() + string.Join(";", keys.Select(k => $"{k.Name}:{k.RevokedAt}"));
+        var subscriptions = await api.Ledger.SubscriptionsAsync();
+        return await api.FingerprintAsync() + string.Join(";", keys.Select(k => $"{k.Name}:{k.RevokedAt}")) + string.Join(";", subscriptions.Select(x => x.Id));
     }
+
+    /// <summary>A subscription of its own (for an organization no write names), for one call.</summary>
+    private async Task<string> SubscriptionAsync() =>
+        (await api.Ledger.SubscribeAsync("https://203.0.113.10/hooks/matrix", "a-secret-of-some-length", FeedFilter.Parse("no-such-org", null, null), "tests", new WebhookOptions())).Id;
 
     /// <summary>A stake of its own, for one amendment.</summary>
     private async Task<string> FactAsync(string n)

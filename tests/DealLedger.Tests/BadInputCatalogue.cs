@@ -542,6 +542,27 @@ public static class BadInputCatalogue
         Get(query, "a parameter the graph does not take", "/api/graph?holder=acme", 400, "holder", "unknown query parameter 'holder'");
         Post(query, "a query parameter on a write", "/api/organizations?dryRun=true", "{ \"id\": \"q\", \"name\": \"Q\", \"kind\": \"company\" }", 400, "dryRun", "unknown query parameter 'dryRun' (this route takes none)");
 
+        const string hooks = "webhook subscriptions";
+        void Subscribe(string name, string body, int status, string? field, string fragment) => Post(hooks, name, "/api/subscriptions", body, status, field, fragment, role: Role.Admin);
+        const string secret = "\"secret\": \"0123456789abcdef-secret\"";
+        Subscribe("a private address", $$"""{ "url": "http://10.0.0.5/hooks", {{secret}} }""", 400, "url", "resolves to 10.0.0.5, a private address: not a webhook target");
+        Subscribe("the metadata service", $$"""{ "url": "http://169.254.169.254/latest/meta-data/", {{secret}} }""", 400, "url", "a link-local address (the metadata service's range)");
+        Subscribe("loopback, not allowed here", $$"""{ "url": "http://127.0.0.1:9/hooks", {{secret}} }""", 400, "url", "a loopback address: not a webhook target (DealLedger:Webhooks:AllowedNetworks or AllowLoopback can allow it)");
+        Subscribe("a private address written as IPv6", $$"""{ "url": "http://[::ffff:192.168.0.1]/hooks", {{secret}} }""", 400, "url", "a private address");
+        Subscribe("a unique-local IPv6 address", $$"""{ "url": "http://[fd00:ec2::254]/", {{secret}} }""", 400, "url", "a private (unique local) address");
+        Subscribe("ftp", $$"""{ "url": "ftp://203.0.113.5/hooks", {{secret}} }""", 400, "url", "is not an absolute http or https URL");
+        Subscribe("a relative url", $$"""{ "url": "/hooks", {{secret}} }""", 400, "url", "is not an absolute http or https URL");
+        Subscribe("credentials in the url", $$"""{ "url": "https://user:pass@203.0.113.5/hooks", {{secret}} }""", 400, "url", "holds credentials");
+        Subscribe("a short secret", """{ "url": "https://203.0.113.5/hooks", "secret": "short" }""", 400, "secret", "secret must be 16–200 characters");
+        Subscribe("no secret", """{ "url": "https://203.0.113.5/hooks" }""", 400, "secret", "secret");
+        Subscribe("a filter of an unknown kind", $$"""{ "url": "https://203.0.113.5/hooks", {{secret}}, "kind": "merger" }""", 400, "kind", "kind 'merger' is not a kind of fact");
+        Subscribe("a pair filter without a subject", $$"""{ "url": "https://203.0.113.5/hooks", {{secret}}, "pair": "acme" }""", 400, "pair", "is not a pair");
+        Subscribe("an unknown field", $$"""{ "url": "https://203.0.113.5/hooks", {{secret}}, "events": "all" }""", 400, "events", "events");
+        list.Add(new(hooks, "deliveries of a status that is not one", "GET", "/api/subscriptions/sub-0000/deliveries?status=lost", Role.Admin, null, null, 400, "status",
+            "status 'lost' is not one of delivered, retrying, failed"));
+        list.Add(new(hooks, "an unknown subscription", "GET", "/api/subscriptions/sub-0000", Role.Admin, null, null, 404, "subscription", "unknown subscription 'sub-0000'"));
+        Post(hooks, "a replay of a delivery id that is not one", "/api/subscriptions/sub-0000/deliveries/first/replay", null, 400, "delivery", "delivery 'first' is not a delivery id", role: Role.Admin);
+
         const string routes = "routes and methods";
         list.Add(new(routes, "PUT to a collection", "PUT", "/api/organizations", Role.Writer, "application/json", "{}"u8.ToArray(), 405, null, "/api/organizations does not take PUT"));
         list.Add(new(routes, "DELETE of a holding", "DELETE", "/api/holdings/acme/globex", Role.Admin, null, null, 405, null, "does not take DELETE"));

@@ -186,6 +186,8 @@ public sealed class DatabaseRoleTests(ApiHostFixture api, ITestOutputHelper outp
             ["dealledger.schema_migrations"] = "",
             ["dealledger.seals"] = "SELECT, INSERT",
             ["dealledger.sources"] = "SELECT, INSERT",
+            ["dealledger.webhook_deliveries"] = "SELECT, INSERT, UPDATE (attempts, delivered_at, error, last_attempt_at, response_status, status)",
+            ["dealledger.webhook_subscriptions"] = "SELECT, INSERT, UPDATE (deleted_at, delivered_up_to, next_attempt_at)",
             ["wolverine.wolverine_agent_restrictions"] = wolverine,
             ["wolverine.wolverine_control_queue"] = wolverine,
             ["wolverine.wolverine_dead_letter_history"] = wolverine,

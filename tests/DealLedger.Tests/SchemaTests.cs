@@ -93,15 +93,17 @@ public sealed class SchemaTests
         Assert.Equal(File.ReadAllText(migration), LedgerMessaging.SchemaScript());
     }
 
-    [Fact]
-    public async Task the_generated_wolverine_code_checked_in_is_current()
+    [Theory]
+    [InlineData("DealLedger.Notices")]
+    [InlineData("DealLedger.Api")]
+    public async Task the_generated_wolverine_code_checked_in_is_current(string host)
     {
-        var checkedIn = Path.Combine(TestDatabase.RepoRoot, "src", "DealLedger.Notices", "Internal", "Generated");
+        var checkedIn = Path.Combine(TestDatabase.RepoRoot, "src", host, "Internal", "Generated");
         var scratch = Directory.CreateTempSubdirectory("codegen-").FullName;
         try
         {
             var info = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = scratch, RedirectStandardOutput = true, RedirectStandardError = true };
-            info.ArgumentList.Add(TestDatabase.BuiltHost("DealLedger.Notices"));
+            info.ArgumentList.Add(TestDatabase.BuiltHost(host));
             info.ArgumentList.Add("codegen");
             info.ArgumentList.Add("write");
             info.Environment[LedgerStore.EnvironmentVariable] = "Host=localhost;Database=unused";
@@ -113,7 +115,7 @@ public sealed class SchemaTests
 
             var generated = Path.Combine(scratch, "Internal", "Generated");
             string[] Files(string root) => Directory.GetFiles(root, "*.cs", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(root, f)).Order().ToArray();
-            // On drift: cd src/DealLedger.Notices && dotnet bin/Release/net10.0/DealLedger.Notices.dll codegen write, then commit.
+            // On drift: cd src/HOST && dotnet bin/Release/net10.0/HOST.dll codegen write, then commit.
             Assert.Equal(Files(checkedIn), Files(generated));
             foreach (var file in Files(generated))
             {

@@ -81,6 +81,27 @@ public static class ChangeFeed
     }
 
     /// <summary>
+    /// The messages of the next write after <paramref name="after"/> that changed what the filter names (with none, the next
+    /// write): what one webhook delivery carries. A write's events share its recorded time, and no two writes share one
+    /// (rule 8), so an unfiltered page is cut where the recorded time changes; a write of more events than a page holds
+    /// comes in several.
+    /// </summary>
+    public static async Task<FeedPage> NextWriteAsync(this Ledger ledger, long after, FeedFilter filter, CancellationToken ct = default)
+    {
+        if (!filter.IsEmpty)
+        {
+            return await ledger.FeedAsync(after, 1, filter, ct);
+        }
+        var page = await ledger.FeedAsync(after, MaxLimit, ct);
+        if (page.Messages.Count == 0)
+        {
+            return page;
+        }
+        var write = page.Messages.TakeWhile(m => m.Event.RecordedAt == page.Messages[0].Event.RecordedAt).ToList();
+        return page with { Next = write[^1].Sequence, Messages = write };
+    }
+
+    /// <summary>
     /// A filtered page: the messages of up to <paramref name="limit"/> writes after <paramref name="after"/> that changed what
     /// the filter names — of each, its events about the facts named (with the deals that recorded them) and the
     /// organization's registration, and the write's changes the filter names on the last of them. A page ends where a

@@ -39,7 +39,10 @@ public static class IntegrationEvents
     {
         ledger.Committing = async (commit, ct) =>
         {
-            var messages = await HoldingChangesAsync(ledger, commit, ct);
+            // The pairs' holding changes, and to each webhook subscription a word that the log moved on (what, if anything,
+            // it delivers is found from its own position: Subscriptions.Webhooks).
+            var messages = (await HoldingChangesAsync(ledger, commit, ct)).Cast<object>()
+                .Concat((await ledger.Subscribers.IdsAsync(commit.Connection, ct)).Select(id => new Subscriptions.WebhookDue(id))).ToList();
             if (messages.Count == 0)
             {
                 return;

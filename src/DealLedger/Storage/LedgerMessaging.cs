@@ -55,6 +55,19 @@ public static class LedgerMessaging
         opts.Durability.OrphanedMessageSweepPollingTime = TimeSpan.FromSeconds(2);
     }
 
+    /// <summary>The durable local queue webhook deliveries run on (its messages kept with Wolverine's own, in schema wolverine).</summary>
+    public const string WebhooksQueue = "webhooks";
+
+    /// <summary>
+    /// For the host that delivers webhooks: <see cref="Subscriptions.WebhookDue"/> travels on a durable local queue, so a
+    /// word sent with a write (through the outbox, in its transaction) or scheduled for a retry survives a crash of the node.
+    /// </summary>
+    public static void DeliverWebhooks(WolverineOptions opts)
+    {
+        opts.PublishMessage<Subscriptions.WebhookDue>().ToLocalQueue(WebhooksQueue);
+        opts.LocalQueue(WebhooksQueue).UseDurableInbox().MaximumParallelMessages(4);
+    }
+
     /// <summary>
     /// The SQL that creates Wolverine's tables as this configuration wants them (message store and
     /// queues), for migrations/. Built without starting Wolverine, so no database is needed.

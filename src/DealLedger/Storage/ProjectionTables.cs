@@ -129,6 +129,40 @@ public static class ProjectionTables
         keys.AddColumn("revoked_at", "timestamptz").AllowNulls();
         keys.Indexes.Add(new IndexDefinition("ix_api_keys_hash") { Columns = ["key_hash"], IsUnique = true });
         yield return keys;
+
+        // Webhook subscriptions (issue 15): where each stands in the feed (delivered_up_to, a sequence) and when its
+        // next attempt is due after a failure. The secret is kept to sign deliveries; answers never show it.
+        var subscriptions = new Table(Name("webhook_subscriptions"));
+        subscriptions.AddColumn<string>("id").AsPrimaryKey();
+        subscriptions.AddColumn<string>("url").NotNull();
+        subscriptions.AddColumn<string>("secret").NotNull();
+        subscriptions.AddColumn<string>("org").AllowNulls();
+        subscriptions.AddColumn<string>("holder").AllowNulls();
+        subscriptions.AddColumn<string>("subject").AllowNulls();
+        subscriptions.AddColumn<string>("kind").AllowNulls();
+        subscriptions.AddColumn("created_at", "timestamptz").NotNull();
+        subscriptions.AddColumn<string>("created_by").NotNull();
+        subscriptions.AddColumn("deleted_at", "timestamptz").AllowNulls();
+        subscriptions.AddColumn<long>("delivered_up_to").NotNull();
+        subscriptions.AddColumn("next_attempt_at", "timestamptz").AllowNulls();
+        yield return subscriptions;
+
+        // Each write delivered (or being retried, or given up) to a subscription: the feed's messages of the writes in
+        // (after_sequence, sequence], the outcome of the last attempt.
+        var deliveries = new Table(Name("webhook_deliveries"));
+        deliveries.AddColumn("id", "uuid").AsPrimaryKey();
+        deliveries.AddColumn<string>("subscription_id").NotNull();
+        deliveries.AddColumn<long>("after_sequence").NotNull();
+        deliveries.AddColumn<long>("sequence").NotNull();
+        deliveries.AddColumn<string>("status").NotNull();
+        deliveries.AddColumn<int>("attempts").NotNull();
+        deliveries.AddColumn("first_attempt_at", "timestamptz").NotNull();
+        deliveries.AddColumn("last_attempt_at", "timestamptz").NotNull();
+        deliveries.AddColumn("delivered_at", "timestamptz").AllowNulls();
+        deliveries.AddColumn<int>("response_status").AllowNulls();
+        deliveries.AddColumn<string>("error").AllowNulls();
+        deliveries.Indexes.Add(new IndexDefinition("ix_webhook_deliveries_subscription") { Columns = ["subscription_id", "sequence"] });
+        yield return deliveries;
         yield return holdings;
         yield return Auditing.Seals.Declaration();
     }

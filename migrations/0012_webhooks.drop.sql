@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS dealledger.webhook_subscriptions CASCADE;
+DROP TABLE IF EXISTS dealledger.webhook_deliveries CASCADE;
