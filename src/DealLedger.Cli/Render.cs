@@ -117,7 +117,9 @@ internal static class Render
         }
         if (a.Page.Next is { } next)
         {
-            s.AppendLine($"  more: ask again with --after {next}");
+            // With the instants this page answered: a later page asked "now" would compare with a later one.
+            s.AppendLine($"  more: ask again with --after {next} " +
+                (a.Question == ChangeQuestion.Knowledge ? $"--known-to {a.KnownTo}" : $"--known-at {a.KnownAt}"));
         }
         return s.ToString().TrimEnd();
     }

@@ -529,6 +529,7 @@ public static class BadInputCatalogue
         Get(changes, "changes with knownAt for a knowledge diff", $"/api/changes?{from}&knownAt=2024-01-01T00:00:00Z", 400, "knownAt", "give knownTo, not knownAt");
         Get(changes, "changes of both kinds at once", $"/api/changes?{from}&at=2024-01-01&toAt=2025-01-01", 400, "toAt", "toAt compares two dates, knownFrom two instants");
         Get(changes, "changes toAt without at", "/api/changes?toAt=2025-01-01", 400, "at", "give both dates");
+        Get(changes, "changes at without toAt", "/api/changes?at=2024-01-01", 400, "toAt", "at alone is one date: give toAt too");
         Get(changes, "changes toAt before at", "/api/changes?at=2025-01-01&toAt=2024-01-01", 400, "toAt", "toAt 2024-01-01 is before at 2025-01-01");
         Get(changes, "changes with knownTo for a world diff", "/api/changes?at=2024-01-01&toAt=2025-01-01&knownTo=2026-01-01T00:00:00Z", 400, "knownTo", "give knownAt, not knownTo");
         Get(changes, "changes toAt in year 9999", "/api/changes?at=2024-01-01&toAt=9999-12-31", 400, "toAt", LastYear);
@@ -646,6 +647,7 @@ public static class BadInputCatalogue
         Cli(query, "changes --known-from in words", "--known-from 'yesterday' is not an instant", "changes", "--known-from", "yesterday");
         Cli(query, "changes --known-from after --known-to", "--known-from 2025-01-01T00:00:00Z is after --known-to 2024-01-01T00:00:00Z",
             "changes", "--known-from", "2025-01-01T00:00:00Z", "--known-to", "2024-01-01T00:00:00Z");
+        Cli(query, "changes --at alone", "--at alone is one date: give --to-at too", "changes", "--at", "2024-01-01");
         Cli(query, "changes --to-at before --at", "--to-at 2024-01-01 is before --at 2025-01-01", "changes", "--at", "2025-01-01", "--to-at", "2024-01-01");
         Cli(query, "changes of an unknown organization", "unknown organization 'nobody'", "changes", "--known-from", "2020-01-01T00:00:00Z", "--org", "nobody");
         Cli(query, "changes --after a cursor of three parts", "--after 'a:b:c' is not where a page ended", "changes", "--known-from", "2020-01-01T00:00:00Z", "--after", "a:b:c");

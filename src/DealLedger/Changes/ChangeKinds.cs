@@ -4,6 +4,7 @@ using DealLedger.Holdings;
 using DealLedger.Relationships;
 using DealLedger.Sources;
 using DealLedger.Storage;
+using DealLedger.Time;
 
 namespace DealLedger.Changes;
 
@@ -19,7 +20,11 @@ internal sealed record Stretch(DateOnly? From, DateOnly? To, string Text)
 /// </summary>
 internal static class ChangeKinds
 {
-    /// <summary>A pair, as known at two instants: its stretches (on the date asked, or over all valid time) before and after.</summary>
+    /// <summary>
+    /// A pair, as known at two instants: its stretches (on the date asked, or over all valid time) before and after. Each
+    /// after-stretch is told from the before-stretches it overlaps in valid time, and the kinds found are put together: a
+    /// whole history's other periods never decide what one period's change is.
+    /// </summary>
     public static List<ChangeKind> Learned(IReadOnlyList<Stretch> before, IReadOnlyList<Stretch> after)
     {
         if (before.Select(s => (s.From, s.To, s.Text)).SequenceEqual(after.Select(s => (s.From, s.To, s.Text))))
@@ -30,28 +35,15 @@ internal static class ChangeKinds
         {
             return [ChangeKind.New];
         }
-        var was = before.Select(s => s.Finding).ToList();
-        var now = after.Select(s => s.Finding).ToList();
+        // Never none after when some before: once a stake of the pair is recorded its stretches cover all valid time, and a
+        // retraction leaves a stretch that says so.
         var kinds = new SortedSet<ChangeKind>();
-        if (after.Count == 0 || Added(was, now, f => f.Retractions ?? []) || (now.Any(f => f.Explanation is AllRetracted) && !was.Any(f => f.Explanation is AllRetracted)))
+        foreach (var now in after)
         {
-            kinds.Add(ChangeKind.Retracted);
-        }
-        if (Added(was, now, Ends))
-        {
-            kinds.Add(ChangeKind.Ended);
-        }
-        if (now.Any(Disputed) && !was.Any(Disputed))
-        {
-            kinds.Add(ChangeKind.Disputed);
-        }
-        Differ(kinds, ChangeKind.Status, was, now, f => new[] { f.Status });
-        Differ(kinds, ChangeKind.Share, was, now, f => new[] { Amount(f.Share) });
-        Differ(kinds, ChangeKind.Confidence, was, now, f => new[] { f.Confidence });
-        Differ(kinds, ChangeKind.Sources, was, now, f => f.Sources);
-        if (!before.Select(s => (s.From, s.To)).SequenceEqual(after.Select(s => (s.From, s.To))) || Differs(was, now, f => new[] { f.Since, f.Until }))
-        {
-            kinds.Add(ChangeKind.Period);
+            foreach (var was in before.Where(b => Overlap(b, now)))
+            {
+                TellApart(kinds, was, now);
+            }
         }
         if (kinds.Count == 0)
         {
@@ -60,10 +52,57 @@ internal static class ChangeKinds
         return [.. kinds];
     }
 
-    /// <summary>A pair, on two dates: the stretch covering each (null: nothing recorded about it then).</summary>
-    public static List<ChangeKind> Happened(Finding? before, Finding? after)
+    /// <summary>What tells one after-stretch from one before-stretch it overlaps.</summary>
+    private static void TellApart(SortedSet<ChangeKind> kinds, Stretch before, Stretch after)
+    {
+        var (was, now) = (before.Finding, after.Finding);
+        if (now.Explanation is AllRetracted && was.Explanation is not AllRetracted)
+        {
+            // Every stake of the pair withdrawn: there is no status, share or period left to compare.
+            kinds.Add(ChangeKind.Retracted);
+            return;
+        }
+        if ((now.Retractions ?? []).Except(was.Retractions ?? []).Any())
+        {
+            kinds.Add(ChangeKind.Retracted);
+        }
+        var ended = EndOf(now) is { } end && EndOf(was) != end;
+        if (ended)
+        {
+            kinds.Add(ChangeKind.Ended);
+        }
+        if (Disputed(now) && !Disputed(was))
+        {
+            kinds.Add(ChangeKind.Disputed);
+        }
+        // A new ending is why the status and the grounds differ; another status is why the share, confidence and sources do.
+        if (!ended && was.Status != now.Status)
+        {
+            kinds.Add(ChangeKind.Status);
+        }
+        else if (!ended)
+        {
+            Differ(kinds, ChangeKind.Share, [was], [now], f => new[] { Amount(f.Share) });
+            Differ(kinds, ChangeKind.Confidence, [was], [now], f => new[] { f.Confidence });
+            Differ(kinds, ChangeKind.Sources, [was], [now], f => f.Sources);
+        }
+        if ((before.From, before.To) != (after.From, after.To) || was.Since != now.Since || was.Until != now.Until)
+        {
+            kinds.Add(ChangeKind.Period);
+        }
+    }
+
+    /// <summary>
+    /// A pair, on two dates: the stretch covering each (null: nothing recorded about it then), and whether it was held (or
+    /// may have been) on some day strictly between them.
+    /// </summary>
+    public static List<ChangeKind> Happened(Finding? before, Finding? after, bool heldBetween)
     {
         static bool Holds(Finding? f) => f?.Status is HoldingStatus.Held or HoldingStatus.Uncertain;
+        if (!Holds(before) && !Holds(after) && heldBetween)
+        {
+            return [ChangeKind.Started, ChangeKind.Ended];
+        }
         if (!Holds(before) && Holds(after))
         {
             return [ChangeKind.Started];
@@ -158,22 +197,31 @@ internal static class ChangeKinds
         : now.Ending is not null && was.Ending is null ? [ChangeKind.Ended]
         : [ChangeKind.Period];
 
-    /// <summary>A tie on two dates: whether it was in force (or may have been) on each.</summary>
-    public static List<ChangeKind> Happened(TieStatus? before, TieStatus? after) =>
-        before == after ? []
+    /// <summary>A tie on two dates: whether it was in force (or may have been) on each, and on some day strictly between.</summary>
+    public static List<ChangeKind> Happened(TieStatus? before, TieStatus? after, bool inForceBetween) =>
+        before is null && after is null && inForceBetween ? [ChangeKind.Started, ChangeKind.Ended]
+        : before == after ? []
         : before is null ? [ChangeKind.Started]
         : after is null ? [ChangeKind.Ended]
         : [ChangeKind.Status];
 
     private static bool Disputed(Finding f) => f.Alternatives is { Count: > 0 } || f.Confidence == Confidence.Disputed || f.Explanation is ZeroDisputed;
 
-    private static IEnumerable<object?> Ends(Finding f) =>
+    /// <summary>
+    /// The end of a holding a stretch tells of (null: none). Not any stretch's until: a held stretch also stops where the
+    /// next stake starts, and the stretch before the first start where that start is.
+    /// </summary>
+    private static ValidDate? EndOf(Finding f) =>
         f.Explanation switch
         {
-            NoLongerHeld x => [f.Until, x.Date],
-            EndedIn x => [f.Until, x.Date],
-            _ => f.Until is null ? [] : [f.Until],
+            NoLongerHeld x => x.Date,
+            EndedIn x => x.Date,
+            _ => null,
         };
+
+    /// <summary>Half-open stretches of valid time (null: unbounded) that share at least one day.</summary>
+    private static bool Overlap(Stretch a, Stretch b) =>
+        (a.To is null || b.From is null || b.From < a.To) && (b.To is null || a.From is null || a.From < b.To);
 
     /// <summary>A share's amount (its bounds), not the words a source used for it.</summary>
     private static Share? Amount(Share? s) => s is null ? null : s with { Wording = null };
@@ -196,9 +244,6 @@ internal static class ChangeKinds
         }
         return node.ToJsonString();
     }
-
-    private static bool Added<T>(List<Finding> was, List<Finding> now, Func<Finding, IEnumerable<T>> values) =>
-        now.SelectMany(values).Except(was.SelectMany(values)).Any();
 
     private static bool Differs<T>(List<Finding> was, List<Finding> now, Func<Finding, IEnumerable<T>> values) =>
         !was.SelectMany(values).ToHashSet().SetEquals(now.SelectMany(values));

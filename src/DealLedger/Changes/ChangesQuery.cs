@@ -45,10 +45,17 @@ public static class ChangesQuery
     private static async Task<ChangesAnswer> LearnedAsync(Ledger ledger, NpgsqlConnection c, ChangesRequest request, DateTimeOffset to, CancellationToken ct)
     {
         var from = Instant.TruncateToMicroseconds(request.KnownFrom!.Value);
-        if (request.KnownTo is null && from > ledger.Clock.GetUtcNow())
+        if (from > to)
         {
-            throw new LedgerException(LedgerErrorKind.InvalidInput, $"{request.Spelled("knownFrom")} {Instant.Format(from)} is in the future: nothing was learned after it yet")
-                { Field = request.Spelled("knownFrom") };
+            // The knownTo answered (now, or the last instant recorded) is before knownFrom. Later than the clock, knownFrom is
+            // refused; else nothing was recorded after it yet, and the window is answered as empty, from knownTo to knownTo:
+            // an answer never echoes a window that runs backwards.
+            if (from > ledger.Clock.GetUtcNow())
+            {
+                throw new LedgerException(LedgerErrorKind.InvalidInput, $"{request.Spelled("knownFrom")} {Instant.Format(from)} is in the future: nothing was learned after it yet")
+                    { Field = request.Spelled("knownFrom") };
+            }
+            from = to;
         }
         var org = request.Organization;
         if (org is not null)
@@ -64,12 +71,17 @@ public static class ChangesQuery
             (cursor, limit) => Sql.ListAsync(c, TiesLearned, r => (Id: r.GetString(0), Orgs: r.GetFieldValue<string[]>(1)), ct, first, last, StakeWord, org, cursor, limit),
             first < last);
 
-        // Each pair's stretches as known at either end: one GiST probe per pair.
+        // Each pair's stretches as known at either end: one GiST probe per pair, narrowed by the window (which the index
+        // takes), then to the versions known at one end (which it cannot: those the window both opened and closed are not
+        // sent). Their recorded bounds tell which writes made the change (below).
         var stretches = pairs.Count == 0 ? [] : await Sql.ListAsync(c,
-            "select p.holder, p.subject, lower(s.valid), upper(s.valid), s.finding::text, s.recorded @> $3::timestamptz, s.recorded @> $4::timestamptz " +
+            "select p.holder, p.subject, lower(s.valid), upper(s.valid), s.finding::text, s.recorded @> $3::timestamptz, s.recorded @> $4::timestamptz, " +
+            "lower(s.recorded), upper(s.recorded) " +
             $"from unnest($1::text[], $2::text[]) p(holder, subject) cross join lateral (select valid, finding, recorded from {Segments} " +
-            $"where {HoldingQuery.OfPair("p.holder", "p.subject")} and recorded && tstzrange($3, $4, '[]') and ($5::date is null or valid @> $5::date)) s",
-            r => (Pair: (r.GetString(0), r.GetString(1)), Stretch: new Stretch(Day(r, 2), Day(r, 3), r.GetString(4)), Before: r.GetBoolean(5), After: r.GetBoolean(6)),
+            $"where {HoldingQuery.OfPair("p.holder", "p.subject")} and recorded && tstzrange($3, $4, '[]') " +
+            "and (recorded @> $3::timestamptz or recorded @> $4::timestamptz) and ($5::date is null or valid @> $5::date)) s",
+            r => (Pair: (r.GetString(0), r.GetString(1)), Stretch: new Stretch(Day(r, 2), Day(r, 3), r.GetString(4)), Before: r.GetBoolean(5), After: r.GetBoolean(6),
+                Opened: r.GetFieldValue<DateTimeOffset>(7), Closed: r.IsDBNull(8) ? (DateTimeOffset?)null : r.GetFieldValue<DateTimeOffset>(8)),
             ct, pairs.Select(p => p.Holder).ToArray(), pairs.Select(p => p.Subject).ToArray(), from, to, day);
         // Sorted here, not by the statement: a page's findings are megabytes, which PostgreSQL would sort on disk.
         var byPair = stretches.ToLookup(s => s.Pair);
@@ -77,13 +89,19 @@ public static class ChangesQuery
         {
             var of = byPair[p].OrderBy(s => s.Stretch.From ?? DateOnly.MinValue).ToList();
             var (before, after) = (of.Where(s => s.Before).Select(s => s.Stretch).ToList(), of.Where(s => s.After).Select(s => s.Stretch).ToList());
-            return (p.Holder, p.Subject, Before: before, After: after, Kinds: ChangeKinds.Learned(before, after));
+            // The writes that made the change: those that opened an after-stretch or closed a before-stretch. A write's events
+            // share its recorded instant, which the rows it opened and closed are bounded by.
+            var writes = of.Where(s => s.After && !s.Before).Select(s => s.Opened).Concat(of.Where(s => s.Before && !s.After).Select(s => s.Closed!.Value))
+                .Select(Instant.Format).ToHashSet();
+            return (p.Holder, p.Subject, Before: before, After: after, Kinds: ChangeKinds.Learned(before, after), Writes: writes);
         }).Where(p => p.Kinds.Count > 0).ToList();
 
-        // Each tie's versions as known at either end: all of a fact's versions tie the same organizations (the GIN index).
+        // Each tie's versions as known at either end, found through the organizations' GIN index: a correction cannot change
+        // a fact's parties, so all of its versions tie the organizations its window version does.
         var versions = ties.Count == 0 ? [] : await Sql.ListAsync(c,
             "select x.id, v.state::text, v.recorded @> $4::timestamptz, v.recorded @> $5::timestamptz from unnest($1::text[], $2::text[], $3::text[]) x(id, a, b) " +
-            $"cross join lateral (select state, recorded from {Facts} v where v.orgs @> array[x.a, x.b] and v.fact_id = x.id and v.recorded && tstzrange($4, $5, '[]')) v",
+            $"cross join lateral (select state, recorded from {Facts} v where v.orgs @> array[x.a, x.b] and v.fact_id = x.id " +
+            "and (v.recorded @> $4::timestamptz or v.recorded @> $5::timestamptz)) v",
             r => (Id: r.GetString(0), State: FactVersions.Read(r.GetString(1)), Before: r.GetBoolean(2), After: r.GetBoolean(3)),
             ct, ties.Select(t => t.Id).ToArray(), ties.Select(t => t.Orgs[0]).ToArray(), ties.Select(t => t.Orgs[^1]).ToArray(), from, to);
         var sources = await ledger.Citations.SourcesAsync(c, versions.SelectMany(v => SourceCatalog.CitedBy(v.State)), ct);
@@ -93,16 +111,18 @@ public static class ChangesQuery
             : !f.IsRetracted && RelationshipsQuery.StatusAt(f, d) is { } status ? new TieState(status, f)
             : null;
         var byFact = versions.ToLookup(v => v.Id);
-        var changedTies = ties.Select(t =>
+        // A tie of the window is known at its end (a version it recorded is); one without a version then is skipped, not guessed.
+        var changedTies = ties.Where(t => byFact[t.Id].Any(v => v.After)).Select(t =>
         {
             var was = byFact[t.Id].FirstOrDefault(v => v.Before).State;
-            var now = byFact[t.Id].FirstOrDefault(v => v.After).State;
+            var now = byFact[t.Id].First(v => v.After).State;
             var (before, after) = (On(was), On(now));
-            var kinds = before is not null && after is null ? ChangeKinds.Gone(was!, now!) : ChangeKinds.Learned(before, after, was is not null, ConfidenceOf);
-            return (t.Id, Fact: now!, Before: before, After: after, Kinds: kinds);
+            var kinds = before is not null && after is null ? ChangeKinds.Gone(was!, now) : ChangeKinds.Learned(before, after, was is not null, ConfidenceOf);
+            return (t.Id, Fact: now, Before: before, After: after, Kinds: kinds);
         }).Where(t => t.Kinds.Count > 0).ToList();
 
-        // The events of the window that made them: those of the pairs' stake facts and of the ties' facts.
+        // The events of the window that made them: those of the writes that changed a pair's stretches, of its stake facts;
+        // a tie's, all of its fact's.
         var stakeStreams = changedPairs.Count == 0 ? [] : await Sql.ListAsync(c,
             $"select v.holder, v.subject, 'fact:' || v.fact_id from unnest($1::text[], $2::text[]) p(holder, subject) join {Facts} v " +
             "on upper_inf(v.recorded) and v.holder = p.holder and v.subject = p.subject and v.type = $3",
@@ -117,7 +137,8 @@ public static class ChangesQuery
         var byStream = events.ToLookup(e => e.Stream);
         var pairEvents = events.Where(e => pairOf.ContainsKey(e.Stream)).ToLookup(e => pairOf[e.Stream]);
         var (holdings, tiesAnswered) = await RenderAsync(ledger, c,
-            changedPairs.Select(p => (p.Holder, p.Subject, p.Kinds, p.Before, p.After, Events: (IReadOnlyList<ChangeEvent>?)Told(pairEvents[(p.Holder, p.Subject)]))).ToList(),
+            changedPairs.Select(p => (p.Holder, p.Subject, p.Kinds, p.Before, p.After,
+                Events: (IReadOnlyList<ChangeEvent>?)Told(pairEvents[(p.Holder, p.Subject)].Where(e => p.Writes.Contains(e.RecordedAt))))).ToList(),
             changedTies.Select(t => (t.Fact, t.Kinds, t.Before, t.After, Events: (IReadOnlyList<ChangeEvent>?)Told(byStream["fact:" + t.Id]))).ToList(),
             ct);
         return new ChangesAnswer(ChangeQuestion.Knowledge, Instant.Format(from), Instant.Format(to), null, day is { } a ? ValidDate.OfDay(a).ToString() : null, null, org,
@@ -126,11 +147,34 @@ public static class ChangesQuery
 
     // --- What happened in the world between two dates, as known at one instant ---
 
-    // The pairs with a segment known then that starts or ends between the two dates (covering one of them but not both).
+    // A segment that starts or ends between the two dates (covering one of them but not both), of a pair after the cursor:
+    // compared as a row with '' for none (every id sorts after it), so a generic plan seeks the btree with it too.
+    private const string Moved =
+        "valid && daterange($2::date, $3::date, '[]') and not (valid @> $2::date and valid @> $3::date) and ($4::text is null or holder = $4 or subject = $4) " +
+        "and (holder, subject) > (coalesce($5::text, ''), coalesce($6::text, ''))";
+
+    // The pairs with such a segment known then, a page of them in (holder, subject) order. As the holding probes read: when
+    // nothing was recorded after knownAt, the open segments, walked in that order by their btree and no further than the page
+    // (ix_holding_segments_current); else the GiST index over both axes, then sorted. Each branch is gated above its limit,
+    // so the one not taken is never started.
     private static readonly string PairsHappened =
-        $"select holder, subject from {Segments} where recorded @> $1::timestamptz and valid && daterange($2::date, $3::date, '[]') " +
-        "and not (valid @> $2::date and valid @> $3::date) and ($4::text is null or holder = $4 or subject = $4) " +
-        "and ($5::text is null or (holder, subject) > ($5, $6::text)) group by holder, subject order by holder, subject limit $7";
+        $"with k as materialized (select {Ledger.NothingRecordedAfter("$1::timestamptz")} now) " +
+        $"select * from (select holder, subject from {Segments} where upper_inf(recorded) and {Moved} " +
+        "group by holder, subject order by holder, subject limit $7) o where (select now from k) union all " +
+        $"select * from (select holder, subject from {Segments} where recorded @> $1::timestamptz and {Moved} " +
+        "group by holder, subject order by holder, subject limit $7) a where not (select now from k) order by holder, subject";
+
+    // A batch of the ties known then, in fact id order after the cursor (compared with '' for none, as the pairs' is): the
+    // open versions by their btree when nothing was recorded after knownAt, else every version known then.
+    private static readonly string TiesKnown =
+        $"with k as materialized (select {Ledger.NothingRecordedAfter("$2::timestamptz")} now) " +
+        $"select * from (select fact_id, state::text from {Facts} where upper_inf(recorded) and type <> $1 and ($3::text is null or orgs @> array[$3]) " +
+        "and fact_id > coalesce($4::text, '') order by fact_id limit $5) o where (select now from k) union all " +
+        $"select * from (select fact_id, state::text from {Facts} where recorded @> $2::timestamptz and type <> $1 and ($3::text is null or orgs @> array[$3]) " +
+        "and fact_id > coalesce($4::text, '') order by fact_id limit $5) a where not (select now from k) order by fact_id";
+
+    /// <summary>How many ties a world diff reads and parses at a time, until one more than its page can take has moved.</summary>
+    private const int TieBatch = 2_000;
 
     private static async Task<ChangesAnswer> HappenedAsync(Ledger ledger, NpgsqlConnection c, ChangesRequest request, DateTimeOffset k, CancellationToken ct)
     {
@@ -140,38 +184,56 @@ public static class ChangesQuery
             await OrganizationDirectory.RequireAsync(c, org, ct, k, request.Spelled("org"));
         }
         var (day, toDay) = (request.At!.Value, request.ToAt!.Value);
-        List<(FactState Fact, TieStatus? Before, TieStatus? After)> moved = [];
+        List<(FactState Fact, TieStatus? Before, TieStatus? After, bool Between)> moved = [];
         var (pairs, ties, next) = await PageAsync(request,
             cursor => Sql.ListAsync(c, PairsHappened, r => (r.GetString(0), r.GetString(1)), ct, k, day, toDay, org, cursor?.Holder, cursor?.Subject, request.Limit),
             async (cursor, limit) =>
             {
-                // Every tie known then, read once: whether each was in force on either date is in its state, not in an index.
-                var facts = await Sql.ListAsync(c,
-                    $"select state::text from {Facts} where type <> $1 and recorded @> $2::timestamptz and ($3::text is null or orgs @> array[$3]) " +
-                    "and ($4::text is null or fact_id > $4) order by fact_id",
-                    r => FactVersions.Read(r.GetString(0)), ct, StakeWord, k, org, cursor);
-                moved = facts.Where(f => !f.IsRetracted)
-                    .Select(f => (Fact: f, Before: RelationshipsQuery.StatusAt(f, day), After: RelationshipsQuery.StatusAt(f, toDay)))
-                    .Where(f => f.Before != f.After).Take(limit + 1).ToList();
+                // Whether a tie was in force on either date, or between, is in its state, not in an index: read a batch at a
+                // time, no further than the page needs.
+                for (var after = cursor; moved.Count <= limit;)
+                {
+                    var batch = await Sql.ListAsync(c, TiesKnown, r => (Id: r.GetString(0), State: r.GetString(1)), ct, StakeWord, k, org, after, TieBatch);
+                    foreach (var version in batch.TakeWhile(_ => moved.Count <= limit))
+                    {
+                        var f = FactVersions.Read(version.State);
+                        var (before, then) = (RelationshipsQuery.StatusAt(f, day), RelationshipsQuery.StatusAt(f, toDay));
+                        var between = before is null && then is null && InForceBetween(f, day, toDay);
+                        if (!f.IsRetracted && (before != then || between))
+                        {
+                            moved.Add((f, before, then, between));
+                        }
+                    }
+                    if (batch.Count < TieBatch)
+                    {
+                        break;
+                    }
+                    after = batch[^1].Id;
+                }
                 return moved.Take(limit).Select(f => (Id: f.Fact.Id, Orgs: f.Fact.Current.Organizations.ToArray())).ToList();
             },
             day < toDay, moreTies: () => moved.Count);
 
+        // Each pair's stretches known then that cover either date, and whether one held (or may have) lies between them: one
+        // GiST probe per pair. A stretch between is only looked at, not read.
         var stretches = pairs.Count == 0 ? [] : await Sql.ListAsync(c,
             "select p.holder, p.subject, lower(s.valid), upper(s.valid), s.finding::text, s.valid @> $4::date, s.valid @> $5::date " +
-            $"from unnest($1::text[], $2::text[]) p(holder, subject) cross join lateral (select valid, finding from {Segments} " +
-            $"where {HoldingQuery.OfPair("p.holder", "p.subject")} and recorded @> $3::timestamptz and (valid @> $4::date or valid @> $5::date)) s",
-            r => (Pair: (r.GetString(0), r.GetString(1)), Stretch: new Stretch(Day(r, 2), Day(r, 3), r.GetString(4)), Before: r.GetBoolean(5), After: r.GetBoolean(6)),
+            $"from unnest($1::text[], $2::text[]) p(holder, subject) cross join lateral (select valid, case when valid @> $4::date or valid @> $5::date then finding end finding " +
+            $"from {Segments} where {HoldingQuery.OfPair("p.holder", "p.subject")} and recorded @> $3::timestamptz and valid && daterange($4::date, $5::date, '[]') " +
+            "and (valid @> $4::date or valid @> $5::date or status in ('held', 'uncertain'))) s",
+            r => (Pair: (r.GetString(0), r.GetString(1)), Stretch: r.IsDBNull(4) ? null : new Stretch(Day(r, 2), Day(r, 3), r.GetString(4)), Before: r.GetBoolean(5), After: r.GetBoolean(6)),
             ct, pairs.Select(p => p.Holder).ToArray(), pairs.Select(p => p.Subject).ToArray(), k, day, toDay);
         var byPair = stretches.ToLookup(s => s.Pair);
         var changedPairs = pairs.Select(p =>
         {
-            var before = byPair[p].Where(s => s.Before).Select(s => s.Stretch).ToList();
-            var after = byPair[p].Where(s => s.After).Select(s => s.Stretch).ToList();
-            return (p.Holder, p.Subject, Before: before, After: after, Kinds: ChangeKinds.Happened(before.FirstOrDefault()?.Finding, after.FirstOrDefault()?.Finding));
+            var before = byPair[p].Where(s => s.Before).Select(s => s.Stretch!).ToList();
+            var after = byPair[p].Where(s => s.After).Select(s => s.Stretch!).ToList();
+            var heldBetween = byPair[p].Any(s => !s.Before && !s.After);
+            return (p.Holder, p.Subject, Before: before, After: after,
+                Kinds: ChangeKinds.Happened(before.FirstOrDefault()?.Finding, after.FirstOrDefault()?.Finding, heldBetween));
         }).Where(p => p.Kinds.Count > 0).ToList();
         var changedTies = moved.Take(ties.Count)
-            .Select(t => (t.Fact, Kinds: ChangeKinds.Happened(t.Before, t.After),
+            .Select(t => (t.Fact, Kinds: ChangeKinds.Happened(t.Before, t.After, t.Between),
                 Before: t.Before is { } b ? new TieState(b, t.Fact) : null, After: t.After is { } a ? new TieState(a, t.Fact) : null)).ToList();
 
         var (holdings, tiesAnswered) = await RenderAsync(ledger, c,
@@ -179,6 +241,16 @@ public static class ChangesQuery
             changedTies.Select(t => (t.Fact, t.Kinds, t.Before, t.After, Events: (IReadOnlyList<ChangeEvent>?)null)).ToList(), ct);
         return new ChangesAnswer(ChangeQuestion.World, null, null, Instant.Format(k), ValidDate.OfDay(day).ToString(), ValidDate.OfDay(toDay).ToString(), org,
             holdings, tiesAnswered, new ChangesPage(request.Limit, request.After?.ToString(), next));
+    }
+
+    /// <summary>
+    /// Whether a tie in force on neither date was in force (or may have been) between them: it starts after the first and,
+    /// not in force on the second, ended by then.
+    /// </summary>
+    private static bool InForceBetween(FactState f, DateOnly day, DateOnly toDay)
+    {
+        var start = f.Current.Valid.From.Start;
+        return day < start && start <= toDay && RelationshipsQuery.StatusAt(f, start) is not null;
     }
 
     /// <summary>

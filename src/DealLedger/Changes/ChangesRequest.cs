@@ -57,6 +57,10 @@ public sealed record ChangesRequest(ChangeQuestion Question, DateTimeOffset? Kno
         var request = new ChangesRequest(ChangeQuestion.Knowledge, from, to, asked, day, toDay, QueryArguments.Id(org, Name("org")), page.Limit,
             ChangesCursor.Parse(after, Name("after"))) { Spelled = Name };
         LedgerException Invalid(string field, string message) => new(LedgerErrorKind.InvalidInput, message) { Field = Name(field) };
+        if (from is null && toDay is null && day is not null)
+        {
+            throw Invalid("toAt", $"{Name("at")} alone is one date: give {Name("toAt")} too (what changed in the world between two dates), or {Name("knownFrom")} (what the ledger learned since an instant, on that date)");
+        }
         if (from is null && toDay is null)
         {
             throw Invalid("knownFrom", $"changes compares two moments: give {Name("knownFrom")} (what the ledger learned since an instant) or {Name("at")} and {Name("toAt")} (what changed in the world between two dates)");
