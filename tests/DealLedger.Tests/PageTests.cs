@@ -398,6 +398,54 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
     }
 
     [Fact]
+    public async Task compared_with_an_earlier_date_the_graph_marks_the_ties_begun_since_and_lists_them()
+    {
+        await using var s = await PageSession.OpenAsync(host, "/?at=2024-06-01&compareAt=2024-01-15");
+        var edge = s.Edge(Stake);
+        await Expect(edge).ToHaveClassAsync(new Regex(@"\bcmp-added\b"));
+        await Expect(edge.Locator(".edge-label")).ToHaveTextAsync("0–50 %, small minority stake +2 · new");
+        await Expect(edge).ToHaveAttributeAsync("aria-label", new Regex("\\(new compared with 2024-01-15\\)$"));
+        var compare = s.Page.Locator("#compare");
+        // The stake, the investment and the partnership drawn; the announcement of Le Chat listed (announcements are not lines).
+        await Expect(compare.Locator("h3")).ToHaveTextAsync("Compared with 2024-01-15: 4 added, 0 removed, 0 changed");
+        await Expect(compare.Locator("li[data-mark='added'][data-key='mistral-le-chat-launch']")).ToHaveCountAsync(1);
+        await Expect(compare.Locator("li[data-mark='added'][data-key='microsoft:mistral-ai']")).ToContainTextAsync("started");
+        await Expect(compare.Locator("li[data-mark='added'][data-key='microsoft-mistral-azure']")).ToHaveCountAsync(1);
+        Assert.Equal("/?at=2024-06-01&around=mistral-ai&compareAt=2024-01-15", await s.AddressAsync());
+        await s.AssertWcagAsync();
+        await s.ScreenshotAsync("compared-with-2024-01-15");
+
+        // Compared the other way round (the view before the date compared with), the same ties are gone, not drawn.
+        await s.AfterAsync(() => s.Page.FillAsync("#at", "2024-01-10"));
+        await Expect(s.Edge(Stake)).ToHaveCountAsync(0);
+        await Expect(compare.Locator("h3")).ToHaveTextAsync("Compared with 2024-01-15: 0 added, 0 removed, 0 changed");
+        s.AssertNothingWentWrong();
+    }
+
+    [Fact]
+    public async Task compared_with_a_moment_before_the_seeds_every_tie_drawn_is_new_until_the_comparison_is_cleared()
+    {
+        var before = Instant.Format(host.Seeded.AddSeconds(-1));
+        await using var s = await PageSession.OpenAsync(host, $"/?at=2024-06-01&compareKnownAt={Uri.EscapeDataString(before)}");
+        var links = s.Page.Locator("#graph .link");
+        await Expect(s.Edge(Stake)).ToHaveCountAsync(1);
+        Assert.Equal(await links.CountAsync(), await s.Page.Locator("#graph .link.cmp-added").CountAsync());
+        await Expect(s.Page.Locator("#compare h3")).ToContainTextAsync($"Compared with what the ledger knew at {before.Replace("T", " ").Replace("Z", " UTC")}");
+        await Expect(s.Page.Locator("#compare li[data-mark='added'][data-key='microsoft:mistral-ai']")).ToContainTextAsync("new");
+        await Expect(s.Page.Locator("#compare li[data-mark='removed']")).ToHaveCountAsync(0);
+
+        await s.AfterAsync(async () =>
+        {
+            await s.Page.FillAsync("#compareKnownAt", "");
+            await s.Page.PressAsync("#compareKnownAt", "Enter");
+        });
+        await Expect(s.Page.Locator("#graph .link.cmp-added")).ToHaveCountAsync(0);
+        await Expect(s.Page.Locator("#compare")).ToBeHiddenAsync();
+        Assert.Equal("/?at=2024-06-01&around=mistral-ai", await s.AddressAsync());
+        s.AssertNothingWentWrong();
+    }
+
+    [Fact]
     public async Task moving_at_to_2024_01_15_takes_the_stake_edge_away_and_the_answer_says_not_held()
     {
         await using var s = await PageSession.OpenAsync(host, $"/?at=2024-06-01&edge={Stake}&pair=microsoft,mistral-ai");

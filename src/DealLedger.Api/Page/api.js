@@ -71,4 +71,6 @@ export const api = {
   fact: (fact, signal) => getJson(`/api/facts/${slug(fact)}`, {}, signal),
   event: (sequence, signal) => getJson('/api/events', { after: sequence - 1, limit: 1 }, signal),
   feedHead: (signal) => getJson('/api/feed', { after: 0, limit: 1 }, signal),
+  changes: ({ knownFrom, knownTo, at, toAt, knownAt, org, limit }, signal) =>
+    getJson('/api/changes', { knownFrom, knownTo, at, toAt, knownAt, org, limit }, signal),
 };

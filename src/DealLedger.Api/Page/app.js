@@ -1,5 +1,5 @@
 // The explorer page: its state lives in the address (at, knownAt, around, hops, shown, edge, pair,
-// org, q), so a view can be shared and reopened exactly; every answer shown comes from the API as it is.
+// org, q, compareAt, compareKnownAt), so a view can be shared and reopened exactly; every answer shown comes from the API as it is.
 // The view starts from one organization and widens on request: no answer it asks for is unbounded.
 
 import { ApiError, api, apiKey, setApiKey } from './api.js';
@@ -13,6 +13,7 @@ import { fold, instant, kindWord, shareLabel, statusWord } from './words.js';
 const $ = (id) => document.getElementById(id);
 const els = {
   dates: $('dates'), at: $('at'), knownAt: $('knownAt'), now: $('now'), freeze: $('freeze'),
+  compareAt: $('compareAt'), compareKnownAt: $('compareKnownAt'), compare: $('compare'), compareTitle: $('compare-title'), compareList: $('compare-list'),
   search: $('search'), results: $('search-results'), live: $('live'), keyForm: $('key-form'), key: $('key'),
   keyStatus: $('key-status'), keyText: $('key-text'), forgetKey: $('forget-key'), error: $('error'),
   graphTitle: $('graph-title'), asOf: $('as-of'), graph: $('graph'), empty: $('graph-empty'), ties: $('ties-table'),
@@ -44,6 +45,8 @@ function readAddress() {
     pair: pair.length === 2 ? pair : null,
     org: p.get('org') || null,
     q: p.get('q') ?? '',
+    compareAt: p.get('compareAt') || null,
+    compareKnownAt: p.get('compareKnownAt') || null,
   };
 }
 
@@ -68,6 +71,8 @@ function address(st) {
   add('pair', st.pair?.join(','));
   add('org', st.org);
   add('q', st.q);
+  add('compareAt', st.compareAt);
+  add('compareKnownAt', st.compareKnownAt);
   return `${location.pathname}${parts.length ? `?${parts.join('&')}` : ''}`;
 }
 
@@ -85,6 +90,7 @@ function commit(changes, { replace = false } = {}) {
 let generation = 0;
 let graph = null; // the last graph answer
 let drawn = null; // what renderGraph returned
+let comparison = null; // the ties of the organization shown, compared with another moment or date (compareWith)
 let changesSince = 0; // events the feed delivered while the view is fixed
 
 const isLive = () => !state.knownAt;
@@ -137,6 +143,8 @@ async function load({ keepFocus = false } = {}) {
   setPhase('loading');
   els.at.value = state.at ?? '';
   els.knownAt.value = state.knownAt ?? '';
+  els.compareAt.value = state.compareAt ?? '';
+  els.compareKnownAt.value = state.compareKnownAt ?? '';
   els.search.value = state.q;
   const focusKey = keepFocus ? document.activeElement?.closest?.('#graph [data-key]')?.dataset.key : null;
   let answer = null;
@@ -154,6 +162,7 @@ async function load({ keepFocus = false } = {}) {
     }
     if (state.around) {
       answer = await api.graph({ around: state.around, hops: state.hops === 2 ? 2 : null, at: state.at, knownAt: state.knownAt, limit: state.shown });
+      comparison = await compareWith(answer);
     }
   } catch (e) {
     if (gen === generation) {
@@ -213,6 +222,8 @@ function startHere() {
 function clearAnswer() {
   graph = null;
   drawn = null;
+  comparison = null;
+  els.compare.hidden = true;
   fill(els.graph);
   fill(els.ties);
   fill(els.asOf);
@@ -260,15 +271,82 @@ function draw(focusKey) {
   const matches = searchMatches();
   drawn = renderGraph(els.graph, graph, {
     selectedFact: state.edge, selectedOrg: state.org, matches: matches && new Set(matches.map((o) => o.id)),
-    focusKey, onSelectEdge: selectEdge, onSelectNode: selectOrg,
+    focusKey, onSelectEdge: selectEdge, onSelectNode: selectOrg, mark: markOf,
   });
   els.empty.hidden = drawn.links.length > 0;
   els.empty.textContent = drawn.links.length ? '' : `No tie of ${name(graph.around)} is in force on ${graph.at}.`;
   drawNeighbourhood(name);
+  drawComparison(name);
   drawTime();
   drawTies(name);
   renderSearch();
   liveNotice();
+}
+
+// ---- Compared with another moment or date ---------------------------------------------------
+
+/**
+ * The organization's ties in the view set against another moment (what the ledger learned in between: a knowledge diff)
+ * or another date (what changed in the world: a world diff), as GET /api/changes answers, on the view's date and as known
+ * at its moment. Each change is new (in the view, not then), gone (then, not in the view) or changed (in both, different).
+ */
+async function compareWith(answer) {
+  const other = state.compareKnownAt ?? state.compareAt;
+  if (!other) {
+    return null;
+  }
+  const byMoment = Boolean(state.compareKnownAt);
+  const shown = byMoment ? answer.knownAt : answer.at;
+  // The API compares an earlier with a later one: the view may be either.
+  const viewFirst = byMoment ? Date.parse(other) > Date.parse(shown) : other > shown;
+  const [first, second] = viewFirst ? [shown, other] : [other, shown];
+  const result = await api.changes(byMoment
+    ? { knownFrom: first, knownTo: second, at: answer.at, org: answer.around, limit: 1000 }
+    : { at: first, toAt: second, knownAt: answer.knownAt, org: answer.around, limit: 1000 });
+  const holds = (periods) => periods.some((p) => p.finding.status === 'held' || p.finding.status === 'uncertain');
+  const inForce = (tie) => Boolean(tie) && !tie.fact.retraction;
+  const judge = (before, after) => {
+    const [inView, then] = viewFirst ? [before, after] : [after, before];
+    return inView && !then ? 'added' : !inView && then ? 'removed' : 'changed';
+  };
+  const changes = [
+    ...result.holdings.map((c) => ({ mark: judge(holds(c.before), holds(c.after)), holder: c.holder, subject: c.subject, summary: `Stake of ${c.summary}`, kinds: c.kinds })),
+    ...result.ties.map((c) => ({ mark: judge(inForce(c.before), inForce(c.after)), fact: c.fact, summary: c.summary, kinds: c.kinds })),
+  ];
+  return { byMoment, other, changes, more: result.page.next !== null };
+}
+
+/** Words for what the view is compared with. */
+const comparedWith = () => (comparison.byMoment ? `what the ledger knew at ${instant(comparison.other)}` : comparison.other);
+
+/** How the graph marks a tie drawn (the links of one bundle): new if any of them is, changed if any changed, else not at all. */
+function markOf(links) {
+  if (!comparison) {
+    return null;
+  }
+  const found = comparison.changes.filter((c) => c.mark !== 'removed' && links.some(({ edge, from, to }) =>
+    (c.fact ? edge.fact === c.fact : edge.type === 'stake' && from === c.holder && to === c.subject)));
+  const kind = found.some((c) => c.mark === 'added') ? 'added' : found.length ? 'changed' : null;
+  return kind && { kind, word: kind === 'added' ? 'new' : 'changed', than: comparedWith() };
+}
+
+/** Lists every change in words under the graph (those gone are not drawn). */
+function drawComparison() {
+  els.compare.hidden = !comparison;
+  if (!comparison) {
+    return;
+  }
+  const than = comparedWith();
+  const count = (m) => comparison.changes.filter((c) => c.mark === m).length;
+  els.compareTitle.textContent = `Compared with ${than}: ${count('added')} added, ${count('removed')} removed, ${count('changed')} changed`;
+  const word = { added: 'added', removed: 'removed', changed: 'changed' };
+  fill(els.compareList, comparison.changes.length
+    ? comparison.changes.map((c) => h('li', { dataset: { mark: c.mark, key: c.fact ?? `${c.holder}:${c.subject}` } },
+      h('span', { class: `cmp-tag ${c.mark}`, text: word[c.mark] }), ` ${c.summary} — ${c.kinds.join(', ')}`))
+    : [h('li', { text: 'Nothing of these ties changed.' })]);
+  if (comparison.more) {
+    els.compareList.append(h('li', { text: 'More changes than one answer lists: narrow the dates to see the rest.' }));
+  }
 }
 
 /** Who a left-out group is, seen from the organization it is tied to. */
@@ -745,9 +823,13 @@ els.search.addEventListener('keydown', async (e) => {
 function datesFromControls() {
   const at = els.at.value || null;
   const knownAt = els.knownAt.value.trim() || null;
-  if (at !== state.at || knownAt !== state.knownAt) {
+  const compareAt = els.compareAt.value || null;
+  // One comparison at a time: a moment typed wins over a date.
+  const compareKnownAt = els.compareKnownAt.value.trim() || null;
+  const compare = compareKnownAt ? { compareKnownAt, compareAt: null } : { compareAt, compareKnownAt: null };
+  if (at !== state.at || knownAt !== state.knownAt || compare.compareAt !== state.compareAt || compare.compareKnownAt !== state.compareKnownAt) {
     changesSince = 0;
-    commit({ at, knownAt });
+    commit({ at, knownAt, ...compare });
     load();
   }
 }
@@ -766,6 +848,8 @@ els.at.addEventListener('change', () => {
   }
 });
 els.knownAt.addEventListener('change', datesFromControls);
+els.compareAt.addEventListener('change', datesFromControls);
+els.compareKnownAt.addEventListener('change', datesFromControls);
 els.now.addEventListener('click', () => {
   changesSince = 0;
   commit({ knownAt: null });

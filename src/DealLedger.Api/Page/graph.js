@@ -212,11 +212,17 @@ export function renderGraph(container, graph, options) {
     const more = bundle.links.length - 1;
     const selected = bundle.links.some((x) => x.edge.fact === options.selectedFact);
     const words = [linkWords(e, name), ...bundle.links.slice(1).map((x) => linkWords(x.edge, name))];
+    // Compared with another moment or date: new (any tie of the bundle) or changed, in the label and its words.
+    const mark = options.mark?.(bundle.links) ?? null;
+    // The name begins with the label as seen, its mark included ("… +2 · new — …").
+    const seen = `${linkLabel(e)}${more ? ` +${more}` : ''}${mark ? ` · ${mark.word}` : ''}`;
+    const marked = mark ? ` (${mark.word} compared with ${mark.than})` : '';
     const g = s('g', {
-      class: `link kind-${e.type} conf-${e.confidence ?? 'none'} status-${e.status}${selected ? ' selected' : ''}${more ? ' bundle' : ''}`,
+      class: `link kind-${e.type} conf-${e.confidence ?? 'none'} status-${e.status}${selected ? ' selected' : ''}${more ? ' bundle' : ''}${mark ? ` cmp-${mark.kind}` : ''}`,
       tabindex: -1, role: 'button',
       // The label's own words first: what is seen is what a voice or a screen reader names it by.
-      'aria-label': more ? `${linkLabel(e)} +${more} — ${bundle.links.length} ties between ${name(l.from)} and ${name(l.to)}: ${words.join(' ')}` : words[0],
+      'aria-label': (more ? `${seen} — ${bundle.links.length} ties between ${name(l.from)} and ${name(l.to)}: ${words.join(' ')}`
+        : mark ? `${seen} — ${words[0].slice(linkLabel(e).length + 3)}` : words[0]) + marked,
       'aria-current': selected ? 'true' : null,
       dataset: { key: l.key, fact: e.fact, facts: bundle.links.map((x) => x.edge.fact).join(' '), from: l.from, to: l.to, type: e.type, ties: String(bundle.links.length) },
     },
@@ -225,7 +231,8 @@ export function renderGraph(container, graph, options) {
     more ? s('path', { d, class: 'line bundle-halo' }) : null,
     s('path', { d, class: `line kind-${e.type}`, 'marker-end': e.directed ? `url(#arrow-${e.type})` : null }),
     s('text', { class: 'edge-label', 'text-anchor': 'middle', text: linkLabel(e) },
-      more ? s('tspan', { class: 'bundle-more', text: ` +${more}` }) : null));
+      more ? s('tspan', { class: 'bundle-more', text: ` +${more}` }) : null,
+      mark ? s('tspan', { class: 'cmp-mark', text: ` · ${mark.word}` }) : null));
     // A bundle opens its strongest tie; the answer then lists the others between the same two.
     g.addEventListener('click', () => options.onSelectEdge(e, l.key));
     labels.push({ kind: 'edge', text: g.querySelector('.edge-label'), curve: [start, control, end], priority: e.type === 'stake' ? 1 : 3 });
