@@ -18,7 +18,7 @@ public sealed partial class CrossOriginTests(ApiHostFixture api) : IClassFixture
     private static readonly Dictionary<string, string> RouteValues = new()
     {
         ["holder"] = "microsoft", ["subject"] = "mistral-ai", ["organization"] = "mistral-ai", ["fact"] = "microsoft-mistral-stake",
-        ["name"] = "nobody", ["documentName"] = "v1", ["documentName?"] = "",
+        ["name"] = "nobody", ["documentName"] = "v1", ["documentName?"] = "", ["subscription"] = "sub-0000", ["delivery"] = "first",
     };
 
     [Fact]
