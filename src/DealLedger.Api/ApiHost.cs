@@ -40,7 +40,7 @@ public static class ApiHost
                 builder.Configuration.GetValue<bool>("DealLedger:Testing:LoseCommitReply"));
             return ledger;
         });
-        var webhooks = builder.Configuration.GetSection("DealLedger:Webhooks").Get<WebhookOptions>() ?? new WebhookOptions();
+        var webhooks = (builder.Configuration.GetSection("DealLedger:Webhooks").Get<WebhookOptions>() ?? new WebhookOptions()).Checked();
         builder.Services.AddSingleton(webhooks);
         builder.Services.AddSingleton(s => new Webhooks(s.GetRequiredService<Ledger>(), webhooks));
         builder.Services.AddHostedService<WebhookSweep>();

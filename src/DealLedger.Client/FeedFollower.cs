@@ -120,7 +120,7 @@ public sealed class FeedFollower(LedgerClient client, IDownstreamView view, Feed
             checkpoint = message.Sequence;
         }
         // A whole page ends at its last message; a filtered one may look past it, to the sequence it names as next.
-        if (options.Organization is null ? page.Messages.Count > 0 && page.Next != checkpoint : page.Next < checkpoint || page.Next > page.HighWaterMark)
+        if (options.Organization is null ? page.Next != checkpoint : page.Next < checkpoint || page.Next > page.HighWaterMark)
         {
             throw new FeedOrderException($"the feed's next checkpoint is {page.Next}, but its last message is {checkpoint}");
         }

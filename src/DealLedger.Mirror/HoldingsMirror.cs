@@ -28,8 +28,12 @@ public sealed class HoldingsMirror(NpgsqlDataSource database) : IDownstreamView
         return NpgsqlDataSource.Create(builder);
     }
 
-    /// <summary>Creates schema mirror and its tables if missing (several mirrors may start at once).</summary>
-    public async Task CreateSchemaAsync(CancellationToken ct)
+    /// <summary>
+    /// Creates schema mirror and its tables if missing (several mirrors may start at once), and records which organization
+    /// it follows (none: all of the ledger). A mirror database made for one never goes on with another: its checkpoint and
+    /// its rows are those of what it followed.
+    /// </summary>
+    public async Task CreateSchemaAsync(CancellationToken ct, string? following = null)
     {
         await using var c = await database.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
@@ -47,7 +51,18 @@ public sealed class HoldingsMirror(NpgsqlDataSource database) : IDownstreamView
             create index if not exists ix_mirror_holdings_pair on mirror.holdings (holder, subject);
             create table if not exists mirror.checkpoint (id int primary key, sequence bigint not null);
             insert into mirror.checkpoint (id, sequence) values (1, 0) on conflict (id) do nothing;
+            alter table mirror.checkpoint add column if not exists following text not null default '';
             """, ct);
+        // A new mirror (at 0) takes what it is asked to follow; one that has begun keeps what it follows.
+        await ExecAsync(c, tx, "update mirror.checkpoint set following = $1 where id = 1 and sequence = 0", ct, following ?? "");
+        await using (var read = new NpgsqlCommand("select following from mirror.checkpoint where id = 1", c, tx))
+        {
+            if (await read.ExecuteScalarAsync(ct) is string kept && kept != (following ?? ""))
+            {
+                throw new MirrorIntegrityException(
+                    $"this mirror database follows {(kept.Length == 0 ? "the whole ledger" : $"only {kept}")}, not {(following is null ? "the whole ledger" : $"only {following}")}: use a database of its own");
+            }
+        }
         await tx.CommitAsync(ct);
     }
 

@@ -30,7 +30,7 @@ try
 {
     await using var database = HoldingsMirror.Connect(settings.Database);
     var mirror = new HoldingsMirror(database);
-    await mirror.CreateSchemaAsync(stop.Token);
+    await mirror.CreateSchemaAsync(stop.Token, settings.Organization);
     using var client = new LedgerClient(settings.Api, settings.Key);
     var follower = new FeedFollower(client, mirror, new FeedFollowerOptions { PageSize = settings.PageSize, Organization = settings.Organization, IsTransientViewFailure = e => e is NpgsqlException { IsTransient: true } })
     {

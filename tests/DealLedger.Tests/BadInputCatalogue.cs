@@ -548,7 +548,7 @@ public static class BadInputCatalogue
         const string secret = "\"secret\": \"0123456789abcdef-secret\"";
         Subscribe("a private address", $$"""{ "url": "http://10.0.0.5/hooks", {{secret}} }""", 400, "url", "resolves to 10.0.0.5, a private address: not a webhook target");
         Subscribe("the metadata service", $$"""{ "url": "http://169.254.169.254/latest/meta-data/", {{secret}} }""", 400, "url", "a link-local address (the metadata service's range)");
-        Subscribe("loopback, not allowed here", $$"""{ "url": "http://127.0.0.1:9/hooks", {{secret}} }""", 400, "url", "a loopback address: not a webhook target (DealLedger:Webhooks:AllowedNetworks or AllowLoopback can allow it)");
+        Subscribe("loopback, not allowed here", $$"""{ "url": "http://127.0.0.1:9/hooks", {{secret}} }""", 400, "url", "a loopback address: not a webhook target (DealLedger:Webhooks:AllowLoopback can allow it)");
         Subscribe("a private address written as IPv6", $$"""{ "url": "http://[::ffff:192.168.0.1]/hooks", {{secret}} }""", 400, "url", "a private address");
         Subscribe("a unique-local IPv6 address", $$"""{ "url": "http://[fd00:ec2::254]/", {{secret}} }""", 400, "url", "a private (unique local) address");
         Subscribe("ftp", $$"""{ "url": "ftp://203.0.113.5/hooks", {{secret}} }""", 400, "url", "is not an absolute http or https URL");

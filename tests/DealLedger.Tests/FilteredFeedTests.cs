@@ -119,6 +119,48 @@ public sealed class FilteredFeedTests
     }
 
     [Fact]
+    public async Task a_pair_names_a_directed_tie_of_any_kind_and_never_an_undirected_one()
+    {
+        await using var s = await Scenario.StartAsync();
+        var before = (await s.Ledger.FeedAsync(0, 1)).HighWaterMark;
+        await s.ImportAsync("deals:\n  - id: db\n    parties: [acme, globex]\n    facts:\n" +
+            "      - { id: b1, type: board-seat, holder: acme, subject: globex, valid: { from: 2020 }, sources: [ { source: press, claim: stated } ] }\n" +
+            "      - { id: c1, type: control, holder: globex, subject: acme, means: voting rights, valid: { from: 2020 }, sources: [ { source: press, claim: stated } ] }\n" +
+            "      - { id: p1, type: partnership, parties: [acme, globex], scope: R&D, valid: { from: 2020 }, sources: [ { source: press, claim: stated } ] }\n");
+        var pair = await s.Ledger.FeedAsync(before, 1000, FeedFilter.Parse(null, "acme:globex", null));
+        Assert.Equal(["deal:db", "fact:b1"], pair.Messages.Select(m => m.Event.Stream));
+        var seats = await s.Ledger.FeedAsync(before, 1000, FeedFilter.Parse(null, "acme:globex", "board-seat"));
+        Assert.Contains(seats.Messages, m => m.Event.Stream == "fact:b1");
+        Assert.Empty((await s.Ledger.FeedAsync(before, 1000, FeedFilter.Parse(null, "acme:globex", "control"))).Messages);
+    }
+
+    [Fact]
+    public async Task a_write_that_registers_an_organization_and_records_its_deal_is_one_delivery_and_paging_never_shows_another_writes_events()
+    {
+        await using var s = await Scenario.StartAsync();
+        var before = (await s.Ledger.FeedAsync(0, 1)).HighWaterMark;
+        var write = await s.ImportAsync("organizations:\n  - { id: hooli, name: Hooli, kind: company }\n" +
+            "deals:\n  - id: dh\n    parties: [acme, hooli]\n    facts:\n" +
+            "      - { id: sh, type: stake, holder: acme, subject: hooli, share: { exact: 10 }, valid: { from: 2020 }, sources: [ { source: press, claim: stated } ] }\n");
+        var first = await s.Ledger.NextWriteAsync(before, FeedFilter.Parse("hooli", null, null));
+        Assert.Equal(write.LastSequence, first.Next);
+        Assert.Contains(first.Messages, m => m.Event.Stream == "fact:sh");
+
+        // Deal dx recorded by a write about globex→initech only; a later write adds an acme fact to it.
+        const string deal = "deals:\n  - id: dx\n    parties: [acme, globex, initech]\n    facts:\n";
+        var w1 = await s.ImportAsync(deal + "      - { id: gx, type: stake, holder: globex, subject: initech, share: { exact: 5 }, valid: { from: 2020 }, sources: [ { source: press, claim: stated } ] }\n");
+        await s.ImportAsync(deal + "      - { id: ax, type: stake, holder: acme, subject: globex, share: { exact: 7 }, valid: { from: 2020 }, sources: [ { source: press, claim: stated } ] }\n");
+        var filter = FeedFilter.Parse("acme", null, null);
+        var fromWrite = await s.Ledger.FeedAsync(write.LastSequence!.Value, 1000, filter);
+        var fromW1 = await s.Ledger.FeedAsync(w1.LastSequence!.Value, 1000, filter);
+        Assert.Equal(fromW1.Messages.Select(m => m.Sequence), fromWrite.Messages.Select(m => m.Sequence));
+
+        // Asked from beyond the head, next stays where it was asked from.
+        var beyond = await s.Ledger.FeedAsync(fromW1.HighWaterMark + 1000, 10, filter);
+        Assert.Equal(beyond.After, beyond.Next);
+    }
+
+    [Fact]
     public async Task a_filter_that_is_not_one_is_refused_naming_its_field()
     {
         Assert.Equal("pair", Assert.Throws<LedgerException>(() => FeedFilter.Parse(null, "acme", null)).Field);

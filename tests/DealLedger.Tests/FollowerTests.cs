@@ -251,6 +251,13 @@ public sealed class FollowerTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains($"sequence {second} closes segment(s)", Assert.Single(gap.Tail().Split('\n'), l => l.StartsWith("! ", StringComparison.Ordinal)));
         Assert.InRange(await MirrorCheckpointAsync(), first, second - 1); // the messages before it were applied, it was not
 
+        // A mirror database that followed the whole ledger is not taken over by a mirror of one organization.
+        var other = ChildProcess.StartDll("DealLedger.Mirror.dll", ["--api", apiRoot.AbsoluteUri, "--key", readerKey, "--database", MirrorConnection, "--org", "org-07"],
+            new Dictionary<string, string?> { ["ConnectionStrings__DealLedger"] = null }, "mirror-other-filter");
+        mirrors.Add(other);
+        Assert.Equal(1, await other.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("! mirror: this mirror database follows the whole ledger, not only org-07: use a database of its own", other.Tail());
+
         var bare = ChildProcess.StartDll("DealLedger.Mirror.dll", ["--api", "not a url"],
             new Dictionary<string, string?> { ["DEALLEDGER_KEY"] = null, ["MIRROR_DATABASE"] = null, ["DEALLEDGER_API"] = null }, "mirror-bad-arguments");
         mirrors.Add(bare);

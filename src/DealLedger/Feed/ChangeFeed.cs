@@ -92,7 +92,7 @@ public static class ChangeFeed
         {
             return await ledger.FeedAsync(after, 1, filter, ct);
         }
-        var page = await ledger.FeedAsync(after, MaxLimit, ct);
+        var page = await ledger.FeedAsync(after, 100, ct);
         if (page.Messages.Count == 0)
         {
             return page;
@@ -114,14 +114,26 @@ public static class ChangeFeed
         await using var c = await ledger.Database.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
         var highWater = await HighWaterMarkAsync(c, ct);
+        if (after >= highWater)
+        {
+            await tx.CommitAsync(ct);
+            return new FeedPage(after, highWater, after, []);
+        }
         var (org, holder, subject, kind) = (filter.Organization, filter.Holder, filter.Subject, filter.Kind is { } k ? LedgerJson.Word(k) : null);
-        // A write's projection rows carry its last sequence; every holding change comes with a version of one of the pair's stake facts.
-        const string named = "($3::text is null or orgs @> array[$3]) and ($4::text is null or (holder = $4 and subject = $5)) and ($6::text is null or type = $6)";
+        // A write's projection rows carry its last sequence; every holding change comes with a version of one of the pair's
+        // stake facts. A pair names a directed tie of any kind: its organizations are [from, to], in that order.
+        const string named = "($3::text is null or orgs @> array[$3]) and ($4::text is null or (orgs @> array[$4, $5] and orgs = array[$4, $5] and type <> all($8))) " +
+            "and ($6::text is null or type = $6)";
+        var log = ProjectionTables.Name("mt_events");
+        // An organization's registration row carries its own event's sequence: the write it ends is found by the log's
+        // recorded time (all of a write's events share it, no two writes do).
         var writes = await Sql.ListAsync(c,
             $"select s from (select sequence s from {ProjectionTables.Of("fact_versions")} where sequence > $1 and sequence <= $2 and {named} union " +
-            $"select sequence from {ProjectionTables.Of("organizations")} where $3::text is not null and $4::text is null and $6::text is null and id = $3 and sequence > $1 and sequence <= $2) w " +
+            $"select (select max(e.seq_id) from {log} e where e.seq_id >= o.sequence and e.seq_id < coalesce((select n.seq_id from {log} n where n.seq_id > o.sequence " +
+            $"and n.timestamp <> (select r.timestamp from {log} r where r.seq_id = o.sequence) order by n.seq_id limit 1), $2 + 1)) " +
+            $"from {ProjectionTables.Of("organizations")} o where $3::text is not null and $4::text is null and $6::text is null and o.id = $3 and o.sequence > $1 and o.sequence <= $2) w " +
             "order by s limit $7",
-            r => r.GetInt64(0), ct, after, highWater, org, holder, subject, kind, limit);
+            r => r.GetInt64(0), ct, after, highWater, org, holder, subject, kind, limit, Undirected);
         var upTo = writes.Count < limit ? highWater : writes[^1];
         if (writes.Count == 0)
         {
@@ -130,18 +142,22 @@ public static class ChangeFeed
         }
         var facts = await Sql.ListAsync(c,
             $"select distinct fact_id, state->'current'->>'deal' from {ProjectionTables.Of("fact_versions")} where sequence > $1 and sequence <= $2 and {named}",
-            r => (Id: r.GetString(0), Deal: r.IsDBNull(1) ? null : r.GetString(1)), ct, after, upTo, org, holder, subject, kind);
+            r => (Id: r.GetString(0), Deal: r.IsDBNull(1) ? null : r.GetString(1)), ct, after, upTo, org, holder, subject, kind, limit, Undirected);
         var streams = facts.Select(f => "fact:" + f.Id).Concat(facts.Where(f => f.Deal is not null).Select(f => "deal:" + f.Deal).Distinct())
             .Concat(org is not null && holder is null && kind is null ? ["organization:" + org] : []).ToList();
-        var events = await EventLog.OfStreamsAsync(c, streams, after, upTo, ct);
+        // Only events of the writes named: a deal recorded by an earlier write that named nothing is not one of them.
+        var recorded = (await Sql.ListAsync(c, $"select timestamp from {log} where seq_id = any($1)", r => r.GetFieldValue<DateTimeOffset>(0), ct, writes.ToArray()))
+            .Select(Instant.Format).ToHashSet(StringComparer.Ordinal);
+        var events = (await EventLog.OfStreamsAsync(c, streams, after, upTo, ct)).Where(e => recorded.Contains(e.RecordedAt)).ToList();
         var factIds = facts.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
         var changes = await WriteChangesAsync(c, ledger.Citations, writes.ToArray(), ct);
         await tx.CommitAsync(ct);
 
-        // Each write's changes the filter names ride on the last of its events shown.
-        var messages = new List<FeedMessage>(events.Count);
+        // Each write's changes the filter names ride on the last of its events shown. A page holds at most MaxLimit messages:
+        // a bigger write goes on in the next page (after its last message shown), its changes with its last event.
+        var messages = new List<FeedMessage>(Math.Min(events.Count, MaxLimit));
         var write = 0;
-        for (var i = 0; i < events.Count; i++)
+        for (var i = 0; i < events.Count && messages.Count < MaxLimit; i++)
         {
             var e = events[i];
             while (writes[write] < e.Sequence)
@@ -153,8 +169,11 @@ public static class ChangeFeed
                 .Where(x => x.Projection == "holdings" ? filter.Names(x.Holder!, x.Subject!) : factIds.Contains(x.Key));
             messages.Add(new FeedMessage(InPublicWords(e), [.. OwnChanges(e), .. told]));
         }
-        return new FeedPage(after, highWater, upTo, messages);
+        return new FeedPage(after, highWater, messages.Count < events.Count ? messages[^1].Sequence : upTo, messages);
     }
+
+    /// <summary>Kinds of fact with no direction (their parties in no order): never a pair's.</summary>
+    private static readonly string[] Undirected = [LedgerJson.Word(FactType.Partnership), LedgerJson.Word(FactType.Announcement)];
 
     /// <summary>
     /// The event as followers read it: its data in the documents' and answers' words (kebab-case kinds and claims:

@@ -71,10 +71,11 @@ public static class Subscriptions
         return await Sql.ListAsync(c, $"select {Columns} from {Table} where deleted_at is null order by created_at, id", Read, ct);
     }
 
+    /// <summary>A subscription, removed or not (a removed one says when: deletedAt).</summary>
     public static async Task<Subscription> SubscriptionAsync(this Ledger ledger, string id, CancellationToken ct = default)
     {
         await using var c = await ledger.Database.OpenConnectionAsync(ct);
-        return await FindAsync(c, id, ct);
+        return await FindAsync(c, id, ct, removed: true);
     }
 
     /// <summary>Removes a subscription: nothing more is delivered to it; it and its deliveries stay, for the record.</summary>
@@ -106,9 +107,9 @@ public static class Subscriptions
         Instant.Format(r.GetFieldValue<DateTimeOffset>(6)), Instant.Format(r.GetFieldValue<DateTimeOffset>(7)),
         r.IsDBNull(8) ? null : Instant.Format(r.GetFieldValue<DateTimeOffset>(8)), r.IsDBNull(9) ? null : r.GetInt32(9), r.IsDBNull(10) ? null : r.GetString(10));
 
-    internal static async Task<Subscription> FindAsync(NpgsqlConnection c, string id, CancellationToken ct, bool removed = false)
+    internal static async Task<Subscription> FindAsync(NpgsqlConnection c, string id, CancellationToken ct, bool removed = false, bool locked = false)
     {
-        var rows = await Sql.ListAsync(c, $"select {Columns} from {Table} where id = $1 and ($2 or deleted_at is null)", Read, ct, CheckId(id), removed);
+        var rows = await Sql.ListAsync(c, $"select {Columns} from {Table} where id = $1 and ($2 or deleted_at is null){(locked ? " for update" : "")}", Read, ct, CheckId(id), removed);
         return rows.Count == 1 ? rows[0] : throw new LedgerException(LedgerErrorKind.NotFound, $"unknown subscription '{id}'") { Field = "subscription" };
     }
 

@@ -60,6 +60,8 @@ public sealed class Webhooks : IDisposable
         http = new HttpClient(new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
+            // A proxy would connect to the target itself, past the check of its addresses.
+            UseProxy = false,
             ConnectCallback = (context, ct) => WebhookTargets.ConnectAsync(context, options, ct),
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
         })
@@ -83,15 +85,23 @@ public sealed class Webhooks : IDisposable
         return "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), signed));
     }
 
+    /// <summary>Writes delivered in one turn; then the turn ends and is queued again, so one backlog never holds a worker long.</summary>
+    private const int WritesPerTurn = 50;
+
     /// <summary>
     /// Delivers the subscription's pending writes in order until it has had all of them (null), or until one fails: then the
     /// instant its next attempt is due (the caller schedules it). Nothing is done while another node holds the subscription
-    /// (it delivers), or before a retry is due (its retry is scheduled).
+    /// (it delivers, and looks again for writes committed meanwhile before it stops), or before a retry is due (its retry is
+    /// scheduled). After <see cref="WritesPerTurn"/> writes, now: the caller queues the rest as a turn of its own.
     /// </summary>
     public async Task<DateTimeOffset?> DeliverAsync(string subscription, CancellationToken ct)
     {
-        while (true)
+        for (var turn = 0; ; turn++)
         {
+            if (turn == WritesPerTurn)
+            {
+                return DateTimeOffset.UtcNow;
+            }
             await using var c = await ledger.Database.OpenConnectionAsync(ct);
             await using var tx = await c.BeginTransactionAsync(ct);
             var rows = await Sql.ListAsync(c,
@@ -114,6 +124,12 @@ public sealed class Webhooks : IDisposable
                     await Sql.ExecAsync(c, $"update {Table} set delivered_up_to = $2 where id = $1", ct, subscription, page.Next);
                 }
                 await tx.CommitAsync(ct);
+                // A write committed meanwhile sent its word while this held the subscription, and that word was passed over:
+                // look again before stopping.
+                if (await Sql.ScalarAsync<long>(c, $"select last_sequence from {ProjectionTables.Of("ledger_position")} where id = 1", ct) > Math.Max(page.Next, s.Position))
+                {
+                    continue;
+                }
                 return null;
             }
             var id = IdOf(subscription, page.Next);
@@ -135,22 +151,37 @@ public sealed class Webhooks : IDisposable
                 await tx.CommitAsync(ct);
                 continue;
             }
-            var due = s.Now + Options.FirstRetry * Math.Pow(2, attempts[0] - 1);
+            // Doubling, up to the longest pause (2^20 times the first is past any setting's cap, and never overflows).
+            var pause = Options.FirstRetry * Math.Pow(2, Math.Min(attempts[0] - 1, 20));
+            var due = s.Now + (pause < Options.MaxBackoff ? pause : Options.MaxBackoff);
             await Sql.ExecAsync(c, $"update {Table} set next_attempt_at = $2 where id = $1", ct, subscription, due);
             await tx.CommitAsync(ct);
             return due;
         }
     }
 
-    /// <summary>Sends a failed (or any) delivery again, now, with the same id and messages; records how it went.</summary>
+    /// <summary>
+    /// Sends a failed delivery again, now, with the same id and messages; records how it went. Under the subscription's row,
+    /// so it never crosses its delivery; not for a removed subscription, nor for a delivery still being retried (its own
+    /// retry is due) or delivered.
+    /// </summary>
     public async Task<Delivery> ReplayAsync(string subscription, Guid delivery, CancellationToken ct)
     {
         await using var c = await ledger.Database.OpenConnectionAsync(ct);
-        var s = await Subscriptions.FindAsync(c, subscription, ct, removed: true);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var s = await Subscriptions.FindAsync(c, subscription, ct, removed: true, locked: true);
+        if (s.DeletedAt is not null)
+        {
+            throw new LedgerException(LedgerErrorKind.Conflict, $"subscription '{subscription}' was removed at {s.DeletedAt}: nothing is sent to it") { Field = "subscription" };
+        }
         var found = await Sql.ListAsync(c, $"select {Subscriptions.DeliveryColumns} from {Deliveries} where id = $1 and subscription_id = $2", Subscriptions.ReadDelivery, ct, delivery, subscription);
         if (found is not [var d])
         {
             throw new LedgerException(LedgerErrorKind.NotFound, $"subscription '{subscription}' has no delivery '{delivery}'") { Field = "delivery" };
+        }
+        if (d.Status != "failed")
+        {
+            throw new LedgerException(LedgerErrorKind.Conflict, $"delivery '{delivery}' is {d.Status}: only a failed delivery is replayed") { Field = "delivery" };
         }
         var secret = (await Sql.ScalarAsync<string>(c, $"select secret from {Table} where id = $1", ct, subscription))!;
         // The write's messages again: the log never changes, so the page is the one first sent.
@@ -161,6 +192,7 @@ public sealed class Webhooks : IDisposable
             $"status = case when $3::text is null then 'delivered' else status end, delivered_at = case when $3::text is null then clock_timestamp() else delivered_at end " +
             $"where id = $1 returning {Subscriptions.DeliveryColumns}",
             Subscriptions.ReadDelivery, ct, delivery, status, error);
+        await tx.CommitAsync(ct);
         return rows[0];
     }
 
@@ -176,7 +208,8 @@ public sealed class Webhooks : IDisposable
         request.Headers.Add(SignatureHeader, Sign(secret, timestamp, bytes));
         try
         {
-            using var response = await http.SendAsync(request, ct);
+            // The status is the answer: the receiver's body is not read.
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
             var code = (int)response.StatusCode;
             return response.IsSuccessStatusCode ? (code, null) : (code, $"the receiver answered {code}");
         }
