@@ -46,7 +46,7 @@ public static class ApiHost
         builder.Services.AddHostedService<WebhookSweep>();
         builder.Host.UseWolverine(o =>
         {
-            LedgerMessaging.Configure(o, connection, "dealledger-api", typeof(WebhookDueHandler));
+            LedgerMessaging.Configure(o, connection, "dealledger-api", typeof(ApiHost).Assembly, typeof(WebhookDueHandler));
             LedgerMessaging.DeliverWebhooks(o);
         });
         builder.Services.AddSingleton<ApiKeyCache>();

@@ -22,7 +22,7 @@ builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connection));
 builder.Services.AddHostedService<NoticeTable>();
 builder.UseWolverine(o =>
 {
-    LedgerMessaging.Configure(o, connection, "dealledger-notices", typeof(HoldingChangedHandler));
+    LedgerMessaging.Configure(o, connection, "dealledger-notices", typeof(HoldingChangedHandler).Assembly, typeof(HoldingChangedHandler));
     o.ListenToPostgresqlQueue(LedgerMessaging.HoldingChangesQueue).UseDurableInbox();
 });
 return await builder.Build().RunJasperFxCommands(args);

@@ -85,6 +85,19 @@ public sealed class SchemaTests
     }
 
     [Fact]
+    public async Task an_api_hosted_in_process_after_another_wolverine_host_still_finds_its_generated_handlers()
+    {
+        // A Wolverine host of the core's assembly first (in a test process, whichever host starts first pins its assembly
+        // for all the others unless they name their own: Wolverine GH-3521), then the API, whose handler code is its own.
+        _ = LedgerMessaging.SchemaScript();
+        await using var db = await TestDatabase.CreateAsync();
+        await using var api = new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>()
+            .WithWebHostBuilder(b => b.UseSetting("ConnectionStrings:DealLedger", db.ConnectionString));
+        using var client = api.CreateClient();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+    }
+
+    [Fact]
     public void the_messaging_migration_creates_exactly_the_tables_wolverine_is_configured_for()
     {
         var migration = Directory.GetFiles(Migrations, "*_messaging.sql").Single();

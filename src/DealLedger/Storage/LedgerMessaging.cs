@@ -26,10 +26,14 @@ public static class LedgerMessaging
     public const string QueueSchema = "wolverine_queues";
     public const string HoldingChangesQueue = "holding-changes";
 
+    /// <param name="host">The host's own assembly, which holds its handlers' generated code (Internal/Generated). Named, not
+    /// guessed: Wolverine otherwise pins the first host's assembly for the whole process (GH-3521), and an API hosted in a
+    /// test process after another host would look for its code in the wrong assembly.</param>
     /// <param name="handlers">The message handlers this host runs; nothing is found by naming conventions
     /// (an ASP.NET "…Handler" class would be taken for one).</param>
-    public static void Configure(WolverineOptions opts, string connectionString, string serviceName, params Type[] handlers)
+    public static void Configure(WolverineOptions opts, string connectionString, string serviceName, Assembly host, params Type[] handlers)
     {
+        opts.ApplicationAssembly = host;
         opts.ServiceName = serviceName;
         opts.Discovery.DisableConventionalDiscovery();
         foreach (var handler in handlers)
@@ -76,7 +80,7 @@ public static class LedgerMessaging
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.UseWolverine(o => Configure(o, "Host=localhost;Database=unused", "schema-script"));
+        builder.UseWolverine(o => Configure(o, "Host=localhost;Database=unused", "schema-script", typeof(LedgerMessaging).Assembly));
         using var host = builder.Build();
         var runtime = host.Services.GetRequiredService<IWolverineRuntime>();
         var script = ((IDatabase)(IMessageDatabase)runtime.Storage).ToDatabaseScript();
