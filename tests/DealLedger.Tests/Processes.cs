@@ -145,6 +145,11 @@ public sealed class ChildProcess : IAsyncDisposable
             }
             if (process.HasExited)
             {
+                // It may have ended between the look and now, making the condition true (an import that committed): look once more.
+                if (await condition())
+                {
+                    return;
+                }
                 throw new InvalidOperationException($"{Name} (pid {process.Id}) exited with code {process.ExitCode} while waiting for {what}:\n{Tail()}");
             }
             if (deadline.Elapsed > timeout)
