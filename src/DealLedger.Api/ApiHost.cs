@@ -44,6 +44,7 @@ public static class ApiHost
         builder.Services.AddSingleton(webhooks);
         builder.Services.AddSingleton(s => new Webhooks(s.GetRequiredService<Ledger>(), webhooks));
         builder.Services.AddHostedService<WebhookSweep>();
+        Telemetry.Add(builder);
         builder.Host.UseWolverine(o =>
         {
             LedgerMessaging.Configure(o, connection, "dealledger-api", typeof(ApiHost).Assembly, typeof(WebhookDueHandler));
@@ -86,6 +87,7 @@ public static class ApiHost
         app.UseRateLimiter();
         app.UseAuthorization();
 
+        Telemetry.Map(app);
         app.MapOpenApi();
         app.MapScalarApiReference("/reference", o => o.WithTitle("DealLedger API"));
         Readiness.Map(app);

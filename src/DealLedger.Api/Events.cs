@@ -52,34 +52,43 @@ public static class Events
         [EnumeratorCancellation] CancellationToken ct)
     {
         var started = false;
-        while (!ct.IsCancellationRequested)
+        LedgerTelemetry.FeedFollowers.Add(1);
+        try
         {
-            var wake = signal.NextAsync();
-            var page = await ledger.FeedAsync(after, ChangeFeed.MaxLimit, filter, ct);
-            foreach (var m in page.Messages)
+            while (!ct.IsCancellationRequested)
             {
-                yield return new SseItem<string>(LedgerJson.Serialize(m), "change") { EventId = m.Sequence.ToString(CultureInfo.InvariantCulture) };
+                var wake = signal.NextAsync();
+                var page = await ledger.FeedAsync(after, ChangeFeed.MaxLimit, filter, ct);
+                LedgerTelemetry.FeedFollowerLag.Record(Math.Max(0, page.HighWaterMark - after));
+                foreach (var m in page.Messages)
+                {
+                    yield return new SseItem<string>(LedgerJson.Serialize(m), "change") { EventId = m.Sequence.ToString(CultureInfo.InvariantCulture) };
+                }
+                if (page.Next > (page.Messages.Count > 0 ? page.Messages[^1].Sequence : after))
+                {
+                    // A filtered feed looked past its last message: say so, or a reconnection would look again from there.
+                    yield return new SseItem<string>(LedgerJson.Serialize(new { lookedUpTo = page.Next }), "checkpoint") { EventId = page.Next.ToString(CultureInfo.InvariantCulture) };
+                }
+                var full = filter.IsEmpty ? page.Messages.Count == ChangeFeed.MaxLimit : page.Next < page.HighWaterMark;
+                after = page.Next;
+                if (full)
+                {
+                    continue;
+                }
+                if (!started)
+                {
+                    // Send the headers now, not with the first change: a follower (a browser's
+                    // EventSource among them) then knows it is connected while the log is idle.
+                    await response.Body.FlushAsync(ct);
+                    started = true;
+                }
+                // Caught up: wait for the next commit (or the signal's timer).
+                await signal.WaitAsync(wake, ct);
             }
-            if (page.Next > (page.Messages.Count > 0 ? page.Messages[^1].Sequence : after))
-            {
-                // A filtered feed looked past its last message: say so, or a reconnection would look again from there.
-                yield return new SseItem<string>(LedgerJson.Serialize(new { lookedUpTo = page.Next }), "checkpoint") { EventId = page.Next.ToString(CultureInfo.InvariantCulture) };
-            }
-            var full = filter.IsEmpty ? page.Messages.Count == ChangeFeed.MaxLimit : page.Next < page.HighWaterMark;
-            after = page.Next;
-            if (full)
-            {
-                continue;
-            }
-            if (!started)
-            {
-                // Send the headers now, not with the first change: a follower (a browser's
-                // EventSource among them) then knows it is connected while the log is idle.
-                await response.Body.FlushAsync(ct);
-                started = true;
-            }
-            // Caught up: wait for the next commit (or the signal's timer).
-            await signal.WaitAsync(wake, ct);
+        }
+        finally
+        {
+            LedgerTelemetry.FeedFollowers.Add(-1);
         }
     }
 

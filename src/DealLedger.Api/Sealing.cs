@@ -1,4 +1,5 @@
 using DealLedger.Auditing;
+using DealLedger.Storage;
 
 namespace DealLedger.Api;
 
@@ -20,6 +21,8 @@ public sealed class Sealing(Ledger ledger, LogSignal signal, ILogger<Sealing> lo
             try
             {
                 var result = await ledger.SealAsync(stoppingToken);
+                // What this pass sealed was, until then, the unsealed tail.
+                LedgerTelemetry.SealLag(result.Sealed);
                 if (result.Sealed > 0)
                 {
                     log.LogDebug("Sealed sequences {First}–{Last}; head {Head}", result.FirstSequence, result.LastSequence, result.HeadLink);

@@ -57,6 +57,7 @@ public sealed class WebhookSweep(Webhooks webhooks, IWolverineRuntime runtime, I
                 {
                     await bus.PublishAsync(new WebhookDue(id));
                 }
+                Storage.LedgerTelemetry.WebhookLag(await webhooks.LagAsync(stoppingToken));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

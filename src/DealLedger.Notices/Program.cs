@@ -20,6 +20,7 @@ if (string.IsNullOrWhiteSpace(connection))
 }
 builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connection));
 builder.Services.AddHostedService<NoticeTable>();
+builder.Services.AddLedgerTelemetry("dealledger-notices", builder.Configuration.GetValue<bool>("DealLedger:Telemetry:Traces"));
 builder.UseWolverine(o =>
 {
     LedgerMessaging.Configure(o, connection, "dealledger-notices", typeof(HoldingChangedHandler).Assembly, typeof(HoldingChangedHandler));

@@ -106,17 +106,22 @@ public sealed class Ledger : IAsyncDisposable
     {
         // Built before the write lock is taken: a first write must not hold it while Marten starts.
         var store = Store;
+        using var activity = LedgerTelemetry.Source.StartActivity("ledger.write");
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var connection = await Database.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         // The write lock is taken by the write's first round trip, with its first reads (LedgerTransaction.NewReads).
         var write = new LedgerTransaction(connection, new LedgerState { Kept = Kept, Citations = Citations });
         await decide(write, ct);
         await write.LockedAsync(ct);
+        LedgerTelemetry.Decide.Record(LedgerTelemetry.Since(started));
         if (write.Pending.Count == 0)
         {
             await tx.RollbackAsync(ct);
+            activity?.SetTag("dealledger.events", 0);
             return WriteResult.Unchanged;
         }
+        var folding = System.Diagnostics.Stopwatch.GetTimestamp();
         var append = EventCopy.Of(store, write.Pending, write.RecordedAt, writer ?? Writer, Guid.NewGuid().ToString());
         // The events are numbered from the sequence read under the lock. A small write's go in one statement with its
         // projection rows; a big one's are copied while the fold works in memory, before the rows are stored.
@@ -126,6 +131,7 @@ public sealed class Ledger : IAsyncDisposable
         var notify = Sql.Statement("select pg_notify($1, $2)", LogChannel, logged[^1].Ref.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
         await ProjectionFold.ApplyAsync(connection, write.State, logged, ct, also: append.InOneStatement ? [append.Statement(first), notify] : [notify],
             meanwhile: append.InOneStatement ? null : () => append.CopyAsync(connection, first, ct));
+        LedgerTelemetry.Fold.Record(LedgerTelemetry.Since(folding));
         var commit = new LedgerCommit(connection, tx, logged);
         if (Committing is { } committing)
         {
@@ -135,6 +141,7 @@ public sealed class Ledger : IAsyncDisposable
         {
             await hook(ct);
         }
+        var commitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await tx.CommitAsync(ct);
@@ -144,6 +151,11 @@ public sealed class Ledger : IAsyncDisposable
             uncertain(commit);
             throw;
         }
+        LedgerTelemetry.Commit.Record(LedgerTelemetry.Since(commitStarted));
+        LedgerTelemetry.Writes.Add(1);
+        LedgerTelemetry.EventsAppended.Add(logged.Count);
+        activity?.SetTag("dealledger.events", logged.Count);
+        activity?.SetTag("dealledger.last_sequence", logged[^1].Ref.Sequence);
         if (Committed is { } committed)
         {
             await committed(commit, ct);

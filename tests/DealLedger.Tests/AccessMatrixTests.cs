@@ -83,6 +83,9 @@ public sealed class AccessMatrixTests(ApiHostFixture api, ITestOutputHelper outp
         new("POST /api/subscriptions/{subscription}/deliveries/{delivery}/replay",
             async _ => await Post($"/api/subscriptions/{await SubscriptionAsync()}/deliveries/{Guid.NewGuid()}/replay", "{}"), 401, 403, 403, 404, 401),
 
+        // Metrics (a Prometheus scrape): admin keys only.
+        new("* /metrics", _ => Get("/metrics"), 401, 403, 403, 200, 401),
+
         // Open to all: the API's description and health (for load balancers and orchestrators).
         new("GET /openapi/{documentName}.json", _ => Get("/openapi/v1.json"), 200, 200, 200, 200, 200),
         new("GET /reference/{documentName?}", _ => Get("/reference/"), 200, 200, 200, 200, 200),

@@ -228,5 +228,13 @@ public sealed class Webhooks : IDisposable
             "and (next_attempt_at is null or next_attempt_at <= clock_timestamp()) order by id", r => r.GetString(0), ct);
     }
 
+    /// <summary>How far the subscription furthest behind stands from the log's head, in events (0 with none).</summary>
+    public async Task<long> LagAsync(CancellationToken ct)
+    {
+        await using var c = await ledger.Database.OpenConnectionAsync(ct);
+        return await Sql.ScalarAsync<long>(c,
+            $"select coalesce(max((select last_sequence from {ProjectionTables.Of("ledger_position")} where id = 1) - delivered_up_to), 0)::bigint from {Table} where deleted_at is null", ct);
+    }
+
     public void Dispose() => http.Dispose();
 }

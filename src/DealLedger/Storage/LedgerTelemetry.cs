@@ -1,0 +1,99 @@
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace DealLedger.Storage;
+
+/// <summary>
+/// The ledger's own traces and metrics, under one name ("DealLedger") for an ActivitySource and a Meter, as .NET libraries
+/// publish theirs (Npgsql's, Marten's and Wolverine's sit beside them). A host exports them (OpenTelemetry: OTLP, and a
+/// Prometheus scrape in the API); with no listener they cost next to nothing.
+/// </summary>
+public static class LedgerTelemetry
+{
+    public const string Name = "DealLedger";
+
+    public static readonly ActivitySource Source = new(Name);
+
+    public static readonly Meter Meter = new(Name);
+
+    public static readonly Counter<long> Writes = Meter.CreateCounter<long>("dealledger.writes", "{write}", "Writes committed (a write that stored nothing is not one)");
+
+    public static readonly Counter<long> EventsAppended = Meter.CreateCounter<long>("dealledger.events.appended", "{event}", "Events appended to the log");
+
+    /// <summary>From the write's start until its decision is made: its reads, the first of which waits for the write lock.</summary>
+    public static readonly Histogram<double> Decide = Meter.CreateHistogram<double>("dealledger.write.decide.duration", "ms",
+        "A write's reads and decision, with the wait for the write lock its first read takes");
+
+    public static readonly Histogram<double> Fold = Meter.CreateHistogram<double>("dealledger.write.fold.duration", "ms",
+        "A write's fold of the projections and the storing of its events and rows");
+
+    public static readonly Histogram<double> Commit = Meter.CreateHistogram<double>("dealledger.write.commit.duration", "ms", "A write's commit");
+
+    public static readonly UpDownCounter<long> FeedFollowers = Meter.CreateUpDownCounter<long>("dealledger.feed.followers", "{follower}",
+        "Followers of the change feed's stream connected now");
+
+    public static readonly Histogram<long> FeedFollowerLag = Meter.CreateHistogram<long>("dealledger.feed.follower.lag", "{event}",
+        "How far behind the log's high-water mark a stream's follower was when its next page was read");
+
+    private static long sealLag;
+    private static long webhookLag;
+
+    static LedgerTelemetry()
+    {
+        Meter.CreateObservableGauge("dealledger.seal.lag", () => Volatile.Read(ref sealLag), "{event}", "Events recorded and not yet sealed, at the last sealing pass");
+        Meter.CreateObservableGauge("dealledger.webhooks.lag", () => Volatile.Read(ref webhookLag), "{event}",
+            "How far the subscription furthest behind stands from the log's head, at the last sweep");
+    }
+
+    public static void SealLag(long events) => Volatile.Write(ref sealLag, events);
+
+    public static void WebhookLag(long events) => Volatile.Write(ref webhookLag, events);
+
+    /// <summary>Milliseconds since a <see cref="Stopwatch.GetTimestamp"/>.</summary>
+    internal static double Since(long start) => Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+}
+
+/// <summary>How every host of the ledger exports telemetry: the one place that wires OpenTelemetry (as eShop's ServiceDefaults).</summary>
+public static class TelemetryWiring
+{
+    /// <summary>Whether OTLP export is asked for (the standard OTEL_EXPORTER_OTLP_ENDPOINT is set).</summary>
+    public static bool Exporting => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+
+    /// <summary>
+    /// Metrics of the host (its service name), of the database (Npgsql), of messaging (Wolverine), of Marten, of outgoing
+    /// HTTP (webhooks), of the runtime and of the ledger itself; and, when <paramref name="traces"/>, their traces. Exported
+    /// over OTLP when <see cref="Exporting"/>. Traces only when someone reads them: a span for every statement of every
+    /// request costs a busy API a share of its throughput for nothing. A host adds what is its own (ASP.NET Core's, a
+    /// Prometheus scrape) with <paramref name="tracing"/> and <paramref name="metrics"/>.
+    /// </summary>
+    public static OpenTelemetryBuilder AddLedgerTelemetry(this IServiceCollection services, string serviceName, bool traces,
+        Action<TracerProviderBuilder>? tracing = null, Action<MeterProviderBuilder>? metrics = null)
+    {
+        var builder = services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(serviceName))
+            .WithMetrics(m =>
+            {
+                m.AddMeter(LedgerTelemetry.Name, "Wolverine", "Marten", "Npgsql").AddHttpClientInstrumentation().AddRuntimeInstrumentation();
+                metrics?.Invoke(m);
+            });
+        if (traces || Exporting)
+        {
+            builder.WithTracing(t =>
+            {
+                t.AddSource(LedgerTelemetry.Name, "Wolverine", "Marten").AddNpgsql().AddHttpClientInstrumentation();
+                tracing?.Invoke(t);
+            });
+        }
+        if (Exporting)
+        {
+            builder.UseOtlpExporter();
+        }
+        return builder;
+    }
+}

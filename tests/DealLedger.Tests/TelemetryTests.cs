@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Text;
+using DealLedger.Access;
+using DealLedger.Storage;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
+
+namespace DealLedger.Tests;
+
+/// <summary>Telemetry (issue 16, item 1): a write over HTTP is one trace from the request to the commit, its database spans in it; the ledger's counters move; /metrics is an admin's.</summary>
+public sealed class TelemetryTests
+{
+    [Fact]
+    public async Task a_write_over_http_is_one_trace_down_to_its_sql_and_the_write_counters_move()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using (var ledger = db.Connect())
+        {
+            await ledger.ImportYamlAsync(Seeds.Basics);
+        }
+        string writerKey, adminKey;
+        await using (var ledger = db.Connect())
+        {
+            writerKey = (await ledger.CreateKeyAsync("otel-writer", Role.Writer, "tests")).Key;
+            adminKey = (await ledger.CreateKeyAsync("otel-admin", Role.Admin, "tests")).Key;
+        }
+        var spans = new List<Activity>();
+        await using var api = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("ConnectionStrings:DealLedger", db.ConnectionString);
+            b.UseSetting("DealLedger:Telemetry:Traces", "true");
+            b.ConfigureServices(s => s.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
+        });
+        long writes = 0, events = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == LedgerTelemetry.Name && instrument.Name is "dealledger.writes" or "dealledger.events.appended")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "dealledger.writes")
+            {
+                Interlocked.Add(ref writes, value);
+            }
+            else
+            {
+                Interlocked.Add(ref events, value);
+            }
+        });
+        listener.Start();
+
+        using var client = api.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Api-Key", writerKey);
+        var response = await client.PostAsync("/api/organizations", new StringContent("""{ "id": "traced-co", "name": "Traced", "kind": "company" }""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        api.Services.GetRequiredService<TracerProvider>().ForceFlush();
+
+        var request = spans.Single(a => a.Kind == ActivityKind.Server && a.DisplayName.StartsWith("POST /api/organizations", StringComparison.Ordinal));
+        var write = spans.Single(a => a.DisplayName == "ledger.write" && a.TraceId == request.TraceId);
+        Assert.Equal(request.SpanId, write.ParentSpanId);
+        Assert.Equal(1, write.GetTagItem("dealledger.events"));
+        var sql = spans.Where(a => a.TraceId == request.TraceId && a.Source.Name == "Npgsql").ToList();
+        // The write's statements (its reads under the write lock, then its events and rows) are spans of the write.
+        var under = sql.Where(a => IsUnder(a, write, spans)).ToList();
+        Assert.True(under.Count >= 2, $"{under.Count} database spans under the write");
+        Assert.All(under, a => Assert.InRange(a.StartTimeUtc, write.StartTimeUtc, write.StartTimeUtc + write.Duration));
+        listener.RecordObservableInstruments();
+        Assert.True(Interlocked.Read(ref writes) >= 1 && Interlocked.Read(ref events) >= 1, $"writes {writes}, events {events}");
+
+        // The scrape is an admin's: refused without a key and to a writer; an admin reads the ledger's counters in it.
+        using var anonymous = api.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/metrics")).StatusCode);
+        using var admin = api.CreateClient();
+        admin.DefaultRequestHeaders.Add("X-Api-Key", adminKey);
+        var scrape = await admin.GetStringAsync("/metrics");
+        Assert.Contains("dealledger_writes", scrape);
+        Assert.DoesNotContain(writerKey, scrape);
+    }
+
+    private static bool IsUnder(Activity span, Activity ancestor, List<Activity> all)
+    {
+        for (var parent = span.ParentSpanId; parent != default;)
+        {
+            if (parent == ancestor.SpanId)
+            {
+                return true;
+            }
+            parent = all.FirstOrDefault(a => a.SpanId == parent)?.ParentSpanId ?? default;
+        }
+        return false;
+    }
+}
