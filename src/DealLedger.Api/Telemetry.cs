@@ -15,8 +15,10 @@ public static class Telemetry
     public static void Add(WebApplicationBuilder builder)
     {
         builder.Services.AddLedgerTelemetry("dealledger-api", builder.Configuration.GetValue<bool>("DealLedger:Telemetry:Traces"),
-            t => t.AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/metrics")),
-            m => m.AddAspNetCoreInstrumentation().AddPrometheusExporter());
+            builder.Configuration.GetValue<bool>("DealLedger:Telemetry:RequestMetrics"),
+            tracing: t => t.AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/metrics")),
+            metrics: m => m.AddPrometheusExporter(),
+            requestMetrics: m => m.AddAspNetCoreInstrumentation());
         if (builder.Configuration.GetValue<bool>("DealLedger:Logging:Json"))
         {
             builder.Logging.AddJsonConsole();

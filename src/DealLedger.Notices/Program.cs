@@ -20,7 +20,8 @@ if (string.IsNullOrWhiteSpace(connection))
 }
 builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connection));
 builder.Services.AddHostedService<NoticeTable>();
-builder.Services.AddLedgerTelemetry("dealledger-notices", builder.Configuration.GetValue<bool>("DealLedger:Telemetry:Traces"));
+builder.Services.AddLedgerTelemetry("dealledger-notices", builder.Configuration.GetValue<bool>("DealLedger:Telemetry:Traces"),
+    builder.Configuration.GetValue<bool>("DealLedger:Telemetry:RequestMetrics"));
 builder.UseWolverine(o =>
 {
     LedgerMessaging.Configure(o, connection, "dealledger-notices", typeof(HoldingChangedHandler).Assembly, typeof(HoldingChangedHandler));
