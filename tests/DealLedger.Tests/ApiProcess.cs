@@ -6,7 +6,8 @@ namespace DealLedger.Tests;
 /// The API as a child process over one database, always on the same port: started (and waited for
 /// until /health/ready answers), killed with SIGKILL, started again, and killed on dispose.
 /// </summary>
-public sealed class ApiProcess(string connectionString, string name = "api") : IAsyncDisposable
+/// <param name="settings">More of the API's settings (environment variables), for what a test is about.</param>
+public sealed class ApiProcess(string connectionString, string name = "api", IReadOnlyDictionary<string, string?>? settings = null) : IAsyncDisposable
 {
     public Uri Url { get; } = new($"http://127.0.0.1:{ChildProcess.FreePort()}/");
 
@@ -24,7 +25,7 @@ public sealed class ApiProcess(string connectionString, string name = "api") : I
             return Process;
         }
         var started = Stopwatch.StartNew();
-        Process = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], new Dictionary<string, string?>
+        var environment = new Dictionary<string, string?>
         {
             ["ConnectionStrings__DealLedger"] = connectionString,
             ["ASPNETCORE_URLS"] = Url.AbsoluteUri.TrimEnd('/'),
@@ -37,7 +38,12 @@ public sealed class ApiProcess(string connectionString, string name = "api") : I
             ["Logging__LogLevel__Microsoft.Extensions.Diagnostics.HealthChecks"] = "None",
             // The fault tests read and write as fast as they can with one key; admission is RateLimitTests' subject.
             ["DealLedger__RateLimit__PermitsPerSecond"] = "0",
-        }, $"{name}#{Starts.Count + 1}");
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            environment[key] = value;
+        }
+        Process = ChildProcess.StartDll(TestDatabase.BuiltHost("DealLedger.Api"), [], environment, $"{name}#{Starts.Count + 1}");
         await Process.WaitForHttpAsync(new Uri(Url, "health/ready"), TimeSpan.FromSeconds(60));
         Starts.Add(started.Elapsed);
         return Process;

@@ -24,8 +24,7 @@ public sealed class WebhookTests(ITestOutputHelper output) : IAsyncLifetime
     private const int Organizations = 12;
 
     private readonly TestDatabase db = new();
-    private readonly List<ChildProcess> apis = [];
-    private ChildProcess api = null!;
+    private ApiProcess api = null!;
     private Uri apiRoot = null!;
     private string adminKey = "";
     private string writerKey = "";
@@ -40,34 +39,27 @@ public sealed class WebhookTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var a in apis)
+        if (api is not null)
         {
-            await a.DisposeAsync();
+            await api.DisposeAsync();
         }
         NpgsqlConnection.ClearAllPools();
         await db.DisposeAsync();
     }
 
+    /// <summary>The API as a process of its own (ApiProcess), delivering to loopback with quick retries.</summary>
     private async Task StartApiAsync(int maxAttempts)
     {
-        var port = ChildProcess.FreePort();
-        apiRoot = new Uri($"http://127.0.0.1:{port}/");
-        api = ChildProcess.StartDll("DealLedger.Api.dll", [], new Dictionary<string, string?>
+        api = new ApiProcess(db.ConnectionString, "api", new Dictionary<string, string?>
         {
-            ["ConnectionStrings__DealLedger"] = db.ConnectionString,
-            ["ASPNETCORE_URLS"] = apiRoot.AbsoluteUri.TrimEnd('/'),
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["DealLedger__RateLimit__PermitsPerSecond"] = "100000",
-            ["DealLedger__RateLimit__Burst"] = "100000",
             ["DealLedger__Webhooks__AllowLoopback"] = "true",
             ["DealLedger__Webhooks__FirstRetry"] = "00:00:00.1",
             ["DealLedger__Webhooks__MaxAttempts"] = $"{maxAttempts}",
             ["DealLedger__Webhooks__SweepInterval"] = "00:00:01",
             ["DealLedger__Webhooks__Timeout"] = "00:00:05",
-        }, $"api#{apis.Count + 1}");
-        apis.Add(api);
-        await api.WaitForHttpAsync(new Uri(apiRoot, "health/ready"), TimeSpan.FromSeconds(60));
+        });
+        apiRoot = api.Url;
+        await api.StartAsync();
     }
 
     private HttpClient Admin()
@@ -188,14 +180,14 @@ public sealed class WebhookTests(ITestOutputHelper output) : IAsyncLifetime
         receiver.Up();
         var before = receiver.Requests.Count;
         // Killed mid-delivery: once the receiver is taking the backlog again.
-        await api.WaitUntilAsync(() => Task.FromResult(receiver.Requests.Count >= before + 5), TimeSpan.FromSeconds(30), "deliveries to resume", TimeSpan.FromMilliseconds(5));
+        await api.Process!.WaitUntilAsync(() => Task.FromResult(receiver.Requests.Count >= before + 5), TimeSpan.FromSeconds(30), "deliveries to resume", TimeSpan.FromMilliseconds(5));
         await api.KillAsync();
         var atKill = receiver.Requests.Count;
-        await StartApiAsync(maxAttempts: 100);
+        await api.StartAsync();
         await WriteAsync(40, 60);
 
         var head = await ScalarAsync("select last_sequence from dealledger.ledger_position where id = 1");
-        await api.WaitUntilAsync(async () => await ScalarAsync("select count(*) from dealledger.webhook_subscriptions where delivered_up_to < $1", head) == 0,
+        await api.Process!.WaitUntilAsync(async () => await ScalarAsync("select count(*) from dealledger.webhook_subscriptions where delivered_up_to < $1", head) == 0,
             TimeSpan.FromSeconds(120), "every subscription to reach the head of the log", TimeSpan.FromMilliseconds(200));
         var caughtUp = clock.Elapsed;
 
@@ -240,19 +232,19 @@ public sealed class WebhookTests(ITestOutputHelper output) : IAsyncLifetime
         await WriteAsync(0, 2);
         using var http = Admin();
         JsonElement[] failed = [];
-        await api.WaitUntilAsync(async () =>
+        await api.Process!.WaitUntilAsync(async () =>
         {
             failed = (await http.GetFromJsonAsync<JsonElement[]>($"api/subscriptions/{id}/deliveries?status=failed"))!;
             return failed.Length == 2;
         }, TimeSpan.FromSeconds(60), "both writes' deliveries to fail three times", TimeSpan.FromMilliseconds(200));
         Assert.All(failed, d => Assert.Equal(3, d.GetProperty("attempts").GetInt32()));
-        Assert.True(receiver.Requests.Count(r => r.Path == "c") == 6, string.Join("\n", receiver.Requests.Select(r => $"{r.At:HH:mm:ss.fff} {r.Path} {r.Id} {r.Sequence} {r.Answered}")) + "\n" + api.Tail());
+        Assert.True(receiver.Requests.Count(r => r.Path == "c") == 6, string.Join("\n", receiver.Requests.Select(r => $"{r.At:HH:mm:ss.fff} {r.Path} {r.Id} {r.Sequence} {r.Answered}")) + "\n" + api.Process!.Tail());
 
         // Fixed, the receiver takes the replay: the same id and the same messages.
         receiver.Failing.Clear();
         var first = failed[^1];
         var replay = await http.PostAsync($"api/subscriptions/{id}/deliveries/{first.GetProperty("id").GetGuid()}/replay", null);
-        Assert.True(replay.StatusCode == HttpStatusCode.OK, await replay.Content.ReadAsStringAsync() + api.Tail());
+        Assert.True(replay.StatusCode == HttpStatusCode.OK, await replay.Content.ReadAsStringAsync() + api.Process!.Tail());
         var replayed = await replay.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("delivered", replayed.GetProperty("status").GetString());
         Assert.Equal(4, replayed.GetProperty("attempts").GetInt32());
