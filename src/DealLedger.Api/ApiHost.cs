@@ -32,9 +32,14 @@ public static class ApiHost
         }
         // "Today" (the default `at`) comes from the host's TimeProvider: the system clock, in UTC.
         builder.Services.TryAddSingleton(TimeProvider.System);
+        // Hot standbys for reads: DealLedger:Replicas (one connection string, or a list), or the other hosts of a multi-host
+        // connection string; checked here, so a bad setting stops the start-up with its reason.
+        var replicaSetting = builder.Configuration.GetSection("DealLedger:Replicas");
+        var replicas = Replicas.Of(connection, replicaSetting.Value is { Length: > 0 } one ? [one] : replicaSetting.Get<string[]>(),
+            builder.Configuration.GetValue<TimeSpan?>("DealLedger:ReplicaWait"));
         builder.Services.AddSingleton(s =>
         {
-            var ledger = Ledger.Connect(connection, clock: s.GetRequiredService<TimeProvider>());
+            var ledger = Ledger.Connect(connection, clock: s.GetRequiredService<TimeProvider>(), replicas: replicas);
             ledger.PublishThroughOutbox(s.GetRequiredService<IWolverineRuntime>(),
                 builder.Configuration.GetValue<bool>("DealLedger:Testing:CrashAfterCommit"), builder.Configuration.GetValue<bool>("DealLedger:Testing:HoldOutbox"),
                 builder.Configuration.GetValue<bool>("DealLedger:Testing:LoseCommitReply"));
@@ -71,7 +76,11 @@ public static class ApiHost
             .AddPolicy(nameof(Role.Admin), p => p.RequireAuthenticatedUser().AddRequirements(new RoleRequirement(Role.Admin)));
 
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeyAuthentication.OpenApiScheme>().AddSchemaTransformer<FactSchema>());
-        builder.Services.AddHealthChecks().AddCheck<Readiness>("ledger", tags: ["ready"]);
+        var health = builder.Services.AddHealthChecks().AddCheck<Readiness>("ledger", tags: ["ready"]);
+        if (replicas is not null)
+        {
+            health.AddCheck<Readiness.OfReplicas>("replicas", tags: ["ready"]);
+        }
 
         var app = builder.Build();
         app.UseExceptionHandler();

@@ -87,9 +87,17 @@ public sealed class Problems(IProblemDetailsService problems, ILogger<Problems> 
             }
             // The server shutting down or starting (57P01–57P03) or the connection failing (class 08):
             // a retry will find it back, whatever Npgsql's own list says.
-            if (e is PostgresException { SqlState: "57P01" or "57P02" or "57P03" or ['0', '8', ..] } going)
+            // A standby (25006: read-only) took a write: the primary was demoted meanwhile (a failover).
+            if (e is PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "25006" or ['0', '8', ..] } going)
             {
                 return going;
+            }
+            // A multi-host connection string none of whose hosts is the primary just now: the old one is down and the
+            // standby is being promoted, or Npgsql has not yet looked again at a host it saw as a standby (Host Recheck
+            // Seconds). Npgsql gives it no type or code of its own, only this message.
+            if (e is NpgsqlException { InnerException: null } and not PostgresException && e.Message.StartsWith("No suitable host", StringComparison.Ordinal))
+            {
+                return (NpgsqlException)e;
             }
             if (e is AggregateException { InnerExceptions: var inner })
             {

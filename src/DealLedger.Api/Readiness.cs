@@ -53,4 +53,33 @@ public sealed class Readiness(Ledger ledger) : IHealthCheck
             return HealthCheckResult.Unhealthy($"the ledger's database is not usable: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// Each standby's role and lag behind the primary. A standby down or behind only sends reads to the primary (they stay
+    /// exact), so it makes the node degraded, never unready.
+    /// </summary>
+    public sealed class OfReplicas(Ledger ledger) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            long sequence;
+            DateTimeOffset? recorded;
+            try
+            {
+                await using var c = await ledger.Database.OpenConnectionAsync(cancellationToken);
+                await using var cmd = new Npgsql.NpgsqlCommand($"select last_sequence, last_recorded_at from {ProjectionTables.Name("ledger_position")} where id = 1", c);
+                await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+                (sequence, recorded) = await r.ReadAsync(cancellationToken) ? (r.GetInt64(0), r.GetFieldValue<DateTimeOffset>(1)) : (0L, (DateTimeOffset?)null);
+            }
+            catch (Exception e)
+            {
+                return HealthCheckResult.Degraded($"the primary is not usable, so the replicas' lag is unknown: {e.Message}");
+            }
+            var states = await ledger.Replicas!.StatesAsync(sequence, recorded, cancellationToken);
+            var said = string.Join("; ", states.Select(s => s.Problem is { } problem
+                ? $"{s.Host}: {s.Role} ({problem})"
+                : $"{s.Host}: {s.Role}, {s.EventsBehind} events behind, last write replayed {s.RecordedBehind!.Value.TotalSeconds:0.###} s before the primary's"));
+            return states.Any(s => s.Problem is not null) ? HealthCheckResult.Degraded(said) : HealthCheckResult.Healthy(said);
+        }
+    }
 }

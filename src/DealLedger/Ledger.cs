@@ -85,10 +85,14 @@ public sealed class Ledger : IAsyncDisposable
     public Func<CancellationToken, Task>? BeforeCommit { get; set; }
 
     /// <param name="clock">Where "today" comes from (default: the system clock); only its UTC time is read.</param>
-    public static Ledger Connect(string connectionString, bool createSchema = false, TimeProvider? clock = null)
+    /// <param name="replicas">Hot standbys that may answer reads (<see cref="Storage.Replicas.Of"/>); writes never go there.</param>
+    public static Ledger Connect(string connectionString, bool createSchema = false, TimeProvider? clock = null, Replicas? replicas = null)
     {
-        return new Ledger(connectionString, LedgerStore.DataSource(connectionString), createSchema) { Clock = clock ?? TimeProvider.System };
+        return new Ledger(connectionString, LedgerStore.DataSource(connectionString), createSchema) { Clock = clock ?? TimeProvider.System, Replicas = replicas };
     }
+
+    /// <summary>The standbys reads may go to (none: the primary answers every read).</summary>
+    public Replicas? Replicas { get; private init; }
 
     /// <summary>The same ledger answering from the projections in another schema (a replay's or a rebuild's shadow); never for writing.</summary>
     internal Ledger WithProjectionsIn(string schema) =>
@@ -231,17 +235,161 @@ public sealed class Ledger : IAsyncDisposable
     public async Task<T> ReadAsync<TRow, T>(DateTimeOffset? knownAt, Func<bool, NpgsqlBatchCommand>? first, Func<NpgsqlDataReader, int, TRow> row,
         Func<Func<CancellationToken, ValueTask<NpgsqlConnection>>, DateTimeOffset, TRow, CancellationToken, Task<T>> query, CancellationToken ct = default)
     {
+        if (Replicas is { } replicas)
+        {
+            var replica = replicas.Pick();
+            try
+            {
+                if (await ReadOnReplicaAsync(replica, replicas.Wait, knownAt, first, row, query, ct) is (true, var answer))
+                {
+                    LedgerTelemetry.Reads.Add(1, ReplicaTag);
+                    return answer;
+                }
+            }
+            catch (Exception e) when (Storage.Replica.Unusable(e) && !ct.IsCancellationRequested)
+            {
+                replica.GaveUp();
+            }
+        }
+        var (_, value, _) = await ReadOnAsync(Database, nowReads, knownAt, required: null, first, row, query, ct);
+        if (Replicas is not null)
+        {
+            LedgerTelemetry.Reads.Add(1, PrimaryTag);
+        }
+        return value;
+    }
+
+    private static readonly KeyValuePair<string, object?> ReplicaTag = new("dealledger.database", "replica");
+    private static readonly KeyValuePair<string, object?> PrimaryTag = new("dealledger.database", "primary");
+
+    /// <summary>
+    /// A read on a standby, answered only if the standby has replayed every write the primary would answer it from: for an
+    /// instant asked, every write recorded at or before it (the primary's barrier first when the standby is not known to
+    /// hold the instant); for "now", the primary's high-water mark at the moment of the request. A standby behind is asked
+    /// again until <paramref name="wait"/> has passed; then the primary answers (false).
+    /// </summary>
+    private async Task<(bool Answered, T Value)> ReadOnReplicaAsync<TRow, T>(Storage.Replica replica, TimeSpan wait, DateTimeOffset? knownAt,
+        Func<bool, NpgsqlBatchCommand>? first, Func<NpgsqlDataReader, int, TRow> row,
+        Func<Func<CancellationToken, ValueTask<NpgsqlConnection>>, DateTimeOffset, TRow, CancellationToken, Task<T>> query, CancellationToken ct)
+    {
+        DateTimeOffset required;
+        var asked = knownAt;
+        if (knownAt is { } instant)
+        {
+            instant = Instant.TruncateToMicroseconds(instant);
+            if (replica.Covers(instant))
+            {
+                var (answered, value, replayed) = await ReadOnAsync(replica.Database, replica.NowReads, instant, instant, first, row, query, ct);
+                replica.Replayed(replayed);
+                if (answered)
+                {
+                    return (true, value);
+                }
+            }
+            // What the primary answers for the instant, once any write in flight is in, and the last instant it then holds:
+            // a standby that has replayed up to the earlier of the two holds every write recorded by the instant answered.
+            if (await PrimaryMarkAsync(instant, ct) is not var (answeredAt, last))
+            {
+                return default;
+            }
+            (asked, required) = (answeredAt, answeredAt < last ? answeredAt : last);
+        }
+        else if (await HighWaterAsync(ct) is { } highWater)
+        {
+            required = highWater;
+        }
+        else
+        {
+            return default; // nothing recorded yet: the primary answers
+        }
+        if (!replica.Covers(required) && replica.Resting)
+        {
+            return default;
+        }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (var pause = 1; ; pause = Math.Min(pause * 2, 20))
+        {
+            var (answered, value, replayed) = await ReadOnAsync(replica.Database, replica.NowReads, asked, required, first, row, query, ct);
+            replica.Replayed(replayed);
+            if (answered)
+            {
+                return (true, value);
+            }
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(started) >= wait)
+            {
+                replica.GaveUp();
+                return default;
+            }
+            await Task.Delay(pause, ct);
+        }
+    }
+
+    /// <summary>The primary's high-water mark now (batched with other reads in flight; null: nothing recorded yet).</summary>
+    private async Task<DateTimeOffset?> HighWaterAsync(CancellationToken ct)
+    {
+        var statement = new NpgsqlBatchCommand(HighWaterSql);
+        statement.Parameters.Add(new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        return await nowReads.ReadAsync(statement, (_, _) => 0, ct) is { } mark ? mark.At : null;
+    }
+
+    /// <summary>
+    /// On the primary, as an instant asked is read there: the instant answered (the barrier waits for a write in flight) and
+    /// then the last instant recorded; null when nothing is.
+    /// </summary>
+    private async Task<(DateTimeOffset AnsweredAt, DateTimeOffset Last)?> PrimaryMarkAsync(DateTimeOffset instant, CancellationToken ct)
+    {
+        await using var connection = await Database.OpenConnectionAsync(ct);
+        await using var batch = new NpgsqlBatch(connection) { BatchCommands = { Barrier(instant), new NpgsqlBatchCommand($"select last_recorded_at from {ProjectionTables.Of("ledger_position")} where id = 1") } };
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var answeredAt = reader.GetFieldValue<DateTimeOffset>(0);
+        return await reader.NextResultAsync(ct) && await reader.ReadAsync(ct) ? (answeredAt, reader.GetFieldValue<DateTimeOffset>(0)) : null;
+    }
+
+    /// <summary>
+    /// The clock and — unless the instant is safely in the past of the log (at or before its last instant: a write in flight
+    /// is recorded after that) — a barrier: the statement waits for the write in flight (if any) to commit. The clock is
+    /// now(), the transaction's start, so it is read before the barrier: any write not yet begun reads a later one and cannot
+    /// land at or before the instant (rule 8). A knownAt in the future is answered, and echoed, as now: the ledger cannot
+    /// know what it has not yet recorded. Its third column is the last instant recorded (what a standby has replayed).
+    /// </summary>
+    private static NpgsqlBatchCommand Barrier(DateTimeOffset instant)
+    {
+        var position = ProjectionTables.Of("ledger_position");
+        return new NpgsqlBatchCommand($"select {KnownAtSql}, case when $1 > coalesce((select last_recorded_at from {position} where id = 1), '-infinity') " +
+            $"then pg_advisory_xact_lock_shared($2) end, (select last_recorded_at from {position} where id = 1)")
+        {
+            Parameters =
+            {
+                new() { Value = Instant.TruncateToMicroseconds(instant), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz },
+                new() { Value = WriteLock },
+            },
+        };
+    }
+
+    /// <summary>
+    /// A read on one database (the primary, or a standby). With <paramref name="required"/> it is answered only if that
+    /// database has replayed every write recorded at or before it; it also says the last instant the database held.
+    /// </summary>
+    private async Task<(bool Answered, T Value, DateTimeOffset? Replayed)> ReadOnAsync<TRow, T>(NpgsqlDataSource database, NowReads now, DateTimeOffset? knownAt,
+        DateTimeOffset? required, Func<bool, NpgsqlBatchCommand>? first, Func<NpgsqlDataReader, int, TRow> row,
+        Func<Func<CancellationToken, ValueTask<NpgsqlConnection>>, DateTimeOffset, TRow, CancellationToken, Task<T>> query, CancellationToken ct)
+    {
         if (knownAt is null)
         {
             var statement = first?.Invoke(true) ?? new NpgsqlBatchCommand(HighWaterSql);
             // $1, the knownAt asked, is none: so a statement's own parameters are numbered alike in both forms.
             statement.Parameters.Insert(0, new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
-            if (await nowReads.ReadAsync(statement, row, ct) is { } shared)
+            if (await now.ReadAsync(statement, row, ct) is { } shared)
             {
+                if (shared.At < required)
+                {
+                    return (false, default!, shared.At);
+                }
                 NpgsqlConnection? later = null;
                 try
                 {
-                    return await query(async token => later ??= await Database.OpenConnectionAsync(token), shared.At, shared.Row, ct);
+                    return (true, await query(async token => later ??= await database.OpenConnectionAsync(token), shared.At, shared.Row, ct), shared.At);
                 }
                 finally
                 {
@@ -251,49 +399,42 @@ public sealed class Ledger : IAsyncDisposable
                     }
                 }
             }
+            if (required is not null)
+            {
+                return (false, default!, null);
+            }
             // Nothing recorded yet (a write may be in flight), or the clock behind the log: as an instant ahead of both.
             knownAt = DateTimeOffset.MaxValue;
         }
-        await using var connection = await Database.OpenConnectionAsync(ct);
+        await using var connection = await database.OpenConnectionAsync(ct);
         ValueTask<NpgsqlConnection> Connection(CancellationToken _) => ValueTask.FromResult(connection);
-        var asked = new NpgsqlParameter { Value = Instant.TruncateToMicroseconds(knownAt.Value), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz };
-        // One round trip, one implicit transaction: the clock and — unless the instant is safely in the past
-        // of the log (at or before its last instant: a write in flight is recorded after that) — a barrier: the
-        // statement waits for the write in flight (if any) to commit. The clock is
-        // now(), the transaction's start, so it is read before the barrier: any write not yet begun reads a
-        // later one and cannot land at or before the instant (rule 8). A knownAt in the future is answered,
-        // and echoed, as now: the ledger cannot know what it has not yet recorded.
-        // The query's first statement runs next in the same batch: READ COMMITTED takes its snapshot after
-        // the barrier returned, so it sees the write waited for. The shared lock is held until the batch
+        // One round trip, one implicit transaction: the barrier, then the query's first statement. READ COMMITTED takes its
+        // snapshot after the barrier returned, so it sees the write waited for. The shared lock is held until the batch
         // ends, which only makes a write that starts meanwhile wait for that one short statement.
-        var position = ProjectionTables.Of("ledger_position");
-        await using var batch = new NpgsqlBatch(connection)
-        {
-            BatchCommands =
-            {
-                new NpgsqlBatchCommand($"select {KnownAtSql}, case when $1 > coalesce((select last_recorded_at from {position} where id = 1), '-infinity') " +
-                    "then pg_advisory_xact_lock_shared($2) end")
-                {
-                    Parameters = { asked, new() { Value = WriteLock } },
-                },
-            },
-        };
+        var barrier = Barrier(knownAt.Value);
+        await using var batch = new NpgsqlBatch(connection) { BatchCommands = { barrier } };
         if (first?.Invoke(false) is { } then)
         {
-            then.Parameters.Insert(0, asked.Clone());
+            then.Parameters.Insert(0, barrier.Parameters[0].Clone());
             batch.BatchCommands.Add(then);
         }
         DateTimeOffset at;
+        DateTimeOffset? last;
         TRow found;
         await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);
             at = reader.GetFieldValue<DateTimeOffset>(0);
+            last = reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2);
+            if (required is { } needed && !(last >= needed))
+            {
+                return (false, default!, last);
+            }
             found = first is not null && await reader.NextResultAsync(ct) && await reader.ReadAsync(ct)
                 ? row(reader, 0)
                 : default!;
         }
-        return await query(Connection, at, found, ct);
+        return (true, await query(Connection, at, found, ct), last);
     }
 
     public async ValueTask DisposeAsync()
@@ -301,6 +442,10 @@ public sealed class Ledger : IAsyncDisposable
         if (store.IsValueCreated)
         {
             await store.Value.DisposeAsync();
+        }
+        if (Replicas is not null)
+        {
+            await Replicas.DisposeAsync();
         }
         await Database.DisposeAsync();
     }

@@ -54,6 +54,13 @@ public sealed class PrivateCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts a hot standby of it (eng/pg standby: pg_basebackup -R); with <paramref name="synchronous"/>, commits
+    /// wait until the standby has applied them (remote_apply). Its connection string.</summary>
+    public Task<string> StartStandbyAsync(bool synchronous = false) => PgAsync(state, synchronous ? "standby start --sync" : "standby start");
+
+    /// <summary>Promotes the standby (pg_ctl promote): it becomes a primary, on its own port.</summary>
+    public Task PromoteStandbyAsync() => PgAsync(state, "standby promote");
+
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();

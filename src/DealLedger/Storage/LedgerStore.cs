@@ -69,7 +69,30 @@ public static class LedgerStore
         {
             builder.Options = $"{builder.Options} -c client_connection_check_interval={ClientCheck.TotalMilliseconds:0}".Trim();
         }
+        // Several hosts: writes, sealing, the feed and Wolverine go to whichever is the primary now, so a standby promoted
+        // meanwhile takes them without a restart (docs/nodes.md); reads may go to the others (Replicas). Npgsql's default
+        // ("any") would take the first host that answers, a standby included.
+        if (IsMultiHost(builder.ConnectionString))
+        {
+            if (string.IsNullOrEmpty(builder.TargetSessionAttributes))
+            {
+                builder.TargetSessionAttributes = "primary";
+            }
+            // Npgsql trusts what it last saw of a host (a standby, or down) for this long: after a promotion, writes wait
+            // that long at most. Its default, 10 s, is shortened unless the connection string says otherwise.
+            if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString }.ContainsKey("Host Recheck Seconds"))
+            {
+                builder.HostRecheckSeconds = (int)HostRecheck.TotalSeconds;
+            }
+        }
     }
+
+    /// <summary>How long a multi-host connection string's hosts' roles are trusted before Npgsql looks again.</summary>
+    public static readonly TimeSpan HostRecheck = TimeSpan.FromSeconds(1);
+
+    /// <summary>Whether a connection string names several hosts (Host=a,b:5433,…).</summary>
+    public static bool IsMultiHost(string connectionString) =>
+        new NpgsqlConnectionStringBuilder(connectionString).Host?.Contains(',', StringComparison.Ordinal) == true;
 
     /// <param name="projectionSchema">Where queries find the projection tables (unqualified names):
     /// the live schema, or a scratch schema that a replay or rebuild fills.</param>

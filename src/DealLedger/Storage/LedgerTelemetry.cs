@@ -24,6 +24,9 @@ public static class LedgerTelemetry
 
     public static readonly Counter<long> Writes = Meter.CreateCounter<long>("dealledger.writes", "{write}", "Writes committed (a write that stored nothing is not one)");
 
+    public static readonly Counter<long> Reads = Meter.CreateCounter<long>("dealledger.reads", "{read}",
+        "Reads answered, by the database that answered (dealledger.database: primary or replica); counted only when replicas are set");
+
     public static readonly Counter<long> EventsAppended = Meter.CreateCounter<long>("dealledger.events.appended", "{event}", "Events appended to the log");
 
     /// <summary>From the write's start until its decision is made: its reads, the first of which waits for the write lock.</summary>

@@ -1,0 +1,171 @@
+using Npgsql;
+
+namespace DealLedger.Storage;
+
+/// <summary>
+/// PostgreSQL hot standbys that may answer reads (docs/nodes.md). A standby holds every write recorded at or before the
+/// last instant it has replayed (recorded order is commit order, and a standby replays commits in order), so it answers a
+/// knownAt exactly as the primary does once it has replayed far enough; <see cref="Ledger"/> checks that in each read's own
+/// statement and otherwise waits up to <see cref="Wait"/>, then asks the primary.
+/// </summary>
+public sealed class Replicas : IAsyncDisposable
+{
+    /// <summary>How long a read waits for a standby to replay far enough before the primary answers it.</summary>
+    public static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(1);
+
+    private readonly Replica[] all;
+    private int next = -1;
+
+    private Replicas(Replica[] all, TimeSpan wait)
+    {
+        this.all = all;
+        Wait = wait;
+    }
+
+    public TimeSpan Wait { get; }
+
+    internal IReadOnlyList<Replica> All => all;
+
+    /// <summary>
+    /// The standbys of a setting (one connection string each) and of a multi-host connection string (its hosts, Npgsql
+    /// choosing a standby among them: prefer-standby); none: null.
+    /// </summary>
+    public static Replicas? Of(string connectionString, IEnumerable<string>? standbys, TimeSpan? wait = null)
+    {
+        var list = (standbys ?? []).Where(s => !string.IsNullOrWhiteSpace(s))
+            .Select(s => new Replica(Shown(s), LedgerStore.DataSource(s), Hosts(s))).ToList();
+        if (LedgerStore.IsMultiHost(connectionString))
+        {
+            var reads = new NpgsqlConnectionStringBuilder(connectionString) { TargetSessionAttributes = "prefer-standby" };
+            list.Add(new Replica($"standbys of {Shown(connectionString)}", LedgerStore.DataSource(reads.ConnectionString), Hosts(connectionString)));
+        }
+        if (wait is { } w && (w < TimeSpan.Zero || w > TimeSpan.FromMinutes(1)))
+        {
+            throw new LedgerException(LedgerErrorKind.InvalidInput, $"the replica wait must be between 0 and 1 minute, not {w}") { Field = "ReplicaWait" };
+        }
+        return list.Count == 0 ? null : new Replicas([.. list], wait ?? DefaultWait);
+    }
+
+    /// <summary>The next standby in turn.</summary>
+    internal Replica Pick() => all[(int)((uint)Interlocked.Increment(ref next) % (uint)all.Length)];
+
+    /// <summary>Hosts and ports, never the password.</summary>
+    private static string Shown(string connectionString)
+    {
+        var b = new NpgsqlConnectionStringBuilder(connectionString);
+        return $"{b.Host}{(b.Host?.Contains(',') == true ? "" : $":{b.Port}")}/{b.Database}";
+    }
+
+    /// <summary>One connection string per host, for telling each one's state (a multi-host string's hosts one by one).</summary>
+    private static string[] Hosts(string connectionString)
+    {
+        var b = new NpgsqlConnectionStringBuilder(connectionString);
+        return [.. (b.Host ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(h =>
+        {
+            var one = new NpgsqlConnectionStringBuilder(connectionString) { TargetSessionAttributes = null, Timeout = 3 };
+            var colon = h.LastIndexOf(':');
+            if (colon > 0 && int.TryParse(h[(colon + 1)..], out var port))
+            {
+                (one.Host, one.Port) = (h[..colon], port);
+            }
+            else
+            {
+                one.Host = h;
+            }
+            return one.ConnectionString;
+        })];
+    }
+
+    /// <summary>Each standby host's state beside the primary's position (for /health/ready).</summary>
+    public async Task<IReadOnlyList<ReplicaState>> StatesAsync(long primarySequence, DateTimeOffset? primaryRecordedAt, CancellationToken ct)
+    {
+        var states = new List<ReplicaState>();
+        foreach (var host in all.SelectMany(r => r.Hosts).Distinct())
+        {
+            var name = Shown(host);
+            try
+            {
+                await using var c = new NpgsqlConnection(LedgerStore.WithClientCheck(host));
+                await c.OpenAsync(ct);
+                await using var cmd = Sql.Command(c,
+                    $"select pg_is_in_recovery(), last_sequence, last_recorded_at from {ProjectionTables.Name("ledger_position")} where id = 1");
+                await using var r = await cmd.ExecuteReaderAsync(ct);
+                var (standby, sequence, recorded) = await r.ReadAsync(ct)
+                    ? (r.GetBoolean(0), r.GetInt64(1), r.GetFieldValue<DateTimeOffset>(2))
+                    : (true, 0L, (DateTimeOffset?)null);
+                states.Add(new ReplicaState(name, standby ? "standby" : "primary", Math.Max(0, primarySequence - sequence),
+                    primaryRecordedAt is { } p && recorded is { } at && p > at ? p - at : TimeSpan.Zero, null));
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+            {
+                states.Add(new ReplicaState(name, "unreachable", null, null, e.Message));
+            }
+        }
+        return states;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var r in all)
+        {
+            await r.Database.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>A standby host as /health/ready tells it: its role, and how far it stands behind the primary.</summary>
+/// <param name="EventsBehind">Events the primary has and it has not replayed.</param>
+/// <param name="RecordedBehind">How much earlier the last write it replayed was recorded than the primary's last.</param>
+public sealed record ReplicaState(string Host, string Role, long? EventsBehind, TimeSpan? RecordedBehind, string? Problem);
+
+/// <summary>One read route to standbys: its pool, its batched "now" reads, and the furthest instant it was seen to have replayed.</summary>
+internal sealed class Replica(string name, NpgsqlDataSource database, string[] hosts)
+{
+    /// <summary>After a standby did not catch up within the wait (or failed), reads that it is not known to cover go to
+    /// the primary at once for this long, rather than each waiting.</summary>
+    private static readonly TimeSpan Rest = TimeSpan.FromSeconds(1);
+
+    private long replayedTicks = DateTimeOffset.MinValue.UtcTicks;
+    private long gaveUpAt; // a Stopwatch timestamp; 0: never
+
+    public string Name { get; } = name;
+
+    public NpgsqlDataSource Database { get; } = database;
+
+    public NowReads NowReads { get; } = new(database);
+
+    public string[] Hosts { get; } = hosts;
+
+    /// <summary>Whether it was seen to have replayed every write recorded at or before <paramref name="instant"/>.</summary>
+    public bool Covers(DateTimeOffset instant) => instant.UtcTicks <= Volatile.Read(ref replayedTicks);
+
+    /// <summary>Notes the last instant it was seen to have replayed (it only moves forward while it stays a standby of this log).</summary>
+    public void Replayed(DateTimeOffset? instant)
+    {
+        if (instant is not { } at)
+        {
+            return;
+        }
+        var seen = Volatile.Read(ref replayedTicks);
+        while (at.UtcTicks > seen && Interlocked.CompareExchange(ref replayedTicks, at.UtcTicks, seen) is var was && was != seen)
+        {
+            seen = was;
+        }
+    }
+
+    public void GaveUp() => Volatile.Write(ref gaveUpAt, System.Diagnostics.Stopwatch.GetTimestamp());
+
+    public bool Resting => Volatile.Read(ref gaveUpAt) is var at && at != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(at) < Rest;
+
+    /// <summary>
+    /// A failure that says nothing about the query, only that this standby cannot answer it now: unreachable, shutting down,
+    /// or a query cancelled by a conflict with replay (40001). The primary answers instead.
+    /// </summary>
+    public static bool Unusable(Exception e) => e switch
+    {
+        PostgresException p => p.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown
+            or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.DatabaseDropped || p.SqlState.StartsWith("08", StringComparison.Ordinal),
+        NpgsqlException or TimeoutException or System.Net.Sockets.SocketException => true,
+        _ => false,
+    };
+}
