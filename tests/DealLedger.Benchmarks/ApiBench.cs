@@ -41,10 +41,10 @@ public static partial class ApiBench
     }
 
     /// <summary>The API as its own process on a free loopback port, started and answering.</summary>
-    internal static async Task<(Process Api, string Address)> StartedApiAsync(string repo, string cs, bool anonymousReads = false)
+    internal static async Task<(Process Api, string Address)> StartedApiAsync(string repo, string cs, bool anonymousReads = false, IReadOnlyDictionary<string, string>? settings = null)
     {
         var port = FreePort();
-        var api = StartApi(repo, cs, port, anonymousReads);
+        var api = StartApi(repo, cs, port, anonymousReads, settings);
         var address = $"http://127.0.0.1:{port}";
         await WaitReadyAsync(api, address);
         return (api, address);
@@ -62,15 +62,25 @@ public static partial class ApiBench
         }
     }
 
-    private static async Task HttpAsync(Bench bench, long size, string cs, Process api, string address, string key, int seconds)
+    /// <summary>2,000 headline questions: random pairs of the ledger on random dates (the same every run).</summary>
+    internal static async Task<List<string>> HoldingPathsAsync(string cs)
     {
         var pairs = await QueryBench.PairsAsync(cs);
         var random = new Random(2);
-        var paths = Enumerable.Range(0, 2_000).Select(_ =>
+        return Enumerable.Range(0, 2_000).Select(_ =>
         {
             var (h, s) = pairs[random.Next(pairs.Count)];
             return $"/api/holdings/{h}/{s}?at={new DateOnly(1990, 1, 1).AddDays(random.Next(35 * 365)):yyyy-MM-dd}";
         }).ToList();
+    }
+
+    /// <summary>GETs of the paths in turn from <paramref name="connections"/> connections for a while: wrk, or the in-process client without it.</summary>
+    internal static Task<(double Rate, double P99, long Errors)> LoadAsync(string address, List<string> paths, string key, int connections, int seconds) =>
+        Which("wrk") is { } wrk ? WrkAsync(wrk, address, paths, key, connections, seconds) : InProcessLoadAsync(address, paths, key, connections, seconds);
+
+    private static async Task HttpAsync(Bench bench, long size, string cs, Process api, string address, string key, int seconds)
+    {
+        var paths = await HoldingPathsAsync(cs);
         var wrk = Which("wrk");
         var rates = new List<double>();
         var p99s = new List<double>();
@@ -84,9 +94,7 @@ public static partial class ApiBench
             var duration = run == 0 ? Math.Max(bench.Quick ? 5 : 20, seconds) : seconds;
             using var memory = new PeakMemory(api.Id);
             var busy = CpuTime.MachineBusySeconds();
-            var (rate, p99, errors) = wrk is not null
-                ? await WrkAsync(wrk, address, paths, key, connections, duration)
-                : await InProcessLoadAsync(address, paths, key, connections, duration);
+            var (rate, p99, errors) = await LoadAsync(address, paths, key, connections, duration);
             var perRequest = CoreMilliseconds(CpuTime.MachineBusySeconds() - busy, rate, duration);
             if (errors > 0)
             {
@@ -135,9 +143,7 @@ public static partial class ApiBench
                 Bench.Log($"PostgreSQL alone, the holding request's statements from Npgsql connections (no HTTP): run {run}: {connections} connections {direct[^1].Rate:N0} req/s, p99 {direct[^1].P99:F2} ms, {directCpu[^1]:F3} ms of the machine's CPU a request; {FewConnections} connections {few[^1].Rate:N0} req/s, p99 {few[^1].P99:F2} ms");
             }
             var liveBusy = CpuTime.MachineBusySeconds();
-            var live = wrk is not null
-                ? await WrkAsync(wrk, address, ["/health/live"], key, connections, seconds)
-                : await InProcessLoadAsync(address, ["/health/live"], key, connections, seconds);
+            var live = await LoadAsync(address, ["/health/live"], key, connections, seconds);
             kestrel.Add((live.Rate, live.P99));
             kestrelCpu.Add(CoreMilliseconds(CpuTime.MachineBusySeconds() - liveBusy, live.Rate, seconds));
             Bench.Log($"Kestrel alone, GET /health/live with the same key and load: run {run}: {live.Rate:N0} req/s, p99 {live.P99:F2} ms, {kestrelCpu[^1]:F3} ms of the machine's CPU a request");
@@ -507,7 +513,7 @@ public static partial class ApiBench
         return text.Append("]}").ToString();
     }
 
-    internal static Process StartApi(string repo, string cs, int port, bool anonymousReads = false)
+    internal static Process StartApi(string repo, string cs, int port, bool anonymousReads = false, IReadOnlyDictionary<string, string>? settings = null)
     {
         var dll = Path.Combine(repo, "src", "DealLedger.Api", "bin", "Release", "net10.0", "DealLedger.Api.dll");
         if (!File.Exists(dll))
@@ -530,6 +536,10 @@ public static partial class ApiBench
         if (anonymousReads)
         {
             info.Environment["DealLedger__AnonymousReads"] = "true";
+        }
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };

@@ -7,7 +7,7 @@ using DealLedger.Storage;
 // issue 8 on each, each with its comparison measured in the same run, and prints one table; writes it as
 // CSV and the scaling curves as PNG (artifacts/bench/ unless --out).
 //
-//   eng/bench [--quick] [--sizes 10000,100000,1000000] [--runs 3] [--only import,query,http,audit,feed,explorer,write,verify,lookthrough,changes]
+//   eng/bench [--quick] [--sizes 10000,100000,1000000] [--runs 3] [--only import,query,http,audit,feed,explorer,write,verify,lookthrough,changes,replicas]
 //             (lookthrough: look-through owners on a group structure of its own, once whatever the sizes)
 //             (verify: the verify workload of audit alone, without rebuild and replay)
 //             (without import: the ledgers a previous run left, dealledger_bench_SIZE, are measured again)
@@ -84,6 +84,11 @@ foreach (var size in sizes)
     if (only.Contains("write"))
     {
         await WriteBench.RunAsync(bench, size, cs);
+    }
+    // Opt-in (--only replicas): it copies the whole private cluster into a standby; its writes add to the ledger too.
+    if (only.Contains("replicas") && size == sizes.Max())
+    {
+        await ReplicaBench.RunAsync(bench, size, cs, Arg("--http-seconds", quick ? 3 : 10));
     }
 }
 

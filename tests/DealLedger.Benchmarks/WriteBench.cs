@@ -19,33 +19,16 @@ public static class WriteBench
         await using var ledger = Ledger.Connect(cs);
         var tag = Guid.NewGuid().ToString("N")[..8];
         var source = $"bench-write-{tag}";
-        await ledger.ImportEntryAsync(DocumentSection.Sources, "source.json",
-            $$"""{ "id": "{{source}}", "title": "Write benchmark {{tag}}", "kind": "third-party" }""", new WriteRequest("bench"));
         var pairs = (await QueryBench.PairsAsync(cs)).Where(p => p.Holder != HistoryGenerator.LongHolder && p.Holder != HistoryGenerator.ShortHolder).ToList();
         var random = new Random(7);
-        var next = 0;
-
-        // One size for every stake of the run: its one source may then speak of a pair twice on the same day
-        // without contradicting itself (random pairs and days do meet), so the run never refuses its own write.
-        string Stake(string id, (string Holder, string Subject) pair, DateOnly from) => $$"""
-            { "id": "{{id}}", "type": "stake", "holder": "{{pair.Holder}}", "subject": "{{pair.Subject}}", "share": { "exact": 10 },
-              "valid": { "from": "{{from:yyyy-MM-dd}}" }, "sources": [ { "source": "{{source}}", "claim": "attributed", "attributedTo": "bench" } ] }
-            """;
-        Task Deal(IReadOnlyList<(string Holder, string Subject)> factPairs)
-        {
-            var id = $"bench-{tag}-{next++}";
-            var facts = factPairs.Select((p, i) => Stake($"{id}-f{i}", p, new DateOnly(1990, 1, 1).AddDays(random.Next(12_000))));
-            var parties = factPairs.SelectMany(p => new[] { p.Holder, p.Subject }).Distinct().Select(p => $"\"{p}\"");
-            return ledger.ImportEntryAsync(DocumentSection.Deals, "deal.json",
-                $$"""{ "id": "{{id}}", "parties": [{{string.Join(", ", parties)}}], "facts": [{{string.Join(", ", facts)}}] }""", new WriteRequest("bench"));
-        }
+        var deal = await DealsAsync(ledger, tag, source, random);
 
         var before = CpuTime.Now();
-        var tenFacts = await Bench.TimesAsync(bench, "10-fact deal", writes, _ => Deal(Enumerable.Range(0, 10).Select(_ => pairs[random.Next(pairs.Count)]).ToList()), warmUp: 5);
+        var tenFacts = await Bench.TimesAsync(bench, "10-fact deal", writes, _ => deal(Enumerable.Range(0, 10).Select(_ => pairs[random.Next(pairs.Count)]).ToList()), warmUp: 5);
         var spent = CpuTime.Now() - before;
         var calls = writes * bench.Runs + 5;
         var commit = await Bench.TimesAsync(bench, "a bare commit", writes, _ => BareCommitAsync(cs), warmUp: 5);
-        var waiting = await WaitingAsync(writes, () => Deal(Enumerable.Range(0, 10).Select(_ => pairs[random.Next(pairs.Count)]).ToList()));
+        var waiting = await WaitingAsync(writes, () => deal(Enumerable.Range(0, 10).Select(_ => pairs[random.Next(pairs.Count)]).ToList()));
         bench.Add(new Measurement("single write: 10-fact deal, p50", size, "ms", tenFacts.P50, "≤ 5 ms", tenFacts.P50 <= 5, bench.Runs,
             Note: string.Create(CultureInfo.InvariantCulture,
                 $"p99 {tenFacts.P99:F2} ms; one entry through the import (as POST /api/deals), stakes on existing pairs. Per write on average: {spent.Wall.TotalMilliseconds / calls:F2} ms, " +
@@ -67,17 +50,47 @@ public static class WriteBench
         var shortPairs = await ShortPairsAsync(ledger, tag, source, count: 20);
         foreach (var pair in shortPairs)
         {
-            await Deal([pair]);
+            await deal([pair]);
         }
         var longFacts = await Bench.ScalarAsync<long>(cs,
             $"select count(*) from {ProjectionTables.Name("fact_versions")} where holder = '{HistoryGenerator.LongHolder}' and upper_inf(recorded)");
-        var longPair = await Bench.TimesAsync(bench, "one stake on the 2,000-event pair", writes / 4, _ => Deal([(HistoryGenerator.LongHolder, HistoryGenerator.LongSubject)]), warmUp: 5);
+        var longPair = await Bench.TimesAsync(bench, "one stake on the 2,000-event pair", writes / 4, _ => deal([(HistoryGenerator.LongHolder, HistoryGenerator.LongSubject)]), warmUp: 5);
         var turn = 0;
-        var shortPair = await Bench.TimesAsync(bench, "one stake on a 20-event pair", writes / 4, _ => Deal([shortPairs[turn++ % shortPairs.Count]]), warmUp: 0);
+        var shortPair = await Bench.TimesAsync(bench, "one stake on a 20-event pair", writes / 4, _ => deal([shortPairs[turn++ % shortPairs.Count]]), warmUp: 0);
         var ratio = longPair.P50 / shortPair.P50;
         bench.Add(new Measurement("single write: 2,000-event pair ÷ 20-event pair, p50", size, "×", ratio, "≤ 2×", ratio <= 2, bench.Runs,
             Note: string.Create(CultureInfo.InvariantCulture,
                 $"long pair p50 {longPair.P50:F2} ms ({longFacts:N0} stake facts before the run), short pairs p50 {shortPair.P50:F2} ms (20 facts each, one write each before timing, written in turn)")));
+    }
+
+    /// <summary>
+    /// Registers a source of this run's own and gives what writes a deal of stakes on the pairs given (one entry through the
+    /// import's one write path, as POST /api/deals), from days drawn from <paramref name="random"/>; callers may write at once.
+    /// </summary>
+    internal static async Task<Func<IReadOnlyList<(string Holder, string Subject)>, Task>> DealsAsync(Ledger ledger, string tag, string source, Random random)
+    {
+        await ledger.ImportEntryAsync(DocumentSection.Sources, "source.json",
+            $$"""{ "id": "{{source}}", "title": "Write benchmark {{tag}}", "kind": "third-party" }""", new WriteRequest("bench"));
+        var next = 0;
+        // One size for every stake of the run: its one source may then speak of a pair twice on the same day
+        // without contradicting itself (random pairs and days do meet), so the run never refuses its own write.
+        string Stake(string id, (string Holder, string Subject) pair, DateOnly from) => $$"""
+            { "id": "{{id}}", "type": "stake", "holder": "{{pair.Holder}}", "subject": "{{pair.Subject}}", "share": { "exact": 10 },
+              "valid": { "from": "{{from:yyyy-MM-dd}}" }, "sources": [ { "source": "{{source}}", "claim": "attributed", "attributedTo": "bench" } ] }
+            """;
+        return factPairs =>
+        {
+            var id = $"bench-{tag}-{Interlocked.Increment(ref next) - 1}";
+            List<DateOnly> days;
+            lock (random)
+            {
+                days = [.. factPairs.Select(_ => new DateOnly(1990, 1, 1).AddDays(random.Next(12_000)))];
+            }
+            var facts = factPairs.Select((p, i) => Stake($"{id}-f{i}", p, days[i]));
+            var parties = factPairs.SelectMany(p => new[] { p.Holder, p.Subject }).Distinct().Select(p => $"\"{p}\"");
+            return ledger.ImportEntryAsync(DocumentSection.Deals, "deal.json",
+                $$"""{ "id": "{{id}}", "parties": [{{string.Join(", ", parties)}}], "facts": [{{string.Join(", ", facts)}}] }""", new WriteRequest("bench"));
+        };
     }
 
     /// <summary>

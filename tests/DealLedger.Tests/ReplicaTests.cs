@@ -95,6 +95,12 @@ public sealed class ReplicaTests(ITestOutputHelper output)
         await using var cluster = await PrivateCluster.StartAsync();
         var (writerKey, _, _) = await PrepareAsync(cluster.ConnectionString);
         var standby = await cluster.StartStandbyAsync(synchronous);
+        await using (var c = new NpgsqlConnection(cluster.ConnectionString))
+        {
+            await c.OpenAsync();
+            var mode = (string)(await new NpgsqlCommand("select current_setting('synchronous_commit') || ' ' || (select sync_state from pg_stat_replication)", c).ExecuteScalarAsync())!;
+            Assert.Equal(synchronous ? "remote_apply sync" : "on async", mode);
+        }
         var both = Both(cluster.ConnectionString, standby);
         await using var api = new ApiProcess(both, "api-failover");
         await api.StartAsync();
