@@ -235,9 +235,8 @@ public sealed class Ledger : IAsyncDisposable
     public async Task<T> ReadAsync<TRow, T>(DateTimeOffset? knownAt, Func<bool, NpgsqlBatchCommand>? first, Func<NpgsqlDataReader, int, TRow> row,
         Func<Func<CancellationToken, ValueTask<NpgsqlConnection>>, DateTimeOffset, TRow, CancellationToken, Task<T>> query, CancellationToken ct = default)
     {
-        if (Replicas is { } replicas)
+        if (Replicas is { } replicas && replicas.Pick() is { Down: false } replica)
         {
-            var replica = replicas.Pick();
             try
             {
                 if (await ReadOnReplicaAsync(replica, replicas.Wait, knownAt, first, row, query, ct) is (true, var answer))
@@ -248,7 +247,7 @@ public sealed class Ledger : IAsyncDisposable
             }
             catch (Exception e) when (Storage.Replica.Unusable(e) && !ct.IsCancellationRequested)
             {
-                replica.GaveUp();
+                replica.Failed();
             }
         }
         var (_, value, _) = await ReadOnAsync(Database, nowReads, knownAt, required: null, first, row, query, ct);

@@ -58,6 +58,9 @@ public sealed class PrivateCluster : IAsyncDisposable
     /// wait until the standby has applied them (remote_apply). Its connection string.</summary>
     public Task<string> StartStandbyAsync(bool synchronous = false) => PgAsync(state, synchronous ? "standby start --sync" : "standby start");
 
+    /// <summary>Stops the standby (as if it crashed, with <paramref name="crash"/>); the primary is set back to asynchronous first.</summary>
+    public Task StopStandbyAsync(bool crash = false) => PgAsync(state, crash ? "standby stop --immediate" : "standby stop");
+
     /// <summary>Promotes the standby (pg_ctl promote): it becomes a primary, on its own port.</summary>
     public Task PromoteStandbyAsync() => PgAsync(state, "standby promote");
 

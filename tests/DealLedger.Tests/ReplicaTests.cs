@@ -85,6 +85,15 @@ public sealed class ReplicaTests(ITestOutputHelper output)
         var after = await ReadsAsync(admin);
         output.WriteLine($"after resuming: {after.Replica - resumed.Replica} answered by the replica, {after.Primary - resumed.Primary} by the primary; {compared} answers compared in all, paused after {paused:O}");
         Assert.True(after.Replica - resumed.Replica >= 55, $"only {after.Replica - resumed.Replica} of 60 reads answered by the caught-up replica");
+
+        // A standby that is gone costs the reads nothing but its connection attempt: the primary answers, the node is degraded.
+        await cluster.StopStandbyAsync(crash: true);
+        compared += await CompareAsync(replicaReader, primaryReader, recorded, random, 30);
+        var gone = await ReadyAsync(onReplica.Url);
+        output.WriteLine($"standby stopped: {gone}");
+        Assert.Contains("\"status\":\"Degraded\"", gone, StringComparison.Ordinal);
+        Assert.Contains("unreachable", gone, StringComparison.Ordinal);
+        Assert.True((await ReadsAsync(admin)).Primary >= after.Primary + 30, "the reads did not go to the primary while the standby was down");
     }
 
     [Theory]

@@ -33,10 +33,10 @@ public sealed class Replicas : IAsyncDisposable
     public static Replicas? Of(string connectionString, IEnumerable<string>? standbys, TimeSpan? wait = null)
     {
         var list = (standbys ?? []).Where(s => !string.IsNullOrWhiteSpace(s))
-            .Select(s => new Replica(Shown(s), LedgerStore.DataSource(s), Hosts(s))).ToList();
+            .Select(s => new Replica(Shown(s), LedgerStore.DataSource(QuickToGiveUp(s)), Hosts(s))).ToList();
         if (LedgerStore.IsMultiHost(connectionString))
         {
-            var reads = new NpgsqlConnectionStringBuilder(connectionString) { TargetSessionAttributes = "prefer-standby" };
+            var reads = new NpgsqlConnectionStringBuilder(QuickToGiveUp(connectionString)) { TargetSessionAttributes = "prefer-standby" };
             list.Add(new Replica($"standbys of {Shown(connectionString)}", LedgerStore.DataSource(reads.ConnectionString), Hosts(connectionString)));
         }
         if (wait is { } w && (w < TimeSpan.Zero || w > TimeSpan.FromMinutes(1)))
@@ -45,6 +45,15 @@ public sealed class Replicas : IAsyncDisposable
         }
         return list.Count == 0 ? null : new Replicas([.. list], wait ?? DefaultWait);
     }
+
+    /// <summary>
+    /// A standby that does not answer is worth little waiting for: the primary can answer. So a replica's connections give up
+    /// after 2 s (Npgsql's default is 15 s) unless the connection string sets its own Timeout.
+    /// </summary>
+    private static string QuickToGiveUp(string connectionString) =>
+        new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey("Timeout")
+            ? connectionString
+            : new NpgsqlConnectionStringBuilder(connectionString) { Timeout = 2 }.ConnectionString;
 
     /// <summary>The next standby in turn.</summary>
     internal Replica Pick() => all[(int)((uint)Interlocked.Increment(ref next) % (uint)all.Length)];
@@ -121,8 +130,7 @@ public sealed record ReplicaState(string Host, string Role, long? EventsBehind, 
 /// <summary>One read route to standbys: its pool, its batched "now" reads, and the furthest instant it was seen to have replayed.</summary>
 internal sealed class Replica(string name, NpgsqlDataSource database, string[] hosts)
 {
-    /// <summary>After a standby did not catch up within the wait (or failed), reads that it is not known to cover go to
-    /// the primary at once for this long, rather than each waiting.</summary>
+    /// <summary>How long a standby that did not catch up within the wait is not waited for, and one that failed not asked.</summary>
     private static readonly TimeSpan Rest = TimeSpan.FromSeconds(1);
 
     private long replayedTicks = DateTimeOffset.MinValue.UtcTicks;
@@ -153,9 +161,19 @@ internal sealed class Replica(string name, NpgsqlDataSource database, string[] h
         }
     }
 
+    private long failedAt; // a Stopwatch timestamp; 0: never
+
+    /// <summary>It did not catch up within the wait: for a while, reads it is not known to cover do not wait for it.</summary>
     public void GaveUp() => Volatile.Write(ref gaveUpAt, System.Diagnostics.Stopwatch.GetTimestamp());
 
-    public bool Resting => Volatile.Read(ref gaveUpAt) is var at && at != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(at) < Rest;
+    public bool Resting => Within(Volatile.Read(ref gaveUpAt));
+
+    /// <summary>It could not answer (unreachable, shutting down, a conflict with replay): for a while, no read is sent to it.</summary>
+    public void Failed() => Volatile.Write(ref failedAt, System.Diagnostics.Stopwatch.GetTimestamp());
+
+    public bool Down => Within(Volatile.Read(ref failedAt));
+
+    private static bool Within(long since) => since != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(since) < Rest;
 
     /// <summary>
     /// A failure that says nothing about the query, only that this standby cannot answer it now: unreachable, shutting down,
