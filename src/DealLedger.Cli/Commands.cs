@@ -38,6 +38,8 @@ public static class Commands
             await stderr.WriteLineAsync($"dealledger: {Failure.OneLine(error.Message)} (see dealledger --help)");
             return 2;
         }
+        // With OTEL_EXPORTER_OTLP_ENDPOINT set, the run is one trace (named after its verb) with its metrics, exported at exit.
+        using var telemetry = TelemetryWiring.ExportFor("dealledger-cli", Operation(parsed));
         try
         {
             return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
@@ -48,6 +50,17 @@ public static class Commands
             await stderr.WriteLineAsync($"dealledger: {message}");
             return code;
         }
+    }
+
+    /// <summary>What a run does, in the words typed: "dealledger import", "dealledger keys create".</summary>
+    private static string Operation(ParseResult parsed)
+    {
+        var names = new List<string>();
+        for (var r = parsed.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Insert(0, r.Parent is null ? "dealledger" : r.Command.Name);
+        }
+        return string.Join(' ', names);
     }
 
     private static RootCommand Build(TextWriter o, TextWriter e)

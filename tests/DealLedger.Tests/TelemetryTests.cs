@@ -112,6 +112,59 @@ public sealed class TelemetryTests
         Assert.DoesNotContain(writerKey, scrape);
     }
 
+    [Fact]
+    public async Task a_cli_import_exports_one_trace_and_its_metrics_over_otlp_when_asked()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        // An OTLP/HTTP receiver of our own: what the CLI posts, by path.
+        var port = ChildProcess.FreePort();
+        using var receiver = new HttpListener { Prefixes = { $"http://127.0.0.1:{port}/" } };
+        receiver.Start();
+        var received = new System.Collections.Concurrent.ConcurrentBag<(string Path, byte[] Body)>();
+        var receiving = Task.Run(async () =>
+        {
+            while (receiver.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await receiver.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+                using var body = new MemoryStream();
+                await context.Request.InputStream.CopyToAsync(body);
+                received.Add((context.Request.Url!.AbsolutePath, body.ToArray()));
+                context.Response.StatusCode = 200;
+                context.Response.Close();
+            }
+        });
+        var file = Path.Combine(Path.GetTempPath(), $"otel-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, Seeds.Basics);
+        try
+        {
+            var cli = ChildProcess.StartDll("dealledger.dll", ["import", file, "--connection", db.ConnectionString], new Dictionary<string, string?>
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{port}",
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            }, name: "dealledger import (otlp)");
+            Assert.Equal(0, await cli.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        }
+        finally
+        {
+            File.Delete(file);
+            receiver.Stop();
+        }
+        // Protobuf keeps names as UTF-8: the run's span, the write under it, a statement's span, and the write counter.
+        bool Holds(string path, string text) => received.Any(r => r.Path == path && Encoding.UTF8.GetString(r.Body).Contains(text, StringComparison.Ordinal));
+        Assert.True(Holds("/v1/traces", "dealledger import"), "no span named after the verb");
+        Assert.True(Holds("/v1/traces", "ledger.write"), "no ledger.write span");
+        Assert.True(Holds("/v1/traces", "dealledger-cli"), "no service name");
+        Assert.True(Holds("/v1/metrics", "dealledger.writes"), "no dealledger.writes metric");
+    }
+
     private static bool IsUnder(Activity span, Activity ancestor, List<Activity> all)
     {
         for (var parent = span.ParentSpanId; parent != default;)

@@ -104,4 +104,33 @@ public static class TelemetryWiring
         }
         return builder;
     }
+
+    /// <summary>
+    /// For a process without a host (the CLI): when exporting, the same traces and metrics over OTLP for the process's life,
+    /// under one span named <paramref name="operation"/>, so a long verb (an import, a rebuild, a replay) is one trace down to
+    /// its SQL. Disposing ends the span and flushes what is left. Null (nothing at all) when not exporting.
+    /// </summary>
+    public static IDisposable? ExportFor(string serviceName, string operation)
+    {
+        if (!Exporting)
+        {
+            return null;
+        }
+        var resource = ResourceBuilder.CreateDefault().AddService(serviceName);
+        var tracer = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource)
+            .AddSource(LedgerTelemetry.Name, "Marten").AddNpgsql().AddHttpClientInstrumentation().AddOtlpExporter().Build();
+        var meter = Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource)
+            .AddMeter(LedgerTelemetry.Name, "Marten", "Npgsql").AddRuntimeInstrumentation().AddOtlpExporter().Build();
+        return new Exported(LedgerTelemetry.Source.StartActivity(operation), tracer, meter);
+    }
+
+    private sealed class Exported(Activity? operation, TracerProvider tracer, MeterProvider meter) : IDisposable
+    {
+        public void Dispose()
+        {
+            operation?.Dispose();
+            tracer.Dispose();
+            meter.Dispose();
+        }
+    }
 }
