@@ -156,6 +156,10 @@ internal static class Render
         }
         s.Append(More(a.Page, "owners", a.KnownAt));
         s.AppendLine($"  total known: {a.Total.Min} % to {a.Total.Max} %. {a.Total.Explanation}");
+        foreach (var u in a.Undisclosed)
+        {
+            s.AppendLine($"  owners not disclosed{(u.Status == TieStatus.Uncertain ? " (perhaps, on this date)" : "")}: {u.Explanation}{(u.Details is { } d ? $" ({d})" : "")} — {string.Join(", ", u.Sources.Select(x => x.Title))}");
+        }
         return s.ToString().TrimEnd();
     }
 

@@ -31,6 +31,60 @@ public sealed class RelationshipsTests
         Assert.Contains(acme.Relationships, r => r.Fact == "intent" && r.Type == FactType.Announcement && r.StartUnknown && r.Confidence == Sources.Confidence.Claimed);
     }
 
+    private const string Undisclosed =
+        "- { id: hidden, type: owners-undisclosed, subject: globex, reason: register-not-public, details: the rest of the shares, valid: { from: 2022-03 }, sources: [ { source: filing, claim: stated } ] }\n";
+
+    /// <summary>Issue 19, item 5: where a chain of ownership stops, and why — beside the owners that are known, on both time axes.</summary>
+    [Fact]
+    public async Task owners_not_disclosed_are_told_with_their_reason_beside_the_known_owners_and_follow_corrections_and_retractions()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Deal("d1", Stake("st", "{ exact: 10 }", "{ from: 2021 }"), Undisclosed));
+        var page = new PageRequest(OwnersPaging.DefaultLimit);
+
+        var before = await s.Ledger.OwnersAsync("globex", new DateOnly(2022, 2, 1), null, page);
+        Assert.Empty(before.Undisclosed);
+        var unsure = await s.Ledger.OwnersAsync("globex", new DateOnly(2022, 3, 15), null, page);
+        Assert.Equal(TieStatus.Uncertain, Assert.Single(unsure.Undisclosed).Status);
+        var owners = await s.Ledger.OwnersAsync("globex", new DateOnly(2023, 1, 1), null, page);
+        Assert.Equal("acme", Assert.Single(owners.Owners).Holder);
+        var hidden = Assert.Single(owners.Undisclosed);
+        Assert.Equal(("hidden", UndisclosedReason.RegisterNotPublic, TieStatus.InForce, "the rest of the shares"), (hidden.Fact, hidden.Reason, hidden.Status, hidden.Details));
+        Assert.Equal("the register that holds them is not public", hidden.Explanation);
+        Assert.Equal(["filing"], hidden.Sources.Select(x => x.Id));
+        // As a tie of globex with no counterparty, in words.
+        var tie = Assert.Single((await s.Ledger.RelationshipsAsync("globex", new DateOnly(2023, 1, 1))).Relationships, r => r.Type == FactType.OwnersUndisclosed);
+        Assert.Equal(("hidden", Direction.Mutual, 0), (tie.Fact, tie.Direction, tie.Counterparties.Count));
+        Assert.Equal("The owners of Globex are not disclosed: the register that holds them is not public (the rest of the shares)", tie.Summary);
+        // Only globex's: acme's owners say nothing of it.
+        Assert.Empty((await s.Ledger.OwnersAsync("acme", new DateOnly(2023, 1, 1), null, page)).Undisclosed);
+
+        var corrected = await s.ImportAsync("corrections:\n  - { fact: hidden, set: { reason: exempt }, reason: the register says it is exempt, sources: [ { source: filing, claim: stated } ] }\n");
+        var now = await s.Ledger.OwnersAsync("globex", new DateOnly(2023, 1, 1), null, page);
+        Assert.Equal((UndisclosedReason.Exempt, "the rest of the shares"), (Assert.Single(now.Undisclosed).Reason, now.Undisclosed[0].Details));
+        var then = await s.Ledger.OwnersAsync("globex", new DateOnly(2023, 1, 1), corrected.RecordedAt!.Value.AddTicks(-10), page);
+        Assert.Equal(UndisclosedReason.RegisterNotPublic, Assert.Single(then.Undisclosed).Reason);
+
+        await s.ImportAsync("retractions:\n  - { fact: hidden, reason: the filing was misread, sources: [ { source: filing, claim: stated } ] }\n");
+        Assert.Empty((await s.Ledger.OwnersAsync("globex", new DateOnly(2023, 1, 1), null, page)).Undisclosed);
+    }
+
+    [Theory]
+    [InlineData("reason: secret", "reason")]
+    [InlineData("holder: acme", "holder")]
+    public async Task an_owners_undisclosed_fact_with_a_bad_field_is_refused_and_nothing_is_stored(string field, string named)
+    {
+        await using var s = await Scenario.StartAsync();
+        var bad = Undisclosed.Replace("reason: register-not-public", field, StringComparison.Ordinal);
+        var e = await Assert.ThrowsAsync<LedgerException>(() => s.ImportAsync(Deal("d1", bad)));
+        Assert.Contains(named, e.Message, StringComparison.Ordinal);
+        Assert.Empty((await s.Ledger.RelationshipsAsync("globex", new DateOnly(2023, 1, 1))).Relationships);
+        // A reason is a correction of this kind only.
+        await s.ImportAsync(Deal("d2", Stake("st", "{ exact: 10 }", "{ from: 2021 }")));
+        var wrong = await Assert.ThrowsAsync<LedgerException>(() => s.ImportAsync("corrections:\n  - { fact: st, set: { reason: exempt }, reason: misread, sources: [ { source: press, claim: stated } ] }\n"));
+        Assert.Contains("reason", wrong.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// One rule for imprecise dates, stakes and other ties alike: a start or an end takes effect on its
     /// day and has surely happened by the last day its date can mean; before that the ledger cannot tell.

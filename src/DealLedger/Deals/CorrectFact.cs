@@ -17,7 +17,7 @@ internal static class CorrectFact
 
     private static FactAmendment ReadAmendment(DocumentNode node)
     {
-        var f = Fields.Of(node, "share", "valid", "amount", "reportedEquivalent", "instrument", "scope", "title", "role", "means");
+        var f = Fields.Of(node, "share", "valid", "amount", "reportedEquivalent", "instrument", "scope", "title", "role", "means", "reason", "details");
         if (node is MapNode { Fields.Count: 0 })
         {
             throw node.Error("a correction sets at least one field");
@@ -33,6 +33,8 @@ internal static class CorrectFact
             Title = f.OptionalText("title"),
             Role = f.OptionalText("role"),
             Means = f.OptionalText("means"),
+            Reason = f.OptionalEnum<UndisclosedReason>("reason"),
+            Details = f.OptionalText("details"),
         };
     }
 
@@ -91,5 +93,7 @@ internal static class CorrectFact
         Only(set.Title, "title", FactType.Announcement);
         Only(set.Role, "role", FactType.BoardSeat);
         Only(set.Means, "means", FactType.Control);
+        Only(set.Reason, "reason", FactType.OwnersUndisclosed);
+        Only(set.Details, "details", FactType.OwnersUndisclosed);
     }
 }

@@ -12,7 +12,13 @@ namespace DealLedger.Deals;
 /// right to appoint the board, senior management …): it never counts as a stake, so holdings and owners' totals stay about shares.
 /// <see cref="IndirectStake"/> is a share stated to be held through intermediaries: compared with the chain of stakes, never added to it.
 /// </summary>
-public enum FactType { Stake, Investment, Partnership, BoardSeat, Acquisition, Announcement, Control, IndirectStake }
+public enum FactType { Stake, Investment, Partnership, BoardSeat, Acquisition, Announcement, Control, IndirectStake, OwnersUndisclosed }
+
+/// <summary>
+/// Why an organization's owners are not known: it is exempt from disclosing them, it is listed (its shareholders are not
+/// registered by name), the register that holds them is not public, it has no controlling owner, or the sources do not say.
+/// </summary>
+public enum UndisclosedReason { Exempt, Listed, RegisterNotPublic, NoController, Unknown }
 
 public enum Instrument { Equity, ConvertibleNote, Loan, Grant, Unknown }
 
@@ -94,6 +100,20 @@ public sealed record IndirectStake : Tie
     public override FactType Type => FactType.IndirectStake;
 }
 
+/// <summary>
+/// The subject's owners are not disclosed, for a reason: where a chain of ownership stops, and why (BODS's unspecified
+/// owners). It ties no second organization; owners answers and look-through show it beside the owners that are known.
+/// </summary>
+public sealed record OwnersUndisclosed : Fact
+{
+    public required string Subject { get; init; }
+    public required UndisclosedReason Reason { get; init; }
+    public string? Details { get; init; }
+
+    public override FactType Type => FactType.OwnersUndisclosed;
+    public override IReadOnlyList<string> Organizations => [Subject];
+}
+
 /// <summary>Money the investor put into the investee.</summary>
 public sealed record Investment : Fact
 {
@@ -168,6 +188,11 @@ internal sealed class FactJson : JsonConverter<Fact>
             FactType.Acquisition => new Acquisition { Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Acquirer = Need(f.Acquirer, "acquirer"), Target = Need(f.Target, "target"), Amount = f.Amount },
             FactType.Partnership => new Partnership { Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Parties = Need(f.Parties, "parties"), Scope = Need(f.Scope, "scope") },
             FactType.Announcement => new Announcement { Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Parties = Need(f.Parties, "parties"), Title = Need(f.Title, "title"), Scope = f.Scope },
+            FactType.OwnersUndisclosed => new OwnersUndisclosed
+            {
+                Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Subject = Need(f.Subject, "subject"),
+                Reason = f.Reason ?? throw new JsonException("an owners-undisclosed fact without 'reason'"), Details = f.Details,
+            },
             _ => throw new JsonException($"no kind of fact is '{f.Type}'"),
         };
     }
@@ -189,6 +214,7 @@ internal sealed class FactJson : JsonConverter<Fact>
             Acquisition a => f with { Acquirer = a.Acquirer, Target = a.Target, Amount = a.Amount },
             Partnership p => f with { Parties = p.Parties, Scope = p.Scope },
             Announcement n => f with { Parties = n.Parties, Title = n.Title, Scope = n.Scope },
+            OwnersUndisclosed u => f with { Subject = u.Subject, Reason = u.Reason, Details = u.Details },
             _ => throw new JsonException($"no JSON form for {value.GetType().Name}"),
         };
         JsonSerializer.Serialize(writer, f, options);
@@ -221,6 +247,13 @@ internal sealed class FactJson : JsonConverter<Fact>
         [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
         public string? Means { get; init; }
 
+        // Likewise, for facts recorded before owners-undisclosed existed.
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public UndisclosedReason? Reason { get; init; }
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? Details { get; init; }
+
         // Derived, written as before and never read back (a setter that is not public is not read).
         public (string From, string To)? Direction { get; internal init; }
 
@@ -243,6 +276,12 @@ public sealed record FactAmendment
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Means { get; init; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public UndisclosedReason? Reason { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Details { get; init; }
+
     /// <summary>The fact with the values set that its kind has (a correction names only those: <see cref="CorrectFact"/>).</summary>
     public Fact ApplyTo(Fact fact) => (fact switch
     {
@@ -260,6 +299,7 @@ public sealed record FactAmendment
         Acquisition a => a with { Amount = Amount ?? a.Amount },
         Partnership p => p with { Scope = Scope ?? p.Scope },
         Announcement n => n with { Title = Title ?? n.Title, Scope = Scope ?? n.Scope },
+        OwnersUndisclosed u => u with { Reason = Reason ?? u.Reason, Details = Details ?? u.Details },
         _ => fact,
     }) with { Valid = Valid ?? fact.Valid };
 }

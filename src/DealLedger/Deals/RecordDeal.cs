@@ -21,6 +21,7 @@ internal static class RecordDeal
         [FactType.Announcement] = ["parties", "title", "scope"],
         [FactType.Control] = ["holder", "subject", "means", "share"],
         [FactType.IndirectStake] = ["holder", "subject", "share"],
+        [FactType.OwnersUndisclosed] = ["subject", "reason", "details"],
     };
 
     /// <summary>The deal entry and its facts, checked field by field.</summary>
@@ -40,7 +41,7 @@ internal static class RecordDeal
     public static Fact ReadFact(DocumentNode node, string deal)
     {
         var type = Fields.EnumOf<FactType>((node as MapNode)?.Fields.FirstOrDefault(x => x.Key == "type").Value
-            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement, control, indirect-stake)"));
+            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement, control, indirect-stake, owners-undisclosed)"));
         var f = Fields.Of(node, [.. CommonFactFields, .. FactFields[type]]);
         var id = f.Slug("id");
         var valid = LedgerDocument.ReadPeriod(f.Get("valid") ?? throw node.Missing("valid", "the field 'valid' is required (e.g. valid: { from: 2024-02 })"));
@@ -70,6 +71,11 @@ internal static class RecordDeal
             {
                 Id = id, Deal = deal, Valid = valid, Sources = sources,
                 Acquirer = f.Slug("acquirer"), Target = f.Slug("target"), Amount = f.Get("amount") is { } m ? LedgerDocument.ReadMoney(m) : null,
+            },
+            FactType.OwnersUndisclosed => new OwnersUndisclosed
+            {
+                Id = id, Deal = deal, Valid = valid, Sources = sources,
+                Subject = f.Slug("subject"), Reason = f.Enum<UndisclosedReason>("reason"), Details = f.OptionalText("details"),
             },
             _ => new Announcement { Id = id, Deal = deal, Valid = valid, Sources = sources, Parties = f.SlugList("parties", 1), Title = f.Text("title"), Scope = f.OptionalText("scope") },
         };

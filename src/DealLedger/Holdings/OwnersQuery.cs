@@ -28,14 +28,15 @@ public sealed record OwnersAnswer(string Subject, string At, string KnownAt, IRe
 public static class OwnersQuery
 {
     public static Task<OwnersAnswer> OwnersAsync(this Ledger ledger, string subject, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
-        ledger.ReadAsync(knownAt, async (c, k, token) =>
-        {
-            var day = at ?? ledger.Today;
-            await OrganizationDirectory.RequireAsync(c, subject, token, k);
-            var rows = await HoldingQuery.HeldAsync(c, ledger.Citations, HoldingQuery.Side.Subject, subject, k, day, token);
-            var names = await OrganizationDirectory.NamesAsync(c, rows.Select(r => r.Holder), token);
-            var owners = rows.Select(r => new Owner(r.Holder, names.GetValueOrDefault(r.Holder, r.Holder), r.Finding.Status, r.Finding.Share,
-                r.Finding.Since, r.Finding.Confidence, r.Finding.Sources)).ToList();
-            return new OwnersAnswer(subject, ValidDate.OfDay(day).ToString(), Instant.Format(k), owners, OwnedTotal.Of(owners.Select(o => (o.Status, o.Share)).ToList()));
-        }, ct);
+        ledger.ReadAsync(knownAt, (c, k, token) => LoadAsync(c, ledger.Citations, subject, at ?? ledger.Today, k, token), ct);
+
+    internal static async Task<OwnersAnswer> LoadAsync(Npgsql.NpgsqlConnection c, Citations citations, string subject, DateOnly day, DateTimeOffset k, CancellationToken token)
+    {
+        await OrganizationDirectory.RequireAsync(c, subject, token, k);
+        var rows = await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Subject, subject, k, day, token);
+        var names = await OrganizationDirectory.NamesAsync(c, rows.Select(r => r.Holder), token);
+        var owners = rows.Select(r => new Owner(r.Holder, names.GetValueOrDefault(r.Holder, r.Holder), r.Finding.Status, r.Finding.Share,
+            r.Finding.Since, r.Finding.Confidence, r.Finding.Sources)).ToList();
+        return new OwnersAnswer(subject, ValidDate.OfDay(day).ToString(), Instant.Format(k), owners, OwnedTotal.Of(owners.Select(o => (o.Status, o.Share)).ToList()));
+    }
 }

@@ -139,6 +139,16 @@ public static class RelationshipsQuery
 /// <summary>A fact in one line a person can read.</summary>
 public static class FactWords
 {
+    /// <summary>Why owners are not disclosed, in words.</summary>
+    public static string Why(UndisclosedReason reason) => reason switch
+    {
+        UndisclosedReason.Exempt => "it is exempt from disclosing them",
+        UndisclosedReason.Listed => "it is a listed company, whose shareholders are not registered by name",
+        UndisclosedReason.RegisterNotPublic => "the register that holds them is not public",
+        UndisclosedReason.NoController => "it has no owner that controls it",
+        _ => "the sources do not say why",
+    };
+
     public static string Summary(Fact f, Func<string, string> name) => f switch
     {
         Stake x => $"{name(x.Holder)} holds {Share.Phrase(x.Share)} in {name(x.Subject)}",
@@ -152,6 +162,7 @@ public static class FactWords
         Control x => $"{name(x.Holder)} controls {name(x.Subject)} through {x.Means}" + (x.Share is { } c ? $" ({c.ToReadable()})" : ""),
         Acquisition x => $"{name(x.Acquirer)} acquired {name(x.Target)}" + (x.Amount is { } m ? $" for {m.ToReadable()}" : ""),
         Announcement x => $"{string.Join(" and ", x.Parties.Select(name))} announced: {x.Title}" + (x.Scope is { Length: > 0 } s ? $" — {s}" : ""),
+        OwnersUndisclosed x => $"The owners of {name(x.Subject)} are not disclosed: {Why(x.Reason)}" + (x.Details is { Length: > 0 } d ? $" ({d})" : ""),
         _ => f.Id,
     };
 }
