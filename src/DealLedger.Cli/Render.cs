@@ -216,6 +216,13 @@ internal static class Render
         {
             s.AppendLine($"  unaccounted: {u.Organization}'s recorded owners hold {u.Known.Min} % to {u.Known.Max} % of it");
         }
+        foreach (var u in a.Undisclosed)
+        {
+            foreach (var x in u.Statements)
+            {
+                s.AppendLine($"  owners not disclosed: {u.Name} ({u.Organization}){(x.Status == TieStatus.Uncertain ? " (perhaps, on this date)" : "")} — {x.Explanation}{(x.Details is { } d ? $" ({d})" : "")} ({x.Fact})");
+            }
+        }
         foreach (var c in a.Control)
         {
             foreach (var path in c.Paths)

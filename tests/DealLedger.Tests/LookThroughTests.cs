@@ -50,6 +50,32 @@ public sealed class LookThroughTests
 
     private static ChainedStake Owner(LookThroughAnswer a, string id) => Assert.Single(a.Owners!, o => o.Owner == id);
 
+    /// <summary>Issue 19, item 5: a chain that stops where owners are not disclosed says so, and why, for every organization reached.</summary>
+    [Fact]
+    public async Task look_through_tells_where_chains_stop_because_owners_are_not_disclosed()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Group);
+        await s.ImportAsync("""
+            deals:
+              - id: registers
+                parties: [state, opco]
+                facts:
+                  - { id: state-listed, type: owners-undisclosed, subject: state, reason: no-controller, valid: { from: 2010 }, sources: [ { source: filing, claim: stated } ] }
+                  - { id: opco-minority, type: owners-undisclosed, subject: opco, reason: register-not-public, details: the other 40 %, valid: { from: 2016-01-01, to: 2020-01-01 }, sources: [ { source: press, claim: stated } ] }
+            """);
+
+        var a = await s.Ledger.OwnersThroughAsync("target", Day, null, new LookThroughRequest());
+        var along = Assert.Single(a.Undisclosed);
+        Assert.Equal(("state", "The State"), (along.Organization, along.Name));
+        Assert.Equal(UndisclosedReason.NoController, Assert.Single(along.Statements).Reason);
+        // The organization asked about counts too: opco's own, in force in 2018; a depth that stops before the state does not reach it.
+        var earlier = await s.Ledger.OwnersThroughAsync("opco", new DateOnly(2018, 6, 1), null, new LookThroughRequest());
+        Assert.Equal(["opco", "state"], earlier.Undisclosed.Select(u => u.Organization));
+        Assert.Equal("the other 40 %", earlier.Undisclosed[0].Statements[0].Details);
+        Assert.Empty((await s.Ledger.OwnersThroughAsync("target", Day, null, new LookThroughRequest(Depth: 1))).Undisclosed);
+    }
+
     [Fact]
     public async Task owners_through_chains_multiply_their_shares_and_keep_ranges_with_every_chain_explained()
     {

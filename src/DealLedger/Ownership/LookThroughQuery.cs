@@ -68,7 +68,14 @@ public sealed record LookThroughAnswer(
     IReadOnlyList<UnaccountedCapital> Unaccounted,
     IReadOnlyList<ControlChains> Control,
     IReadOnlyList<StatedIndirect> Stated,
-    bool AllChainsCounted);
+    bool AllChainsCounted)
+{
+    /// <summary>The organizations reached (the one asked about among them) whose owners are recorded as not disclosed, and why: where chains stop.</summary>
+    public IReadOnlyList<UndisclosedAlong> Undisclosed { get; init; } = [];
+}
+
+/// <summary>An organization on the chains whose owners are not disclosed, with each statement saying so (<see cref="OwnersUndisclosed"/>).</summary>
+public sealed record UndisclosedAlong(string Organization, string Name, IReadOnlyList<UndisclosedOwners> Statements);
 
 /// <summary>
 /// An owner (or, in an organization's holdings, a subject) reached through chains: its look-through share (a range
@@ -170,9 +177,12 @@ public static class LookThroughQuery
             .Where(u => u.Known.Min < 100m).ToList();
         var shortOfOwners = unaccounted.Select(u => u.Organization).ToHashSet(StringComparer.Ordinal);
 
-        // In one read: control facts and stated indirect stakes touching the organizations reached (the one asked about among them).
-        var ties = (await FactVersions.OfTypesAmongAsync(c, [FactType.Control, FactType.IndirectStake], walked.Organizations.ToList(), k, ct))
+        // In one read: control facts, stated indirect stakes and owners not disclosed touching the organizations reached (the
+        // one asked about among them).
+        var ties = (await FactVersions.OfTypesAmongAsync(c, [FactType.Control, FactType.IndirectStake, FactType.OwnersUndisclosed], walked.Organizations.ToList(), k, ct))
             .Where(f => !f.IsRetracted).ToList();
+        var undisclosed = ties.Where(f => f.Current is OwnersUndisclosed u && walked.Organizations.Contains(u.Subject))
+            .Select(f => (Fact: f, Status: RelationshipsQuery.StatusAt(f, day))).Where(f => f.Status is not null).ToList();
 
         // Control: control facts in force into (or out of) the organizations reached, with the majority stakes among them.
         var controls = ties.Where(f => f.Current is Control).Select(f => (Fact: f, Control: (Control)f.Current))
@@ -196,9 +206,10 @@ public static class LookThroughQuery
         var pairFacts = (await FactVersions.StakesOfPairsAsync(c, shown.Select(i => (links[i].Holder, links[i].Subject)).Distinct().ToList(), k, ct))
             .Where(f => !f.IsRetracted).ToLookup(f => f.Stake.Pair);
         var sources = await citations.SourcesAsync(c, shown.SelectMany(i => stakes[i].Finding.Sources)
-            .Concat(controls.SelectMany(f => SourceCatalog.CitedBy(f.Fact))).Concat(stated.SelectMany(f => SourceCatalog.CitedBy(f.Fact))), ct);
+            .Concat(controls.SelectMany(f => SourceCatalog.CitedBy(f.Fact))).Concat(stated.SelectMany(f => SourceCatalog.CitedBy(f.Fact)))
+            .Concat(undisclosed.SelectMany(f => SourceCatalog.CitedBy(f.Fact))), ct);
         var names = await OrganizationDirectory.NamesAsync(c, walked.Reached.Select(r => r.Organization).Concat(controlled.Select(x => x.Organization))
-            .Concat(stated.Select(f => Other(f.Claim))), ct);
+            .Concat(stated.Select(f => Other(f.Claim))).Concat(undisclosed.Select(f => ((OwnersUndisclosed)f.Fact.Current).Subject)), ct);
         IReadOnlyList<SourceCitation> Cite(IEnumerable<string> ids) => ids.Distinct().Select(id => SourceCitation.Of(id, sources)).ToList();
 
         ChainLink Edge(int i)
@@ -258,6 +269,11 @@ public static class LookThroughQuery
 
         return new LookThroughAnswer(org, ValidDate.OfDay(day).ToString(), Instant.Format(k), request.Depth, request.Threshold,
             towardEnd ? entries : null, towardEnd ? null : entries,
-            walked.Cycles.Select(x => new CrossHolding(x)).ToList(), unaccounted, control, statedAnswers, walked.AllChainsCounted);
+            walked.Cycles.Select(x => new CrossHolding(x)).ToList(), unaccounted, control, statedAnswers, walked.AllChainsCounted)
+        {
+            Undisclosed = [.. undisclosed.GroupBy(f => ((OwnersUndisclosed)f.Fact.Current).Subject, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => new UndisclosedAlong(g.Key, names.GetValueOrDefault(g.Key, g.Key),
+                    g.OrderBy(f => f.Fact.Id, StringComparer.Ordinal).Select(f => OwnersPaging.Of(f.Fact, f.Status!.Value, sources)).ToList()))],
+        };
     }
 }

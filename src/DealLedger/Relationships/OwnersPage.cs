@@ -47,12 +47,15 @@ public static class OwnersPaging
             return [];
         }
         var sources = await citations.SourcesAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);
-        return [.. facts.Select(f => (State: f, Status: RelationshipsQuery.StatusAt(f, day))).Where(x => x.Status is not null).Select(x =>
-        {
-            var u = (OwnersUndisclosed)x.State.Current;
-            return new UndisclosedOwners(u.Id, u.Reason, FactWords.Why(u.Reason), u.Details, x.Status!.Value, DateWithPrecision.Of(u.Valid.From), DateWithPrecision.Of(x.State.EndsOn),
-                ConfidenceRules.Of(u.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty),
-                SourceCatalog.CitedBy(x.State).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList());
-        })];
+        return [.. facts.Select(f => (State: f, Status: RelationshipsQuery.StatusAt(f, day))).Where(x => x.Status is not null).Select(x => Of(x.State, x.Status!.Value, sources))];
+    }
+
+    /// <summary>An owners-undisclosed fact as answers show it, with its status on the day asked and its sources (read already).</summary>
+    internal static UndisclosedOwners Of(FactState state, TieStatus status, IReadOnlyDictionary<string, SourceRegistered> sources)
+    {
+        var u = (OwnersUndisclosed)state.Current;
+        return new UndisclosedOwners(u.Id, u.Reason, FactWords.Why(u.Reason), u.Details, status, DateWithPrecision.Of(u.Valid.From), DateWithPrecision.Of(state.EndsOn),
+            ConfidenceRules.Of(u.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty),
+            SourceCatalog.CitedBy(state).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList());
     }
 }
