@@ -249,6 +249,10 @@ public sealed class Ledger : IAsyncDisposable
             {
                 replica.Failed();
             }
+            catch (Storage.Replica.Behind)
+            {
+                // A later statement of a "now" read found a server behind the instant answered: the primary answers.
+            }
         }
         var (_, value, _) = await ReadOnAsync(Database, nowReads, knownAt, required: null, first, row, query, ct);
         if (Replicas is not null)
@@ -285,21 +289,26 @@ public sealed class Ledger : IAsyncDisposable
                     return (true, value);
                 }
             }
+            // A standby that was behind a moment ago is not waited for (nor is the primary asked twice).
+            if (replica.Resting)
+            {
+                return default;
+            }
             // What the primary answers for the instant, once any write in flight is in, and the last instant it then holds:
             // a standby that has replayed up to the earlier of the two holds every write recorded by the instant answered.
-            if (await PrimaryMarkAsync(instant, ct) is not var (answeredAt, last))
+            if (await OnPrimaryAsync(() => PrimaryMarkAsync(instant, ct)) is not var (answeredAt, last))
             {
                 return default;
             }
             (asked, required) = (answeredAt, answeredAt < last ? answeredAt : last);
         }
-        else if (await HighWaterAsync(ct) is { } highWater)
+        else if (!replica.Resting && await OnPrimaryAsync(() => HighWaterAsync(ct)) is { } highWater)
         {
             required = highWater;
         }
         else
         {
-            return default; // nothing recorded yet: the primary answers
+            return default; // resting, nothing recorded yet, or the primary failing: the primary answers (or says why not)
         }
         if (!replica.Covers(required) && replica.Resting)
         {
@@ -320,6 +329,22 @@ public sealed class Ledger : IAsyncDisposable
                 return default;
             }
             await Task.Delay(pause, ct);
+        }
+    }
+
+    /// <summary>
+    /// A statement of a standby read that the primary answers: its failure is the primary's, not the standby's, so it does
+    /// not mark the standby down; null, and the read goes to the primary, which fails it (or answers) on its own.
+    /// </summary>
+    private static async Task<TMark?> OnPrimaryAsync<TMark>(Func<Task<TMark?>> mark)
+    {
+        try
+        {
+            return await mark();
+        }
+        catch (Exception e) when (Storage.Replica.Unusable(e))
+        {
+            return default;
         }
     }
 
@@ -388,7 +413,7 @@ public sealed class Ledger : IAsyncDisposable
                 NpgsqlConnection? later = null;
                 try
                 {
-                    return (true, await query(async token => later ??= await database.OpenConnectionAsync(token), shared.At, shared.Row, ct), shared.At);
+                    return (true, await query(async token => later ??= await OpenHoldingAsync(database, required is null ? null : shared.At, token), shared.At, shared.Row, ct), shared.At);
                 }
                 finally
                 {
@@ -425,7 +450,11 @@ public sealed class Ledger : IAsyncDisposable
             await reader.ReadAsync(ct);
             at = reader.GetFieldValue<DateTimeOffset>(0);
             last = reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2);
-            if (required is { } needed && !(last >= needed))
+            // On a standby: it must hold the instant, and its clock must have passed it. The instant answered is
+            // least(asked, now()) in the standby's clock, and the primary answers the instant asked (a standby asked for
+            // one holds it, or the primary has answered it already): a standby whose clock is behind would answer an
+            // earlier instant, without the writes recorded between.
+            if (required is { } needed && (!(last >= needed) || at < Instant.TruncateToMicroseconds(knownAt.Value)))
             {
                 return (false, default!, last);
             }
@@ -434,6 +463,33 @@ public sealed class Ledger : IAsyncDisposable
                 : default!;
         }
         return (true, await query(Connection, at, found, ct), last);
+    }
+
+    /// <summary>
+    /// The connection a "now" read's later statements use. On a standby (<paramref name="atLeast"/>: the instant the read
+    /// answers as of) it must hold that instant: a new connection may reach another server than the first statement did
+    /// (a replica setting naming several hosts, Load Balance Hosts, a pooler or a DNS name in front of several standbys,
+    /// or prefer-standby falling back and forth), one that may be further behind. Then <see cref="Storage.Replica.Behind"/>.
+    /// </summary>
+    private static async ValueTask<NpgsqlConnection> OpenHoldingAsync(NpgsqlDataSource database, DateTimeOffset? atLeast, CancellationToken ct)
+    {
+        var connection = await database.OpenConnectionAsync(ct);
+        if (atLeast is { } at)
+        {
+            try
+            {
+                if (!await Sql.ScalarAsync<bool>(connection, $"select last_recorded_at >= $1 from {ProjectionTables.Of("ledger_position")} where id = 1", ct, at))
+                {
+                    throw new Storage.Replica.Behind();
+                }
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+        }
+        return connection;
     }
 
     public async ValueTask DisposeAsync()

@@ -56,7 +56,8 @@ public sealed class PrivateCluster : IAsyncDisposable
 
     /// <summary>Starts a hot standby of it (eng/pg standby: pg_basebackup -R); with <paramref name="synchronous"/>, commits
     /// wait until the standby has applied them (remote_apply). Its connection string.</summary>
-    public Task<string> StartStandbyAsync(bool synchronous = false) => PgAsync(state, synchronous ? "standby start --sync" : "standby start");
+    public Task<string> StartStandbyAsync(bool synchronous = false, IReadOnlyDictionary<string, string>? environment = null) =>
+        PgAsync(state, synchronous ? "standby start --sync" : "standby start", environment);
 
     /// <summary>Stops the standby (as if it crashed, with <paramref name="crash"/>); the primary is set back to asynchronous first.</summary>
     public Task StopStandbyAsync(bool crash = false) => PgAsync(state, crash ? "standby stop --immediate" : "standby stop");
@@ -97,7 +98,7 @@ public sealed class PrivateCluster : IAsyncDisposable
     }
 
     /// <summary>Runs eng/pg on the cluster in <paramref name="state"/>; its stdout (the connection string for start).</summary>
-    private static async Task<string> PgAsync(string state, string arguments)
+    private static async Task<string> PgAsync(string state, string arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(Path.Combine(TestDatabase.RepoRoot, "eng", "pg"))
         {
@@ -110,6 +111,10 @@ public sealed class PrivateCluster : IAsyncDisposable
             info.ArgumentList.Add(a);
         }
         info.Environment["DEALLEDGER_PG_STATE"] = state;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -183,6 +183,111 @@ public sealed class ReplicaTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }
 
+    /// <summary>
+    /// A "now" read whose query asks for a connection of its own (every query of the simple form) must get it from a
+    /// server that holds the instant the first statement answered: a replica setting naming several servers (Load Balance
+    /// Hosts, or a pooler or DNS name in front of several standbys) may hand it another one, further behind. Here the route
+    /// names the primary (a standby that is caught up) and the paused standby.
+    /// </summary>
+    [Fact]
+    public async Task a_now_read_whose_query_opens_a_connection_never_reads_a_server_behind_the_instant_it_echoes()
+    {
+        await using var cluster = await PrivateCluster.StartAsync();
+        await PrepareAsync(cluster.ConnectionString);
+        var standby = await cluster.StartStandbyAsync();
+        await using (var c = new NpgsqlConnection(standby))
+        {
+            await c.OpenAsync();
+            await new NpgsqlCommand("select pg_wal_replay_pause()", c).ExecuteNonQueryAsync();
+        }
+        await using var onPrimary = Ledger.Connect(cluster.ConnectionString);
+        for (var k = 0; k < 3; k++)
+        {
+            await onPrimary.ImportAsync([($"late{k}.json", JsonSerializer.Serialize(new { organizations = new[] { new { id = $"late-{k}", name = $"Late {k}", kind = "company" } } }))]);
+        }
+        var p = new NpgsqlConnectionStringBuilder(cluster.ConnectionString);
+        var s = new NpgsqlConnectionStringBuilder(standby);
+        var route = new NpgsqlConnectionStringBuilder(standby)
+        {
+            Host = $"{p.Host}:{p.Port},{s.Host}:{s.Port}", Port = 5432, LoadBalanceHosts = true, TargetSessionAttributes = "any",
+        }.ConnectionString;
+        await using var onReplica = Ledger.Connect(cluster.ConnectionString, replicas: Replicas.Of(cluster.ConnectionString, [route], TimeSpan.FromMilliseconds(100)));
+        static Task<long> CountAsync(NpgsqlConnection c, DateTimeOffset k, CancellationToken token) =>
+            Sql.ScalarAsync<long>(c, $"select count(*) from {ProjectionTables.Of("mt_events")} where timestamp <= $1", token, k);
+        for (var i = 0; i < 10; i++)
+        {
+            var (k, events) = await onReplica.ReadAsync(null, async (c, k, token) => (k, await CountAsync(c, k, token)));
+            var same = await onPrimary.ReadAsync(k, (c, k2, token) => CountAsync(c, k2, token));
+            Assert.True(events == same, $"read {i}: answered as known at {k:O} with {events} events; the primary has {same} by then");
+        }
+    }
+
+    /// <summary>A replica setting naming several standbys reads from them: it is not made to look for a primary among them.</summary>
+    [Fact]
+    public async Task a_replica_setting_naming_several_hosts_targets_the_standbys_among_them()
+    {
+        var replicas = Replicas.Of("Host=p;Database=d", ["Host=s1,s2:5433;Database=d"])!;
+        await using var _ = replicas;
+        var route = new NpgsqlConnectionStringBuilder(replicas.All.Single().Database.ConnectionString);
+        Assert.NotEqual("primary", route.TargetSessionAttributes);
+    }
+
+    /// <summary>
+    /// A standby that refuses the connection (a wrong password, too many connections, …) says nothing about the query:
+    /// the primary answers it, as for a standby that is down, rather than the read failing.
+    /// </summary>
+    [Fact]
+    public async Task a_standby_that_refuses_the_connection_hands_the_read_to_the_primary()
+    {
+        await using var cluster = await PrivateCluster.StartAsync();
+        await PrepareAsync(cluster.ConnectionString);
+        var refusing = new NpgsqlConnectionStringBuilder(cluster.ConnectionString) { Password = "not-the-password" }.ConnectionString;
+        await using var onReplica = Ledger.Connect(cluster.ConnectionString, replicas: Replicas.Of(cluster.ConnectionString, [refusing]));
+        foreach (var knownAt in new DateTimeOffset?[] { null, DateTimeOffset.UtcNow })
+        {
+            Assert.True(await onReplica.ReadAsync(knownAt, (c, _, token) => Sql.ScalarAsync<long>(c, $"select count(*) from {ProjectionTables.Of("mt_events")}", token)) > 0);
+        }
+    }
+
+    /// <summary>Debian's libfaketime (eng/test installs it when missing), for this machine's architecture.</summary>
+    private static string? FakeTime => Directory.Exists("/usr/lib")
+        ? Directory.EnumerateDirectories("/usr/lib").Select(d => Path.Combine(d, "faketime", "libfaketime.so.1")).FirstOrDefault(File.Exists)
+        : null;
+
+    /// <summary>
+    /// A standby whose clock is behind the primary's (here by 2 s, libfaketime) must still answer a knownAt it has replayed
+    /// as the primary does: a write's own recordedAt asked of it, once replayed, must be answered as known at that instant,
+    /// with the write. KnownAtSql's least($1, now()) on the standby takes the standby's clock.
+    /// </summary>
+    [Fact]
+    public async Task a_standby_whose_clock_is_behind_answers_a_replayed_knownAt_as_the_primary_does()
+    {
+        Assert.True(FakeTime is not null, "no libfaketime.so.1 under /usr/lib/*/faketime (eng/test installs Debian's libfaketime)");
+        await using var cluster = await PrivateCluster.StartAsync();
+        await PrepareAsync(cluster.ConnectionString);
+        await cluster.StartStandbyAsync();
+        await cluster.StopStandbyAsync();
+        var standby = await cluster.StartStandbyAsync(environment: new Dictionary<string, string> { ["LD_PRELOAD"] = FakeTime!, ["FAKETIME"] = "-2" });
+        await using var onPrimary = Ledger.Connect(cluster.ConnectionString);
+        await using var onReplica = Ledger.Connect(cluster.ConnectionString, replicas: Replicas.Of(cluster.ConnectionString, [standby], TimeSpan.FromMilliseconds(100)));
+        static Task<long> CountAsync(NpgsqlConnection c, DateTimeOffset k, CancellationToken token) =>
+            Sql.ScalarAsync<long>(c, $"select count(*) from {ProjectionTables.Of("mt_events")} where timestamp <= $1", token, k);
+        await using var s = new NpgsqlConnection(standby);
+        await s.OpenAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            var written = (await onPrimary.ImportAsync([($"late{i}.json", JsonSerializer.Serialize(new { organizations = new[] { new { id = $"late-{i}", name = $"Late {i}", kind = "company" } } }))])).RecordedAt!.Value;
+            while (!await Sql.ScalarAsync<bool>(s, "select last_recorded_at >= $1 from dealledger.ledger_position where id = 1", default, written))
+            {
+                await Task.Delay(5);
+            }
+            var (k, events) = await onReplica.ReadAsync(written, async (c, k, token) => (k, await CountAsync(c, k, token)));
+            var (k2, same) = await onPrimary.ReadAsync(written, async (c, k, token) => (k, await CountAsync(c, k, token)));
+            Assert.True(k == k2 && events == same,
+                $"knownAt {written:O}: the standby's node answered as known at {k:O} with {events} events, the primary as known at {k2:O} with {same}");
+        }
+    }
+
     /// <summary>The primary and the standby as one multi-host connection string (the primary's other settings).</summary>
     private static string Both(string primary, string standby)
     {

@@ -33,7 +33,7 @@ public sealed class Replicas : IAsyncDisposable
     public static Replicas? Of(string connectionString, IEnumerable<string>? standbys, TimeSpan? wait = null)
     {
         var list = (standbys ?? []).Where(s => !string.IsNullOrWhiteSpace(s))
-            .Select(s => new Replica(Shown(s), LedgerStore.DataSource(QuickToGiveUp(s)), Hosts(s))).ToList();
+            .Select(s => new Replica(Shown(s), LedgerStore.DataSource(QuickToGiveUp(ToStandbys(s))), Hosts(s))).ToList();
         if (LedgerStore.IsMultiHost(connectionString))
         {
             var reads = new NpgsqlConnectionStringBuilder(QuickToGiveUp(connectionString)) { TargetSessionAttributes = "prefer-standby" };
@@ -47,6 +47,15 @@ public sealed class Replicas : IAsyncDisposable
     }
 
     /// <summary>
+    /// A standby setting naming several hosts reads from the standbys among them (the primary when none is up), unless it
+    /// says otherwise: the ledger's own default for several hosts is the primary (<see cref="LedgerStore"/>), for writes.
+    /// </summary>
+    private static string ToStandbys(string connectionString) =>
+        LedgerStore.IsMultiHost(connectionString) && new NpgsqlConnectionStringBuilder(connectionString).TargetSessionAttributes is null or ""
+            ? new NpgsqlConnectionStringBuilder(connectionString) { TargetSessionAttributes = "prefer-standby" }.ConnectionString
+            : connectionString;
+
+    /// <summary>
     /// A standby that does not answer is worth little waiting for: the primary can answer. So a replica's connections give up
     /// after 2 s (Npgsql's default is 15 s) unless the connection string sets its own Timeout.
     /// </summary>
@@ -55,8 +64,19 @@ public sealed class Replicas : IAsyncDisposable
             ? connectionString
             : new NpgsqlConnectionStringBuilder(connectionString) { Timeout = 2 }.ConnectionString;
 
-    /// <summary>The next standby in turn.</summary>
-    internal Replica Pick() => all[(int)((uint)Interlocked.Increment(ref next) % (uint)all.Length)];
+    /// <summary>The next standby in turn that is not down (null: all are).</summary>
+    internal Replica? Pick()
+    {
+        var start = Interlocked.Increment(ref next);
+        for (var i = 0; i < all.Length; i++)
+        {
+            if (all[(int)((uint)(start + i) % (uint)all.Length)] is { Down: false } replica)
+            {
+                return replica;
+            }
+        }
+        return null;
+    }
 
     /// <summary>Hosts and ports, never the password.</summary>
     private static string Shown(string connectionString)
@@ -175,14 +195,19 @@ internal sealed class Replica(string name, NpgsqlDataSource database, string[] h
 
     private static bool Within(long since) => since != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(since) < Rest;
 
+    /// <summary>A later connection of a read reached a server behind the instant the read answers as of.</summary>
+    internal sealed class Behind() : Exception("the standby reached is behind the instant the read answers as of");
+
     /// <summary>
     /// A failure that says nothing about the query, only that this standby cannot answer it now: unreachable, shutting down,
     /// or a query cancelled by a conflict with replay (40001). The primary answers instead.
     /// </summary>
     public static bool Unusable(Exception e) => e switch
     {
-        PostgresException p => p.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown
-            or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.DatabaseDropped || p.SqlState.StartsWith("08", StringComparison.Ordinal),
+        // Also what Npgsql deems transient (out of connections or memory, …), and a refused login (class 28: a password or
+        // pg_hba.conf of the standby's own; 3D000: no such database there): /health/ready tells them, reads go on.
+        PostgresException p => p.IsTransient || p.SqlState is PostgresErrorCodes.DatabaseDropped or PostgresErrorCodes.InvalidCatalogName
+            || p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState.StartsWith("28", StringComparison.Ordinal),
         NpgsqlException or TimeoutException or System.Net.Sockets.SocketException => true,
         _ => false,
     };
