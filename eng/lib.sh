@@ -64,6 +64,27 @@ lib_log() {
   printf '%s: %s\n' "$prefix" "$*" >&2
 }
 
+# debian_install PREFIX WHAT PACKAGE... — install Debian packages the tests need (as root, or through sudo -n),
+# waiting for another apt run's lock rather than failing. Returns 1 with one line saying why when it cannot.
+debian_install() {
+  local prefix=$1 what=$2 sudo=()
+  shift 2
+  if (( EUID != 0 )); then
+    if ! command -v sudo >/dev/null 2>&1; then
+      lib_log "$prefix" "error: $what is not installed and this is not root (no sudo): install the Debian packages: $*"
+      return 1
+    fi
+    sudo=(sudo -n)
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    lib_log "$prefix" "error: $what is not installed and there is no apt-get (Debian packages: $*)"
+    return 1
+  fi
+  lib_log "$prefix" "installing Debian's $* ($what)..."
+  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update -q >&2 </dev/null \
+    && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "$@" >&2 </dev/null
+}
+
 require_dotnet() {
   command -v dotnet >/dev/null 2>&1 && return 0
   lib_log "${1:-eng}" "error: the 'dotnet' command (.NET SDK 10) was not found on PATH"
