@@ -235,7 +235,7 @@ public sealed class Ledger : IAsyncDisposable
     public async Task<T> ReadAsync<TRow, T>(DateTimeOffset? knownAt, Func<bool, NpgsqlBatchCommand>? first, Func<NpgsqlDataReader, int, TRow> row,
         Func<Func<CancellationToken, ValueTask<NpgsqlConnection>>, DateTimeOffset, TRow, CancellationToken, Task<T>> query, CancellationToken ct = default)
     {
-        if (Replicas is { } replicas && replicas.Pick() is { Down: false } replica)
+        if (Replicas is { } replicas && replicas.Pick() is { } replica)
         {
             try
             {
@@ -309,10 +309,6 @@ public sealed class Ledger : IAsyncDisposable
         else
         {
             return default; // resting, nothing recorded yet, or the primary failing: the primary answers (or says why not)
-        }
-        if (!replica.Covers(required) && replica.Resting)
-        {
-            return default;
         }
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         for (var pause = 1; ; pause = Math.Min(pause * 2, 20))

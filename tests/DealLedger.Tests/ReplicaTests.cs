@@ -230,6 +230,10 @@ public sealed class ReplicaTests(ITestOutputHelper output)
         await using var _ = replicas;
         var route = new NpgsqlConnectionStringBuilder(replicas.All.Single().Database.ConnectionString);
         Assert.NotEqual("primary", route.TargetSessionAttributes);
+        // A standby gives up connecting after 2 s, unless its entry says otherwise, in any spelling Npgsql takes.
+        Assert.Equal(2, route.Timeout);
+        await using var own = Replicas.Of("Host=p;Database=d", ["Host=s1;Database=d;timeout=7"])!;
+        Assert.Equal(7, new NpgsqlConnectionStringBuilder(own.All.Single().Database.ConnectionString).Timeout);
     }
 
     /// <summary>

@@ -181,7 +181,7 @@ public static class LookThroughQuery
         // one asked about among them).
         var ties = (await FactVersions.OfTypesAmongAsync(c, [FactType.Control, FactType.IndirectStake, FactType.OwnersUndisclosed], walked.Organizations.ToList(), k, ct))
             .Where(f => !f.IsRetracted).ToList();
-        var undisclosed = ties.Where(f => f.Current is OwnersUndisclosed u && walked.Organizations.Contains(u.Subject))
+        var undisclosed = ties.Where(f => f.Current is OwnersUndisclosed)
             .Select(f => (Fact: f, Status: RelationshipsQuery.StatusAt(f, day))).Where(f => f.Status is not null).ToList();
 
         // Control: control facts in force into (or out of) the organizations reached, with the majority stakes among them.

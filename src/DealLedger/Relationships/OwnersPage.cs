@@ -41,7 +41,7 @@ public static class OwnersPaging
     internal static async Task<IReadOnlyList<UndisclosedOwners>> UndisclosedAsync(NpgsqlConnection c, Citations citations, string subject, DateOnly day, DateTimeOffset k, CancellationToken token)
     {
         var facts = (await FactVersions.OfTypesAmongAsync(c, [FactType.OwnersUndisclosed], [subject], k, token))
-            .Where(f => !f.IsRetracted && f.Current is OwnersUndisclosed u && u.Subject == subject).ToList();
+            .Where(f => !f.IsRetracted).ToList();
         if (facts.Count == 0)
         {
             return [];

@@ -80,7 +80,7 @@ public static class LedgerStore
             }
             // Npgsql trusts what it last saw of a host (a standby, or down) for this long: after a promotion, writes wait
             // that long at most. Its default, 10 s, is shortened unless the connection string says otherwise.
-            if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString }.ContainsKey("Host Recheck Seconds"))
+            if (!Sets(builder, "Host Recheck Seconds"))
             {
                 builder.HostRecheckSeconds = (int)HostRecheck.TotalSeconds;
             }
@@ -89,6 +89,13 @@ public static class LedgerStore
 
     /// <summary>How long a multi-host connection string's hosts' roles are trusted before Npgsql looks again.</summary>
     public static readonly TimeSpan HostRecheck = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Whether a connection string sets a setting itself (its keyword as Npgsql spells it: "Timeout"), under any of the
+    /// spellings Npgsql accepts: the builder writes every setting given under its one keyword.
+    /// </summary>
+    internal static bool Sets(NpgsqlConnectionStringBuilder builder, string keyword) =>
+        new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString }.ContainsKey(keyword);
 
     /// <summary>Whether a connection string names several hosts (Host=a,b:5433,…).</summary>
     public static bool IsMultiHost(string connectionString) =>

@@ -65,6 +65,9 @@ public static class LedgerTelemetry
 /// <summary>How every host of the ledger exports telemetry: the one place that wires OpenTelemetry (as eShop's ServiceDefaults).</summary>
 public static class TelemetryWiring
 {
+    /// <summary>The activity sources and meters of the ledger and the libraries it builds on (Npgsql's come by its own call).</summary>
+    private static readonly string[] Sources = [LedgerTelemetry.Name, "Wolverine", "Marten"];
+
     /// <summary>Whether OTLP export is asked for (the standard OTEL_EXPORTER_OTLP_ENDPOINT is set).</summary>
     public static bool Exporting => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
 
@@ -82,7 +85,7 @@ public static class TelemetryWiring
             .ConfigureResource(r => r.AddService(serviceName))
             .WithMetrics(m =>
             {
-                m.AddMeter(LedgerTelemetry.Name, "Wolverine", "Marten").AddRuntimeInstrumentation();
+                m.AddMeter(Sources).AddRuntimeInstrumentation();
                 if (perRequest || Exporting)
                 {
                     m.AddMeter("Npgsql").AddHttpClientInstrumentation();
@@ -94,7 +97,7 @@ public static class TelemetryWiring
         {
             builder.WithTracing(t =>
             {
-                t.AddSource(LedgerTelemetry.Name, "Wolverine", "Marten").AddNpgsql().AddHttpClientInstrumentation();
+                t.AddSource(Sources).AddNpgsql().AddHttpClientInstrumentation();
                 tracing?.Invoke(t);
             });
         }
@@ -118,9 +121,9 @@ public static class TelemetryWiring
         }
         var resource = ResourceBuilder.CreateDefault().AddService(serviceName);
         var tracer = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource)
-            .AddSource(LedgerTelemetry.Name, "Marten").AddNpgsql().AddHttpClientInstrumentation().AddOtlpExporter().Build();
+            .AddSource(Sources).AddNpgsql().AddHttpClientInstrumentation().AddOtlpExporter().Build();
         var meter = Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource)
-            .AddMeter(LedgerTelemetry.Name, "Marten", "Npgsql").AddRuntimeInstrumentation().AddOtlpExporter().Build();
+            .AddMeter([.. Sources, "Npgsql"]).AddRuntimeInstrumentation().AddOtlpExporter().Build();
         return new Exported(LedgerTelemetry.Source.StartActivity(operation), tracer, meter);
     }
 

@@ -33,11 +33,11 @@ public sealed class Replicas : IAsyncDisposable
     public static Replicas? Of(string connectionString, IEnumerable<string>? standbys, TimeSpan? wait = null)
     {
         var list = (standbys ?? []).Where(s => !string.IsNullOrWhiteSpace(s))
-            .Select(s => new Replica(Shown(s), LedgerStore.DataSource(QuickToGiveUp(ToStandbys(s))), Hosts(s))).ToList();
+            .Select(s => new Replica(LedgerStore.DataSource(QuickToGiveUp(ToStandbys(s))), Hosts(s))).ToList();
         if (LedgerStore.IsMultiHost(connectionString))
         {
             var reads = new NpgsqlConnectionStringBuilder(QuickToGiveUp(connectionString)) { TargetSessionAttributes = "prefer-standby" };
-            list.Add(new Replica($"standbys of {Shown(connectionString)}", LedgerStore.DataSource(reads.ConnectionString), Hosts(connectionString)));
+            list.Add(new Replica(LedgerStore.DataSource(reads.ConnectionString), Hosts(connectionString)));
         }
         if (wait is { } w && (w < TimeSpan.Zero || w > TimeSpan.FromMinutes(1)))
         {
@@ -60,7 +60,7 @@ public sealed class Replicas : IAsyncDisposable
     /// after 2 s (Npgsql's default is 15 s) unless the connection string sets its own Timeout.
     /// </summary>
     private static string QuickToGiveUp(string connectionString) =>
-        new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey("Timeout")
+        LedgerStore.Sets(new NpgsqlConnectionStringBuilder(connectionString), "Timeout")
             ? connectionString
             : new NpgsqlConnectionStringBuilder(connectionString) { Timeout = 2 }.ConnectionString;
 
@@ -105,11 +105,12 @@ public sealed class Replicas : IAsyncDisposable
         })];
     }
 
-    /// <summary>Each standby host's state beside the primary's position (for /health/ready).</summary>
-    public async Task<IReadOnlyList<ReplicaState>> StatesAsync(long primarySequence, DateTimeOffset? primaryRecordedAt, CancellationToken ct)
-    {
-        var states = new List<ReplicaState>();
-        foreach (var host in all.SelectMany(r => r.Hosts).Distinct())
+    /// <summary>
+    /// Each standby host's state beside the primary's position (for /health/ready), the hosts asked at once: a probe waits
+    /// for the slowest one (3 s at most), not for their sum.
+    /// </summary>
+    public async Task<IReadOnlyList<ReplicaState>> StatesAsync(long primarySequence, DateTimeOffset? primaryRecordedAt, CancellationToken ct) =>
+        await Task.WhenAll(all.SelectMany(r => r.Hosts).Distinct().Select(async host =>
         {
             var name = Shown(host);
             try
@@ -122,16 +123,14 @@ public sealed class Replicas : IAsyncDisposable
                 var (standby, sequence, recorded) = await r.ReadAsync(ct)
                     ? (r.GetBoolean(0), r.GetInt64(1), r.GetFieldValue<DateTimeOffset>(2))
                     : (true, 0L, (DateTimeOffset?)null);
-                states.Add(new ReplicaState(name, standby ? "standby" : "primary", Math.Max(0, primarySequence - sequence),
-                    primaryRecordedAt is { } p && recorded is { } at && p > at ? p - at : TimeSpan.Zero, null));
+                return new ReplicaState(name, standby ? "standby" : "primary", Math.Max(0, primarySequence - sequence),
+                    primaryRecordedAt is { } p && recorded is { } at && p > at ? p - at : TimeSpan.Zero, null);
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
             {
-                states.Add(new ReplicaState(name, "unreachable", null, null, e.Message));
+                return new ReplicaState(name, "unreachable", null, null, e.Message);
             }
-        }
-        return states;
-    }
+        }));
 
     public async ValueTask DisposeAsync()
     {
@@ -148,15 +147,13 @@ public sealed class Replicas : IAsyncDisposable
 public sealed record ReplicaState(string Host, string Role, long? EventsBehind, TimeSpan? RecordedBehind, string? Problem);
 
 /// <summary>One read route to standbys: its pool, its batched "now" reads, and the furthest instant it was seen to have replayed.</summary>
-internal sealed class Replica(string name, NpgsqlDataSource database, string[] hosts)
+internal sealed class Replica(NpgsqlDataSource database, string[] hosts)
 {
     /// <summary>How long a standby that did not catch up within the wait is not waited for, and one that failed not asked.</summary>
     private static readonly TimeSpan Rest = TimeSpan.FromSeconds(1);
 
     private long replayedTicks = DateTimeOffset.MinValue.UtcTicks;
     private long gaveUpAt; // a Stopwatch timestamp; 0: never
-
-    public string Name { get; } = name;
 
     public NpgsqlDataSource Database { get; } = database;
 
