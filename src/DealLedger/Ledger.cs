@@ -345,11 +345,16 @@ public sealed class Ledger : IAsyncDisposable
     }
 
     /// <summary>The primary's high-water mark now (batched with other reads in flight; null: nothing recorded yet).</summary>
-    private async Task<DateTimeOffset?> HighWaterAsync(CancellationToken ct)
+    private async Task<DateTimeOffset?> HighWaterAsync(CancellationToken ct) =>
+        await nowReads.ReadAsync(NowStatement(null), (_, _) => 0, ct) is { } mark ? mark.At : null;
+
+    /// <summary>A "now" read's statement (<see cref="AtHighWater"/>): the query's own, or the high-water mark's alone.</summary>
+    private static NpgsqlBatchCommand NowStatement(Func<bool, NpgsqlBatchCommand>? first)
     {
-        var statement = new NpgsqlBatchCommand(HighWaterSql);
-        statement.Parameters.Add(new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
-        return await nowReads.ReadAsync(statement, (_, _) => 0, ct) is { } mark ? mark.At : null;
+        var statement = first?.Invoke(true) ?? new NpgsqlBatchCommand(HighWaterSql);
+        // $1, the knownAt asked, is none: so a statement's own parameters are numbered alike in both forms.
+        statement.Parameters.Insert(0, new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        return statement;
     }
 
     /// <summary>
@@ -371,13 +376,14 @@ public sealed class Ledger : IAsyncDisposable
     /// is recorded after that) — a barrier: the statement waits for the write in flight (if any) to commit. The clock is
     /// now(), the transaction's start, so it is read before the barrier: any write not yet begun reads a later one and cannot
     /// land at or before the instant (rule 8). A knownAt in the future is answered, and echoed, as now: the ledger cannot
-    /// know what it has not yet recorded. Its third column is the last instant recorded (what a standby has replayed).
+    /// know what it has not yet recorded. With <paramref name="replayed"/> (on a standby), a third column: the last instant
+    /// recorded, what the standby has replayed; the primary's reads do without it.
     /// </summary>
-    private static NpgsqlBatchCommand Barrier(DateTimeOffset instant)
+    private static NpgsqlBatchCommand Barrier(DateTimeOffset instant, bool replayed = false)
     {
         var position = ProjectionTables.Of("ledger_position");
         return new NpgsqlBatchCommand($"select {KnownAtSql}, case when $1 > coalesce((select last_recorded_at from {position} where id = 1), '-infinity') " +
-            $"then pg_advisory_xact_lock_shared($2) end, (select last_recorded_at from {position} where id = 1)")
+            $"then pg_advisory_xact_lock_shared($2) end{(replayed ? $", (select last_recorded_at from {position} where id = 1)" : "")}")
         {
             Parameters =
             {
@@ -397,10 +403,7 @@ public sealed class Ledger : IAsyncDisposable
     {
         if (knownAt is null)
         {
-            var statement = first?.Invoke(true) ?? new NpgsqlBatchCommand(HighWaterSql);
-            // $1, the knownAt asked, is none: so a statement's own parameters are numbered alike in both forms.
-            statement.Parameters.Insert(0, new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
-            if (await now.ReadAsync(statement, row, ct) is { } shared)
+            if (await now.ReadAsync(NowStatement(first), row, ct) is { } shared)
             {
                 if (shared.At < required)
                 {
@@ -431,7 +434,7 @@ public sealed class Ledger : IAsyncDisposable
         // One round trip, one implicit transaction: the barrier, then the query's first statement. READ COMMITTED takes its
         // snapshot after the barrier returned, so it sees the write waited for. The shared lock is held until the batch
         // ends, which only makes a write that starts meanwhile wait for that one short statement.
-        var barrier = Barrier(knownAt.Value);
+        var barrier = Barrier(knownAt.Value, replayed: required is not null);
         await using var batch = new NpgsqlBatch(connection) { BatchCommands = { barrier } };
         if (first?.Invoke(false) is { } then)
         {
@@ -445,7 +448,7 @@ public sealed class Ledger : IAsyncDisposable
         {
             await reader.ReadAsync(ct);
             at = reader.GetFieldValue<DateTimeOffset>(0);
-            last = reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2);
+            last = required is null || reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2);
             // On a standby: it must hold the instant, and its clock must have passed it. The instant answered is
             // least(asked, now()) in the standby's clock, and the primary answers the instant asked (a standby asked for
             // one holds it, or the primary has answered it already): a standby whose clock is behind would answer an
