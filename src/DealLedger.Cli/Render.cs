@@ -73,6 +73,10 @@ internal static class Render
                     (v.Sources.Count > 0 ? $" on {string.Join(", ", v.Sources.Select(x => x.Id))}" : ""));
             }
         }
+        foreach (var n in h.Successions ?? [])
+        {
+            s.AppendLine($"  succession: {n.Explanation} ({n.Fact}; sources: {string.Join(", ", n.Sources.Select(x => x.Id))})");
+        }
         return s.ToString().TrimEnd();
     }
 
@@ -142,6 +146,14 @@ internal static class Render
             var when = r.Since is { } since ? (r.StartUnknown ? $" (in force by {since.Date})" : $" since {since.Date}") : "";
             s.AppendLine($"  [{LedgerJson.Word(r.Type)}, {LedgerJson.Word(r.Direction)}] {r.Summary}{when}" +
                 $" — {LedgerJson.Word(r.Status)}{(r.Confidence is { } conf ? $", {LedgerJson.Word(conf)}" : "")} ({r.Fact}; sources: {string.Join(", ", r.Sources.Select(x => x.Id))})");
+            if (r.InheritedFrom is { } from)
+            {
+                s.AppendLine($"      inherited: held as the successor of {from}");
+            }
+            if (r.WentTo is { } to)
+            {
+                s.AppendLine($"      went to: {string.Join(", ", to)} (successions recorded by this date)");
+            }
         }
         s.Append(More(a.Page, "ties", a.KnownAt));
         return s.ToString().TrimEnd();

@@ -175,12 +175,18 @@ export function renderOrganization(panel, answer, ctx, through) {
       : null,
     h('h3', { text: `Ties on this date (${answer.page?.next != null ? `the first ${answer.relationships.length} of ${answer.page.total}` : answer.relationships.length})` }),
     answer.relationships.length
-      ? h('ul', { class: 'ties-list' }, answer.relationships.map((r) => h('li', {},
-        h('button', { type: 'button', class: 'link-button', onclick: () => ctx.onSelectFact(r.fact, r.type, o.id, r), text: r.summary }),
-        h('span', { class: 'meta', text: ` — ${[kindWord(r.type), r.type === 'announcement' ? null : r.direction, statusWord(r.status), r.confidence ?? 'no confidence'].filter(Boolean).join(', ')}` }),
-        r.type === 'stake' ? [' ', h('button', { type: 'button', class: 'link-button small',
-          onclick: () => ctx.onShowTimeline(r.direction === 'incoming' ? r.counterparties[0] : o.id, r.direction === 'incoming' ? o.id : r.counterparties[0]),
-          text: 'timeline' })] : null)))
+      ? h('ul', { class: 'ties-list' }, answer.relationships.map((r) => {
+        // An inherited tie is its predecessor's: its ends, its timeline.
+        const own = r.inheritedFrom ?? o.id;
+        return h('li', {},
+          h('button', { type: 'button', class: 'link-button', onclick: () => ctx.onSelectFact(r.fact, r.type, own, r), text: r.summary }),
+          h('span', { class: 'meta', text: ` — ${[kindWord(r.type), r.type === 'announcement' ? null : r.direction, statusWord(r.status), r.confidence ?? 'no confidence'].filter(Boolean).join(', ')}` }),
+          r.inheritedFrom ? h('span', { class: 'meta inherited', text: ` — inherited: held as the successor of ${ctx.name(r.inheritedFrom)}` }) : null,
+          r.wentTo ? h('span', { class: 'meta went-to', text: ` — went to ${r.wentTo.map(ctx.name).join(', ')} by succession` }) : null,
+          r.type === 'stake' ? [' ', h('button', { type: 'button', class: 'link-button small',
+            onclick: () => ctx.onShowTimeline(r.direction === 'incoming' ? r.counterparties[0] : own, r.direction === 'incoming' ? own : r.counterparties[0]),
+            text: 'timeline' })] : null);
+      }))
       : h('p', { class: 'none', text: 'No tie in force on this date.' }),
     through ? ownersThrough(through, ctx) : null);
   panel.dataset.kind = 'organization';

@@ -100,6 +100,10 @@ export function renderTimeline(section, history, ctx) {
     if (v.from) points.push(day(v.from));
     if (v.to) points.push(day(v.to));
   }
+  const successions = history.successions ?? [];
+  for (const n of successions) {
+    points.push(day(n.since.date));
+  }
   const lo = Math.min(...points);
   const hi = Math.max(...points);
   const pad = Math.max((hi - lo) * 0.05, 45 * DAY);
@@ -188,6 +192,15 @@ export function renderTimeline(section, history, ctx) {
     svg.append(g);
   }
 
+  // Where the holding went: a mark on the valid lane where the holder or the subject was succeeded.
+  for (const n of successions) {
+    const sx = x(day(n.since.date));
+    svg.append(s('g', { class: 'succession', tabindex: 0, role: 'img', 'aria-label': n.explanation, dataset: { fact: n.fact, side: n.side } },
+      s('title', { text: n.explanation }),
+      s('line', { x1: sx, x2: sx, y1: lanes.valid - 18, y2: lanes.valid + 18, class: 'succession-line' }),
+      s('text', { x: sx + 4, y: lanes.valid - 20, class: 'caption', text: `${n.side} → ${ctx.name(n.successor)}` })));
+  }
+
   // What the ledger said before later writes replaced it: each row as it stood until one write.
   rows.forEach((row, r) => {
     const top = lanes.superseded - 12 + r * ROW;
@@ -245,7 +258,7 @@ export function renderTimeline(section, history, ctx) {
     s('line', { x1: x(knownAt), x2: x(knownAt), y1: lanes.recorded - 16, y2: lanes.recorded + 10 }),
     s('text', { x: x(knownAt) - 4, y: lanes.recorded - 18, 'text-anchor': 'end', text: 'known at' })));
 
-  fill(section, head, asOf, h('div', { class: 'timeline-figure' }, svg), periodTable(periods), changesList(events));
+  fill(section, head, asOf, h('div', { class: 'timeline-figure' }, svg), periodTable(periods), successionList(successions), changesList(events));
   for (const text of svg.querySelectorAll('.caption, .marker text')) {
     backdrop(text);
   }
@@ -263,6 +276,14 @@ function periodTable(periods) {
       h('td', { text: [dateWithPrecision(p.finding.since), dateWithPrecision(p.finding.until)].filter(Boolean).join(' / ') || '—' }),
       h('td', { text: p.finding.confidence ?? '—' }),
       h('td', { text: p.corrections.map((c) => `#${c.sequence} ${eventWord(c.type)} (${instant(c.recordedAt)})`).join('; ') || '—' })))));
+}
+
+/** Where the holding went: the successions of its holder or subject, in the ledger's words (none: nothing shown). */
+function successionList(successions) {
+  return successions.length
+    ? [h('h3', { text: 'Successions' }), h('ul', { class: 'successions' }, successions.map((n) => h('li', { dataset: { fact: n.fact } },
+      n.explanation, h('span', { class: 'meta', text: ` (${n.fact}; ${n.confidence ?? 'no confidence'}; ${n.sources.map((x) => x.title).join(', ')})` }))))]
+    : [];
 }
 
 function changesList(events) {

@@ -17,7 +17,7 @@ internal static class CorrectFact
 
     private static FactAmendment ReadAmendment(DocumentNode node)
     {
-        var f = Fields.Of(node, "share", "valid", "amount", "reportedEquivalent", "instrument", "scope", "title", "role", "means", "reason", "details");
+        var f = Fields.Of(node, "share", "valid", "amount", "reportedEquivalent", "instrument", "scope", "title", "role", "means", "reason", "details", "form");
         if (node is MapNode { Fields.Count: 0 })
         {
             throw node.Error("a correction sets at least one field");
@@ -35,6 +35,7 @@ internal static class CorrectFact
             Means = f.OptionalText("means"),
             Reason = f.OptionalEnum<UndisclosedReason>("reason"),
             Details = f.OptionalText("details"),
+            Form = f.OptionalEnum<SuccessionForm>("form"),
         };
     }
 
@@ -78,6 +79,10 @@ internal static class CorrectFact
         {
             throw node.At("valid").Error("a stake needs the date it was acquired ('from'); 'by' is for other facts");
         }
+        if (fact.Type == FactType.Succession && set.Valid is { To: not null })
+        {
+            throw node.At("valid").At("to").Error(Succession.NoEnd);
+        }
         void Only(object? value, string field, params FactType[] types)
         {
             if (value is not null && !types.Contains(fact.Type))
@@ -95,5 +100,6 @@ internal static class CorrectFact
         Only(set.Means, "means", FactType.Control);
         Only(set.Reason, "reason", FactType.OwnersUndisclosed);
         Only(set.Details, "details", FactType.OwnersUndisclosed);
+        Only(set.Form, "form", FactType.Succession);
     }
 }

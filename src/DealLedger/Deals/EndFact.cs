@@ -18,6 +18,10 @@ internal static class EndFact
     {
         var fact = t.RequireFact(ending.Fact, node);
         t.RequireSources(ending.Sources, node);
+        if (fact.Current is Succession)
+        {
+            throw node.At("fact").Error($"fact '{fact.Id}' is a succession: {Succession.NoEnd}");
+        }
         if (ending.On.CannotFollow(fact.Current.Valid.From))
         {
             throw node.At("on").Error($"fact '{fact.Id}' cannot end ({ending.On}) before or on the day it starts ({fact.Current.Valid.From})");

@@ -12,13 +12,19 @@ namespace DealLedger.Deals;
 /// right to appoint the board, senior management …): it never counts as a stake, so holdings and owners' totals stay about shares.
 /// <see cref="IndirectStake"/> is a share stated to be held through intermediaries: compared with the chain of stakes, never added to it.
 /// </summary>
-public enum FactType { Stake, Investment, Partnership, BoardSeat, Acquisition, Announcement, Control, IndirectStake, OwnersUndisclosed }
+public enum FactType { Stake, Investment, Partnership, BoardSeat, Acquisition, Announcement, Control, IndirectStake, OwnersUndisclosed, Succession }
 
 /// <summary>
 /// Why an organization's owners are not known: it is exempt from disclosing them, it is listed (its shareholders are not
 /// registered by name), the register that holds them is not public, it has no controlling owner, or the sources do not say.
 /// </summary>
 public enum UndisclosedReason { Exempt, Listed, RegisterNotPublic, NoController, Unknown }
+
+/// <summary>
+/// How a successor took an organization's place: it was renamed (a new id for the same body), merged into the successor,
+/// acquired and absorbed by it, split (the successor is one of its parts), or is its successor by another route.
+/// </summary>
+public enum SuccessionForm { Renamed, MergedInto, Absorbed, SplitInto, Succeeded }
 
 public enum Instrument { Equity, ConvertibleNote, Loan, Grant, Unknown }
 
@@ -114,6 +120,27 @@ public sealed record OwnersUndisclosed : Fact
     public override IReadOnlyList<string> Organizations => [Subject];
 }
 
+/// <summary>
+/// The successor took the predecessor's place from a date: a renaming under a new id, a merger, an absorption, a split, or
+/// a succession by another route. Relationships follow it: a predecessor's ties say where they went, and a successor by
+/// renaming, merger, absorption or plain succession lists its predecessors' ties as inherited — never rewritten as its own.
+/// </summary>
+public sealed record Succession : Fact
+{
+    public required string Predecessor { get; init; }
+    public required string Successor { get; init; }
+    public required SuccessionForm Form { get; init; }
+
+    public override FactType Type => FactType.Succession;
+    public override (string From, string To)? Direction => (Predecessor, Successor);
+
+    /// <summary>Whether everything the predecessor held and owed passed to this successor (a split divides it, and the ledger cannot say how).</summary>
+    public bool Universal => Form != SuccessionForm.SplitInto;
+
+    /// <summary>Why a succession has no end: what took place stays so; a later change (a demerger …) is a succession of its own.</summary>
+    internal const string NoEnd = "a succession takes effect from a date and does not end; a later change (a demerger …) is a succession of its own";
+}
+
 /// <summary>Money the investor put into the investee.</summary>
 public sealed record Investment : Fact
 {
@@ -193,6 +220,11 @@ internal sealed class FactJson : JsonConverter<Fact>
                 Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Subject = Need(f.Subject, "subject"),
                 Reason = f.Reason ?? throw new JsonException("an owners-undisclosed fact without 'reason'"), Details = f.Details,
             },
+            FactType.Succession => new Succession
+            {
+                Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Predecessor = Need(f.Predecessor, "predecessor"), Successor = Need(f.Successor, "successor"),
+                Form = f.Form ?? throw new JsonException("a succession fact without 'form'"),
+            },
             _ => throw new JsonException($"no kind of fact is '{f.Type}'"),
         };
     }
@@ -215,6 +247,7 @@ internal sealed class FactJson : JsonConverter<Fact>
             Partnership p => f with { Parties = p.Parties, Scope = p.Scope },
             Announcement n => f with { Parties = n.Parties, Title = n.Title, Scope = n.Scope },
             OwnersUndisclosed u => f with { Subject = u.Subject, Reason = u.Reason, Details = u.Details },
+            Succession x => f with { Predecessor = x.Predecessor, Successor = x.Successor, Form = x.Form },
             _ => throw new JsonException($"no JSON form for {value.GetType().Name}"),
         };
         JsonSerializer.Serialize(writer, f, options);
@@ -254,6 +287,16 @@ internal sealed class FactJson : JsonConverter<Fact>
         [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
         public string? Details { get; init; }
 
+        // Likewise, for facts recorded before successions existed.
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? Predecessor { get; init; }
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? Successor { get; init; }
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public SuccessionForm? Form { get; init; }
+
         // Derived, written as before and never read back (a setter that is not public is not read).
         public (string From, string To)? Direction { get; internal init; }
 
@@ -282,6 +325,9 @@ public sealed record FactAmendment
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Details { get; init; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SuccessionForm? Form { get; init; }
+
     /// <summary>The fact with the values set that its kind has (a correction names only those: <see cref="CorrectFact"/>).</summary>
     public Fact ApplyTo(Fact fact) => (fact switch
     {
@@ -300,6 +346,7 @@ public sealed record FactAmendment
         Partnership p => p with { Scope = Scope ?? p.Scope },
         Announcement n => n with { Title = Title ?? n.Title, Scope = Scope ?? n.Scope },
         OwnersUndisclosed u => u with { Reason = Reason ?? u.Reason, Details = Details ?? u.Details },
+        Succession x => x with { Form = Form ?? x.Form },
         _ => fact,
     }) with { Valid = Valid ?? fact.Valid };
 }

@@ -22,6 +22,7 @@ internal static class RecordDeal
         [FactType.Control] = ["holder", "subject", "means", "share"],
         [FactType.IndirectStake] = ["holder", "subject", "share"],
         [FactType.OwnersUndisclosed] = ["subject", "reason", "details"],
+        [FactType.Succession] = ["predecessor", "successor", "form"],
     };
 
     /// <summary>The deal entry and its facts, checked field by field.</summary>
@@ -41,7 +42,7 @@ internal static class RecordDeal
     public static Fact ReadFact(DocumentNode node, string deal)
     {
         var type = Fields.EnumOf<FactType>((node as MapNode)?.Fields.FirstOrDefault(x => x.Key == "type").Value
-            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement, control, indirect-stake, owners-undisclosed)"));
+            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement, control, indirect-stake, owners-undisclosed, succession)"));
         var f = Fields.Of(node, [.. CommonFactFields, .. FactFields[type]]);
         var id = f.Slug("id");
         var valid = LedgerDocument.ReadPeriod(f.Get("valid") ?? throw node.Missing("valid", "the field 'valid' is required (e.g. valid: { from: 2024-02 })"));
@@ -77,6 +78,11 @@ internal static class RecordDeal
                 Id = id, Deal = deal, Valid = valid, Sources = sources,
                 Subject = f.Slug("subject"), Reason = f.Enum<UndisclosedReason>("reason"), Details = f.OptionalText("details"),
             },
+            FactType.Succession => new Succession
+            {
+                Id = id, Deal = deal, Valid = valid, Sources = sources,
+                Predecessor = f.Slug("predecessor"), Successor = f.Slug("successor"), Form = f.Enum<SuccessionForm>("form"),
+            },
             _ => new Announcement { Id = id, Deal = deal, Valid = valid, Sources = sources, Parties = f.SlugList("parties", 1), Title = f.Text("title"), Scope = f.OptionalText("scope") },
         };
         if (fact.Sources.All(c => c.Kind == ClaimKind.Denied))
@@ -87,9 +93,13 @@ internal static class RecordDeal
         {
             throw f.Get("valid")!.At("by").Error("a stake needs the date it was acquired ('from'); 'by' is for other facts");
         }
+        if (type == FactType.Succession && fact.Valid.To is not null)
+        {
+            throw f.Get("valid")!.At("to").Error(Succession.NoEnd);
+        }
         if (fact.Direction is { } d && d.From == d.To)
         {
-            throw node.Find(d.To, "subject", "investee", "target").Error($"'{d.From}' cannot be on both sides of one {LedgerJson.Word(type)}");
+            throw node.Find(d.To, "subject", "investee", "target", "successor").Error($"'{d.From}' cannot be on both sides of one {LedgerJson.Word(type)}");
         }
         return fact;
     }
@@ -122,7 +132,7 @@ internal static class RecordDeal
         }
         foreach (var org in fact.Organizations)
         {
-            t.RequireOrganization(org, node.Find(org, "holder", "subject", "investor", "investee", "acquirer", "target", "parties"));
+            t.RequireOrganization(org, node.Find(org, "holder", "subject", "investor", "investee", "acquirer", "target", "parties", "predecessor", "successor"));
         }
         t.RequireSources(fact.Sources, node);
         StakeContradiction.Refuse(t, fact, node);

@@ -238,7 +238,15 @@ public sealed record HoldingPeriod(string? From, string? To, HoldingFinding Find
 public sealed record SupersededVersion(string? From, string? To, HoldingStatus Status, Share? Share, string KnownFrom, string KnownUntil,
     IReadOnlyList<EventRef> ReplacedBy, IReadOnlyList<SourceCitation> Sources);
 
-public sealed record HoldingHistory(string Holder, string Subject, string KnownAt, IReadOnlyList<HoldingPeriod> Periods);
+public sealed record HoldingHistory(string Holder, string Subject, string KnownAt, IReadOnlyList<HoldingPeriod> Periods)
+{
+    /// <summary>
+    /// Successions of the holder or the subject recorded by knownAt (null when none): from their dates the pair's side went
+    /// to a successor. The periods stay as recorded; these say where the holding went.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Organizations.SuccessionNote>? Successions { get; init; }
+}
 
 /// <summary>All segments of a pair over valid time, as known at an instant (DESIGN §5).</summary>
 public static class HoldingHistoryQuery
@@ -280,7 +288,8 @@ public static class HoldingHistoryQuery
                     return new SupersededVersion(v.From?.ToString(), v.To?.ToString(), v.Finding.Status, v.Finding.Share, Instant.Format(v.KnownFrom), Instant.Format(v.KnownUntil),
                         by.Select(e => e.Event).ToList(), by.SelectMany(e => e.Sources).Distinct().Where(sources.ContainsKey).Select(id => SourceCitation.Of(id, sources)).ToList());
                 }).ToList())).ToList();
-            return new HoldingHistory(holder, subject, Instant.Format(k), periods);
+            var successions = await Organizations.Successions.OfPredecessorsAsync(c, ledger.Citations, [(holder, "holder"), (subject, "subject")], k, token);
+            return new HoldingHistory(holder, subject, Instant.Format(k), periods) { Successions = successions.Count == 0 ? null : successions };
         }, ct);
 
     private static ValidDate? Day(NpgsqlDataReader r, int column) => r.IsDBNull(column) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(column));

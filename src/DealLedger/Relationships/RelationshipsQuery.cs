@@ -4,6 +4,7 @@ using DealLedger.Organizations;
 using DealLedger.Sources;
 using DealLedger.Storage;
 using DealLedger.Time;
+using System.Text.Json.Serialization;
 using Npgsql;
 
 namespace DealLedger.Relationships;
@@ -31,7 +32,22 @@ public sealed record Relationship(
     Confidence? Confidence,
     string Summary,
     IReadOnlyList<SourceCitation> Sources,
-    IReadOnlyList<EventRef> Basis);
+    IReadOnlyList<EventRef> Basis)
+{
+    /// <summary>
+    /// The organizations this tie went to: the organization asked about had been succeeded on the date (succession facts in
+    /// force, or perhaps so). The tie is shown as recorded; where it went is said beside it.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? WentTo { get; init; }
+
+    /// <summary>
+    /// The predecessor whose tie this is: the organization asked about succeeded it (renamed, merged, absorbed, or a plain
+    /// succession) by the date, so holds it as its successor. The tie's words and direction are the predecessor's.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? InheritedFrom { get; init; }
+}
 
 public sealed record OrganizationProfile(string Id, string Name, IReadOnlyList<string> Aliases, OrganizationKind Kind, string? Country, IReadOnlyDictionary<string, string> Identifiers);
 
@@ -71,7 +87,11 @@ public static class RelationshipsQuery
     /// The answer and the facts it was made from (every fact of the organization as known at k, retracted ones left out).
     /// An organization unknown, or not yet registered at k, is not found, naming <paramref name="field"/>.
     /// </summary>
-    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token, string field = "organization")
+    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token, string field = "organization") =>
+        await LoadWithFactsAsync(c, citations, org, day, k, token, field, new HashSet<string>(StringComparer.Ordinal) { org });
+
+    private static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k,
+        CancellationToken token, string field, HashSet<string> followed)
     {
         var o = await OrganizationDirectory.RequireAsync(c, org, token, k, field);
         var facts = (await FactVersions.InvolvingAsync(c, org, k, token)).Where(f => !f.IsRetracted).ToList();
@@ -111,9 +131,53 @@ public static class RelationshipsQuery
                 SourceCatalog.CitedBy(f).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
                 f.Basis));
         }
+        result = await FollowSuccessionsAsync(c, citations, org, day, k, token, facts, result, followed);
         return (new RelationshipsAnswer(Profile(o), ValidDate.OfDay(day).ToString(), Instant.Format(k),
-            result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ToList()), facts);
+            result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ThenBy(r => r.InheritedFrom, StringComparer.Ordinal).ToList()), facts);
     }
+
+    /// <summary>
+    /// Where ties went across successions in force (or perhaps so) on the day. What passes is what the predecessor held and
+    /// did (its outgoing and mutual ties); what others held in it passes only with a renaming (the same body under a new id):
+    /// after a merger, what its owners hold instead is not recorded. A predecessor's ties that passed name their successors
+    /// (<see cref="Relationship.WentTo"/>); a successor other than a split's part lists them, and its predecessors' along a
+    /// chain, as inherited (never those with itself). A split's parts inherit nothing: which part took which tie is not
+    /// recorded. Only what the facts say: no tie is made up or rewritten.
+    /// </summary>
+    private static async Task<List<Relationship>> FollowSuccessionsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k,
+        CancellationToken token, List<FactState> facts, List<Relationship> ties, HashSet<string> followed)
+    {
+        var successions = facts.Where(f => f.Current is Succession).Select(f => (Fact: (Succession)f.Current, Status: StatusAt(f, day)))
+            .Where(x => x.Status is not null).ToList();
+        if (successions.Count == 0)
+        {
+            return ties;
+        }
+        var succeeded = successions.Where(x => x.Fact.Predecessor == org).Select(x => x.Fact).ToList();
+        var result = ties.Select(r => succeeded.Where(x => Passes(x, r)).Select(x => x.Successor).Distinct().Order(StringComparer.Ordinal).ToList() is { Count: > 0 } to
+            ? r with { WentTo = to } : r).ToList();
+        foreach (var (succession, status) in successions.Where(x => x.Fact.Successor == org && x.Fact.Universal).OrderBy(x => x.Fact.Predecessor, StringComparer.Ordinal))
+        {
+            if (!followed.Add(succession.Predecessor))
+            {
+                continue;
+            }
+            var before = (await LoadWithFactsAsync(c, citations, succession.Predecessor, day, k, token, "organization", followed)).Answer;
+            result.AddRange(before.Relationships
+                .Where(r => Passes(succession, r) && !r.Counterparties.Contains(org))
+                .Select(r => r with
+                {
+                    Status = status == TieStatus.Uncertain ? TieStatus.Uncertain : r.Status,
+                    WentTo = null,
+                    InheritedFrom = r.InheritedFrom ?? succession.Predecessor,
+                }));
+        }
+        return result;
+    }
+
+    /// <summary>Whether a tie of the predecessor passes to the successor: not a succession; not what others hold in it, unless it was only renamed.</summary>
+    private static bool Passes(Succession succession, Relationship tie) =>
+        tie.Type != FactType.Succession && (succession.Form == SuccessionForm.Renamed || tie.Direction != Direction.Incoming);
 
     internal static OrganizationProfile Profile(OrganizationRegistered o) => new(o.Id, o.Name, o.Aliases, o.Kind, o.Country, o.Identifiers);
 
@@ -163,6 +227,14 @@ public static class FactWords
         Acquisition x => $"{name(x.Acquirer)} acquired {name(x.Target)}" + (x.Amount is { } m ? $" for {m.ToReadable()}" : ""),
         Announcement x => $"{string.Join(" and ", x.Parties.Select(name))} announced: {x.Title}" + (x.Scope is { Length: > 0 } s ? $" — {s}" : ""),
         OwnersUndisclosed x => $"The owners of {name(x.Subject)} are not disclosed: {Why(x.Reason)}" + (x.Details is { Length: > 0 } d ? $" ({d})" : ""),
+        Succession x => x.Form switch
+        {
+            SuccessionForm.Renamed => $"{name(x.Predecessor)} was renamed {name(x.Successor)}",
+            SuccessionForm.MergedInto => $"{name(x.Predecessor)} merged into {name(x.Successor)}",
+            SuccessionForm.Absorbed => $"{name(x.Predecessor)} was acquired and absorbed by {name(x.Successor)}",
+            SuccessionForm.SplitInto => $"{name(x.Predecessor)} was split up; {name(x.Successor)} is one of its successors",
+            _ => $"{name(x.Successor)} succeeded {name(x.Predecessor)}",
+        },
         _ => f.Id,
     };
 }
