@@ -5,6 +5,7 @@ using DealLedger.Bods;
 using DealLedger.Changes;
 using DealLedger.Holdings;
 using DealLedger.Importing;
+using DealLedger.Organizations;
 using DealLedger.Ownership;
 using DealLedger.Deals;
 using DealLedger.Relationships;
@@ -73,6 +74,10 @@ internal static class Render
                     (v.Sources.Count > 0 ? $" on {string.Join(", ", v.Sources.Select(x => x.Id))}" : ""));
             }
         }
+        foreach (var (org, names) in h.Names ?? new Dictionary<string, IReadOnlyList<DatedName>>())
+        {
+            s.AppendLine($"  names of {org}: {NamesOverTime(names)}");
+        }
         foreach (var n in h.Successions ?? [])
         {
             s.AppendLine($"  succession: {n.Explanation} ({n.Fact}; sources: {string.Join(", ", n.Sources.Select(x => x.Id))})");
@@ -136,6 +141,10 @@ internal static class Render
         {
             s.Append($", also {string.Join(", ", o.Aliases)}");
         }
+        if (o.Names is { } names)
+        {
+            s.Append($"\n  names over time: {NamesOverTime(names)}");
+        }
         s.AppendLine($"\nRelationships on {a.At} (as known at {a.KnownAt}):");
         if (a.Relationships.Count == 0)
         {
@@ -158,6 +167,10 @@ internal static class Render
         s.Append(More(a.Page, "ties", a.KnownAt));
         return s.ToString().TrimEnd();
     }
+
+    /// <summary>An organization's names over time in one line: each name, how it was used, and when.</summary>
+    private static string NamesOverTime(IEnumerable<DatedName> names) =>
+        string.Join("; ", names.Select(n => $"\"{n.Name}\" ({LedgerJson.Word(n.Use)}) {(n.StartUnknown ? "by" : "from")} {n.From.Date}{(n.Until is { } u ? $" until {u.Date}" : "")}"));
 
     public static string Owners(OwnersPageAnswer a)
     {

@@ -258,7 +258,7 @@ export function renderTimeline(section, history, ctx) {
     s('line', { x1: x(knownAt), x2: x(knownAt), y1: lanes.recorded - 16, y2: lanes.recorded + 10 }),
     s('text', { x: x(knownAt) - 4, y: lanes.recorded - 18, 'text-anchor': 'end', text: 'known at' })));
 
-  fill(section, head, asOf, h('div', { class: 'timeline-figure' }, svg), periodTable(periods), successionList(successions), changesList(events));
+  fill(section, head, asOf, h('div', { class: 'timeline-figure' }, svg), periodTable(periods), successionList(successions), namesList(history.names ?? {}, ctx), changesList(events));
   for (const text of svg.querySelectorAll('.caption, .marker text')) {
     backdrop(text);
   }
@@ -283,6 +283,16 @@ function successionList(successions) {
   return successions.length
     ? [h('h3', { text: 'Successions' }), h('ul', { class: 'successions' }, successions.map((n) => h('li', { dataset: { fact: n.fact } },
       n.explanation, h('span', { class: 'meta', text: ` (${n.fact}; ${n.confidence ?? 'no confidence'}; ${n.sources.map((x) => x.title).join(', ')})` }))))]
+    : [];
+}
+
+/** The names the holder and the subject bore over time, former ones included (none: nothing shown). */
+function namesList(names, ctx) {
+  const orgs = Object.keys(names);
+  return orgs.length
+    ? [h('h3', { text: 'Names over time' }), h('ul', { class: 'names' }, orgs.flatMap((org) => names[org].map((n) => h('li', { dataset: { org, fact: n.fact } },
+      `${ctx.name(org)}: “${n.name}” (${n.use === 'legal' ? 'legal name' : 'also known as'}) ${n.startUnknown ? 'by' : 'from'} ${dateWithPrecision(n.from)}`
+      + (n.until ? ` until ${dateWithPrecision(n.until)}` : ''), h('span', { class: 'meta', text: ` (${n.fact})` })))))]
     : [];
 }
 

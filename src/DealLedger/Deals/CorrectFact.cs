@@ -17,7 +17,7 @@ internal static class CorrectFact
 
     private static FactAmendment ReadAmendment(DocumentNode node)
     {
-        var f = Fields.Of(node, "share", "valid", "amount", "reportedEquivalent", "instrument", "scope", "title", "role", "means", "reason", "details", "form");
+        var f = Fields.Of(node, "share", "valid", "amount", "reportedEquivalent", "instrument", "scope", "title", "role", "means", "reason", "details", "form", "name", "use", "value");
         if (node is MapNode { Fields.Count: 0 })
         {
             throw node.Error("a correction sets at least one field");
@@ -36,6 +36,9 @@ internal static class CorrectFact
             Reason = f.OptionalEnum<UndisclosedReason>("reason"),
             Details = f.OptionalText("details"),
             Form = f.OptionalEnum<SuccessionForm>("form"),
+            Name = f.OptionalText("name"),
+            Use = f.OptionalEnum<NameUse>("use"),
+            Value = f.OptionalText("value"),
         };
     }
 
@@ -87,7 +90,7 @@ internal static class CorrectFact
         {
             if (value is not null && !types.Contains(fact.Type))
             {
-                throw node.At(field).Error($"'{field}' cannot be set on a {LedgerJson.Word(fact.Type)} fact");
+                throw node.At(field).Error($"'{field}' cannot be set on {(LedgerJson.Word(fact.Type)[0] is 'a' or 'i' or 'o' ? "an" : "a")} {LedgerJson.Word(fact.Type)} fact");
             }
         }
         Only(set.Share, "share", FactType.Stake, FactType.Control, FactType.IndirectStake);
@@ -101,5 +104,8 @@ internal static class CorrectFact
         Only(set.Reason, "reason", FactType.OwnersUndisclosed);
         Only(set.Details, "details", FactType.OwnersUndisclosed);
         Only(set.Form, "form", FactType.Succession);
+        Only(set.Name, "name", FactType.Name);
+        Only(set.Use, "use", FactType.Name);
+        Only(set.Value, "value", FactType.Identifier);
     }
 }

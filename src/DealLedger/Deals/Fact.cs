@@ -12,7 +12,7 @@ namespace DealLedger.Deals;
 /// right to appoint the board, senior management …): it never counts as a stake, so holdings and owners' totals stay about shares.
 /// <see cref="IndirectStake"/> is a share stated to be held through intermediaries: compared with the chain of stakes, never added to it.
 /// </summary>
-public enum FactType { Stake, Investment, Partnership, BoardSeat, Acquisition, Announcement, Control, IndirectStake, OwnersUndisclosed, Succession }
+public enum FactType { Stake, Investment, Partnership, BoardSeat, Acquisition, Announcement, Control, IndirectStake, OwnersUndisclosed, Succession, Name, Identifier }
 
 /// <summary>
 /// Why an organization's owners are not known: it is exempt from disclosing them, it is listed (its shareholders are not
@@ -25,6 +25,9 @@ public enum UndisclosedReason { Exempt, Listed, RegisterNotPublic, NoController,
 /// acquired and absorbed by it, split (the successor is one of its parts), or is its successor by another route.
 /// </summary>
 public enum SuccessionForm { Renamed, MergedInto, Absorbed, SplitInto, Succeeded }
+
+/// <summary>How a name is used: the organization's legal name, or another name it is known by (a trading or short name).</summary>
+public enum NameUse { Legal, Alias }
 
 public enum Instrument { Equity, ConvertibleNote, Loan, Grant, Unknown }
 
@@ -141,6 +144,32 @@ public sealed record Succession : Fact
     internal const string NoEnd = "a succession takes effect from a date and does not end; a later change (a demerger …) is a succession of its own";
 }
 
+/// <summary>
+/// A name the subject bore over a valid period (a former name ends): answers name an organization by its legal name in force on
+/// the date asked, as known then, and search finds every name it bore. The name it was registered under stays its name
+/// where no legal name is in force.
+/// </summary>
+public sealed record OrganizationName : Fact
+{
+    public required string Subject { get; init; }
+    public required string Name { get; init; }
+    public required NameUse Use { get; init; }
+
+    public override FactType Type => FactType.Name;
+    public override IReadOnlyList<string> Organizations => [Subject];
+}
+
+/// <summary>An identifier of the subject in a scheme (lei, wikidata, a registry's number) over a valid period.</summary>
+public sealed record OrganizationIdentifier : Fact
+{
+    public required string Subject { get; init; }
+    public required string Scheme { get; init; }
+    public required string Value { get; init; }
+
+    public override FactType Type => FactType.Identifier;
+    public override IReadOnlyList<string> Organizations => [Subject];
+}
+
 /// <summary>Money the investor put into the investee.</summary>
 public sealed record Investment : Fact
 {
@@ -225,6 +254,15 @@ internal sealed class FactJson : JsonConverter<Fact>
                 Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Predecessor = Need(f.Predecessor, "predecessor"), Successor = Need(f.Successor, "successor"),
                 Form = f.Form ?? throw new JsonException("a succession fact without 'form'"),
             },
+            FactType.Name => new OrganizationName
+            {
+                Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Subject = Need(f.Subject, "subject"), Name = Need(f.Name, "name"),
+                Use = f.Use ?? throw new JsonException("a name fact without 'use'"),
+            },
+            FactType.Identifier => new OrganizationIdentifier
+            {
+                Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Subject = Need(f.Subject, "subject"), Scheme = Need(f.Scheme, "scheme"), Value = Need(f.Value, "value"),
+            },
             _ => throw new JsonException($"no kind of fact is '{f.Type}'"),
         };
     }
@@ -248,6 +286,8 @@ internal sealed class FactJson : JsonConverter<Fact>
             Announcement n => f with { Parties = n.Parties, Title = n.Title, Scope = n.Scope },
             OwnersUndisclosed u => f with { Subject = u.Subject, Reason = u.Reason, Details = u.Details },
             Succession x => f with { Predecessor = x.Predecessor, Successor = x.Successor, Form = x.Form },
+            OrganizationName n => f with { Subject = n.Subject, Name = n.Name, Use = n.Use },
+            OrganizationIdentifier i => f with { Subject = i.Subject, Scheme = i.Scheme, Value = i.Value },
             _ => throw new JsonException($"no JSON form for {value.GetType().Name}"),
         };
         JsonSerializer.Serialize(writer, f, options);
@@ -297,6 +337,19 @@ internal sealed class FactJson : JsonConverter<Fact>
         [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
         public SuccessionForm? Form { get; init; }
 
+        // Likewise, for facts recorded before names and identifiers existed.
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? Name { get; init; }
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public NameUse? Use { get; init; }
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? Scheme { get; init; }
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? Value { get; init; }
+
         // Derived, written as before and never read back (a setter that is not public is not read).
         public (string From, string To)? Direction { get; internal init; }
 
@@ -328,6 +381,15 @@ public sealed record FactAmendment
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public SuccessionForm? Form { get; init; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Name { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public NameUse? Use { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Value { get; init; }
+
     /// <summary>The fact with the values set that its kind has (a correction names only those: <see cref="CorrectFact"/>).</summary>
     public Fact ApplyTo(Fact fact) => (fact switch
     {
@@ -347,6 +409,8 @@ public sealed record FactAmendment
         Announcement n => n with { Title = Title ?? n.Title, Scope = Scope ?? n.Scope },
         OwnersUndisclosed u => u with { Reason = Reason ?? u.Reason, Details = Details ?? u.Details },
         Succession x => x with { Form = Form ?? x.Form },
+        OrganizationName n => n with { Name = Name ?? n.Name, Use = Use ?? n.Use },
+        OrganizationIdentifier i => i with { Value = Value ?? i.Value },
         _ => fact,
     }) with { Valid = Valid ?? fact.Valid };
 }

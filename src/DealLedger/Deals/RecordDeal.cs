@@ -1,5 +1,6 @@
 using DealLedger.Holdings;
 using DealLedger.Importing;
+using DealLedger.Organizations;
 using DealLedger.Sources;
 using DealLedger.Storage;
 using DealLedger.Writing;
@@ -23,6 +24,8 @@ internal static class RecordDeal
         [FactType.IndirectStake] = ["holder", "subject", "share"],
         [FactType.OwnersUndisclosed] = ["subject", "reason", "details"],
         [FactType.Succession] = ["predecessor", "successor", "form"],
+        [FactType.Name] = ["subject", "name", "use"],
+        [FactType.Identifier] = ["subject", "scheme", "value"],
     };
 
     /// <summary>The deal entry and its facts, checked field by field.</summary>
@@ -42,7 +45,7 @@ internal static class RecordDeal
     public static Fact ReadFact(DocumentNode node, string deal)
     {
         var type = Fields.EnumOf<FactType>((node as MapNode)?.Fields.FirstOrDefault(x => x.Key == "type").Value
-            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement, control, indirect-stake, owners-undisclosed, succession)"));
+            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement, control, indirect-stake, owners-undisclosed, succession, name, identifier)"));
         var f = Fields.Of(node, [.. CommonFactFields, .. FactFields[type]]);
         var id = f.Slug("id");
         var valid = LedgerDocument.ReadPeriod(f.Get("valid") ?? throw node.Missing("valid", "the field 'valid' is required (e.g. valid: { from: 2024-02 })"));
@@ -82,6 +85,11 @@ internal static class RecordDeal
             {
                 Id = id, Deal = deal, Valid = valid, Sources = sources,
                 Predecessor = f.Slug("predecessor"), Successor = f.Slug("successor"), Form = f.Enum<SuccessionForm>("form"),
+            },
+            FactType.Name => new OrganizationName { Id = id, Deal = deal, Valid = valid, Sources = sources, Subject = f.Slug("subject"), Name = f.Text("name"), Use = f.Enum<NameUse>("use") },
+            FactType.Identifier => new OrganizationIdentifier
+            {
+                Id = id, Deal = deal, Valid = valid, Sources = sources, Subject = f.Slug("subject"), Scheme = RegisterOrganization.Scheme(f), Value = f.Text("value"),
             },
             _ => new Announcement { Id = id, Deal = deal, Valid = valid, Sources = sources, Parties = f.SlugList("parties", 1), Title = f.Text("title"), Scope = f.OptionalText("scope") },
         };

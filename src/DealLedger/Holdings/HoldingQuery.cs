@@ -30,7 +30,9 @@ public static class HoldingQuery
             Parameters = { new() { Value = holder }, new() { Value = subject }, new() { Value = day } },
         };
         // The row is read as text: a read whose round trip others shared is parsed on its own thread, not the sender's.
-        return ledger.ReadAsync(knownAt, Probe, (r, at) => (Finding: r.IsDBNull(at) ? null : r.GetString(at), Names: named || r.IsDBNull(at + 1) ? null : r.GetString(at + 1)),
+        var datedAt = named ? 1 : 2;
+        return ledger.ReadAsync(knownAt, Probe, (r, at) => (Finding: r.IsDBNull(at) ? null : r.GetString(at), Names: named || r.IsDBNull(at + 1) ? null : r.GetString(at + 1),
+                Dated: r.IsDBNull(at + datedAt) ? null : r.GetString(at + datedAt)),
             async (connect, k, row, token) =>
         {
             var stored = row.Finding is null ? null : Finding.Parse(row.Finding);
@@ -50,6 +52,12 @@ public static class HoldingQuery
             {
                 await PairNamesAsync(await connect(token), holder, subject, token);
             }
+            // Names the facts give the pair (rarely any): each as borne on the day, as known at k.
+            if (row.Dated is { } dated)
+            {
+                var on = DatedNames.On(holderName!, subjectName!, holder, subject, dated, day);
+                (holderName, subjectName) = on;
+            }
             HoldingFinding finding;
             if (stored is not null)
             {
@@ -64,7 +72,7 @@ public static class HoldingQuery
             {
                 // The names as recorded by knownAt: for a read asked "now", those in hand (a registration never changes,
                 // and was recorded before any read that saw it); for an earlier instant, read as of it.
-                finding = knownAt is null ? Unknown(holderName, subjectName, k) : await UnknownAsync(await connect(token), holder, subject, k, token);
+                finding = knownAt is null ? Unknown(holderName, subjectName, k) : await UnknownAsync(await connect(token), holder, subject, k, row.Dated, day, token);
             }
             return HoldingAnswer.From(holder, subject, day, k, finding);
         }, ct);
@@ -91,13 +99,21 @@ public static class HoldingQuery
 
     private static readonly string NamesSql = $"(select json_object_agg(o.id, o.name) from {ProjectionTables.Of("organizations")} o where o.id in ($2, $3))::text";
 
-    private static readonly string ProbeAsked = Segment + "select f.finding::text from f";
+    // The pair's name facts (DatedNames), by the index of names: a seek that finds none for almost every pair.
+    private static string DatedSql(string recorded) =>
+        $"(select json_agg(n.state)::text from {ProjectionTables.Of("fact_versions")} n where n.holder is null and n.subject in ($2, $3) and n.type = 'name' and {recorded})";
 
-    private static readonly string ProbeAndNamesAsked = Segment + $"select f.finding::text, {NamesSql} from f";
+    private static readonly string DatedAsked = DatedSql($"n.recorded @> {Ledger.KnownAtSql}");
 
-    private static readonly string ProbeNow = Ledger.AtHighWater($"{OpenSegment}::text");
+    private static readonly string DatedNow = DatedSql("upper_inf(n.recorded)");
 
-    private static readonly string ProbeAndNamesNow = Ledger.AtHighWater($"{OpenSegment}::text, {NamesSql}");
+    private static readonly string ProbeAsked = Segment + $"select f.finding::text, {DatedAsked} from f";
+
+    private static readonly string ProbeAndNamesAsked = Segment + $"select f.finding::text, {NamesSql}, {DatedAsked} from f";
+
+    private static readonly string ProbeNow = Ledger.AtHighWater($"{OpenSegment}::text, {DatedNow}");
+
+    private static readonly string ProbeAndNamesNow = Ledger.AtHighWater($"{OpenSegment}::text, {NamesSql}, {DatedNow}");
 
     /// <summary>Segments of the pair (SQL expressions), found through the pair's GiST index by the ids' keys, then by the ids.</summary>
     internal static string OfPair(string holder, string subject, string alias = "") =>
@@ -108,11 +124,16 @@ public static class HoldingQuery
 
     private static Dictionary<string, string> Names(string json) => LedgerJson.Deserialize<Dictionary<string, string>>(json);
 
-    private static async Task<HoldingFinding> UnknownAsync(NpgsqlConnection c, string holder, string subject, DateTimeOffset knownAt, CancellationToken ct)
+    private static async Task<HoldingFinding> UnknownAsync(NpgsqlConnection c, string holder, string subject, DateTimeOffset knownAt, string? dated, DateOnly day, CancellationToken ct)
     {
-        // Names as recorded by knownAt, as a replay of the log up to then would have them.
+        // Names as recorded by knownAt, as a replay of the log up to then would have them; as borne on the day.
         var names = await OrganizationDirectory.NamesAsync(c, [holder, subject], ct, knownAt);
-        return Unknown(names.GetValueOrDefault(holder, holder), names.GetValueOrDefault(subject, subject), knownAt);
+        var (holderName, subjectName) = (names.GetValueOrDefault(holder, holder), names.GetValueOrDefault(subject, subject));
+        if (dated is not null)
+        {
+            (holderName, subjectName) = DatedNames.On(holderName, subjectName, holder, subject, dated, day);
+        }
+        return Unknown(holderName, subjectName, knownAt);
     }
 
     /// <summary>Which side of a stake an organization is on.</summary>
@@ -246,6 +267,10 @@ public sealed record HoldingHistory(string Holder, string Subject, string KnownA
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<Organizations.SuccessionNote>? Successions { get; init; }
+
+    /// <summary>The names the facts give the holder and the subject over time, by organization (null when none): who they were when.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, IReadOnlyList<Organizations.DatedName>>? Names { get; init; }
 }
 
 /// <summary>All segments of a pair over valid time, as known at an instant (DESIGN §5).</summary>
@@ -289,7 +314,14 @@ public static class HoldingHistoryQuery
                         by.Select(e => e.Event).ToList(), by.SelectMany(e => e.Sources).Distinct().Where(sources.ContainsKey).Select(id => SourceCitation.Of(id, sources)).ToList());
                 }).ToList())).ToList();
             var successions = await Organizations.Successions.OfPredecessorsAsync(c, ledger.Citations, [(holder, "holder"), (subject, "subject")], k, token);
-            return new HoldingHistory(holder, subject, Instant.Format(k), periods) { Successions = successions.Count == 0 ? null : successions };
+            var dated = await Organizations.DatedNames.OfAsync(c, [holder, subject], k, token);
+            var names = new[] { holder, subject }.Distinct().Select(id => (id, Names: Organizations.DatedNames.Names(dated[id]))).Where(x => x.Names is not null)
+                .ToDictionary(x => x.id, x => x.Names!, StringComparer.Ordinal);
+            return new HoldingHistory(holder, subject, Instant.Format(k), periods)
+            {
+                Successions = successions.Count == 0 ? null : successions,
+                Names = names.Count == 0 ? null : names,
+            };
         }, ct);
 
     private static ValidDate? Day(NpgsqlDataReader r, int column) => r.IsDBNull(column) ? null : ValidDate.OfDay(r.GetFieldValue<DateOnly>(column));

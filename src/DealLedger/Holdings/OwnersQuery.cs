@@ -34,7 +34,7 @@ public static class OwnersQuery
     {
         await OrganizationDirectory.RequireAsync(c, subject, token, k);
         var rows = await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Subject, subject, k, day, token);
-        var names = await OrganizationDirectory.NamesAsync(c, rows.Select(r => r.Holder), token);
+        var names = await DatedNames.OnAsync(c, rows.Select(r => r.Holder), day, k, token);
         var owners = rows.Select(r => new Owner(r.Holder, names.GetValueOrDefault(r.Holder, r.Holder), r.Finding.Status, r.Finding.Share,
             r.Finding.Since, r.Finding.Confidence, r.Finding.Sources)).ToList();
         return new OwnersAnswer(subject, ValidDate.OfDay(day).ToString(), Instant.Format(k), owners, OwnedTotal.Of(owners.Select(o => (o.Status, o.Share)).ToList()));

@@ -22,10 +22,7 @@ internal static partial class RegisterOrganization
             var map = ids as MapNode ?? throw ids.Error("expected a mapping of identifier kinds to values (e.g. { wikidata: Q2283 })");
             foreach (var (key, value) in map.Fields)
             {
-                if (!IdentifierKindPattern().IsMatch(key))
-                {
-                    throw value.Error($"'{Fields.Clip(key)}' is not an identifier kind: use lowercase letters, digits and hyphens (lei, wikidata, …)");
-                }
+                RequireScheme(key, value);
                 identifiers[key] = Fields.TextOf(value);
             }
         }
@@ -36,6 +33,22 @@ internal static partial class RegisterOrganization
     public static OrganizationRegistered? Decide(OrganizationRegistered entry, DocumentNode node, LedgerTransaction t) =>
         t.Registering(entry, t.Organization(entry.Id), $"organization:{entry.Id}", node, $"organization '{entry.Id}'",
             known => $"is already registered with different details (as \"{known.Name}\")");
+
+    /// <summary>An identifier fact's `scheme`, spelled as a registration's identifier kinds are.</summary>
+    public static string Scheme(Fields f)
+    {
+        var scheme = f.Text("scheme");
+        RequireScheme(scheme, f.Get("scheme")!);
+        return scheme;
+    }
+
+    private static void RequireScheme(string scheme, DocumentNode node)
+    {
+        if (!IdentifierKindPattern().IsMatch(scheme))
+        {
+            throw node.Error($"'{Fields.Clip(scheme)}' is not an identifier kind: use lowercase letters, digits and hyphens (lei, wikidata, …)");
+        }
+    }
 
     [GeneratedRegex("^[A-Z]{2}$")]
     private static partial Regex CountryPattern();

@@ -208,8 +208,8 @@ public static class LookThroughQuery
         var sources = await citations.SourcesAsync(c, shown.SelectMany(i => stakes[i].Finding.Sources)
             .Concat(controls.SelectMany(f => SourceCatalog.CitedBy(f.Fact))).Concat(stated.SelectMany(f => SourceCatalog.CitedBy(f.Fact)))
             .Concat(undisclosed.SelectMany(f => SourceCatalog.CitedBy(f.Fact))), ct);
-        var names = await OrganizationDirectory.NamesAsync(c, walked.Reached.Select(r => r.Organization).Concat(controlled.Select(x => x.Organization))
-            .Concat(stated.Select(f => Other(f.Claim))).Concat(undisclosed.Select(f => ((OwnersUndisclosed)f.Fact.Current).Subject)), ct);
+        var names = await DatedNames.OnAsync(c, walked.Reached.Select(r => r.Organization).Concat(controlled.Select(x => x.Organization))
+            .Concat(stated.Select(f => Other(f.Claim))).Concat(undisclosed.Select(f => ((OwnersUndisclosed)f.Fact.Current).Subject)), day, k, ct);
         IReadOnlyList<SourceCitation> Cite(IEnumerable<string> ids) => ids.Distinct().Select(id => SourceCitation.Of(id, sources)).ToList();
 
         ChainLink Edge(int i)

@@ -116,7 +116,8 @@ public static class GraphQuery
         {
             var answer = await RelationshipsQuery.LoadAsync(c, citations, id, day, k, ct);
             // Each tie is seen from both ends: keep it at its outgoing end, or a mutual one at its first party.
-            foreach (var r in answer.Relationships.Where(r => r.Direction == Direction.Outgoing
+            // An inherited tie is drawn at its predecessor, whose tie it is.
+            foreach (var r in answer.Relationships.Where(r => r.InheritedFrom is null).Where(r => r.Direction == Direction.Outgoing
                 || (r.Direction == Direction.Mutual && r.Counterparties.All(x => string.CompareOrdinal(id, x) < 0))))
             {
                 edges.TryAdd(r.Fact, Edge(id, r));
@@ -126,7 +127,7 @@ public static class GraphQuery
         var referenced = edges.Values.SelectMany(e => e.Organizations).Except(ids).Distinct().Select(id => (id, (int?)null, (string?)null));
         var end = request.After + ids.Count;
         return new GraphAnswer(ValidDate.OfDay(day).ToString(), Instant.Format(k), null, null,
-            await OrganizationsAsync(c, hops.Concat(referenced), ct),
+            await OrganizationsAsync(c, hops.Concat(referenced), day, k, ct),
             edges.Values.OrderBy(e => e.Fact, StringComparer.Ordinal).ToList(), [], [],
             new ListPage(request.Limit, request.After, total, end < total ? end : null));
     }
@@ -179,7 +180,7 @@ public static class GraphQuery
             }
         }
         return new GraphAnswer(center.At, center.KnownAt, around, request.Hops,
-            await OrganizationsAsync(c, drawn.Select(d => (d.Key, (int?)d.Value.Hop, d.Value.Via)), ct),
+            await OrganizationsAsync(c, drawn.Select(d => (d.Key, (int?)d.Value.Hop, d.Value.Via)), day, k, ct),
             edges.Values.OrderBy(e => e.Fact, StringComparer.Ordinal).ToList(), rest,
             Changes(facts, day), where);
     }
@@ -233,12 +234,16 @@ public static class GraphQuery
         return new GraphEdge(r.Fact, r.Type, r.Direction != Direction.Mutual, ends, r.Status, r.Share, r.Since, r.StartUnknown, r.Until, r.Confidence, r.Summary);
     }
 
-    private static async Task<List<GraphOrganization>> OrganizationsAsync(NpgsqlConnection c, IEnumerable<(string Id, int? Hop, string? Via)> wanted, CancellationToken ct)
+    /// <summary>The organizations drawn, as named on the day (known at k).</summary>
+    private static async Task<List<GraphOrganization>> OrganizationsAsync(NpgsqlConnection c, IEnumerable<(string Id, int? Hop, string? Via)> wanted, DateOnly day, DateTimeOffset k,
+        CancellationToken ct)
     {
         var list = wanted.ToList();
+        var ids = list.Select(w => w.Id).ToArray();
+        var dated = await DatedNames.OfAsync(c, ids, k, ct);
         var stored = (await Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("organizations")} where id = any($1)",
-                r => OrganizationDirectory.FromStored(r.GetString(0)), ct, (object)list.Select(w => w.Id).ToArray()))
-            .ToDictionary(o => o.Id, StringComparer.Ordinal);
+                r => OrganizationDirectory.FromStored(r.GetString(0)), ct, (object)ids))
+            .ToDictionary(o => o.Id, o => DatedNames.On(o, dated[o.Id], day), StringComparer.Ordinal);
         return list.Where(w => stored.ContainsKey(w.Id))
             .Select(w => (Organization: stored[w.Id], w.Hop, w.Via))
             .Select(x => new GraphOrganization(x.Organization.Id, x.Organization.Name, x.Organization.Aliases, x.Organization.Kind,

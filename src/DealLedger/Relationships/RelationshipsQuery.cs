@@ -49,7 +49,15 @@ public sealed record Relationship(
     public string? InheritedFrom { get; init; }
 }
 
-public sealed record OrganizationProfile(string Id, string Name, IReadOnlyList<string> Aliases, OrganizationKind Kind, string? Country, IReadOnlyDictionary<string, string> Identifiers);
+/// <summary>
+/// An organization as named on the date asked (its legal name, aliases and identifiers then, as known then), and every name
+/// the facts give it over time (<see cref="Names"/>; null when none, as for one never renamed).
+/// </summary>
+public sealed record OrganizationProfile(string Id, string Name, IReadOnlyList<string> Aliases, OrganizationKind Kind, string? Country, IReadOnlyDictionary<string, string> Identifiers)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<DatedName>? Names { get; init; }
+}
 
 public sealed record RelationshipsAnswer(OrganizationProfile Organization, string At, string KnownAt, IReadOnlyList<Relationship> Relationships)
 {
@@ -95,7 +103,7 @@ public static class RelationshipsQuery
     {
         var o = await OrganizationDirectory.RequireAsync(c, org, token, k, field);
         var facts = (await FactVersions.InvolvingAsync(c, org, k, token)).Where(f => !f.IsRetracted).ToList();
-        var names = await OrganizationDirectory.NamesAsync(c, facts.SelectMany(f => f.Current.Organizations).Append(org), token);
+        var names = await DatedNames.OnAsync(c, facts.SelectMany(f => f.Current.Organizations).Append(org), day, k, token);
         var sources = await citations.SourcesAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);
         string Name(string id) => names.GetValueOrDefault(id, id);
 
@@ -114,7 +122,9 @@ public static class RelationshipsQuery
                 $"{Name(holder)} holds {Share.Phrase(f.Share)} in {Name(subject)}",
                 f.Sources, f.Basis));
         }
-        foreach (var f in facts.Where(f => f.Current.Type != FactType.Stake))
+        // Names and identifiers are the organization's profile, not ties.
+        var own = facts.Where(f => f.Current.Type is FactType.Name or FactType.Identifier).ToList();
+        foreach (var f in facts.Where(f => f.Current.Type is not (FactType.Stake or FactType.Name or FactType.Identifier)))
         {
             var status = StatusAt(f, day);
             if (status is null)
@@ -132,7 +142,7 @@ public static class RelationshipsQuery
                 f.Basis));
         }
         result = await FollowSuccessionsAsync(c, citations, org, day, k, token, facts, result, followed);
-        return (new RelationshipsAnswer(Profile(o), ValidDate.OfDay(day).ToString(), Instant.Format(k),
+        return (new RelationshipsAnswer(Profile(DatedNames.On(o, own, day)) with { Names = DatedNames.Names(own) }, ValidDate.OfDay(day).ToString(), Instant.Format(k),
             result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ThenBy(r => r.InheritedFrom, StringComparer.Ordinal).ToList()), facts);
     }
 
@@ -235,6 +245,8 @@ public static class FactWords
             SuccessionForm.SplitInto => $"{name(x.Predecessor)} was split up; {name(x.Successor)} is one of its successors",
             _ => $"{name(x.Successor)} succeeded {name(x.Predecessor)}",
         },
+        OrganizationName x => x.Use == NameUse.Legal ? $"{name(x.Subject)} bears the legal name \"{x.Name}\"" : $"{name(x.Subject)} is also known as \"{x.Name}\"",
+        OrganizationIdentifier x => $"{name(x.Subject)} is identified as {x.Value} ({x.Scheme})",
         _ => f.Id,
     };
 }

@@ -43,7 +43,14 @@ internal sealed class FactVersionRow(long id, FactState fact, DateTimeOffset rec
     /// <summary>Only stakes are found by pair.</summary>
     public string? Holder => (Fact.Current as Stake)?.Holder;
 
-    public string? Subject => (Fact.Current as Stake)?.Subject;
+    /// <summary>A stake's subject; the organization a name or an identifier is of (found by it, without a holder: <see cref="DatedNames"/>).</summary>
+    public string? Subject => Fact.Current switch
+    {
+        Stake s => s.Subject,
+        OrganizationName n => n.Subject,
+        OrganizationIdentifier i => i.Subject,
+        _ => null,
+    };
 }
 
 /// <summary>

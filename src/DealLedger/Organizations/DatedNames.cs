@@ -1,0 +1,93 @@
+using DealLedger.Deals;
+using DealLedger.Holdings;
+using DealLedger.Relationships;
+using DealLedger.Storage;
+using Npgsql;
+
+namespace DealLedger.Organizations;
+
+/// <summary>
+/// A name an organization bore, as answers list them: when (valid time, with its precision), how it was used, and the fact
+/// that says so. <paramref name="Until"/> is exclusive: the name was no longer borne on that date.
+/// </summary>
+public sealed record DatedName(string Fact, string Name, NameUse Use, DateWithPrecision From, bool StartUnknown, DateWithPrecision? Until);
+
+/// <summary>
+/// Organizations' names and identifiers over valid time (<see cref="OrganizationName"/> and <see cref="OrganizationIdentifier"/>
+/// facts), as known at an instant. An organization is named on a day by its legal name surely in force then; where none is
+/// (before the first, between two, or on a day an imprecise date leaves open), by the name it was registered under.
+/// </summary>
+internal static class DatedNames
+{
+    private static readonly string[] Kinds = [LedgerJson.Word(FactType.Name), LedgerJson.Word(FactType.Identifier)];
+
+    /// <summary>
+    /// The name and identifier facts of these organizations as known at k (retracted ones left out), by organization: one
+    /// seek per organization in the index of these kinds by their subject.
+    /// </summary>
+    public static async Task<ILookup<string, FactState>> OfAsync(NpgsqlConnection c, IEnumerable<string> ids, DateTimeOffset k, CancellationToken ct) =>
+        (await Sql.ListAsync(c, $"select state::text from {ProjectionTables.Of("fact_versions")} where holder is null and subject = any($2) and type = any($1) and recorded @> $3::timestamptz",
+            r => FactVersions.Read(r.GetString(0)), ct, Kinds, ids.Distinct().ToArray(), k))
+        .Where(f => !f.IsRetracted).ToLookup(f => f.Current.Organizations[0], StringComparer.Ordinal);
+
+    /// <summary>The organization as named on the day: its legal name then, its aliases then added, its identifiers then over those registered.</summary>
+    public static OrganizationRegistered On(OrganizationRegistered o, IEnumerable<FactState> facts, DateOnly day)
+    {
+        var inForce = InForce(facts, day);
+        var identifiers = inForce.OfType<OrganizationIdentifier>().ToList();
+        if (inForce.Count == 0)
+        {
+            return o;
+        }
+        var name = NameOn(o.Name, inForce);
+        var ids = new SortedDictionary<string, string>(o.Identifiers.ToDictionary(), StringComparer.Ordinal);
+        foreach (var i in identifiers.OrderBy(i => i.Valid.From.Start).ThenBy(i => i.Id, StringComparer.Ordinal))
+        {
+            ids[i.Scheme] = i.Value;
+        }
+        var aliases = o.Aliases.Concat(inForce.OfType<OrganizationName>().Where(n => n.Use == NameUse.Alias).Select(n => n.Name)).Where(a => a != name).Distinct().ToList();
+        return o with { Name = name, Aliases = aliases, Identifiers = ids };
+    }
+
+    /// <summary>The legal name surely in force on the day (the latest to start, when the facts give two), else the registered one.</summary>
+    private static string NameOn(string registered, IReadOnlyList<Fact> inForce) =>
+        inForce.OfType<OrganizationName>().Where(n => n.Use == NameUse.Legal).OrderByDescending(n => n.Valid.From.Start).ThenBy(n => n.Id, StringComparer.Ordinal)
+            .FirstOrDefault()?.Name ?? registered;
+
+    private static List<Fact> InForce(IEnumerable<FactState> facts, DateOnly day) =>
+        facts.Where(f => RelationshipsQuery.StatusAt(f, day) == TieStatus.InForce).Select(f => f.Current).ToList();
+
+    /// <summary>Every name the facts give the organization, oldest first (null when none: answers then stay as they were).</summary>
+    public static IReadOnlyList<DatedName>? Names(IEnumerable<FactState> facts) =>
+        facts.Where(f => f.Current is OrganizationName).Select(f => (Fact: (OrganizationName)f.Current, f.EndsOn))
+            .OrderBy(x => x.Fact.Valid.From.Start).ThenBy(x => x.Fact.Id, StringComparer.Ordinal)
+            .Select(x => new DatedName(x.Fact.Id, x.Fact.Name, x.Fact.Use, DateWithPrecision.Of(x.Fact.Valid.From)!, x.Fact.Valid.OrEarlier, DateWithPrecision.Of(x.EndsOn)))
+            .ToList() is { Count: > 0 } list ? list : null;
+
+    /// <summary>
+    /// A pair's names on the day, from the registered ones and the pair's name facts as a probe reads them (a JSON array of
+    /// stored fact states, <see cref="HoldingQuery"/>).
+    /// </summary>
+    public static (string Holder, string Subject) On(string holderName, string subjectName, string holder, string subject, string dated, DateOnly day)
+    {
+        var facts = System.Text.Json.JsonDocument.Parse(dated).RootElement.EnumerateArray().Select(e => FactVersions.Read(e.GetRawText()))
+            .Where(f => !f.IsRetracted).ToLookup(f => f.Current.Organizations[0], StringComparer.Ordinal);
+        return (NameOn(holderName, InForce(facts[holder], day)), NameOn(subjectName, InForce(facts[subject], day)));
+    }
+
+    /// <summary>The organizations' names on the day as known at k (registered ones only, as <see cref="OrganizationDirectory.NamesAsync"/>).</summary>
+    public static async Task<Dictionary<string, string>> OnAsync(NpgsqlConnection c, IEnumerable<string> ids, DateOnly day, DateTimeOffset k, CancellationToken ct)
+    {
+        var wanted = ids.Distinct().ToList();
+        var names = await OrganizationDirectory.NamesAsync(c, wanted, ct);
+        var dated = await OfAsync(c, wanted, k, ct);
+        foreach (var facts in dated)
+        {
+            if (names.TryGetValue(facts.Key, out var registered))
+            {
+                names[facts.Key] = NameOn(registered, InForce(facts, day));
+            }
+        }
+        return names;
+    }
+}
