@@ -37,9 +37,13 @@ public static class ApiHost
         var replicaSetting = builder.Configuration.GetSection("DealLedger:Replicas");
         var replicas = Replicas.Of(connection, replicaSetting.Value is { Length: > 0 } one ? [one] : replicaSetting.Get<string[]>(),
             builder.Configuration.GetValue<TimeSpan?>("DealLedger:ReplicaWait"));
+        // The currencies amounts are also given in: DealLedger:Currencies ("EUR,USD", or a list); checked here, as the replicas are.
+        var currencySetting = builder.Configuration.GetSection("DealLedger:Currencies");
+        var currencies = currencySetting.Value is { } list ? Ledger.CheckCurrencies(list.Split(','))
+            : currencySetting.Get<string[]>() is { } many ? Ledger.CheckCurrencies(many) : null;
         builder.Services.AddSingleton(s =>
         {
-            var ledger = Ledger.Connect(connection, clock: s.GetRequiredService<TimeProvider>(), replicas: replicas);
+            var ledger = Ledger.Connect(connection, clock: s.GetRequiredService<TimeProvider>(), replicas: replicas, currencies: currencies);
             ledger.PublishThroughOutbox(s.GetRequiredService<IWolverineRuntime>(),
                 builder.Configuration.GetValue<bool>("DealLedger:Testing:CrashAfterCommit"), builder.Configuration.GetValue<bool>("DealLedger:Testing:HoldOutbox"),
                 builder.Configuration.GetValue<bool>("DealLedger:Testing:LoseCommitReply"));

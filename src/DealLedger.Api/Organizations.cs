@@ -1,4 +1,5 @@
 using DealLedger.Access;
+using DealLedger.Amounts;
 using DealLedger.Holdings;
 using DealLedger.Ownership;
 using DealLedger.Relationships;
@@ -40,6 +41,10 @@ public static class Organizations
                 ledger.HoldingsThroughAsync(organization, QueryArguments.Day(at, "at"), QueryArguments.KnownAt(knownAt, "knownAt"),
                     LookThroughRequest.Parse(QueryArguments.Flag(through, "through"), depth, threshold) ?? new LookThroughRequest(Depth: 1), ct))
             .WithSummary("What an organization held on a date, each stake with its share and sources; through=true: what it held through chains of stakes, with the same shape as owners?through=true");
+        reader.MapGet("/organizations/{organization}/investments", (Ledger ledger, string organization, string? from, string? to, string? knownAt, CancellationToken ct) =>
+                ledger.InvestmentsAsync(organization, QueryArguments.Day(from, "from"), QueryArguments.Day(to, "to"), QueryArguments.KnownAt(knownAt, "knownAt"), ct))
+            .WithSummary("The investments an organization made dated in [from, to) (either may be left out), each with its amount as stated and converted into the ledger's " +
+                "currencies by the rates recorded (with the rate and its source, or why not), and what they add up to in each: surely, perhaps, and what is not counted");
         reader.MapGet("/graph", (Ledger ledger, string? around, string? hops, string? at, string? knownAt, string? limit, string? after, CancellationToken ct) =>
                 ledger.GraphAsync(QueryArguments.Day(at, "at"), QueryArguments.KnownAt(knownAt, "knownAt"), GraphRequest.Parse(around, hops, limit, after), ct))
             .WithSummary($"The relationship graph on a date, a bounded part at a time: around=ORG&hops=1|2 gives an organization's neighbourhood " +

@@ -1,3 +1,4 @@
+using DealLedger.Amounts;
 using System.CommandLine;
 using DealLedger.Access;
 using DealLedger.Auditing;
@@ -89,6 +90,13 @@ public static class Commands
         Queries(relationships, o, e, (l, p, ct) => l.RelationshipsAsync(p.GetValue(org)!, ParseAt(p), ParseKnownAt(p),
             PageRequest.Parse(p.GetValue(relationshipsLimit), p.GetValue(relationshipsAfter), RelationshipsQuery.DefaultLimit, RelationshipsQuery.MaxLimit, "--limit", "--after"),
             QueryArguments.Id(p.GetValue(relationshipsFact), "--fact"), ct), Render.Relationships);
+
+        var investmentsFrom = new Option<string?>("--from") { Description = "The period's first day, YYYY-MM-DD (default: from the start)" };
+        var investmentsTo = new Option<string?>("--to") { Description = "The day after the period, YYYY-MM-DD (default: no end)" };
+        var investments = new Command("investments", "The investments an organization made in a period, each with its amount converted into the ledger's currencies, and their totals")
+            { org, investmentsFrom, investmentsTo, KnownAt, Json };
+        Queries(investments, o, e, (l, p, ct) => l.InvestmentsAsync(p.GetValue(org)!, QueryArguments.Day(p.GetValue(investmentsFrom), "--from"),
+            QueryArguments.Day(p.GetValue(investmentsTo), "--to"), ParseKnownAt(p), ct), Render.Investments);
 
         var ownersLimit = PageLimit("owners", OwnersPaging.DefaultLimit, OwnersPaging.MaxLimit);
         var ownersAfter = PageAfter("owners");
@@ -233,7 +241,7 @@ public static class Commands
         Answers(listKeys, o, (l, _, ct) => l.KeysAsync(ct), Render.Keys);
         var keys = new Command("keys", "API keys for the HTTP API, with roles reader, writer, admin") { createKey, revokeKey, listKeys };
 
-        foreach (var c in new[] { holding, history, changes, relationships, owners, holdings, graph, organizations, import, seed, events, migrate, keys }.Concat(AuditCommands.Build(o)).Concat(ReplayCommands.Build(o)))
+        foreach (var c in new[] { holding, history, changes, relationships, owners, investments, holdings, graph, organizations, import, seed, events, migrate, keys }.Concat(AuditCommands.Build(o)).Concat(ReplayCommands.Build(o)))
         {
             root.Subcommands.Add(c);
         }
@@ -270,7 +278,9 @@ public static class Commands
         }
         try
         {
-            return Ledger.Connect(connection);
+            // The currencies amounts are also given in, as the API's setting DealLedger:Currencies ("EUR,USD").
+            var currencies = Environment.GetEnvironmentVariable("DealLedger__Currencies") is { } list ? Ledger.CheckCurrencies(list.Split(',')) : null;
+            return Ledger.Connect(connection, currencies: currencies);
         }
         catch (ArgumentException e)
         {

@@ -1,4 +1,5 @@
 using DealLedger.Access;
+using DealLedger.Amounts;
 using System.Text;
 using DealLedger.Auditing;
 using DealLedger.Bods;
@@ -163,6 +164,10 @@ internal static class Render
             {
                 s.AppendLine($"      went to: {string.Join(", ", to)} (successions recorded by this date)");
             }
+            foreach (var x in r.Converted ?? [])
+            {
+                s.AppendLine($"      {x.Explanation}");
+            }
         }
         s.Append(More(a.Page, "ties", a.KnownAt));
         return s.ToString().TrimEnd();
@@ -171,6 +176,29 @@ internal static class Render
     /// <summary>An organization's names over time in one line: each name, how it was used, and when.</summary>
     private static string NamesOverTime(IEnumerable<DatedName> names) =>
         string.Join("; ", names.Select(n => $"\"{n.Name}\" ({LedgerJson.Word(n.Use)}) {(n.StartUnknown ? "by" : "from")} {n.From.Date}{(n.Until is { } u ? $" until {u.Date}" : "")}"));
+
+    public static string Investments(InvestmentsAnswer a)
+    {
+        var s = new StringBuilder($"Investments of {a.Investor.Name} ({a.Investor.Id}) dated from {a.From ?? "the start"} {(a.To is { } to ? $"to {to} (exclusive)" : "on")} (as known at {a.KnownAt}):\n");
+        if (a.Investments.Count == 0)
+        {
+            s.AppendLine("  none recorded.");
+        }
+        foreach (var i in a.Investments)
+        {
+            s.AppendLine($"  {(i.StartUnknown ? "by " : "")}{i.Date.Date}{(i.Within == TieStatus.Uncertain ? " (perhaps in the period)" : "")}: {i.Summary}" +
+                $" — {(i.Confidence is { } c ? LedgerJson.Word(c) : "no confidence")} ({i.Fact}; sources: {string.Join(", ", i.Sources.Select(x => x.Id))})");
+            foreach (var x in i.Converted)
+            {
+                s.AppendLine($"      {x.Explanation}");
+            }
+        }
+        foreach (var t in a.Totals)
+        {
+            s.AppendLine($"  total in {t.Currency}: {t.Explanation}");
+        }
+        return s.ToString().TrimEnd();
+    }
 
     public static string Owners(OwnersPageAnswer a)
     {

@@ -86,9 +86,32 @@ public sealed class Ledger : IAsyncDisposable
 
     /// <param name="clock">Where "today" comes from (default: the system clock); only its UTC time is read.</param>
     /// <param name="replicas">Hot standbys that may answer reads (<see cref="Storage.Replicas.Of"/>); writes never go there.</param>
-    public static Ledger Connect(string connectionString, bool createSchema = false, TimeProvider? clock = null, Replicas? replicas = null)
+    /// <param name="currencies">The currencies amounts are also given in (<see cref="Currencies"/>); EUR and USD unless given.</param>
+    public static Ledger Connect(string connectionString, bool createSchema = false, TimeProvider? clock = null, Replicas? replicas = null, IReadOnlyList<string>? currencies = null)
     {
-        return new Ledger(connectionString, LedgerStore.DataSource(connectionString), createSchema) { Clock = clock ?? TimeProvider.System, Replicas = replicas };
+        return new Ledger(connectionString, LedgerStore.DataSource(connectionString), createSchema)
+        {
+            Clock = clock ?? TimeProvider.System, Replicas = replicas, Currencies = currencies is null ? DefaultCurrencies : CheckCurrencies(currencies),
+        };
+    }
+
+    private static readonly string[] DefaultCurrencies = ["EUR", "USD"];
+
+    /// <summary>
+    /// The currencies investment and acquisition amounts are also given in, converted by the rates recorded (setting
+    /// DealLedger:Currencies, e.g. "EUR,USD"; EUR and USD unless set), beside the original amount.
+    /// </summary>
+    public IReadOnlyList<string> Currencies { get; private init; } = DefaultCurrencies;
+
+    /// <summary>A setting's currencies, each an ISO 4217 code, or the setting's error.</summary>
+    public static IReadOnlyList<string> CheckCurrencies(IEnumerable<string> currencies)
+    {
+        var list = currencies.Select(x => x.Trim()).Where(x => x.Length > 0).Distinct().ToList();
+        if (list.FirstOrDefault(x => !Deals.Currencies.IsKnown(x)) is { } bad)
+        {
+            throw LedgerException.Invalid($"DealLedger:Currencies: '{bad}' is not an ISO 4217 currency code (e.g. EUR, USD)");
+        }
+        return list;
     }
 
     /// <summary>The standbys reads may go to (none: the primary answers every read).</summary>
@@ -96,7 +119,7 @@ public sealed class Ledger : IAsyncDisposable
 
     /// <summary>The same ledger answering from the projections in another schema (a replay's or a rebuild's shadow); never for writing.</summary>
     internal Ledger WithProjectionsIn(string schema) =>
-        new(connectionString, LedgerStore.DataSource(connectionString, schema), createSchema: false) { Clock = Clock };
+        new(connectionString, LedgerStore.DataSource(connectionString, schema), createSchema: false) { Clock = Clock, Currencies = Currencies };
 
     public DateOnly Today => DateOnly.FromDateTime(Clock.GetUtcNow().UtcDateTime);
 

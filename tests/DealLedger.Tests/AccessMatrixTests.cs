@@ -46,6 +46,7 @@ public sealed class AccessMatrixTests(ApiHostFixture api, ITestOutputHelper outp
         new("GET /api/holdings/{holder}/{subject}/history", _ => Get("/api/holdings/microsoft/mistral-ai/history"), 401, 200, 200, 200, 200),
         new("GET /api/organizations/{organization}/relationships", _ => Get("/api/organizations/microsoft/relationships"), 401, 200, 200, 200, 200),
         new("GET /api/organizations/{organization}/owners", _ => Get("/api/organizations/mistral-ai/owners"), 401, 200, 200, 200, 200),
+        new("GET /api/organizations/{organization}/investments", _ => Get("/api/organizations/microsoft/investments?from=2024-01-01"), 401, 200, 200, 200, 200),
         new("GET /api/organizations/{organization}/holdings", _ => Get("/api/organizations/microsoft/holdings?through=true"), 401, 200, 200, 200, 200),
         new("GET /api/graph", _ => Get("/api/graph?at=2024-06-01"), 401, 200, 200, 200, 200),
         new("GET /api/changes", _ => Get("/api/changes?knownFrom=2020-01-01T00:00:00Z&org=microsoft"), 401, 200, 200, 200, 200),

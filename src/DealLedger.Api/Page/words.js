@@ -1,7 +1,7 @@
 // How the page writes the API's values for people. Display only: every status, share, date and
 // confidence shown comes from an API answer as it is; nothing here decides anything.
 
-const KINDS = { 'board-seat': 'board seat', 'indirect-stake': 'stated indirect stake', 'owners-undisclosed': 'owners not disclosed', succession: 'succession' };
+const KINDS = { 'board-seat': 'board seat', 'indirect-stake': 'stated indirect stake', 'owners-undisclosed': 'owners not disclosed', succession: 'succession', name: 'name', identifier: 'identifier', 'exchange-rate': 'exchange rate' };
 
 export function kindWord(type) {
   return KINDS[type] ?? type;

@@ -1,3 +1,4 @@
+using DealLedger.Amounts;
 using DealLedger.Holdings;
 using DealLedger.Importing;
 using DealLedger.Storage;
@@ -17,7 +18,7 @@ internal static class CorrectFact
 
     private static FactAmendment ReadAmendment(DocumentNode node)
     {
-        var f = Fields.Of(node, "share", "valid", "amount", "reportedEquivalent", "instrument", "scope", "title", "role", "means", "reason", "details", "form", "name", "use", "value");
+        var f = Fields.Of(node, "share", "valid", "amount", "reportedEquivalent", "instrument", "scope", "title", "role", "means", "reason", "details", "form", "name", "use", "value", "rate");
         if (node is MapNode { Fields.Count: 0 })
         {
             throw node.Error("a correction sets at least one field");
@@ -39,6 +40,7 @@ internal static class CorrectFact
             Name = f.OptionalText("name"),
             Use = f.OptionalEnum<NameUse>("use"),
             Value = f.OptionalText("value"),
+            Rate = f.Get("rate") is null ? null : LedgerDocument.ReadRate(f, "rate"),
         };
     }
 
@@ -73,6 +75,7 @@ internal static class CorrectFact
             return null;
         }
         StakeContradiction.Refuse(t, corrected, node);
+        RateContradiction.Refuse(t, corrected, node);
         return correction;
     }
 
@@ -107,5 +110,6 @@ internal static class CorrectFact
         Only(set.Name, "name", FactType.Name);
         Only(set.Use, "use", FactType.Name);
         Only(set.Value, "value", FactType.Identifier);
+        Only(set.Rate, "rate", FactType.ExchangeRate);
     }
 }

@@ -12,7 +12,7 @@ namespace DealLedger.Deals;
 /// right to appoint the board, senior management …): it never counts as a stake, so holdings and owners' totals stay about shares.
 /// <see cref="IndirectStake"/> is a share stated to be held through intermediaries: compared with the chain of stakes, never added to it.
 /// </summary>
-public enum FactType { Stake, Investment, Partnership, BoardSeat, Acquisition, Announcement, Control, IndirectStake, OwnersUndisclosed, Succession, Name, Identifier }
+public enum FactType { Stake, Investment, Partnership, BoardSeat, Acquisition, Announcement, Control, IndirectStake, OwnersUndisclosed, Succession, Name, Identifier, ExchangeRate }
 
 /// <summary>
 /// Why an organization's owners are not known: it is exempt from disclosing them, it is listed (its shareholders are not
@@ -170,6 +170,24 @@ public sealed record OrganizationIdentifier : Fact
     public override IReadOnlyList<string> Organizations => [Subject];
 }
 
+/// <summary>
+/// One unit of <see cref="Base"/> was worth <see cref="Rate"/> units of <see cref="Quote"/> over the valid period (a day's
+/// reference rate, or a period's average): what answers convert amounts by, citing it. It ties no organization.
+/// </summary>
+public sealed record ExchangeRate : Fact
+{
+    public required string Base { get; init; }
+    public required string Quote { get; init; }
+    public required decimal Rate { get; init; }
+
+    public override FactType Type => FactType.ExchangeRate;
+
+    /// <summary>The currency pair, as rates are found by it ("EUR/USD").</summary>
+    public string Pair => Key(Base, Quote);
+
+    public static string Key(string @base, string quote) => $"{@base}/{quote}";
+}
+
 /// <summary>Money the investor put into the investee.</summary>
 public sealed record Investment : Fact
 {
@@ -263,6 +281,11 @@ internal sealed class FactJson : JsonConverter<Fact>
             {
                 Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Subject = Need(f.Subject, "subject"), Scheme = Need(f.Scheme, "scheme"), Value = Need(f.Value, "value"),
             },
+            FactType.ExchangeRate => new ExchangeRate
+            {
+                Id = f.Id, Deal = f.Deal, Valid = f.Valid, Sources = f.Sources, Base = Need(f.Base, "base"), Quote = Need(f.Quote, "quote"),
+                Rate = f.Rate ?? throw new JsonException("an exchange-rate fact without 'rate'"),
+            },
             _ => throw new JsonException($"no kind of fact is '{f.Type}'"),
         };
     }
@@ -288,6 +311,7 @@ internal sealed class FactJson : JsonConverter<Fact>
             Succession x => f with { Predecessor = x.Predecessor, Successor = x.Successor, Form = x.Form },
             OrganizationName n => f with { Subject = n.Subject, Name = n.Name, Use = n.Use },
             OrganizationIdentifier i => f with { Subject = i.Subject, Scheme = i.Scheme, Value = i.Value },
+            ExchangeRate r => f with { Base = r.Base, Quote = r.Quote, Rate = r.Rate },
             _ => throw new JsonException($"no JSON form for {value.GetType().Name}"),
         };
         JsonSerializer.Serialize(writer, f, options);
@@ -350,6 +374,16 @@ internal sealed class FactJson : JsonConverter<Fact>
         [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
         public string? Value { get; init; }
 
+        // Likewise, for facts recorded before exchange rates existed.
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? Base { get; init; }
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? Quote { get; init; }
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public decimal? Rate { get; init; }
+
         // Derived, written as before and never read back (a setter that is not public is not read).
         public (string From, string To)? Direction { get; internal init; }
 
@@ -390,6 +424,9 @@ public sealed record FactAmendment
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Value { get; init; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public decimal? Rate { get; init; }
+
     /// <summary>The fact with the values set that its kind has (a correction names only those: <see cref="CorrectFact"/>).</summary>
     public Fact ApplyTo(Fact fact) => (fact switch
     {
@@ -411,6 +448,7 @@ public sealed record FactAmendment
         Succession x => x with { Form = Form ?? x.Form },
         OrganizationName n => n with { Name = Name ?? n.Name, Use = Use ?? n.Use },
         OrganizationIdentifier i => i with { Value = Value ?? i.Value },
+        ExchangeRate r => r with { Rate = Rate ?? r.Rate },
         _ => fact,
     }) with { Valid = Valid ?? fact.Valid };
 }

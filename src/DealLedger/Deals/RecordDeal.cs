@@ -1,3 +1,4 @@
+using DealLedger.Amounts;
 using DealLedger.Holdings;
 using DealLedger.Importing;
 using DealLedger.Organizations;
@@ -26,6 +27,7 @@ internal static class RecordDeal
         [FactType.Succession] = ["predecessor", "successor", "form"],
         [FactType.Name] = ["subject", "name", "use"],
         [FactType.Identifier] = ["subject", "scheme", "value"],
+        [FactType.ExchangeRate] = ["base", "quote", "rate"],
     };
 
     /// <summary>The deal entry and its facts, checked field by field.</summary>
@@ -45,7 +47,7 @@ internal static class RecordDeal
     public static Fact ReadFact(DocumentNode node, string deal)
     {
         var type = Fields.EnumOf<FactType>((node as MapNode)?.Fields.FirstOrDefault(x => x.Key == "type").Value
-            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement, control, indirect-stake, owners-undisclosed, succession, name, identifier)"));
+            ?? throw node.Missing("type", "a fact needs a 'type' (stake, investment, partnership, board-seat, acquisition, announcement, control, indirect-stake, owners-undisclosed, succession, name, identifier, exchange-rate)"));
         var f = Fields.Of(node, [.. CommonFactFields, .. FactFields[type]]);
         var id = f.Slug("id");
         var valid = LedgerDocument.ReadPeriod(f.Get("valid") ?? throw node.Missing("valid", "the field 'valid' is required (e.g. valid: { from: 2024-02 })"));
@@ -91,6 +93,11 @@ internal static class RecordDeal
             {
                 Id = id, Deal = deal, Valid = valid, Sources = sources, Subject = f.Slug("subject"), Scheme = RegisterOrganization.Scheme(f), Value = f.Text("value"),
             },
+            FactType.ExchangeRate => new ExchangeRate
+            {
+                Id = id, Deal = deal, Valid = valid, Sources = sources,
+                Base = LedgerDocument.ReadCurrency(f, "base"), Quote = LedgerDocument.ReadCurrency(f, "quote"), Rate = LedgerDocument.ReadRate(f, "rate"),
+            },
             _ => new Announcement { Id = id, Deal = deal, Valid = valid, Sources = sources, Parties = f.SlugList("parties", 1), Title = f.Text("title"), Scope = f.OptionalText("scope") },
         };
         if (fact.Sources.All(c => c.Kind == ClaimKind.Denied))
@@ -104,6 +111,10 @@ internal static class RecordDeal
         if (type == FactType.Succession && fact.Valid.To is not null)
         {
             throw f.Get("valid")!.At("to").Error(Succession.NoEnd);
+        }
+        if (fact is ExchangeRate { Base: var b, Quote: var q } && b == q)
+        {
+            throw f.Get("quote")!.Error($"a rate converts one currency into another, not {b} into itself");
         }
         if (fact.Direction is { } d && d.From == d.To)
         {
@@ -144,6 +155,7 @@ internal static class RecordDeal
         }
         t.RequireSources(fact.Sources, node);
         StakeContradiction.Refuse(t, fact, node);
+        RateContradiction.Refuse(t, fact, node);
         return new FactRecorded(fact);
     }
 }

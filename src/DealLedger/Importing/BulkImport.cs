@@ -41,7 +41,7 @@ internal static class BulkImport
     }
 
     /// <summary>Everything the documents name, loaded into the write in a few queries (what it holds already is not loaded again).</summary>
-    public static Task LoadAsync(LedgerTransaction t, IReadOnlyList<LedgerDocument> docs, CancellationToken ct)
+    public static async Task LoadAsync(LedgerTransaction t, IReadOnlyList<LedgerDocument> docs, CancellationToken ct)
     {
         var facts = docs.SelectMany(d => d.Facts.Select(f => f.Value)).ToList();
         var claims = facts.SelectMany(f => f.Sources)
@@ -49,7 +49,7 @@ internal static class BulkImport
             .Concat(docs.SelectMany(d => d.Corrections.SelectMany(x => x.Value.Sources)))
             .Concat(docs.SelectMany(d => d.Retractions.SelectMany(x => x.Value.Sources)))
             .Concat(docs.SelectMany(d => d.Endings.SelectMany(x => x.Value.Sources)));
-        return t.LoadAsync(
+        await t.LoadAsync(
             organizations: docs.SelectMany(d => d.Organizations.Select(o => o.Value.Id).Concat(d.Deals.SelectMany(x => x.Value.Parties)))
                 .Concat(facts.SelectMany(f => f.Organizations)),
             sources: docs.SelectMany(d => d.Sources.Select(s => s.Value.Id)).Concat(claims.Select(x => x.Source)),
@@ -57,5 +57,8 @@ internal static class BulkImport
             facts: docs.SelectMany(d => d.NamedFacts),
             pairs: facts.OfType<Stake>().Select(f => (f.Holder, f.Subject)),
             ct);
+        // The rates of each currency pair a rate recorded or corrected here is of (corrected ones are loaded by now).
+        await t.LoadRatesAsync(facts.OfType<ExchangeRate>().Select(r => r.Pair)
+            .Concat(docs.SelectMany(d => d.Corrections).Select(c => t.Loaded(c.Value.Fact)?.Current).OfType<ExchangeRate>().Select(r => r.Pair)), ct);
     }
 }

@@ -83,12 +83,29 @@ internal sealed record LedgerDocument(
         {
             throw f.Get("value")!.Error("an amount cannot be negative");
         }
-        var currency = f.Text("currency");
+        return new Money(value, ReadCurrency(f, "currency"));
+    }
+
+    /// <summary>An ISO 4217 currency code from a field.</summary>
+    public static string ReadCurrency(Fields f, string field)
+    {
+        var currency = f.Text(field);
         if (!Currencies.IsKnown(currency))
         {
-            throw f.Get("currency")!.Error($"'{Fields.Clip(currency)}' is not an ISO 4217 currency code (e.g. EUR, USD)");
+            throw f.Get(field)!.Error($"'{Fields.Clip(currency)}' is not an ISO 4217 currency code (e.g. EUR, USD)");
         }
-        return new Money(value, currency);
+        return currency;
+    }
+
+    /// <summary>An exchange rate from a field: more than 0.</summary>
+    public static decimal ReadRate(Fields f, string field)
+    {
+        var rate = f.Number(field);
+        if (rate <= 0)
+        {
+            throw f.Get(field)!.Error($"a rate must be more than 0 (got {rate})");
+        }
+        return rate;
     }
 
     public static IReadOnlyList<Claim> ReadClaims(Fields f)

@@ -1,3 +1,4 @@
+using DealLedger.Amounts;
 using DealLedger.Deals;
 using DealLedger.Holdings;
 using DealLedger.Organizations;
@@ -47,6 +48,10 @@ public sealed record Relationship(
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? InheritedFrom { get; init; }
+
+    /// <summary>An investment's or acquisition's amount in the ledger's other currencies (<see cref="Ledger.Currencies"/>), by the rate of its date; null without an amount.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ConvertedAmount>? Converted { get; init; }
 }
 
 /// <summary>
@@ -74,7 +79,8 @@ public static class RelationshipsQuery
     public const int MaxLimit = 1_000;
 
     public static Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
-        ledger.ReadAsync(knownAt, (c, k, token) => LoadAsync(c, ledger.Citations, org, at ?? ledger.Today, k, token), ct);
+        ledger.ReadAsync(knownAt, async (c, k, token) =>
+            (await LoadWithFactsAsync(c, ledger.Citations, org, at ?? ledger.Today, k, token, "organization", new HashSet<string>(StringComparer.Ordinal) { org }, ledger.Currencies)).Answer, ct);
 
     /// <summary>
     /// A page of the organization's ties, in the whole answer's order (what the API and the CLI give).
@@ -98,8 +104,9 @@ public static class RelationshipsQuery
     internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token, string field = "organization") =>
         await LoadWithFactsAsync(c, citations, org, day, k, token, field, new HashSet<string>(StringComparer.Ordinal) { org });
 
+    /// <param name="currencies">The currencies to give amounts in too (<see cref="Relationship.Converted"/>); none for the graph's ties.</param>
     private static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k,
-        CancellationToken token, string field, HashSet<string> followed)
+        CancellationToken token, string field, HashSet<string> followed, IReadOnlyList<string>? currencies = null)
     {
         var o = await OrganizationDirectory.RequireAsync(c, org, token, k, field);
         var facts = (await FactVersions.InvolvingAsync(c, org, k, token)).Where(f => !f.IsRetracted).ToList();
@@ -124,6 +131,8 @@ public static class RelationshipsQuery
         }
         // Names and identifiers are the organization's profile, not ties.
         var own = facts.Where(f => f.Current.Type is FactType.Name or FactType.Identifier).ToList();
+        var amounts = facts.Select(f => Amount(f.Current)).OfType<Money>().Select(m => m.Currency).ToList();
+        var conversions = currencies is { Count: > 0 } && amounts.Count > 0 ? await Conversions.LoadAsync(c, citations, currencies, amounts, k, token) : null;
         foreach (var f in facts.Where(f => f.Current.Type is not (FactType.Stake or FactType.Name or FactType.Identifier)))
         {
             var status = StatusAt(f, day);
@@ -139,9 +148,9 @@ public static class RelationshipsQuery
             result.Add(new Relationship(fact.Id, fact.Type, direction, others, status.Value, null,
                 DateWithPrecision.Of(fact.Valid.From), fact.Valid.OrEarlier, DateWithPrecision.Of(f.EndsOn), confidence, FactWords.Summary(fact, Name),
                 SourceCatalog.CitedBy(f).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
-                f.Basis));
+                f.Basis) { Converted = conversions is not null && Amount(fact) is { } amount ? conversions.Of(amount, fact.Valid.From) : null });
         }
-        result = await FollowSuccessionsAsync(c, citations, org, day, k, token, facts, result, followed);
+        result = await FollowSuccessionsAsync(c, citations, org, day, k, token, facts, result, followed, currencies);
         return (new RelationshipsAnswer(Profile(DatedNames.On(o, own, day)) with { Names = DatedNames.Names(own) }, ValidDate.OfDay(day).ToString(), Instant.Format(k),
             result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ThenBy(r => r.InheritedFrom, StringComparer.Ordinal).ToList()), facts);
     }
@@ -155,7 +164,7 @@ public static class RelationshipsQuery
     /// recorded. Only what the facts say: no tie is made up or rewritten.
     /// </summary>
     private static async Task<List<Relationship>> FollowSuccessionsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k,
-        CancellationToken token, List<FactState> facts, List<Relationship> ties, HashSet<string> followed)
+        CancellationToken token, List<FactState> facts, List<Relationship> ties, HashSet<string> followed, IReadOnlyList<string>? currencies)
     {
         var successions = facts.Where(f => f.Current is Succession).Select(f => (Fact: (Succession)f.Current, Status: StatusAt(f, day)))
             .Where(x => x.Status is not null).ToList();
@@ -172,7 +181,7 @@ public static class RelationshipsQuery
             {
                 continue;
             }
-            var before = (await LoadWithFactsAsync(c, citations, succession.Predecessor, day, k, token, "organization", followed)).Answer;
+            var before = (await LoadWithFactsAsync(c, citations, succession.Predecessor, day, k, token, "organization", followed, currencies)).Answer;
             result.AddRange(before.Relationships
                 .Where(r => Passes(succession, r) && !r.Counterparties.Contains(org))
                 .Select(r => r with
@@ -184,6 +193,14 @@ public static class RelationshipsQuery
         }
         return result;
     }
+
+    /// <summary>An investment's or an acquisition's amount, when stated.</summary>
+    internal static Money? Amount(Fact fact) => fact switch
+    {
+        Investment i => i.Amount,
+        Acquisition a => a.Amount,
+        _ => null,
+    };
 
     /// <summary>Whether a tie of the predecessor passes to the successor: not a succession; not what others hold in it, unless it was only renamed.</summary>
     private static bool Passes(Succession succession, Relationship tie) =>

@@ -89,8 +89,9 @@ public static class ProjectionTables
         // A pair's current facts; with their sequences, so a write finds a pair's newest version in one seek (KeptRows' heads).
         facts.Indexes.Add(new IndexDefinition("ix_fact_versions_pair") { Columns = ["holder", "subject", "sequence"], Predicate = "upper_inf(recorded)" });
         facts.Indexes.Add(new IndexDefinition("ix_fact_versions_orgs") { Columns = ["orgs"], Method = IndexMethod.gin });
-        // Names and identifiers by their organization (subject, no holder): a hub's thousands of facts are not read to find them.
-        facts.Indexes.Add(new IndexDefinition("ix_fact_versions_names") { Columns = ["subject", "type"], Predicate = "holder is null and subject is not null" });
+        // Facts found by what they are about, without a holder: names and identifiers by their organization (a hub's thousands
+        // of facts are not read to find them), rates by their currency pair.
+        facts.Indexes.Add(new IndexDefinition("ix_fact_versions_about") { Columns = ["subject", "type"], Predicate = "holder is null and subject is not null" });
         // The change feed reads what each write changed by its sequence.
         facts.Indexes.Add(new IndexDefinition("ix_fact_versions_sequence") { Columns = ["sequence"] });
         yield return facts;

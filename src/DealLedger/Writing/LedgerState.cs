@@ -69,6 +69,35 @@ internal sealed class LedgerState
     /// <summary>The pairs whose facts' sources must still be loaded: all but those taken as kept whole.</summary>
     public IEnumerable<(string, string)> Unsourced(IEnumerable<(string, string)> pairs) => pairs.Where(p => !SourcedPairs.ContainsKey(p));
 
+    /// <summary>For each currency pair loaded: its rates (ids of current facts).</summary>
+    public Dictionary<string, List<string>> Rates { get; } = new(StringComparer.Ordinal);
+
+    public bool KnowsRates(string pair) => Complete || Rates.ContainsKey(pair);
+
+    public IReadOnlyList<FactState> RatesOf(string pair) => Rates.TryGetValue(pair, out var ids) ? ids.Select(id => Facts[id]!).ToList() : [];
+
+    /// <summary>Loads the current rates of the currency pairs not loaded yet, by the index of facts by what they are about.</summary>
+    public async Task LoadRatesAsync(NpgsqlConnection c, IEnumerable<string> pairs, CancellationToken ct)
+    {
+        var missing = pairs.Where(p => !KnowsRates(p)).Distinct().ToArray();
+        if (missing.Length == 0)
+        {
+            return;
+        }
+        foreach (var pair in missing)
+        {
+            Rates[pair] = [];
+        }
+        var rows = await Sql.ListAsync(c, CurrentFacts($"holder is null and subject = any($1) and type = '{LedgerJson.Word(FactType.ExchangeRate)}' and upper_inf(recorded)"),
+            FactRow, ct, (object)missing);
+        foreach (var (id, _, state) in rows)
+        {
+            var fact = Facts.GetValueOrDefault(id) ?? FactVersions.Read(state!);
+            Facts[id] = fact;
+            Rates[((ExchangeRate)fact.Current).Pair].Add(id);
+        }
+    }
+
     /// <summary>For each pair loaded: its open holding segments.</summary>
     public Dictionary<(string Holder, string Subject), List<OpenSegment>> Segments { get; } = [];
 
@@ -85,6 +114,17 @@ internal sealed class LedgerState
     {
         var isNew = !Facts.TryGetValue(fact.Id, out var known) || known is null;
         Facts[fact.Id] = fact;
+        if (isNew && fact.Current is ExchangeRate rate)
+        {
+            if (Rates.TryGetValue(rate.Pair, out var ids))
+            {
+                ids.Add(fact.Id);
+            }
+            else if (Complete)
+            {
+                Rates[rate.Pair] = [fact.Id];
+            }
+        }
         if (!isNew || fact.Current is not Stake stake)
         {
             return;

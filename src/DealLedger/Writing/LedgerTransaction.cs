@@ -21,6 +21,8 @@ public sealed class LedgerTransaction
     private readonly Dictionary<string, FactState> facts = new(StringComparer.Ordinal);
     // The stake facts of `facts` by pair: a pair's stakes are found without scanning every fact of the write.
     private readonly Dictionary<(string, string), List<FactState>> pairs = [];
+    // The rates of `facts` by currency pair (ids).
+    private readonly Dictionary<string, List<string>> rates = new(StringComparer.Ordinal);
     private readonly LedgerState state;
 
     /// <param name="state">What the ledger holds as far as it is loaded: read from memory; decisions read nothing else.</param>
@@ -104,6 +106,14 @@ public sealed class LedgerTransaction
 
     private void Keep(FactState fact)
     {
+        if (fact.Current is ExchangeRate rate && !facts.ContainsKey(fact.Id))
+        {
+            if (!rates.TryGetValue(rate.Pair, out var ids))
+            {
+                rates[rate.Pair] = ids = [];
+            }
+            ids.Add(fact.Id);
+        }
         if (facts.TryGetValue(fact.Id, out var known) && fact.Current is Stake stake)
         {
             var list = pairs[stake.Pair];
@@ -128,6 +138,13 @@ public sealed class LedgerTransaction
     internal Task LoadAsync(IEnumerable<string> organizations, IEnumerable<string> sources, IEnumerable<string> deals, IEnumerable<string> facts,
         IEnumerable<(string Holder, string Subject)> pairs, CancellationToken ct) =>
         state.Complete ? Task.CompletedTask : state.LoadAsync(Connection, NewReads(), organizations, sources, deals, facts, pairs, ct);
+
+    /// <summary>Loads the current rates of these currency pairs not loaded yet (<see cref="Rates"/>).</summary>
+    internal Task LoadRatesAsync(IEnumerable<string> pairs, CancellationToken ct) =>
+        state.Complete ? Task.CompletedTask : state.LoadRatesAsync(Connection, pairs, ct);
+
+    /// <summary>A fact as loaded before deciding, or null when it is not (unknown, or not named): for choosing what else to load.</summary>
+    internal FactState? Loaded(string id) => facts.GetValueOrDefault(id) ?? state.Facts.GetValueOrDefault(id);
 
     /// <summary>What this write loaded (and the fold moves forward once its events are appended).</summary>
     internal LedgerState State => state;
@@ -160,6 +177,12 @@ public sealed class LedgerTransaction
     /// <summary>The stake facts about a pair, stored and pending (pending ones as this write left them).</summary>
     public IReadOnlyList<FactState> Stakes(string holder, string subject) =>
         state.KnowsPair((holder, subject)) ? WithPending(holder, subject, state.StakesOf((holder, subject))) : throw NotLoaded($"{holder} → {subject}");
+
+    /// <summary>The rates of a currency pair, stored and pending (pending ones as this write left them).</summary>
+    public IReadOnlyList<FactState> Rates(string pair) =>
+        state.KnowsRates(pair)
+            ? [.. rates.GetValueOrDefault(pair)?.Select(id => facts[id]) ?? [], .. state.RatesOf(pair).Where(f => !facts.ContainsKey(f.Id))]
+            : throw NotLoaded(pair);
 
     private IReadOnlyList<FactState> WithPending(string holder, string subject, IReadOnlyList<FactState> stored) =>
         [.. pairs.GetValueOrDefault((holder, subject)) ?? [], .. stored.Where(f => !facts.ContainsKey(f.Id))];

@@ -43,12 +43,16 @@ internal sealed class FactVersionRow(long id, FactState fact, DateTimeOffset rec
     /// <summary>Only stakes are found by pair.</summary>
     public string? Holder => (Fact.Current as Stake)?.Holder;
 
-    /// <summary>A stake's subject; the organization a name or an identifier is of (found by it, without a holder: <see cref="DatedNames"/>).</summary>
+    /// <summary>
+    /// A stake's subject; without a holder, what a fact found by it is about: the organization a name or an identifier is of
+    /// (<see cref="DatedNames"/>), the currency pair of a rate (<see cref="ExchangeRate.Pair"/>).
+    /// </summary>
     public string? Subject => Fact.Current switch
     {
         Stake s => s.Subject,
         OrganizationName n => n.Subject,
         OrganizationIdentifier i => i.Subject,
+        ExchangeRate r => r.Pair,
         _ => null,
     };
 }

@@ -12,4 +12,4 @@ END
 $$;
 
 
-CREATE INDEX ix_fact_versions_names ON dealledger.fact_versions USING btree (subject, type) WHERE (holder is null and subject is not null);
+CREATE INDEX ix_fact_versions_about ON dealledger.fact_versions USING btree (subject, type) WHERE (holder is null and subject is not null);

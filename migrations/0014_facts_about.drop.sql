@@ -1,0 +1,1 @@
+drop index if exists dealledger.ix_fact_versions_about;
