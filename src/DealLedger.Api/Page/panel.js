@@ -110,6 +110,9 @@ export function renderTie(panel, r, answer, from, ctx) {
       row('Until', dateWithPrecision(r.until) ?? 'no end recorded'),
       row('Confidence', r.confidence ?? '—')),
     h('p', { class: 'explanation', text: r.summary }),
+    r.inheritedFrom ? h('p', { class: 'inherited', text: `Inherited: held as the successor of ${ctx.name(r.inheritedFrom)}; the tie's words are its predecessor's.` }) : null,
+    r.wentTo ? h('p', { class: 'went-to', text: `Went to ${r.wentTo.map(ctx.name).join(', ')} by succession.` }) : null,
+    r.converted?.length ? h('ul', { class: 'converted' }, r.converted.map((x) => h('li', { text: x.explanation }))) : null,
     h('h3', { text: `Sources (${r.sources.length})` }), sourcesList(r.sources),
     h('h3', { text: `Basis (${r.basis.length} ${r.basis.length === 1 ? 'event' : 'events'})` }), basisTable(r.basis, ctx));
   panel.dataset.kind = r.type;

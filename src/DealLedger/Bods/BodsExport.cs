@@ -60,12 +60,18 @@ public static class BodsExport
                 .Where(f => !f.IsRetracted && RelationshipsQuery.StatusAt(f, day) is not null).ToList();
             var pairs = holdings.Select(h => (h.Holder, h.Subject)).Concat(ties.Select(f => (((Tie)f.Current).Holder, ((Tie)f.Current).Subject)))
                 .Distinct().OrderBy(p => p.Item1, StringComparer.Ordinal).ThenBy(p => p.Item2, StringComparer.Ordinal).ToList();
+            // Owners not disclosed: relationships whose interested party is not specified, for the reason recorded.
+            var undisclosed = (await FactVersions.OfTypesAsync(c, k, [FactType.OwnersUndisclosed], token))
+                .Where(f => !f.IsRetracted && RelationshipsQuery.StatusAt(f, day) is not null).ToList();
+            var ids = pairs.SelectMany(p => new[] { p.Item1, p.Item2 }).Concat(undisclosed.Select(f => ((OwnersUndisclosed)f.Current).Subject)).Distinct().Order(StringComparer.Ordinal).ToList();
+            // Each organization as named on the day: its legal name, aliases and identifiers then.
+            var dated = await DatedNames.OfAsync(c, ids, k, token);
             var orgs = new Dictionary<string, OrganizationRegistered>(StringComparer.Ordinal);
-            foreach (var id in pairs.SelectMany(p => new[] { p.Item1, p.Item2 }).Distinct().Order(StringComparer.Ordinal))
+            foreach (var id in ids)
             {
-                orgs[id] = await OrganizationDirectory.RequireAsync(c, id, token);
+                orgs[id] = DatedNames.On(await OrganizationDirectory.RequireAsync(c, id, token), dated[id], day);
             }
-            var cited = holdings.SelectMany(h => h.Finding.Sources.Select(x => x.Id)).Concat(ties.SelectMany(SourceCatalog.CitedBy));
+            var cited = holdings.SelectMany(h => h.Finding.Sources.Select(x => x.Id)).Concat(ties.SelectMany(SourceCatalog.CitedBy)).Concat(undisclosed.SelectMany(SourceCatalog.CitedBy));
             var sources = await ledger.Citations.SourcesAsync(c, cited, token);
             var date = Instant.Format(k)[..10];
             var writer = new Writer(date, orgs);
@@ -84,7 +90,11 @@ public static class BodsExport
                 interests += statement["recordDetails"]!["interests"]!.AsArray().Count;
                 statements.Add(statement);
             }
-            var relationships = pairs.Count;
+            foreach (var f in undisclosed.OrderBy(f => f.Id, StringComparer.Ordinal))
+            {
+                statements.Add(writer.Undisclosed(f, sources));
+            }
+            var relationships = pairs.Count + undisclosed.Count;
             if (indirect)
             {
                 var written = Indirect(writer, holdings, day);
@@ -293,6 +303,41 @@ public static class BodsExport
             return Statement($"{RecordOf(holder)}~{RecordOf(subject)}", "relationship", RecordOf(subject), details,
                 SourceOf(cited.Distinct().Where(sources.ContainsKey).Select(id => sources[id]).ToList()), annotations);
         }
+
+        /// <summary>
+        /// Owners not disclosed, as a relationship whose interested party is not specified: BODS's reason (the one the fact
+        /// was read from, when its details begin with it), and the details as its description.
+        /// </summary>
+        public JsonObject Undisclosed(FactState f, IReadOnlyDictionary<string, SourceRegistered> sources)
+        {
+            var u = (OwnersUndisclosed)f.Current;
+            var read = u.Details?.Split(':', 2) is [var code, var rest] && UnspecifiedReasons.Contains(code) ? (Code: code, Text: rest.Trim()) : ((string Code, string Text)?)null;
+            var reason = read?.Code ?? u.Reason switch
+            {
+                UndisclosedReason.Exempt or UndisclosedReason.Listed => "subjectExemptFromDisclosure",
+                UndisclosedReason.NoController => "noBeneficialOwners",
+                UndisclosedReason.RegisterNotPublic => "informationUnknownToPublisher",
+                _ => "unknown",
+            };
+            var party = new JsonObject { ["reason"] = reason };
+            if ((read?.Text ?? u.Details ?? (u.Reason == UndisclosedReason.Listed ? "a listed company" : null)) is { Length: > 0 } description)
+            {
+                party["description"] = description;
+            }
+            // Its dates go on an interest of unknown nature, as any interest's do (an "in force by" date as a note).
+            var interest = new JsonObject { ["type"] = "unknownInterest", ["directOrIndirect"] = "unknown" };
+            var annotations = new JsonArray();
+            Dates(interest, DateWithPrecision.Of(u.Valid.From), DateWithPrecision.Of(f.EndsOn), u.Valid.OrEarlier, 0, annotations);
+            var details = new JsonObject { ["isComponent"] = false, ["subject"] = RecordOf(u.Subject), ["interestedParty"] = party, ["interests"] = new JsonArray(interest) };
+            return Statement(f.Id, "relationship", RecordOf(u.Subject), details,
+                SourceOf(SourceCatalog.CitedBy(f).Distinct().Where(sources.ContainsKey).Select(id => sources[id]).ToList()), annotations);
+        }
+
+        private static readonly HashSet<string> UnspecifiedReasons =
+        [
+            "noBeneficialOwners", "subjectUnableToConfirmOrIdentifyBeneficialOwner", "interestedPartyHasNotProvidedInformation", "subjectExemptFromDisclosure",
+            "interestedPartyExemptFromDisclosure", "unknown", "informationUnknownToPublisher",
+        ];
 
         /// <summary>
         /// An indirect relationship the chains give: an indirect shareholding of the share they give, with the

@@ -123,8 +123,7 @@ internal sealed class BodsTranslation(LedgerTransaction t)
         if (known is not null && mine && LedgerJson.Canonical(known) != LedgerJson.Canonical(BodsParties.Registered(org)))
         {
             d.Maps.Add($"organization {id} (registered before)");
-            d.Unmapped.Add($"details differ from the organization registered for record {s.RecordId} ({Differences(known, BodsParties.Registered(org))}): " +
-                "the ledger registers an organization once, so later changes to its details are not recorded");
+            await NamesChangedAsync(s, d, known, BodsParties.Registered(org), ct);
         }
         else
         {
@@ -143,15 +142,66 @@ internal sealed class BodsTranslation(LedgerTransaction t)
         }
     }
 
-    private static string Differences(Organizations.OrganizationRegistered a, Organizations.OrganizationRegistered b)
+    /// <summary>
+    /// A later statement of a registered record with other details: a new name, new alternate names and changed identifiers
+    /// become name and identifier facts in force by the statement's date (BODS does not date the change), unless the ledger
+    /// already has them so; a kind or country changed is not recorded (an organization is registered once), and says so.
+    /// </summary>
+    private async Task NamesChangedAsync(BodsStatement s, Draft d, Organizations.OrganizationRegistered known, Organizations.OrganizationRegistered now, CancellationToken ct)
     {
-        var diffs = new List<string>();
-        if (a.Name != b.Name) diffs.Add($"name \"{a.Name}\" → \"{b.Name}\"");
-        if (!a.Aliases.SequenceEqual(b.Aliases)) diffs.Add("aliases");
-        if (a.Kind != b.Kind) diffs.Add($"kind {LedgerJson.Word(a.Kind)} → {LedgerJson.Word(b.Kind)}");
-        if (a.Country != b.Country) diffs.Add($"country {a.Country ?? "none"} → {b.Country ?? "none"}");
-        if (LedgerJson.Canonical(a.Identifiers) != LedgerJson.Canonical(b.Identifiers)) diffs.Add("identifiers");
-        return string.Join(", ", diffs);
+        var deal = BodsIds.Deal(s.RecordId);
+        var day = ValidDate.OfDay(s.StatementDate);
+        var facts = (await t.FactsOfDealAsync(deal, [known.Id], ct)).Where(f => !f.IsRetracted).Select(f => f.Current).ToList();
+        var claim = BodsSources.Claim(s, null, null, []);
+        var entries = new JsonArray();
+        void Add(string word, JsonObject fields, string what)
+        {
+            var id = BodsIds.Fact(s.RecordId, word, day.ToString());
+            if (facts.Any(f => f.Id == id))
+            {
+                d.Maps.Add($"{what}: recorded before as fact {id}");
+                return;
+            }
+            fields["id"] = id;
+            fields["subject"] = known.Id;
+            fields["valid"] = new JsonObject { ["by"] = day.ToString() };
+            fields["sources"] = new JsonArray(claim.DeepClone());
+            entries.Add(fields);
+            d.Maps.Add($"{what}: new fact {id}, in force by {day}");
+        }
+        var names = facts.OfType<OrganizationName>().ToList();
+        if (now.Name != known.Name && !names.Any(n => n.Use == NameUse.Legal && n.Name == now.Name))
+        {
+            Add("name", new JsonObject { ["type"] = "name", ["name"] = now.Name, ["use"] = "legal" }, $"name \"{known.Name}\" → \"{now.Name}\"");
+        }
+        foreach (var (alias, i) in now.Aliases.Except(known.Aliases).Where(a => !names.Any(n => n.Name == a)).Select((a, i) => (a, i)))
+        {
+            Add($"alias-{i + 1}", new JsonObject { ["type"] = "name", ["name"] = alias, ["use"] = "alias" }, $"alternate name \"{alias}\"");
+        }
+        var identifiers = facts.OfType<OrganizationIdentifier>().ToList();
+        foreach (var (scheme, value) in now.Identifiers.Where(x => known.Identifiers.GetValueOrDefault(x.Key) != x.Value && !identifiers.Any(i => i.Scheme == x.Key && i.Value == x.Value)))
+        {
+            Add($"identifier-{scheme}", new JsonObject { ["type"] = "identifier", ["scheme"] = scheme, ["value"] = value }, $"identifier {scheme} {value}");
+        }
+        if (entries.Count > 0)
+        {
+            d.Source = BodsSources.Source(s, d.Notes);
+            d.Deals.Add(new JsonObject
+            {
+                ["id"] = deal,
+                ["title"] = Clip($"BODS entity record {s.RecordId}"),
+                ["parties"] = new JsonArray(known.Id),
+                ["facts"] = entries,
+            });
+        }
+        var unrecorded = new List<string>();
+        if (now.Kind != known.Kind) unrecorded.Add($"kind {LedgerJson.Word(known.Kind)} → {LedgerJson.Word(now.Kind)}");
+        if (now.Country != known.Country) unrecorded.Add($"country {known.Country ?? "none"} → {now.Country ?? "none"}");
+        if (unrecorded.Count > 0)
+        {
+            d.Unmapped.Add($"details differ from the organization registered for record {s.RecordId} ({string.Join(", ", unrecorded)}): " +
+                "the ledger registers an organization once, so a change of kind or country is not recorded");
+        }
     }
 
     // ---------------------------------------------------------------- relationships
@@ -166,6 +216,11 @@ internal sealed class BodsTranslation(LedgerTransaction t)
     private async Task RelationshipAsync(BodsStatement s, Draft d, CancellationToken ct)
     {
         var details = s.Details;
+        if (BodsStatement.Get(details, "interestedParty") is { ValueKind: JsonValueKind.Object } unspecified)
+        {
+            await UndisclosedAsync(s, d, unspecified, ct);
+            return;
+        }
         var holder = await RelatedAsync(s, details, "interestedParty", d, ct);
         var subject = await RelatedAsync(s, details, "subject", d, ct);
         var annotations = BodsAnnotations.Of(s);
@@ -485,6 +540,101 @@ internal sealed class BodsTranslation(LedgerTransaction t)
         foreach (var a in annotations)
         {
             d.Unmapped.Add($"annotation at '{a.Pointer}' not kept: nothing of this statement was recorded to carry it");
+        }
+    }
+
+    /// <summary>BODS's reasons an interested party is not specified, as the ledger's reasons owners are not disclosed.</summary>
+    private static readonly Dictionary<string, UndisclosedReason> Reasons = new(StringComparer.Ordinal)
+    {
+        ["noBeneficialOwners"] = UndisclosedReason.NoController,
+        ["subjectExemptFromDisclosure"] = UndisclosedReason.Exempt,
+        ["interestedPartyExemptFromDisclosure"] = UndisclosedReason.Exempt,
+    };
+
+    /// <summary>
+    /// A relationship whose interested party is not specified: the subject's owners are not disclosed, for the reason given
+    /// (an owners-undisclosed fact; its BODS reason and description are its details). Undated, it holds by the statement date;
+    /// a closed record ends it then.
+    /// </summary>
+    private async Task UndisclosedAsync(BodsStatement s, Draft d, JsonElement unspecified, CancellationToken ct)
+    {
+        var annotations = BodsAnnotations.Of(s);
+        if (await RelatedAsync(s, s.Details, "subject", d, ct) is not { } subject)
+        {
+            NotKept(d, annotations);
+            return;
+        }
+        var code = BodsStatement.Text(unspecified, "reason") ?? "unknown";
+        var reason = Reasons.GetValueOrDefault(code, UndisclosedReason.Unknown);
+        var details = Clip(code + (BodsStatement.Text(unspecified, "description") is { } text ? $": {text}" : ""));
+        var deal = BodsIds.Deal(s.RecordId);
+        if (await t.DealAsync(deal, ct) is { } knownDeal && !knownDeal.Parties.SequenceEqual([subject]))
+        {
+            d.Unmapped.Add($"record {s.RecordId} first tied {string.Join(" and ", knownDeal.Parties)}; this statement names {subject} alone: a record's parties cannot change");
+            return;
+        }
+        d.Source = BodsSources.Source(s, d.Notes);
+        var source = BodsIds.Source(s.StatementId);
+        d.RecordedBefore = await t.SourceAsync(source, ct) is { } held && held.ContentHash == (string?)d.Source["contentHash"];
+        var day = ValidDate.OfDay(s.StatementDate);
+        // The dates of its interests (of unknown nature, or any other): the first start, as any interest's is read, and its end.
+        var dated = BodsStatement.List(s.Details, "interests").Select((e, i) =>
+                (Start: Date(e, "startDate", i, annotations, $"interests[{i}]", d, out var by), By: by, End: Date(e, "endDate", i, annotations, $"interests[{i}]", d, out _)))
+            .Where(x => x.Start is not null).OrderBy(x => x.Start!.Value.Start).FirstOrDefault();
+        var start = dated.Start;
+        var id = BodsIds.Fact(s.RecordId, "owners-undisclosed", start?.ToString() ?? "undated");
+        var claim = BodsSources.Claim(s, null, null, annotations);
+        var known = (await t.FactsOfDealAsync(deal, [subject], ct)).FirstOrDefault(f => f.Id == id && !f.IsRetracted);
+        var words = $"owners of {subject} not disclosed ({LedgerJson.Word(reason)}; BODS {code})";
+        if (d.RecordedBefore)
+        {
+            d.Maps.Add($"{words}: recorded before");
+        }
+        else if (known is null)
+        {
+            var valid = start is { } from ? new JsonObject { [dated.By ? "by" : "from"] = from.ToString() } : new JsonObject { ["by"] = day.ToString() };
+            if (dated.End is { } end && !end.CannotFollow(start ?? day))
+            {
+                valid["to"] = end.ToString();
+            }
+            if (start is null)
+            {
+                d.Notes.Add($"no start date; recorded as in force by the statement date ({day})");
+            }
+            d.Deals.Add(new JsonObject
+            {
+                ["id"] = deal,
+                ["title"] = Clip($"BODS relationship record {s.RecordId}"),
+                ["parties"] = new JsonArray(subject),
+                ["facts"] = new JsonArray(new JsonObject
+                {
+                    ["id"] = id, ["type"] = LedgerJson.Word(FactType.OwnersUndisclosed), ["subject"] = subject, ["reason"] = LedgerJson.Word(reason),
+                    ["details"] = details, ["valid"] = valid, ["sources"] = new JsonArray(claim.DeepClone()),
+                }),
+            });
+            d.Maps.Add($"{words}: new fact {id}");
+        }
+        else if (known.Current is OwnersUndisclosed u && u.Reason == reason && u.Details == details)
+        {
+            d.Claims.Add(With(claim, "fact", id));
+            d.Maps.Add($"{words}: confirms fact {id}");
+        }
+        else
+        {
+            d.Corrections.Add(new JsonObject
+            {
+                ["fact"] = id, ["set"] = new JsonObject { ["reason"] = LedgerJson.Word(reason), ["details"] = details },
+                ["reason"] = Clip($"BODS statement {s.StatementId} gives another reason"), ["sources"] = new JsonArray(claim.DeepClone()),
+            });
+            d.Maps.Add($"{words}: corrects fact {id}");
+        }
+        if (s.RecordStatus == "closed" && known is not null && !d.RecordedBefore)
+        {
+            EndWith(known, day, $"BODS record {s.RecordId} closed by statement {s.StatementId}", claim, d, []);
+        }
+        if (!d.CitesSource && d.Maps.Count == 0)
+        {
+            NotKept(d, annotations);
         }
     }
 
