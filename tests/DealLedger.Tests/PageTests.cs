@@ -339,6 +339,37 @@ public sealed class PageTests(PageHost host) : IClassFixture<PageHost>
         s.AssertNothingWentWrong();
     }
 
+    /// <summary>Issue 19: a tie's timeline shows the names its organizations bore and where the holding went by succession.</summary>
+    [Fact]
+    public async Task the_pair_timeline_shows_a_former_name_and_the_succession_of_its_holder()
+    {
+        await ImportAsync("""
+            organizations:
+              - { id: umbra-labs, name: Umbra Labs, kind: company }
+              - { id: penumbra, name: Penumbra, kind: company }
+              - { id: eclipse-holdings, name: Eclipse Holdings, kind: company }
+            sources:
+              - { id: umbra-register, title: Umbra register filing, kind: official-register }
+            deals:
+              - id: umbra-penumbra
+                parties: [umbra-labs, penumbra]
+                facts:
+                  - { id: umbra-penumbra-stake, type: stake, holder: umbra-labs, subject: penumbra, share: { exact: 30 }, valid: { from: 2019-01-01 }, sources: [ { source: umbra-register, claim: stated } ] }
+                  - { id: penumbra-research, type: name, subject: penumbra, name: Penumbra Research, use: legal, valid: { from: 2015-01-01, to: 2021-01-01 }, sources: [ { source: umbra-register, claim: stated } ] }
+                  - { id: umbra-into-eclipse, type: succession, predecessor: umbra-labs, successor: eclipse-holdings, form: merged-into, valid: { from: 2024-03-01 }, sources: [ { source: umbra-register, claim: stated } ] }
+            """);
+        await using var s = await PageSession.OpenAsync(host, "/?at=2024-06-01&pair=umbra-labs,penumbra");
+        var timeline = s.Page.Locator("#timeline");
+        var mark = timeline.Locator(".succession[data-fact='umbra-into-eclipse']");
+        await Expect(mark).ToHaveCountAsync(1);
+        await Expect(mark).ToHaveAttributeAsync("aria-label", new Regex("^From 2024-03-01, Umbra Labs merged into Eclipse Holdings: the stake passed to Eclipse Holdings"));
+        await Expect(timeline.Locator("ul.successions li[data-fact='umbra-into-eclipse']")).ToContainTextAsync("merged into Eclipse Holdings");
+        await Expect(timeline.Locator("ul.names li[data-fact='penumbra-research']")).ToContainTextAsync("“Penumbra Research” (legal name) from 2015-01-01 until 2021-01-01");
+        await s.ScreenshotAsync("timeline-names-and-succession");
+        await s.AssertWcagAsync();
+        s.AssertNothingWentWrong();
+    }
+
     [Fact]
     public async Task on_2024_06_01_the_graph_shows_microsofts_stake_in_mistral_ai_and_selecting_it_shows_the_answer_and_its_evidence()
     {

@@ -198,7 +198,8 @@ export function renderTimeline(section, history, ctx) {
     svg.append(s('g', { class: 'succession', tabindex: 0, role: 'img', 'aria-label': n.explanation, dataset: { fact: n.fact, side: n.side } },
       s('title', { text: n.explanation }),
       s('line', { x1: sx, x2: sx, y1: lanes.valid - 18, y2: lanes.valid + 18, class: 'succession-line' }),
-      s('text', { x: sx + 4, y: lanes.valid - 20, class: 'caption', text: `${n.side} → ${ctx.name(n.successor)}` })));
+      // Below the bar: above it stands the date marker's label.
+      s('text', { x: sx + 4, y: lanes.valid + 30, class: 'caption', text: `${n.side} → ${ctx.name(n.successor)}` })));
   }
 
   // What the ledger said before later writes replaced it: each row as it stood until one write.
@@ -291,8 +292,8 @@ function namesList(names, ctx) {
   const orgs = Object.keys(names);
   return orgs.length
     ? [h('h3', { text: 'Names over time' }), h('ul', { class: 'names' }, orgs.flatMap((org) => names[org].map((n) => h('li', { dataset: { org, fact: n.fact } },
-      `${ctx.name(org)}: “${n.name}” (${n.use === 'legal' ? 'legal name' : 'also known as'}) ${n.startUnknown ? 'by' : 'from'} ${dateWithPrecision(n.from)}`
-      + (n.until ? ` until ${dateWithPrecision(n.until)}` : ''), h('span', { class: 'meta', text: ` (${n.fact})` })))))]
+      `${ctx.name(org)}: “${n.name}” (${n.use === 'legal' ? 'legal name' : 'also known as'}) ${n.startUnknown ? 'by' : 'from'} ${n.from.date}`
+      + (n.until ? ` until ${n.until.date}` : ''), h('span', { class: 'meta', text: ` (${n.fact})` })))))]
     : [];
 }
 

@@ -21,9 +21,7 @@ internal static class RateContradiction
             {
                 continue;
             }
-            var shared = fact.Sources.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source)
-                .Intersect(known.Sources.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source)).FirstOrDefault();
-            if (shared is not null)
+            if (Claim.SharedAsserting(fact.Sources, known.Sources) is { } shared)
             {
                 throw node.Error($"rate '{fact.Id}' ({rate.Pair} {rate.Rate}) contradicts rate '{other.Id}' ({known.Rate}) from the same source '{shared}' over an overlapping period");
             }

@@ -22,9 +22,7 @@ internal static class StakeContradiction
             {
                 continue;
             }
-            var shared = fact.Sources.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source)
-                .Intersect(other.Current.Sources.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source)).FirstOrDefault();
-            if (shared is not null)
+            if (Claim.SharedAsserting(fact.Sources, other.Current.Sources) is { } shared)
             {
                 throw node.Error($"stake '{fact.Id}' ({stake.Share.ToReadable()}) contradicts stake '{other.Id}' ({other.Stake.Share.ToReadable()}) " +
                     $"from the same source '{shared}' over an overlapping period");

@@ -17,7 +17,12 @@ public enum ClaimKind
 }
 
 /// <summary>One source's word on a fact, with an optional note on what exactly it says.</summary>
-public sealed record Claim(string Source, ClaimKind Kind, string? AttributedTo = null, string? Note = null);
+public sealed record Claim(string Source, ClaimKind Kind, string? AttributedTo = null, string? Note = null)
+{
+    /// <summary>A source that asserts both (a denial asserts nothing), or null: what makes two incompatible facts a contradiction (DESIGN §6).</summary>
+    public static string? SharedAsserting(IEnumerable<Claim> a, IEnumerable<Claim> b) =>
+        a.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source).Intersect(b.Where(c => c.Kind != ClaimKind.Denied).Select(c => c.Source)).FirstOrDefault();
+}
 
 /// <summary>How far a fact can be trusted, derived from its claims (DESIGN §3 rule 6), never typed in.</summary>
 public enum Confidence { Confirmed, Reported, Claimed, Disputed, Retracted }
