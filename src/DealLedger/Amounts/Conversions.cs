@@ -54,16 +54,21 @@ internal sealed class Conversions
         return new Conversions(currencies, found.ToLookup(f => ((ExchangeRate)f.Current).Pair, StringComparer.Ordinal), cited);
     }
 
-    /// <summary>The amount in each currency of these conversions but its own.</summary>
-    public IReadOnlyList<ConvertedAmount> Of(Money amount, ValidDate date) =>
-        [.. Currencies.Where(t => t != amount.Currency).Select(t => Convert(amount, date, t))];
+    /// <summary>The amount in each currency of these conversions but its own, by the rate of its date (<paramref name="valid"/>'s start).</summary>
+    public IReadOnlyList<ConvertedAmount> Of(Money amount, ValidPeriod valid) =>
+        [.. Currencies.Where(t => t != amount.Currency).Select(t => Convert(amount, valid.From, valid.OrEarlier, t))];
 
-    private ConvertedAmount Convert(Money amount, ValidDate date, string target)
+    private ConvertedAmount Convert(Money amount, ValidDate date, bool orEarlier, string target)
     {
-        var candidates = rates[ExchangeRate.Key(amount.Currency, target)].Select(f => (Fact: f, Inverse: false))
-            .Concat(rates[ExchangeRate.Key(target, amount.Currency)].Select(f => (Fact: f, Inverse: true)))
+        var pair = rates[ExchangeRate.Key(amount.Currency, target)].Select(f => (Fact: f, Inverse: false))
+            .Concat(rates[ExchangeRate.Key(target, amount.Currency)].Select(f => (Fact: f, Inverse: true))).ToList();
+        // A rate is the rate of the whole date when it is in force to its last day and no later rate of the pair (the next of
+        // a series) starts within it.
+        bool Superseded(FactState f) => pair.Any(o => o.Fact.Id != f.Id && o.Fact.Current.Valid.From.Start > f.Current.Valid.From.Start
+            && o.Fact.Current.Valid.From.Start <= date.LastDay);
+        var candidates = pair
             .Where(x => RelationshipsQuery.StatusAt(x.Fact, date.Start) == TieStatus.InForce)
-            .Select(x => (x.Fact, x.Inverse, Whole: RelationshipsQuery.StatusAt(x.Fact, date.LastDay) == TieStatus.InForce))
+            .Select(x => (x.Fact, x.Inverse, Whole: RelationshipsQuery.StatusAt(x.Fact, date.LastDay) == TieStatus.InForce && !Superseded(x.Fact)))
             .OrderByDescending(x => x.Whole).ThenBy(x => x.Inverse).ThenByDescending(x => x.Fact.Current.Valid.From.Start).ThenBy(x => x.Fact.Id, StringComparer.Ordinal)
             .ToList();
         if (candidates.Count == 0)
@@ -73,10 +78,21 @@ internal sealed class Conversions
         }
         var (fact, inverse, whole) = candidates[0];
         var rate = (ExchangeRate)fact.Current;
-        var value = Math.Round(inverse ? amount.Value / rate.Rate : amount.Value * rate.Rate, 2, MidpointRounding.AwayFromZero);
         var cited = SourceCatalog.CitedBy(fact).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList();
         var by = $"{rate.Pair} {rate.Rate.ToString(CultureInfo.InvariantCulture)} from {rate.Valid.From}" + (inverse ? ", inverted" : "");
-        var when = whole || date.Precision == DatePrecision.Day ? "" : $"; the date is known only to the {LedgerJson.Word(date.Precision)}: the rate of its first day";
+        decimal value;
+        try
+        {
+            value = Math.Round(inverse ? amount.Value / rate.Rate : amount.Value * rate.Rate, 2, MidpointRounding.AwayFromZero);
+        }
+        catch (OverflowException)
+        {
+            // An amount and a rate each within what a decimal holds can multiply past it: no value, never a crash.
+            return new ConvertedAmount(target, null, rate.Pair, rate.Rate, DateWithPrecision.Of(rate.Valid.From), fact.Id,
+                $"Not converted: {amount.ToReadable()} at {by} is too large an amount for the ledger to give in {target}.", cited);
+        }
+        var when = (whole || date.Precision == DatePrecision.Day ? "" : $"; the date is known only to the {LedgerJson.Word(date.Precision)}: the rate of its first day")
+            + (orEarlier ? $"; the date is only known to be {date} or earlier: the rate of {date}" : "");
         return new ConvertedAmount(target, value, rate.Pair, rate.Rate, DateWithPrecision.Of(rate.Valid.From), fact.Id,
             $"{amount.ToReadable()} ≈ {new Money(value, target).ToReadable()} at {by} ({string.Join(", ", cited.Select(s => s.Title))}){when}.", cited);
     }

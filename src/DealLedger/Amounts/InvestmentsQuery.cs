@@ -20,7 +20,12 @@ public sealed record InvestmentLine(string Fact, string Investee, string Investe
 /// over those that may be; <paramref name="Undisclosed"/> investments without an amount and <paramref name="Unconverted"/> ones
 /// without a rate are not counted, so the total is at least what it says.
 /// </summary>
-public sealed record InvestmentTotal(string Currency, decimal Sure, decimal Perhaps, int Counted, int Undisclosed, int Unconverted, string Explanation);
+public sealed record InvestmentTotal(string Currency, decimal Sure, decimal Perhaps, int Counted, int Undisclosed, int Unconverted, string Explanation)
+{
+    /// <summary>Investments not counted because the total could not hold them (amounts near the largest a decimal holds).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public int TooLarge { get; init; }
+}
 
 /// <summary>An organization's investments over a period, as known at an instant, and their totals in the ledger's currencies.</summary>
 public sealed record InvestmentsAnswer(OrganizationProfile Investor, string? From, string? To, string KnownAt, IReadOnlyList<InvestmentLine> Investments, IReadOnlyList<InvestmentTotal> Totals);
@@ -53,7 +58,7 @@ public static class InvestmentsQuery
                 var i = (Investment)x.State.Current;
                 return new InvestmentLine(i.Id, i.Investee, Name(i.Investee), DateWithPrecision.Of(i.Valid.From)!, i.Valid.OrEarlier, x.Within!.Value, i.Amount, i.ReportedEquivalent,
                     i.Instrument, ConfidenceRules.Of(i.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty),
-                    i.Amount is { } amount ? conversions.Of(amount, i.Valid.From) : [],
+                    i.Amount is { } amount ? conversions.Of(amount, i.Valid) : [],
                     SourceCatalog.CitedBy(x.State).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(), FactWords.Summary(i, Name));
             }).ToList();
             var profile = RelationshipsQuery.Profile(o);
@@ -81,7 +86,7 @@ public static class InvestmentsQuery
     private static InvestmentTotal Total(string currency, IReadOnlyList<InvestmentLine> lines)
     {
         decimal sure = 0, perhaps = 0;
-        int counted = 0, undisclosed = 0, unconverted = 0;
+        int counted = 0, undisclosed = 0, unconverted = 0, tooLarge = 0;
         foreach (var line in lines)
         {
             var value = line.Amount is not { } amount ? null
@@ -97,14 +102,21 @@ public static class InvestmentsQuery
             }
             else
             {
-                counted++;
-                if (line.Within == TieStatus.InForce)
+                try
                 {
-                    sure += value.Value;
+                    if (line.Within == TieStatus.InForce)
+                    {
+                        sure += value.Value;
+                    }
+                    else
+                    {
+                        perhaps += value.Value;
+                    }
+                    counted++;
                 }
-                else
+                catch (OverflowException)
                 {
-                    perhaps += value.Value;
+                    tooLarge++;
                 }
             }
         }
@@ -122,6 +134,10 @@ public static class InvestmentsQuery
         {
             words.Add($"{unconverted.ToString(CultureInfo.InvariantCulture)} without a rate into {currency} not counted");
         }
-        return new InvestmentTotal(currency, sure, perhaps, counted, undisclosed, unconverted, string.Join("; ", words) + ".");
+        if (tooLarge > 0)
+        {
+            words.Add($"{tooLarge.ToString(CultureInfo.InvariantCulture)} too large to add up not counted");
+        }
+        return new InvestmentTotal(currency, sure, perhaps, counted, undisclosed, unconverted, string.Join("; ", words) + ".") { TooLarge = tooLarge };
     }
 }

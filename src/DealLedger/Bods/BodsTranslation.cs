@@ -130,6 +130,11 @@ internal sealed class BodsTranslation(LedgerTransaction t)
             // A different record under the same slug is left to the import, which refuses it as a conflict.
             d.Organizations.Add(org);
             d.Maps.Add($"organization {id} ({LedgerJson.Word(BodsParties.Registered(org).Kind)}) \"{org["name"]}\"");
+            // A later statement with the details it was registered with may name it so again after a change of name.
+            if (known is not null && mine && s.RecordStatus != "new")
+            {
+                await NamesChangedAsync(s, d, known, BodsParties.Registered(org), ct);
+            }
         }
         if (s.RecordStatus == "closed")
         {
@@ -151,7 +156,8 @@ internal sealed class BodsTranslation(LedgerTransaction t)
     {
         var deal = BodsIds.Deal(s.RecordId);
         var day = ValidDate.OfDay(s.StatementDate);
-        var facts = (await t.FactsOfDealAsync(deal, [known.Id], ct)).Where(f => !f.IsRetracted).Select(f => f.Current).ToList();
+        var states = (await t.FactsOfDealAsync(deal, [known.Id], ct)).Where(f => !f.IsRetracted).ToList();
+        var facts = states.Select(f => f.Current).ToList();
         var claim = BodsSources.Claim(s, null, null, []);
         var entries = new JsonArray();
         void Add(string word, JsonObject fields, string what)
@@ -170,9 +176,12 @@ internal sealed class BodsTranslation(LedgerTransaction t)
             d.Maps.Add($"{what}: new fact {id}, in force by {day}");
         }
         var names = facts.OfType<OrganizationName>().ToList();
-        if (now.Name != known.Name && !names.Any(n => n.Use == NameUse.Legal && n.Name == now.Name))
+        // The legal name this record's statements give it on the statement's date (the registered one before any): a name
+        // borne before, or the registered one, given again later is a change back, recorded as any other.
+        var current = Organizations.DatedNames.LegalNameOn(known.Name, states.Where(f => f.Current is OrganizationName), day.Start);
+        if (now.Name != current)
         {
-            Add("name", new JsonObject { ["type"] = "name", ["name"] = now.Name, ["use"] = "legal" }, $"name \"{known.Name}\" → \"{now.Name}\"");
+            Add("name", new JsonObject { ["type"] = "name", ["name"] = now.Name, ["use"] = "legal" }, $"name \"{current}\" → \"{now.Name}\"");
         }
         foreach (var (alias, i) in now.Aliases.Except(known.Aliases).Where(a => !names.Any(n => n.Name == a)).Select((a, i) => (a, i)))
         {

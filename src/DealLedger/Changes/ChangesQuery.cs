@@ -37,9 +37,10 @@ public static class ChangesQuery
         "and ($3::text is null or holder = $3 or subject = $3) and ($4::date is null or valid @> $4::date) " +
         "and ($5::text is null or (holder, subject) > ($5, $6::text)) group by holder, subject order by holder, subject limit $7";
 
-    // The ties (facts of every kind but stakes) of which the window recorded a version, with their organizations.
+    // The ties (facts of every kind but stakes, that tie organizations: not exchange rates) of which the window recorded a
+    // version, with their organizations.
     private static readonly string TiesLearned =
-        $"select fact_id, min(orgs) from {Facts} where sequence > $1 and sequence <= $2 and type <> $3 " +
+        $"select fact_id, min(orgs) from {Facts} where sequence > $1 and sequence <= $2 and type <> $3 and cardinality(orgs) > 0 " +
         "and ($4::text is null or orgs @> array[$4]) and ($5::text is null or fact_id > $5) group by fact_id order by fact_id limit $6";
 
     private static async Task<ChangesAnswer> LearnedAsync(Ledger ledger, NpgsqlConnection c, ChangesRequest request, DateTimeOffset to, CancellationToken ct)
@@ -164,13 +165,13 @@ public static class ChangesQuery
         $"select * from (select holder, subject from {Segments} where recorded @> $1::timestamptz and {Moved} " +
         "group by holder, subject order by holder, subject limit $7) a where not (select now from k) order by holder, subject";
 
-    // A batch of the ties known then, in fact id order after the cursor (compared with '' for none, as the pairs' is): the
+    // A batch of the ties known then (facts that tie organizations, not stakes), in fact id order after the cursor (compared with '' for none, as the pairs' is): the
     // open versions by their btree when nothing was recorded after knownAt, else every version known then.
     private static readonly string TiesKnown =
         $"with k as materialized (select {Ledger.NothingRecordedAfter("$2::timestamptz")} now) " +
-        $"select * from (select fact_id, state::text from {Facts} where upper_inf(recorded) and type <> $1 and ($3::text is null or orgs @> array[$3]) " +
+        $"select * from (select fact_id, state::text from {Facts} where upper_inf(recorded) and type <> $1 and cardinality(orgs) > 0 and ($3::text is null or orgs @> array[$3]) " +
         "and fact_id > coalesce($4::text, '') order by fact_id limit $5) o where (select now from k) union all " +
-        $"select * from (select fact_id, state::text from {Facts} where recorded @> $2::timestamptz and type <> $1 and ($3::text is null or orgs @> array[$3]) " +
+        $"select * from (select fact_id, state::text from {Facts} where recorded @> $2::timestamptz and type <> $1 and cardinality(orgs) > 0 and ($3::text is null or orgs @> array[$3]) " +
         "and fact_id > coalesce($4::text, '') order by fact_id limit $5) a where not (select now from k) order by fact_id";
 
     /// <summary>How many ties a world diff reads and parses at a time, until one more than its page can take has moved.</summary>

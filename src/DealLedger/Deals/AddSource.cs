@@ -1,3 +1,4 @@
+using DealLedger.Amounts;
 using DealLedger.Holdings;
 using DealLedger.Importing;
 using DealLedger.Storage;
@@ -32,7 +33,9 @@ internal static class AddSource
         {
             return null;
         }
-        StakeContradiction.Refuse(t, fact.Current with { Sources = [.. fact.Current.Sources, claim.Claim] }, node);
+        var claimed = fact.Current with { Sources = [.. fact.Current.Sources, claim.Claim] };
+        StakeContradiction.Refuse(t, claimed, node);
+        RateContradiction.Refuse(t, claimed, node);
         return claim;
     }
 }

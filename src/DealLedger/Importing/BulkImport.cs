@@ -57,8 +57,9 @@ internal static class BulkImport
             facts: docs.SelectMany(d => d.NamedFacts),
             pairs: facts.OfType<Stake>().Select(f => (f.Holder, f.Subject)),
             ct);
-        // The rates of each currency pair a rate recorded or corrected here is of (corrected ones are loaded by now).
+        // The rates of each currency pair a rate recorded, corrected or given another source here is of (those named are loaded by now).
         await t.LoadRatesAsync(facts.OfType<ExchangeRate>().Select(r => r.Pair)
-            .Concat(docs.SelectMany(d => d.Corrections).Select(c => t.Loaded(c.Value.Fact)?.Current).OfType<ExchangeRate>().Select(r => r.Pair)), ct);
+            .Concat(docs.SelectMany(d => d.Corrections.Select(c => c.Value.Fact).Concat(d.Claims.Select(c => c.Value.Fact)))
+                .Select(id => t.Loaded(id)?.Current).OfType<ExchangeRate>().Select(r => r.Pair)), ct);
     }
 }

@@ -54,6 +54,9 @@ internal static class DatedNames
         inForce.OfType<OrganizationName>().Where(n => n.Use == NameUse.Legal).OrderByDescending(n => n.Valid.From.Start).ThenBy(n => n.Id, StringComparer.Ordinal)
             .FirstOrDefault()?.Name ?? registered;
 
+    /// <summary>The legal name surely in force on the day by these name facts, else <paramref name="registered"/>.</summary>
+    public static string LegalNameOn(string registered, IEnumerable<FactState> facts, DateOnly day) => NameOn(registered, InForce(facts, day));
+
     private static List<Fact> InForce(IEnumerable<FactState> facts, DateOnly day) =>
         facts.Where(f => RelationshipsQuery.StatusAt(f, day) == TieStatus.InForce).Select(f => f.Current).ToList();
 

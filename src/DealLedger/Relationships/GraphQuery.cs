@@ -144,9 +144,10 @@ public static class GraphQuery
             drawn[n.Id] = (1, around);
         }
         var edges = new Dictionary<string, GraphEdge>(StringComparer.Ordinal);
+        // An inherited tie is drawn at its predecessor, whose tie it is (as the whole graph draws it), when that is drawn too.
         foreach (var r in center.Relationships.Where(r => r.Counterparties.Any(drawn.ContainsKey)))
         {
-            edges.TryAdd(r.Fact, Edge(around, r));
+            AddEdge(edges, drawn, around, r);
         }
         var rest = Rest(1, first.Where(n => !drawn.ContainsKey(n.Id)));
 
@@ -176,7 +177,7 @@ public static class GraphQuery
             // Ties among what is drawn: between the neighbours too, not only along the hops.
             foreach (var (from, r) in theirs.Where(t => t.Tie.Counterparties.Any(x => x != t.From && drawn.ContainsKey(x))))
             {
-                edges.TryAdd(r.Fact, Edge(from, r));
+                AddEdge(edges, drawn, from, r);
             }
         }
         return new GraphAnswer(center.At, center.KnownAt, around, request.Hops,
@@ -221,6 +222,22 @@ public static class GraphQuery
         left.GroupBy(n => (n.Tie.Type, n.Tie.Direction))
             .Select(g => new GraphRest(hop, g.Key.Type, g.Key.Direction, g.Count(), g.Key.Type == FactType.Stake ? g.Max(n => n.Tie.Share?.Upper) : null))
             .OrderBy(r => Rank(r.Type)).ThenBy(r => r.Direction).ToList();
+
+    /// <summary>
+    /// Draws a tie as <paramref name="org"/> sees it; an inherited one (<see cref="Relationship.InheritedFrom"/>) between the
+    /// organizations its fact ties — at its predecessor, and only when that is drawn — never as the successor's own.
+    /// </summary>
+    private static void AddEdge(Dictionary<string, GraphEdge> edges, IReadOnlyDictionary<string, (int Hop, string? Via)> drawn, string org, Relationship r)
+    {
+        if (r.InheritedFrom is not { } predecessor)
+        {
+            edges.TryAdd(r.Fact, Edge(org, r));
+        }
+        else if (drawn.ContainsKey(predecessor))
+        {
+            edges.TryAdd(r.Fact, Edge(predecessor, r));
+        }
+    }
 
     /// <summary>A tie as <paramref name="org"/> sees it, drawn the same from either end: directed from its holder, mutual in id order.</summary>
     private static GraphEdge Edge(string org, Relationship r)

@@ -148,7 +148,7 @@ public static class RelationshipsQuery
             result.Add(new Relationship(fact.Id, fact.Type, direction, others, status.Value, null,
                 DateWithPrecision.Of(fact.Valid.From), fact.Valid.OrEarlier, DateWithPrecision.Of(f.EndsOn), confidence, FactWords.Summary(fact, Name),
                 SourceCatalog.CitedBy(f).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
-                f.Basis) { Converted = conversions is not null && Amount(fact) is { } amount ? conversions.Of(amount, fact.Valid.From) : null });
+                f.Basis) { Converted = conversions is not null && Amount(fact) is { } amount ? conversions.Of(amount, fact.Valid) : null });
         }
         result = await FollowSuccessionsAsync(c, citations, org, day, k, token, facts, result, followed, currencies);
         return (new RelationshipsAnswer(Profile(DatedNames.On(o, own, day)) with { Names = DatedNames.Names(own) }, ValidDate.OfDay(day).ToString(), Instant.Format(k),
