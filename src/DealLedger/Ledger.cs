@@ -52,6 +52,9 @@ public sealed class Ledger : IAsyncDisposable
     /// <summary>Organizations' names as this ledger's headline queries read them (a registration never changes once recorded).</summary>
     internal Recent<string, string> Names { get; } = new(100_000, StringComparer.Ordinal);
 
+    /// <summary>Which organizations have names over time, as far as this process has read (<see cref="Organizations.NamedOrganizations"/>).</summary>
+    internal Organizations.NamedOrganizations Named { get; } = new();
+
     /// <summary>The fact versions and open segments this ledger's writes read (they never change once stored).</summary>
     internal Writing.KeptRows Kept { get; } = new();
 

@@ -70,7 +70,7 @@ public sealed class RebuildTests
         // PostgreSQL writes it as text (UTC), its columns in name order, its surrogate id left out.
         var columns = new Dictionary<string, string>
         {
-            ["ledger_position"] = "id, last_recorded_at, last_sequence, projection_version",
+            ["ledger_position"] = "id, last_recorded_at, last_sequence, names_sequence, projection_version",
             ["organizations"] = "data, id, name, recorded_at, sequence",
             ["sources"] = "data, id, recorded_at, sequence",
             ["deals"] = "data, id, recorded_at, sequence",

@@ -67,16 +67,9 @@ internal static class DatedNames
             .Select(x => new DatedName(x.Fact.Id, x.Fact.Name, x.Fact.Use, DateWithPrecision.Of(x.Fact.Valid.From)!, x.Fact.Valid.OrEarlier, DateWithPrecision.Of(x.EndsOn)))
             .ToList() is { Count: > 0 } list ? list : null;
 
-    /// <summary>
-    /// A pair's names on the day, from the registered ones and the pair's name facts as a probe reads them (a JSON array of
-    /// stored fact states, <see cref="HoldingQuery"/>).
-    /// </summary>
-    public static (string Holder, string Subject) On(string holderName, string subjectName, string holder, string subject, string dated, DateOnly day)
-    {
-        var facts = System.Text.Json.JsonDocument.Parse(dated).RootElement.EnumerateArray().Select(e => FactVersions.Read(e.GetRawText()))
-            .Where(f => !f.IsRetracted).ToLookup(f => f.Current.Organizations[0], StringComparer.Ordinal);
-        return (NameOn(holderName, InForce(facts[holder], day)), NameOn(subjectName, InForce(facts[subject], day)));
-    }
+    /// <summary>A pair's names on the day, from the registered ones and their name and identifier facts (<see cref="OfAsync"/>).</summary>
+    public static (string Holder, string Subject) On(string holderName, string subjectName, string holder, string subject, ILookup<string, FactState> facts, DateOnly day) =>
+        (NameOn(holderName, InForce(facts[holder], day)), NameOn(subjectName, InForce(facts[subject], day)));
 
     /// <summary>The organizations' names on the day as known at k (registered ones only, as <see cref="OrganizationDirectory.NamesAsync"/>).</summary>
     public static async Task<Dictionary<string, string>> OnAsync(NpgsqlConnection c, IEnumerable<string> ids, DateOnly day, DateTimeOffset k, CancellationToken ct)
@@ -92,5 +85,33 @@ internal static class DatedNames
             }
         }
         return names;
+    }
+}
+
+/// <summary>
+/// The organizations that have name facts, as a process last read them, and as of which write (the ledger position's
+/// names_sequence). The headline probe reads that sequence with its row; only when it shows a later write than this is
+/// the set read again (one statement), and only a pair with a name fact reads its names: a ledger without names over
+/// time pays one column. A set read after a probe's snapshot is a superset of the one then: it never misses a name.
+/// </summary>
+internal sealed class NamedOrganizations
+{
+    private sealed record Known(long Sequence, HashSet<string> Ids);
+
+    private Known known = new(0, []);
+
+    /// <summary>Whether either organization may have names over time, as of the probe's names sequence.</summary>
+    public async ValueTask<bool> EitherAsync(Func<CancellationToken, ValueTask<NpgsqlConnection>> connect, long sequence, string a, string b, CancellationToken ct)
+    {
+        var now = Volatile.Read(ref known);
+        if (now.Sequence < sequence)
+        {
+            var ids = await Sql.ListAsync(await connect(ct),
+                $"select distinct subject from {ProjectionTables.Of("fact_versions")} where holder is null and subject is not null and type = $1",
+                r => r.GetString(0), ct, LedgerJson.Word(FactType.Name));
+            now = new Known(sequence, ids.ToHashSet(StringComparer.Ordinal));
+            Volatile.Write(ref known, now);
+        }
+        return now.Ids.Contains(a) || now.Ids.Contains(b);
     }
 }

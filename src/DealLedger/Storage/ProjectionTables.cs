@@ -49,6 +49,9 @@ public static class ProjectionTables
         position.AddColumn("last_recorded_at", "timestamptz").NotNull();
         // Which version of the fold built the projections (set by the first write and by a rebuild, never by later writes).
         position.AddColumn<int>("projection_version").NotNull().DefaultValueByExpression("1");
+        // The last write that recorded or amended a name fact (0: none ever): the headline probe reads it with the position, so
+        // a process knows without another statement whether, and since when, names over time may apply (DatedNames).
+        position.AddColumn<long>("names_sequence").NotNull().DefaultValueByExpression("0");
         yield return position;
 
         var organizations = new Table(Name("organizations"));

@@ -46,13 +46,17 @@ internal static class Projections
     }
 
     /// <summary>ledger_position: the last write applied (the feed's high-water mark).</summary>
-    public static Task PositionAsync(NpgsqlConnection c, long sequence, DateTimeOffset recordedAt, CancellationToken ct) =>
-        Sql.ExecAsync(c, PositionSql, ct, sequence, recordedAt, ProjectionTables.Version);
+    public static Task PositionAsync(NpgsqlConnection c, long sequence, DateTimeOffset recordedAt, long namesSequence, CancellationToken ct) =>
+        Sql.ExecAsync(c, PositionSql, ct, sequence, recordedAt, ProjectionTables.Version, namesSequence);
 
-    /// <summary>The statement of <see cref="PositionAsync"/>: $1 the sequence, $2 the recorded instant, $3 the projections' version.</summary>
+    /// <summary>
+    /// The statement of <see cref="PositionAsync"/>: $1 the sequence, $2 the recorded instant, $3 the projections' version, $4 the
+    /// last write of the fold that touched a name fact (0: none; the stored one is kept then).
+    /// </summary>
     public static string PositionSql =>
-        $"insert into {ProjectionTables.Of("ledger_position")} (id, last_sequence, last_recorded_at, projection_version) values (1, $1, $2, $3) " +
-        "on conflict (id) do update set last_sequence = excluded.last_sequence, last_recorded_at = excluded.last_recorded_at";
+        $"insert into {ProjectionTables.Of("ledger_position")} (id, last_sequence, last_recorded_at, projection_version, names_sequence) values (1, $1, $2, $3, $4) " +
+        "on conflict (id) do update set last_sequence = excluded.last_sequence, last_recorded_at = excluded.last_recorded_at, " +
+        $"names_sequence = greatest({ProjectionTables.Of("ledger_position")}.names_sequence, excluded.names_sequence)";
 
     /// <summary>
     /// Why the projections cannot be trusted to be what this code would build, or null: another version

@@ -37,7 +37,8 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
     public List<(long Id, DateTimeOffset At, long Sequence)> ClosedStoredSegments { get; } = [];
 
     /// <summary>The last write applied: ledger_position.</summary>
-    public (long Sequence, DateTimeOffset RecordedAt)? Position { get; private set; }
+    /// <remarks><c>NamesSequence</c>: the last write of the fold that recorded or amended a name fact (0: none).</remarks>
+    public (long Sequence, DateTimeOffset RecordedAt, long NamesSequence)? Position { get; private set; }
 
     public int EventsApplied { get; private set; }
 
@@ -138,7 +139,7 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
             FactVersions.Add(row);
             openFacts[f.Id] = row;
         }
-        Position = (sequence, recordedAt);
+        Position = (sequence, recordedAt, facts.Values.Any(f => f.Current is OrganizationName) ? sequence : Position?.NamesSequence ?? 0);
         EventsApplied += write.Count;
         if (pairWrites is not null)
         {

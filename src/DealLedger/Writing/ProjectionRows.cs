@@ -132,7 +132,7 @@ internal static class ProjectionCopy
         }
         if (fold.Position is { } position)
         {
-            Add(Projections.PositionSql, position.Sequence, position.RecordedAt, ProjectionTables.Version);
+            Add(Projections.PositionSql, position.Sequence, position.RecordedAt, ProjectionTables.Version, position.NamesSequence);
         }
         string Block(string table) =>
             $"with block (last) as ({Sequences.LastOfBlock($"pg_get_serial_sequence('{ProjectionTables.Of(table)}', 'id')")}) ";
@@ -221,7 +221,7 @@ internal static class ProjectionCopy
         }
         if (fold.Position is { } position)
         {
-            await Projections.PositionAsync(c, position.Sequence, position.RecordedAt, ct);
+            await Projections.PositionAsync(c, position.Sequence, position.RecordedAt, position.NamesSequence, ct);
         }
     }
 

@@ -12,4 +12,5 @@ END
 $$;
 
 
+alter table dealledger.ledger_position add column names_sequence bigint NOT NULL DEFAULT 0;
 CREATE INDEX ix_fact_versions_about ON dealledger.fact_versions USING btree (subject, type) WHERE (holder is null and subject is not null);

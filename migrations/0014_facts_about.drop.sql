@@ -1,1 +1,0 @@
-drop index if exists dealledger.ix_fact_versions_about;
