@@ -175,7 +175,7 @@ public sealed class DatabaseRoleTests(ApiHostFixture api, ITestOutputHelper outp
             ["dealledger.deals"] = "SELECT, INSERT",
             ["dealledger.fact_versions"] = "SELECT, INSERT, UPDATE (recorded)",
             ["dealledger.holding_segments"] = "SELECT, INSERT, UPDATE (closed_sequence, recorded)",
-            ["dealledger.ledger_position"] = "SELECT, INSERT, UPDATE (last_recorded_at, last_sequence)",
+            ["dealledger.ledger_position"] = "SELECT, INSERT, UPDATE (last_recorded_at, last_sequence, names_sequence)",
             ["dealledger.mt_doc_deadletterevent"] = "",
             ["dealledger.mt_event_progression"] = "",
             ["dealledger.mt_event_projection_floors"] = "",
