@@ -64,13 +64,9 @@ public static class BodsExport
             var undisclosed = (await FactVersions.OfTypesAsync(c, k, [FactType.OwnersUndisclosed], token))
                 .Where(f => !f.IsRetracted && RelationshipsQuery.StatusAt(f, day) is not null).ToList();
             var ids = pairs.SelectMany(p => new[] { p.Item1, p.Item2 }).Concat(undisclosed.Select(f => ((OwnersUndisclosed)f.Current).Subject)).Distinct().Order(StringComparer.Ordinal).ToList();
-            // Each organization as named on the day: its legal name, aliases and identifiers then.
-            var dated = await DatedNames.OfAsync(c, ids, k, token);
-            var orgs = new Dictionary<string, OrganizationRegistered>(StringComparer.Ordinal);
-            foreach (var id in ids)
-            {
-                orgs[id] = DatedNames.On(await OrganizationDirectory.RequireAsync(c, id, token), dated[id], day);
-            }
+            // Each organization as named on the day: its legal name, aliases and identifiers then. In id order, as written.
+            var named = await DatedNames.RegisteredOnAsync(c, ids, day, k, token);
+            var orgs = ids.ToDictionary(id => id, id => named[id], StringComparer.Ordinal);
             var cited = holdings.SelectMany(h => h.Finding.Sources.Select(x => x.Id)).Concat(ties.SelectMany(SourceCatalog.CitedBy)).Concat(undisclosed.SelectMany(SourceCatalog.CitedBy));
             var sources = await ledger.Citations.SourcesAsync(c, cited, token);
             var date = Instant.Format(k)[..10];

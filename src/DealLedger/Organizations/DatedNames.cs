@@ -71,6 +71,20 @@ internal static class DatedNames
     public static (string Holder, string Subject) On(string holderName, string subjectName, string holder, string subject, ILookup<string, FactState> facts, DateOnly day) =>
         (NameOn(holderName, InForce(facts[holder], day)), NameOn(subjectName, InForce(facts[subject], day)));
 
+    /// <summary>The organizations registered among these ids, each as named on the day as known at k (<see cref="On"/>), in one statement.</summary>
+    public static async Task<Dictionary<string, OrganizationRegistered>> RegisteredOnAsync(NpgsqlConnection c, IEnumerable<string> ids, DateOnly day, DateTimeOffset k,
+        CancellationToken ct)
+    {
+        var rows = await Sql.ListAsync(c,
+            $"select data::text, null::text from {ProjectionTables.Of("organizations")} where id = any($1) union all " +
+            $"select null, state::text from {ProjectionTables.Of("fact_versions")} where holder is null and subject = any($1) and type = any($2) and recorded @> $3::timestamptz",
+            r => (Data: r.IsDBNull(0) ? null : r.GetString(0), State: r.IsDBNull(1) ? null : r.GetString(1)), ct, ids.Distinct().ToArray(), Kinds, k);
+        var dated = rows.Where(r => r.State is not null).Select(r => FactVersions.Read(r.State!)).Where(f => !f.IsRetracted)
+            .ToLookup(f => f.Current.Organizations[0], StringComparer.Ordinal);
+        return rows.Where(r => r.Data is not null).Select(r => OrganizationDirectory.FromStored(r.Data!))
+            .ToDictionary(o => o.Id, o => On(o, dated[o.Id], day), StringComparer.Ordinal);
+    }
+
     /// <summary>
     /// The organizations' names on the day as known at k (registered ones only, as <see cref="OrganizationDirectory.NamesAsync"/>):
     /// the registrations and the name facts in one statement, so answers that name many organizations (a neighbourhood's) pay

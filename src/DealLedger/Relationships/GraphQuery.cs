@@ -256,11 +256,7 @@ public static class GraphQuery
         CancellationToken ct)
     {
         var list = wanted.ToList();
-        var ids = list.Select(w => w.Id).ToArray();
-        var dated = await DatedNames.OfAsync(c, ids, k, ct);
-        var stored = (await Sql.ListAsync(c, $"select data::text from {ProjectionTables.Of("organizations")} where id = any($1)",
-                r => OrganizationDirectory.FromStored(r.GetString(0)), ct, (object)ids))
-            .ToDictionary(o => o.Id, o => DatedNames.On(o, dated[o.Id], day), StringComparer.Ordinal);
+        var stored = await DatedNames.RegisteredOnAsync(c, list.Select(w => w.Id), day, k, ct);
         return list.Where(w => stored.ContainsKey(w.Id))
             .Select(w => (Organization: stored[w.Id], w.Hop, w.Via))
             .Select(x => new GraphOrganization(x.Organization.Id, x.Organization.Name, x.Organization.Aliases, x.Organization.Kind,
