@@ -35,6 +35,10 @@ public static class Writing
             .WithSummary("Retract a fact: { reason, sources }; If-Match: the fact's ETag").Accepts<object>("application/json");
         writer.MapPost("/facts/{fact}/endings", (HttpContext h, Ledger l, string fact, CancellationToken ct) => Amend(h, l, DocumentSection.Endings, fact, ct))
             .WithSummary("End a relationship: { on, reason?, sources }; If-Match: the fact's ETag").Accepts<object>("application/json");
+        writer.MapPost("/organizations/{org}/merge", (HttpContext h, Ledger l, string org, CancellationToken ct) => Merge(h, l, DocumentSection.Merges, org, ct))
+            .WithSummary("Merge a duplicate record into the organization it is the same as: { into, reason }; answers read it as that organization from now on").Accepts<object>("application/json");
+        writer.MapPost("/organizations/{org}/unmerge", (HttpContext h, Ledger l, string org, CancellationToken ct) => Merge(h, l, DocumentSection.Unmerges, org, ct))
+            .WithSummary("Undo a merge of a duplicate record: { reason, into? }; answers read the two records apart again from now on").Accepts<object>("application/json");
         writer.MapPost("/import", async Task<IResult> (HttpContext h, Ledger l, string? format, CancellationToken ct) =>
             {
                 var bods = BodsImport.IsBods(format);
@@ -64,6 +68,14 @@ public static class Writing
     {
         var text = await BodyAsync(h, MaxEntryBytes, ct);
         var report = await ledger.ImportEntryAsync(section, EntryName, text, new WriteRequest(ApiKeyAuthentication.WriterOf(h)), ct);
+        return report.EventsAppended > 0 ? TypedResults.Created((string?)null, report) : TypedResults.Ok(report);
+    }
+
+    private static async Task<Results<Created<ImportReport>, Ok<ImportReport>>> Merge(HttpContext h, Ledger ledger, DocumentSection section, string org, CancellationToken ct)
+    {
+        var text = await BodyAsync(h, MaxEntryBytes, ct);
+        var report = await ledger.ImportEntryAsync(section, EntryName, text, new WriteRequest(ApiKeyAuthentication.WriterOf(h)), ct,
+            new Dictionary<string, string> { ["duplicate"] = org });
         return report.EventsAppended > 0 ? TypedResults.Created((string?)null, report) : TypedResults.Ok(report);
     }
 

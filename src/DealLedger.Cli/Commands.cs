@@ -230,6 +230,18 @@ public static class Commands
             return 0;
         });
 
+        // Merges are entries of a document's `merges` and `unmerges` sections, written on their own as HTTP writes them.
+        var duplicate = new Argument<string>("duplicate") { Description = "Organization id of the duplicate record (e.g. mistral-ai-sas)" };
+        var into = new Option<string?>("--into") { Description = "The organization the duplicate is the same as (its record is the one answers keep)" };
+        var reason = new Option<string?>("--reason") { Description = "Why (recorded with the merge, with who ran it)" };
+        string Entry(ParseResult p) => LedgerJson.Serialize(new[] { ("duplicate", p.GetValue(duplicate)), ("into", p.GetValue(into)), ("reason", p.GetValue(reason)) }
+            .Where(x => x.Item2 is not null).ToDictionary(x => x.Item1, x => x.Item2));
+        var merge = new Command("merge", "Record that DUPLICATE is the same organization as --into: from now on answers read its record as that one (as known before, two)")
+            { duplicate, into, reason, Json };
+        Answers(merge, o, (l, p, ct) => l.ImportEntryAsync(DocumentSection.Merges, "merge", Entry(p), new WriteRequest(), ct), Render.Import);
+        var unmerge = new Command("unmerge", "Undo the merge of DUPLICATE: from now on answers read the two records apart again") { duplicate, into, reason, Json };
+        Answers(unmerge, o, (l, p, ct) => l.ImportEntryAsync(DocumentSection.Unmerges, "unmerge", Entry(p), new WriteRequest(), ct), Render.Import);
+
         var keyName = new Option<string>("--name") { Description = "The key's name: what its writes are recorded under (key:NAME)", Required = true };
         var role = new Option<string>("--role") { Description = "reader, writer or admin", Required = true };
         var createKey = new Command("create", "Create an API key and print its secret (shown only this once)") { keyName, role, Json };
@@ -241,7 +253,7 @@ public static class Commands
         Answers(listKeys, o, (l, _, ct) => l.KeysAsync(ct), Render.Keys);
         var keys = new Command("keys", "API keys for the HTTP API, with roles reader, writer, admin") { createKey, revokeKey, listKeys };
 
-        foreach (var c in new[] { holding, history, changes, relationships, owners, investments, holdings, graph, organizations, import, seed, events, migrate, keys }.Concat(AuditCommands.Build(o)).Concat(ReplayCommands.Build(o)))
+        foreach (var c in new[] { holding, history, changes, relationships, owners, investments, holdings, graph, organizations, import, seed, merge, unmerge, events, migrate, keys }.Concat(AuditCommands.Build(o)).Concat(ReplayCommands.Build(o)))
         {
             root.Subcommands.Add(c);
         }

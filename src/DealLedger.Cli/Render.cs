@@ -43,6 +43,10 @@ internal static class Render
             s.AppendLine($"  disputed:   {alt.Share.ToReadable()} per fact {alt.Fact} ({string.Join(", ", alt.Sources)})");
         }
         s.AppendLine($"  why:        {a.Explanation}");
+        foreach (var m in a.Merges ?? [])
+        {
+            s.AppendLine($"  merged:     {m.Explanation}");
+        }
         Sources(s, a.Sources);
         Basis(s, a.Basis);
         return s.ToString().TrimEnd();

@@ -141,7 +141,7 @@ public sealed class Ledger : IAsyncDisposable
         await using var connection = await Database.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         // The write lock is taken by the write's first round trip, with its first reads (LedgerTransaction.NewReads).
-        var write = new LedgerTransaction(connection, new LedgerState { Kept = Kept, Citations = Citations });
+        var write = new LedgerTransaction(connection, new LedgerState { Kept = Kept, Citations = Citations }) { Writer = writer ?? Writer };
         await decide(write, ct);
         await write.LockedAsync(ct);
         LedgerTelemetry.Decide.Record(LedgerTelemetry.Since(started));

@@ -38,6 +38,8 @@ public sealed class LogReplay
             case OrganizationRegistered o: organizations[o.Id] = o; break;
             case SourceRegistered s: sources[s.Id] = s; break;
             case DealRecorded: break;
+            // An in-memory replay of holdings by pair, as recorded: merges are read by the projections' answers only.
+            case OrganizationsMerged or OrganizationMergeUndone: break;
             default:
                 var id = FactState.FactIdOf(e.Data)!;
                 facts[id] = FactState.Next(facts.GetValueOrDefault(id), e.Data, e.Ref);

@@ -27,7 +27,7 @@ public static class Rebuild
     /// <summary>What `rebuild NAME` accepts, and the tables each name covers.</summary>
     public static readonly IReadOnlyDictionary<string, string[]> Names = new Dictionary<string, string[]>
     {
-        ["organizations"] = ["organizations"],
+        ["organizations"] = ["organizations", "organization_merges"],
         ["sources"] = ["sources"],
         ["deals"] = ["deals"],
         ["facts"] = ["fact_versions"],

@@ -151,7 +151,9 @@ internal static class RecordDeal
         }
         foreach (var org in fact.Organizations)
         {
-            t.RequireOrganization(org, node.Find(org, "holder", "subject", "investor", "investee", "acquirer", "target", "parties", "predecessor", "successor"));
+            var where = node.Find(org, "holder", "subject", "investor", "investee", "acquirer", "target", "parties", "predecessor", "successor");
+            t.RequireOrganization(org, where);
+            t.RequireUnmerged(org, where);
         }
         t.RequireSources(fact.Sources, node);
         StakeContradiction.Refuse(t, fact, node);

@@ -57,6 +57,10 @@ public sealed record HoldingAnswer(
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<ShareClaim>? Alternatives { get; init; }
 
+    /// <summary>The merges of duplicate records this answer reads (as known at knownAt): the holding is the survivors'.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Organizations.MergeNote>? Merges { get; init; }
+
     public static HoldingAnswer From(string holder, string subject, DateOnly at, DateTimeOffset knownAt, HoldingFinding f) =>
         new(holder, subject, ValidDate.OfDay(at).ToString(), Instant.Format(knownAt), f.Status, f.Share, f.Since, f.Until,
             f.Confidence, f.Sources, f.Basis, f.Explanation) { Alternatives = f.Alternatives };

@@ -52,10 +52,25 @@ public static class HoldingQuery
             {
                 await PairNamesAsync(await connect(token), holder, subject, token);
             }
-            // Names the facts give the pair (rarely any): each as borne on the day, as known at k.
-            var dated = row.NamesSequence > 0 && await ledger.Named.EitherAsync(connect, row.NamesSequence, holder, subject, token)
-                ? await DatedNames.OfAsync(await connect(token), [holder, subject], k, token)
-                : null;
+            // Names the facts give the pair, and merges of its records (rarely any): names as borne on the day, both as known at k.
+            var (isNamed, isMerged) = row.NamesSequence > 0 ? await ledger.Named.EitherAsync(connect, row.NamesSequence, holder, subject, token) : (false, false);
+            IReadOnlyList<MergeNote>? merges = null;
+            if (isMerged)
+            {
+                var known = await OrganizationMerges.AsKnownAsync(await connect(token), k, token);
+                merges = known.Behind(holder, subject);
+                var (h, s) = (known.Survivor(holder), known.Survivor(subject));
+                if (h == s)
+                {
+                    throw LedgerException.Invalid($"'{holder}' and '{subject}' are records of one organization: {merges[0].Explanation}");
+                }
+                if ((h, s) != (holder, subject))
+                {
+                    // The holdings of merged records are kept under their survivors: the answer is theirs, asked as known at k.
+                    return await ledger.HoldingAsync(h, s, day, k, token) with { Holder = holder, Subject = subject };
+                }
+            }
+            var dated = isNamed ? await DatedNames.OfAsync(await connect(token), [holder, subject], k, token) : null;
             if (dated is not null)
             {
                 (holderName, subjectName) = DatedNames.On(holderName!, subjectName!, holder, subject, dated, day);
@@ -76,7 +91,7 @@ public static class HoldingQuery
                 // and was recorded before any read that saw it); for an earlier instant, read as of it.
                 finding = knownAt is null ? Unknown(holderName, subjectName, k) : await UnknownAsync(await connect(token), holder, subject, k, dated, day, token);
             }
-            return HoldingAnswer.From(holder, subject, day, k, finding);
+            return HoldingAnswer.From(holder, subject, day, k, finding) with { Merges = merges is { Count: > 0 } ? merges : null };
         }, ct);
     }
 
@@ -260,6 +275,10 @@ public sealed record SupersededVersion(string? From, string? To, HoldingStatus S
 
 public sealed record HoldingHistory(string Holder, string Subject, string KnownAt, IReadOnlyList<HoldingPeriod> Periods)
 {
+    /// <summary>The merges of duplicate records this answer reads (as known at knownAt; null: none): it is the survivor's.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Organizations.MergeNote>? Merges { get; init; }
+
     /// <summary>
     /// Successions of the holder or the subject recorded by knownAt (null when none): from their dates the pair's side went
     /// to a successor. The periods stay as recorded; these say where the holding went.
@@ -281,6 +300,21 @@ public static class HoldingHistoryQuery
         ledger.ReadAsync(knownAt, async (c, k, token) =>
         {
             await HoldingQuery.PairNamesAsync(c, holder, subject, token);
+            var merges = await Organizations.OrganizationMerges.AsKnownAsync(c, k, token);
+            var notes = merges.Behind(holder, subject);
+            if (notes.Count > 0)
+            {
+                var (h, s) = (merges.Survivor(holder), merges.Survivor(subject));
+                if (h == s)
+                {
+                    throw LedgerException.Invalid($"'{holder}' and '{subject}' are records of one organization: {notes[0].Explanation}");
+                }
+                if ((h, s) != (holder, subject))
+                {
+                    // The history of merged records is their survivors', kept under them from the merge on.
+                    return await ledger.HistoryAsync(h, s, k, token) with { Holder = holder, Subject = subject };
+                }
+            }
             var table = ProjectionTables.Of("holding_segments");
             var stored = await Sql.ListAsync(c,
                 $"select lower(valid), upper(valid), finding::text from {table} where {HoldingQuery.OfPair("$1", "$2")} and recorded @> $3::timestamptz order by lower(valid) nulls first",
@@ -320,6 +354,7 @@ public static class HoldingHistoryQuery
             {
                 Successions = successions.Count == 0 ? null : successions,
                 Names = names.Count == 0 ? null : names,
+                Merges = notes.Count == 0 ? null : notes,
             };
         }, ct);
 

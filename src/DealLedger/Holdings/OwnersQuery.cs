@@ -22,7 +22,12 @@ public sealed record OwnedTotal(decimal Min, decimal Max, string Explanation)
     }
 }
 
-public sealed record OwnersAnswer(string Subject, string At, string KnownAt, IReadOnlyList<Owner> Owners, OwnedTotal Total);
+public sealed record OwnersAnswer(string Subject, string At, string KnownAt, IReadOnlyList<Owner> Owners, OwnedTotal Total)
+{
+    /// <summary>The merges of duplicate records this answer reads (as known at knownAt; null: none): it is the survivor's.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Organizations.MergeNote>? Merges { get; init; }
+}
 
 /// <summary>Who held stakes in an organization at a date, and the bounds of what they held together (DESIGN §5).</summary>
 public static class OwnersQuery
@@ -33,10 +38,15 @@ public static class OwnersQuery
     internal static async Task<OwnersAnswer> LoadAsync(Npgsql.NpgsqlConnection c, Citations citations, string subject, DateOnly day, DateTimeOffset k, CancellationToken token)
     {
         await OrganizationDirectory.RequireAsync(c, subject, token, k);
+        var (asked, merges) = (subject, await OrganizationMerges.AsKnownAsync(c, k, token));
+        subject = merges.Survivor(subject);
         var rows = await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Subject, subject, k, day, token);
         var names = await DatedNames.OnAsync(c, rows.Select(r => r.Holder), day, k, token);
         var owners = rows.Select(r => new Owner(r.Holder, names.GetValueOrDefault(r.Holder, r.Holder), r.Finding.Status, r.Finding.Share,
             r.Finding.Since, r.Finding.Confidence, r.Finding.Sources)).ToList();
-        return new OwnersAnswer(subject, ValidDate.OfDay(day).ToString(), Instant.Format(k), owners, OwnedTotal.Of(owners.Select(o => (o.Status, o.Share)).ToList()));
+        return new OwnersAnswer(asked, ValidDate.OfDay(day).ToString(), Instant.Format(k), owners, OwnedTotal.Of(owners.Select(o => (o.Status, o.Share)).ToList()))
+        {
+            Merges = merges.Behind(asked) is { Count: > 0 } notes ? notes : null,
+        };
     }
 }

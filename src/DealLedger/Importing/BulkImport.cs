@@ -50,7 +50,8 @@ internal static class BulkImport
             .Concat(docs.SelectMany(d => d.Retractions.SelectMany(x => x.Value.Sources)))
             .Concat(docs.SelectMany(d => d.Endings.SelectMany(x => x.Value.Sources)));
         await t.LoadAsync(
-            organizations: docs.SelectMany(d => d.Organizations.Select(o => o.Value.Id).Concat(d.Deals.SelectMany(x => x.Value.Parties)))
+            organizations: docs.SelectMany(d => d.Organizations.Select(o => o.Value.Id).Concat(d.Deals.SelectMany(x => x.Value.Parties))
+                    .Concat(d.Merges.SelectMany(m => new[] { m.Value.Duplicate, m.Value.Into })).Concat(d.Unmerges.Select(u => u.Value.Duplicate)))
                 .Concat(facts.SelectMany(f => f.Organizations)),
             sources: docs.SelectMany(d => d.Sources.Select(s => s.Value.Id)).Concat(claims.Select(x => x.Source)),
             deals: docs.SelectMany(d => d.Deals.Select(x => x.Value.Id)),

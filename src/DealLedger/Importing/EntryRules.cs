@@ -19,6 +19,15 @@ internal static class EntryRules
         }
     }
 
+    /// <summary>A new fact names organizations by the records answers read: not one merged into another (its facts are the survivor's).</summary>
+    public static void RequireUnmerged(this LedgerTransaction t, string id, DocumentNode node)
+    {
+        if (t.MergedInto(id) is { } into)
+        {
+            throw node.Error($"'{id}' is merged into '{into}' (the same organization): record the fact of '{into}', or undo the merge first");
+        }
+    }
+
     public static void RequireSource(this LedgerTransaction t, string id, DocumentNode node)
     {
         if (t.Source(id) is null)

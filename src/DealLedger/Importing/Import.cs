@@ -16,7 +16,7 @@ public sealed record ImportReport(int Documents, int EventsAppended, long? LastS
 public sealed record DocumentOutcome(IReadOnlyDictionary<string, int> Recorded, IReadOnlyDictionary<string, int> Known);
 
 /// <summary>The sections of a ledger document; each entry of one can also be written on its own.</summary>
-public enum DocumentSection { Organizations, Sources, Deals, Claims, Corrections, Retractions, Endings }
+public enum DocumentSection { Organizations, Sources, Deals, Claims, Corrections, Retractions, Endings, Merges, Unmerges }
 
 /// <summary>Who asks for a write (stored with its events), and the fact versions it read (If-Match): another writer's change in between is a conflict.</summary>
 public sealed record WriteRequest(string? Writer = null, IReadOnlyDictionary<string, int>? ExpectedFactVersions = null)
@@ -284,6 +284,15 @@ public static class Import
         foreach (var (ending, node) in doc.Endings)
         {
             Record(t, tally, "endings", EndFact.Decide(ending, node, t));
+        }
+        // Last: a document may register the records it merges, or amend facts before the merge moves them.
+        foreach (var (merge, node) in doc.Merges)
+        {
+            Record(t, tally, "merges", MergeOrganizations.Decide(merge, node, t));
+        }
+        foreach (var (undo, node) in doc.Unmerges)
+        {
+            Record(t, tally, "unmerges", UndoMerge.Decide(undo, node, t));
         }
     }
 

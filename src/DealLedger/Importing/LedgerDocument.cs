@@ -21,7 +21,9 @@ internal sealed record LedgerDocument(
     IReadOnlyList<Located<SourceAddedToFact>> Claims,
     IReadOnlyList<Located<FactCorrected>> Corrections,
     IReadOnlyList<Located<FactRetracted>> Retractions,
-    IReadOnlyList<Located<FactEnded>> Endings)
+    IReadOnlyList<Located<FactEnded>> Endings,
+    IReadOnlyList<Located<OrganizationsMerged>> Merges,
+    IReadOnlyList<Located<OrganizationMergeUndone>> Unmerges)
 {
     /// <summary>The facts this document records or amends (claims, corrections, retractions, endings), by id.</summary>
     public IEnumerable<string> NamedFacts =>
@@ -34,7 +36,7 @@ internal sealed record LedgerDocument(
         {
             throw LedgerException.Invalid($"{root.File}: the document is empty");
         }
-        var top = Fields.Of(root, "organizations", "sources", "deals", "claims", "corrections", "retractions", "endings");
+        var top = Fields.Of(root, "organizations", "sources", "deals", "claims", "corrections", "retractions", "endings", "merges", "unmerges");
         var deals = new List<Located<DealRecorded>>();
         var facts = new List<Located<Fact>>();
         foreach (var node in top.List("deals"))
@@ -51,7 +53,9 @@ internal sealed record LedgerDocument(
             top.List("claims").Select(n => new Located<SourceAddedToFact>(AddSource.Read(n), n)).ToList(),
             top.List("corrections").Select(n => new Located<FactCorrected>(CorrectFact.Read(n), n)).ToList(),
             top.List("retractions").Select(n => new Located<FactRetracted>(RetractFact.Read(n), n)).ToList(),
-            top.List("endings").Select(n => new Located<FactEnded>(EndFact.Read(n), n)).ToList());
+            top.List("endings").Select(n => new Located<FactEnded>(EndFact.Read(n), n)).ToList(),
+            top.List("merges").Select(n => new Located<OrganizationsMerged>(MergeOrganizations.Read(n), n)).ToList(),
+            top.List("unmerges").Select(n => new Located<OrganizationMergeUndone>(UndoMerge.Read(n), n)).ToList());
     }
 
     // The readers every entry shares; each entry's own fields are read by its write (RegisterOrganization.Read, RecordDeal.Read, …).

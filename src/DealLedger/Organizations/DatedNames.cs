@@ -117,22 +117,27 @@ internal static class DatedNames
 /// </summary>
 internal sealed class NamedOrganizations
 {
-    private sealed record Known(long Sequence, HashSet<string> Ids);
+    private sealed record Known(long Sequence, HashSet<string> Ids, HashSet<string> Merged);
 
-    private Known known = new(0, []);
+    private Known known = new(0, [], []);
 
-    /// <summary>Whether either organization may have names over time, as of the probe's names sequence.</summary>
-    public async ValueTask<bool> EitherAsync(Func<CancellationToken, ValueTask<NpgsqlConnection>> connect, long sequence, string a, string b, CancellationToken ct)
+    /// <summary>
+    /// Whether either organization may have names over time, and whether either is in a merge (ever recorded: as known at an
+    /// earlier instant it may be in force), as of the probe's names sequence (which merges move too).
+    /// </summary>
+    public async ValueTask<(bool Named, bool Merged)> EitherAsync(Func<CancellationToken, ValueTask<NpgsqlConnection>> connect, long sequence, string a, string b, CancellationToken ct)
     {
         var now = Volatile.Read(ref known);
         if (now.Sequence < sequence)
         {
             var ids = await Sql.ListAsync(await connect(ct),
-                $"select distinct subject from {ProjectionTables.Of("fact_versions")} where holder is null and subject is not null and type = $1",
-                r => r.GetString(0), ct, LedgerJson.Word(FactType.Name));
-            now = new Known(sequence, ids.ToHashSet(StringComparer.Ordinal));
+                $"select distinct subject, false from {ProjectionTables.Of("fact_versions")} where holder is null and subject is not null and type = $1 " +
+                $"union select duplicate, true from {ProjectionTables.Of("organization_merges")} union select merged_into, true from {ProjectionTables.Of("organization_merges")}",
+                r => (Id: r.GetString(0), Merged: r.GetBoolean(1)), ct, LedgerJson.Word(FactType.Name));
+            now = new Known(sequence, ids.Where(x => !x.Merged).Select(x => x.Id).ToHashSet(StringComparer.Ordinal),
+                ids.Where(x => x.Merged).Select(x => x.Id).ToHashSet(StringComparer.Ordinal));
             Volatile.Write(ref known, now);
         }
-        return now.Ids.Contains(a) || now.Ids.Contains(b);
+        return (now.Ids.Contains(a) || now.Ids.Contains(b), now.Merged.Contains(a) || now.Merged.Contains(b));
     }
 }

@@ -72,6 +72,10 @@ public sealed record LookThroughAnswer(
 {
     /// <summary>The organizations reached (the one asked about among them) whose owners are recorded as not disclosed, and why: where chains stop.</summary>
     public IReadOnlyList<UndisclosedAlong> Undisclosed { get; init; } = [];
+
+    /// <summary>The merges of duplicate records this answer reads (as known at knownAt; null: none): it is the survivor's.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Organizations.MergeNote>? Merges { get; init; }
 }
 
 /// <summary>An organization on the chains whose owners are not disclosed, with each statement saying so (<see cref="OwnersUndisclosed"/>).</summary>
@@ -139,9 +143,16 @@ public static class LookThroughQuery
         ledger.ReadAsync(knownAt, (c, k, token) => AnswerAsync(c, ledger.Citations, org, at ?? ledger.Today, k, request, towardEnd: false, token), ct);
 
     private static async Task<LookThroughAnswer> AnswerAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, LookThroughRequest request,
-        bool towardEnd, CancellationToken ct)
+        bool towardEnd, CancellationToken ct, bool resolved = false)
     {
         await OrganizationDirectory.RequireAsync(c, QueryArguments.Id(org, "organization"), ct, k);
+        // A merged record's chains are its survivor's (the holdings are kept under it).
+        var merges = resolved ? KnownMerges.None : await OrganizationMerges.AsKnownAsync(c, k, ct);
+        if (merges.Behind(org).Count > 0 && merges.Survivor(org) is var survivor)
+        {
+            var answer = await AnswerAsync(c, citations, survivor, day, k, request, towardEnd, ct, resolved: true);
+            return answer with { Merges = merges.Behind(org) };
+        }
         // Level by level, one statement a level: owners of the organizations reached (or their holdings). Owners are
         // read one level past the depth too, so each organization within it knows whether it has owners of its own.
         var stakes = new List<(string Holder, string Subject, Finding Finding)>();

@@ -68,6 +68,10 @@ public sealed record RelationshipsAnswer(OrganizationProfile Organization, strin
 {
     /// <summary>Which part of the organization's ties this answer lists (null: all of them, as in-process callers ask).</summary>
     public ListPage? Page { get; init; }
+
+    /// <summary>The merges of duplicate records this answer reads (as known at knownAt; null: none): it is the survivor's.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Organizations.MergeNote>? Merges { get; init; }
 }
 
 /// <summary>An organization's profile and its ties of every kind, incoming and outgoing, at at/knownAt (DESIGN §5).</summary>
@@ -80,7 +84,15 @@ public static class RelationshipsQuery
 
     public static Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
         ledger.ReadAsync(knownAt, async (c, k, token) =>
-            (await LoadWithFactsAsync(c, ledger.Citations, org, at ?? ledger.Today, k, token, "organization", new HashSet<string>(StringComparer.Ordinal) { org }, ledger.Currencies)).Answer, ct);
+        {
+            await OrganizationDirectory.RequireAsync(c, org, token, k);
+            // A merged record is answered as its survivor; the answer lists the merges it rests on.
+            var merges = await OrganizationMerges.AsKnownAsync(c, k, token);
+            var survivor = merges.Survivor(org);
+            var answer = (await LoadWithFactsAsync(c, ledger.Citations, survivor, at ?? ledger.Today, k, token, "organization",
+                new HashSet<string>(StringComparer.Ordinal) { survivor }, ledger.Currencies)).Answer;
+            return merges.Behind(org) is { Count: > 0 } notes ? answer with { Merges = notes } : answer;
+        }, ct);
 
     /// <summary>
     /// A page of the organization's ties, in the whole answer's order (what the API and the CLI give).

@@ -19,6 +19,7 @@ public static class LedgerStore
     [
         typeof(OrganizationRegistered), typeof(SourceRegistered), typeof(DealRecorded), typeof(FactRecorded),
         typeof(SourceAddedToFact), typeof(FactCorrected), typeof(FactRetracted), typeof(FactEnded),
+        typeof(OrganizationsMerged), typeof(OrganizationMergeUndone),
     ];
 
     /// <param name="createSchema">Development and test only: let Marten create missing schema objects.

@@ -36,7 +36,7 @@ public static class ProjectionTables
     private static string IndexedKey(string column) => $"hashtextextended({column}, CAST('0' as bigint))";
 
     /// <summary>The tables every write keeps (and a replay or rebuild rebuilds), in dependency-free order.</summary>
-    public static readonly string[] Projections = ["ledger_position", "organizations", "sources", "deals", "fact_versions", "holding_segments"];
+    public static readonly string[] Projections = ["ledger_position", "organizations", "organization_merges", "sources", "deals", "fact_versions", "holding_segments"];
 
     public static IEnumerable<ISchemaObject> All()
     {
@@ -61,6 +61,22 @@ public static class ProjectionTables
         organizations.AddColumn<long>("sequence").NotNull();
         organizations.AddColumn("data", "jsonb").NotNull();
         yield return organizations;
+
+        // Duplicate records merged, over recorded time: open while the merge is in force, closed by its undo (who, why, when).
+        var merges = new Table(Name("organization_merges"));
+        merges.AddColumn<long>("id").AsPrimaryKey().BigAutoIncrement();
+        merges.AddColumn<string>("duplicate").NotNull();
+        merges.AddColumn<string>("merged_into").NotNull();
+        merges.AddColumn("recorded", "tstzrange").NotNull();
+        merges.AddColumn<long>("sequence").NotNull();
+        merges.AddColumn<long>("closed_sequence").AllowNulls();
+        merges.AddColumn<string>("reason").NotNull();
+        merges.AddColumn<string>("writer").NotNull();
+        merges.AddColumn<string>("undo_reason").AllowNulls();
+        merges.AddColumn<string>("undo_writer").AllowNulls();
+        // One merge in force per record: a second is refused by the write, and the database holds it too.
+        merges.Indexes.Add(new IndexDefinition("ix_organization_merges_current") { Columns = ["duplicate"], IsUnique = true, Predicate = "upper_inf(recorded)" });
+        yield return merges;
 
         var sources = new Table(Name("sources"));
         sources.AddColumn<string>("id").AsPrimaryKey();

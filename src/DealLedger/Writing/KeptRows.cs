@@ -102,6 +102,19 @@ internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 
     }
 
     /// <summary>
+    /// Keeps nothing of these pairs (a merge moved them, or their stakes count for merged records): the next write reads them,
+    /// and builds them without an earlier build at hand.
+    /// </summary>
+    public void Forget(IEnumerable<(string, string)> forgotten)
+    {
+        foreach (var pair in forgotten)
+        {
+            pairs.Add(pair, new KeptPair([], [], [], null));
+            renderings.Add(pair, new HoldingTimeline.Renderings());
+        }
+    }
+
+    /// <summary>
     /// The pair as last kept, whole — every fact at the version kept for it and every open segment still kept — with
     /// its heads (<see cref="PairSnapshot"/>); null when something of it is no longer kept, or it has no facts.
     /// </summary>

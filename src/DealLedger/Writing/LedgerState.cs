@@ -98,6 +98,53 @@ internal sealed class LedgerState
         }
     }
 
+    /// <summary>
+    /// The merges in force (duplicate → the organization it is merged into: <see cref="OrganizationsMerged"/>), once loaded
+    /// (<see cref="MergesLoaded"/>): all of them, a handful at most, in the write's first round trip.
+    /// </summary>
+    public Dictionary<string, string> Merges { get; } = new(StringComparer.Ordinal);
+
+    private bool mergesRead;
+
+    public bool MergesLoaded => Complete || mergesRead;
+
+    /// <summary>Queues reading the merges in force, unless loaded.</summary>
+    public void QueueMerges(Reads reads)
+    {
+        if (!MergesLoaded)
+        {
+            mergesRead = true;
+            reads.Add($"select duplicate, merged_into from {ProjectionTables.Of("organization_merges")} where upper_inf(recorded)",
+                r => Merges[r.GetString(0)] = r.GetString(1));
+        }
+    }
+
+    public async Task LoadMergesAsync(NpgsqlConnection c, CancellationToken ct)
+    {
+        if (!MergesLoaded)
+        {
+            await Together(c, QueueMerges, ct);
+        }
+    }
+
+    /// <summary>The organization whose record <paramref name="org"/>'s is read as (itself unless merged: <see cref="OrganizationMerges.Survivor"/>).</summary>
+    public string Survivor(string org) => OrganizationMerges.Survivor(Merges, org);
+
+    /// <summary>The pair a stake of this pair counts for: both sides read as their survivors.</summary>
+    public (string, string) Effective((string Holder, string Subject) pair) => Merges.Count == 0 ? pair : (Survivor(pair.Holder), Survivor(pair.Subject));
+
+    /// <summary>The stored pairs whose stakes count for an effective pair: the pair itself first, then the merged records' pairs in id order.</summary>
+    public IEnumerable<(string, string)> MemberPairs((string Holder, string Subject) pair) =>
+        Merges.Count == 0 ? [pair]
+            : from h in OrganizationMerges.Members(Merges, pair.Holder) from s in OrganizationMerges.Members(Merges, pair.Subject) select (h, s);
+
+    /// <summary>Whether an effective pair reads the stakes of merged records (more than its own pair).</summary>
+    public bool Combines((string, string) pair) => Merges.Count > 0 && MemberPairs(pair).Skip(1).Any();
+
+    /// <summary>The current stake facts that count for an effective pair: its own, then those of the records merged into its sides.</summary>
+    public IReadOnlyList<FactState> StakesCounting((string, string) pair) =>
+        Combines(pair) ? MemberPairs(pair).SelectMany(StakesOf).ToList() : StakesOf(pair);
+
     /// <summary>For each pair loaded: its open holding segments.</summary>
     public Dictionary<(string Holder, string Subject), List<OpenSegment>> Segments { get; } = [];
 
@@ -172,6 +219,7 @@ internal sealed class LedgerState
         IEnumerable<string> deals, CancellationToken ct)
     {
         var facts = QueueFacts(reads, factIds);
+        QueueMerges(reads);
         var readPairs = QueuePairs(reads, pairs);
         QueueOrganizations(reads, organizations);
         QueueDeals(reads, deals);

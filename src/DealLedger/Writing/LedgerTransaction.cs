@@ -24,6 +24,16 @@ public sealed class LedgerTransaction
     // The rates of `facts` by currency pair (ids).
     private readonly Dictionary<string, List<string>> rates = new(StringComparer.Ordinal);
     private readonly LedgerState state;
+    // The merges this write recorded (duplicate → into) and undid (duplicate → null).
+    private readonly Dictionary<string, string?> merges = new(StringComparer.Ordinal);
+
+    /// <summary>Who asks for this write (an API key's name, the CLI's user): recorded with its events, and in a merge's.</summary>
+    public string Writer { get; init; } = "";
+
+    /// <summary>The organization <paramref name="org"/>'s record is merged into, as this write left it (null: none).</summary>
+    public string? MergedInto(string org) =>
+        merges.TryGetValue(org, out var into) ? into
+        : state.MergesLoaded ? state.Merges.GetValueOrDefault(org) : throw NotLoaded("the merges in force");
 
     /// <param name="state">What the ledger holds as far as it is loaded: read from memory; decisions read nothing else.</param>
     /// <param name="connection">The write's connection, in its transaction; the write lock is taken by the first round trip on it.</param>
@@ -83,6 +93,8 @@ public sealed class LedgerTransaction
         OrganizationRegistered o => $"organization:{o.Id}",
         SourceRegistered s => $"source:{s.Id}",
         DealRecorded d => $"deal:{d.Id}",
+        OrganizationsMerged m => $"organization:{m.Duplicate}",
+        OrganizationMergeUndone u => $"organization:{u.Duplicate}",
         _ => FactState.FactIdOf(e) is { } fact ? $"fact:{fact}" : throw new ArgumentException($"not a ledger event: {e.GetType().Name}"),
     };
 
@@ -97,6 +109,8 @@ public sealed class LedgerTransaction
             case OrganizationRegistered o: organizations[o.Id] = o; break;
             case SourceRegistered s: sources[s.Id] = s; break;
             case DealRecorded d: deals[d.Id] = d; break;
+            case OrganizationsMerged m: merges[m.Duplicate] = m.Into; break;
+            case OrganizationMergeUndone u: merges[u.Duplicate] = null; break;
             default:
                 var id = FactState.FactIdOf(e)!;
                 Keep(FactState.Next(facts.GetValueOrDefault(id), e, provisional));

@@ -30,6 +30,15 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
 
     public List<HoldingSegmentRow> Segments { get; } = [];
 
+    /// <summary>The merges recorded (organization_merges): open until undone.</summary>
+    public List<MergeRow> Merges { get; } = [];
+
+    /// <summary>Stored merges (by duplicate) that a write undid: at which instant, by which sequence, how.</summary>
+    public List<(string Duplicate, DateTimeOffset At, long Sequence, OrganizationMergeUndone Undo)> ClosedStoredMerges { get; } = [];
+
+    /// <summary>The pairs whose rows the process must not keep after this fold (their stakes count for merged records, or moved with a merge).</summary>
+    public HashSet<(string, string)> Unkept { get; } = [];
+
     /// <summary>Stored fact versions (by fact) that a write closed: at which instant.</summary>
     public List<(string Fact, DateTimeOffset At)> ClosedStoredFacts { get; } = [];
 
@@ -44,6 +53,8 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
 
     private readonly Dictionary<string, FactVersionRow> openFacts = new(StringComparer.Ordinal);
 
+    private readonly Dictionary<string, MergeRow> openMerges = new(StringComparer.Ordinal);
+
     private readonly LoadedSources sources = new(state.Sources);
 
     /// <summary>A whole log's fold: what each write did to each pair, for <see cref="BuildTimelines"/>.</summary>
@@ -51,8 +62,11 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
 
     private int writes;
 
-    /// <summary>A write's stake facts of one pair, as they stand after it; <see cref="Place"/>: the pair's place among the write's pairs.</summary>
-    private sealed record PairWrite(int Write, int Place, DateTimeOffset RecordedAt, long Sequence, List<FactState> Facts);
+    /// <summary>
+    /// A write's stake facts of one pair, as they stand after it; <see cref="Place"/>: the pair's place among the write's pairs.
+    /// <see cref="Whole"/>: they are every stake that counts for the pair now (a pair of merged records, or one a merge moved).
+    /// </summary>
+    private sealed record PairWrite(int Write, int Place, DateTimeOffset RecordedAt, long Sequence, IReadOnlyList<FactState> Facts, bool Whole = false);
 
     /// <summary>
     /// One write, set-based: completes the loaded state with what the fold will read (the facts the
@@ -63,6 +77,7 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
     public static async Task ApplyAsync(NpgsqlConnection c, LedgerState state, IReadOnlyList<LoggedEvent> write, CancellationToken ct,
         IReadOnlyList<NpgsqlBatchCommand>? also = null, Func<Task>? meanwhile = null)
     {
+        await state.LoadMergesAsync(c, ct);
         await state.LoadFactsAsync(c, write.Where(e => e.Data is not FactRecorded).Select(e => FactState.FactIdOf(e.Data)).OfType<string>(), ct);
         var pairs = write.Select(e => e.Data switch
             {
@@ -71,6 +86,7 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
                 _ => null,
             })
             .OfType<Stake>().Select(f => f.Pair).Distinct().ToList();
+        pairs = await WithMergedPairsAsync(c, state, write, pairs, ct);
         await state.LoadPairsAsync(c, pairs, ct);
         await state.LoadSourcesAsync(c, state.Unsourced(pairs).SelectMany(state.StakesOf).SelectMany(SourceCatalog.CitedBy)
             .Concat(write.Select(e => e.Data).OfType<FactRecorded>().SelectMany(r => r.Fact.Sources.Select(s => s.Source))), ct);
@@ -86,15 +102,56 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
             await Task.WhenAll(meanwhile(), folding);
         }
         var firstSegment = await ProjectionCopy.WriteAsync(c, fold, ct, also);
-        state.Kept?.KeepWrite(state, fold, pairs, firstSegment);
+        state.Kept?.KeepWrite(state, fold, pairs.Where(p => !fold.Unkept.Contains(p)), firstSegment);
+        state.Kept?.Forget(fold.Unkept);
+    }
+
+    /// <summary>
+    /// The pairs a write's fold reads, with merges in force or recorded: each pair's stakes count for its sides' survivors, so
+    /// the pairs of every record merged into them are read too; a merge or an undo moves every pair of the records it moves
+    /// (found by one statement), and refreshes the pairs they counted for before and count for after.
+    /// </summary>
+    private static async Task<List<(string, string)>> WithMergedPairsAsync(NpgsqlConnection c, LedgerState state, IReadOnlyList<LoggedEvent> write,
+        List<(string, string)> pairs, CancellationToken ct)
+    {
+        var moves = write.Select(e => e.Data).Where(d => d is OrganizationsMerged or OrganizationMergeUndone).ToList();
+        if (moves.Count == 0 && state.Merges.Count == 0)
+        {
+            return pairs;
+        }
+        var after = new Dictionary<string, string>(state.Merges, StringComparer.Ordinal);
+        foreach (var m in moves)
+        {
+            OrganizationMerges.Apply(after, m);
+        }
+        var stored = new List<(string, string)>(pairs);
+        var moved = OrganizationMerges.Moved(state.Merges, after);
+        if (moved.Count > 0)
+        {
+            stored.AddRange(await Sql.ListAsync(c,
+                $"select distinct holder, subject from {ProjectionTables.Of("fact_versions")} where type = 'stake' and upper_inf(recorded) and (holder = any($1) or subject = any($1))",
+                r => (r.GetString(0), r.GetString(1)), ct, (object)moved.ToArray()));
+        }
+        IEnumerable<(string, string)> Counting(IReadOnlyDictionary<string, string> merges, (string H, string S) p)
+        {
+            var (h, s) = (OrganizationMerges.Survivor(merges, p.H), OrganizationMerges.Survivor(merges, p.S));
+            return from x in OrganizationMerges.Members(merges, h) from y in OrganizationMerges.Members(merges, s) select (x, y);
+        }
+        return stored.Concat(stored.SelectMany(p => Counting(state.Merges, p).Concat(Counting(after, p)))).Distinct().ToList();
     }
 
     /// <summary>Applies one write: its events, all recorded at one instant, in sequence order.</summary>
     public void Apply(IReadOnlyList<LoggedEvent> write)
     {
         var facts = new Dictionary<string, FactState>(StringComparer.Ordinal);
+        var moves = new List<LoggedEvent>();
         foreach (var e in write)
         {
+            if (e.Data is OrganizationsMerged or OrganizationMergeUndone)
+            {
+                moves.Add(e);
+                continue;
+            }
             if (RegistrationRow.TableOf(e.Data) is { } table)
             {
                 Registrations[table].Add(RegistrationRow.Of(e.Data, e.Ref));
@@ -112,14 +169,17 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
         }
         var recordedAt = write[^1].Ref.RecordedAt;
         var sequence = write[^1].Ref.Sequence;
-        var pairs = facts.Values.Select(f => f.Current).OfType<Stake>().Select(f => f.Pair).Distinct().ToList();
-        var renderings = pairWrites is null ? pairs.Select(p => state.RenderingsOf(p) ?? new HoldingTimeline.Renderings()).ToArray() : [];
+        var pairs = Refreshed(facts.Values, moves, recordedAt, sequence);
+        // A pair of merged records (or one a merge moved) is built whole from its stakes: no earlier build of one record's pair is its.
+        var renderings = pairWrites is null
+            ? pairs.Select(p => Unkept.Contains(p) ? new HoldingTimeline.Renderings() : state.RenderingsOf(p) ?? new HoldingTimeline.Renderings()).ToArray()
+            : [];
         // A pair with no previous build at hand takes its stored one (HoldingTimeline.Seed, with its timeline below): the
         // stored facts, taken before the write's facts are put, whose timeline its open segments hold.
         var stored = new (IReadOnlyList<FactState> Facts, List<OpenSegment> Open)?[renderings.Length];
         for (var i = 0; i < renderings.Length; i++)
         {
-            if (renderings[i].Built is null && state.Segments.TryGetValue(pairs[i], out var open))
+            if (renderings[i].Built is null && !Unkept.Contains(pairs[i]) && state.Segments.TryGetValue(pairs[i], out var open))
             {
                 stored[i] = (state.StakesOf(pairs[i]), open);
             }
@@ -139,11 +199,12 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
             FactVersions.Add(row);
             openFacts[f.Id] = row;
         }
-        Position = (sequence, recordedAt, facts.Values.Any(f => f.Current is OrganizationName) ? sequence : Position?.NamesSequence ?? 0);
+        // Names and merges both change what an organization is called in answers (NamedOrganizations).
+        Position = (sequence, recordedAt, moves.Count > 0 || facts.Values.Any(f => f.Current is OrganizationName) ? sequence : Position?.NamesSequence ?? 0);
         EventsApplied += write.Count;
         if (pairWrites is not null)
         {
-            NoteForTimelines(pairs, facts.Values, recordedAt, sequence);
+            NoteForTimelines(pairs, facts.Values);
             return;
         }
         // Each pair's timeline is its own pure computation: built in parallel, diffed and numbered in order.
@@ -154,7 +215,7 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
             {
                 HoldingTimeline.Seed(renderings[i], before.Facts, sources, before.Open.Select(o => o.Key));
             }
-            timelines[i] = Timeline(state.StakesOf(pairs[i]), renderings[i]);
+            timelines[i] = Timeline(Counting(pairs[i]), renderings[i]);
         }
         if (pairs.Count > 8)
         {
@@ -177,13 +238,83 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
         }
     }
 
+    /// <summary>
+    /// The pairs a write refreshes, in the order their rows are numbered: the pairs its stakes count for (their sides'
+    /// survivors), then, for its merges and undos (applied here: their rows, the merges in force), the pairs the records they
+    /// move counted for before and count for after. A pair of one organization with itself (a stake between two records of
+    /// it) counts for none.
+    /// </summary>
+    private List<(string, string)> Refreshed(IEnumerable<FactState> facts, List<LoggedEvent> moves, DateTimeOffset recordedAt, long sequence)
+    {
+        List<(string, string)> Counted() =>
+            facts.Select(f => f.Current).OfType<Stake>().Select(f => state.Effective(f.Pair)).Where(p => p.Item1 != p.Item2).Distinct().ToList();
+        if (moves.Count == 0)
+        {
+            var pairs = Counted();
+            if (state.Merges.Count > 0)
+            {
+                foreach (var pair in pairs.Where(state.Combines))
+                {
+                    Unkept.Add(pair);
+                    Unkept.UnionWith(state.MemberPairs(pair));
+                }
+            }
+            return pairs;
+        }
+        var before = new Dictionary<string, string>(state.Merges, StringComparer.Ordinal);
+        foreach (var e in moves)
+        {
+            Move(e);
+        }
+        var moved = OrganizationMerges.Moved(before, state.Merges);
+        var touched = state.Stakes.Where(x => x.Value.Count > 0 && (moved.Contains(x.Key.Item1) || moved.Contains(x.Key.Item2))).Select(x => x.Key)
+            .OrderBy(p => p.Item1, StringComparer.Ordinal).ThenBy(p => p.Item2, StringComparer.Ordinal).ToList();
+        (string, string) Then((string H, string S) p) => (OrganizationMerges.Survivor(before, p.H), OrganizationMerges.Survivor(before, p.S));
+        var refreshed = touched.SelectMany(p => new[] { Then(p), state.Effective(p) }).Where(p => p.Item1 != p.Item2).ToHashSet();
+        var all = Counted().Concat(touched.SelectMany(p => new[] { Then(p), state.Effective(p) }).Where(refreshed.Contains)).Distinct().ToList();
+        foreach (var pair in all.Where(p => state.Combines(p) || refreshed.Contains(p)))
+        {
+            Unkept.Add(pair);
+            Unkept.UnionWith(state.MemberPairs(pair));
+        }
+        Unkept.UnionWith(touched);
+        return all;
+
+        void Move(LoggedEvent e)
+        {
+            OrganizationMerges.Apply(state.Merges, e.Data);
+            switch (e.Data)
+            {
+                case OrganizationsMerged m:
+                    var row = new MergeRow(Merges.Count, m, recordedAt, sequence);
+                    Merges.Add(row);
+                    openMerges[m.Duplicate] = row;
+                    break;
+                case OrganizationMergeUndone u when openMerges.Remove(u.Duplicate, out var open):
+                    (open.RecordedTo, open.ClosedSequence, open.Undo) = (recordedAt, sequence, u);
+                    break;
+                case OrganizationMergeUndone u:
+                    ClosedStoredMerges.Add((u.Duplicate, recordedAt, sequence, u));
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The stakes that count for a pair now: those of its sides' records and of the records merged into them — none when a
+    /// side is itself merged away (its rows close: the pair's stakes count for the survivors').
+    /// </summary>
+    private IReadOnlyList<FactState> Counting((string, string) pair) =>
+        state.Effective(pair) == pair ? state.StakesCounting(pair) : [];
+
     /// <summary>The timeline of a pair's stake facts, with canonical findings, to diff against its open segments.</summary>
     private List<(HoldingSegment Segment, SegmentKey Key)> Timeline(IReadOnlyList<FactState> stakes, HoldingTimeline.Renderings? renderings) =>
         HoldingProjection.Keyed(HoldingTimeline.Build(stakes, sources, renderings));
 
     /// <summary>A whole log's fold: notes the write's stake facts by pair, for <see cref="BuildTimelines"/>.</summary>
-    private void NoteForTimelines(List<(string, string)> pairs, IEnumerable<FactState> facts, DateTimeOffset recordedAt, long sequence)
+    private void NoteForTimelines(List<(string, string)> pairs, IEnumerable<FactState> facts)
     {
+        var (recordedAt, sequence) = (Position!.Value.RecordedAt, Position.Value.Sequence);
         var byPair = new Dictionary<(string, string), List<FactState>>(pairs.Count);
         foreach (var f in facts)
         {
@@ -203,7 +334,9 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
             {
                 pairWrites[pairs[i]] = kept = [];
             }
-            kept.Add(new PairWrite(writes, i, recordedAt, sequence, byPair[pairs[i]]));
+            kept.Add(Unkept.Contains(pairs[i])
+                ? new PairWrite(writes, i, recordedAt, sequence, Counting(pairs[i]), Whole: true)
+                : new PairWrite(writes, i, recordedAt, sequence, byPair[pairs[i]]));
         }
         writes++;
     }
@@ -256,6 +389,12 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
         List<(long, DateTimeOffset, long)> closedStored = [];
         foreach (var w in writesOfPair)
         {
+            if (w.Whole)
+            {
+                stakes.Clear();
+                places.Clear();
+                renderings = new HoldingTimeline.Renderings();
+            }
             foreach (var f in w.Facts)
             {
                 if (places.TryGetValue(f.Id, out var place))

@@ -57,6 +57,18 @@ internal sealed class FactVersionRow(long id, FactState fact, DateTimeOffset rec
     };
 }
 
+/// <summary>A merge (table organization_merges), open over recorded time until undone (<see cref="Undo"/>). <see cref="Id"/> counts from 0 within a fold.</summary>
+internal sealed class MergeRow(long id, OrganizationsMerged merge, DateTimeOffset recordedFrom, long sequence)
+{
+    public long Id { get; } = id;
+    public OrganizationsMerged Merge { get; } = merge;
+    public DateTimeOffset RecordedFrom { get; } = recordedFrom;
+    public long Sequence { get; } = sequence;
+    public DateTimeOffset? RecordedTo { get; set; }
+    public long? ClosedSequence { get; set; }
+    public OrganizationMergeUndone? Undo { get; set; }
+}
+
 /// <summary>
 /// Writes projection rows: a small fold (a single entry, a few documents) in one round trip, as one batch of statements; a
 /// bigger one with binary COPY, one statement per table, whatever the row count. The same rows either way.
@@ -102,6 +114,11 @@ internal static class ProjectionCopy
             yield return Sql.Statement($"update {ProjectionTables.Of("fact_versions")} set recorded = tstzrange(lower(recorded), $2, '[)') " +
                 "where fact_id = any($1::text[]) and upper_inf(recorded)", at.Select(x => x.Fact).ToArray(), at.Key);
         }
+        foreach (var (duplicate, at, sequence, undo) in fold.ClosedStoredMerges)
+        {
+            yield return Sql.Statement($"update {ProjectionTables.Of("organization_merges")} set recorded = tstzrange(lower(recorded), $2, '[)'), closed_sequence = $3, " +
+                "undo_reason = $4, undo_writer = $5 where duplicate = $1 and upper_inf(recorded)", duplicate, at, sequence, undo.Reason, undo.Writer);
+        }
         foreach (var at in fold.ClosedStoredSegments.GroupBy(x => (x.At, x.Sequence)))
         {
             yield return Sql.Statement($"update {ProjectionTables.Of("holding_segments")} set recorded = tstzrange(lower(recorded), $2, '[)'), closed_sequence = $3 " +
@@ -129,6 +146,12 @@ internal static class ProjectionCopy
                 $"select * from unnest($1::text[], {(named ? "$5::text[], " : "")}$2::timestamptz[], $3::bigint[], $4::jsonb[])",
                 [rows.Select(r => r.Id).ToArray(), rows.Select(r => r.RecordedAt).ToArray(), rows.Select(r => r.Sequence).ToArray(), Typed(rows.Select(r => r.Data).ToArray(), NpgsqlDbType.Jsonb),
                     .. named ? new object[] { rows.Select(r => r.Name!).ToArray() } : []]);
+        }
+        foreach (var m in fold.Merges)
+        {
+            // A merge is a rare write of its own: a statement per row.
+            Add($"insert into {ProjectionTables.Of("organization_merges")} (duplicate, merged_into, recorded, sequence, closed_sequence, reason, writer, undo_reason, undo_writer) " +
+                "values ($1, $2, tstzrange($3, $4, '[)'), $5, $6, $7, $8, $9, $10)", MergeValues(m));
         }
         if (fold.Position is { } position)
         {
@@ -212,12 +235,22 @@ internal static class ProjectionCopy
             On(c => WriteSegmentsAsync(c, fold, ct)));
     }
 
-    /// <summary>The registrations (organizations, sources, deals) and the ledger position a fold made.</summary>
+    /// <summary>A merge row's values, in the order of the insert's columns.</summary>
+    private static object[] MergeValues(MergeRow m) =>
+        [m.Merge.Duplicate, m.Merge.Into, m.RecordedFrom, (object?)m.RecordedTo ?? DBNull.Value, m.Sequence, (object?)m.ClosedSequence ?? DBNull.Value,
+            m.Merge.Reason, m.Merge.Writer, (object?)m.Undo?.Reason ?? DBNull.Value, (object?)m.Undo?.Writer ?? DBNull.Value];
+
+    /// <summary>The registrations (organizations, sources, deals), the merges and the ledger position a fold made.</summary>
     private static async Task WriteRegistrationsAsync(NpgsqlConnection c, ProjectionFold fold, CancellationToken ct)
     {
         foreach (var (table, rows) in fold.Registrations)
         {
             await RegistrationsAsync(c, table, rows, ct);
+        }
+        foreach (var m in fold.Merges)
+        {
+            await Sql.ExecAsync(c, $"insert into {ProjectionTables.Of("organization_merges")} (duplicate, merged_into, recorded, sequence, closed_sequence, reason, writer, undo_reason, undo_writer) " +
+                "values ($1, $2, tstzrange($3, $4, '[)'), $5, $6, $7, $8, $9, $10)", ct, MergeValues(m));
         }
         if (fold.Position is { } position)
         {

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS dealledger.organization_merges CASCADE;

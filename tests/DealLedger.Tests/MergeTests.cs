@@ -1,0 +1,124 @@
+using DealLedger.Auditing;
+using DealLedger.Holdings;
+using DealLedger.Ownership;
+using DealLedger.Relationships;
+using static DealLedger.Tests.Seeds;
+
+namespace DealLedger.Tests;
+
+/// <summary>Issue 19, item 3: duplicate records merged and unmerged — answers follow the merge from its recorded time on, on both time axes.</summary>
+public sealed class MergeTests
+{
+    // Globex was registered twice: globex and globex-inc. Acme's stake is recorded against both records (10 % from 2020 by the
+    // press, 20 % from 2022 by a filing); Initech's 5 % and Globex's 30 % in Initech only against the duplicate; and the
+    // duplicate is recorded as wholly owned by Globex (a stake of the organization in itself, once merged).
+    private const string Duplicate = """
+        organizations:
+          - { id: globex-inc, name: Globex Inc., kind: company }
+        """;
+
+    private static string Stakes => Deal("d1",
+        Stake("acme-globex", "{ exact: 10 }", "{ from: 2020-01-01 }"),
+        Stake("acme-inc", "{ exact: 20 }", "{ from: 2022-01-01 }", "[ { source: filing, claim: stated } ]", subject: "globex-inc"),
+        Stake("initech-inc", "{ exact: 5 }", "{ from: 2021-01-01 }", holder: "initech", subject: "globex-inc"),
+        Stake("inc-initech", "{ exact: 30 }", "{ from: 2019-01-01 }", holder: "globex-inc", subject: "initech"),
+        Stake("globex-inc", "{ exact: 100 }", "{ from: 2018-01-01 }", holder: "globex", subject: "globex-inc"));
+
+    private const string Merge = "merges:\n  - { duplicate: globex-inc, into: globex, reason: the same company registered twice }\n";
+
+    private const string Unmerge = "unmerges:\n  - { duplicate: globex-inc, reason: two companies after all (different registry numbers) }\n";
+
+    private static readonly DateOnly Day2023 = new(2023, 6, 1);
+    private static readonly DateOnly Day2020 = new(2020, 6, 1);
+
+    [Fact]
+    public async Task answers_follow_a_merge_from_its_recorded_time_on_and_an_undo_restores_both_records_on_both_time_axes()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Duplicate);
+        await s.ImportAsync(Stakes);
+        var merged = await s.ImportAsync(Merge);
+        var beforeMerge = merged.RecordedAt!.Value.AddTicks(-10);
+
+        // As known before the merge: two records, each with its own holdings.
+        Assert.Equal(20m, (await s.Ledger.HoldingAsync("acme", "globex-inc", Day2023, beforeMerge)).Share!.Lower);
+        Assert.Equal(10m, (await s.Ledger.HoldingAsync("acme", "globex", Day2023, beforeMerge)).Share!.Lower);
+        Assert.Equal(HoldingStatus.Unknown, (await s.Ledger.HoldingAsync("initech", "globex", Day2023, beforeMerge)).Status);
+        Assert.Null((await s.Ledger.HoldingAsync("acme", "globex", Day2023, beforeMerge)).Merges);
+
+        // From the merge on: one organization, whose holdings combine both records' facts (the filing's 20 % from 2022
+        // follows the press's 10 % from 2020), asked by either id.
+        var byDuplicate = await s.Ledger.HoldingAsync("acme", "globex-inc", Day2023);
+        var bySurvivor = await s.Ledger.HoldingAsync("acme", "globex", Day2023);
+        Assert.Equal(("acme", "globex-inc"), (byDuplicate.Holder, byDuplicate.Subject));
+        Assert.Equal(bySurvivor with { Subject = "globex-inc" }, byDuplicate, new JsonEquality<HoldingAnswer>());
+        Assert.Equal((HoldingStatus.Held, 20m), (bySurvivor.Status, bySurvivor.Share!.Lower));
+        Assert.Equal(["filing"], bySurvivor.Sources.Select(x => x.Id));
+        Assert.Equal(10m, (await s.Ledger.HoldingAsync("acme", "globex", Day2020)).Share!.Lower);
+        var note = Assert.Single(bySurvivor.Merges!);
+        Assert.Equal(("globex-inc", "globex", Environment.UserName, "the same company registered twice"), (note.Duplicate, note.Into, note.Writer, note.Reason));
+        Assert.StartsWith("Globex Inc. (globex-inc) is recorded as the same organization as Globex (globex) since ", note.Explanation, StringComparison.Ordinal);
+        Assert.Equal(5m, (await s.Ledger.HoldingAsync("initech", "globex", Day2023)).Share!.Lower);
+        // The valid axis still holds: Initech's stake starts in 2021.
+        Assert.Equal(HoldingStatus.NotHeld, (await s.Ledger.HoldingAsync("initech", "globex", Day2020)).Status);
+        Assert.Equal(30m, (await s.Ledger.HoldingAsync("globex", "initech", Day2023)).Share!.Lower);
+        // The duplicate's stake in itself is no holding: asked for, the answer says why.
+        var self = await Assert.ThrowsAsync<LedgerException>(() => s.Ledger.HoldingAsync("globex", "globex-inc", Day2023));
+        Assert.Contains("are records of one organization", self.Message, StringComparison.Ordinal);
+
+        // Owners, look-through and history read the survivor's holdings, by either id.
+        var owners = await s.Ledger.OwnersAsync("globex-inc", Day2023);
+        Assert.Equal(["acme", "initech"], owners.Owners.Select(o => o.Holder));
+        Assert.Equal("globex-inc", owners.Subject);
+        Assert.Single(owners.Merges!);
+        Assert.Equal(["acme", "initech"], (await s.Ledger.OwnersAsync("globex", Day2023)).Owners.Select(o => o.Holder));
+        Assert.Equal(["initech"], (await s.Ledger.RelationshipsAsync("globex-inc", Day2023)).Relationships
+            .Where(r => r.Direction == Direction.Outgoing).SelectMany(r => r.Counterparties));
+        var through = await s.Ledger.OwnersThroughAsync("globex-inc", Day2023, null, new LookThroughRequest());
+        Assert.Equal(["acme", "initech"], through.Owners!.Select(o => o.Owner!).Order(StringComparer.Ordinal));
+        var history = await s.Ledger.HistoryAsync("initech", "globex-inc");
+        Assert.Equal(("initech", "globex-inc"), (history.Holder, history.Subject));
+        Assert.Equal(5m, history.Periods.Single(p => p.Finding.Status == HoldingStatus.Held).Finding.Share!.Lower);
+
+        // Facts are recorded of the survivor from now on; amending a fact of the duplicate's record is still possible, and counts for the survivor.
+        var refused = await Assert.ThrowsAsync<LedgerException>(() => s.ImportAsync(Deal("d2",
+            Stake("late", "{ exact: 1 }", "{ from: 2024-01-01 }", holder: "initech", subject: "globex-inc"))));
+        Assert.Contains("'globex-inc' is merged into 'globex' (the same organization): record the fact of 'globex'", refused.Message, StringComparison.Ordinal);
+        var corrected = await s.ImportAsync(
+            "corrections:\n  - { fact: initech-inc, set: { share: { exact: 6 } }, reason: misread, sources: [ { source: filing, claim: stated } ] }\n");
+        Assert.Equal(6m, (await s.Ledger.HoldingAsync("initech", "globex", Day2023)).Share!.Lower);
+
+        // Undone: two records again from the undo on; as known between the merge and the undo, one.
+        var undone = await s.ImportAsync(Unmerge);
+        Assert.Equal(HoldingStatus.Unknown, (await s.Ledger.HoldingAsync("initech", "globex", Day2023)).Status);
+        Assert.Equal(6m, (await s.Ledger.HoldingAsync("initech", "globex-inc", Day2023)).Share!.Lower);
+        Assert.Equal(10m, (await s.Ledger.HoldingAsync("acme", "globex", Day2023)).Share!.Lower);
+        Assert.Equal(20m, (await s.Ledger.HoldingAsync("acme", "globex-inc", Day2023)).Share!.Lower);
+        Assert.Equal(100m, (await s.Ledger.HoldingAsync("globex", "globex-inc", Day2023)).Share!.Lower);
+        Assert.Null((await s.Ledger.HoldingAsync("acme", "globex", Day2023)).Merges);
+        var between = undone.RecordedAt!.Value.AddTicks(-10);
+        Assert.Equal(6m, (await s.Ledger.HoldingAsync("initech", "globex", Day2023, between)).Share!.Lower);
+        Assert.Equal(20m, (await s.Ledger.HoldingAsync("acme", "globex-inc", Day2023, between)).Share!.Lower);
+        Assert.Equal(["acme", "initech"], (await s.Ledger.OwnersAsync("globex", Day2023, between)).Owners.Select(o => o.Holder));
+        Assert.Equal(["acme"], (await s.Ledger.OwnersAsync("globex", Day2023)).Owners.Select(o => o.Holder));
+        // New facts of the duplicate are recorded again.
+        await s.ImportAsync(Deal("d2", Stake("late", "{ exact: 1 }", "{ from: 2024-01-01 }", holder: "initech", subject: "globex-inc")));
+
+        // Replay agrees at every moment: before the merge, after it, after the correction, between and after the undo.
+        foreach (var k in new DateTimeOffset?[] { beforeMerge, merged.RecordedAt, corrected.RecordedAt, between, undone.RecordedAt, null })
+        {
+            var replay = await s.Ledger.ReplayAsync(k);
+            Assert.True(replay.Agrees, string.Join("\n", replay.Differences.Take(3).Select(d => $"{d.Question}: {d.Live} / {d.Replayed}")));
+        }
+        // And a rebuild from the log makes the very rows the writes made.
+        Assert.True((await s.Ledger.RebuildAsync()).Unchanged);
+    }
+}
+
+/// <summary>Answers compared as the API and replay compare them: by their JSON.</summary>
+internal sealed class JsonEquality<T> : IEqualityComparer<T>
+{
+    public bool Equals(T? x, T? y) => Storage.LedgerJson.Serialize(x) == Storage.LedgerJson.Serialize(y);
+
+    public int GetHashCode(T obj) => Storage.LedgerJson.Serialize(obj).GetHashCode(StringComparison.Ordinal);
+}
