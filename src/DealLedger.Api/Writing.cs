@@ -76,7 +76,8 @@ public static class Writing
         var text = await BodyAsync(h, MaxEntryBytes, ct);
         var report = await ledger.ImportEntryAsync(section, EntryName, text, new WriteRequest(ApiKeyAuthentication.WriterOf(h)), ct,
             new Dictionary<string, string> { ["duplicate"] = org });
-        return report.EventsAppended > 0 ? TypedResults.Created((string?)null, report) : TypedResults.Ok(report);
+        // A merge is a new record of the ledger's (201); its undo amends it, as a retraction amends a fact (200).
+        return report.EventsAppended > 0 && section == DocumentSection.Merges ? TypedResults.Created((string?)null, report) : TypedResults.Ok(report);
     }
 
     private static async Task<Ok<ImportReport>> Amend(HttpContext h, Ledger ledger, DocumentSection section, string fact, CancellationToken ct)

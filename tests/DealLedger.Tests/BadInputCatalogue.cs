@@ -58,6 +58,14 @@ public static class BadInputCatalogue
           - { fact: s-gone, reason: withdrawn, sources: [ { source: wire, claim: stated } ] }
         """;
 
+    /// <summary>Imported after <see cref="Scenario"/>: a second record of Globex, merged into it.</summary>
+    public const string Merged = """
+        organizations:
+          - { id: globex-old, name: Globex (old record), kind: company }
+        merges:
+          - { duplicate: globex-old, into: globex, reason: registered twice }
+        """;
+
     private const string Press = "[ { source: press, claim: stated } ]";
     private const string F = "deals[0].facts[0]";
 
@@ -360,6 +368,16 @@ public static class BadInputCatalogue
         Y(injection, "SQL as a holder", Deal(Stake(holder: "\"acme' or '1'='1\"")), 400, $"{F}.holder", "is not an id");
         Y(injection, "SQL as a fact to correct", "corrections:\n  - { fact: \"s0; delete from dealledger.fact_versions\", set: { share: { exact: 5 } }, reason: r, sources: [ { source: press, claim: stated } ] }\n", 400, "corrections[0].fact", "is not an id");
         Y(injection, "an event type smuggled as a field", Org("id: q, name: Q, kind: company, $type: \"Marten.Events.IEvent\""), 400, "organizations[0].$type", "unknown field '$type'");
+
+        const string merges = "merges";
+        Y(merges, "a merge of an organization with itself", "merges:\n  - { duplicate: acme, into: acme, reason: r }\n", 400, "merges[0].into", "'acme' cannot be merged with itself");
+        Y(merges, "a merge of an unknown organization", "merges:\n  - { duplicate: nobody, into: acme, reason: r }\n", 400, "merges[0].duplicate", "unknown organization 'nobody'");
+        Y(merges, "a merge without a reason", "merges:\n  - { duplicate: initech, into: acme }\n", 400, "merges[0].reason", "reason");
+        Y(merges, "a merge into a merged record", "merges:\n  - { duplicate: initech, into: globex-old, reason: r }\n", 400, "merges[0].into", "'globex-old' is itself merged into 'globex': merge into 'globex'");
+        Y(merges, "a merged record merged elsewhere", "merges:\n  - { duplicate: globex-old, into: acme, reason: r }\n", 400, "merges[0].duplicate", "'globex-old' is merged into 'globex' already: undo that merge first");
+        Y(merges, "an undo of a record not merged", "unmerges:\n  - { duplicate: acme, reason: r }\n", 400, "unmerges[0].duplicate", "'acme' is not merged into another organization");
+        Y(merges, "an undo naming another organization", "unmerges:\n  - { duplicate: globex-old, into: acme, reason: r }\n", 400, "unmerges[0].into", "'globex-old' is merged into 'globex', not 'acme'");
+        Y(merges, "a new fact of a merged record", Deal(Stake(subject: "globex-old")), 400, $"{F}.subject", "'globex-old' is merged into 'globex' (the same organization): record the fact of 'globex'");
         return list;
     }
     public static IReadOnlyList<BadRequest> Requests { get; } = BuildRequests();
@@ -568,6 +586,12 @@ public static class BadInputCatalogue
         list.Add(new(routes, "PUT to a collection", "PUT", "/api/organizations", Role.Writer, "application/json", "{}"u8.ToArray(), 405, null, "/api/organizations does not take PUT"));
         list.Add(new(routes, "DELETE of a holding", "DELETE", "/api/holdings/acme/globex", Role.Admin, null, null, 405, null, "does not take DELETE"));
         Get(routes, "an unknown route", "/api/nothing-here", 404, null, "There is no GET /api/nothing-here");
+
+        const string merging = "merges";
+        Post(merging, "a merge with itself", "/api/organizations/acme/merge", "{ \"into\": \"acme\", \"reason\": \"r\" }", 400, "into", "'acme' cannot be merged with itself");
+        Post(merging, "a merge of an unknown organization", "/api/organizations/nobody/merge", "{ \"into\": \"acme\", \"reason\": \"r\" }", 400, "duplicate", "unknown organization 'nobody'");
+        Post(merging, "a merge naming another duplicate than the address", "/api/organizations/acme/merge", "{ \"duplicate\": \"initech\", \"into\": \"globex\", \"reason\": \"r\" }", 400, "$", "'duplicate' is 'initech' here but 'acme' in the address");
+        Post(merging, "an undo of a record not merged", "/api/organizations/acme/unmerge", "{ \"reason\": \"r\" }", 400, "duplicate", "'acme' is not merged into another organization");
         return list;
     }
 
@@ -666,6 +690,11 @@ public static class BadInputCatalogue
         Cli(keys, "a name of 65 characters", "must be 1–64 characters", "keys", "create", "--name", new string('k', 65), "--role", "reader");
         Cli(keys, "a name already taken", "a key named 'taken' already exists", "keys", "create", "--name", "taken", "--role", "reader");
         Cli(keys, "revoking an unknown key", "unknown key 'no-such-key'", "keys", "revoke", "no-such-key");
+
+        const string merging = "merges";
+        Cli(merging, "a merge with itself", "'acme' cannot be merged with itself", "merge", "acme", "--into", "acme", "--reason", "r");
+        Cli(merging, "a merge without --into", "into", "merge", "initech", "--reason", "r");
+        Cli(merging, "an undo of a record not merged", "'acme' is not merged into another organization", "unmerge", "acme", "--reason", "r");
         return list;
     }
 }

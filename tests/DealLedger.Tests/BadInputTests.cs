@@ -17,6 +17,7 @@ public sealed class BadInputHost : IAsyncLifetime
     {
         await Api.InitializeAsync();
         await Api.Ledger.ImportYamlAsync(BadInputCatalogue.Scenario, "scenario.yaml");
+        await Api.Ledger.ImportYamlAsync(BadInputCatalogue.Merged, "merged.yaml");
         _ = Api.Client(); // starts the host: it seals what is recorded, and registers with Wolverine
         await BadInput.SettledAsync(Database);
     }
@@ -35,6 +36,7 @@ public sealed class BadInputDatabase : IAsyncLifetime
         await using var ledger = Database.Connect();
         await Seeds.LoadAsync(ledger);
         await ledger.ImportYamlAsync(BadInputCatalogue.Scenario, "scenario.yaml");
+        await ledger.ImportYamlAsync(BadInputCatalogue.Merged, "merged.yaml");
         await ledger.CreateKeyAsync("taken", Role.Reader, "tests");
     }
 

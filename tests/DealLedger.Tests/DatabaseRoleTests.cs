@@ -83,6 +83,12 @@ public sealed class DatabaseRoleTests(ApiHostFixture api, ITestOutputHelper outp
         Assert.Equal(HttpStatusCode.OK, (await AmendAsync(writer, "role-stake", "sources", """{ "source": "ai-for-citizens-article-de", "claim": "stated" }""")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await AmendAsync(writer, "role-stake", "endings", $$"""{ "on": "2024-09", "reason": "sold", "sources": {{sources}} }""")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await AmendAsync(writer, "mistral-le-chat-launch", "retractions", $$"""{ "reason": "withdrawn", "sources": {{sources}} }""")).StatusCode);
+        // A merge of duplicate records and its undo: the merge's row opened and closed, the pairs it moved refreshed.
+        Assert.Equal(HttpStatusCode.Created, (await writer.PostAsync("/api/organizations", Json("""{ "id": "role-twin", "name": "Role Co (again)", "kind": "company" }"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await writer.PostAsync("/api/organizations/role-co/merge", Json("""{ "into": "role-twin", "reason": "registered twice" }"""))).StatusCode);
+        var merged = JsonNode.Parse(await reader.GetStringAsync("/api/holdings/role-twin/mistral-ai?at=2024-06-01"))!;
+        Assert.Equal(("held", "role-co"), (merged["status"]!.GetValue<string>(), merged["merges"]![0]!["duplicate"]!.GetValue<string>()));
+        Assert.Equal(HttpStatusCode.OK, (await writer.PostAsync("/api/organizations/role-co/unmerge", Json("""{ "reason": "two after all" }"""))).StatusCode);
 
         // The feed, paged and streamed, up to the head.
         var head = await ScalarAsync<long>(api.ConnectionString, "select last_sequence from dealledger.ledger_position");
@@ -182,6 +188,7 @@ public sealed class DatabaseRoleTests(ApiHostFixture api, ITestOutputHelper outp
             ["dealledger.mt_events"] = "SELECT, INSERT",
             ["dealledger.mt_high_water_skips"] = "",
             ["dealledger.mt_streams"] = "SELECT, INSERT, UPDATE (timestamp, version)",
+            ["dealledger.organization_merges"] = "SELECT, INSERT, UPDATE (closed_sequence, recorded, undo_reason, undo_writer)",
             ["dealledger.organizations"] = "SELECT, INSERT",
             ["dealledger.schema_migrations"] = "",
             ["dealledger.seals"] = "SELECT, INSERT",

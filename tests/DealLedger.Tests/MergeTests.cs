@@ -1,3 +1,4 @@
+using DealLedger.Access;
 using DealLedger.Auditing;
 using DealLedger.Holdings;
 using DealLedger.Ownership;
@@ -112,6 +113,50 @@ public sealed class MergeTests
         }
         // And a rebuild from the log makes the very rows the writes made.
         Assert.True((await s.Ledger.RebuildAsync()).Unchanged);
+    }
+
+    [Fact]
+    public async Task a_merge_made_with_the_cli_is_followed_over_http_and_undone_over_http_with_each_writer_recorded()
+    {
+        var api = new ApiHostFixture();
+        await api.InitializeAsync();
+        try
+        {
+            await api.Ledger.ImportYamlAsync("organizations:\n  - { id: mistral-sas, name: Mistral AI SAS, kind: company, country: FR }\n");
+            var (code, stdout, stderr) = await HeadlineTests.RunCliAsync(["merge", "mistral-sas", "--into", "mistral-ai", "--reason", "one company, registered twice",
+                "--connection", api.ConnectionString]);
+            Assert.True(code == 0, stderr);
+            Assert.Contains("merges", stdout, StringComparison.Ordinal);
+
+            var reader = api.Client(Role.Reader);
+            var held = System.Text.Json.Nodes.JsonNode.Parse(await reader.GetStringAsync("/api/holdings/microsoft/mistral-sas?at=2024-06-01"))!;
+            Assert.Equal(("held", "mistral-sas"), (held["status"]!.GetValue<string>(), held["subject"]!.GetValue<string>()));
+            var note = held["merges"]![0]!;
+            Assert.Equal((Environment.UserName, "one company, registered twice"), (note["writer"]!.GetValue<string>(), note["reason"]!.GetValue<string>()));
+            var (_, text, _) = await HeadlineTests.RunCliAsync(["holding", "microsoft", "mistral-sas", "--at", "2024-06-01", "--connection", api.ConnectionString]);
+            Assert.Contains("merged:     Mistral AI SAS (mistral-sas) is recorded as the same organization as Mistral AI (mistral-ai) since", text, StringComparison.Ordinal);
+
+            var undo = await api.Client(Role.Writer).PostAsync("/api/organizations/mistral-sas/unmerge",
+                new StringContent("""{ "reason": "two companies after all" }""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(System.Net.HttpStatusCode.OK, undo.StatusCode);
+            var apart = System.Text.Json.Nodes.JsonNode.Parse(await reader.GetStringAsync("/api/holdings/microsoft/mistral-sas?at=2024-06-01"))!;
+            Assert.Equal("unknown", apart["status"]!.GetValue<string>());
+            Assert.Null(apart["merges"]);
+            // The undo is recorded with the key that asked for it, beside the merge's own writer.
+            Assert.Equal($"{Environment.UserName}|one company, registered twice|key:test-writer|two companies after all", await RecordedMergeAsync(api.ConnectionString));
+        }
+        finally
+        {
+            await api.DisposeAsync();
+        }
+    }
+
+    private static async Task<string> RecordedMergeAsync(string connectionString)
+    {
+        await using var c = new Npgsql.NpgsqlConnection(connectionString);
+        await c.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand("select writer || '|' || reason || '|' || undo_writer || '|' || undo_reason from dealledger.organization_merges", c);
+        return (string)(await cmd.ExecuteScalarAsync())!;
     }
 }
 
