@@ -35,7 +35,7 @@ public sealed class FilteredFeedTests
     }
 
     /// <summary>Every page of the filtered feed from the start, checked for order and for next; the messages in order.</summary>
-    private static async Task<List<FeedMessage>> WalkAsync(Ledger ledger, FeedFilter filter, int limit)
+    internal static async Task<List<FeedMessage>> WalkAsync(Ledger ledger, FeedFilter filter, int limit)
     {
         var messages = new List<FeedMessage>();
         long after = 0;
@@ -169,7 +169,7 @@ public sealed class FilteredFeedTests
         await Task.CompletedTask;
     }
 
-    private static async Task<List<long>> CurrentSegmentsAsync(Scenario s, string org)
+    internal static async Task<List<long>> CurrentSegmentsAsync(Scenario s, string org)
     {
         await using var c = new NpgsqlConnection(s.Database.ConnectionString);
         await c.OpenAsync();

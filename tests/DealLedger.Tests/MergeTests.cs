@@ -116,6 +116,39 @@ public sealed class MergeTests
     }
 
     [Fact]
+    public async Task followers_of_the_feed_get_the_holdings_a_merge_and_its_undo_moved_and_keep_an_exact_copy()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Duplicate);
+        await s.ImportAsync(Stakes);
+        await s.ImportAsync(Merge);
+        var whole = await FilteredFeedTests.WalkAsync(s.Ledger, Feed.FeedFilter.Parse("initech", null, null), 1000);
+        var merge = Assert.Single(whole, m => m.Event.Stream == "organization:globex-inc" && m.Event.Type == "organizations_merged");
+        Assert.Contains(merge.Changes, c => c.Projection == "organizations" && c.Key == "globex-inc" && c.Change == "merged");
+        Assert.Contains(merge.Changes, c => c.Projection == "holdings" && (c.Holder, c.Subject) == ("initech", "globex") && c.Opened!.Count > 0);
+        Assert.Contains(merge.Changes, c => c.Projection == "holdings" && (c.Holder, c.Subject) == ("initech", "globex-inc") && c.Closed!.Count > 0);
+        await s.ImportAsync(Unmerge);
+
+        // Whatever the filter and the page size, the changes applied in order leave exactly the segments in force.
+        foreach (var (filter, org) in new[] { (Feed.FeedFilter.Parse("initech", null, null), "initech"), (Feed.FeedFilter.Parse(null, null, null), (string?)null) })
+        {
+            foreach (var limit in new[] { 1, 1000 })
+            {
+                var open = new HashSet<long>();
+                foreach (var c in (await FilteredFeedTests.WalkAsync(s.Ledger, filter, limit)).SelectMany(m => m.Changes).Where(c => c.Projection == "holdings"))
+                {
+                    Assert.All(c.Closed!, id => Assert.True(open.Remove(id), $"segment {id} closed but never opened"));
+                    Assert.All(c.Opened!, row => Assert.True(open.Add(row.Id), $"segment {row.Id} opened twice"));
+                }
+                var current = org is null
+                    ? [.. (await Task.WhenAll(new[] { "acme", "globex", "globex-inc", "initech" }.Select(o => FilteredFeedTests.CurrentSegmentsAsync(s, o)))).SelectMany(x => x).Distinct().Order()]
+                    : await FilteredFeedTests.CurrentSegmentsAsync(s, org);
+                Assert.Equal(current, open.Order());
+            }
+        }
+    }
+
+    [Fact]
     public async Task a_merge_made_with_the_cli_is_followed_over_http_and_undone_over_http_with_each_writer_recorded()
     {
         var api = new ApiHostFixture();

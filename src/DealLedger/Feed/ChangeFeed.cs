@@ -125,13 +125,19 @@ public static class ChangeFeed
         const string named = "($3::text is null or orgs @> array[$3]) and ($4::text is null or (orgs @> array[$4, $5] and orgs = array[$4, $5] and type <> all($8))) " +
             "and ($6::text is null or type = $6)";
         var log = ProjectionTables.Name("mt_events");
+        var merges = ProjectionTables.Of("organization_merges");
         // An organization's registration row carries its own event's sequence: the write it ends is found by the log's
         // recorded time (all of a write's events share it, no two writes do).
         var writes = await Sql.ListAsync(c,
             $"select s from (select sequence s from {ProjectionTables.Of("fact_versions")} where sequence > $1 and sequence <= $2 and {named} union " +
             $"select (select max(e.seq_id) from {log} e where e.seq_id >= o.sequence and e.seq_id < coalesce((select n.seq_id from {log} n where n.seq_id > o.sequence " +
             $"and n.timestamp <> (select r.timestamp from {log} r where r.seq_id = o.sequence) order by n.seq_id limit 1), $2 + 1)) " +
-            $"from {ProjectionTables.Of("organizations")} o where $3::text is not null and $4::text is null and $6::text is null and o.id = $3 and o.sequence > $1 and o.sequence <= $2) w " +
+            $"from {ProjectionTables.Of("organizations")} o where $3::text is not null and $4::text is null and $6::text is null and o.id = $3 and o.sequence > $1 and o.sequence <= $2 " +
+            // A merge or its undo moves holdings without a version of any fact: its write is found by the segments it opened or closed.
+            $"union select m.s from (select sequence s from {merges} where sequence > $1 and sequence <= $2 union " +
+            $"select closed_sequence from {merges} where closed_sequence > $1 and closed_sequence <= $2) m where ($6::text is null or $6 = 'stake') and " +
+            $"exists (select 1 from {ProjectionTables.Of("holding_segments")} g where (g.sequence = m.s or g.closed_sequence = m.s) " +
+            "and ($3::text is null or g.holder = $3 or g.subject = $3) and ($4::text is null or (g.holder = $4 and g.subject = $5)))) w " +
             "order by s limit $7",
             r => r.GetInt64(0), ct, after, highWater, org, holder, subject, kind, limit, Undirected);
         var upTo = writes.Count < limit ? highWater : writes[^1];
@@ -144,7 +150,9 @@ public static class ChangeFeed
             $"select distinct fact_id, state->'current'->>'deal' from {ProjectionTables.Of("fact_versions")} where sequence > $1 and sequence <= $2 and {named}",
             r => (Id: r.GetString(0), Deal: r.IsDBNull(1) ? null : r.GetString(1)), ct, after, upTo, org, holder, subject, kind, limit, Undirected);
         var streams = facts.Select(f => "fact:" + f.Id).Concat(facts.Where(f => f.Deal is not null).Select(f => "deal:" + f.Deal).Distinct())
-            .Concat(org is not null && holder is null && kind is null ? ["organization:" + org] : []).ToList();
+            .Concat(org is not null && holder is null && kind is null ? ["organization:" + org] : [])
+            .Concat(await Sql.ListAsync(c, $"select 'organization:' || duplicate from {merges} where sequence = any($1) or closed_sequence = any($1)", r => r.GetString(0), ct, writes.ToArray()))
+            .Distinct().ToList();
         // Only events of the writes named: a deal recorded by an earlier write that named nothing is not one of them.
         var recorded = (await Sql.ListAsync(c, $"select timestamp from {log} where seq_id = any($1)", r => r.GetFieldValue<DateTimeOffset>(0), ct, writes.ToArray()))
             .Select(Instant.Format).ToHashSet(StringComparer.Ordinal);
@@ -233,6 +241,8 @@ public static class ChangeFeed
             var t when t == typeof(OrganizationRegistered) => [new ProjectionChange("organizations", e.Data.GetProperty("id").GetString()!, "registered")],
             var t when t == typeof(SourceRegistered) => [new ProjectionChange("sources", e.Data.GetProperty("id").GetString()!, "registered")],
             var t when t == typeof(DealRecorded) => [new ProjectionChange("deals", e.Data.GetProperty("id").GetString()!, "recorded")],
+            var t when t == typeof(OrganizationsMerged) => [new ProjectionChange("organizations", e.Data.GetProperty("duplicate").GetString()!, "merged")],
+            var t when t == typeof(OrganizationMergeUndone) => [new ProjectionChange("organizations", e.Data.GetProperty("duplicate").GetString()!, "unmerged")],
             _ => [],
         };
 
