@@ -1,5 +1,6 @@
 using DealLedger.Access;
 using DealLedger.Auditing;
+using DealLedger.Changes;
 using DealLedger.Holdings;
 using DealLedger.Ownership;
 using DealLedger.Relationships;
@@ -66,6 +67,12 @@ public sealed class MergeTests
         // The duplicate's stake in itself is no holding: asked for, the answer says why.
         var self = await Assert.ThrowsAsync<LedgerException>(() => s.Ledger.HoldingAsync("globex", "globex-inc", Day2023));
         Assert.Contains("are records of one organization", self.Message, StringComparison.Ordinal);
+
+        // What the ledger learned by the merge: the pairs it moved, because of it.
+        var learned = await s.Ledger.ChangesAsync(new ChangesRequest(ChangeQuestion.Knowledge, beforeMerge, merged.RecordedAt, null, Day2023, null, null, 100, null));
+        Assert.Equal([("acme", "globex"), ("acme", "globex-inc"), ("globex", "globex-inc"), ("globex", "initech"), ("globex-inc", "initech"), ("initech", "globex"), ("initech", "globex-inc")],
+            learned.Holdings.Select(h => (h.Holder, h.Subject)));
+        Assert.All(learned.Holdings, h => Assert.Equal(["organizations_merged"], h.Events!.Select(e => e.Event.Type)));
 
         // Owners, look-through and history read the survivor's holdings, by either id.
         var owners = await s.Ledger.OwnersAsync("globex-inc", Day2023);

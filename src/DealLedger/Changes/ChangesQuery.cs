@@ -122,21 +122,25 @@ public static class ChangesQuery
             return (t.Id, Fact: now, Before: before, After: after, Kinds: kinds);
         }).Where(t => t.Kinds.Count > 0).ToList();
 
-        // The events of the window that made them: those of the writes that changed a pair's stretches, of its stake facts;
-        // a tie's, all of its fact's.
-        var stakeStreams = changedPairs.Count == 0 ? [] : await Sql.ListAsync(c,
-            $"select v.holder, v.subject, 'fact:' || v.fact_id from unnest($1::text[], $2::text[]) p(holder, subject) join {Facts} v " +
+        // The events of the window that made them: those of the writes that changed a pair's stretches, of its stake facts
+        // (and, where records were ever merged, of the facts of the records merged with its sides, and the merges); a tie's,
+        // all of its fact's.
+        var merged = changedPairs.Count == 0 ? new MergedRecords([]) : await MergedRecords.EverAsync(c, ct);
+        var asked = changedPairs.SelectMany(p => merged.Pairs(p.Holder, p.Subject).Select(m => (Asked: (p.Holder, p.Subject), Member: m))).ToList();
+        var stakeStreams = changedPairs.Count == 0 ? [] : (await Sql.ListAsync(c,
+            $"select distinct p.i, 'fact:' || v.fact_id from unnest($1::text[], $2::text[]) with ordinality p(holder, subject, i) join {Facts} v " +
             "on upper_inf(v.recorded) and v.holder = p.holder and v.subject = p.subject and v.type = $3",
-            r => (Pair: (r.GetString(0), r.GetString(1)), Stream: r.GetString(2)), ct,
-            changedPairs.Select(p => p.Holder).ToArray(), changedPairs.Select(p => p.Subject).ToArray(), StakeWord);
-        var events = await EventLog.OfStreamsAsync(c, stakeStreams.Select(s => s.Stream).Concat(changedTies.Select(t => "fact:" + t.Id)).ToList(), first, last, ct);
+            r => (Pair: asked[(int)r.GetInt64(0) - 1].Asked, Stream: r.GetString(1)), ct,
+            asked.Select(p => p.Member.Item1).ToArray(), asked.Select(p => p.Member.Item2).ToArray(), StakeWord))
+            .Concat(changedPairs.SelectMany(p => merged.Streams(p.Holder, p.Subject).Select(x => (Pair: (p.Holder, p.Subject), Stream: x)))).ToList();
+        var events = await EventLog.OfStreamsAsync(c, stakeStreams.Select(s => s.Stream).Concat(changedTies.Select(t => "fact:" + t.Id)).Distinct().ToList(), first, last, ct);
         var cited = await ledger.Citations.SourcesAsync(c, events.SelectMany(e => SourcesOf(e.Data)), ct);
         List<ChangeEvent> Told(IEnumerable<LogEntry> of) =>
             of.Select(e => new ChangeEvent(ChangeFeed.InPublicWords(e), SourcesOf(e.Data).Distinct().Select(id => SourceCitation.Of(id, cited)).ToList())).ToList();
 
-        var pairOf = stakeStreams.ToDictionary(s => s.Stream, s => s.Pair);
+        var pairsOf = stakeStreams.ToLookup(s => s.Stream, s => s.Pair);
         var byStream = events.ToLookup(e => e.Stream);
-        var pairEvents = events.Where(e => pairOf.ContainsKey(e.Stream)).ToLookup(e => pairOf[e.Stream]);
+        var pairEvents = events.SelectMany(e => pairsOf[e.Stream].Distinct().Select(p => (Pair: p, Event: e))).ToLookup(x => x.Pair, x => x.Event);
         var (holdings, tiesAnswered) = await RenderAsync(ledger, c,
             changedPairs.Select(p => (p.Holder, p.Subject, p.Kinds, p.Before, p.After,
                 Events: (IReadOnlyList<ChangeEvent>?)Told(pairEvents[(p.Holder, p.Subject)].Where(e => p.Writes.Contains(e.RecordedAt))))).ToList(),

@@ -77,3 +77,39 @@ public sealed class KnownMerges(IReadOnlyList<MergeNote> notes)
         return notes.Where(n => survivors.Contains(Survivor(n.Duplicate))).ToList();
     }
 }
+
+/// <summary>
+/// Records ever merged with one another (whether the merge is in force or undone): the records whose facts and merges may
+/// have changed a pair's answer (what changed, and why).
+/// </summary>
+internal sealed class MergedRecords(IReadOnlyList<(string Duplicate, string Into)> merges)
+{
+    public static async Task<MergedRecords> EverAsync(NpgsqlConnection c, CancellationToken ct) =>
+        new(await Sql.ListAsync(c, $"select distinct duplicate, merged_into from {ProjectionTables.Of("organization_merges")}", r => (r.GetString(0), r.GetString(1)), ct));
+
+    /// <summary>The records ever merged with <paramref name="org"/>, along chains either way: itself first.</summary>
+    public IReadOnlyList<string> Of(string org)
+    {
+        var found = new List<string> { org };
+        for (var i = 0; i < found.Count; i++)
+        {
+            foreach (var (d, into) in merges)
+            {
+                var other = d == found[i] ? into : into == found[i] ? d : null;
+                if (other is not null && !found.Contains(other))
+                {
+                    found.Add(other);
+                }
+            }
+        }
+        return found;
+    }
+
+    /// <summary>The pairs of records whose stakes may count for a pair: the pair itself first.</summary>
+    public IEnumerable<(string, string)> Pairs(string holder, string subject) =>
+        from h in Of(holder) from s in Of(subject) where h != s select (h, s);
+
+    /// <summary>The streams of the merges of the pair's records (a merge is on its duplicate's stream).</summary>
+    public IEnumerable<string> Streams(string holder, string subject) =>
+        Of(holder).Concat(Of(subject)).Where(o => merges.Any(m => m.Duplicate == o)).Distinct().Select(o => $"organization:{o}");
+}
