@@ -74,6 +74,11 @@ public sealed class MergeTests
             learned.Holdings.Select(h => (h.Holder, h.Subject)));
         Assert.All(learned.Holdings, h => Assert.Equal(["organizations_merged"], h.Events!.Select(e => e.Event.Type)));
 
+        // Search finds the duplicate record as itself, saying which organization answers for it.
+        var found = (await s.Ledger.SearchOrganizationsAsync("globex", null, new PageRequest(20))).Organizations;
+        Assert.Equal([("globex", null), ("globex-inc", "globex")], found.Select(o => (o.Id, o.MergedInto)));
+        Assert.All((await s.Ledger.SearchOrganizationsAsync("globex", beforeMerge, new PageRequest(20))).Organizations, o => Assert.Null(o.MergedInto));
+
         // Owners, look-through and history read the survivor's holdings, by either id.
         var owners = await s.Ledger.OwnersAsync("globex-inc", Day2023);
         Assert.Equal(["acme", "initech"], owners.Owners.Select(o => o.Holder));

@@ -32,8 +32,12 @@ public static class OrganizationSearch
             var end = page.After + rows.Count;
             // Each as named today, with the names it bore (what a former name matched).
             var dated = await DatedNames.OfAsync(c, rows.Select(r => r.Organization.Id), k, token);
+            // A record merged into another is found as itself, saying which organization answers for it.
+            var merges = await OrganizationMerges.AsKnownAsync(c, k, token);
+            string? Into(string id) => merges.Survivor(id) is var survivor && survivor != id ? survivor : null;
             return new OrganizationSearchAnswer(query, Instant.Format(k),
-                rows.Select(r => RelationshipsQuery.Profile(DatedNames.On(r.Organization, dated[r.Organization.Id], ledger.Today)) with { Names = DatedNames.Names(dated[r.Organization.Id]) }).ToList(),
+                rows.Select(r => RelationshipsQuery.Profile(DatedNames.On(r.Organization, dated[r.Organization.Id], ledger.Today))
+                    with { Names = DatedNames.Names(dated[r.Organization.Id]), MergedInto = Into(r.Organization.Id) }).ToList(),
                 new ListPage(page.Limit, page.After, total, end < total ? end : null));
         }, ct);
     }

@@ -62,6 +62,10 @@ public sealed record OrganizationProfile(string Id, string Name, IReadOnlyList<s
 {
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<DatedName>? Names { get; init; }
+
+    /// <summary>The organization this record is merged into (as known at knownAt; null: none): answers asked by this id are that one's.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? MergedInto { get; init; }
 }
 
 public sealed record RelationshipsAnswer(OrganizationProfile Organization, string At, string KnownAt, IReadOnlyList<Relationship> Relationships)
