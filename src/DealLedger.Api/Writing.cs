@@ -35,9 +35,9 @@ public static class Writing
             .WithSummary("Retract a fact: { reason, sources }; If-Match: the fact's ETag").Accepts<object>("application/json");
         writer.MapPost("/facts/{fact}/endings", (HttpContext h, Ledger l, string fact, CancellationToken ct) => Amend(h, l, DocumentSection.Endings, fact, ct))
             .WithSummary("End a relationship: { on, reason?, sources }; If-Match: the fact's ETag").Accepts<object>("application/json");
-        writer.MapPost("/organizations/{org}/merge", (HttpContext h, Ledger l, string org, CancellationToken ct) => Merge(h, l, DocumentSection.Merges, org, ct))
+        writer.MapPost("/organizations/{organization}/merge", (HttpContext h, Ledger l, string organization, CancellationToken ct) => Merge(h, l, DocumentSection.Merges, organization, ct))
             .WithSummary("Merge a duplicate record into the organization it is the same as: { into, reason }; answers read it as that organization from now on").Accepts<object>("application/json");
-        writer.MapPost("/organizations/{org}/unmerge", (HttpContext h, Ledger l, string org, CancellationToken ct) => Merge(h, l, DocumentSection.Unmerges, org, ct))
+        writer.MapPost("/organizations/{organization}/unmerge", (HttpContext h, Ledger l, string organization, CancellationToken ct) => Merge(h, l, DocumentSection.Unmerges, organization, ct))
             .WithSummary("Undo a merge of a duplicate record: { reason, into? }; answers read the two records apart again from now on").Accepts<object>("application/json");
         writer.MapPost("/import", async Task<IResult> (HttpContext h, Ledger l, string? format, CancellationToken ct) =>
             {

@@ -67,8 +67,8 @@ public sealed class AccessMatrixTests(ApiHostFixture api, ITestOutputHelper outp
         new("POST /api/facts/{fact}/corrections", async n => await Post($"/api/facts/{await FactAsync(n)}/corrections", $$"""{ "set": { "share": { "exact": 2 } }, "reason": "restated", "sources": {{Source}} }"""), 401, 403, 200, 200, 401),
         new("POST /api/facts/{fact}/retractions", async n => await Post($"/api/facts/{await FactAsync(n)}/retractions", $$"""{ "reason": "withdrawn", "sources": {{Source}} }"""), 401, 403, 200, 200, 401),
         new("POST /api/facts/{fact}/endings", async n => await Post($"/api/facts/{await FactAsync(n)}/endings", $$"""{ "on": "2024-06", "reason": "sold", "sources": {{Source}} }"""), 401, 403, 200, 200, 401),
-        new("POST /api/organizations/{org}/merge", async n => await Post($"/api/organizations/{await RecordAsync(n, merged: false)}/merge", """{ "into": "mistral-ai", "reason": "registered twice" }"""), 401, 403, 201, 201, 401),
-        new("POST /api/organizations/{org}/unmerge", async n => await Post($"/api/organizations/{await RecordAsync(n, merged: true)}/unmerge", """{ "reason": "two after all" }"""), 401, 403, 200, 200, 401),
+        new("POST /api/organizations/{organization}/merge", async n => await Post($"/api/organizations/{await RecordAsync(n, merged: false)}/merge", """{ "into": "mistral-ai", "reason": "registered twice" }"""), 401, 403, 201, 201, 401),
+        new("POST /api/organizations/{organization}/unmerge", async n => await Post($"/api/organizations/{await RecordAsync(n, merged: true)}/unmerge", """{ "reason": "two after all" }"""), 401, 403, 200, 200, 401),
         new("POST /api/import", n => Post("/api/import", $$"""{ "organizations": [ { "id": "imported-{{n}}", "name": "Imported {{n}}", "kind": "company" } ] }"""), 401, 403, 200, 200, 401),
 
         // Key administration (admin role).

@@ -19,7 +19,7 @@ internal static class Projections
     /// nothing and autovacuum does it later.
     /// </summary>
     /// <remarks>
-    /// Only the tables without statistics yet (new, as a rebuild's are) or grown by more than half since they were last
+    /// Only the tables with rows and without statistics yet (new, as a rebuild's are) or grown by more than half since they were last
     /// analyzed: the planner scales the row counts it was given by a table's size now, so only a table whose contents are
     /// mostly new gives it a wrong picture. Each ANALYZE reads up to 30,000 rows' pages (0.4 s a table at 100k events), so
     /// analyzing every table after every large import cost a tenth of the import or more.
@@ -28,8 +28,9 @@ internal static class Projections
     {
         var names = tables.Select(ProjectionTables.Of).ToArray();
         var owned = await Sql.ListAsync(c,
-            "select n, not exists (select from pg_stats s where s.schemaname = ns.nspname and s.tablename = r.relname) " +
-            "or pg_relation_size(r.oid) > 1.5 * r.relpages::bigint * current_setting('block_size')::bigint " +
+            // An empty table has nothing to gather (and never gets statistics): it is left alone.
+            "select n, pg_relation_size(r.oid) > 0 and (not exists (select from pg_stats s where s.schemaname = ns.nspname and s.tablename = r.relname) " +
+            "or pg_relation_size(r.oid) > 1.5 * r.relpages::bigint * current_setting('block_size')::bigint) " +
             "from unnest($1::text[]) n join pg_class r on r.oid = n::regclass join pg_namespace ns on ns.oid = r.relnamespace where pg_has_role(r.relowner, 'USAGE')",
             r => (Name: r.GetString(0), Stale: r.GetBoolean(1)), ct, (object)names);
         var analyzed = owned.Where(t => t.Stale).Select(t => t.Name).ToList();
