@@ -15,6 +15,8 @@ public sealed class LogReplay
     private readonly Dictionary<string, OrganizationRegistered> organizations = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SourceRegistered> sources = new(StringComparer.Ordinal);
     private readonly Dictionary<string, FactState> facts = new(StringComparer.Ordinal);
+    // The merges in force: a pair's holding is its sides' survivors', over the stakes of every record read as them.
+    private readonly Dictionary<string, string> merges = new(StringComparer.Ordinal);
 
     private LogReplay(DateTimeOffset knownAt) => KnownAt = knownAt;
 
@@ -38,8 +40,7 @@ public sealed class LogReplay
             case OrganizationRegistered o: organizations[o.Id] = o; break;
             case SourceRegistered s: sources[s.Id] = s; break;
             case DealRecorded: break;
-            // An in-memory replay of holdings by pair, as recorded: merges are read by the projections' answers only.
-            case OrganizationsMerged or OrganizationMergeUndone: break;
+            case OrganizationsMerged or OrganizationMergeUndone: OrganizationMerges.Apply(merges, e.Data); break;
             default:
                 var id = FactState.FactIdOf(e.Data)!;
                 facts[id] = FactState.Next(facts.GetValueOrDefault(id), e.Data, e.Ref);
@@ -50,12 +51,14 @@ public sealed class LogReplay
     public HoldingAnswer Holding(string holder, string subject, DateOnly at)
     {
         string Name(string id) => organizations.TryGetValue(id, out var o) ? o.Name : id;
-        var pair = facts.Values.Where(f => f.Current is Stake s && s.Holder == holder && s.Subject == subject)
+        string As(string id) => OrganizationMerges.Survivor(merges, id);
+        var (h, sub) = (As(holder), As(subject));
+        var pair = facts.Values.Where(f => f.Current is Stake x && As(x.Holder) == h && As(x.Subject) == sub && h != sub)
             .OrderBy(f => f.Id, StringComparer.Ordinal).ToList();
         var segment = HoldingTimeline.Build(pair, sources)
             .FirstOrDefault(s => (s.From is null || s.From <= at) && (s.To is null || at < s.To));
         return HoldingAnswer.From(holder, subject, at, KnownAt, segment is null
-            ? HoldingQuery.Unknown(Name(holder), Name(subject), KnownAt)
-            : FindingWords.Render(segment.Finding, Name(holder), Name(subject), sources));
+            ? HoldingQuery.Unknown(Name(h), Name(sub), KnownAt)
+            : FindingWords.Render(segment.Finding, Name(h), Name(sub), sources));
     }
 }

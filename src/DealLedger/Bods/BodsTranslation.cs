@@ -251,7 +251,8 @@ internal sealed class BodsTranslation(LedgerTransaction t)
             return;
         }
         var deal = BodsIds.Deal(s.RecordId);
-        if (await t.DealAsync(deal, ct) is { } knownDeal && !knownDeal.Parties.SequenceEqual([holder, subject]))
+        // A deal's parties as recorded; a record merged since is read as its survivor.
+        if (await t.DealAsync(deal, ct) is { } knownDeal && !(await Task.WhenAll(knownDeal.Parties.Select(p => t.SurvivorAsync(p, ct)))).SequenceEqual([holder, subject]))
         {
             d.Unmapped.Add($"record {s.RecordId} first tied {string.Join(" and ", knownDeal.Parties)}; this statement names {holder} and {subject}: a record's parties cannot change");
             return;
@@ -369,7 +370,8 @@ internal sealed class BodsTranslation(LedgerTransaction t)
                 {
                     ["id"] = deal,
                     ["title"] = Clip($"BODS relationship record {s.RecordId}"),
-                    ["parties"] = new JsonArray(holder, subject),
+                    // As first recorded: a party merged since is read as its survivor, the deal stays as published.
+                    ["parties"] = await PartiesAsync(deal, [holder, subject], ct),
                     ["facts"] = newFacts,
                 });
             }
@@ -577,7 +579,7 @@ internal sealed class BodsTranslation(LedgerTransaction t)
         var reason = Reasons.GetValueOrDefault(code, UndisclosedReason.Unknown);
         var details = Clip(code + (BodsStatement.Text(unspecified, "description") is { } text ? $": {text}" : ""));
         var deal = BodsIds.Deal(s.RecordId);
-        if (await t.DealAsync(deal, ct) is { } knownDeal && !knownDeal.Parties.SequenceEqual([subject]))
+        if (await t.DealAsync(deal, ct) is { } knownDeal && !(await Task.WhenAll(knownDeal.Parties.Select(p => t.SurvivorAsync(p, ct)))).SequenceEqual([subject]))
         {
             d.Unmapped.Add($"record {s.RecordId} first tied {string.Join(" and ", knownDeal.Parties)}; this statement names {subject} alone: a record's parties cannot change");
             return;
@@ -614,7 +616,7 @@ internal sealed class BodsTranslation(LedgerTransaction t)
             {
                 ["id"] = deal,
                 ["title"] = Clip($"BODS relationship record {s.RecordId}"),
-                ["parties"] = new JsonArray(subject),
+                ["parties"] = await PartiesAsync(deal, [subject], ct),
                 ["facts"] = new JsonArray(new JsonObject
                 {
                     ["id"] = id, ["type"] = LedgerJson.Word(FactType.OwnersUndisclosed), ["subject"] = subject, ["reason"] = LedgerJson.Word(reason),
@@ -647,6 +649,10 @@ internal sealed class BodsTranslation(LedgerTransaction t)
         }
     }
 
+    /// <summary>A relationship record's deal's parties: as recorded when the deal is, else these.</summary>
+    private async Task<JsonArray> PartiesAsync(string deal, string[] parties, CancellationToken ct) =>
+        new([.. ((await t.DealAsync(deal, ct))?.Parties ?? parties).Select(p => (JsonNode)p)]);
+
     /// <summary>The organization a relationship names on one side, or null (with the reason) when it cannot be tied.</summary>
     private async Task<string?> RelatedAsync(BodsStatement s, JsonElement details, string side, Draft d, CancellationToken ct)
     {
@@ -659,7 +665,13 @@ internal sealed class BodsTranslation(LedgerTransaction t)
                 d.Unmapped.Add($"the {Side(side)} (record {p.GetString()}) is neither in the imported packages nor in the ledger");
                 return null;
             }
-            return id;
+            // A record merged into another organization is that organization: new facts are recorded of it.
+            var survivor = await t.SurvivorAsync(id, ct);
+            if (survivor != id)
+            {
+                d.Notes.Add($"the {Side(side)} (record {p.GetString()}, organization '{id}') is merged into '{survivor}': recorded of '{survivor}'");
+            }
+            return survivor;
         }
         if (party is { ValueKind: JsonValueKind.Object } unspecified)
         {

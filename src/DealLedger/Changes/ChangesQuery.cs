@@ -34,14 +34,14 @@ public static class ChangesQuery
     // The pairs whose segments the window opened or closed (both sequence indexes), on the date asked or over all valid time.
     private static readonly string PairsLearned =
         $"select holder, subject from {Segments} where ((sequence > $1 and sequence <= $2) or (closed_sequence > $1 and closed_sequence <= $2)) " +
-        "and ($3::text is null or holder = $3 or subject = $3) and ($4::date is null or valid @> $4::date) " +
+        "and ($3::text[] is null or holder = any($3) or subject = any($3)) and ($4::date is null or valid @> $4::date) " +
         "and ($5::text is null or (holder, subject) > ($5, $6::text)) group by holder, subject order by holder, subject limit $7";
 
     // The ties (facts of every kind but stakes, that tie organizations: not exchange rates) of which the window recorded a
     // version, with their organizations.
     private static readonly string TiesLearned =
         $"select fact_id, min(orgs) from {Facts} where sequence > $1 and sequence <= $2 and type <> $3 and cardinality(orgs) > 0 " +
-        "and ($4::text is null or orgs @> array[$4]) and ($5::text is null or fact_id > $5) group by fact_id order by fact_id limit $6";
+        "and ($4::text[] is null or orgs && $4) and ($5::text is null or fact_id > $5) group by fact_id order by fact_id limit $6";
 
     private static async Task<ChangesAnswer> LearnedAsync(Ledger ledger, NpgsqlConnection c, ChangesRequest request, DateTimeOffset to, CancellationToken ct)
     {
@@ -63,13 +63,15 @@ public static class ChangesQuery
         {
             await OrganizationDirectory.RequireAsync(c, org, ct, to, request.Spelled("org"));
         }
+        // The organization's records: over a window a merge or an undo may have moved its holdings from one to another.
+        var records = org is null ? null : (await MergedRecords.EverAsync(c, ct)).Of(org).ToArray();
         var window = await Sql.ListAsync(c, $"select {EventLog.LastSequenceBy("$1::timestamptz")}, {EventLog.LastSequenceBy("$2::timestamptz")}",
             r => (First: r.GetInt64(0), Last: r.GetInt64(1)), ct, from, to);
         var (first, last) = window[0];
         var day = request.At;
         var (pairs, ties, next) = await PageAsync(request,
-            cursor => Sql.ListAsync(c, PairsLearned, r => (r.GetString(0), r.GetString(1)), ct, first, last, org, day, cursor?.Holder, cursor?.Subject, request.Limit),
-            (cursor, limit) => Sql.ListAsync(c, TiesLearned, r => (Id: r.GetString(0), Orgs: r.GetFieldValue<string[]>(1)), ct, first, last, StakeWord, org, cursor, limit),
+            cursor => Sql.ListAsync(c, PairsLearned, r => (r.GetString(0), r.GetString(1)), ct, first, last, records, day, cursor?.Holder, cursor?.Subject, request.Limit),
+            (cursor, limit) => Sql.ListAsync(c, TiesLearned, r => (Id: r.GetString(0), Orgs: r.GetFieldValue<string[]>(1)), ct, first, last, StakeWord, records, cursor, limit),
             first < last);
 
         // Each pair's stretches as known at either end: one GiST probe per pair, by the window (which the index takes); the
@@ -155,7 +157,7 @@ public static class ChangesQuery
     // A segment that starts or ends between the two dates (covering one of them but not both), of a pair after the cursor:
     // compared as a row with '' for none (every id sorts after it), so a generic plan seeks the btree with it too.
     private const string Moved =
-        "valid && daterange($2::date, $3::date, '[]') and not (valid @> $2::date and valid @> $3::date) and ($4::text is null or holder = $4 or subject = $4) " +
+        "valid && daterange($2::date, $3::date, '[]') and not (valid @> $2::date and valid @> $3::date) and ($4::text[] is null or holder = any($4) or subject = any($4)) " +
         "and (holder, subject) > (coalesce($5::text, ''), coalesce($6::text, ''))";
 
     // The pairs with such a segment known then, a page of them in (holder, subject) order. As the holding probes read: when
@@ -173,9 +175,9 @@ public static class ChangesQuery
     // open versions by their btree when nothing was recorded after knownAt, else every version known then.
     private static readonly string TiesKnown =
         $"with k as materialized (select {Ledger.NothingRecordedAfter("$2::timestamptz")} now) " +
-        $"select * from (select fact_id, state::text from {Facts} where upper_inf(recorded) and type <> $1 and cardinality(orgs) > 0 and ($3::text is null or orgs @> array[$3]) " +
+        $"select * from (select fact_id, state::text from {Facts} where upper_inf(recorded) and type <> $1 and cardinality(orgs) > 0 and ($3::text[] is null or orgs && $3) " +
         "and fact_id > coalesce($4::text, '') order by fact_id limit $5) o where (select now from k) union all " +
-        $"select * from (select fact_id, state::text from {Facts} where recorded @> $2::timestamptz and type <> $1 and cardinality(orgs) > 0 and ($3::text is null or orgs @> array[$3]) " +
+        $"select * from (select fact_id, state::text from {Facts} where recorded @> $2::timestamptz and type <> $1 and cardinality(orgs) > 0 and ($3::text[] is null or orgs && $3) " +
         "and fact_id > coalesce($4::text, '') order by fact_id limit $5) a where not (select now from k) order by fact_id";
 
     /// <summary>How many ties a world diff reads and parses at a time, until one more than its page can take has moved.</summary>
@@ -188,17 +190,20 @@ public static class ChangesQuery
         {
             await OrganizationDirectory.RequireAsync(c, org, ct, k, request.Spelled("org"));
         }
+        // The organization's records as known at k: its own, and those merged into its survivor.
+        var merges = org is null ? KnownMerges.None : await OrganizationMerges.AsKnownAsync(c, k, ct);
+        var records = org is null ? null : merges.Members(merges.Survivor(org)).ToArray();
         var (day, toDay) = (request.At!.Value, request.ToAt!.Value);
         List<(FactState Fact, TieStatus? Before, TieStatus? After, bool Between)> moved = [];
         var (pairs, ties, next) = await PageAsync(request,
-            cursor => Sql.ListAsync(c, PairsHappened, r => (r.GetString(0), r.GetString(1)), ct, k, day, toDay, org, cursor?.Holder, cursor?.Subject, request.Limit),
+            cursor => Sql.ListAsync(c, PairsHappened, r => (r.GetString(0), r.GetString(1)), ct, k, day, toDay, records, cursor?.Holder, cursor?.Subject, request.Limit),
             async (cursor, limit) =>
             {
                 // Whether a tie was in force on either date, or between, is in its state, not in an index: read a batch at a
                 // time, no further than the page needs.
                 for (var after = cursor; moved.Count <= limit;)
                 {
-                    var batch = await Sql.ListAsync(c, TiesKnown, r => (Id: r.GetString(0), State: r.GetString(1)), ct, StakeWord, k, org, after, TieBatch);
+                    var batch = await Sql.ListAsync(c, TiesKnown, r => (Id: r.GetString(0), State: r.GetString(1)), ct, StakeWord, k, records, after, TieBatch);
                     foreach (var version in batch.TakeWhile(_ => moved.Count <= limit))
                     {
                         var f = FactVersions.Read(version.State);

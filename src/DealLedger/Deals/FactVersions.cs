@@ -94,6 +94,12 @@ internal static class FactVersions
     }
 
     /// <summary>Every fact touching an organization, as known at an instant.</summary>
+    /// <summary>The facts, as known at <paramref name="knownAt"/>, that tie any of these organizations (the records of one merged organization), each once.</summary>
+    public static Task<List<FactState>> InvolvingAnyAsync(NpgsqlConnection c, IReadOnlyList<string> orgs, DateTimeOffset knownAt, CancellationToken ct) =>
+        orgs.Count == 1 ? InvolvingAsync(c, orgs[0], knownAt, ct)
+            : Sql.ListAsync(c, $"select state::text from {Table} where orgs && $1::text[] and recorded @> $2::timestamptz order by fact_id",
+                r => Read(r.GetString(0)), ct, orgs.ToArray(), knownAt);
+
     public static Task<List<FactState>> InvolvingAsync(NpgsqlConnection c, string org, DateTimeOffset knownAt, CancellationToken ct) =>
         Sql.ListAsync(c, $"select state::text from {Table} where orgs @> array[$1]::text[] and recorded @> $2::timestamptz order by fact_id",
             r => Read(r.GetString(0)), ct, org, knownAt);

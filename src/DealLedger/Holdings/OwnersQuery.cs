@@ -24,6 +24,10 @@ public sealed record OwnedTotal(decimal Min, decimal Max, string Explanation)
 
 public sealed record OwnersAnswer(string Subject, string At, string KnownAt, IReadOnlyList<Owner> Owners, OwnedTotal Total)
 {
+    /// <summary>The records whose owners these are: the organization's, and those merged into it (as known at knownAt).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    internal IReadOnlyList<string> Records { get; init; } = [];
+
     /// <summary>The merges of duplicate records this answer reads (as known at knownAt; null: none): it is the survivor's.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<Organizations.MergeNote>? Merges { get; init; }
@@ -47,6 +51,7 @@ public static class OwnersQuery
         return new OwnersAnswer(asked, ValidDate.OfDay(day).ToString(), Instant.Format(k), owners, OwnedTotal.Of(owners.Select(o => (o.Status, o.Share)).ToList()))
         {
             Merges = merges.Behind(asked) is { Count: > 0 } notes ? notes : null,
+            Records = merges.Members(subject),
         };
     }
 }

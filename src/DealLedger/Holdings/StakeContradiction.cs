@@ -9,14 +9,15 @@ namespace DealLedger.Holdings;
 /// <summary>DESIGN §6: the same source cannot tell two incompatible sizes of one stake for overlapping periods.</summary>
 internal static class StakeContradiction
 {
-    /// <summary>Refuses <paramref name="fact"/> (new, or as an amendment would leave it) when it contradicts another stake of its pair from a shared source.</summary>
+    /// <summary>Refuses <paramref name="fact"/> (new, or as an amendment would leave it) when it contradicts another stake of its pair (with merged records, of the pair it counts for) from a shared source.</summary>
     public static void Refuse(LedgerTransaction t, Fact fact, DocumentNode node)
     {
         if (fact is not Stake stake)
         {
             return;
         }
-        foreach (var other in t.Stakes(stake.Holder, stake.Subject))
+        // Every stake that counts for the pair: of records merged into its sides too (they are one holding).
+        foreach (var other in t.StakesCounting(stake.Holder, stake.Subject))
         {
             if (other.Id == fact.Id || other.IsRetracted || !Overlap(fact, other.Current) || stake.Share.Intersect(other.Stake.Share) is not null)
             {

@@ -15,7 +15,11 @@ internal static class MergeOrganizations
         return new OrganizationsMerged(f.Slug("duplicate"), f.Slug("into"), f.Text("reason"), Writer: "");
     }
 
-    /// <returns>The event to record (with the write's writer), or null when the duplicate is merged into that organization already.</returns>
+    /// <returns>
+    /// The event to record (with the write's writer), or null when the duplicate is merged into that organization already, or
+    /// this very merge (the same reason) was recorded before, even if undone since: importing a document again changes nothing.
+    /// To merge again after an undo, give the reason anew.
+    /// </returns>
     public static OrganizationsMerged? Decide(OrganizationsMerged entry, DocumentNode node, LedgerTransaction t)
     {
         if (entry.Duplicate == entry.Into)
@@ -29,9 +33,18 @@ internal static class MergeOrganizations
             return merged == entry.Into ? null
                 : throw node.At("duplicate").Error($"'{entry.Duplicate}' is merged into '{merged}' already: undo that merge first");
         }
+        if (t.KnownMerge(entry.Duplicate, entry.Into, entry.Reason))
+        {
+            return null;
+        }
         if (t.MergedInto(entry.Into) is { } further)
         {
-            throw node.At("into").Error($"'{entry.Into}' is itself merged into '{further}': merge into '{OrganizationMerges.Survivor(t.State.Merges, further)}'");
+            var survivor = further;
+            while (t.MergedInto(survivor) is { } next)
+            {
+                survivor = next;
+            }
+            throw node.At("into").Error($"'{entry.Into}' is itself merged into '{further}': merge into '{survivor}'");
         }
         return entry with { Writer = t.Writer };
     }

@@ -66,6 +66,9 @@ public sealed class KnownMerges(IReadOnlyList<MergeNote> notes)
 
     public string Survivor(string org) => OrganizationMerges.Survivor(into, org);
 
+    /// <summary>The records read as <paramref name="survivor"/>: itself first, then those merged into it.</summary>
+    public IReadOnlyList<string> Members(string survivor) => OrganizationMerges.Members(into, survivor);
+
     /// <summary>The merges that make these ids read as their survivors, or merge other records into them (empty: none).</summary>
     public IReadOnlyList<MergeNote> Behind(params string[] ids)
     {

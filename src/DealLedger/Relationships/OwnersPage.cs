@@ -15,6 +15,10 @@ namespace DealLedger.Relationships;
 public sealed record OwnersPageAnswer(string Subject, string At, string KnownAt, IReadOnlyList<Owner> Owners, OwnedTotal Total, ListPage Page)
 {
     public IReadOnlyList<UndisclosedOwners> Undisclosed { get; init; } = [];
+
+    /// <summary>The merges of duplicate records this answer reads (as known at knownAt; null: none): it is the survivor's.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Organizations.MergeNote>? Merges { get; init; }
 }
 
 /// <summary>A statement that an organization's owners are not disclosed: its reason in a word and in words, when, and who says so.</summary>
@@ -34,13 +38,18 @@ public static class OwnersPaging
             var day = at ?? ledger.Today;
             var all = await OwnersQuery.LoadAsync(c, ledger.Citations, subject, day, k, token);
             var (owners, where) = ListPage.Of(all.Owners, page);
-            return new OwnersPageAnswer(all.Subject, all.At, all.KnownAt, owners, all.Total, where) { Undisclosed = await UndisclosedAsync(c, ledger.Citations, subject, day, k, token) };
+            return new OwnersPageAnswer(all.Subject, all.At, all.KnownAt, owners, all.Total, where)
+            {
+                Undisclosed = await UndisclosedAsync(c, ledger.Citations, all.Records, day, k, token),
+                Merges = all.Merges,
+            };
         }, ct);
 
     /// <summary>The owners-undisclosed facts of the subject in force (or perhaps in force) on the day, as known at k.</summary>
-    internal static async Task<IReadOnlyList<UndisclosedOwners>> UndisclosedAsync(NpgsqlConnection c, Citations citations, string subject, DateOnly day, DateTimeOffset k, CancellationToken token)
+    /// <param name="subjects">The records of the subject: itself, and those merged into it.</param>
+    internal static async Task<IReadOnlyList<UndisclosedOwners>> UndisclosedAsync(NpgsqlConnection c, Citations citations, IReadOnlyList<string> subjects, DateOnly day, DateTimeOffset k, CancellationToken token)
     {
-        var facts = (await FactVersions.OfTypesAmongAsync(c, [FactType.OwnersUndisclosed], [subject], k, token))
+        var facts = (await FactVersions.OfTypesAmongAsync(c, [FactType.OwnersUndisclosed], subjects, k, token))
             .Where(f => !f.IsRetracted).ToList();
         if (facts.Count == 0)
         {

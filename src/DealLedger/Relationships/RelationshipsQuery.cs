@@ -94,7 +94,7 @@ public static class RelationshipsQuery
             var merges = await OrganizationMerges.AsKnownAsync(c, k, token);
             var survivor = merges.Survivor(org);
             var answer = (await LoadWithFactsAsync(c, ledger.Citations, survivor, at ?? ledger.Today, k, token, "organization",
-                new HashSet<string>(StringComparer.Ordinal) { survivor }, ledger.Currencies)).Answer;
+                new HashSet<string>(StringComparer.Ordinal) { survivor }, ledger.Currencies, merges)).Answer;
             return merges.Behind(org) is { Count: > 0 } notes ? answer with { Merges = notes } : answer;
         }, ct);
 
@@ -121,11 +121,21 @@ public static class RelationshipsQuery
         await LoadWithFactsAsync(c, citations, org, day, k, token, field, new HashSet<string>(StringComparer.Ordinal) { org });
 
     /// <param name="currencies">The currencies to give amounts in too (<see cref="Relationship.Converted"/>); none for the graph's ties.</param>
+    /// <param name="merges">
+    /// The merges in force at k (none: the records are read as recorded): the ties of every record merged into
+    /// <paramref name="org"/> are its own, and each counterparty is named by the organization it is read as.
+    /// </param>
     private static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k,
-        CancellationToken token, string field, HashSet<string> followed, IReadOnlyList<string>? currencies = null)
+        CancellationToken token, string field, HashSet<string> followed, IReadOnlyList<string>? currencies = null, KnownMerges? merges = null)
     {
+        merges ??= KnownMerges.None;
         var o = await OrganizationDirectory.RequireAsync(c, org, token, k, field);
-        var facts = (await FactVersions.InvolvingAsync(c, org, k, token)).Where(f => !f.IsRetracted).ToList();
+        var members = merges.Members(org);
+        string As(string id) => merges.Survivor(id);
+        // A tie between two records of the organization is no tie of it.
+        var facts = (await FactVersions.InvolvingAnyAsync(c, members, k, token))
+            .Where(f => !f.IsRetracted && (members.Count == 1 || f.Current.Organizations.Count < 2 || f.Current.Organizations.Any(x => As(x) != org)))
+            .ToList();
         var names = await DatedNames.OnAsync(c, facts.SelectMany(f => f.Current.Organizations).Append(org), day, k, token);
         var sources = await citations.SourcesAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);
         string Name(string id) => names.GetValueOrDefault(id, id);
@@ -135,7 +145,7 @@ public static class RelationshipsQuery
         var stakes = (await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Holder, org, k, day, token))
             .Concat(await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Subject, org, k, day, token));
         // A pair's stake facts looked up once, not searched for per pair: a hub has thousands of pairs.
-        var stakeFacts = facts.Where(x => x.Current is Stake).ToLookup(x => x.Stake.Pair);
+        var stakeFacts = facts.Where(x => x.Current is Stake).ToLookup(x => (As(x.Stake.Holder), As(x.Stake.Subject)));
         foreach (var (holder, subject, f) in stakes)
         {
             var other = holder == org ? subject : holder;
@@ -146,7 +156,8 @@ public static class RelationshipsQuery
                 f.Sources, f.Basis));
         }
         // Names and identifiers are the organization's profile, not ties.
-        var own = facts.Where(f => f.Current.Type is FactType.Name or FactType.Identifier).ToList();
+        // (The organization's own: a merged record's names are its record's, not the organization's.)
+        var own = facts.Where(f => f.Current.Type is FactType.Name or FactType.Identifier && f.Current.Organizations.Contains(org)).ToList();
         var amounts = facts.Select(f => Amount(f.Current)).OfType<Money>().Select(m => m.Currency).ToList();
         var conversions = currencies is { Count: > 0 } && amounts.Count > 0 ? await Conversions.LoadAsync(c, citations, currencies, amounts, k, token) : null;
         foreach (var f in facts.Where(f => f.Current.Type is not (FactType.Stake or FactType.Name or FactType.Identifier)))
@@ -158,8 +169,8 @@ public static class RelationshipsQuery
             }
             var fact = f.Current;
             var (direction, others) = fact.Direction is { } d
-                ? (d.From == org ? Direction.Outgoing : Direction.Incoming, new[] { d.From == org ? d.To : d.From })
-                : (Direction.Mutual, fact.Organizations.Where(x => x != org).ToArray());
+                ? (As(d.From) == org ? Direction.Outgoing : Direction.Incoming, new[] { As(As(d.From) == org ? d.To : d.From) })
+                : (Direction.Mutual, fact.Organizations.Select(As).Where(x => x != org).Distinct().ToArray());
             var confidence = ConfidenceRules.Of(fact.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty);
             result.Add(new Relationship(fact.Id, fact.Type, direction, others, status.Value, null,
                 DateWithPrecision.Of(fact.Valid.From), fact.Valid.OrEarlier, DateWithPrecision.Of(f.EndsOn), confidence, FactWords.Summary(fact, Name),

@@ -104,18 +104,28 @@ internal sealed class LedgerState
     /// </summary>
     public Dictionary<string, string> Merges { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Every merge recorded, in force or undone (with its undo's reason), once loaded: what makes a merge or an undo known already.</summary>
+    public List<(string Duplicate, string Into, string Reason, string? UndoReason)> MergeHistory { get; } = [];
+
     private bool mergesRead;
 
     public bool MergesLoaded => Complete || mergesRead;
 
-    /// <summary>Queues reading the merges in force, unless loaded.</summary>
+    /// <summary>Queues reading the merges (all of them: in force, and undone), unless loaded.</summary>
     public void QueueMerges(Reads reads)
     {
         if (!MergesLoaded)
         {
             mergesRead = true;
-            reads.Add($"select duplicate, merged_into from {ProjectionTables.Of("organization_merges")} where upper_inf(recorded)",
-                r => Merges[r.GetString(0)] = r.GetString(1));
+            reads.Add($"select duplicate, merged_into, reason, undo_reason, upper_inf(recorded) from {ProjectionTables.Of("organization_merges")} order by id",
+                r =>
+                {
+                    MergeHistory.Add((r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3)));
+                    if (r.GetBoolean(4))
+                    {
+                        Merges[r.GetString(0)] = r.GetString(1);
+                    }
+                });
         }
     }
 
@@ -205,6 +215,8 @@ internal sealed class LedgerState
         await LoadFactsAsync(c, factIds, ct);
         var named = direct.Concat(factIds.Select(id => Facts.GetValueOrDefault(id)).Select(f => f?.Current).OfType<Stake>().Select(s => s.Pair))
             .Distinct().ToArray();
+        // With merges in force, a stake's pair counts for its sides' survivors, with the pairs of every record merged into them.
+        named = Merges.Count == 0 ? named : [.. named.Concat(named.SelectMany(p => MemberPairs(Effective(p)))).Distinct()];
         await LoadPairsAsync(c, named, ct);
         await LoadOrganizationsAsync(c, organizations.Concat(named.SelectMany(p => new[] { p.Item1, p.Item2 })), ct);
         var cited = Unsourced(named).SelectMany(StakesOf).Concat(factIds.Select(id => Facts.GetValueOrDefault(id)).OfType<FactState>()).SelectMany(SourceCatalog.CitedBy);

@@ -30,6 +30,18 @@ public sealed class LedgerTransaction
     /// <summary>Who asks for this write (an API key's name, the CLI's user): recorded with its events, and in a merge's.</summary>
     public string Writer { get; init; } = "";
 
+    /// <summary>
+    /// Whether this very merge (or, with <paramref name="undo"/>, this very undo: of the duplicate, for this reason) was
+    /// recorded already — by this write or an earlier one: the same content twice is recorded once, as a fact's amendments are.
+    /// </summary>
+    public bool KnownMerge(string duplicate, string into, string reason, bool undo = false) =>
+        pending.Any(p => undo
+            ? p.Event is OrganizationMergeUndone u && u.Duplicate == duplicate && u.Reason == reason && (into.Length == 0 || u.Into == into)
+            : p.Event is OrganizationsMerged m && m.Duplicate == duplicate && m.Into == into && m.Reason == reason)
+        || (state.MergesLoaded ? state.MergeHistory : throw NotLoaded("the merges")).Any(h => h.Duplicate == duplicate && (undo
+            ? h.UndoReason == reason && (into.Length == 0 || h.Into == into)
+            : h.Into == into && h.Reason == reason));
+
     /// <summary>The organization <paramref name="org"/>'s record is merged into, as this write left it (null: none).</summary>
     public string? MergedInto(string org) =>
         merges.TryGetValue(org, out var into) ? into
@@ -192,6 +204,13 @@ public sealed class LedgerTransaction
     public IReadOnlyList<FactState> Stakes(string holder, string subject) =>
         state.KnowsPair((holder, subject)) ? WithPending(holder, subject, state.StakesOf((holder, subject))) : throw NotLoaded($"{holder} → {subject}");
 
+    /// <summary>The stake facts that count for the pair's holding: its own, and, with merges in force, those of every pair of the records read as its sides.</summary>
+    public IReadOnlyList<FactState> StakesCounting(string holder, string subject)
+    {
+        var pair = state.Effective((holder, subject));
+        return state.Combines(pair) ? [.. state.MemberPairs(pair).SelectMany(p => Stakes(p.Item1, p.Item2))] : Stakes(holder, subject);
+    }
+
     /// <summary>The rates of a currency pair, stored and pending (pending ones as this write left them).</summary>
     public IReadOnlyList<FactState> Rates(string pair) =>
         state.KnowsRates(pair)
@@ -211,6 +230,20 @@ public sealed class LedgerTransaction
 
     public async Task<OrganizationRegistered?> OrganizationAsync(string id, CancellationToken ct) =>
         organizations.ContainsKey(id) || state.Knows(state.Organizations, id) ? Organization(id) : await OrganizationDirectory.FindAsync(await LockedAsync(ct), id, ct);
+
+    /// <summary>The survivor <paramref name="org"/>'s record is read as (itself unless merged), the merges read first if not loaded yet.</summary>
+    public async Task<string> SurvivorAsync(string org, CancellationToken ct)
+    {
+        if (!state.MergesLoaded)
+        {
+            await state.LoadMergesAsync(await LockedAsync(ct), ct);
+        }
+        while (MergedInto(org) is { } into)
+        {
+            org = into;
+        }
+        return org;
+    }
 
     public async Task<SourceRegistered?> SourceAsync(string id, CancellationToken ct) =>
         sources.ContainsKey(id) || state.Knows(state.Sources, id) ? Source(id) : (await SourceCatalog.LoadAsync(await LockedAsync(ct), [id], ct)).GetValueOrDefault(id);
