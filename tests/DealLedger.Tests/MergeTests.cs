@@ -1,4 +1,5 @@
 using DealLedger.Access;
+using DealLedger.Amounts;
 using DealLedger.Auditing;
 using DealLedger.Changes;
 using DealLedger.Holdings;
@@ -216,6 +217,30 @@ public sealed class MergeTests
             var replay = await s.Ledger.ReplayAsync(k);
             Assert.True(replay.Agrees, string.Join("\n", replay.Differences.Take(3).Select(d => $"{d.Question}: {d.Live} / {d.Replayed}")));
         }
+    }
+
+    [Fact]
+    public async Task investments_look_through_and_the_graph_read_a_merged_record_as_its_survivor_with_its_records_facts()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Duplicate);
+        await s.ImportAsync(Stakes);
+        await s.ImportAsync(Deal("d2",
+            "- { id: inv-inc, type: investment, investor: globex-inc, investee: initech, amount: { value: 5000000, currency: EUR }, valid: { from: 2023-03-01 }, sources: [ { source: press, claim: stated } ] }\n",
+            "- { id: inv-globex, type: investment, investor: globex, investee: acme, amount: { value: 1000000, currency: EUR }, valid: { from: 2023-05-01 }, sources: [ { source: press, claim: stated } ] }\n",
+            "- { id: hidden, type: owners-undisclosed, subject: globex-inc, reason: register-not-public, valid: { from: 2019 }, sources: [ { source: filing, claim: stated } ] }\n"));
+        Assert.Equal(["inv-inc"], (await s.Ledger.InvestmentsAsync("globex-inc", null, null, null)).Investments.Select(i => i.Fact));
+        await s.ImportAsync(Merge);
+
+        var invested = await s.Ledger.InvestmentsAsync("globex-inc", null, null, null);
+        Assert.Equal("globex", invested.Investor.Id);
+        Assert.Equal(["inv-inc", "inv-globex"], invested.Investments.Select(i => i.Fact));
+        Assert.Single(invested.Merges!);
+        var through = await s.Ledger.OwnersThroughAsync("globex", Day2023, null, new LookThroughRequest());
+        Assert.Equal(["hidden"], through.Undisclosed.SelectMany(u => u.Statements).Select(x => x.Fact));
+        var graph = await s.Ledger.GraphAsync(Day2023, null, GraphRequest.Parse("globex-inc", null, null, null));
+        Assert.Equal("globex", graph.Around);
+        Assert.Contains(graph.Edges, e => e.Fact == "inv-inc");
     }
 
     [Fact]

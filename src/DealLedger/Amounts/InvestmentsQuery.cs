@@ -28,7 +28,12 @@ public sealed record InvestmentTotal(string Currency, decimal Sure, decimal Perh
 }
 
 /// <summary>An organization's investments over a period, as known at an instant, and their totals in the ledger's currencies.</summary>
-public sealed record InvestmentsAnswer(OrganizationProfile Investor, string? From, string? To, string KnownAt, IReadOnlyList<InvestmentLine> Investments, IReadOnlyList<InvestmentTotal> Totals);
+public sealed record InvestmentsAnswer(OrganizationProfile Investor, string? From, string? To, string KnownAt, IReadOnlyList<InvestmentLine> Investments, IReadOnlyList<InvestmentTotal> Totals)
+{
+    /// <summary>The merges of duplicate records this answer reads (as known at knownAt; null: none): the investor is the survivor.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<MergeNote>? Merges { get; init; }
+}
 
 /// <summary>`dealledger investments ORG --from --to` and GET /api/organizations/{id}/investments: what an organization invested over a period, totalled.</summary>
 public static class InvestmentsQuery
@@ -43,9 +48,15 @@ public static class InvestmentsQuery
         }
         return ledger.ReadAsync(knownAt, async (c, k, token) =>
         {
+            await OrganizationDirectory.RequireAsync(c, investor, token, k);
+            // A merged record's investments are its survivor's, with those of every record merged into it.
+            var merges = await OrganizationMerges.AsKnownAsync(c, k, token);
+            var notes = merges.Behind(investor);
+            investor = merges.Survivor(investor);
             var o = await OrganizationDirectory.RequireAsync(c, investor, token, k);
-            var facts = (await FactVersions.OfTypesAmongAsync(c, [FactType.Investment], [investor], k, token))
-                .Where(x => !x.IsRetracted && ((Investment)x.Current).Investor == investor)
+            var records = merges.Members(investor);
+            var facts = (await FactVersions.OfTypesAmongAsync(c, [FactType.Investment], records, k, token))
+                .Where(x => !x.IsRetracted && records.Contains(((Investment)x.Current).Investor))
                 .Select(x => (State: x, Within: Within(x.Current.Valid, from, to))).Where(x => x.Within is not null).ToList();
             var day = to?.AddDays(-1) ?? ledger.Today;
             var names = await DatedNames.OnAsync(c, facts.SelectMany(x => x.State.Current.Organizations).Append(investor), day, k, token);
@@ -63,7 +74,7 @@ public static class InvestmentsQuery
             }).ToList();
             var profile = RelationshipsQuery.Profile(o);
             return new InvestmentsAnswer(profile with { Name = Name(investor) }, from is { } a ? ValidDate.OfDay(a).ToString() : null, to is { } b ? ValidDate.OfDay(b).ToString() : null,
-                Instant.Format(k), lines, [.. ledger.Currencies.Select(currency => Total(currency, lines))]);
+                Instant.Format(k), lines, [.. ledger.Currencies.Select(currency => Total(currency, lines))]) { Merges = notes.Count == 0 ? null : notes };
         }, ct);
     }
 

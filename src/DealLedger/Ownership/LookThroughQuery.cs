@@ -142,17 +142,27 @@ public static class LookThroughQuery
     public static Task<LookThroughAnswer> HoldingsThroughAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, LookThroughRequest request, CancellationToken ct = default) =>
         ledger.ReadAsync(knownAt, (c, k, token) => AnswerAsync(c, ledger.Citations, org, at ?? ledger.Today, k, request, towardEnd: false, token), ct);
 
+    /// <summary>A fact with its organizations read as the organizations they are now one of (in memory, for one answer; the fact stays as recorded).</summary>
+    private static Fact AsSurvivors(Fact f, Func<string, string> survivor) => f switch
+    {
+        Tie t => t with { Holder = survivor(t.Holder), Subject = survivor(t.Subject) },
+        OwnersUndisclosed u => u with { Subject = survivor(u.Subject) },
+        _ => f,
+    };
+
     private static async Task<LookThroughAnswer> AnswerAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, LookThroughRequest request,
-        bool towardEnd, CancellationToken ct, bool resolved = false)
+        bool towardEnd, CancellationToken ct, KnownMerges? resolved = null)
     {
         await OrganizationDirectory.RequireAsync(c, QueryArguments.Id(org, "organization"), ct, k);
         // A merged record's chains are its survivor's (the holdings are kept under it).
-        var merges = resolved ? KnownMerges.None : await OrganizationMerges.AsKnownAsync(c, k, ct);
-        if (merges.Behind(org).Count > 0 && merges.Survivor(org) is var survivor)
+        var merges = resolved ?? await OrganizationMerges.AsKnownAsync(c, k, ct);
+        if (resolved is null && merges.Behind(org).Count > 0 && merges.Survivor(org) is var survivor)
         {
-            var answer = await AnswerAsync(c, citations, survivor, day, k, request, towardEnd, ct, resolved: true);
+            var answer = await AnswerAsync(c, citations, survivor, day, k, request, towardEnd, ct, resolved: merges);
             return answer with { Merges = merges.Behind(org) };
         }
+        // Facts of other kinds are recorded of records: each read as the organization it is (its survivor).
+        string As(string id) => merges.Survivor(id);
         // Level by level, one statement a level: owners of the organizations reached (or their holdings). Owners are
         // read one level past the depth too, so each organization within it knows whether it has owners of its own.
         var stakes = new List<(string Holder, string Subject, Finding Finding)>();
@@ -190,8 +200,9 @@ public static class LookThroughQuery
 
         // In one read: control facts, stated indirect stakes and owners not disclosed touching the organizations reached (the
         // one asked about among them).
-        var ties = (await FactVersions.OfTypesAmongAsync(c, [FactType.Control, FactType.IndirectStake, FactType.OwnersUndisclosed], walked.Organizations.ToList(), k, ct))
-            .Where(f => !f.IsRetracted).ToList();
+        var ties = (await FactVersions.OfTypesAmongAsync(c, [FactType.Control, FactType.IndirectStake, FactType.OwnersUndisclosed],
+                merges.Any ? [.. walked.Organizations.SelectMany(merges.Members)] : walked.Organizations.ToList(), k, ct))
+            .Where(f => !f.IsRetracted).Select(f => merges.Any ? f with { Current = AsSurvivors(f.Current, As) } : f).ToList();
         var undisclosed = ties.Where(f => f.Current is OwnersUndisclosed)
             .Select(f => (Fact: f, Status: RelationshipsQuery.StatusAt(f, day))).Where(f => f.Status is not null).ToList();
 

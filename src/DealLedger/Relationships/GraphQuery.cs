@@ -135,7 +135,10 @@ public static class GraphQuery
     /// <summary>One organization's neighbourhood: a page of its neighbours, strongest tie first, and (hops 2) theirs.</summary>
     private static async Task<GraphAnswer> NeighbourhoodAsync(NpgsqlConnection c, Citations citations, string around, GraphRequest request, DateOnly day, DateTimeOffset k, CancellationToken ct)
     {
-        var (center, facts) = await RelationshipsQuery.LoadWithFactsAsync(c, citations, around, day, k, ct, "around");
+        // Around a merged record: around the organization it is, with the ties of every record merged into it.
+        var merges = await OrganizationMerges.AsKnownAsync(c, k, ct);
+        around = merges.Survivor(around);
+        var (center, facts) = await RelationshipsQuery.LoadWithFactsAsync(c, citations, around, day, k, ct, "around", merges);
         var first = Neighbours(center.Relationships);
         var (page, where) = ListPage.Of(first, new PageRequest(request.Limit, request.After));
         var drawn = new Dictionary<string, (int Hop, string? Via)>(StringComparer.Ordinal) { [around] = (0, null) };

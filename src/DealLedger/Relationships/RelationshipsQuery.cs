@@ -117,8 +117,9 @@ public static class RelationshipsQuery
     /// The answer and the facts it was made from (every fact of the organization as known at k, retracted ones left out).
     /// An organization unknown, or not yet registered at k, is not found, naming <paramref name="field"/>.
     /// </summary>
-    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token, string field = "organization") =>
-        await LoadWithFactsAsync(c, citations, org, day, k, token, field, new HashSet<string>(StringComparer.Ordinal) { org });
+    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token,
+        string field = "organization", KnownMerges? merges = null) =>
+        await LoadWithFactsAsync(c, citations, org, day, k, token, field, new HashSet<string>(StringComparer.Ordinal) { org }, merges: merges);
 
     /// <param name="currencies">The currencies to give amounts in too (<see cref="Relationship.Converted"/>); none for the graph's ties.</param>
     /// <param name="merges">
