@@ -374,6 +374,7 @@ public static class BadInputCatalogue
         Y(merges, "a merge of an unknown organization", "merges:\n  - { duplicate: nobody, into: acme, reason: r }\n", 400, "merges[0].duplicate", "unknown organization 'nobody'");
         Y(merges, "a merge without a reason", "merges:\n  - { duplicate: initech, into: acme }\n", 400, "merges[0].reason", "reason");
         Y(merges, "a merge into a merged record", "merges:\n  - { duplicate: initech, into: globex-old, reason: r }\n", 400, "merges[0].into", "'globex-old' is itself merged into 'globex': merge into 'globex'");
+        Y(merges, "a merge of a survivor into its own merged record", "merges:\n  - { duplicate: globex, into: globex-old, reason: r }\n", 400, "merges[0].into", "'globex-old' is merged into 'globex' already: they are one organization");
         Y(merges, "a merged record merged elsewhere", "merges:\n  - { duplicate: globex-old, into: acme, reason: r }\n", 400, "merges[0].duplicate", "'globex-old' is merged into 'globex' already: undo that merge first");
         Y(merges, "an undo of a record not merged", "unmerges:\n  - { duplicate: acme, reason: r }\n", 400, "unmerges[0].duplicate", "'acme' is not merged into another organization");
         Y(merges, "an undo naming another organization", "unmerges:\n  - { duplicate: globex-old, into: acme, reason: r }\n", 400, "unmerges[0].into", "'globex-old' is merged into 'globex', not 'acme'");

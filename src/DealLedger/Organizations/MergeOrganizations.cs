@@ -44,7 +44,9 @@ internal static class MergeOrganizations
             {
                 survivor = next;
             }
-            throw node.At("into").Error($"'{entry.Into}' is itself merged into '{further}': merge into '{survivor}'");
+            throw node.At("into").Error(survivor == entry.Duplicate
+                ? $"'{entry.Into}' is merged into '{entry.Duplicate}' already: they are one organization"
+                : $"'{entry.Into}' is itself merged into '{further}': merge into '{survivor}'");
         }
         return entry with { Writer = t.Writer };
     }
