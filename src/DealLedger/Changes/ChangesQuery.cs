@@ -130,7 +130,7 @@ public static class ChangesQuery
         var merged = changedPairs.Count == 0 ? new MergedRecords([]) : await MergedRecords.EverAsync(c, ct);
         var asked = changedPairs.SelectMany(p => merged.Pairs(p.Holder, p.Subject).Select(m => (Asked: (p.Holder, p.Subject), Member: m))).ToList();
         var stakeStreams = changedPairs.Count == 0 ? [] : (await Sql.ListAsync(c,
-            $"select distinct p.i, 'fact:' || v.fact_id from unnest($1::text[], $2::text[]) with ordinality p(holder, subject, i) join {Facts} v " +
+            $"select p.i, 'fact:' || v.fact_id from unnest($1::text[], $2::text[]) with ordinality p(holder, subject, i) join {Facts} v " +
             "on upper_inf(v.recorded) and v.holder = p.holder and v.subject = p.subject and v.type = $3",
             r => (Pair: asked[(int)r.GetInt64(0) - 1].Asked, Stream: r.GetString(1)), ct,
             asked.Select(p => p.Member.Item1).ToArray(), asked.Select(p => p.Member.Item2).ToArray(), StakeWord))
