@@ -241,6 +241,19 @@ public sealed class MergeTests
         var graph = await s.Ledger.GraphAsync(Day2023, null, GraphRequest.Parse("globex-inc", null, null, null));
         Assert.Equal("globex", graph.Around);
         Assert.Contains(graph.Edges, e => e.Fact == "inv-inc");
+        // The whole graph draws no node for the merged record: its ties are the organization's, each on one page.
+        var whole = await s.Ledger.GraphAsync(Day2023, null, GraphRequest.Parse(null, null, "1", null));
+        var pages = new List<GraphAnswer> { whole };
+        while (pages[^1].Page.Next is { } next)
+        {
+            pages.Add(await s.Ledger.GraphAsync(Day2023, null, GraphRequest.Parse(null, null, "1", next.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        }
+        Assert.Equal((3, 3), (pages.Count, pages[0].Page.Total));
+        Assert.DoesNotContain(pages.SelectMany(p => p.Organizations), o => o.Id == "globex-inc");
+        var drawn = pages.SelectMany(p => p.Edges).ToList();
+        Assert.Equal(drawn.Select(e => e.Fact).Distinct().Count(), drawn.Count);
+        Assert.Contains(drawn, e => e.Fact == "inv-inc" && e.Organizations.SequenceEqual(["globex", "initech"]));
+        Assert.DoesNotContain(drawn.SelectMany(e => e.Organizations), o => o == "globex-inc");
     }
 
     [Fact]

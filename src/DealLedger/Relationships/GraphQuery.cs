@@ -107,14 +107,17 @@ public static class GraphQuery
     private static async Task<GraphAnswer> WholeAsync(NpgsqlConnection c, Citations citations, GraphRequest request, DateOnly day, DateTimeOffset k, CancellationToken ct)
     {
         var table = ProjectionTables.Of("organizations");
-        var ids = await Sql.ListAsync(c, $"select id from {table} where recorded_at <= $1 order by id offset $2 limit $3",
+        // A record merged into another (as known at k) is no node: its ties are drawn at the organization it is.
+        var merged = $"id not in (select duplicate from {ProjectionTables.Of("organization_merges")} where recorded @> $1::timestamptz)";
+        var ids = await Sql.ListAsync(c, $"select id from {table} where recorded_at <= $1 and {merged} order by id offset $2 limit $3",
             r => r.GetString(0), ct, k, request.After, request.Limit);
-        await using var count = Sql.Command(c, $"select count(*) from {table} where recorded_at <= $1", k);
+        await using var count = Sql.Command(c, $"select count(*) from {table} where recorded_at <= $1 and {merged}", k);
         var total = (long)(await count.ExecuteScalarAsync(ct))!;
+        var merges = await OrganizationMerges.AsKnownAsync(c, k, ct);
         var edges = new Dictionary<string, GraphEdge>(StringComparer.Ordinal);
         foreach (var id in ids)
         {
-            var answer = await RelationshipsQuery.LoadAsync(c, citations, id, day, k, ct);
+            var answer = (await RelationshipsQuery.LoadWithFactsAsync(c, citations, id, day, k, ct, merges: merges)).Answer;
             // Each tie is seen from both ends: keep it at its outgoing end, or a mutual one at its first party.
             // An inherited tie is drawn at its predecessor, whose tie it is.
             foreach (var r in answer.Relationships.Where(r => r.InheritedFrom is null).Where(r => r.Direction == Direction.Outgoing
@@ -161,7 +164,7 @@ public static class GraphQuery
             var theirs = new List<(string From, Relationship Tie)>();
             foreach (var n in page)
             {
-                var answer = await RelationshipsQuery.LoadAsync(c, citations, n.Id, day, k, ct);
+                var answer = (await RelationshipsQuery.LoadWithFactsAsync(c, citations, n.Id, day, k, ct, merges: merges)).Answer;
                 foreach (var next in Neighbours(answer.Relationships).Where(x => !drawn.ContainsKey(x.Id)))
                 {
                     if (!further.TryGetValue(next.Id, out var known) || Strength.Compare(next, known.Tie) < 0)
