@@ -58,6 +58,8 @@ internal static class BulkImport
             facts: docs.SelectMany(d => d.NamedFacts),
             pairs: facts.OfType<Stake>().Select(f => (f.Holder, f.Subject)),
             ct);
+        // What was merged and undone before of the records merged or unmerged here (only when some are).
+        await t.LoadMergeHistoryAsync(docs.SelectMany(d => d.Merges.Select(m => m.Value.Duplicate).Concat(d.Unmerges.Select(u => u.Value.Duplicate))), ct);
         // The rates of each currency pair a rate recorded, corrected or given another source here is of (those named are loaded by now).
         await t.LoadRatesAsync(facts.OfType<ExchangeRate>().Select(r => r.Pair)
             .Concat(docs.SelectMany(d => d.Corrections.Select(c => c.Value.Fact).Concat(d.Claims.Select(c => c.Value.Fact)))

@@ -39,11 +39,7 @@ internal static class MergeOrganizations
         }
         if (t.MergedInto(entry.Into) is { } further)
         {
-            var survivor = further;
-            while (t.MergedInto(survivor) is { } next)
-            {
-                survivor = next;
-            }
+            var survivor = t.Survivor(further);
             throw node.At("into").Error(survivor == entry.Duplicate
                 ? $"'{entry.Into}' is merged into '{entry.Duplicate}' already: they are one organization"
                 : $"'{entry.Into}' is itself merged into '{further}': merge into '{survivor}'");

@@ -29,6 +29,10 @@ public static class OrganizationMerges
     public static IReadOnlyList<string> Members(IReadOnlyDictionary<string, string> merges, string survivor) =>
         merges.Count == 0 ? [survivor] : [survivor, .. merges.Keys.Where(d => d != survivor && Survivor(merges, d) == survivor).Order(StringComparer.Ordinal)];
 
+    /// <summary>The record pairs whose stakes count for the pair (its sides read as their survivors): the survivors' pair first.</summary>
+    public static IEnumerable<(string, string)> PairsCounting(IReadOnlyDictionary<string, string> merges, (string Holder, string Subject) pair) =>
+        from h in Members(merges, Survivor(merges, pair.Holder)) from s in Members(merges, Survivor(merges, pair.Subject)) select (h, s);
+
     /// <summary>The organizations whose survivor a write's merges and undos change (the records that move from one organization to another).</summary>
     internal static HashSet<string> Moved(IReadOnlyDictionary<string, string> before, IReadOnlyDictionary<string, string> after) =>
         before.Keys.Concat(after.Keys).Where(o => Survivor(before, o) != Survivor(after, o)).ToHashSet(StringComparer.Ordinal);

@@ -104,28 +104,46 @@ internal sealed class LedgerState
     /// </summary>
     public Dictionary<string, string> Merges { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Every merge recorded, in force or undone (with its undo's reason), once loaded: what makes a merge or an undo known already.</summary>
-    public List<(string Duplicate, string Into, string Reason, string? UndoReason)> MergeHistory { get; } = [];
+    /// <summary>
+    /// Every merge recorded of the duplicates loaded (<see cref="LoadMergeHistoryAsync"/>), in force or undone (with its undo's
+    /// reason): what makes a merge or an undo known already. Read only for the records a write merges or unmerges.
+    /// </summary>
+    public Dictionary<string, List<(string Into, string Reason, string? UndoReason)>> MergeHistory { get; } = new(StringComparer.Ordinal);
+
+    public bool KnowsMergeHistory(string duplicate) => Complete || MergeHistory.ContainsKey(duplicate);
+
+    /// <summary>Loads the merges ever recorded of these duplicates, where not loaded yet (one statement).</summary>
+    public async Task LoadMergeHistoryAsync(NpgsqlConnection c, IEnumerable<string> duplicates, CancellationToken ct)
+    {
+        var missing = duplicates.Where(d => !KnowsMergeHistory(d)).Distinct().ToArray();
+        if (missing.Length == 0)
+        {
+            return;
+        }
+        foreach (var d in missing)
+        {
+            MergeHistory[d] = [];
+        }
+        foreach (var (d, into, reason, undo) in await Sql.ListAsync(c,
+            $"select duplicate, merged_into, reason, undo_reason from {ProjectionTables.Of("organization_merges")} where duplicate = any($1) order by id",
+            r => (r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3)), ct, (object)missing))
+        {
+            MergeHistory[d].Add((into, reason, undo));
+        }
+    }
 
     private bool mergesRead;
 
     public bool MergesLoaded => Complete || mergesRead;
 
-    /// <summary>Queues reading the merges (all of them: in force, and undone), unless loaded.</summary>
+    /// <summary>Queues reading the merges in force, unless loaded.</summary>
     public void QueueMerges(Reads reads)
     {
         if (!MergesLoaded)
         {
             mergesRead = true;
-            reads.Add($"select duplicate, merged_into, reason, undo_reason, upper_inf(recorded) from {ProjectionTables.Of("organization_merges")} order by id",
-                r =>
-                {
-                    MergeHistory.Add((r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3)));
-                    if (r.GetBoolean(4))
-                    {
-                        Merges[r.GetString(0)] = r.GetString(1);
-                    }
-                });
+            reads.Add($"select duplicate, merged_into from {ProjectionTables.Of("organization_merges")} where upper_inf(recorded)",
+                r => Merges[r.GetString(0)] = r.GetString(1));
         }
     }
 
@@ -145,8 +163,7 @@ internal sealed class LedgerState
 
     /// <summary>The stored pairs whose stakes count for an effective pair: the pair itself first, then the merged records' pairs in id order.</summary>
     public IEnumerable<(string, string)> MemberPairs((string Holder, string Subject) pair) =>
-        Merges.Count == 0 ? [pair]
-            : from h in OrganizationMerges.Members(Merges, pair.Holder) from s in OrganizationMerges.Members(Merges, pair.Subject) select (h, s);
+        Merges.Count == 0 ? [pair] : OrganizationMerges.PairsCounting(Merges, pair);
 
     /// <summary>Whether an effective pair reads the stakes of merged records (more than its own pair).</summary>
     public bool Combines((string, string) pair) => Merges.Count > 0 && MemberPairs(pair).Skip(1).Any();

@@ -38,9 +38,8 @@ public sealed class LedgerTransaction
         pending.Any(p => undo
             ? p.Event is OrganizationMergeUndone u && u.Duplicate == duplicate && u.Reason == reason && (into.Length == 0 || u.Into == into)
             : p.Event is OrganizationsMerged m && m.Duplicate == duplicate && m.Into == into && m.Reason == reason)
-        || (state.MergesLoaded ? state.MergeHistory : throw NotLoaded("the merges")).Any(h => h.Duplicate == duplicate && (undo
-            ? h.UndoReason == reason && (into.Length == 0 || h.Into == into)
-            : h.Into == into && h.Reason == reason));
+        || (state.KnowsMergeHistory(duplicate) ? state.MergeHistory.GetValueOrDefault(duplicate) ?? [] : throw NotLoaded($"the merges of '{duplicate}'"))
+            .Any(h => undo ? h.UndoReason == reason && (into.Length == 0 || h.Into == into) : h.Into == into && h.Reason == reason);
 
     /// <summary>The organization <paramref name="org"/>'s record is merged into, as this write left it (null: none).</summary>
     public string? MergedInto(string org) =>
@@ -165,6 +164,10 @@ public sealed class LedgerTransaction
         IEnumerable<(string Holder, string Subject)> pairs, CancellationToken ct) =>
         state.Complete ? Task.CompletedTask : state.LoadAsync(Connection, NewReads(), organizations, sources, deals, facts, pairs, ct);
 
+    /// <summary>Loads the merges ever recorded of the records a write merges or unmerges (<see cref="KnownMerge"/>).</summary>
+    internal Task LoadMergeHistoryAsync(IEnumerable<string> duplicates, CancellationToken ct) =>
+        state.Complete ? Task.CompletedTask : state.LoadMergeHistoryAsync(Connection, duplicates, ct);
+
     /// <summary>Loads the current rates of these currency pairs not loaded yet (<see cref="Rates"/>).</summary>
     internal Task LoadRatesAsync(IEnumerable<string> pairs, CancellationToken ct) =>
         state.Complete ? Task.CompletedTask : state.LoadRatesAsync(Connection, pairs, ct);
@@ -238,6 +241,12 @@ public sealed class LedgerTransaction
         {
             await state.LoadMergesAsync(await LockedAsync(ct), ct);
         }
+        return Survivor(org);
+    }
+
+    /// <summary>The survivor <paramref name="org"/>'s record is read as, as this write left the merges (along a chain; itself unless merged).</summary>
+    public string Survivor(string org)
+    {
         while (MergedInto(org) is { } into)
         {
             org = into;

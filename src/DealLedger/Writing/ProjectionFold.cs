@@ -132,12 +132,8 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
                 $"select distinct holder, subject from {ProjectionTables.Of("fact_versions")} where type = 'stake' and upper_inf(recorded) and (holder = any($1) or subject = any($1))",
                 r => (r.GetString(0), r.GetString(1)), ct, (object)moved.ToArray()));
         }
-        IEnumerable<(string, string)> Counting(IReadOnlyDictionary<string, string> merges, (string H, string S) p)
-        {
-            var (h, s) = (OrganizationMerges.Survivor(merges, p.H), OrganizationMerges.Survivor(merges, p.S));
-            return from x in OrganizationMerges.Members(merges, h) from y in OrganizationMerges.Members(merges, s) select (x, y);
-        }
-        return stored.Concat(stored.SelectMany(p => Counting(state.Merges, p).Concat(Counting(after, p)))).Distinct().ToList();
+        return stored.Concat(stored.SelectMany(p => OrganizationMerges.PairsCounting(state.Merges, p).Concat(OrganizationMerges.PairsCounting(after, p))))
+            .Distinct().ToList();
     }
 
     /// <summary>Applies one write: its events, all recorded at one instant, in sequence order.</summary>
@@ -246,38 +242,29 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
     /// </summary>
     private List<(string, string)> Refreshed(IEnumerable<FactState> facts, List<LoggedEvent> moves, DateTimeOffset recordedAt, long sequence)
     {
-        List<(string, string)> Counted() =>
-            facts.Select(f => f.Current).OfType<Stake>().Select(f => state.Effective(f.Pair)).Where(p => p.Item1 != p.Item2).Distinct().ToList();
-        if (moves.Count == 0)
-        {
-            var pairs = Counted();
-            if (state.Merges.Count > 0)
-            {
-                foreach (var pair in pairs.Where(state.Combines))
-                {
-                    Unkept.Add(pair);
-                    Unkept.UnionWith(state.MemberPairs(pair));
-                }
-            }
-            return pairs;
-        }
-        var before = new Dictionary<string, string>(state.Merges, StringComparer.Ordinal);
+        // The merges applied first: the write's stakes count for the survivors as its merges leave them.
+        var before = moves.Count == 0 ? state.Merges : new Dictionary<string, string>(state.Merges, StringComparer.Ordinal);
         foreach (var e in moves)
         {
             Move(e);
         }
-        var moved = OrganizationMerges.Moved(before, state.Merges);
-        var touched = state.Stakes.Where(x => x.Value.Count > 0 && (moved.Contains(x.Key.Item1) || moved.Contains(x.Key.Item2))).Select(x => x.Key)
-            .OrderBy(p => p.Item1, StringComparer.Ordinal).ThenBy(p => p.Item2, StringComparer.Ordinal).ToList();
+        var moved = moves.Count == 0 ? [] : OrganizationMerges.Moved(before, state.Merges);
+        var touched = moved.Count == 0 ? [] : state.Stakes.Where(x => x.Value.Count > 0 && (moved.Contains(x.Key.Item1) || moved.Contains(x.Key.Item2)))
+            .Select(x => x.Key).OrderBy(p => p.Item1, StringComparer.Ordinal).ThenBy(p => p.Item2, StringComparer.Ordinal).ToList();
         (string, string) Then((string H, string S) p) => (OrganizationMerges.Survivor(before, p.H), OrganizationMerges.Survivor(before, p.S));
-        var refreshed = touched.SelectMany(p => new[] { Then(p), state.Effective(p) }).Where(p => p.Item1 != p.Item2).ToHashSet();
-        var all = Counted().Concat(touched.SelectMany(p => new[] { Then(p), state.Effective(p) }).Where(refreshed.Contains)).Distinct().ToList();
-        foreach (var pair in all.Where(p => state.Combines(p) || refreshed.Contains(p)))
+        var refreshed = touched.SelectMany(p => new[] { Then(p), state.Effective(p) }).Where(p => p.Item1 != p.Item2).ToList();
+        var all = facts.Select(f => f.Current).OfType<Stake>().Select(f => state.Effective(f.Pair)).Where(p => p.Item1 != p.Item2)
+            .Concat(refreshed).Distinct().ToList();
+        if (state.Merges.Count > 0 || refreshed.Count > 0)
         {
-            Unkept.Add(pair);
-            Unkept.UnionWith(state.MemberPairs(pair));
+            var moving = refreshed.ToHashSet();
+            foreach (var pair in all.Where(p => state.Combines(p) || moving.Contains(p)))
+            {
+                Unkept.Add(pair);
+                Unkept.UnionWith(state.MemberPairs(pair));
+            }
+            Unkept.UnionWith(touched);
         }
-        Unkept.UnionWith(touched);
         return all;
 
         void Move(LoggedEvent e)
