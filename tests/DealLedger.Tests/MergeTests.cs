@@ -129,8 +129,8 @@ public sealed class MergeTests
     }
 
     [Theory]
-    [InlineData(1)]
     [InlineData(2)]
+    [InlineData(4)]
     public async Task a_random_history_of_merges_chains_undos_and_amendments_rebuilds_to_the_same_rows_and_replays_alike(int seed)
     {
         // Eight organizations, stakes among them written over many writes (one of them big enough to be copied, not batched),
@@ -146,6 +146,7 @@ public sealed class MergeTests
         var facts = new List<string>();
         var instants = new List<DateTimeOffset>();
         var n = 0;
+        var (merges, undos, chains) = (0, 0, 0);
         string Stakes(int count)
         {
             var text = new System.Text.StringBuilder("deals:\n");
@@ -193,6 +194,7 @@ public sealed class MergeTests
                 var undo = active[random.Next(active.Count)];
                 doc.Append($"unmerges:\n  - {{ duplicate: {undo}, reason: apart after all ({step}) }}\n");
                 merged.Remove(undo);
+                undos++;
             }
             else
             {
@@ -203,6 +205,8 @@ public sealed class MergeTests
                     // Each its own reason: the same merge twice is recorded once (even after an undo).
                     doc.Append($"merges:\n  - {{ duplicate: {dup}, into: {into}, reason: registered twice ({step}) }}\n");
                     merged[dup] = into;
+                    chains += merged.ContainsValue(dup) || merged.ContainsKey(into) ? 1 : 0;
+                    merges++;
                 }
             }
             // A step may draw nothing to write (its stakes all of an organization with itself).
@@ -211,6 +215,8 @@ public sealed class MergeTests
                 instants.Add(recorded);
             }
         }
+        // The history holds what it is meant to: merges, undos, and a chain (a record merged into one merged into another).
+        Assert.True(merges >= 3 && undos >= 1 && chains >= 1, $"{merges} merges, {undos} undos, {chains} chains");
         Assert.True((await s.Ledger.RebuildAsync()).Unchanged);
         foreach (var k in instants.Where((_, i) => i % 4 == 1).Append(instants[^1]))
         {
