@@ -46,7 +46,7 @@ public sealed class CanonicalBytesTests
         await using (var c = new NpgsqlConnection(db.ConnectionString))
         {
             await c.OpenAsync();
-            var writer = new CanonicalWriter();
+            using var writer = new CanonicalWriter();
             await using var r = await BinaryCopyReader.StartAsync(c, $"select {CanonicalWriter.Columns} from dealledger.mt_events e order by e.seq_id", default);
             while (await r.ReadAsync(default))
             {

@@ -1,7 +1,7 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text.Json;
 using DealLedger.Storage;
 
 namespace DealLedger.Auditing;
@@ -9,12 +9,12 @@ namespace DealLedger.Auditing;
 /// <summary>
 /// The canonical bytes of events (<see cref="CanonicalEvent"/>, docs/seals.md) written from the raw
 /// bytes of a binary COPY row, and the chain's next link hashed over them — without a string or an
-/// object per event: one output buffer, one scratch buffer per JSON nesting level, reused. PostgreSQL's
+/// object per event: one output buffer, one scratch buffer per JSON nesting level, one hash, reused. PostgreSQL's
 /// jsonb text already escapes strings exactly as the canonical form does (only `"`, `\` and characters
 /// below U+0020, with the same short forms), so string bytes are copied as they come; objects are
-/// re-sorted by key (jsonb orders keys by length first).
+/// re-sorted by key where jsonb's order (by length first) is not already the bytes' order.
 /// </summary>
-internal sealed class CanonicalWriter
+internal sealed class CanonicalWriter : IDisposable
 {
     /// <summary>The event columns a COPY row must hold, in this order, for <see cref="Write"/>.</summary>
     public const string Columns = CanonicalEvent.Columns;
@@ -24,6 +24,9 @@ internal sealed class CanonicalWriter
     private int length;
     private readonly List<byte[]> scratch = [];
     private readonly List<List<(int Key, int KeyLength, int Member, int MemberLength)>> members = [];
+    // One hash for the walk: a one-shot SHA256.HashData sets up and frees OpenSSL's context on every call
+    // (each call into OpenSSL costs as much as a few blocks of hashing: one append, one final).
+    private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
     /// <summary>The canonical bytes written last.</summary>
     public ReadOnlySpan<byte> Canonical => output.AsSpan(32, length - 32);
@@ -68,8 +71,11 @@ internal sealed class CanonicalWriter
     public void Link(ReadOnlySpan<byte> previous, Span<byte> link)
     {
         previous.CopyTo(output);
-        SHA256.HashData(output.AsSpan(0, length), link);
+        hash.AppendData(output.AsSpan(0, length));
+        hash.GetHashAndReset(link);
     }
+
+    public void Dispose() => hash.Dispose();
 
     private void Raw(ReadOnlySpan<byte> bytes)
     {
@@ -96,29 +102,18 @@ internal sealed class CanonicalWriter
     private void Uuid(ReadOnlySpan<byte> bytes)
     {
         Reserve(36);
-        var o = output.AsSpan(length);
-        var at = 0;
-        for (var i = 0; i < 16; i++)
-        {
-            if (i is 4 or 6 or 8 or 10)
-            {
-                o[at++] = (byte)'-';
-            }
-            o[at++] = Hex(bytes[i] >> 4);
-            o[at++] = Hex(bytes[i] & 0xF);
-        }
-        length += 36;
+        new Guid(bytes, bigEndian: true).TryFormat(output.AsSpan(length), out var written, "D");
+        length += written;
     }
-
-    private static byte Hex(int nibble) => (byte)(nibble < 10 ? '0' + nibble : 'a' + nibble - 10);
 
     /// <summary>As <see cref="Time.Instant.Format"/>: UTC, microseconds with trailing zeros (and a bare '.') removed, then Z.</summary>
     private void Instant(long microsecondsSince2000)
     {
-        var time = BinaryCopyReader.InstantOf(microsecondsSince2000).UtcDateTime;
-        Reserve(32);
-        time.TryFormat(output.AsSpan(length), out var written, "yyyy-MM-dd'T'HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
-        var end = length + written;
+        // The round-trip form ("O": seven digits of fraction, then Z) is the runtime's fast path; a microsecond's
+        // seventh digit is always 0, so trimming the fraction's zeros gives the same text.
+        Reserve(40);
+        BinaryCopyReader.InstantOf(microsecondsSince2000).UtcDateTime.TryFormat(output.AsSpan(length), out var written, "O", CultureInfo.InvariantCulture);
+        var end = length + written - 1;
         while (output[end - 1] == '0')
         {
             end--;
@@ -150,14 +145,21 @@ internal sealed class CanonicalWriter
         Raw(System.Text.Encoding.UTF8.GetBytes(CanonicalEvent.Quote(System.Text.Encoding.UTF8.GetString(text))));
     }
 
+    /// <summary>Writes the canonical form of a JSON text as PostgreSQL's jsonb gives it; the canonical bytes written last are it alone.</summary>
+    internal ReadOnlySpan<byte> JsonOnly(ReadOnlySpan<byte> json)
+    {
+        length = 32;
+        Json(json);
+        return Canonical;
+    }
+
     private void Json(ReadOnlySpan<byte> json)
     {
         var start = length;
         try
         {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 512 });
-            reader.Read();
-            Value(ref reader, 0);
+            var at = 0;
+            Value(json, ref at, 0);
         }
         catch (NotSupportedException)
         {
@@ -169,54 +171,86 @@ internal sealed class CanonicalWriter
         }
     }
 
-    /// <summary>Writes the value at the reader into the output (depth 0) or the scratch buffer of its depth.</summary>
-    private void Value(ref Utf8JsonReader r, int depth)
+    // jsonb's text is valid JSON whose only whitespace outside strings is the space after ',' and ':'; its string
+    // escapes are the canonical ones. So a value is copied as the bytes it spans (a string from quote to quote, a
+    // number or a literal up to the next delimiter), with no token read and no string decoded.
+    private static readonly SearchValues<byte> StringStops = SearchValues.Create("\"\\"u8);
+    private static readonly SearchValues<byte> ScalarStops = SearchValues.Create(",:]} \t\r\n"u8);
+
+    private static int Skip(ReadOnlySpan<byte> json, int at)
     {
-        switch (r.TokenType)
+        while (json[at] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
         {
-            case JsonTokenType.StartObject:
-                Object(ref r, depth);
+            at++;
+        }
+        return at;
+    }
+
+    /// <summary>The index just after the string that opens at <paramref name="at"/>; whether it holds an escape.</summary>
+    private static int StringEnd(ReadOnlySpan<byte> json, int at, out bool escaped)
+    {
+        escaped = false;
+        var i = at + 1;
+        while (true)
+        {
+            i += json[i..].IndexOfAny(StringStops);
+            if (json[i] == (byte)'"')
+            {
+                return i + 1;
+            }
+            escaped = true;
+            i += 2;
+        }
+    }
+
+    /// <summary>Writes the value at <paramref name="at"/> (after any space) and moves past it.</summary>
+    private void Value(ReadOnlySpan<byte> json, ref int at, int depth)
+    {
+        at = Skip(json, at);
+        switch (json[at])
+        {
+            case (byte)'{':
+                Object(json, ref at, depth);
                 break;
-            case JsonTokenType.StartArray:
+            case (byte)'[':
                 Raw("["u8);
-                var first = true;
-                while (r.Read() && r.TokenType != JsonTokenType.EndArray)
+                at = Skip(json, at + 1);
+                if (json[at] != (byte)']')
                 {
-                    if (!first)
+                    while (true)
                     {
+                        Value(json, ref at, depth);
+                        at = Skip(json, at);
+                        if (json[at] != (byte)',')
+                        {
+                            break;
+                        }
                         Raw(","u8);
+                        at++;
                     }
-                    first = false;
-                    Value(ref r, depth);
                 }
                 Raw("]"u8);
+                at++;
                 break;
-            case JsonTokenType.String:
-                // jsonb's escapes are the canonical ones: the string's bytes as sent.
-                Raw("\""u8);
-                Raw(r.ValueSpan);
-                Raw("\""u8);
-                break;
-            case JsonTokenType.Number:
-                Raw(r.ValueSpan);
-                break;
-            case JsonTokenType.True:
-                Raw("true"u8);
-                break;
-            case JsonTokenType.False:
-                Raw("false"u8);
+            case (byte)'"':
+                var end = StringEnd(json, at, out _);
+                Raw(json[at..end]);
+                at = end;
                 break;
             default:
-                Raw("null"u8);
+                var count = json[at..].IndexOfAny(ScalarStops);
+                count = count < 0 ? json.Length - at : count;
+                Raw(json.Slice(at, count));
+                at += count;
                 break;
         }
     }
 
     /// <summary>
-    /// An object: each member rendered into the scratch buffer of this depth (nested values into deeper
-    /// ones), then copied to the output in the order of the keys' bytes (= code point order).
+    /// An object: its members written in jsonb's order (nested values at deeper levels), then, unless their keys
+    /// already are in the order of their bytes (= code point order), moved into it through the scratch buffer of this depth.
     /// </summary>
-    private void Object(ref Utf8JsonReader r, int depth)
+    private void Object(ReadOnlySpan<byte> json, ref int at, int depth)
     {
         while (scratch.Count <= depth)
         {
@@ -225,25 +259,63 @@ internal sealed class CanonicalWriter
         }
         var list = members[depth];
         var mark = list.Count;
-        // Members render into the output buffer after its current end; then they are moved into place sorted.
+        Raw("{"u8);
         var regionStart = length;
-        while (r.Read() && r.TokenType != JsonTokenType.EndObject)
+        at = Skip(json, at + 1);
+        if (json[at] != (byte)'}')
         {
-            var keyAt = length;
-            Raw("\""u8);
-            Raw(r.ValueSpan);
-            Raw("\":"u8);
-            var keyEscaped = r.ValueIsEscaped;
-            var keyLength = r.ValueSpan.Length;
-            r.Read();
-            Value(ref r, depth + 1);
-            if (keyEscaped)
+            while (true)
             {
-                throw new NotSupportedException("escaped object keys");
+                var keyEnd = StringEnd(json, at, out var escaped);
+                if (escaped)
+                {
+                    throw new NotSupportedException("escaped object keys");
+                }
+                var memberAt = length;
+                var keyLength = keyEnd - at - 2;
+                Raw(json[at..keyEnd]);
+                Raw(":"u8);
+                at = Skip(json, keyEnd) + 1;
+                Value(json, ref at, depth + 1);
+                list.Add((memberAt + 1, keyLength, memberAt, length - memberAt));
+                at = Skip(json, at);
+                if (json[at] != (byte)',')
+                {
+                    break;
+                }
+                Raw(","u8);
+                at = Skip(json, at + 1);
             }
-            list.Add((keyAt + 1, keyLength, keyAt, length - keyAt));
         }
-        var count = list.Count - mark;
+        at++;
+        var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list)[mark..];
+        if (!Sorted(span))
+        {
+            Reorder(span, regionStart, depth);
+        }
+        Raw("}"u8);
+        list.RemoveRange(mark, span.Length);
+    }
+
+    private bool Sorted(ReadOnlySpan<(int Key, int KeyLength, int Member, int MemberLength)> span)
+    {
+        for (var i = 1; i < span.Length; i++)
+        {
+            if (Compare(output.AsSpan(span[i - 1].Key, span[i - 1].KeyLength), output.AsSpan(span[i].Key, span[i].KeyLength)) > 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Keys in the order of their bytes; most differ in their first byte.</summary>
+    private static int Compare(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) =>
+        a.Length > 0 && b.Length > 0 && a[0] != b[0] ? a[0] - b[0] : a.SequenceCompareTo(b);
+
+    /// <summary>Rewrites the members after <paramref name="regionStart"/> in the order of their keys' bytes.</summary>
+    private void Reorder(Span<(int Key, int KeyLength, int Member, int MemberLength)> span, int regionStart, int depth)
+    {
         var region = length - regionStart;
         var copy = scratch[depth];
         if (copy.Length < region)
@@ -252,12 +324,11 @@ internal sealed class CanonicalWriter
         }
         output.AsSpan(regionStart, region).CopyTo(copy);
         // Insertion sort by key bytes: objects are small.
-        var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list).Slice(mark, count);
         for (var i = 1; i < span.Length; i++)
         {
             var item = span[i];
             var j = i - 1;
-            while (j >= 0 && copy.AsSpan(span[j].Key - regionStart, span[j].KeyLength).SequenceCompareTo(copy.AsSpan(item.Key - regionStart, item.KeyLength)) > 0)
+            while (j >= 0 && Compare(copy.AsSpan(span[j].Key - regionStart, span[j].KeyLength), copy.AsSpan(item.Key - regionStart, item.KeyLength)) > 0)
             {
                 span[j + 1] = span[j];
                 j--;
@@ -265,7 +336,6 @@ internal sealed class CanonicalWriter
             span[j + 1] = item;
         }
         length = regionStart;
-        Raw("{"u8);
         for (var i = 0; i < span.Length; i++)
         {
             if (i > 0)
@@ -274,7 +344,5 @@ internal sealed class CanonicalWriter
             }
             Raw(copy.AsSpan(span[i].Member - regionStart, span[i].MemberLength));
         }
-        Raw("}"u8);
-        list.RemoveRange(mark, count);
     }
 }

@@ -99,7 +99,7 @@ public static class Seals
         var sealedAt = (await Sql.ListAsync(c, "select now()", r => r.GetFieldValue<DateTimeOffset>(0), ct))[0];
         var count = 0;
         long? first = null;
-        var canonical = new CanonicalWriter();
+        using var canonical = new CanonicalWriter();
         while (head < upTo)
         {
             var page = new List<(long Sequence, Guid Id, byte[] Link)>(Page);
@@ -158,7 +158,9 @@ public static class Seals
     /// How many ranges of sequences verify reads at once, each over a connection of its own in the same
     /// snapshot: one per two cores. PostgreSQL spends most of a verify writing each event's jsonb as text, on
     /// one core per connection, and this process canonicalizes and hashes what arrives: on the 2-core
-    /// benchmark machine, quiet, one range ran 234,901 events/s and two 204,136 (100k, median of 3).
+    /// benchmark machine, quiet, one range ran 234,901 events/s and two 204,136 (100k, median of 3). With this
+    /// process's share cut to about 2.5 µs an event, two ranges there measured no faster than one, and nor did
+    /// PostgreSQL alone streaming in two (docs/benchmarks.md, twenty-sixth session).
     /// </summary>
     internal static int Partitions => Math.Max(1, Environment.ProcessorCount / 2);
 
@@ -337,6 +339,7 @@ public static class Seals
 
         public async Task<WalkResult> RunAsync(NpgsqlConnection c, long after, long upTo, CancellationToken ct)
         {
+            using var _ = canonical;
             // Seals whose event is gone: judged in sequence order among the events.
             var missing = new Queue<(long Sequence, Guid SealedId)>(await Sql.ListAsync(c, MissingSql(after, upTo), r => (r.GetInt64(0), r.GetGuid(1)), ct));
             await using (var r = await BinaryCopyReader.StartAsync(c, WalkSql(after, upTo), ct))

@@ -11,17 +11,21 @@ namespace DealLedger.Storage;
 internal sealed class BinaryCopyReader : IAsyncDisposable
 {
     private static readonly byte[] Signature = [(byte)'P', (byte)'G', (byte)'C', (byte)'O', (byte)'P', (byte)'Y', 0x0A, 0xFF, 0x0D, 0x0A, 0x00];
-    private readonly NpgsqlRawCopyStream stream;
+    private readonly Stream stream;
     private byte[] buffer = new byte[1 << 20];
     private int start;
     private int end;
     private readonly List<(int Offset, int Length)> fields = [];
 
-    private BinaryCopyReader(NpgsqlRawCopyStream stream) => this.stream = stream;
+    private BinaryCopyReader(Stream stream) => this.stream = stream;
 
-    public static async Task<BinaryCopyReader> StartAsync(NpgsqlConnection c, string query, CancellationToken ct)
+    public static async Task<BinaryCopyReader> StartAsync(NpgsqlConnection c, string query, CancellationToken ct) =>
+        await StartAsync(await c.BeginRawBinaryCopyAsync($"copy ({query}) to stdout (format binary)", ct), ct);
+
+    /// <summary>Reads a binary COPY stream already begun (or its bytes kept: a probe replays them without the server).</summary>
+    public static async Task<BinaryCopyReader> StartAsync(Stream stream, CancellationToken ct)
     {
-        var reader = new BinaryCopyReader(await c.BeginRawBinaryCopyAsync($"copy ({query}) to stdout (format binary)", ct));
+        var reader = new BinaryCopyReader(stream);
         await reader.EnsureAsync(19, ct);
         if (!reader.buffer.AsSpan(0, 11).SequenceEqual(Signature))
         {
@@ -35,7 +39,46 @@ internal sealed class BinaryCopyReader : IAsyncDisposable
     }
 
     /// <summary>Reads the next row; false at the end. Its fields stay valid until the next call.</summary>
-    public async ValueTask<bool> ReadAsync(CancellationToken ct)
+    public ValueTask<bool> ReadAsync(CancellationToken ct) =>
+        Buffered() is { } read ? new ValueTask<bool>(read) : ReadMoreAsync(ct);
+
+    /// <summary>The next row when the buffer holds all of it (most rows: no await per field); null when more must be read.</summary>
+    private bool? Buffered()
+    {
+        var available = end - start;
+        if (available < 2)
+        {
+            return null;
+        }
+        var row = buffer.AsSpan(start, available);
+        var count = BinaryPrimitives.ReadInt16BigEndian(row);
+        if (count < 0)
+        {
+            return false;
+        }
+        var at = 2;
+        fields.Clear();
+        for (var i = 0; i < count; i++)
+        {
+            if (available < at + 4)
+            {
+                return null;
+            }
+            var length = BinaryPrimitives.ReadInt32BigEndian(row[at..]);
+            at += 4;
+            if (length > 0 && available < at + length)
+            {
+                return null;
+            }
+            fields.Add((at, length));
+            at += Math.Max(length, 0);
+        }
+        rowStart = start;
+        start += at;
+        return true;
+    }
+
+    private async ValueTask<bool> ReadMoreAsync(CancellationToken ct)
     {
         await EnsureAsync(2, ct);
         var count = BinaryPrimitives.ReadInt16BigEndian(buffer.AsSpan(start));
