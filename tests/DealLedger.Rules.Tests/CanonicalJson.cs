@@ -43,6 +43,26 @@ public sealed class CanonicalJson
     public void objects_come_out_with_keys_in_code_point_order_and_no_whitespace() =>
         Assert.Equal("""{"a":[1,{"c":true,"d":null}],"aa":"x","b":1}""", Fast("""{"b": 1, "a": [1, {"d": null, "c": true}], "aa": "x"}"""));
 
+    [Theory]
+    [InlineData(512)]
+    [InlineData(513)]
+    [InlineData(100_000)]
+    public void nesting_is_read_as_deep_as_the_documented_form_reads_it_and_deeper_is_refused_as_it_refuses(int depth)
+    {
+        // Arrays and objects in turn: a tampered log must be reported, not take the verifying process down.
+        var jsonb = string.Concat(Enumerable.Range(0, depth).Select(i => i % 2 == 0 ? "[" : "{\"a\": ")) + "1"
+            + string.Concat(Enumerable.Range(0, depth).Reverse().Select(i => i % 2 == 0 ? "]" : "}"));
+        if (depth <= 512)
+        {
+            Assert.Equal(CanonicalEvent.Json(jsonb), Fast(jsonb));
+        }
+        else
+        {
+            Assert.ThrowsAny<System.Text.Json.JsonException>(() => CanonicalEvent.Json(jsonb));
+            Assert.ThrowsAny<System.Text.Json.JsonException>(() => Fast(jsonb));
+        }
+    }
+
     private static string Fast(string jsonb)
     {
         using var writer = new CanonicalWriter();

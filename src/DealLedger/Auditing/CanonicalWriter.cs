@@ -159,11 +159,12 @@ internal sealed class CanonicalWriter : IDisposable
         try
         {
             var at = 0;
+            nesting = 0;
             Value(json, ref at, 0);
         }
         catch (NotSupportedException)
         {
-            // An escaped key sorts by what it stands for: the general (slower) path.
+            // An escaped key sorts by what it stands for, and a value nested too deep is refused: the general (slower) path.
             length = start;
             var general = new System.Buffers.ArrayBufferWriter<byte>();
             CanonicalEvent.Json(general, System.Text.Encoding.UTF8.GetString(json));
@@ -203,16 +204,27 @@ internal sealed class CanonicalWriter : IDisposable
         }
     }
 
+    // As deep as the documented form reads (its reader's MaxDepth); deeper, the general path refuses it as that reader does.
+    private const int MaxNesting = 512;
+    private int nesting;
+
     /// <summary>Writes the value at <paramref name="at"/> (after any space) and moves past it.</summary>
     private void Value(ReadOnlySpan<byte> json, ref int at, int depth)
     {
         at = Skip(json, at);
+        if (json[at] is (byte)'{' or (byte)'[' && nesting >= MaxNesting)
+        {
+            throw new NotSupportedException("nested deeper than the documented form reads");
+        }
         switch (json[at])
         {
             case (byte)'{':
+                nesting++;
                 Object(json, ref at, depth);
+                nesting--;
                 break;
             case (byte)'[':
+                nesting++;
                 Raw("["u8);
                 at = Skip(json, at + 1);
                 if (json[at] != (byte)']')
@@ -231,6 +243,7 @@ internal sealed class CanonicalWriter : IDisposable
                 }
                 Raw("]"u8);
                 at++;
+                nesting--;
                 break;
             case (byte)'"':
                 var end = StringEnd(json, at, out _);
