@@ -20,9 +20,17 @@ internal static class FactVersions
             state.Corrections, state.Retraction, state.Ending, state.Amendments), StoredForm);
 
     /// <summary>A stored state read back (also the longer form earlier versions stored).</summary>
-    public static FactState Read(string json)
+    public static FactState Read(string json) => From(JsonSerializer.Deserialize<StoredState>(json, StoredForm));
+
+    /// <summary>As the other form, from the UTF-8 bytes the database sends (a write's loads read many: no string made to be parsed).</summary>
+    public static FactState Read(ReadOnlySpan<byte> json) => From(JsonSerializer.Deserialize<StoredState>(json, StoredForm));
+
+    private static FactState From(StoredState? stored)
     {
-        var stored = JsonSerializer.Deserialize<StoredState>(json, StoredForm) ?? throw new InvalidOperationException("empty fact state");
+        if (stored is null)
+        {
+            throw new InvalidOperationException("empty fact state");
+        }
         return new FactState
         {
             Original = stored.Original ?? stored.Current,

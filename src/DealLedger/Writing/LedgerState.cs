@@ -273,12 +273,13 @@ internal sealed class LedgerState
 
     private const string OfPairs = "(holder, subject) in (select * from unnest($1::text[], $2::text[])) and type = 'stake' and upper_inf(recorded)";
 
-    private static (string, long, string?) FactRow(NpgsqlDataReader r) => (r.GetString(0), r.GetInt64(1), r.GetString(2));
+    // The state as its UTF-8 bytes: parsed from them, never made a string (half of what a string of it takes, no transcoding).
+    private static (string, long, byte[]?) FactRow(NpgsqlDataReader r) => (r.GetString(0), r.GetInt64(1), r.GetFieldValue<byte[]>(2));
 
     /// <summary>Queues reading facts by id not loaded yet, unless some of them are kept; the rows read (to parse).</summary>
-    private List<(string Id, long Sequence, string? State)> QueueFacts(Reads reads, IEnumerable<string> ids)
+    private List<(string Id, long Sequence, byte[]? State)> QueueFacts(Reads reads, IEnumerable<string> ids)
     {
-        var rows = new List<(string Id, long Sequence, string? State)>();
+        var rows = new List<(string Id, long Sequence, byte[]? State)>();
         var unknown = ids.Where(id => !Knows(Facts, id)).Distinct().ToArray();
         if (unknown.Length == 0 || Kept?.FactsById(unknown).Count > 0)
         {
@@ -329,14 +330,14 @@ internal sealed class LedgerState
         var lacking = current.Where(v => !(have.TryGetValue(v.Id, out var kept) && kept.Sequence == v.Sequence)).Select(v => v.Id).ToArray();
         var states = lacking.Length == 0 ? []
             : (await Sql.ListAsync(c, $"select fact_id, state::text from {versions} where {ById}",
-                r => (Id: r.GetString(0), State: r.GetString(1)), ct, (object)lacking)).ToDictionary(v => v.Id, v => v.State, StringComparer.Ordinal);
+                r => (Id: r.GetString(0), State: r.GetFieldValue<byte[]>(1)), ct, (object)lacking)).ToDictionary(v => v.Id, v => v.State, StringComparer.Ordinal);
         return Parse(current.Select(v => (v.Id, v.Sequence, states.GetValueOrDefault(v.Id))).ToList(), have);
     }
 
     /// <summary>The states of fact rows, in order: kept ones as kept, the others parsed (and kept).</summary>
-    private List<FactState> Parse(List<(string Id, long Sequence, string? State)> rows, Dictionary<string, (long Sequence, FactState State)> have)
+    private List<FactState> Parse(List<(string Id, long Sequence, byte[]? State)> rows, Dictionary<string, (long Sequence, FactState State)> have)
     {
-        FactState Read((string Id, long Sequence, string? State) row) => row.State is null ? have[row.Id].State : FactVersions.Read(row.State);
+        FactState Read((string Id, long Sequence, byte[]? State) row) => row.State is null ? have[row.Id].State : FactVersions.Read(row.State);
         // A bulk write loads tens of thousands of stakes: read in order, parsed on every core.
         var states = rows.Count(r => r.State is not null) < 256 ? rows.Select(Read).ToList() : rows.AsParallel().AsOrdered().Select(Read).ToList();
         for (var i = 0; i < rows.Count; i++)
@@ -423,7 +424,7 @@ internal sealed class LedgerState
         }
         var cold = unknown.Except(kept.Select(k => k.Pair)).ToArray();
         var (haveFacts, haveSegments) = Kept?.OfPairs(cold) ?? ([], []);
-        var facts = new List<(string Id, long Sequence, string? State)>();
+        var facts = new List<(string Id, long Sequence, byte[]? State)>();
         var segments = new List<((string, string) Pair, KeptSegment Segment)>();
         var read = cold.Length > 0 && haveFacts.Count == 0 && haveSegments.Count == 0;
         if (read)
