@@ -78,32 +78,15 @@ internal sealed class BinaryCopyReader : IAsyncDisposable
         return true;
     }
 
+    /// <summary>Reads from the stream until the buffer holds the whole next row (a row may span many reads).</summary>
     private async ValueTask<bool> ReadMoreAsync(CancellationToken ct)
     {
-        await EnsureAsync(2, ct);
-        var count = BinaryPrimitives.ReadInt16BigEndian(buffer.AsSpan(start));
-        if (count < 0)
+        bool? read;
+        while ((read = Buffered()) is null)
         {
-            return false;
+            await EnsureAsync(end - start + 1, ct);
         }
-        // Make the whole row contiguous: walk its field lengths, reading more as needed.
-        var at = 2;
-        fields.Clear();
-        for (var i = 0; i < count; i++)
-        {
-            await EnsureAsync(at + 4, ct);
-            var length = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(start + at));
-            at += 4;
-            if (length > 0)
-            {
-                await EnsureAsync(at + length, ct);
-            }
-            fields.Add((at, length));
-            at += Math.Max(length, 0);
-        }
-        rowStart = start;
-        start += at;
-        return true;
+        return read.Value;
     }
 
     private int rowStart;
