@@ -48,12 +48,14 @@ public static class InvestmentsQuery
         }
         return ledger.ReadAsync(knownAt, async (c, k, token) =>
         {
-            await OrganizationDirectory.RequireAsync(c, investor, token, k);
+            var o = await OrganizationDirectory.RequireAsync(c, investor, token, k);
             // A merged record's investments are its survivor's, with those of every record merged into it.
             var merges = await OrganizationMerges.AsKnownAsync(c, k, token);
             var notes = merges.Behind(investor);
-            investor = merges.Survivor(investor);
-            var o = await OrganizationDirectory.RequireAsync(c, investor, token, k);
+            if (merges.Survivor(investor) is var survivor && survivor != investor)
+            {
+                (investor, o) = (survivor, await OrganizationDirectory.RequireAsync(c, survivor, token, k));
+            }
             var records = merges.Members(investor);
             var facts = (await FactVersions.OfTypesAmongAsync(c, [FactType.Investment], records, k, token))
                 .Where(x => !x.IsRetracted && records.Contains(((Investment)x.Current).Investor))

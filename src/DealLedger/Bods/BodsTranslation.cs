@@ -251,8 +251,7 @@ internal sealed class BodsTranslation(LedgerTransaction t)
             return;
         }
         var deal = BodsIds.Deal(s.RecordId);
-        // A deal's parties as recorded; a record merged since is read as its survivor.
-        if (await t.DealAsync(deal, ct) is { } knownDeal && !(await Task.WhenAll(knownDeal.Parties.Select(p => t.SurvivorAsync(p, ct)))).SequenceEqual([holder, subject]))
+        if (await t.DealAsync(deal, ct) is { } knownDeal && !(await SurvivorsAsync(knownDeal.Parties, ct)).SequenceEqual([holder, subject]))
         {
             d.Unmapped.Add($"record {s.RecordId} first tied {string.Join(" and ", knownDeal.Parties)}; this statement names {holder} and {subject}: a record's parties cannot change");
             return;
@@ -579,7 +578,7 @@ internal sealed class BodsTranslation(LedgerTransaction t)
         var reason = Reasons.GetValueOrDefault(code, UndisclosedReason.Unknown);
         var details = Clip(code + (BodsStatement.Text(unspecified, "description") is { } text ? $": {text}" : ""));
         var deal = BodsIds.Deal(s.RecordId);
-        if (await t.DealAsync(deal, ct) is { } knownDeal && !(await Task.WhenAll(knownDeal.Parties.Select(p => t.SurvivorAsync(p, ct)))).SequenceEqual([subject]))
+        if (await t.DealAsync(deal, ct) is { } knownDeal && !(await SurvivorsAsync(knownDeal.Parties, ct)).SequenceEqual([subject]))
         {
             d.Unmapped.Add($"record {s.RecordId} first tied {string.Join(" and ", knownDeal.Parties)}; this statement names {subject} alone: a record's parties cannot change");
             return;
@@ -647,6 +646,20 @@ internal sealed class BodsTranslation(LedgerTransaction t)
         {
             NotKept(d, annotations);
         }
+    }
+
+    /// <summary>
+    /// A deal's parties as recorded, each read as its survivor (a record merged since is the organization it is now one of).
+    /// One after another: the write has one connection.
+    /// </summary>
+    private async Task<List<string>> SurvivorsAsync(IEnumerable<string> parties, CancellationToken ct)
+    {
+        var survivors = new List<string>();
+        foreach (var party in parties)
+        {
+            survivors.Add(await t.SurvivorAsync(party, ct));
+        }
+        return survivors;
     }
 
     /// <summary>A relationship record's deal's parties: as recorded when the deal is, else these.</summary>

@@ -64,7 +64,8 @@ public static class ChangesQuery
             await OrganizationDirectory.RequireAsync(c, org, ct, to, request.Spelled("org"));
         }
         // The organization's records: over a window a merge or an undo may have moved its holdings from one to another.
-        var records = org is null ? null : (await MergedRecords.EverAsync(c, ct)).Of(org).ToArray();
+        var ever = org is null ? null : await MergedRecords.EverAsync(c, ct);
+        var records = ever?.Of(org!).ToArray();
         var window = await Sql.ListAsync(c, $"select {EventLog.LastSequenceBy("$1::timestamptz")}, {EventLog.LastSequenceBy("$2::timestamptz")}",
             r => (First: r.GetInt64(0), Last: r.GetInt64(1)), ct, from, to);
         var (first, last) = window[0];
@@ -127,7 +128,7 @@ public static class ChangesQuery
         // The events of the window that made them: those of the writes that changed a pair's stretches, of its stake facts
         // (and, where records were ever merged, of the facts of the records merged with its sides, and the merges); a tie's,
         // all of its fact's.
-        var merged = changedPairs.Count == 0 ? new MergedRecords([]) : await MergedRecords.EverAsync(c, ct);
+        var merged = changedPairs.Count == 0 ? new MergedRecords([]) : ever ?? await MergedRecords.EverAsync(c, ct);
         var asked = changedPairs.SelectMany(p => merged.Pairs(p.Holder, p.Subject).Select(m => (Asked: (p.Holder, p.Subject), Member: m))).ToList();
         var stakeStreams = changedPairs.Count == 0 ? [] : (await Sql.ListAsync(c,
             $"select p.i, 'fact:' || v.fact_id from unnest($1::text[], $2::text[]) with ordinality p(holder, subject, i) join {Facts} v " +

@@ -105,32 +105,18 @@ internal sealed class LedgerState
     public Dictionary<string, string> Merges { get; } = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Every merge recorded of the duplicates loaded (<see cref="LoadMergeHistoryAsync"/>), in force or undone (with its undo's
-    /// reason): what makes a merge or an undo known already. Read only for the records a write merges or unmerges.
+    /// Every merge recorded of the duplicates loaded (<see cref="LoadMergeHistoryAsync"/>; null: none ever), in force or undone
+    /// (with its undo's reason): what makes a merge or an undo known already. Read only for the records a write merges or unmerges.
     /// </summary>
-    public Dictionary<string, List<(string Into, string Reason, string? UndoReason)>> MergeHistory { get; } = new(StringComparer.Ordinal);
-
-    public bool KnowsMergeHistory(string duplicate) => Complete || MergeHistory.ContainsKey(duplicate);
+    public Dictionary<string, List<RecordedMerge>?> MergeHistory { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Loads the merges ever recorded of these duplicates, where not loaded yet (one statement).</summary>
-    public async Task LoadMergeHistoryAsync(NpgsqlConnection c, IEnumerable<string> duplicates, CancellationToken ct)
-    {
-        var missing = duplicates.Where(d => !KnowsMergeHistory(d)).Distinct().ToArray();
-        if (missing.Length == 0)
-        {
-            return;
-        }
-        foreach (var d in missing)
-        {
-            MergeHistory[d] = [];
-        }
-        foreach (var (d, into, reason, undo) in await Sql.ListAsync(c,
-            $"select duplicate, merged_into, reason, undo_reason from {ProjectionTables.Of("organization_merges")} where duplicate = any($1) order by id",
-            r => (r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3)), ct, (object)missing))
-        {
-            MergeHistory[d].Add((into, reason, undo));
-        }
-    }
+    public Task LoadMergeHistoryAsync(NpgsqlConnection c, IEnumerable<string> duplicates, CancellationToken ct) =>
+        LoadMissingAsync(MergeHistory, duplicates, async missing => [.. (await Sql.ListAsync(c,
+                $"select duplicate, merged_into, reason, undo_reason from {ProjectionTables.Of("organization_merges")} where duplicate = any($1) order by id",
+                r => new RecordedMerge(r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3)), ct, (object)missing))
+            .GroupBy(m => m.Duplicate, StringComparer.Ordinal).Select(g => g.ToList())],
+            merges => MergeHistory[merges[0].Duplicate] = merges);
 
     private bool mergesRead;
 
@@ -558,3 +544,6 @@ internal sealed class LedgerState
         return segment;
     }
 }
+
+/// <summary>A merge as recorded (table organization_merges): of a duplicate into an organization, for a reason, and its undo's reason if undone.</summary>
+internal sealed record RecordedMerge(string Duplicate, string Into, string Reason, string? UndoReason);

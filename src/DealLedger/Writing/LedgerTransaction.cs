@@ -38,7 +38,7 @@ public sealed class LedgerTransaction
         pending.Any(p => undo
             ? p.Event is OrganizationMergeUndone u && u.Duplicate == duplicate && u.Reason == reason && (into.Length == 0 || u.Into == into)
             : p.Event is OrganizationsMerged m && m.Duplicate == duplicate && m.Into == into && m.Reason == reason)
-        || (state.KnowsMergeHistory(duplicate) ? state.MergeHistory.GetValueOrDefault(duplicate) ?? [] : throw NotLoaded($"the merges of '{duplicate}'"))
+        || (state.Knows(state.MergeHistory, duplicate) ? state.MergeHistory.GetValueOrDefault(duplicate) ?? [] : throw NotLoaded($"the merges of '{duplicate}'"))
             .Any(h => undo ? h.UndoReason == reason && (into.Length == 0 || h.Into == into) : h.Into == into && h.Reason == reason);
 
     /// <summary>The organization <paramref name="org"/>'s record is merged into, as this write left it (null: none).</summary>

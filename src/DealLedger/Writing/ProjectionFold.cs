@@ -263,8 +263,9 @@ internal sealed class ProjectionFold(LedgerState state, bool wholeLog = false)
                 Unkept.Add(pair);
                 Unkept.UnionWith(state.MemberPairs(pair));
             }
-            Unkept.UnionWith(touched);
         }
+        // The stored pairs a merge or an undo moved: kept no longer under the pair they counted for.
+        Unkept.UnionWith(touched);
         return all;
 
         void Move(LoggedEvent e)
