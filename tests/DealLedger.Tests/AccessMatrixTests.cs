@@ -106,7 +106,7 @@ public sealed class AccessMatrixTests(ApiHostFixture api, ITestOutputHelper outp
     {
         var id = $"{(merged ? "merged" : "twin")}-{n}";
         await api.Ledger.ImportYamlAsync($"organizations:\n  - {{ id: {id}, name: Twin {n}, kind: company }}\n" +
-            (merged ? $"merges:\n  - {{ duplicate: {id}, into: mistral-ai, reason: registered twice }}\n" : ""));
+            (merged ? Seeds.MergeOf(id, "mistral-ai") : ""));
         return id;
     }
 

@@ -145,8 +145,8 @@ public sealed partial class BulkImportTests
         }
         // Every event type: a merge of two records and its undo too.
         await a.ImportYamlAsync("organizations:\n  - { id: twin-a, name: Twin, kind: company }\n  - { id: twin-b, name: Twin, kind: company }\n" +
-            "merges:\n  - { duplicate: twin-b, into: twin-a, reason: registered twice }\n");
-        await a.ImportYamlAsync("unmerges:\n  - { duplicate: twin-b, reason: two after all }\n");
+            Seeds.MergeOf("twin-b", "twin-a"));
+        await a.ImportYamlAsync(Seeds.UnmergeOf("twin-b", "two after all"));
         var writes = new List<(DateTimeOffset RecordedAt, string Writer, string Correlation, List<(string Stream, object Event)> Events)>();
         await using (var c = new NpgsqlConnection(copied.ConnectionString))
         {

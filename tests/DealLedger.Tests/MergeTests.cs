@@ -27,9 +27,9 @@ public sealed class MergeTests
         Stake("inc-initech", "{ exact: 30 }", "{ from: 2019-01-01 }", holder: "globex-inc", subject: "initech"),
         Stake("globex-inc", "{ exact: 100 }", "{ from: 2018-01-01 }", holder: "globex", subject: "globex-inc"));
 
-    private const string Merge = "merges:\n  - { duplicate: globex-inc, into: globex, reason: the same company registered twice }\n";
+    private static readonly string Merge = MergeOf("globex-inc", "globex", "the same company registered twice");
 
-    private const string Unmerge = "unmerges:\n  - { duplicate: globex-inc, reason: two companies after all (different registry numbers) }\n";
+    private static readonly string Unmerge = UnmergeOf("globex-inc", "two companies after all (different registry numbers)");
 
     private static readonly DateOnly Day2023 = new(2023, 6, 1);
     private static readonly DateOnly Day2020 = new(2020, 6, 1);
@@ -192,7 +192,7 @@ public sealed class MergeTests
             if (active.Count > 0 && random.Next(3) == 0)
             {
                 var undo = active[random.Next(active.Count)];
-                doc.Append($"unmerges:\n  - {{ duplicate: {undo}, reason: apart after all ({step}) }}\n");
+                doc.Append(UnmergeOf(undo, $"apart after all ({step})"));
                 merged.Remove(undo);
                 undos++;
             }
@@ -203,7 +203,7 @@ public sealed class MergeTests
                 if (dup != into && Survivor(into) == into && Survivor(dup) == dup)
                 {
                     // Each its own reason: the same merge twice is recorded once (even after an undo).
-                    doc.Append($"merges:\n  - {{ duplicate: {dup}, into: {into}, reason: registered twice ({step}) }}\n");
+                    doc.Append(MergeOf(dup, into, $"registered twice ({step})"));
                     merged[dup] = into;
                     chains += merged.ContainsValue(dup) || merged.ContainsKey(into) ? 1 : 0;
                     merges++;

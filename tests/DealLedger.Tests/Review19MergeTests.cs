@@ -28,10 +28,6 @@ public sealed class Review19MergeTests
         Stake("s-b", "{ exact: 20 }", "{ from: 2022-01-01 }", "[ { source: filing, claim: stated } ]", subject: "globex-inc"),
         Stake("s-c", "{ exact: 30 }", "{ from: 2023-01-01 }", "[ { source: filing, claim: stated } ]", subject: "globex-llc"));
 
-    private static string MergeOf(string duplicate, string into) => $"merges:\n  - {{ duplicate: {duplicate}, into: {into}, reason: registered twice }}\n";
-
-    private static string UnmergeOf(string duplicate) => $"unmerges:\n  - {{ duplicate: {duplicate}, reason: two companies after all }}\n";
-
     private static readonly DateOnly Day = new(2024, 6, 1);
 
     private static async Task<decimal?> ShareAsync(Ledger l, string holder, string subject, DateTimeOffset? knownAt = null) =>
@@ -413,7 +409,7 @@ public sealed class Review19MergeTests
         var before = await s.Ledger.ChangesAsync(ChangesRequest.Parse(null, null, "2021-06-01", "2022-06-01", null, "globex-inc", "100", null, cli: false));
         Assert.Contains(before.Holdings, h => h.Holder == "acme");
         await s.ImportAsync(MergeOf("globex-inc", "globex"));
-        // Every other read takes the duplicate's id as its survivor; what changed between two dates answers nothing for it.
+        // What changed between two dates, asked of the duplicate, answers as of its survivor, as every other read does.
         var after = await s.Ledger.ChangesAsync(ChangesRequest.Parse(null, null, "2021-06-01", "2022-06-01", null, "globex-inc", "100", null, cli: false));
         Assert.Contains(after.Holdings, h => h.Holder == "acme");
     }

@@ -45,6 +45,14 @@ public static class Seeds
     public static string Stake(string id, string share, string valid, string sources = "[ { source: press, claim: stated } ]", string holder = "acme", string subject = "globex") =>
         $"- id: {id}\n  type: stake\n  holder: {holder}\n  subject: {subject}\n  share: {share}\n  valid: {valid}\n  sources: {sources}\n";
 
+    /// <summary>A document merging a duplicate record into an organization.</summary>
+    public static string MergeOf(string duplicate, string into, string reason = "registered twice") =>
+        $"merges:\n  - {{ duplicate: {duplicate}, into: {into}, reason: {reason} }}\n";
+
+    /// <summary>A document undoing the merge of a duplicate record.</summary>
+    public static string UnmergeOf(string duplicate, string reason = "two companies after all") =>
+        $"unmerges:\n  - {{ duplicate: {duplicate}, reason: {reason} }}\n";
+
     private static string Indent(string text, int spaces) =>
         string.Concat(text.Split('\n').Where(l => l.Length > 0).Select(l => new string(' ', spaces) + l + "\n"));
 }
