@@ -76,19 +76,23 @@ public sealed class TimelineSweepTests
         Assert.True(pairs > 500, $"only {pairs} pairs compared");
     }
 
+    /// <summary>The shapes a pair's builds are compared in step by step: those above, and pairs of a long history (150 facts).</summary>
+    public static IEnumerable<object[]> Histories => [.. Shapes, ["long"]];
+
     /// <summary>
-    /// A pair's facts as a history learns them, for 60 seeds of a shape, step by step: the facts known before the step and
+    /// A pair's facts as a history learns them, for 60 seeds of a shape (4 of a long one), step by step: the facts known before the step and
     /// after it (one more fact, and now and then a known one replaced by another version of itself: a correction, a
     /// retraction). Half the seeds learn the facts out of date order: a step then changes the middle of the timeline.
     /// </summary>
     private static IEnumerable<(int Seed, Random Random, List<FactState> Before, List<FactState> Known)> Steps(string shape)
     {
-        for (var seed = 0; seed < 60; seed++)
+        for (var seed = 0; seed < (shape == "long" ? 4 : 60); seed++)
         {
             var r = new Random(seed);
             List<FactState> Make(double amendments) => shape switch
             {
                 "mixed" => TimelinePairs.Make(30, seed, amendments),
+                "long" => TimelinePairs.Make(150, seed, amendments),
                 "crowded" => TimelinePairs.Make(20, seed, amendments, crowded: true),
                 "exact-days" => TimelinePairs.Make(40, seed, amendments, exactDays: true),
                 _ => PossibleWorldsTests.RandomFacts(new Random(seed)),
@@ -125,7 +129,7 @@ public sealed class TimelineSweepTests
     /// state), every build compared as stored.
     /// </summary>
     [Theory]
-    [MemberData(nameof(Shapes))]
+    [MemberData(nameof(Histories))]
     public void a_timeline_built_with_its_previous_findings_kept_is_the_one_built_from_nothing(string shape)
     {
         var renderings = new HoldingTimeline.Renderings();
@@ -147,7 +151,7 @@ public sealed class TimelineSweepTests
     /// nothing, the findings it takes from the stored segments read back field by field.
     /// </summary>
     [Theory]
-    [MemberData(nameof(Shapes))]
+    [MemberData(nameof(Histories))]
     public void a_timeline_built_after_its_stored_one_is_the_one_built_from_nothing(string shape)
     {
         var (seeded, taken, builds) = (0, 0, 0);

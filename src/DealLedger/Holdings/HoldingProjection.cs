@@ -23,8 +23,19 @@ internal static class HoldingProjection
     internal static void Refresh(string holder, string subject, List<OpenSegment> open, List<(HoldingSegment Segment, SegmentKey Key)> timeline,
         DateTimeOffset recordedAt, long sequence, List<HoldingSegmentRow> made, List<(long Id, DateTimeOffset At, long Sequence)> closedStored)
     {
-        var wanted = timeline.Select(w => w.Key).ToHashSet();
-        var kept = open.Select(s => s.Key).Where(wanted.Contains).ToHashSet();
+        var wanted = new HashSet<SegmentKey>(timeline.Count);
+        foreach (var (_, key) in timeline)
+        {
+            wanted.Add(key);
+        }
+        var kept = new HashSet<SegmentKey>(Math.Min(open.Count, timeline.Count));
+        foreach (var segment in open)
+        {
+            if (wanted.Contains(segment.Key))
+            {
+                kept.Add(segment.Key);
+            }
+        }
         foreach (var segment in open.Where(s => !kept.Contains(s.Key)))
         {
             if (segment.Row is { } row)

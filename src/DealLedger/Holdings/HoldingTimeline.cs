@@ -65,6 +65,11 @@ public static class HoldingTimeline
         /// <summary>What the state is made of, as a reading's key takes it (made once, when a kept rendering is looked up).</summary>
         public ReadingKey Signature => signature ??= ReadingKey.Of(this);
 
+        /// <summary>Its first member's id (by id order), as the next build looks it up to take it again (made once: a state lives on through builds).</summary>
+        public string FirstId => firstId ??= HoldingTimeline.FirstId(Members);
+
+        private string? firstId;
+
         private ReadingKey? signature;
 
         // Each state is made once: it is itself, never compared (or hashed) member by member. Its index is unique
@@ -123,7 +128,7 @@ public static class HoldingTimeline
     {
         renderings?.Begin();
         var words = new Findings();
-        var (live, retracted) = LiveAndRetracted(facts);
+        var (live, retracted, ordered) = LiveAndRetracted(facts, (renderings?.Built as LastBuild)?.Ordered);
         if (live.Count == 0)
         {
             renderings?.Built = null;
@@ -192,7 +197,7 @@ public static class HoldingTimeline
                 segments.Add(segment);
             }
         }
-        renderings?.Built = LastBuild.Of(values, retracted, segments, states);
+        renderings?.Built = LastBuild.Of(values, retracted, segments, states, ordered);
         return segments;
     }
 
@@ -290,7 +295,7 @@ public static class HoldingTimeline
         {
             return;
         }
-        var (live, retracted) = LiveAndRetracted(facts);
+        var (live, retracted, ordered) = LiveAndRetracted(facts, null);
         var stored = segments.OrderBy(s => s.From ?? DateOnly.MinValue).ToList();
         if (live.Count == 0 || stored.Count == 0 || stored[0].From is not null || stored[^1].To is not null
             || Enumerable.Range(1, stored.Count - 1).Any(i => stored[i - 1].To is not { } to || stored[i].From != to))
@@ -299,30 +304,73 @@ public static class HoldingTimeline
         }
         var states = GroupIntoStates(live, sources, null);
         renderings.Built = LastBuild.Of([.. MarksOf(states, live).Select(MarkValue.From)], retracted,
-            [.. stored.Select(s => HoldingSegment.Read(s.From, s.To, s.Finding))], states);
+            [.. stored.Select(s => HoldingSegment.Read(s.From, s.To, s.Finding))], states, ordered);
     }
 
-    /// <summary>A pair's facts in id order (so the order never depends on where they came from: a table scan or a replay), live apart from retracted.</summary>
-    private static (List<FactState> Live, List<FactState> Retracted) LiveAndRetracted(IReadOnlyList<FactState> facts)
+    /// <summary>
+    /// A pair's facts in id order (so the order never depends on where they came from: a table scan or a replay), live apart
+    /// from retracted, and all of them in that order.
+    /// </summary>
+    /// <param name="before">All the facts of the pair's previous build, in id order, when at hand.</param>
+    private static (List<FactState> Live, List<FactState> Retracted, FactState[] Ordered) LiveAndRetracted(IReadOnlyList<FactState> facts, FactState[]? before)
     {
-        var ordered = new List<FactState>(facts);
-        ordered.Sort(ById);
+        var ordered = InIdOrder(facts, before);
         var retracted = new List<FactState>();
-        var live = new List<FactState>(ordered.Count);
+        var live = new List<FactState>(ordered.Length);
         foreach (var f in ordered)
         {
             (f.IsRetracted ? retracted : live).Add(f);
         }
-        return (live, retracted);
+        return (live, retracted, ordered);
+    }
+
+    /// <summary>
+    /// The facts in id order. With the previous build's order at hand, the facts it had are taken in that order (each as it is
+    /// now) and only those new since are sorted and merged in: a write to a pair of thousands of facts sorts its own few, not
+    /// the pair's whole history (ids are unique, so the order is the one a sort gives).
+    /// </summary>
+    private static FactState[] InIdOrder(IReadOnlyList<FactState> facts, FactState[]? before)
+    {
+        if (before is null)
+        {
+            var sorted = facts.ToArray();
+            Array.Sort(sorted, ById);
+            return sorted;
+        }
+        var now = new Dictionary<string, FactState>(facts.Count, StringComparer.Ordinal);
+        for (var i = 0; i < facts.Count; i++)
+        {
+            if (!now.TryAdd(facts[i].Id, facts[i]))
+            {
+                return InIdOrder(facts, null);
+            }
+        }
+        var kept = new List<FactState>(facts.Count);
+        foreach (var f in before)
+        {
+            if (now.Remove(f.Id, out var current))
+            {
+                kept.Add(current);
+            }
+        }
+        var added = now.Values.ToArray();
+        Array.Sort(added, ById);
+        var ordered = new FactState[facts.Count];
+        int k = 0, a = 0;
+        for (var i = 0; i < ordered.Length; i++)
+        {
+            ordered[i] = a == added.Length || (k < kept.Count && ById(kept[k], added[a]) < 0) ? kept[k++] : added[a++];
+        }
+        return ordered;
     }
 
     /// <summary>A build as the next build of its pair compares itself with: its marks (as values), retracted facts and findings.</summary>
     private sealed record LastBuild(MarkValue[] Marks, List<FactState> Retracted, IReadOnlyList<HoldingSegment> Segments,
-        IReadOnlyDictionary<(ValidDate, string), State> States)
+        IReadOnlyDictionary<(ValidDate, string), State> States, FactState[] Ordered)
     {
         /// <summary>Its states by start and first member, as <see cref="GroupIntoStates"/> looks them up to take one again.</summary>
-        public static LastBuild Of(MarkValue[] marks, List<FactState> retracted, IReadOnlyList<HoldingSegment> segments, List<State> states) =>
-            new(marks, retracted, segments, states.ToDictionary(x => (x.Start, FirstId(x.Members))));
+        public static LastBuild Of(MarkValue[] marks, List<FactState> retracted, IReadOnlyList<HoldingSegment> segments, List<State> states, FactState[] ordered) =>
+            new(marks, retracted, segments, states.ToDictionary(x => (x.Start, x.FirstId)), ordered);
     }
 
     /// <summary>
@@ -584,11 +632,12 @@ public static class HoldingTimeline
         return state.Index == index ? state : state with { Index = index };
     }
 
+    // Indexed loops: a foreach over an IReadOnlyList allocates its enumerator, once a state in every build.
     private static bool Contains(IReadOnlyList<FactState> facts, FactState fact)
     {
-        foreach (var f in facts)
+        for (var i = 0; i < facts.Count; i++)
         {
-            if (ReferenceEquals(f, fact))
+            if (ReferenceEquals(facts[i], fact))
             {
                 return true;
             }
@@ -599,9 +648,9 @@ public static class HoldingTimeline
     private static string FirstId(IReadOnlyList<FactState> members)
     {
         var first = members[0].Id;
-        foreach (var m in members)
+        for (var i = 1; i < members.Count; i++)
         {
-            first = string.CompareOrdinal(m.Id, first) < 0 ? m.Id : first;
+            first = string.CompareOrdinal(members[i].Id, first) < 0 ? members[i].Id : first;
         }
         return first;
     }

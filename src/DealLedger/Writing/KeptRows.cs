@@ -189,4 +189,8 @@ internal sealed record KeptPair(string[] FactIds, long[] Sequences, long[] Segme
 internal sealed record PairSnapshot(FactState[] Facts, KeptSegment[] Segments, SourceRegistered[] Sources, long FactHead, long SegmentHead);
 
 /// <summary>An open holding segment as a write diffs against it: its row, the write that opened it, its valid period and its key.</summary>
-internal sealed record KeptSegment(long Id, long Sequence, DateOnly? From, DateOnly? To, SegmentKey Key);
+internal sealed record KeptSegment(long Id, long Sequence, DateOnly? From, DateOnly? To, SegmentKey Key)
+{
+    /// <summary>The segment as stored, as a write's state holds it: made once, shared by every write that takes it (it is never changed).</summary>
+    public OpenSegment Open { get; } = new(Id, Key, null);
+}

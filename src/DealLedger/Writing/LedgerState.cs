@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using DealLedger.Deals;
 using DealLedger.Holdings;
 using DealLedger.Organizations;
@@ -166,8 +167,19 @@ internal sealed class LedgerState
     public bool KnowsPair((string, string) pair) => Complete || Stakes.ContainsKey(pair);
 
     /// <summary>The pair's current stake facts (its stakes must be loaded).</summary>
-    public IReadOnlyList<FactState> StakesOf((string, string) pair) =>
-        Stakes.TryGetValue(pair, out var ids) ? ids.Select(id => Facts[id]!).ToList() : [];
+    public IReadOnlyList<FactState> StakesOf((string, string) pair)
+    {
+        if (!Stakes.TryGetValue(pair, out var ids))
+        {
+            return [];
+        }
+        var facts = new FactState[ids.Count];
+        for (var i = 0; i < facts.Length; i++)
+        {
+            facts[i] = Facts[ids[i]]!;
+        }
+        return facts;
+    }
 
     /// <summary>Keeps a fact's current state; a new stake joins its pair's list when the pair is loaded.</summary>
     public void Put(FactState fact)
@@ -440,18 +452,23 @@ internal sealed class LedgerState
     /// <summary>Takes a pair as kept (its heads were found unchanged): its facts, open segments and the sources they cite.</summary>
     private void TakeKept((string, string) pair, PairSnapshot snapshot)
     {
-        Stakes[pair] = [];
-        Segments[pair] = [];
+        // One lookup a fact (a pair's facts are thousands in a long history): a fact loaded already stays as loaded, any
+        // other is put as Put puts a stake.
+        var stakes = new List<string>(snapshot.Facts.Length);
+        Facts.EnsureCapacity(Facts.Count + snapshot.Facts.Length);
         foreach (var f in snapshot.Facts)
         {
-            if (Facts.TryGetValue(f.Id, out var known) && known is not null)
-            {
-                Stakes[pair].Add(f.Id);
-                continue;
-            }
-            Put(f);
+            ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(Facts, f.Id, out _);
+            known ??= f;
+            stakes.Add(f.Id);
         }
-        Segments[pair].AddRange(snapshot.Segments.Select(s => new OpenSegment(s.Id, s.Key, null)));
+        Stakes[pair] = stakes;
+        var open = new List<OpenSegment>(snapshot.Segments.Length + 1);
+        foreach (var s in snapshot.Segments)
+        {
+            open.Add(s.Open);
+        }
+        Segments[pair] = open;
         foreach (var source in snapshot.Sources)
         {
             Sources[source.Id] = source;
@@ -478,7 +495,7 @@ internal sealed class LedgerState
         }
         foreach (var (pair, segment) in segments)
         {
-            Segments[pair].Add(new OpenSegment(segment.Id, segment.Key, null));
+            Segments[pair].Add(segment.Open);
         }
         foreach (var pair in pairs)
         {
