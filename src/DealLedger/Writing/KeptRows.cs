@@ -15,12 +15,14 @@ namespace DealLedger.Writing;
 /// that rolled back — what such a write made is kept under a sequence no stored row will ever carry. A
 /// segment is matched on its id, its write's sequence and its valid period together, so a rebuild that numbers
 /// segments differently cannot pass one segment off as another.
-/// Bounded for an API's memory: a fact state is a few KB, a segment's key its finding (about 1.5 KB), a pair's renderings
-/// its open segments' findings and its last build (a few hundred bytes a fact), and at most twice each capacity is held
-/// (two generations): by those sizes an estimate (not measured) of 150–200 MB for pairs of tens of facts. The bounds count
-/// entries, not bytes: a process writing to many pairs of thousands of facts holds more (their renderings above all).
+/// Bounded for a process's memory: at most twice each capacity is held (two generations). Measured under a feed of 25 stakes
+/// a write over 400 organizations' pairs of about 140 facts (docs/benchmarks.md, twenty-seventh session): about 6 KB a kept
+/// fact with its segments, so at most some 600 MB at these bounds. Bounds a tenth of these kept too few of such pairs
+/// whole: every write read and parsed its pairs again, at a quarter of the rate, and the copies read again (held by the
+/// pairs' renderings) took twice the memory. The bounds count entries, not bytes: a process writing to many pairs of
+/// thousands of facts holds more (their renderings above all).
 /// </summary>
-internal sealed class KeptRows(int factCapacity = 10_000, int segmentCapacity = 20_000, int pairCapacity = 10_000)
+internal sealed class KeptRows(int factCapacity = 50_000, int segmentCapacity = 100_000, int pairCapacity = 20_000)
 {
     private readonly Recent<string, (long Sequence, FactState State)> facts = new(factCapacity, StringComparer.Ordinal);
     private readonly Recent<long, KeptSegment> segments = new(segmentCapacity, EqualityComparer<long>.Default);
