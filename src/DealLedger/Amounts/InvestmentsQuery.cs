@@ -52,9 +52,11 @@ public static class InvestmentsQuery
             // A merged record's investments are its survivor's, with those of every record merged into it.
             var merges = await OrganizationMerges.AsKnownAsync(c, k, token);
             var notes = merges.Behind(investor);
-            if (merges.Survivor(investor) is var survivor && survivor != investor)
+            var survivor = merges.Survivor(investor);
+            if (survivor != investor)
             {
-                (investor, o) = (survivor, await OrganizationDirectory.RequireAsync(c, survivor, token, k));
+                investor = survivor;
+                o = await OrganizationDirectory.RequireAsync(c, investor, token, k);
             }
             var records = merges.Members(investor);
             var facts = (await FactVersions.OfTypesAmongAsync(c, [FactType.Investment], records, k, token))

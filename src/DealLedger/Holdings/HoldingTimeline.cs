@@ -327,11 +327,12 @@ public static class HoldingTimeline
     /// <summary>
     /// The facts in id order. With the previous build's order at hand, the facts it had are taken in that order (each as it is
     /// now) and only those new since are sorted and merged in: a write to a pair of thousands of facts sorts its own few, not
-    /// the pair's whole history (ids are unique, so the order is the one a sort gives).
+    /// the pair's whole history (ids are unique, so the order is the one a sort gives). A pair of a few facts is sorted: a
+    /// rebuild builds hundreds of thousands of them, where a map of the facts costs more than the sort.
     /// </summary>
     private static FactState[] InIdOrder(IReadOnlyList<FactState> facts, FactState[]? before)
     {
-        if (before is null)
+        if (before is null || facts.Count < 32)
         {
             var sorted = facts.ToArray();
             Array.Sort(sorted, ById);

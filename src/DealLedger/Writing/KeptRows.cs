@@ -17,7 +17,7 @@ namespace DealLedger.Writing;
 /// segments differently cannot pass one segment off as another.
 /// Bounded for a process's memory: at most twice each capacity is held (two generations). Measured under a feed of 25 stakes
 /// a write over 400 organizations' pairs of about 140 facts (docs/benchmarks.md, twenty-seventh session): about 6 KB a kept
-/// fact with its segments, so at most some 600 MB at these bounds. Bounds a tenth of these kept too few of such pairs
+/// fact with its segments, so at most some 600 MB at these bounds. Bounds a fifth of these kept too few of such pairs
 /// whole: every write read and parsed its pairs again, at a quarter of the rate, and the copies read again (held by the
 /// pairs' renderings) took twice the memory. The bounds count entries, not bytes: a process writing to many pairs of
 /// thousands of facts holds more (their renderings above all).

@@ -452,15 +452,11 @@ internal sealed class LedgerState
     /// <summary>Takes a pair as kept (its heads were found unchanged): its facts, open segments and the sources they cite.</summary>
     private void TakeKept((string, string) pair, PairSnapshot snapshot)
     {
-        // One lookup a fact (a pair's facts are thousands in a long history): a fact loaded already stays as loaded, any
-        // other is put as Put puts a stake.
         var stakes = new List<string>(snapshot.Facts.Length);
         Facts.EnsureCapacity(Facts.Count + snapshot.Facts.Length);
         foreach (var f in snapshot.Facts)
         {
-            ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(Facts, f.Id, out _);
-            known ??= f;
-            stakes.Add(f.Id);
+            TakeStake(f, stakes);
         }
         Stakes[pair] = stakes;
         var open = new List<OpenSegment>(snapshot.Segments.Length + 1);
@@ -476,6 +472,17 @@ internal sealed class LedgerState
         SourcedPairs[pair] = snapshot.Sources;
     }
 
+    /// <summary>
+    /// Takes a stake of a pair being loaded into its list (<paramref name="stakes"/>): a fact loaded already stays as loaded,
+    /// any other is kept as read. One lookup a fact: a pair's facts are thousands in a long history.
+    /// </summary>
+    private void TakeStake(FactState fact, List<string> stakes)
+    {
+        ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(Facts, fact.Id, out _);
+        known ??= fact;
+        stakes.Add(fact.Id);
+    }
+
     /// <summary>Takes pairs as read: their current stake facts (those loaded already stay as loaded) and open segments; keeps them for later writes.</summary>
     private void TakeRead((string, string)[] pairs, List<FactState> stored, List<((string, string) Pair, KeptSegment Segment)> segments)
     {
@@ -486,12 +493,7 @@ internal sealed class LedgerState
         }
         foreach (var f in stored)
         {
-            if (Facts.TryGetValue(f.Id, out var known) && known is not null)
-            {
-                Stakes[f.Stake.Pair].Add(f.Id);
-                continue;
-            }
-            Put(f);
+            TakeStake(f, Stakes[f.Stake.Pair]);
         }
         foreach (var (pair, segment) in segments)
         {
