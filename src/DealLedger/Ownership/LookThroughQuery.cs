@@ -234,11 +234,17 @@ public static class LookThroughQuery
             .Concat(stated.Select(f => Other(f.Claim))).Concat(undisclosed.Select(f => ((OwnersUndisclosed)f.Fact.Current).Subject)), day, k, ct);
         IReadOnlyList<SourceCitation> Cite(IEnumerable<string> ids) => ids.Distinct().Select(id => SourceCitation.Of(id, sources)).ToList();
 
+        // A stake lies on many of the chains shown (on a densely held group, thousands): each is made once.
+        var edges = new ChainLink?[links.Count];
         ChainLink Edge(int i)
         {
+            if (edges[i] is { } made)
+            {
+                return made;
+            }
             var (holder, subject, finding) = stakes[i];
             var fact = StakeFacts.RestingOn(pairFacts[(holder, subject)], finding.Basis.Select(e => e.Sequence));
-            return new ChainLink(holder, subject, finding.Status, Shown(i), fact?.Id, Cite(finding.Sources));
+            return edges[i] = new ChainLink(holder, subject, finding.Status, Shown(i), fact?.Id, Cite(finding.Sources));
         }
 
         // A stake as the timeline words it when held at a known size; else as counted (an uncertain one from 0, a disputed one by its cover).
