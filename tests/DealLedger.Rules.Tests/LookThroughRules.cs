@@ -283,4 +283,35 @@ public sealed class LookThroughRules
             }
         }
     }
+
+    /// <summary>A look-through answer whose owners reach t through b: each chain's stakes as given (shared or made apart).</summary>
+    private static LookThroughAnswer Answer(ChainLink aToB, ChainLink bToT, ChainLink cToB, ChainLink bToT2) =>
+        new("t", "2024-06-01", "2026-01-01T00:00:00Z", 10, null,
+            [
+                new ChainedStake("a", null, "A", Share.OfExact(25m), null, true, null, false, 1,
+                    [new OwnershipPath(["b"], Share.OfExact(25m), [aToB, bToT])]),
+                new ChainedStake("c", null, "C", Share.OfExact(5m), null, true, null, false, 1,
+                    [new OwnershipPath(["b"], Share.OfExact(5m), [cToB, bToT2])]),
+            ], null, [], [], [], [], true);
+
+    private static ChainLink Stake(string holder, string subject, decimal share, string fact) =>
+        new(holder, subject, HoldingStatus.Held, Share.OfExact(share), fact, [new SourceCitation("s1", "Filing", null, "2024-01-01", Sources.SourceKind.OfficialRegister)]);
+
+    [Fact]
+    public void a_look_through_digest_is_equal_exactly_when_the_answers_json_is()
+    {
+        var bToT = Stake("b", "t", 50m, "f-bt");
+        var shared = Answer(Stake("a", "b", 50m, "f-ab"), bToT, Stake("c", "b", 10m, "f-cb"), bToT);
+        // The same values, the stake b → t made twice: the same JSON, so the same digest.
+        var apart = Answer(Stake("a", "b", 50m, "f-ab"), Stake("b", "t", 50m, "f-bt"), Stake("c", "b", 10m, "f-cb"), Stake("b", "t", 50m, "f-bt"));
+        // One chain's stake resting on another fact: its JSON differs only inside that stake.
+        var other = Answer(Stake("a", "b", 50m, "f-ab"), bToT, Stake("c", "b", 10m, "f-cb"), Stake("b", "t", 50m, "f-bt-2"));
+
+        Assert.Equal(Storage.LedgerJson.Serialize(shared), Storage.LedgerJson.Serialize(apart));
+        Assert.Equal(LookThroughDigest.Of(shared), LookThroughDigest.Of(apart));
+        Assert.NotEqual(Storage.LedgerJson.Serialize(shared), Storage.LedgerJson.Serialize(other));
+        Assert.NotEqual(LookThroughDigest.Of(shared), LookThroughDigest.Of(other));
+        // Each stake is written once, after the chains that number them: three stakes, four in the JSON.
+        Assert.Equal(3, LookThroughDigest.Of(shared).Split('\n').Length - 1);
+    }
 }

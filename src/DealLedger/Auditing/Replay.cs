@@ -76,6 +76,8 @@ public static class Replay
             await CompareAsync(differences, $"history {holder} {subject}", l => l.HistoryAsync(holder, subject, k, ct), ledger, shadow.Ledger);
             progress?.Report(new AuditProgress("comparing answers", ++asked, questions));
         }
+        // Every organization's look-through reads the same stakes of each ledger (a group's organizations share their chains): each read once.
+        var (liveReads, replayedReads) = (new LookThroughReads(k, LookThroughDay), new LookThroughReads(k, LookThroughDay));
         foreach (var org in organizations)
         {
             foreach (var day in Spread)
@@ -87,33 +89,43 @@ public static class Replay
             // Look-through owners (DESIGN §11) on the fixed date: every chain of stakes up to the default depth.
             comparisons++;
             await CompareAsync(differences, $"owners {org} --through --at {LookThroughDay:yyyy-MM-dd}",
-                l => l.OwnersThroughAsync(org, LookThroughDay, k, new LookThroughRequest(), ct), ledger, shadow.Ledger);
+                l => l.OwnersThroughAsync(org, LookThroughDay, k, new LookThroughRequest(), l == ledger ? liveReads : replayedReads, ct), ledger, shadow.Ledger,
+                LookThroughDigest.Of);
             progress?.Report(new AuditProgress("comparing answers", ++asked, questions));
         }
         return new ReplayReport(Instant.Format(k), shadow.EventsApplied, pairs.Count, organizations.Count, dates.Count, comparisons, differences);
     }
 
-    private static async Task CompareAsync<T>(List<ReplayDifference> differences, string question, Func<Ledger, Task<T>> ask, Ledger live, Ledger replayed)
+    /// <param name="digest">What is compared of an answer, when not its JSON: equal exactly when the JSON is (which a difference then shows).</param>
+    private static async Task CompareAsync<T>(List<ReplayDifference> differences, string question, Func<Ledger, Task<T>> ask, Ledger live, Ledger replayed,
+        Func<T, string>? digest = null)
     {
         // Both ledgers answer at once: each answer is built in this process (a look-through of a densely held group takes
         // seconds), so the two share the cores.
-        var (asked, replayedAsked) = (Answer(ask, live), Answer(ask, replayed));
+        var (asked, replayedAsked) = (Answer(ask, live, digest), Answer(ask, replayed, digest));
         var (a, b) = (await asked, await replayedAsked);
-        if (a != b)
+        if (a.Compared != b.Compared && (a.Whole(), b.Whole()) is var (liveJson, replayedJson) && liveJson != replayedJson)
         {
-            differences.Add(new ReplayDifference(question, a, b));
+            differences.Add(new ReplayDifference(question, liveJson, replayedJson));
         }
     }
 
-    private static async Task<string> Answer<T>(Func<Ledger, Task<T>> ask, Ledger ledger)
+    private static async Task<(string Compared, Func<string> Whole)> Answer<T>(Func<Ledger, Task<T>> ask, Ledger ledger, Func<T, string>? digest)
     {
         try
         {
-            return LedgerJson.Serialize(await ask(ledger));
+            var answer = await ask(ledger);
+            if (digest is null)
+            {
+                var json = LedgerJson.Serialize(answer);
+                return (json, () => json);
+            }
+            return (digest(answer), () => LedgerJson.Serialize(answer));
         }
         catch (LedgerException e)
         {
-            return $"error: {e.Message}";
+            var error = $"error: {e.Message}";
+            return (error, () => error);
         }
     }
 }

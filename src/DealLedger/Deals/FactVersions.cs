@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using DealLedger.Storage;
+using DealLedger.Time;
 using Npgsql;
 
 namespace DealLedger.Deals;
@@ -73,17 +74,32 @@ internal static class FactVersions
             r => Read(r.GetString(0)), ct, types.Select(LedgerJson.Word).ToArray(), knownAt);
 
     /// <summary>
-    /// The stake facts of each of these pairs (holder, subject), as known at an instant, in one statement: when nothing
-    /// was recorded after it, the current versions by the pairs' btree; else by the organizations' index, at the instant.
+    /// The stake facts not retracted of each of these pairs (holder, subject), as known at an instant, as an answer naming
+    /// them needs them (<see cref="Holdings.StakeFactMark"/>, read from the stored state without making the whole of it),
+    /// in one statement: when nothing was recorded after it, the current versions by the pairs' btree; else by the
+    /// organizations' index, at the instant.
     /// </summary>
-    public static Task<List<FactState>> StakesOfPairsAsync(NpgsqlConnection c, IReadOnlyCollection<(string Holder, string Subject)> pairs, DateTimeOffset knownAt, CancellationToken ct) =>
-        Sql.ListAsync(c,
+    public static async Task<List<Holdings.StakeFactMark>> StakeMarksOfPairsAsync(NpgsqlConnection c, IReadOnlyCollection<(string Holder, string Subject)> pairs,
+        DateTimeOffset knownAt, CancellationToken ct)
+    {
+        var read = await Sql.ListAsync(c,
             $"with k as materialized (select {Ledger.NothingRecordedAfter("$4::timestamptz")} now) " +
-            "select f.state::text from unnest($1::text[], $2::text[]) p(holder, subject) cross join lateral (" +
+            "select p.holder, p.subject, f.state::text from unnest($1::text[], $2::text[]) p(holder, subject) cross join lateral (" +
             $"select state from {Table} where (select now from k) and upper_inf(recorded) and holder = p.holder and subject = p.subject and type = $3 union all " +
             $"select state from {Table} where not (select now from k) and orgs @> array[p.holder, p.subject]::text[] and holder = p.holder and subject = p.subject " +
             "and type = $3 and recorded @> $4::timestamptz) f",
-            r => Read(r.GetString(0)), ct, pairs.Select(p => p.Holder).ToArray(), pairs.Select(p => p.Subject).ToArray(), LedgerJson.Word(FactType.Stake), knownAt);
+            r => (Holder: r.GetString(0), Subject: r.GetString(1), State: JsonSerializer.Deserialize<MarkOfState>(r.GetString(2), StoredForm)!), ct,
+            pairs.Select(p => p.Holder).ToArray(), pairs.Select(p => p.Subject).ToArray(), LedgerJson.Word(FactType.Stake), knownAt);
+        return read.Where(x => x.State.Retraction is null)
+            .Select(x => new Holdings.StakeFactMark(x.Holder, x.Subject, x.State.Current.Id, x.State.Basis[0].Sequence, x.State.Current.Valid.From.Start)).ToList();
+    }
+
+    /// <summary>The parts of a stored state a <see cref="Holdings.StakeFactMark"/> needs (the serializer skips the rest: parsing a state's JSON in the server is slower).</summary>
+    private sealed record MarkOfState(MarkOfFact Current, IReadOnlyList<MarkOfEvent> Basis, JsonElement? Retraction);
+
+    private sealed record MarkOfFact(string Id, ValidPeriod Valid);
+
+    private sealed record MarkOfEvent(long Sequence);
 
     /// <summary>
     /// The facts of these kinds that touch any of these organizations, as known at an instant: by the organizations' index for

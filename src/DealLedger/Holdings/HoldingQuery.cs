@@ -165,7 +165,8 @@ public static class HoldingQuery
 
     /// <summary>
     /// The segments held or uncertain at (knownAt, day) of the pairs in which any of <paramref name="orgs"/> is on
-    /// <paramref name="side"/>, in (holder, subject) order, in one statement. As the headline probe does: when nothing was
+    /// <paramref name="side"/>, in (holder, subject) order (by their bytes, whatever the database's collation: a look-through's
+    /// chains are listed in the order its stakes are read), in one statement. As the headline probe does: when nothing was
     /// recorded after knownAt, the open segments by btree (by subject, or by holder); else the GiST index over both axes.
     /// The open segments' day is tested outside a fenced subquery (offset 0): given the test, the generic plan PostgreSQL
     /// settles on after a few runs also scanned the whole GiST index by valid for every organization and intersected the
@@ -185,7 +186,7 @@ public static class HoldingQuery
             $"select holder, subject, finding from (select holder, subject, finding, valid, status from {Table} " +
             $"where (select now from k) and upper_inf(recorded) and {column} = o.id offset 0) n where {held} union all " +
             $"select holder, subject, finding from {Table} where not (select now from k) and {IdIs(column, "o.id")} and recorded @> $2::timestamptz and {held}) s " +
-            "order by s.holder, s.subject";
+            "order by s.holder collate \"C\", s.subject collate \"C\"";
     }
 
     /// <summary>Every pair whose holding is held or uncertain at (knownAt, day), in id order.</summary>

@@ -138,6 +138,11 @@ public static class LookThroughQuery
     public static Task<LookThroughAnswer> OwnersThroughAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, LookThroughRequest request, CancellationToken ct = default) =>
         ledger.ReadAsync(knownAt, (c, k, token) => AnswerAsync(c, ledger.Citations, org, at ?? ledger.Today, k, request, towardEnd: true, token), ct);
 
+    /// <summary>As the other, reading through <paramref name="reads"/> (kept for its knownAt and day, which these must be).</summary>
+    internal static Task<LookThroughAnswer> OwnersThroughAsync(this Ledger ledger, string org, DateOnly at, DateTimeOffset knownAt, LookThroughRequest request,
+        LookThroughReads reads, CancellationToken ct) =>
+        ledger.ReadAsync(knownAt, (c, k, token) => AnswerAsync(c, ledger.Citations, org, at, k, request, towardEnd: true, token, reads: reads), ct);
+
     /// <summary>Every organization <paramref name="org"/> holds directly or through chains of stakes (its portfolio through chains).</summary>
     public static Task<LookThroughAnswer> HoldingsThroughAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, LookThroughRequest request, CancellationToken ct = default) =>
         ledger.ReadAsync(knownAt, (c, k, token) => AnswerAsync(c, ledger.Citations, org, at ?? ledger.Today, k, request, towardEnd: false, token), ct);
@@ -151,16 +156,18 @@ public static class LookThroughQuery
     };
 
     private static async Task<LookThroughAnswer> AnswerAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, LookThroughRequest request,
-        bool towardEnd, CancellationToken ct, KnownMerges? resolved = null)
+        bool towardEnd, CancellationToken ct, KnownMerges? resolved = null, LookThroughReads? reads = null)
     {
         await OrganizationDirectory.RequireAsync(c, QueryArguments.Id(org, "organization"), ct, k);
         // A merged record's chains are its survivor's (the holdings are kept under it).
         var merges = resolved ?? await OrganizationMerges.AsKnownAsync(c, k, ct);
         if (resolved is null && merges.Behind(org).Count > 0 && merges.Survivor(org) is var survivor)
         {
-            var answer = await AnswerAsync(c, citations, survivor, day, k, request, towardEnd, ct, resolved: merges);
+            var answer = await AnswerAsync(c, citations, survivor, day, k, request, towardEnd, ct, resolved: merges, reads: reads);
             return answer with { Merges = merges.Behind(org) };
         }
+        Task<List<(string Holder, string Subject, Finding Finding)>> HeldByAnyAsync(HoldingQuery.Side side, IReadOnlyCollection<string> orgs) =>
+            reads is null ? HoldingQuery.HeldByAnyAsync(c, side, orgs, k, day, ct) : reads.HeldByAnyAsync(c, side, orgs, k, day, ct);
         // Facts of other kinds are recorded of records: each read as the organization it is (its survivor).
         string As(string id) => merges.Survivor(id);
         // Level by level, one statement a level: owners of the organizations reached (or their holdings). Owners are
@@ -178,7 +185,7 @@ public static class LookThroughQuery
                 cutOff = true;
                 break;
             }
-            var found = await HoldingQuery.HeldByAnyAsync(c, towardEnd ? HoldingQuery.Side.Subject : HoldingQuery.Side.Holder, frontier, k, day, ct);
+            var found = await HeldByAnyAsync(towardEnd ? HoldingQuery.Side.Subject : HoldingQuery.Side.Holder, frontier);
             stakes.AddRange(found);
             cutOff = level == request.Depth && found.Count > 0;
             frontier = found.Select(s => towardEnd ? s.Holder : s.Subject).Where(seen.Add).ToList();
@@ -187,7 +194,7 @@ public static class LookThroughQuery
         var walked = towardEnd ? ChainSums.Owners(links, org, request.Depth) : ChainSums.Holdings(links, org, request.Depth);
 
         // Each organization's recorded owners, for its known total: read already for owners; for holdings, read now.
-        var intoOrg = (towardEnd ? stakes : stakes.Concat(await HoldingQuery.HeldByAnyAsync(c, HoldingQuery.Side.Subject, walked.Organizations.ToList(), k, day, ct))
+        var intoOrg = (towardEnd ? stakes : stakes.Concat(await HeldByAnyAsync(HoldingQuery.Side.Subject, walked.Organizations.ToList()))
                 .DistinctBy(s => (s.Holder, s.Subject)))
             .ToLookup(s => s.Subject, StringComparer.Ordinal);
         // The organizations on the chains: their subjects (the organization asked about is the last of every owner's chain).
@@ -200,8 +207,9 @@ public static class LookThroughQuery
 
         // In one read: control facts, stated indirect stakes and owners not disclosed touching the organizations reached (the
         // one asked about among them).
-        var ties = (await FactVersions.OfTypesAmongAsync(c, [FactType.Control, FactType.IndirectStake, FactType.OwnersUndisclosed],
-                merges.Any ? [.. walked.Organizations.SelectMany(merges.Members)] : walked.Organizations.ToList(), k, ct))
+        FactType[] tieTypes = [FactType.Control, FactType.IndirectStake, FactType.OwnersUndisclosed];
+        List<string> tieOrgs = merges.Any ? [.. walked.Organizations.SelectMany(merges.Members)] : [.. walked.Organizations];
+        var ties = (await (reads is null ? FactVersions.OfTypesAmongAsync(c, tieTypes, tieOrgs, k, ct) : reads.OfTypesAmongAsync(c, tieTypes, tieOrgs, k, ct)))
             .Where(f => !f.IsRetracted).Select(f => merges.Any ? f with { Current = AsSurvivors(f.Current, As) } : f).ToList();
         var undisclosed = ties.Where(f => f.Current is OwnersUndisclosed)
             .Select(f => (Fact: f, Status: RelationshipsQuery.StatusAt(f, day))).Where(f => f.Status is not null).ToList();
@@ -225,8 +233,9 @@ public static class LookThroughQuery
         // The facts and sources of the links the answer shows, read for those only.
         var shown = walked.Reached.SelectMany(r => r.Strongest.SelectMany(ch => ch.Links))
             .Concat(controlled.SelectMany(x => x.Chains.SelectMany(ch => ch.Where(i => i < links.Count)))).ToHashSet();
-        var pairFacts = (await FactVersions.StakesOfPairsAsync(c, shown.Select(i => (links[i].Holder, links[i].Subject)).Distinct().ToList(), k, ct))
-            .Where(f => !f.IsRetracted).ToLookup(f => f.Stake.Pair);
+        var shownPairs = shown.Select(i => (links[i].Holder, links[i].Subject)).Distinct().ToList();
+        var pairFacts = (await (reads is null ? FactVersions.StakeMarksOfPairsAsync(c, shownPairs, k, ct) : reads.StakeMarksOfPairsAsync(c, shownPairs, k, ct)))
+            .ToLookup(f => (f.Holder, f.Subject));
         var sources = await citations.SourcesAsync(c, shown.SelectMany(i => stakes[i].Finding.Sources)
             .Concat(controls.SelectMany(f => SourceCatalog.CitedBy(f.Fact))).Concat(stated.SelectMany(f => SourceCatalog.CitedBy(f.Fact)))
             .Concat(undisclosed.SelectMany(f => SourceCatalog.CitedBy(f.Fact))), ct);
@@ -244,7 +253,7 @@ public static class LookThroughQuery
             }
             var (holder, subject, finding) = stakes[i];
             var fact = StakeFacts.RestingOn(pairFacts[(holder, subject)], finding.Basis.Select(e => e.Sequence));
-            return edges[i] = new ChainLink(holder, subject, finding.Status, Shown(i), fact?.Id, Cite(finding.Sources));
+            return edges[i] = new ChainLink(holder, subject, finding.Status, Shown(i), fact, Cite(finding.Sources));
         }
 
         // A stake as the timeline words it when held at a known size; else as counted (an uncertain one from 0, a disputed one by its cover).

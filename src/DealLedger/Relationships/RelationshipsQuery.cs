@@ -146,12 +146,12 @@ public static class RelationshipsQuery
         var stakes = (await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Holder, org, k, day, token))
             .Concat(await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Subject, org, k, day, token));
         // A pair's stake facts looked up once, not searched for per pair: a hub has thousands of pairs.
-        var stakeFacts = facts.Where(x => x.Current is Stake).ToLookup(x => (As(x.Stake.Holder), As(x.Stake.Subject)));
+        var stakeFacts = facts.Where(x => x.Current is Stake).ToLookup(x => (As(x.Stake.Holder), As(x.Stake.Subject)), StakeFactMark.Of);
         foreach (var (holder, subject, f) in stakes)
         {
             var other = holder == org ? subject : holder;
             var stakeFact = StakeFacts.RestingOn(stakeFacts[(holder, subject)], f.Basis.Select(b => b.Sequence));
-            result.Add(new Relationship(stakeFact?.Id ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
+            result.Add(new Relationship(stakeFact ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
                 [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Share, f.Since, false, f.Until, f.Confidence,
                 $"{Name(holder)} holds {Share.Phrase(f.Share)} in {Name(subject)}",
                 f.Sources, f.Basis));
