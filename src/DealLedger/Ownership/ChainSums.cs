@@ -101,6 +101,12 @@ internal static class ChainSums
         }
 
         var (strongest, counts, complete) = Chains(n, used, all, towardEnd, depth);
+        // Each organization's own stake in the origin (owners), or the origin's in it (holdings): the first such link.
+        var directOf = new Dictionary<int, int>();
+        foreach (var l in used.Where(l => towardEnd ? l.To == 0 : l.From == 0))
+        {
+            directOf.TryAdd(towardEnd ? l.From : l.To, l.Link);
+        }
         var reached = new List<Reach>();
         for (var x = 1; x < n; x++)
         {
@@ -109,8 +115,7 @@ internal static class ChainSums
             {
                 continue;
             }
-            var direct = used.Where(l => towardEnd ? l.From == x && l.To == 0 : l.From == 0 && l.To == x).Select(l => (int?)l.Link).FirstOrDefault();
-            reached.Add(new Reach(names[x], share, direct, strongest[x], counts[x]));
+            reached.Add(new Reach(names[x], share, directOf.TryGetValue(x, out var direct) ? direct : null, strongest[x], counts[x]));
         }
         reached.Sort((a, b) => b.Share.Lower != a.Share.Lower ? b.Share.Lower.CompareTo(a.Share.Lower)
             : b.Share.Upper != a.Share.Upper ? b.Share.Upper.CompareTo(a.Share.Upper)
