@@ -289,6 +289,29 @@ public sealed class LookThroughTests
         Assert.Contains(says, e.Message);
     }
 
+    /// <summary>
+    /// A replay keeps each ledger's look-through reads across its organizations (<see cref="LookThroughReads"/>): every
+    /// organization's answer read through them, one after another, is the answer read alone, to the byte.
+    /// </summary>
+    [Fact]
+    public async Task look_through_reads_kept_across_organizations_give_each_the_answer_it_has_alone()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Group);
+        await s.ImportAsync(CrossHolding);
+        await s.ImportAsync(Stated);
+        var k = await s.Ledger.ReadAsync(null, (_, resolved, _) => Task.FromResult(resolved));
+        var kept = new LookThroughReads(k, Day);
+
+        foreach (var org in new[] { "target", "opco", "holdco", "state", "fund-x", "fund-y", "partner", "early", "target" })
+        {
+            var alone = await s.Ledger.OwnersThroughAsync(org, Day, k, new LookThroughRequest());
+            var through = await s.Ledger.OwnersThroughAsync(org, Day, k, new LookThroughRequest(), kept, default);
+            Assert.Equal(LedgerJson.Serialize(alone), LedgerJson.Serialize(through));
+        }
+        Assert.NotEmpty((await s.Ledger.OwnersThroughAsync("target", Day, k, new LookThroughRequest(), kept, default)).Owners!);
+    }
+
     [Fact]
     public async Task an_unknown_organization_is_not_found()
     {

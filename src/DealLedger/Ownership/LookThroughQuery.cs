@@ -166,8 +166,9 @@ public static class LookThroughQuery
             var answer = await AnswerAsync(c, citations, survivor, day, k, request, towardEnd, ct, resolved: merges, reads: reads);
             return answer with { Merges = merges.Behind(org) };
         }
+        reads?.Check(k, day);
         Task<List<(string Holder, string Subject, Finding Finding)>> HeldByAnyAsync(HoldingQuery.Side side, IReadOnlyCollection<string> orgs) =>
-            reads is null ? HoldingQuery.HeldByAnyAsync(c, side, orgs, k, day, ct) : reads.HeldByAnyAsync(c, side, orgs, k, day, ct);
+            reads is null ? HoldingQuery.HeldByAnyAsync(c, side, orgs, k, day, ct) : reads.HeldByAnyAsync(c, side, orgs, ct);
         // Facts of other kinds are recorded of records: each read as the organization it is (its survivor).
         string As(string id) => merges.Survivor(id);
         // Level by level, one statement a level: owners of the organizations reached (or their holdings). Owners are
@@ -209,7 +210,7 @@ public static class LookThroughQuery
         // one asked about among them).
         FactType[] tieTypes = [FactType.Control, FactType.IndirectStake, FactType.OwnersUndisclosed];
         List<string> tieOrgs = merges.Any ? [.. walked.Organizations.SelectMany(merges.Members)] : [.. walked.Organizations];
-        var ties = (await (reads is null ? FactVersions.OfTypesAmongAsync(c, tieTypes, tieOrgs, k, ct) : reads.OfTypesAmongAsync(c, tieTypes, tieOrgs, k, ct)))
+        var ties = (await (reads is null ? FactVersions.OfTypesAmongAsync(c, tieTypes, tieOrgs, k, ct) : reads.OfTypesAmongAsync(c, tieTypes, tieOrgs, ct)))
             .Where(f => !f.IsRetracted).Select(f => merges.Any ? f with { Current = AsSurvivors(f.Current, As) } : f).ToList();
         var undisclosed = ties.Where(f => f.Current is OwnersUndisclosed)
             .Select(f => (Fact: f, Status: RelationshipsQuery.StatusAt(f, day))).Where(f => f.Status is not null).ToList();
@@ -234,7 +235,7 @@ public static class LookThroughQuery
         var shown = walked.Reached.SelectMany(r => r.Strongest.SelectMany(ch => ch.Links))
             .Concat(controlled.SelectMany(x => x.Chains.SelectMany(ch => ch.Where(i => i < links.Count)))).ToHashSet();
         var shownPairs = shown.Select(i => (links[i].Holder, links[i].Subject)).Distinct().ToList();
-        var pairFacts = (await (reads is null ? FactVersions.StakeMarksOfPairsAsync(c, shownPairs, k, ct) : reads.StakeMarksOfPairsAsync(c, shownPairs, k, ct)))
+        var pairFacts = (await (reads is null ? FactVersions.StakeMarksOfPairsAsync(c, shownPairs, k, ct) : reads.StakeMarksOfPairsAsync(c, shownPairs, ct)))
             .ToLookup(f => (f.Holder, f.Subject));
         var sources = await citations.SourcesAsync(c, shown.SelectMany(i => stakes[i].Finding.Sources)
             .Concat(controls.SelectMany(f => SourceCatalog.CitedBy(f.Fact))).Concat(stated.SelectMany(f => SourceCatalog.CitedBy(f.Fact)))

@@ -18,9 +18,8 @@ internal sealed class LookThroughReads(DateTimeOffset knownAt, DateOnly day)
 
     /// <summary>As <see cref="HoldingQuery.HeldByAnyAsync"/>, in the same order: each organization's stakes read once.</summary>
     public async Task<List<(string Holder, string Subject, Finding Finding)>> HeldByAnyAsync(NpgsqlConnection c, HoldingQuery.Side side,
-        IReadOnlyCollection<string> orgs, DateTimeOffset k, DateOnly d, CancellationToken ct)
+        IReadOnlyCollection<string> orgs, CancellationToken ct)
     {
-        Check(k, d);
         var known = side == HoldingQuery.Side.Subject ? bySubject : byHolder;
         var missing = orgs.Where(o => !known.ContainsKey(o)).Distinct().ToList();
         if (missing.Count > 0)
@@ -29,7 +28,7 @@ internal sealed class LookThroughReads(DateTimeOffset knownAt, DateOnly day)
             {
                 known[o] = [];
             }
-            foreach (var row in await HoldingQuery.HeldByAnyAsync(c, side, missing, k, d, ct))
+            foreach (var row in await HoldingQuery.HeldByAnyAsync(c, side, missing, knownAt, day, ct))
             {
                 known[side == HoldingQuery.Side.Subject ? row.Subject : row.Holder].Add(row);
             }
@@ -38,10 +37,8 @@ internal sealed class LookThroughReads(DateTimeOffset knownAt, DateOnly day)
     }
 
     /// <summary>As <see cref="FactVersions.StakeMarksOfPairsAsync"/>: each pair's facts read once.</summary>
-    public async Task<List<StakeFactMark>> StakeMarksOfPairsAsync(NpgsqlConnection c, IReadOnlyCollection<(string Holder, string Subject)> pairs, DateTimeOffset k,
-        CancellationToken ct)
+    public async Task<List<StakeFactMark>> StakeMarksOfPairsAsync(NpgsqlConnection c, IReadOnlyCollection<(string Holder, string Subject)> pairs, CancellationToken ct)
     {
-        Check(k, day);
         var missing = pairs.Where(p => !marks.ContainsKey(p)).Distinct().ToList();
         if (missing.Count > 0)
         {
@@ -49,7 +46,7 @@ internal sealed class LookThroughReads(DateTimeOffset knownAt, DateOnly day)
             {
                 marks[p] = [];
             }
-            foreach (var mark in await FactVersions.StakeMarksOfPairsAsync(c, missing, k, ct))
+            foreach (var mark in await FactVersions.StakeMarksOfPairsAsync(c, missing, knownAt, ct))
             {
                 marks[(mark.Holder, mark.Subject)].Add(mark);
             }
@@ -58,20 +55,19 @@ internal sealed class LookThroughReads(DateTimeOffset knownAt, DateOnly day)
     }
 
     /// <summary>As <see cref="FactVersions.OfTypesAmongAsync"/> for many organizations: every fact of the kinds read once, then those touching these.</summary>
-    public async Task<List<FactState>> OfTypesAmongAsync(NpgsqlConnection c, IReadOnlyList<FactType> types, IReadOnlyCollection<string> orgs, DateTimeOffset k,
-        CancellationToken ct)
+    public async Task<List<FactState>> OfTypesAmongAsync(NpgsqlConnection c, IReadOnlyList<FactType> types, IReadOnlyCollection<string> orgs, CancellationToken ct)
     {
-        Check(k, day);
         var key = string.Join(',', types);
         if (!facts.TryGetValue(key, out var all))
         {
-            facts[key] = all = await FactVersions.OfTypesAsync(c, k, types, ct);
+            facts[key] = all = await FactVersions.OfTypesAsync(c, knownAt, types, ct);
         }
         var among = orgs.ToHashSet(StringComparer.Ordinal);
         return all.Where(f => f.Current.Organizations.Any(among.Contains)).ToList();
     }
 
-    private void Check(DateTimeOffset k, DateOnly d)
+    /// <summary>Refuses an answer at another (knownAt, day) than the reads were kept for.</summary>
+    public void Check(DateTimeOffset k, DateOnly d)
     {
         if (k != knownAt || d != day)
         {
