@@ -46,6 +46,9 @@ public sealed class Ledger : IAsyncDisposable
 
     private readonly NowReads nowReads;
 
+    /// <summary>The "now" reads of the primary, which share round trips when in flight together.</summary>
+    internal NowReads NowReads => nowReads;
+
     /// <summary>The sources and events findings cite, as this ledger's reads found them (they never change).</summary>
     internal Holdings.Citations Citations { get; } = new();
 

@@ -38,9 +38,25 @@ public sealed class NowReadsTests(TestDatabase db) : IClassFixture<TestDatabase>
             await AnswerAsync(holder, subject, day, null);
         }
         var oneByOne = trips.Count;
+
+        // The ledger's round trips are held out (each waits for a lock this test holds) until every read asked is waiting:
+        // what is counted is how reads in flight together gather, not how the scheduler happened to interleave them.
+        var reads = ledger.NowReads;
+        await using var locker = await ledger.Database.OpenConnectionAsync();
+        await Sql.ExecAsync(locker, $"select pg_advisory_lock({HeldLock})", default);
         trips.Reset();
-        var together = await Task.WhenAll(asks.Select(a => AnswerAsync(a.Item1, a.Item2, a.Day, null)));
-        var atOnce = trips.Count;
+        var held = Enumerable.Range(0, reads.MostInFlight).Select(_ => AskAsync(reads, HeldSql)).ToList();
+        var asked = asks.Select(a => AnswerAsync(a.Item1, a.Item2, a.Day, null)).ToList();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (reads.Waiting < asked.Count(t => !t.IsCompleted))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{reads.Waiting} reads wait, {asked.Count(t => !t.IsCompleted)} not answered");
+            await Task.Delay(10);
+        }
+        await Sql.ExecAsync(locker, $"select pg_advisory_unlock({HeldLock})", default);
+        var together = await Task.WhenAll(asked);
+        Assert.All(await Task.WhenAll(held), h => Assert.Equal("held", h?.Row));
+        var atOnce = trips.Count - held.Count - 1; // not the held reads' nor the unlock's
 
         for (var i = 0; i < asks.Count; i++)
         {
@@ -105,6 +121,11 @@ public sealed class NowReadsTests(TestDatabase db) : IClassFixture<TestDatabase>
         // The round trip is free again: a read asked now goes at once.
         Assert.Equal("next", (await AskAsync(reads, "select now(), 'next'"))?.Row);
     }
+
+    private const int HeldLock = 7_350_113;
+
+    /// <summary>A read that holds its round trip until the test lets go of <see cref="HeldLock"/>.</summary>
+    private static readonly string HeldSql = $"select now(), (select 'held' from pg_advisory_xact_lock_shared({HeldLock}))";
 
     /// <summary>A read that holds the one round trip for 0.3 s, so those asked next wait for it.</summary>
     private static Task<(DateTimeOffset At, string? Row)?> HeldOutAsync(NowReads reads) =>

@@ -20,6 +20,21 @@ internal sealed class NowReads(NpgsqlDataSource database, int? mostInFlight = nu
     private List<Read> waiting = [];
     private int inFlight;
 
+    /// <summary>How many round trips may be out at once.</summary>
+    internal int MostInFlight => mostOut;
+
+    /// <summary>How many reads wait for the next round trip (tests hold the round trips out to see them gather).</summary>
+    internal int Waiting
+    {
+        get
+        {
+            lock (gate)
+            {
+                return waiting.Count;
+            }
+        }
+    }
+
     /// <summary>The statement's one row: the high-water mark (its column 0) and what <paramref name="row"/> reads from column 1; null for no row.</summary>
     public async Task<(DateTimeOffset At, TRow Row)?> ReadAsync<TRow>(NpgsqlBatchCommand statement, Func<NpgsqlDataReader, int, TRow> row, CancellationToken ct)
     {
