@@ -65,6 +65,40 @@ public sealed class GraphTests
         Assert.Equal(new ListPage(10, 0, 31, 10), graph.Page);
     }
 
+    /// <summary>
+    /// A neighbourhood ranks and pages its ties as data and puts only those it draws in words: each must have the words the
+    /// organization's relationships give it — names as borne on the day, sources, confidence — whatever else is drawn.
+    /// </summary>
+    [Fact]
+    public async Task each_tie_a_neighbourhood_draws_has_the_words_the_organizations_relationships_give_it()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Hub());
+        // A renamed holder, an investment, a holder merged into another (its ties inherited), and a duplicate record.
+        await s.ImportAsync(Seeds.Deal("later",
+            "- { id: h01-name, type: name, subject: h01, name: Holder One Capital, use: legal, valid: { from: 2022-01-01 }, sources: [ { source: filing, claim: stated } ] }",
+            "- { id: ini-hub, type: stake, holder: initech, subject: hub, share: { exact: 12 }, valid: { from: 2021-01-01 }, sources: [ { source: filing, claim: stated } ] }",
+            "- { id: ini-inv, type: investment, investor: initech, investee: hub, amount: { value: 15000000, currency: EUR }, valid: { from: 2022-02-26 }, sources: [ { source: wire, claim: stated } ] }",
+            "- { id: merger, type: succession, predecessor: initech, successor: h03, form: merged-into, valid: { from: 2023-03-01 }, sources: [ { source: wire, claim: stated } ] }"));
+        await s.ImportAsync(Seeds.MergeOf("h30", "h29"));
+
+        var drawn = 0;
+        foreach (var org in new[] { "hub", "h01", "h03", "h29", "initech", "acme", "far-1" })
+        {
+            var ties = (await s.Ledger.RelationshipsAsync(org, Day)).Relationships;
+            foreach (var limit in new[] { 3, 200 })
+            {
+                var graph = await s.Ledger.GraphAsync(Day, request: new GraphRequest(org, Limit: limit));
+                Assert.All(graph.Edges, e => Assert.Contains(ties, r => r.Fact == e.Fact && r.Summary == e.Summary && r.Confidence == e.Confidence && r.Status == e.Status));
+                drawn += graph.Edges.Count;
+            }
+        }
+        Assert.True(drawn > 40, $"{drawn} ties drawn");
+        var hub = await s.Ledger.GraphAsync(Day, request: new GraphRequest("hub", Limit: 200));
+        Assert.Contains(hub.Edges, e => e.Summary == "Holder One Capital holds a 30 % stake in Hub Company");
+        Assert.Contains(hub.Edges, e => e.Fact == "ini-inv" && e.Summary.StartsWith("Initech invested", StringComparison.Ordinal) && e.Confidence is not null);
+    }
+
     [Fact]
     public async Task the_pages_of_a_neighbourhood_asked_with_its_known_at_hold_every_neighbour_once()
     {

@@ -13,10 +13,14 @@ public static class FindingWords
 {
     public static HoldingFinding Render(Finding f, string holder, string subject, IReadOnlyDictionary<string, SourceRegistered> sources) =>
         new(f.Status, f.Share, f.Since, f.Until, f.Confidence,
-            f.Sources.Select(id => SourceCitation.Of(id, sources)).ToList(),
+            Citations(f, sources),
             f.Basis,
             Sentence(f.Explanation, holder, subject) + Notes(f),
             f.Alternatives);
+
+    /// <summary>The sources a finding cites, as an answer shows them.</summary>
+    public static List<SourceCitation> Citations(Finding f, IReadOnlyDictionary<string, SourceRegistered> sources) =>
+        f.Sources.Select(id => SourceCitation.Of(id, sources)).ToList();
 
     private static string Sentence(Explanation explanation, string holder, string subject) => explanation switch
     {

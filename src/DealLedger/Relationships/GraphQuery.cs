@@ -141,7 +141,8 @@ public static class GraphQuery
         // Around a merged record: around the organization it is, with the ties of every record merged into it.
         var merges = await OrganizationMerges.AsKnownAsync(c, k, ct);
         around = merges.Survivor(around);
-        var (center, facts) = await RelationshipsQuery.LoadWithFactsAsync(c, citations, around, day, k, ct, "around", merges);
+        // The ties are ranked and paged as data; only those drawn are put in words (a hub has thousands).
+        var (center, ties, facts) = await RelationshipsQuery.TiesAsync(c, around, day, k, ct, "around", merges: merges);
         var first = Neighbours(center.Relationships);
         var (page, where) = ListPage.Of(first, new PageRequest(request.Limit, request.After));
         var drawn = new Dictionary<string, (int Hop, string? Via)>(StringComparer.Ordinal) { [around] = (0, null) };
@@ -151,7 +152,8 @@ public static class GraphQuery
         }
         var edges = new Dictionary<string, GraphEdge>(StringComparer.Ordinal);
         // An inherited tie is drawn at its predecessor, whose tie it is (as the whole graph draws it), when that is drawn too.
-        foreach (var r in center.Relationships.Where(r => r.Counterparties.Any(drawn.ContainsKey)))
+        var shown = center.Relationships.Where(r => r.Counterparties.Any(drawn.ContainsKey)).ToList();
+        foreach (var r in await RelationshipsQuery.InWordsAsync(c, citations, shown, ties, day, k, null, ct))
         {
             AddEdge(edges, drawn, around, r);
         }

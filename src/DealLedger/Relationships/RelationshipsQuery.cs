@@ -87,49 +87,66 @@ public static class RelationshipsQuery
     public const int MaxLimit = 1_000;
 
     public static Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at = null, DateTimeOffset? knownAt = null, CancellationToken ct = default) =>
-        ledger.ReadAsync(knownAt, async (c, k, token) =>
-        {
-            await OrganizationDirectory.RequireAsync(c, org, token, k);
-            // A merged record is answered as its survivor; the answer lists the merges it rests on.
-            var merges = await OrganizationMerges.AsKnownAsync(c, k, token);
-            var survivor = merges.Survivor(org);
-            var answer = (await LoadWithFactsAsync(c, ledger.Citations, survivor, at ?? ledger.Today, k, token, "organization",
-                new HashSet<string>(StringComparer.Ordinal) { survivor }, ledger.Currencies, merges)).Answer;
-            return merges.Behind(org) is { Count: > 0 } notes ? answer with { Merges = notes } : answer;
-        }, ct);
+        ledger.AnswerAsync(org, at, knownAt, all => (all, null), ct);
 
     /// <summary>
     /// A page of the organization's ties, in the whole answer's order (what the API and the CLI give).
     /// With <paramref name="fact"/>, only the tie of that fact: one, or none when it is not in force then —
     /// however many ties come before it (a hub lists thousands of stakes before its first partnership).
     /// </summary>
-    public static async Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, PageRequest page, string? fact = null, CancellationToken ct = default)
-    {
-        var all = await ledger.RelationshipsAsync(org, at, knownAt, ct);
-        var (ties, where) = ListPage.Of(fact is null ? all.Relationships : all.Relationships.Where(r => r.Fact == fact).ToList(), page);
-        return all with { Relationships = ties, Page = where };
-    }
+    public static Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, PageRequest page, string? fact = null, CancellationToken ct = default) =>
+        ledger.AnswerAsync(org, at, knownAt, all => ListPage.Of(fact is null ? all : all.Where(r => r.Fact == fact).ToList(), page), ct);
 
-    internal static async Task<RelationshipsAnswer> LoadAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token) =>
-        (await LoadWithFactsAsync(c, citations, org, day, k, token)).Answer;
+    /// <summary>The answer with the ties <paramref name="shown"/> picks from all of them (ranked as data), only those put in words.</summary>
+    private static Task<RelationshipsAnswer> AnswerAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt,
+        Func<IReadOnlyList<Relationship>, (IReadOnlyList<Relationship> Ties, ListPage? Page)> shown, CancellationToken ct) =>
+        ledger.ReadAsync(knownAt, async (c, k, token) =>
+        {
+            await OrganizationDirectory.RequireAsync(c, org, token, k);
+            // A merged record is answered as its survivor; the answer lists the merges it rests on.
+            var merges = await OrganizationMerges.AsKnownAsync(c, k, token);
+            var day = at ?? ledger.Today;
+            var (answer, ties, _) = await TiesAsync(c, merges.Survivor(org), day, k, token, merges: merges);
+            var (page, where) = shown(answer.Relationships);
+            answer = answer with { Relationships = await InWordsAsync(c, ledger.Citations, page, ties, day, k, ledger.Currencies, token), Page = where };
+            return merges.Behind(org) is { Count: > 0 } notes ? answer with { Merges = notes } : answer;
+        }, ct);
 
     /// <summary>
-    /// The answer and the facts it was made from (every fact of the organization as known at k, retracted ones left out).
-    /// An organization unknown, or not yet registered at k, is not found, naming <paramref name="field"/>.
+    /// The answer (every tie in words; amounts in no other currency) and the facts it was made from (every fact of the
+    /// organization as known at k, retracted ones left out). An organization unknown, or not yet registered at k, is not
+    /// found, naming <paramref name="field"/>.
     /// </summary>
-    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token,
-        string field = "organization", KnownMerges? merges = null) =>
-        await LoadWithFactsAsync(c, citations, org, day, k, token, field, new HashSet<string>(StringComparer.Ordinal) { org }, merges: merges);
-
-    /// <param name="currencies">The currencies to give amounts in too (<see cref="Relationship.Converted"/>); none for the graph's ties.</param>
     /// <param name="merges">
     /// The merges in force at k (none: the records are read as recorded): the ties of every record merged into
     /// <paramref name="org"/> are its own, and each counterparty is named by the organization it is read as.
     /// </param>
-    private static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k,
-        CancellationToken token, string field, HashSet<string> followed, IReadOnlyList<string>? currencies = null, KnownMerges? merges = null)
+    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token,
+        string field = "organization", KnownMerges? merges = null)
+    {
+        var (answer, ties, facts) = await TiesAsync(c, org, day, k, token, field, merges: merges);
+        return (answer with { Relationships = await InWordsAsync(c, citations, answer.Relationships, ties, day, k, null, token) }, facts);
+    }
+
+    /// <summary>
+    /// What a tie's words are made from: a stake's finding (as data) and its pair, or the fact; and the organizations the
+    /// summary may name (those of the facts it was read with): any other is shown by its id, as it always was.
+    /// </summary>
+    internal sealed record Words(Finding? Finding, string? Holder, string? Subject, FactState? Fact, IReadOnlySet<string> Named)
+    {
+        public IEnumerable<string> Mentions => (Finding is not null ? [Holder!, Subject!] : Fact!.Current.Organizations).Where(Named.Contains);
+    }
+
+    /// <summary>
+    /// An organization's ties as data, in the answer's order: each tie's shape (every field but its summary, sources and
+    /// confidence: what ranks, orders and pages ties) and what its words are made from (<see cref="InWordsAsync"/>). A hub has
+    /// thousands of ties; a caller that shows a page of them (the graph's neighbourhood) puts only those in words.
+    /// </summary>
+    internal static async Task<(RelationshipsAnswer Answer, IReadOnlyDictionary<Relationship, Words> Ties, List<FactState> Facts)> TiesAsync(NpgsqlConnection c, string org,
+        DateOnly day, DateTimeOffset k, CancellationToken token, string field = "organization", HashSet<string>? followed = null, KnownMerges? merges = null)
     {
         merges ??= KnownMerges.None;
+        followed ??= new HashSet<string>(StringComparer.Ordinal) { org };
         var o = await OrganizationDirectory.RequireAsync(c, org, token, k, field);
         var members = merges.Members(org);
         string As(string id) => merges.Survivor(id);
@@ -137,30 +154,26 @@ public static class RelationshipsQuery
         var facts = (await FactVersions.InvolvingAnyAsync(c, members, k, token))
             .Where(f => !f.IsRetracted && (members.Count == 1 || f.Current.Organizations.Count < 2 || f.Current.Organizations.Any(x => As(x) != org)))
             .ToList();
-        var names = await DatedNames.OnAsync(c, facts.SelectMany(f => f.Current.Organizations).Append(org), day, k, token);
-        var sources = await citations.SourcesAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);
-        string Name(string id) => names.GetValueOrDefault(id, id);
+        var named = facts.SelectMany(f => f.Current.Organizations).Append(org).ToHashSet(StringComparer.Ordinal);
 
-        var result = new List<Relationship>();
-        // Stakes follow the holding timeline (succession, narrowing, disputes), not single facts.
-        var stakes = (await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Holder, org, k, day, token))
-            .Concat(await HoldingQuery.HeldAsync(c, citations, HoldingQuery.Side.Subject, org, k, day, token));
+        var ties = new List<(Relationship Tie, Words Words)>();
+        // Stakes follow the holding timeline (succession, narrowing, disputes), not single facts. A tie shows the finding's
+        // data and citations, not its explanation: the findings are read as data.
+        var stakes = (await HoldingQuery.HeldByAnyAsync(c, HoldingQuery.Side.Holder, [org], k, day, token))
+            .Concat(await HoldingQuery.HeldByAnyAsync(c, HoldingQuery.Side.Subject, [org], k, day, token));
         // A pair's stake facts looked up once, not searched for per pair: a hub has thousands of pairs.
         var stakeFacts = facts.Where(x => x.Current is Stake).ToLookup(x => (As(x.Stake.Holder), As(x.Stake.Subject)), StakeFactMark.Of);
         foreach (var (holder, subject, f) in stakes)
         {
             var other = holder == org ? subject : holder;
             var stakeFact = StakeFacts.RestingOn(stakeFacts[(holder, subject)], f.Basis.Select(b => b.Sequence));
-            result.Add(new Relationship(stakeFact ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
+            ties.Add((new Relationship(stakeFact ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
                 [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Share, f.Since, false, f.Until, f.Confidence,
-                $"{Name(holder)} holds {Share.Phrase(f.Share)} in {Name(subject)}",
-                f.Sources, f.Basis));
+                "", [], f.Basis), new Words(f, holder, subject, null, named)));
         }
         // Names and identifiers are the organization's profile, not ties.
         // (The organization's own: a merged record's names are its record's, not the organization's.)
         var own = facts.Where(f => f.Current.Type is FactType.Name or FactType.Identifier && f.Current.Organizations.Contains(org)).ToList();
-        var amounts = facts.Select(f => Amount(f.Current)).OfType<Money>().Select(m => m.Currency).ToList();
-        var conversions = currencies is { Count: > 0 } && amounts.Count > 0 ? await Conversions.LoadAsync(c, citations, currencies, amounts, k, token) : null;
         foreach (var f in facts.Where(f => f.Current.Type is not (FactType.Stake or FactType.Name or FactType.Identifier)))
         {
             var status = StatusAt(f, day);
@@ -172,15 +185,51 @@ public static class RelationshipsQuery
             var (direction, others) = fact.Direction is { } d
                 ? (As(d.From) == org ? Direction.Outgoing : Direction.Incoming, new[] { As(As(d.From) == org ? d.To : d.From) })
                 : (Direction.Mutual, fact.Organizations.Select(As).Where(x => x != org).Distinct().ToArray());
-            var confidence = ConfidenceRules.Of(fact.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty);
-            result.Add(new Relationship(fact.Id, fact.Type, direction, others, status.Value, null,
-                DateWithPrecision.Of(fact.Valid.From), fact.Valid.OrEarlier, DateWithPrecision.Of(f.EndsOn), confidence, FactWords.Summary(fact, Name),
-                SourceCatalog.CitedBy(f).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
-                f.Basis) { Converted = conversions is not null && Amount(fact) is { } amount ? conversions.Of(amount, fact.Valid) : null });
+            ties.Add((new Relationship(fact.Id, fact.Type, direction, others, status.Value, null,
+                DateWithPrecision.Of(fact.Valid.From), fact.Valid.OrEarlier, DateWithPrecision.Of(f.EndsOn), null, "", [], f.Basis), new Words(null, null, null, f, named)));
         }
-        result = await FollowSuccessionsAsync(c, citations, org, day, k, token, facts, result, followed, currencies);
+        ties = await FollowSuccessionsAsync(c, org, day, k, token, facts, ties, followed);
         return (new RelationshipsAnswer(Profile(DatedNames.On(o, own, day)) with { Names = DatedNames.Names(own) }, ValidDate.OfDay(day).ToString(), Instant.Format(k),
-            result.OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ThenBy(r => r.InheritedFrom, StringComparer.Ordinal).ToList()), facts);
+                ties.Select(t => t.Tie).OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ThenBy(r => r.InheritedFrom, StringComparer.Ordinal).ToList()),
+            ties.ToDictionary<(Relationship Tie, Words Words), Relationship, Words>(t => t.Tie, t => t.Words, ReferenceEqualityComparer.Instance), facts);
+    }
+
+    /// <summary>
+    /// Ties of <see cref="TiesAsync"/> in words, in the order given: each summary naming organizations as named on the day,
+    /// the sources cited and the confidence they give, and amounts in <paramref name="currencies"/> too. The names, sources
+    /// and rates are read for these ties only, and each tie's words are what they are among all of its organization's.
+    /// </summary>
+    internal static async Task<List<Relationship>> InWordsAsync(NpgsqlConnection c, Citations citations, IReadOnlyList<Relationship> shapes,
+        IReadOnlyDictionary<Relationship, Words> ties, DateOnly day, DateTimeOffset k, IReadOnlyList<string>? currencies, CancellationToken token)
+    {
+        var words = shapes.Select(r => ties[r]).ToList();
+        var names = await DatedNames.OnAsync(c, words.SelectMany(w => w.Mentions), day, k, token);
+        var facts = words.Select(w => w.Fact).OfType<FactState>().ToList();
+        var sources = await citations.SourcesAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);
+        var cited = citations.For(words.Select(w => w.Finding).OfType<Finding>());
+        if (!cited.Complete)
+        {
+            await cited.LoadAsync(c, token);
+        }
+        var amounts = facts.Select(f => Amount(f.Current)).OfType<Money>().Select(m => m.Currency).ToList();
+        var conversions = currencies is { Count: > 0 } && amounts.Count > 0 ? await Conversions.LoadAsync(c, citations, currencies, amounts, k, token) : null;
+        return shapes.Select((r, i) =>
+        {
+            var w = words[i];
+            string Name(string id) => w.Named.Contains(id) ? names.GetValueOrDefault(id, id) : id;
+            if (w.Finding is { } f)
+            {
+                return r with { Summary = $"{Name(w.Holder!)} holds {Share.Phrase(f.Share)} in {Name(w.Subject!)}", Sources = FindingWords.Citations(f, cited.Sources) };
+            }
+            var fact = w.Fact!.Current;
+            return r with
+            {
+                Confidence = ConfidenceRules.Of(fact.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty),
+                Summary = FactWords.Summary(fact, Name),
+                Sources = SourceCatalog.CitedBy(w.Fact).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
+                Converted = conversions is not null && Amount(fact) is { } amount ? conversions.Of(amount, fact.Valid) : null,
+            };
+        }).ToList();
     }
 
     /// <summary>
@@ -191,8 +240,8 @@ public static class RelationshipsQuery
     /// chain, as inherited (never those with itself). A split's parts inherit nothing: which part took which tie is not
     /// recorded. Only what the facts say: no tie is made up or rewritten.
     /// </summary>
-    private static async Task<List<Relationship>> FollowSuccessionsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k,
-        CancellationToken token, List<FactState> facts, List<Relationship> ties, HashSet<string> followed, IReadOnlyList<string>? currencies)
+    private static async Task<List<(Relationship Tie, Words Words)>> FollowSuccessionsAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k,
+        CancellationToken token, List<FactState> facts, List<(Relationship Tie, Words Words)> ties, HashSet<string> followed)
     {
         var successions = facts.Where(f => f.Current is Succession).Select(f => (Fact: (Succession)f.Current, Status: StatusAt(f, day)))
             .Where(x => x.Status is not null).ToList();
@@ -201,23 +250,23 @@ public static class RelationshipsQuery
             return ties;
         }
         var succeeded = successions.Where(x => x.Fact.Predecessor == org).Select(x => x.Fact).ToList();
-        var result = ties.Select(r => succeeded.Where(x => Passes(x, r)).Select(x => x.Successor).Distinct().Order(StringComparer.Ordinal).ToList() is { Count: > 0 } to
-            ? r with { WentTo = to } : r).ToList();
+        var result = ties.Select(t => succeeded.Where(x => Passes(x, t.Tie)).Select(x => x.Successor).Distinct().Order(StringComparer.Ordinal).ToList() is { Count: > 0 } to
+            ? (t.Tie with { WentTo = to }, t.Words) : t).ToList();
         foreach (var (succession, status) in successions.Where(x => x.Fact.Successor == org && x.Fact.Universal).OrderBy(x => x.Fact.Predecessor, StringComparer.Ordinal))
         {
             if (!followed.Add(succession.Predecessor))
             {
                 continue;
             }
-            var before = (await LoadWithFactsAsync(c, citations, succession.Predecessor, day, k, token, "organization", followed, currencies)).Answer;
+            var (before, words, _) = await TiesAsync(c, succession.Predecessor, day, k, token, "organization", followed);
             result.AddRange(before.Relationships
                 .Where(r => Passes(succession, r) && !r.Counterparties.Contains(org))
-                .Select(r => r with
+                .Select(r => (r with
                 {
                     Status = status == TieStatus.Uncertain ? TieStatus.Uncertain : r.Status,
                     WentTo = null,
                     InheritedFrom = r.InheritedFrom ?? succession.Predecessor,
-                }));
+                }, words[r])));
         }
         return result;
     }
