@@ -89,13 +89,26 @@ public sealed class ChildProcess : IAsyncDisposable
         return child;
     }
 
-    /// <summary>A loopback port nobody listens on right now.</summary>
+    /// <summary>
+    /// A loopback port nobody listens on right now, and never handed to another test of this run: a server a test takes
+    /// down for a while (a webhook receiver's outage, an API killed and started again) keeps its port, where another test's
+    /// server, given the same port meanwhile, would answer in its place.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            if (HandedOut.TryAdd(port, true))
+            {
+                return port;
+            }
+        }
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> HandedOut = new();
 
     /// <summary>The last lines of its stdout and stderr (stderr lines start with "! "), oldest first.</summary>
     public string Tail(int lines = 40)
