@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using DealLedger.Deals;
 using DealLedger.Sources;
@@ -32,6 +33,14 @@ public sealed record Finding(
     /// <summary>A stored finding; one another version of the projections wrote is refused with what to do.</summary>
     public static Finding Parse(string json)
     {
+        try
+        {
+            return JsonSerializer.Deserialize<Finding>(json, LedgerJson.AsWritten) ?? throw new JsonException("a null finding");
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            // Not as this ledger writes it (a discriminator not first, or worse): read as any JSON is.
+        }
         try
         {
             return LedgerJson.Deserialize<Finding>(json);

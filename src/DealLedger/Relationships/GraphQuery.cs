@@ -194,14 +194,17 @@ public static class GraphQuery
             Changes(facts, day), where);
     }
 
-    /// <summary>An organization tied to another, by its strongest tie to it.</summary>
-    private sealed record Neighbour(string Id, Relationship Tie);
+    /// <summary>An organization tied to another, by its strongest tie to it; the tie's rank made once (a hub ranks thousands).</summary>
+    private sealed record Neighbour(string Id, Relationship Tie)
+    {
+        public (int, int, decimal, decimal) Rank { get; } = (Tie.Status == TieStatus.InForce ? 0 : 1, GraphQuery.Rank(Tie.Type), -(Tie.Share?.Lower ?? 0m), -(Tie.Share?.Upper ?? 0m));
+    }
 
     /// <summary>The organizations these ties reach, each once, strongest tie first.</summary>
     private static List<Neighbour> Neighbours(IEnumerable<Relationship> ties) =>
         ties.SelectMany(r => r.Counterparties.Select(x => new Neighbour(x, r)))
             .GroupBy(n => n.Id, StringComparer.Ordinal)
-            .Select(g => g.OrderBy(n => n, Strength).First())
+            .Select(g => g.MinBy(n => n, Strength)!)
             .OrderBy(n => n, Strength).ToList();
 
     /// <summary>
@@ -210,8 +213,7 @@ public static class GraphQuery
     /// </summary>
     private static readonly Comparer<Neighbour> Strength = Comparer<Neighbour>.Create((a, b) =>
     {
-        static (int, int, decimal, decimal) Key(Relationship r) => (r.Status == TieStatus.InForce ? 0 : 1, Rank(r.Type), -(r.Share?.Lower ?? 0m), -(r.Share?.Upper ?? 0m));
-        var byTie = Key(a.Tie).CompareTo(Key(b.Tie));
+        var byTie = a.Rank.CompareTo(b.Rank);
         return byTie != 0 ? byTie : string.CompareOrdinal(a.Id, b.Id);
     });
 
