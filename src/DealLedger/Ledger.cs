@@ -38,16 +38,14 @@ public sealed class Ledger : IAsyncDisposable
     {
         this.connectionString = connectionString;
         Database = database;
-        nowReads = new NowReads(database);
+        NowReads = new NowReads(database);
         store = new Lazy<DocumentStore>(() => LedgerStore.Create(database, createSchema));
     }
 
     public NpgsqlDataSource Database { get; }
 
-    private readonly NowReads nowReads;
-
     /// <summary>The "now" reads of the primary, which share round trips when in flight together.</summary>
-    internal NowReads NowReads => nowReads;
+    internal NowReads NowReads { get; }
 
     /// <summary>The sources and events findings cite, as this ledger's reads found them (they never change).</summary>
     internal Holdings.Citations Citations { get; } = new();
@@ -283,7 +281,7 @@ public sealed class Ledger : IAsyncDisposable
                 // A later statement of a "now" read found a server behind the instant answered: the primary answers.
             }
         }
-        var (_, value, _) = await ReadOnAsync(Database, nowReads, knownAt, required: null, first, row, query, ct);
+        var (_, value, _) = await ReadOnAsync(Database, NowReads, knownAt, required: null, first, row, query, ct);
         if (Replicas is not null)
         {
             LedgerTelemetry.Reads.Add(1, PrimaryTag);
@@ -375,7 +373,7 @@ public sealed class Ledger : IAsyncDisposable
 
     /// <summary>The primary's high-water mark now (batched with other reads in flight; null: nothing recorded yet).</summary>
     private async Task<DateTimeOffset?> HighWaterAsync(CancellationToken ct) =>
-        await nowReads.ReadAsync(NowStatement(null), (_, _) => 0, ct) is { } mark ? mark.At : null;
+        await NowReads.ReadAsync(NowStatement(null), (_, _) => 0, ct) is { } mark ? mark.At : null;
 
     /// <summary>A "now" read's statement (<see cref="AtHighWater"/>): the query's own, or the high-water mark's alone.</summary>
     private static NpgsqlBatchCommand NowStatement(Func<bool, NpgsqlBatchCommand>? first)

@@ -143,7 +143,7 @@ public static class GraphQuery
         around = merges.Survivor(around);
         // The ties are ranked and paged as data; only those drawn are put in words (a hub has thousands).
         var (center, ties, facts) = await RelationshipsQuery.TiesAsync(c, around, day, k, ct, "around", merges: merges);
-        var first = Neighbours(center.Relationships);
+        var first = Neighbours(ties.Select(t => t.Shape));
         var (page, where) = ListPage.Of(first, new PageRequest(request.Limit, request.After));
         var drawn = new Dictionary<string, (int Hop, string? Via)>(StringComparer.Ordinal) { [around] = (0, null) };
         foreach (var n in page)
@@ -152,8 +152,8 @@ public static class GraphQuery
         }
         var edges = new Dictionary<string, GraphEdge>(StringComparer.Ordinal);
         // An inherited tie is drawn at its predecessor, whose tie it is (as the whole graph draws it), when that is drawn too.
-        var shown = center.Relationships.Where(r => r.Counterparties.Any(drawn.ContainsKey)).ToList();
-        foreach (var r in await RelationshipsQuery.InWordsAsync(c, citations, shown, ties, day, k, null, ct))
+        var shown = ties.Where(t => t.Shape.Counterparties.Any(drawn.ContainsKey)).ToList();
+        foreach (var r in await RelationshipsQuery.InWordsAsync(c, citations, shown, day, k, null, ct))
         {
             AddEdge(edges, drawn, around, r);
         }
@@ -197,7 +197,7 @@ public static class GraphQuery
     /// <summary>An organization tied to another, by its strongest tie to it; the tie's rank made once (a hub ranks thousands).</summary>
     private sealed record Neighbour(string Id, Relationship Tie)
     {
-        public (int, int, decimal, decimal) Rank { get; } = (Tie.Status == TieStatus.InForce ? 0 : 1, GraphQuery.Rank(Tie.Type), -(Tie.Share?.Lower ?? 0m), -(Tie.Share?.Upper ?? 0m));
+        public (int, int, decimal, decimal) Standing { get; } = (Tie.Status == TieStatus.InForce ? 0 : 1, Rank(Tie.Type), -(Tie.Share?.Lower ?? 0m), -(Tie.Share?.Upper ?? 0m));
     }
 
     /// <summary>The organizations these ties reach, each once, strongest tie first.</summary>
@@ -213,7 +213,7 @@ public static class GraphQuery
     /// </summary>
     private static readonly Comparer<Neighbour> Strength = Comparer<Neighbour>.Create((a, b) =>
     {
-        var byTie = a.Rank.CompareTo(b.Rank);
+        var byTie = a.Standing.CompareTo(b.Standing);
         return byTie != 0 ? byTie : string.CompareOrdinal(a.Id, b.Id);
     });
 

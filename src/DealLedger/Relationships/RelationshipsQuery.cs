@@ -95,11 +95,11 @@ public static class RelationshipsQuery
     /// however many ties come before it (a hub lists thousands of stakes before its first partnership).
     /// </summary>
     public static Task<RelationshipsAnswer> RelationshipsAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt, PageRequest page, string? fact = null, CancellationToken ct = default) =>
-        ledger.AnswerAsync(org, at, knownAt, all => ListPage.Of(fact is null ? all : all.Where(r => r.Fact == fact).ToList(), page), ct);
+        ledger.AnswerAsync(org, at, knownAt, all => ListPage.Of(fact is null ? all : all.Where(t => t.Shape.Fact == fact).ToList(), page), ct);
 
     /// <summary>The answer with the ties <paramref name="shown"/> picks from all of them (ranked as data), only those put in words.</summary>
     private static Task<RelationshipsAnswer> AnswerAsync(this Ledger ledger, string org, DateOnly? at, DateTimeOffset? knownAt,
-        Func<IReadOnlyList<Relationship>, (IReadOnlyList<Relationship> Ties, ListPage? Page)> shown, CancellationToken ct) =>
+        Func<IReadOnlyList<Tie>, (IReadOnlyList<Tie> Ties, ListPage? Page)> shown, CancellationToken ct) =>
         ledger.ReadAsync(knownAt, async (c, k, token) =>
         {
             await OrganizationDirectory.RequireAsync(c, org, token, k);
@@ -107,8 +107,8 @@ public static class RelationshipsQuery
             var merges = await OrganizationMerges.AsKnownAsync(c, k, token);
             var day = at ?? ledger.Today;
             var (answer, ties, _) = await TiesAsync(c, merges.Survivor(org), day, k, token, merges: merges);
-            var (page, where) = shown(answer.Relationships);
-            answer = answer with { Relationships = await InWordsAsync(c, ledger.Citations, page, ties, day, k, ledger.Currencies, token), Page = where };
+            var (page, where) = shown(ties);
+            answer = answer with { Relationships = await InWordsAsync(c, ledger.Citations, page, day, k, ledger.Currencies, token), Page = where };
             return merges.Behind(org) is { Count: > 0 } notes ? answer with { Merges = notes } : answer;
         }, ct);
 
@@ -125,24 +125,40 @@ public static class RelationshipsQuery
         string field = "organization", KnownMerges? merges = null)
     {
         var (answer, ties, facts) = await TiesAsync(c, org, day, k, token, field, merges: merges);
-        return (answer with { Relationships = await InWordsAsync(c, citations, answer.Relationships, ties, day, k, null, token) }, facts);
+        return (answer with { Relationships = await InWordsAsync(c, citations, ties, day, k, null, token) }, facts);
     }
 
+    /// <summary>A tie as data: its shape (every field but its summary, sources and confidence) and what its words are made from.</summary>
+    internal sealed record Tie(Relationship Shape, Words Words);
+
     /// <summary>
-    /// What a tie's words are made from: a stake's finding (as data) and its pair, or the fact; and the organizations the
-    /// summary may name (those of the facts it was read with): any other is shown by its id, as it always was.
+    /// What a tie's words are made from, and the organizations its summary may name (those of the facts it was read with):
+    /// any other is shown by its id, as it always was.
     /// </summary>
-    internal sealed record Words(Finding? Finding, string? Holder, string? Subject, FactState? Fact, IReadOnlySet<string> Named)
+    internal abstract record Words(IReadOnlySet<string> Named)
     {
-        public IEnumerable<string> Mentions => (Finding is not null ? [Holder!, Subject!] : Fact!.Current.Organizations).Where(Named.Contains);
+        /// <summary>The organizations the summary names whose names are read.</summary>
+        public abstract IEnumerable<string> Mentions { get; }
+
+        /// <summary>A stake's: the finding (as data) of its pair.</summary>
+        public sealed record OfStake(Finding Finding, string Holder, string Subject, IReadOnlySet<string> Named) : Words(Named)
+        {
+            public override IEnumerable<string> Mentions => new[] { Holder, Subject }.Where(Named.Contains);
+        }
+
+        /// <summary>Any other tie's: its fact.</summary>
+        public sealed record OfFact(FactState Fact, IReadOnlySet<string> Named) : Words(Named)
+        {
+            public override IEnumerable<string> Mentions => Fact.Current.Organizations.Where(Named.Contains);
+        }
     }
 
     /// <summary>
-    /// An organization's ties as data, in the answer's order: each tie's shape (every field but its summary, sources and
-    /// confidence: what ranks, orders and pages ties) and what its words are made from (<see cref="InWordsAsync"/>). A hub has
-    /// thousands of ties; a caller that shows a page of them (the graph's neighbourhood) puts only those in words.
+    /// The answer without its ties, and its ties as data, in the answer's order: each tie's shape (what ranks, orders and pages
+    /// ties) and what its words are made from (<see cref="InWordsAsync"/>). A hub has thousands of ties; a caller that shows a
+    /// page of them (the graph's neighbourhood) puts only those in words.
     /// </summary>
-    internal static async Task<(RelationshipsAnswer Answer, IReadOnlyDictionary<Relationship, Words> Ties, List<FactState> Facts)> TiesAsync(NpgsqlConnection c, string org,
+    internal static async Task<(RelationshipsAnswer Answer, List<Tie> Ties, List<FactState> Facts)> TiesAsync(NpgsqlConnection c, string org,
         DateOnly day, DateTimeOffset k, CancellationToken token, string field = "organization", HashSet<string>? followed = null, KnownMerges? merges = null)
     {
         merges ??= KnownMerges.None;
@@ -156,7 +172,7 @@ public static class RelationshipsQuery
             .ToList();
         var named = facts.SelectMany(f => f.Current.Organizations).Append(org).ToHashSet(StringComparer.Ordinal);
 
-        var ties = new List<(Relationship Tie, Words Words)>();
+        var ties = new List<Tie>();
         // Stakes follow the holding timeline (succession, narrowing, disputes), not single facts. A tie shows the finding's
         // data and citations, not its explanation: the findings are read as data.
         var stakes = (await HoldingQuery.HeldByAnyAsync(c, HoldingQuery.Side.Holder, [org], k, day, token))
@@ -167,9 +183,9 @@ public static class RelationshipsQuery
         {
             var other = holder == org ? subject : holder;
             var stakeFact = StakeFacts.RestingOn(stakeFacts[(holder, subject)], f.Basis.Select(b => b.Sequence));
-            ties.Add((new Relationship(stakeFact ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
+            ties.Add(new Tie(new Relationship(stakeFact ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
                 [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Share, f.Since, false, f.Until, f.Confidence,
-                "", [], f.Basis), new Words(f, holder, subject, null, named)));
+                "", [], f.Basis), new Words.OfStake(f, holder, subject, named)));
         }
         // Names and identifiers are the organization's profile, not ties.
         // (The organization's own: a merged record's names are its record's, not the organization's.)
@@ -185,13 +201,12 @@ public static class RelationshipsQuery
             var (direction, others) = fact.Direction is { } d
                 ? (As(d.From) == org ? Direction.Outgoing : Direction.Incoming, new[] { As(As(d.From) == org ? d.To : d.From) })
                 : (Direction.Mutual, fact.Organizations.Select(As).Where(x => x != org).Distinct().ToArray());
-            ties.Add((new Relationship(fact.Id, fact.Type, direction, others, status.Value, null,
-                DateWithPrecision.Of(fact.Valid.From), fact.Valid.OrEarlier, DateWithPrecision.Of(f.EndsOn), null, "", [], f.Basis), new Words(null, null, null, f, named)));
+            ties.Add(new Tie(new Relationship(fact.Id, fact.Type, direction, others, status.Value, null,
+                DateWithPrecision.Of(fact.Valid.From), fact.Valid.OrEarlier, DateWithPrecision.Of(f.EndsOn), null, "", [], f.Basis), new Words.OfFact(f, named)));
         }
         ties = await FollowSuccessionsAsync(c, org, day, k, token, facts, ties, followed);
-        return (new RelationshipsAnswer(Profile(DatedNames.On(o, own, day)) with { Names = DatedNames.Names(own) }, ValidDate.OfDay(day).ToString(), Instant.Format(k),
-                ties.Select(t => t.Tie).OrderBy(r => r.Type).ThenBy(r => r.Fact, StringComparer.Ordinal).ThenBy(r => r.InheritedFrom, StringComparer.Ordinal).ToList()),
-            ties.ToDictionary<(Relationship Tie, Words Words), Relationship, Words>(t => t.Tie, t => t.Words, ReferenceEqualityComparer.Instance), facts);
+        return (new RelationshipsAnswer(Profile(DatedNames.On(o, own, day)) with { Names = DatedNames.Names(own) }, ValidDate.OfDay(day).ToString(), Instant.Format(k), []),
+            ties.OrderBy(t => t.Shape.Type).ThenBy(t => t.Shape.Fact, StringComparer.Ordinal).ThenBy(t => t.Shape.InheritedFrom, StringComparer.Ordinal).ToList(), facts);
     }
 
     /// <summary>
@@ -199,34 +214,34 @@ public static class RelationshipsQuery
     /// the sources cited and the confidence they give, and amounts in <paramref name="currencies"/> too. The names, sources
     /// and rates are read for these ties only, and each tie's words are what they are among all of its organization's.
     /// </summary>
-    internal static async Task<List<Relationship>> InWordsAsync(NpgsqlConnection c, Citations citations, IReadOnlyList<Relationship> shapes,
-        IReadOnlyDictionary<Relationship, Words> ties, DateOnly day, DateTimeOffset k, IReadOnlyList<string>? currencies, CancellationToken token)
+    internal static async Task<List<Relationship>> InWordsAsync(NpgsqlConnection c, Citations citations, IReadOnlyList<Tie> ties,
+        DateOnly day, DateTimeOffset k, IReadOnlyList<string>? currencies, CancellationToken token)
     {
-        var words = shapes.Select(r => ties[r]).ToList();
-        var names = await DatedNames.OnAsync(c, words.SelectMany(w => w.Mentions), day, k, token);
-        var facts = words.Select(w => w.Fact).OfType<FactState>().ToList();
+        var names = await DatedNames.OnAsync(c, ties.SelectMany(t => t.Words.Mentions), day, k, token);
+        var facts = ties.Select(t => t.Words).OfType<Words.OfFact>().Select(w => w.Fact).ToList();
         var sources = await citations.SourcesAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);
-        var cited = citations.For(words.Select(w => w.Finding).OfType<Finding>());
+        var cited = citations.For(ties.Select(t => t.Words).OfType<Words.OfStake>().Select(w => w.Finding));
         if (!cited.Complete)
         {
             await cited.LoadAsync(c, token);
         }
         var amounts = facts.Select(f => Amount(f.Current)).OfType<Money>().Select(m => m.Currency).ToList();
         var conversions = currencies is { Count: > 0 } && amounts.Count > 0 ? await Conversions.LoadAsync(c, citations, currencies, amounts, k, token) : null;
-        return shapes.Select((r, i) =>
+        return ties.Select(t =>
         {
-            var w = words[i];
+            var (r, w) = (t.Shape, t.Words);
             string Name(string id) => w.Named.Contains(id) ? names.GetValueOrDefault(id, id) : id;
-            if (w.Finding is { } f)
+            if (w is Words.OfStake stake)
             {
-                return r with { Summary = $"{Name(w.Holder!)} holds {Share.Phrase(f.Share)} in {Name(w.Subject!)}", Sources = FindingWords.Citations(f, cited.Sources) };
+                return r with { Summary = $"{Name(stake.Holder)} holds {Share.Phrase(stake.Finding.Share)} in {Name(stake.Subject)}", Sources = FindingWords.Citations(stake.Finding, cited.Sources) };
             }
-            var fact = w.Fact!.Current;
+            var state = ((Words.OfFact)w).Fact;
+            var fact = state.Current;
             return r with
             {
                 Confidence = ConfidenceRules.Of(fact.Sources, id => sources.TryGetValue(id, out var s) ? s.Kind : SourceKind.ThirdParty),
                 Summary = FactWords.Summary(fact, Name),
-                Sources = SourceCatalog.CitedBy(w.Fact).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
+                Sources = SourceCatalog.CitedBy(state).Distinct().Select(id => SourceCitation.Of(id, sources)).ToList(),
                 Converted = conversions is not null && Amount(fact) is { } amount ? conversions.Of(amount, fact.Valid) : null,
             };
         }).ToList();
@@ -240,8 +255,8 @@ public static class RelationshipsQuery
     /// chain, as inherited (never those with itself). A split's parts inherit nothing: which part took which tie is not
     /// recorded. Only what the facts say: no tie is made up or rewritten.
     /// </summary>
-    private static async Task<List<(Relationship Tie, Words Words)>> FollowSuccessionsAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k,
-        CancellationToken token, List<FactState> facts, List<(Relationship Tie, Words Words)> ties, HashSet<string> followed)
+    private static async Task<List<Tie>> FollowSuccessionsAsync(NpgsqlConnection c, string org, DateOnly day, DateTimeOffset k,
+        CancellationToken token, List<FactState> facts, List<Tie> ties, HashSet<string> followed)
     {
         var successions = facts.Where(f => f.Current is Succession).Select(f => (Fact: (Succession)f.Current, Status: StatusAt(f, day)))
             .Where(x => x.Status is not null).ToList();
@@ -250,23 +265,26 @@ public static class RelationshipsQuery
             return ties;
         }
         var succeeded = successions.Where(x => x.Fact.Predecessor == org).Select(x => x.Fact).ToList();
-        var result = ties.Select(t => succeeded.Where(x => Passes(x, t.Tie)).Select(x => x.Successor).Distinct().Order(StringComparer.Ordinal).ToList() is { Count: > 0 } to
-            ? (t.Tie with { WentTo = to }, t.Words) : t).ToList();
+        var result = ties.Select(t => succeeded.Where(x => Passes(x, t.Shape)).Select(x => x.Successor).Distinct().Order(StringComparer.Ordinal).ToList() is { Count: > 0 } to
+            ? t with { Shape = t.Shape with { WentTo = to } } : t).ToList();
         foreach (var (succession, status) in successions.Where(x => x.Fact.Successor == org && x.Fact.Universal).OrderBy(x => x.Fact.Predecessor, StringComparer.Ordinal))
         {
             if (!followed.Add(succession.Predecessor))
             {
                 continue;
             }
-            var (before, words, _) = await TiesAsync(c, succession.Predecessor, day, k, token, "organization", followed);
-            result.AddRange(before.Relationships
-                .Where(r => Passes(succession, r) && !r.Counterparties.Contains(org))
-                .Select(r => (r with
+            var (_, before, _) = await TiesAsync(c, succession.Predecessor, day, k, token, "organization", followed);
+            result.AddRange(before
+                .Where(t => Passes(succession, t.Shape) && !t.Shape.Counterparties.Contains(org))
+                .Select(t => t with
                 {
-                    Status = status == TieStatus.Uncertain ? TieStatus.Uncertain : r.Status,
-                    WentTo = null,
-                    InheritedFrom = r.InheritedFrom ?? succession.Predecessor,
-                }, words[r])));
+                    Shape = t.Shape with
+                    {
+                        Status = status == TieStatus.Uncertain ? TieStatus.Uncertain : t.Shape.Status,
+                        WentTo = null,
+                        InheritedFrom = t.Shape.InheritedFrom ?? succession.Predecessor,
+                    },
+                }));
         }
         return result;
     }
