@@ -3,6 +3,10 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using DealLedger.Subscriptions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace DealLedger.Tests;
 
@@ -11,6 +15,11 @@ namespace DealLedger.Tests;
 /// signature, body), answers 500 to the first <see cref="FailFirst"/> of each path, can be taken down (connections refused)
 /// and brought up again, and can take its time answering.
 /// </summary>
+/// <remarks>
+/// Kestrel, not HttpListener: taken down, Kestrel lets the requests it has begun finish (recorded and answered here) and
+/// refuses the rest, where HttpListener's Close answers each request still in flight 200 — a delivery taken that no
+/// receiver recorded, which once made the webhook test report a write lost that the ledger had delivered as told.
+/// </remarks>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
     public sealed record Received(string Path, Guid Id, string Timestamp, string Signature, byte[] Body, int Answered, DateTime At)
@@ -21,8 +30,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     private readonly int port = ChildProcess.FreePort();
     private readonly ConcurrentDictionary<string, int> seen = new();
-    private HttpListener? listener;
-    private Task? serving;
+    private WebApplication? app;
 
     public ConcurrentQueue<Received> Requests { get; } = new();
 
@@ -36,64 +44,49 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public string Url(string path) => $"http://127.0.0.1:{port}/{path}";
 
-    public static WebhookReceiver Start()
+    public static async Task<WebhookReceiver> StartAsync()
     {
         var r = new WebhookReceiver();
-        r.Up();
+        await r.UpAsync();
         return r;
     }
 
-    public void Up()
+    public async Task UpAsync()
     {
-        listener = new HttpListener();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        listener.Start();
-        var l = listener;
-        serving = Task.Run(() => ServeAsync(l));
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
+        var server = builder.Build();
+        server.Run(ReceiveAsync);
+        await server.StartAsync();
+        app = server;
     }
 
-    /// <summary>Down: the port refuses connections until <see cref="Up"/>.</summary>
+    /// <summary>Down: the requests begun are answered, and the port refuses connections until <see cref="UpAsync"/>.</summary>
     public async Task DownAsync()
     {
-        listener?.Stop();
-        listener?.Close();
-        if (serving is not null)
+        if (app is { } server)
         {
-            await serving;
+            app = null;
+            await server.StopAsync();
+            await server.DisposeAsync();
         }
-        listener = null;
     }
 
-    private async Task ServeAsync(HttpListener l)
+    private async Task ReceiveAsync(HttpContext context)
     {
-        while (l.IsListening)
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body);
+        var path = context.Request.Path.Value!.Trim('/');
+        var n = seen.AddOrUpdate(path, 1, (_, x) => x + 1);
+        if (Delay > TimeSpan.Zero)
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await l.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-            _ = Task.Run(async () =>
-            {
-                using var body = new MemoryStream();
-                await context.Request.InputStream.CopyToAsync(body);
-                var path = context.Request.Url!.AbsolutePath.Trim('/');
-                var n = seen.AddOrUpdate(path, 1, (_, x) => x + 1);
-                if (Delay > TimeSpan.Zero)
-                {
-                    await Task.Delay(Delay);
-                }
-                var status = n <= FailFirst || Failing.ContainsKey(path) ? 500 : 204;
-                Requests.Enqueue(new Received(path, Guid.Parse(context.Request.Headers[Webhooks.DeliveryHeader]!), context.Request.Headers[Webhooks.TimestampHeader]!,
-                    context.Request.Headers[Webhooks.SignatureHeader]!, body.ToArray(), status, DateTime.UtcNow));
-                context.Response.StatusCode = status;
-                context.Response.Close();
-            });
+            await Task.Delay(Delay);
         }
+        var status = n <= FailFirst || Failing.ContainsKey(path) ? 500 : 204;
+        Requests.Enqueue(new Received(path, Guid.Parse(context.Request.Headers[Webhooks.DeliveryHeader]!), context.Request.Headers[Webhooks.TimestampHeader]!,
+            context.Request.Headers[Webhooks.SignatureHeader]!, body.ToArray(), status, DateTime.UtcNow));
+        context.Response.StatusCode = status;
     }
 
     /// <summary>What a receiver does with its secret: the signature header equals HMAC-SHA256 of "timestamp.body", compared in constant time.</summary>

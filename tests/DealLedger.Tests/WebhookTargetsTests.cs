@@ -71,7 +71,7 @@ public sealed class WebhookTargetsTests
     public async Task backoff_stops_at_its_longest_pause_however_many_attempts_failed()
     {
         await using var s = await Scenario.StartAsync();
-        await using var receiver = WebhookReceiver.Start();
+        await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Failing["x"] = true;
         var options = new WebhookOptions { AllowLoopback = true, MaxAttempts = 100, FirstRetry = TimeSpan.FromSeconds(1), MaxBackoff = TimeSpan.FromMinutes(10) }.Checked();
         using var webhooks = new Webhooks(s.Ledger, options);

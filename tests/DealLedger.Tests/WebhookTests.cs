@@ -145,11 +145,43 @@ public sealed class WebhookTests(ITestOutputHelper output) : IAsyncLifetime
         return Convert.ToInt64(await cmd.ExecuteScalarAsync());
     }
 
+    /// <summary>What a failed check needs to tell a lost delivery from a wrong expectation: the deliveries the ledger recorded, the requests the receiver got, and the log's writes.</summary>
+    private async Task<string> DiagnosisAsync(string subscription, IReadOnlyList<WebhookReceiver.Received> mine)
+    {
+        await using var c = new NpgsqlConnection(db.ConnectionString);
+        await c.OpenAsync();
+        var text = new StringBuilder("deliveries recorded (after, sequence, status, attempts, response, error, first, last):\n");
+        await using (var cmd = new NpgsqlCommand("select after_sequence, sequence, status, attempts, response_status, error, first_attempt_at, last_attempt_at from dealledger.webhook_deliveries where subscription_id = $1 order by sequence", c))
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = subscription });
+            await using var r = await cmd.ExecuteReaderAsync();
+            while (await r.ReadAsync())
+            {
+                text.AppendLine($"  {r.GetInt64(0)} {r.GetInt64(1)} {r.GetString(2)} {r.GetInt32(3)} {(r.IsDBNull(4) ? "-" : r.GetInt32(4))} {(r.IsDBNull(5) ? "" : r.GetString(5))} {r.GetDateTime(6):HH:mm:ss.ffffff} {r.GetDateTime(7):HH:mm:ss.ffffff}");
+            }
+        }
+        text.AppendLine("requests received (at, after, sequence, answered, id):");
+        foreach (var q in mine)
+        {
+            text.AppendLine($"  {q.At:HH:mm:ss.ffffff} {q.Json.GetProperty("after").GetInt64()} {q.Sequence} {q.Answered} {q.Id}");
+        }
+        text.AppendLine("the log (sequence, recorded, type, stream):");
+        await using (var cmd = new NpgsqlCommand("select seq_id, timestamp, type, stream_id from dealledger.mt_events order by seq_id", c))
+        {
+            await using var r = await cmd.ExecuteReaderAsync();
+            while (await r.ReadAsync())
+            {
+                text.AppendLine($"  {r.GetInt64(0)} {r.GetFieldValue<DateTimeOffset>(1):HH:mm:ss.ffffff} {r.GetString(2)} {r.GetString(3)}");
+            }
+        }
+        return text.ToString();
+    }
+
     [Fact]
     public async Task every_matching_write_reaches_its_receiver_in_order_and_signed_through_failures_an_outage_and_a_killed_api()
     {
         await StartApiAsync(maxAttempts: 100);
-        await using var receiver = WebhookReceiver.Start();
+        await using var receiver = await WebhookReceiver.StartAsync();
         receiver.FailFirst = 3;
         receiver.Delay = TimeSpan.FromMilliseconds(15);
         using (var writer = new LedgerClient(apiRoot, writerKey))
@@ -177,7 +209,7 @@ public sealed class WebhookTests(ITestOutputHelper output) : IAsyncLifetime
         await receiver.DownAsync();
         await WriteAsync(20, 40);
         await Task.Delay(TimeSpan.FromSeconds(2));
-        receiver.Up();
+        await receiver.UpAsync();
         var before = receiver.Requests.Count;
         // Killed mid-delivery: once the receiver is taking the backlog again.
         await api.Process!.WaitUntilAsync(() => Task.FromResult(receiver.Requests.Count >= before + 5), TimeSpan.FromSeconds(30), "deliveries to resume", TimeSpan.FromMilliseconds(5));
@@ -199,7 +231,12 @@ public sealed class WebhookTests(ITestOutputHelper output) : IAsyncLifetime
             var mine = received.Where(r => r.Path == path).ToList();
             var taken = mine.Where(r => r.Answered == 204).ToList();
             // At least once, nothing else; in order (the first time each arrived), every one signed with its own secret.
-            Assert.Equal(expected, taken.Select(r => r.Sequence).Distinct().Order());
+            var subscriptionId = (path == "a" ? a : b).GetProperty("id").GetString()!;
+            if (!expected.SequenceEqual(taken.Select(r => r.Sequence).Distinct().Order()))
+            {
+                Assert.Fail($"subscription {path}: expected {string.Join(",", expected)}\ntaken {string.Join(",", taken.Select(r => r.Sequence).Distinct().Order())}\n" +
+                    await DiagnosisAsync(subscriptionId, mine) + "\n" + api.Process!.Tail(80));
+            }
             Assert.All(mine, r => Assert.Contains(r.Sequence, expected));
             var firsts = taken.GroupBy(r => r.Id).Select(g => g.First()).ToList();
             Assert.Equal(firsts.Select(r => r.Sequence).Order(), firsts.Select(r => r.Sequence));
@@ -221,7 +258,7 @@ public sealed class WebhookTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task a_delivery_that_fails_every_attempt_is_kept_as_failed_and_an_admin_replays_it()
     {
         await StartApiAsync(maxAttempts: 3);
-        await using var receiver = WebhookReceiver.Start();
+        await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Failing["c"] = true;
         using (var writer = new LedgerClient(apiRoot, writerKey))
         {
