@@ -163,6 +163,32 @@ public sealed class GraphTests
     }
 
     [Fact]
+    public async Task a_stakes_end_is_a_day_its_ties_change_whether_its_dates_or_an_ending_give_it()
+    {
+        await using var s = await Scenario.StartAsync();
+        await s.ImportAsync(Hub());
+        await s.ImportAsync("""
+            deals:
+              - id: late-round
+                parties: [hub]
+                facts:
+                  - { id: s31, type: stake, holder: h03, subject: hub, share: { exact: 2 }, valid: { from: 2021-05-10, to: 2023-09 }, sources: [ { source: press, claim: stated } ] }
+            endings:
+              - { fact: s02, on: 2024-06, sources: [ { source: press, claim: stated } ] }
+            """);
+
+        var graph = await s.Ledger.GraphAsync(Day, request: new GraphRequest("hub"));
+
+        // s02 started in March 2020 and ended in June 2024; s31 ran from 2021-05-10 until September 2023.
+        Assert.Contains("2020-03-01", graph.Changes);
+        Assert.Contains("2024-06-01", graph.Changes);
+        Assert.Contains("2024-06-30", graph.Changes);
+        Assert.Contains("2021-05-10", graph.Changes);
+        Assert.Contains("2023-09-01", graph.Changes);
+        Assert.Contains("2023-09-30", graph.Changes);
+    }
+
+    [Fact]
     public async Task an_organization_registered_after_known_at_has_no_neighbourhood_then()
     {
         await using var s = await Scenario.StartAsync();

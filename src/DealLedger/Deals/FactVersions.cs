@@ -90,16 +90,34 @@ internal static class FactVersions
             "and type = $3 and recorded @> $4::timestamptz) f",
             r => (Holder: r.GetString(0), Subject: r.GetString(1), State: JsonSerializer.Deserialize<MarkOfState>(r.GetString(2), StoredForm)!), ct,
             pairs.Select(p => p.Holder).ToArray(), pairs.Select(p => p.Subject).ToArray(), LedgerJson.Word(FactType.Stake), knownAt);
-        return read.Where(x => x.State.Retraction is null)
-            .Select(x => new Holdings.StakeFactMark(x.Holder, x.Subject, x.State.Current.Id, x.State.Basis[0].Sequence, x.State.Current.Valid.From.Start)).ToList();
+        return read.Where(x => x.State.Retraction is null).Select(x => x.State.Mark(x.Holder, x.Subject)).ToList();
     }
 
+    /// <summary>
+    /// The stake facts not retracted, as known at an instant, that tie any of these organizations (the records of one merged
+    /// organization), as marks: a hub holds thousands, and an answer that shows a page of its ties needs no more of them.
+    /// </summary>
+    public static async Task<List<Holdings.StakeFactMark>> StakeMarksInvolvingAnyAsync(NpgsqlConnection c, IReadOnlyList<string> orgs, DateTimeOffset knownAt,
+        CancellationToken ct) =>
+        (await Sql.ListAsync(c,
+            $"select holder, subject, state::text from {Table} where orgs && $1::text[] and type = $2 and recorded @> $3::timestamptz order by fact_id",
+            r => (Holder: r.GetString(0), Subject: r.GetString(1), State: JsonSerializer.Deserialize<MarkOfState>(r.GetString(2), StoredForm)!), ct,
+            orgs.ToArray(), LedgerJson.Word(FactType.Stake), knownAt))
+        .Where(x => x.State.Retraction is null).Select(x => x.State.Mark(x.Holder, x.Subject)).ToList();
+
     /// <summary>The parts of a stored state a <see cref="Holdings.StakeFactMark"/> needs (the serializer skips the rest: parsing a state's JSON in the server is slower).</summary>
-    private sealed record MarkOfState(MarkOfFact Current, IReadOnlyList<MarkOfEvent> Basis, JsonElement? Retraction);
+    private sealed record MarkOfState(MarkOfFact Current, IReadOnlyList<MarkOfEvent> Basis, JsonElement? Retraction, MarkOfEnding? Ending)
+    {
+        /// <summary>As <see cref="FactState.EndsOn"/>: its ending's day, else the end its dates give.</summary>
+        public Holdings.StakeFactMark Mark(string holder, string subject) =>
+            new(holder, subject, Current.Id, Basis[0].Sequence, Current.Valid.From, Ending?.On ?? Current.Valid.To);
+    }
 
     private sealed record MarkOfFact(string Id, ValidPeriod Valid);
 
     private sealed record MarkOfEvent(long Sequence);
+
+    private sealed record MarkOfEnding(ValidDate On);
 
     /// <summary>
     /// The facts of these kinds that touch any of these organizations, as known at an instant: by the organizations' index for
@@ -117,14 +135,12 @@ internal static class FactVersions
         return (await OfTypesAsync(c, knownAt, types, ct)).Where(f => f.Current.Organizations.Any(among.Contains)).ToList();
     }
 
-    /// <summary>Every fact touching an organization, as known at an instant.</summary>
-    /// <summary>The facts, as known at <paramref name="knownAt"/>, that tie any of these organizations (the records of one merged organization), each once.</summary>
-    public static Task<List<FactState>> InvolvingAnyAsync(NpgsqlConnection c, IReadOnlyList<string> orgs, DateTimeOffset knownAt, CancellationToken ct) =>
-        orgs.Count == 1 ? InvolvingAsync(c, orgs[0], knownAt, ct)
-            : Sql.ListAsync(c, $"select state::text from {Table} where orgs && $1::text[] and recorded @> $2::timestamptz order by fact_id",
-                r => Read(r.GetString(0)), ct, orgs.ToArray(), knownAt);
-
-    public static Task<List<FactState>> InvolvingAsync(NpgsqlConnection c, string org, DateTimeOffset knownAt, CancellationToken ct) =>
-        Sql.ListAsync(c, $"select state::text from {Table} where orgs @> array[$1]::text[] and recorded @> $2::timestamptz order by fact_id",
-            r => Read(r.GetString(0)), ct, org, knownAt);
+    /// <summary>
+    /// The facts, as known at <paramref name="knownAt"/>, that tie any of these organizations (the records of one merged
+    /// organization), each once; none of the kind <paramref name="except"/> names (what is read another way).
+    /// </summary>
+    public static Task<List<FactState>> InvolvingAnyAsync(NpgsqlConnection c, IReadOnlyList<string> orgs, DateTimeOffset knownAt, CancellationToken ct,
+        FactType? except = null) =>
+        Sql.ListAsync(c, $"select state::text from {Table} where orgs && $1::text[] and ($3::text is null or type <> $3) and recorded @> $2::timestamptz " +
+            "order by fact_id", r => Read(r.GetString(0)), ct, orgs.ToArray(), knownAt, except is { } kind ? LedgerJson.Word(kind) : null);
 }

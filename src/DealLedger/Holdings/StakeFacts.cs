@@ -1,14 +1,16 @@
-using DealLedger.Deals;
+using DealLedger.Time;
 
 namespace DealLedger.Holdings;
 
 /// <summary>
-/// A stake fact as an answer that names it needs it: its pair, its id, the event that recorded it and the first day it may
-/// start. Read alone where an answer names the facts of thousands of pairs (a look-through), whose whole states are not needed.
+/// A stake fact as an answer that names it needs it: its pair, its id, the event that recorded it, and when it starts and
+/// ends. Read alone where an answer names the facts of thousands of pairs (a look-through, a hub's ties), whose whole states
+/// are not needed.
 /// </summary>
-internal readonly record struct StakeFactMark(string Holder, string Subject, string Id, long RecordedBy, DateOnly Start)
+internal readonly record struct StakeFactMark(string Holder, string Subject, string Id, long RecordedBy, ValidDate From, ValidDate? EndsOn)
 {
-    public static StakeFactMark Of(FactState f) => new(f.Stake.Holder, f.Stake.Subject, f.Id, f.Basis[0].Sequence, f.Current.Valid.From.Start);
+    /// <summary>The first day it may start.</summary>
+    public DateOnly Start => From.Start;
 }
 
 /// <summary>Which of a pair's stake facts a holding's state stands for, where an answer names one fact.</summary>

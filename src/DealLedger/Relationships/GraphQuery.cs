@@ -117,7 +117,7 @@ public static class GraphQuery
         var edges = new Dictionary<string, GraphEdge>(StringComparer.Ordinal);
         foreach (var id in ids)
         {
-            var answer = (await RelationshipsQuery.LoadWithFactsAsync(c, citations, id, day, k, ct, merges: merges)).Answer;
+            var answer = await RelationshipsQuery.LoadAsync(c, citations, id, day, k, ct, merges: merges);
             // Each tie is seen from both ends: keep it at its outgoing end, or a mutual one at its first party.
             // An inherited tie is drawn at its predecessor, whose tie it is.
             foreach (var r in answer.Relationships.Where(r => r.InheritedFrom is null).Where(r => r.Direction == Direction.Outgoing
@@ -142,7 +142,7 @@ public static class GraphQuery
         var merges = await OrganizationMerges.AsKnownAsync(c, k, ct);
         around = merges.Survivor(around);
         // The ties are ranked and paged as data; only those drawn are put in words (a hub has thousands).
-        var (center, ties, facts) = await RelationshipsQuery.TiesAsync(c, around, day, k, ct, "around", merges: merges);
+        var (center, ties, dates) = await RelationshipsQuery.TiesAsync(c, around, day, k, ct, "around", merges: merges);
         var first = Neighbours(ties.Select(t => t.Shape));
         var (page, where) = ListPage.Of(first, new PageRequest(request.Limit, request.After));
         var drawn = new Dictionary<string, (int Hop, string? Via)>(StringComparer.Ordinal) { [around] = (0, null) };
@@ -166,7 +166,7 @@ public static class GraphQuery
             var theirs = new List<(string From, Relationship Tie)>();
             foreach (var n in page)
             {
-                var answer = (await RelationshipsQuery.LoadWithFactsAsync(c, citations, n.Id, day, k, ct, merges: merges)).Answer;
+                var answer = await RelationshipsQuery.LoadAsync(c, citations, n.Id, day, k, ct, merges: merges);
                 foreach (var next in Neighbours(answer.Relationships).Where(x => !drawn.ContainsKey(x.Id)))
                 {
                     if (!further.TryGetValue(next.Id, out var known) || Strength.Compare(next, known.Tie) < 0)
@@ -191,7 +191,7 @@ public static class GraphQuery
         return new GraphAnswer(center.At, center.KnownAt, around, request.Hops,
             await OrganizationsAsync(c, drawn.Select(d => (d.Key, (int?)d.Value.Hop, d.Value.Via)), day, k, ct),
             edges.Values.OrderBy(e => e.Fact, StringComparer.Ordinal).ToList(), rest,
-            Changes(facts, day), where);
+            Changes(dates, day), where);
     }
 
     /// <summary>An organization tied to another, by its strongest tie to it; the tie's rank made once (a hub ranks thousands).</summary>
@@ -279,15 +279,14 @@ public static class GraphQuery
     /// (a start or an end takes effect on its first day and has surely happened by its last, so both count).
     /// The <see cref="MaxChanges"/> nearest <paramref name="day"/>, in order.
     /// </summary>
-    private static List<string> Changes(IEnumerable<FactState> facts, DateOnly day)
+    private static List<string> Changes(IEnumerable<(ValidDate From, ValidDate? EndsOn)> dates, DateOnly day)
     {
         var days = new SortedSet<DateOnly>();
-        foreach (var f in facts)
+        foreach (var (from, ends) in dates)
         {
-            var from = f.Current.Valid.From;
             days.Add(from.Start);
             days.Add(from.LastDay);
-            if (f.EndsOn is { } end)
+            if (ends is { } end)
             {
                 days.Add(end.Start);
                 days.Add(end.LastDay);

@@ -113,19 +113,18 @@ public static class RelationshipsQuery
         }, ct);
 
     /// <summary>
-    /// The answer (every tie in words; amounts in no other currency) and the facts it was made from (every fact of the
-    /// organization as known at k, retracted ones left out). An organization unknown, or not yet registered at k, is not
-    /// found, naming <paramref name="field"/>.
+    /// The answer, every tie in words (amounts in no other currency). An organization unknown, or not yet registered at k, is
+    /// not found, naming <paramref name="field"/>.
     /// </summary>
     /// <param name="merges">
     /// The merges in force at k (none: the records are read as recorded): the ties of every record merged into
     /// <paramref name="org"/> are its own, and each counterparty is named by the organization it is read as.
     /// </param>
-    internal static async Task<(RelationshipsAnswer Answer, List<FactState> Facts)> LoadWithFactsAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token,
+    internal static async Task<RelationshipsAnswer> LoadAsync(NpgsqlConnection c, Citations citations, string org, DateOnly day, DateTimeOffset k, CancellationToken token,
         string field = "organization", KnownMerges? merges = null)
     {
-        var (answer, ties, facts) = await TiesAsync(c, org, day, k, token, field, merges: merges);
-        return (answer with { Relationships = await InWordsAsync(c, citations, ties, day, k, null, token) }, facts);
+        var (answer, ties, _) = await TiesAsync(c, org, day, k, token, field, merges: merges);
+        return answer with { Relationships = await InWordsAsync(c, citations, ties, day, k, null, token) };
     }
 
     /// <summary>A tie as data: its shape (every field but its summary, sources and confidence) and what its words are made from.</summary>
@@ -156,9 +155,10 @@ public static class RelationshipsQuery
     /// <summary>
     /// The answer without its ties, and its ties as data, in the answer's order: each tie's shape (what ranks, orders and pages
     /// ties) and what its words are made from (<see cref="InWordsAsync"/>). A hub has thousands of ties; a caller that shows a
-    /// page of them (the graph's neighbourhood) puts only those in words.
+    /// page of them (the graph's neighbourhood) puts only those in words. Also when each fact it was read from starts and
+    /// ends (every fact of the organization as known at k, retracted ones left out): the days its ties may change.
     /// </summary>
-    internal static async Task<(RelationshipsAnswer Answer, List<Tie> Ties, List<FactState> Facts)> TiesAsync(NpgsqlConnection c, string org,
+    internal static async Task<(RelationshipsAnswer Answer, List<Tie> Ties, List<(ValidDate From, ValidDate? EndsOn)> Dates)> TiesAsync(NpgsqlConnection c, string org,
         DateOnly day, DateTimeOffset k, CancellationToken token, string field = "organization", HashSet<string>? followed = null, KnownMerges? merges = null)
     {
         merges ??= KnownMerges.None;
@@ -167,10 +167,13 @@ public static class RelationshipsQuery
         var members = merges.Members(org);
         string As(string id) => merges.Survivor(id);
         // A tie between two records of the organization is no tie of it.
-        var facts = (await FactVersions.InvolvingAnyAsync(c, members, k, token))
-            .Where(f => !f.IsRetracted && (members.Count == 1 || f.Current.Organizations.Count < 2 || f.Current.Organizations.Any(x => As(x) != org)))
-            .ToList();
-        var named = facts.SelectMany(f => f.Current.Organizations).Append(org).ToHashSet(StringComparer.Ordinal);
+        bool Between(IReadOnlyList<string> organizations) => members.Count == 1 || organizations.Count < 2 || organizations.Any(x => As(x) != org);
+        // Stake facts as marks: a stake's tie is its pair's finding, and a hub has thousands of stake facts.
+        var facts = (await FactVersions.InvolvingAnyAsync(c, members, k, token, except: FactType.Stake))
+            .Where(f => !f.IsRetracted && Between(f.Current.Organizations)).ToList();
+        var stakeFacts = (await FactVersions.StakeMarksInvolvingAnyAsync(c, members, k, token)).Where(m => Between([m.Holder, m.Subject])).ToList();
+        var named = facts.SelectMany(f => f.Current.Organizations).Concat(stakeFacts.SelectMany(m => new[] { m.Holder, m.Subject })).Append(org)
+            .ToHashSet(StringComparer.Ordinal);
 
         var ties = new List<Tie>();
         // Stakes follow the holding timeline (succession, narrowing, disputes), not single facts. A tie shows the finding's
@@ -178,11 +181,11 @@ public static class RelationshipsQuery
         var stakes = (await HoldingQuery.HeldByAnyAsync(c, HoldingQuery.Side.Holder, [org], k, day, token))
             .Concat(await HoldingQuery.HeldByAnyAsync(c, HoldingQuery.Side.Subject, [org], k, day, token));
         // A pair's stake facts looked up once, not searched for per pair: a hub has thousands of pairs.
-        var stakeFacts = facts.Where(x => x.Current is Stake).ToLookup(x => (As(x.Stake.Holder), As(x.Stake.Subject)), StakeFactMark.Of);
+        var ofPair = stakeFacts.ToLookup(m => (As(m.Holder), As(m.Subject)));
         foreach (var (holder, subject, f) in stakes)
         {
             var other = holder == org ? subject : holder;
-            var stakeFact = StakeFacts.RestingOn(stakeFacts[(holder, subject)], f.Basis.Select(b => b.Sequence));
+            var stakeFact = StakeFacts.RestingOn(ofPair[(holder, subject)], f.Basis.Select(b => b.Sequence));
             ties.Add(new Tie(new Relationship(stakeFact ?? $"{holder}→{subject}", FactType.Stake, holder == org ? Direction.Outgoing : Direction.Incoming,
                 [other], f.Status == HoldingStatus.Held ? TieStatus.InForce : TieStatus.Uncertain, f.Share, f.Since, false, f.Until, f.Confidence,
                 "", [], f.Basis), new Words.OfStake(f, holder, subject, named)));
@@ -206,7 +209,8 @@ public static class RelationshipsQuery
         }
         ties = await FollowSuccessionsAsync(c, org, day, k, token, facts, ties, followed);
         return (new RelationshipsAnswer(Profile(DatedNames.On(o, own, day)) with { Names = DatedNames.Names(own) }, ValidDate.OfDay(day).ToString(), Instant.Format(k), []),
-            ties.OrderBy(t => t.Shape.Type).ThenBy(t => t.Shape.Fact, StringComparer.Ordinal).ThenBy(t => t.Shape.InheritedFrom, StringComparer.Ordinal).ToList(), facts);
+            ties.OrderBy(t => t.Shape.Type).ThenBy(t => t.Shape.Fact, StringComparer.Ordinal).ThenBy(t => t.Shape.InheritedFrom, StringComparer.Ordinal).ToList(),
+            facts.Select(f => (f.Current.Valid.From, f.EndsOn)).Concat(stakeFacts.Select(m => (m.From, m.EndsOn))).ToList());
     }
 
     /// <summary>
