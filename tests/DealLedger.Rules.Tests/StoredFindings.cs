@@ -34,6 +34,32 @@ public sealed class StoredFindings
     }
 
     [Fact]
+    public void a_findings_reading_is_the_findings_own_without_its_explanation()
+    {
+        var disputed = Held with
+        {
+            Status = HoldingStatus.Uncertain,
+            Since = DateWithPrecision.Of(ValidDate.Parse("2024-02")),
+            Alternatives = [new ShareClaim(Share.OfExact(30), "f1", ["ft"])],
+        };
+
+        var reading = Reading.Parse(disputed.Canonical());
+
+        Assert.Equal((disputed.Status, disputed.Share, disputed.Since, disputed.Until, disputed.Confidence),
+            (reading.Status, reading.Share, reading.Since, reading.Until, reading.Confidence));
+        Assert.Equal(disputed.Sources, reading.Sources);
+        Assert.Equal(disputed.Basis, reading.Basis);
+        Assert.Equal(disputed.Alternatives!.Select(a => a.Share), reading.Alternatives!.Select(a => a.Share));
+    }
+
+    [Fact]
+    public void text_that_is_no_finding_is_refused_as_another_versions_also_for_its_reading()
+    {
+        Assert.Equal(LedgerErrorKind.Conflict, Assert.Throws<LedgerException>(() => Reading.Parse("{\"status\":\"held\"}")).Kind);
+        Assert.Equal(LedgerErrorKind.Conflict, Assert.Throws<LedgerException>(() => Reading.Parse("[1, 2]")).Kind);
+    }
+
+    [Fact]
     public void text_that_is_no_finding_is_refused_as_another_versions()
     {
         var e = Assert.Throws<LedgerException>(() => Finding.Parse("{\"status\":\"held\",\"explanation\":{\"case\":\"no-such-case\"}}"));

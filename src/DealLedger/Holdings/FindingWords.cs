@@ -13,14 +13,14 @@ public static class FindingWords
 {
     public static HoldingFinding Render(Finding f, string holder, string subject, IReadOnlyDictionary<string, SourceRegistered> sources) =>
         new(f.Status, f.Share, f.Since, f.Until, f.Confidence,
-            Citations(f, sources),
+            Citations(f.Sources, sources),
             f.Basis,
             Sentence(f.Explanation, holder, subject) + Notes(f),
             f.Alternatives);
 
-    /// <summary>The sources a finding cites, as an answer shows them.</summary>
-    public static List<SourceCitation> Citations(Finding f, IReadOnlyDictionary<string, SourceRegistered> sources) =>
-        f.Sources.Select(id => SourceCitation.Of(id, sources)).ToList();
+    /// <summary>The sources a finding cites (by id), as an answer shows them.</summary>
+    public static List<SourceCitation> Citations(IEnumerable<string> cited, IReadOnlyDictionary<string, SourceRegistered> sources) =>
+        cited.Select(id => SourceCitation.Of(id, sources)).ToList();
 
     private static string Sentence(Explanation explanation, string holder, string subject) => explanation switch
     {

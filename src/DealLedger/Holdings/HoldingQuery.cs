@@ -159,9 +159,9 @@ public static class HoldingQuery
         await RenderAsync(c, citations, await HeldRowsAsync(c, side, [org], knownAt, day, ct), ct);
 
     /// <summary>The stored findings of the pairs in which any of <paramref name="orgs"/> is on <paramref name="side"/>, held or uncertain at (knownAt, day), as data (no words).</summary>
-    internal static async Task<List<(string Holder, string Subject, Finding Finding)>> HeldByAnyAsync(
+    internal static async Task<List<(string Holder, string Subject, Reading Reading)>> HeldByAnyAsync(
         NpgsqlConnection c, Side side, IReadOnlyCollection<string> orgs, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
-        (await HeldRowsAsync(c, side, orgs, knownAt, day, ct)).Select(r => (r.Holder, r.Subject, Finding.Parse(r.Finding))).ToList();
+        (await HeldRowsAsync(c, side, orgs, knownAt, day, ct)).Select(r => (r.Holder, r.Subject, Reading.Parse(r.Finding))).ToList();
 
     /// <summary>
     /// The segments held or uncertain at (knownAt, day) of the pairs in which any of <paramref name="orgs"/> is on

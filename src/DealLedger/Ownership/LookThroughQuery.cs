@@ -167,13 +167,13 @@ public static class LookThroughQuery
             return answer with { Merges = merges.Behind(org) };
         }
         reads?.Check(k, day);
-        Task<List<(string Holder, string Subject, Finding Finding)>> HeldByAnyAsync(HoldingQuery.Side side, IReadOnlyCollection<string> orgs) =>
+        Task<List<(string Holder, string Subject, Reading Reading)>> HeldByAnyAsync(HoldingQuery.Side side, IReadOnlyCollection<string> orgs) =>
             reads is null ? HoldingQuery.HeldByAnyAsync(c, side, orgs, k, day, ct) : reads.HeldByAnyAsync(c, side, orgs, ct);
         // Facts of other kinds are recorded of records: each read as the organization it is (its survivor).
         string As(string id) => merges.Survivor(id);
         // Level by level, one statement a level: owners of the organizations reached (or their holdings). Owners are
         // read one level past the depth too, so each organization within it knows whether it has owners of its own.
-        var stakes = new List<(string Holder, string Subject, Finding Finding)>();
+        var stakes = new List<(string Holder, string Subject, Reading Reading)>();
         var seen = new HashSet<string>(StringComparer.Ordinal) { org };
         var frontier = new List<string> { org };
         // Whether chains longer than the depth exist (owners: stakes found one level past it), or may (holdings: organizations
@@ -191,7 +191,7 @@ public static class LookThroughQuery
             cutOff = level == request.Depth && found.Count > 0;
             frontier = found.Select(s => towardEnd ? s.Holder : s.Subject).Where(seen.Add).ToList();
         }
-        var links = stakes.Select(s => new Link(s.Holder, s.Subject, Bounds.Counted(s.Finding.Status, s.Finding.Share, s.Finding.Alternatives?.Select(a => a.Share)))).ToList();
+        var links = stakes.Select(s => new Link(s.Holder, s.Subject, Bounds.Counted(s.Reading.Status, s.Reading.Share, s.Reading.Alternatives?.Select(a => a.Share)))).ToList();
         var walked = towardEnd ? ChainSums.Owners(links, org, request.Depth) : ChainSums.Holdings(links, org, request.Depth);
 
         // Each organization's recorded owners, for its known total: read already for owners; for holdings, read now.
@@ -202,7 +202,7 @@ public static class LookThroughQuery
         var subjects = walked.Reached.SelectMany(r => r.Strongest.SelectMany(ch => ch.Links.Select(i => links[i].Subject)))
             .Concat(towardEnd ? [org] : walked.Reached.Select(r => r.Organization)).ToHashSet(StringComparer.Ordinal);
         var unaccounted = subjects.Order(StringComparer.Ordinal)
-            .Select(s => new UnaccountedCapital(s, OwnedTotal.Of(intoOrg[s].Select(x => (x.Finding.Status, x.Finding.Share)).ToList())))
+            .Select(s => new UnaccountedCapital(s, OwnedTotal.Of(intoOrg[s].Select(x => (x.Reading.Status, x.Reading.Share)).ToList())))
             .Where(u => u.Known.Min < 100m).ToList();
         var shortOfOwners = unaccounted.Select(u => u.Organization).ToHashSet(StringComparer.Ordinal);
 
@@ -237,7 +237,7 @@ public static class LookThroughQuery
         var shownPairs = shown.Select(i => (links[i].Holder, links[i].Subject)).Distinct().ToList();
         var pairFacts = (await (reads is null ? FactVersions.StakeMarksOfPairsAsync(c, shownPairs, k, ct) : reads.StakeMarksOfPairsAsync(c, shownPairs, ct)))
             .ToLookup(f => (f.Holder, f.Subject));
-        var sources = await citations.SourcesAsync(c, shown.SelectMany(i => stakes[i].Finding.Sources)
+        var sources = await citations.SourcesAsync(c, shown.SelectMany(i => stakes[i].Reading.Sources)
             .Concat(controls.SelectMany(f => SourceCatalog.CitedBy(f.Fact))).Concat(stated.SelectMany(f => SourceCatalog.CitedBy(f.Fact)))
             .Concat(undisclosed.SelectMany(f => SourceCatalog.CitedBy(f.Fact))), ct);
         var names = await DatedNames.OnAsync(c, walked.Reached.Select(r => r.Organization).Concat(controlled.Select(x => x.Organization))
@@ -252,13 +252,13 @@ public static class LookThroughQuery
             {
                 return made;
             }
-            var (holder, subject, finding) = stakes[i];
-            var fact = StakeFacts.RestingOn(pairFacts[(holder, subject)], finding.Basis.Select(e => e.Sequence));
-            return edges[i] = new ChainLink(holder, subject, finding.Status, Shown(i), fact, Cite(finding.Sources));
+            var (holder, subject, reading) = stakes[i];
+            var fact = StakeFacts.RestingOn(pairFacts[(holder, subject)], reading.Basis.Select(e => e.Sequence));
+            return edges[i] = new ChainLink(holder, subject, reading.Status, Shown(i), fact, Cite(reading.Sources));
         }
 
         // A stake as the timeline words it when held at a known size; else as counted (an uncertain one from 0, a disputed one by its cover).
-        Share Shown(int i) => stakes[i].Finding is { Status: HoldingStatus.Held, Share: { } s } ? s : links[i].Share.ToShare();
+        Share Shown(int i) => stakes[i].Reading is { Status: HoldingStatus.Held, Share: { } s } ? s : links[i].Share.ToShare();
 
         OwnershipPath Path(Chain chain) => new(
             chain.Links.Skip(1).Select(i => links[i].Holder).ToList(), chain.Share.ToShare(), chain.Links.Select(Edge).ToList());

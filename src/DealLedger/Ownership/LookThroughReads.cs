@@ -11,13 +11,13 @@ namespace DealLedger.Ownership;
 /// </summary>
 internal sealed class LookThroughReads(DateTimeOffset knownAt, DateOnly day)
 {
-    private readonly Dictionary<string, List<(string Holder, string Subject, Finding Finding)>> bySubject = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<(string Holder, string Subject, Finding Finding)>> byHolder = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<(string Holder, string Subject, Reading Reading)>> bySubject = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<(string Holder, string Subject, Reading Reading)>> byHolder = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Holder, string Subject), List<StakeFactMark>> marks = [];
     private readonly Dictionary<string, List<FactState>> facts = new(StringComparer.Ordinal);
 
     /// <summary>As <see cref="HoldingQuery.HeldByAnyAsync"/>, in the same order: each organization's stakes read once.</summary>
-    public async Task<List<(string Holder, string Subject, Finding Finding)>> HeldByAnyAsync(NpgsqlConnection c, HoldingQuery.Side side,
+    public async Task<List<(string Holder, string Subject, Reading Reading)>> HeldByAnyAsync(NpgsqlConnection c, HoldingQuery.Side side,
         IReadOnlyCollection<string> orgs, CancellationToken ct)
     {
         var known = side == HoldingQuery.Side.Subject ? bySubject : byHolder;

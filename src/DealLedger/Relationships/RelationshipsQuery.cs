@@ -139,8 +139,8 @@ public static class RelationshipsQuery
         /// <summary>The organizations the summary names whose names are read.</summary>
         public abstract IEnumerable<string> Mentions { get; }
 
-        /// <summary>A stake's: the finding (as data) of its pair.</summary>
-        public sealed record OfStake(Finding Finding, string Holder, string Subject, IReadOnlySet<string> Named) : Words(Named)
+        /// <summary>A stake's: what its pair's finding reads.</summary>
+        public sealed record OfStake(Reading Reading, string Holder, string Subject, IReadOnlySet<string> Named) : Words(Named)
         {
             public override IEnumerable<string> Mentions => new[] { Holder, Subject }.Where(Named.Contains);
         }
@@ -177,7 +177,7 @@ public static class RelationshipsQuery
 
         var ties = new List<Tie>();
         // Stakes follow the holding timeline (succession, narrowing, disputes), not single facts. A tie shows the finding's
-        // data and citations, not its explanation: the findings are read as data.
+        // reading and citations, not its explanation: that is not even parsed.
         var stakes = (await HoldingQuery.HeldByAnyAsync(c, HoldingQuery.Side.Holder, [org], k, day, token))
             .Concat(await HoldingQuery.HeldByAnyAsync(c, HoldingQuery.Side.Subject, [org], k, day, token));
         // A pair's stake facts looked up once, not searched for per pair: a hub has thousands of pairs.
@@ -223,12 +223,8 @@ public static class RelationshipsQuery
     {
         var names = await DatedNames.OnAsync(c, ties.SelectMany(t => t.Words.Mentions), day, k, token);
         var facts = ties.Select(t => t.Words).OfType<Words.OfFact>().Select(w => w.Fact).ToList();
-        var sources = await citations.SourcesAsync(c, facts.SelectMany(SourceCatalog.CitedBy), token);
-        var cited = citations.For(ties.Select(t => t.Words).OfType<Words.OfStake>().Select(w => w.Finding));
-        if (!cited.Complete)
-        {
-            await cited.LoadAsync(c, token);
-        }
+        var sources = await citations.SourcesAsync(c, facts.SelectMany(SourceCatalog.CitedBy)
+            .Concat(ties.Select(t => t.Words).OfType<Words.OfStake>().SelectMany(w => w.Reading.Sources)), token);
         var amounts = facts.Select(f => Amount(f.Current)).OfType<Money>().Select(m => m.Currency).ToList();
         var conversions = currencies is { Count: > 0 } && amounts.Count > 0 ? await Conversions.LoadAsync(c, citations, currencies, amounts, k, token) : null;
         return ties.Select(t =>
@@ -237,7 +233,7 @@ public static class RelationshipsQuery
             string Name(string id) => w.Named.Contains(id) ? names.GetValueOrDefault(id, id) : id;
             if (w is Words.OfStake stake)
             {
-                return r with { Summary = $"{Name(stake.Holder)} holds {Share.Phrase(stake.Finding.Share)} in {Name(stake.Subject)}", Sources = FindingWords.Citations(stake.Finding, cited.Sources) };
+                return r with { Summary = $"{Name(stake.Holder)} holds {Share.Phrase(stake.Reading.Share)} in {Name(stake.Subject)}", Sources = FindingWords.Citations(stake.Reading.Sources, sources) };
             }
             var state = ((Words.OfFact)w).Fact;
             var fact = state.Current;
