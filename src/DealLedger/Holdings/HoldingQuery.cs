@@ -158,7 +158,7 @@ public static class HoldingQuery
         NpgsqlConnection c, Citations citations, Side side, string org, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
         await RenderAsync(c, citations, await HeldRowsAsync(c, side, [org], knownAt, day, ct), ct);
 
-    /// <summary>The stored findings of the pairs in which any of <paramref name="orgs"/> is on <paramref name="side"/>, held or uncertain at (knownAt, day), as data (no words).</summary>
+    /// <summary>The stored findings of the pairs in which any of <paramref name="orgs"/> is on <paramref name="side"/>, held or uncertain at (knownAt, day): what their findings read (<see cref="Reading"/>: no explanation, no words).</summary>
     internal static async Task<List<(string Holder, string Subject, Reading Reading)>> HeldByAnyAsync(
         NpgsqlConnection c, Side side, IReadOnlyCollection<string> orgs, DateTimeOffset knownAt, DateOnly day, CancellationToken ct) =>
         (await HeldRowsAsync(c, side, orgs, knownAt, day, ct)).Select(r => (r.Holder, r.Subject, Reading.Parse(r.Finding))).ToList();
