@@ -6,6 +6,7 @@ using System.Text.Json;
 using DealLedger.Access;
 using DealLedger.Client;
 using DealLedger.Feed;
+using DealLedger.Storage;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -150,31 +151,16 @@ public sealed class WebhookTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await using var c = new NpgsqlConnection(db.ConnectionString);
         await c.OpenAsync();
-        var text = new StringBuilder("deliveries recorded (after, sequence, status, attempts, response, error, first, last):\n");
-        await using (var cmd = new NpgsqlCommand("select after_sequence, sequence, status, attempts, response_status, error, first_attempt_at, last_attempt_at from dealledger.webhook_deliveries where subscription_id = $1 order by sequence", c))
-        {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = subscription });
-            await using var r = await cmd.ExecuteReaderAsync();
-            while (await r.ReadAsync())
-            {
-                text.AppendLine($"  {r.GetInt64(0)} {r.GetInt64(1)} {r.GetString(2)} {r.GetInt32(3)} {(r.IsDBNull(4) ? "-" : r.GetInt32(4))} {(r.IsDBNull(5) ? "" : r.GetString(5))} {r.GetDateTime(6):HH:mm:ss.ffffff} {r.GetDateTime(7):HH:mm:ss.ffffff}");
-            }
-        }
-        text.AppendLine("requests received (at, after, sequence, answered, id):");
-        foreach (var q in mine)
-        {
-            text.AppendLine($"  {q.At:HH:mm:ss.ffffff} {q.Json.GetProperty("after").GetInt64()} {q.Sequence} {q.Answered} {q.Id}");
-        }
-        text.AppendLine("the log (sequence, recorded, type, stream):");
-        await using (var cmd = new NpgsqlCommand("select seq_id, timestamp, type, stream_id from dealledger.mt_events order by seq_id", c))
-        {
-            await using var r = await cmd.ExecuteReaderAsync();
-            while (await r.ReadAsync())
-            {
-                text.AppendLine($"  {r.GetInt64(0)} {r.GetFieldValue<DateTimeOffset>(1):HH:mm:ss.ffffff} {r.GetString(2)} {r.GetString(3)}");
-            }
-        }
-        return text.ToString();
+        var deliveries = await Sql.ListAsync(c, "select after_sequence, sequence, status, attempts, response_status, error, first_attempt_at, last_attempt_at " +
+            "from dealledger.webhook_deliveries where subscription_id = $1 order by sequence",
+            r => $"  {r.GetInt64(0)} {r.GetInt64(1)} {r.GetString(2)} {r.GetInt32(3)} {(r.IsDBNull(4) ? "-" : r.GetInt32(4))} {(r.IsDBNull(5) ? "" : r.GetString(5))} " +
+                $"{r.GetDateTime(6):HH:mm:ss.ffffff} {r.GetDateTime(7):HH:mm:ss.ffffff}", default, subscription);
+        var log = await Sql.ListAsync(c, "select seq_id, timestamp, type, stream_id from dealledger.mt_events order by seq_id",
+            r => $"  {r.GetInt64(0)} {r.GetFieldValue<DateTimeOffset>(1):HH:mm:ss.ffffff} {r.GetString(2)} {r.GetString(3)}", default);
+        return string.Join('\n', [
+            "deliveries recorded (after, sequence, status, attempts, response, error, first, last):", .. deliveries,
+            "requests received (at, after, sequence, answered, id):", .. mine.Select(q => $"  {q.At:HH:mm:ss.ffffff} {q.Json.GetProperty("after").GetInt64()} {q.Sequence} {q.Answered} {q.Id}"),
+            "the log (sequence, recorded, type, stream):", .. log]);
     }
 
     [Fact]
@@ -231,11 +217,12 @@ public sealed class WebhookTests(ITestOutputHelper output) : IAsyncLifetime
             var mine = received.Where(r => r.Path == path).ToList();
             var taken = mine.Where(r => r.Answered == 204).ToList();
             // At least once, nothing else; in order (the first time each arrived), every one signed with its own secret.
-            var subscriptionId = (path == "a" ? a : b).GetProperty("id").GetString()!;
-            if (!expected.SequenceEqual(taken.Select(r => r.Sequence).Distinct().Order()))
+            var subscription = (path == "a" ? a : b).GetProperty("id").GetString()!;
+            var takenWrites = taken.Select(r => r.Sequence).Distinct().Order().ToList();
+            if (!expected.SequenceEqual(takenWrites))
             {
-                Assert.Fail($"subscription {path}: expected {string.Join(",", expected)}\ntaken {string.Join(",", taken.Select(r => r.Sequence).Distinct().Order())}\n" +
-                    await DiagnosisAsync(subscriptionId, mine) + "\n" + api.Process!.Tail(80));
+                Assert.Fail($"subscription {path}: expected {string.Join(",", expected)}\ntaken {string.Join(",", takenWrites)}\n" +
+                    await DiagnosisAsync(subscription, mine) + "\n" + api.Process!.Tail(80));
             }
             Assert.All(mine, r => Assert.Contains(r.Sequence, expected));
             var firsts = taken.GroupBy(r => r.Id).Select(g => g.First()).ToList();
@@ -245,7 +232,7 @@ public sealed class WebhookTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.All(mine, r => Assert.Equal(r.Id, r.Json.GetProperty("id").GetGuid()));
             Assert.All(taken, r => Assert.All(r.Json.GetProperty("messages").EnumerateArray(),
                 m => Assert.InRange(m.GetProperty("event").GetProperty("sequence").GetInt64(), r.Json.GetProperty("after").GetInt64() + 1, r.Sequence)));
-            var attempts = await ScalarAsync("select coalesce(sum(attempts), 0) from dealledger.webhook_deliveries where subscription_id = $1", path == "a" ? a.GetProperty("id").GetString()! : b.GetProperty("id").GetString()!);
+            var attempts = await ScalarAsync("select coalesce(sum(attempts), 0) from dealledger.webhook_deliveries where subscription_id = $1", subscription);
             output.WriteLine($"subscription {path}: {expected.Count} matching writes, {mine.Count} requests received ({taken.Count} taken, {mine.Count - taken.Count} answered 500), " +
                 $"{attempts} attempts recorded ({attempts - expected.Count} retries), {taken.Count - firsts.Count} duplicates");
         }

@@ -80,18 +80,14 @@ internal static class FactVersions
     /// organizations' index, at the instant.
     /// </summary>
     public static async Task<List<Holdings.StakeFactMark>> StakeMarksOfPairsAsync(NpgsqlConnection c, IReadOnlyCollection<(string Holder, string Subject)> pairs,
-        DateTimeOffset knownAt, CancellationToken ct)
-    {
-        var read = await Sql.ListAsync(c,
+        DateTimeOffset knownAt, CancellationToken ct) =>
+        Marks(await Sql.ListAsync(c,
             $"with k as materialized (select {Ledger.NothingRecordedAfter("$4::timestamptz")} now) " +
             "select p.holder, p.subject, f.state::text from unnest($1::text[], $2::text[]) p(holder, subject) cross join lateral (" +
             $"select state from {Table} where (select now from k) and upper_inf(recorded) and holder = p.holder and subject = p.subject and type = $3 union all " +
             $"select state from {Table} where not (select now from k) and orgs @> array[p.holder, p.subject]::text[] and holder = p.holder and subject = p.subject " +
             "and type = $3 and recorded @> $4::timestamptz) f",
-            r => (Holder: r.GetString(0), Subject: r.GetString(1), State: JsonSerializer.Deserialize<MarkOfState>(r.GetString(2), StoredForm)!), ct,
-            pairs.Select(p => p.Holder).ToArray(), pairs.Select(p => p.Subject).ToArray(), LedgerJson.Word(FactType.Stake), knownAt);
-        return read.Where(x => x.State.Retraction is null).Select(x => x.State.Mark(x.Holder, x.Subject)).ToList();
-    }
+            MarkRow, ct, pairs.Select(p => p.Holder).ToArray(), pairs.Select(p => p.Subject).ToArray(), LedgerJson.Word(FactType.Stake), knownAt));
 
     /// <summary>
     /// The stake facts not retracted, as known at an instant, that tie any of these organizations (the records of one merged
@@ -100,11 +96,17 @@ internal static class FactVersions
     /// </summary>
     public static async Task<List<Holdings.StakeFactMark>> StakeMarksInvolvingAnyAsync(NpgsqlConnection c, IReadOnlyList<string> orgs, DateTimeOffset knownAt,
         CancellationToken ct) =>
-        (await Sql.ListAsync(c,
+        Marks(await Sql.ListAsync(c,
             $"select holder, subject, state::text from {Table} where orgs && $1::text[] and type = $2 and recorded @> $3::timestamptz",
-            r => (Holder: r.GetString(0), Subject: r.GetString(1), State: JsonSerializer.Deserialize<MarkOfState>(r.GetString(2), StoredForm)!), ct,
-            orgs.ToArray(), LedgerJson.Word(FactType.Stake), knownAt))
-        .Where(x => x.State.Retraction is null).Select(x => x.State.Mark(x.Holder, x.Subject)).ToList();
+            MarkRow, ct, orgs.ToArray(), LedgerJson.Word(FactType.Stake), knownAt));
+
+    /// <summary>A row of (holder, subject, stored state) as the parts of it a mark needs.</summary>
+    private static (string Holder, string Subject, MarkOfState State) MarkRow(NpgsqlDataReader r) =>
+        (r.GetString(0), r.GetString(1), JsonSerializer.Deserialize<MarkOfState>(r.GetString(2), StoredForm)!);
+
+    /// <summary>The marks of the facts read, retracted ones left out.</summary>
+    private static List<Holdings.StakeFactMark> Marks(List<(string Holder, string Subject, MarkOfState State)> read) =>
+        read.Where(x => x.State.Retraction is null).Select(x => x.State.Mark(x.Holder, x.Subject)).ToList();
 
     /// <summary>The parts of a stored state a <see cref="Holdings.StakeFactMark"/> needs (the serializer skips the rest: parsing a state's JSON in the server is slower).</summary>
     private sealed record MarkOfState(MarkOfFact Current, IReadOnlyList<MarkOfEvent> Basis, JsonElement? Retraction, MarkOfEnding? Ending)
